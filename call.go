@@ -1,0 +1,150 @@
+package spanrec
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"net/netip"
+	"strconv"
+	"time"
+)
+
+// CallID identifies a recorded call in the index. It is derived from the
+// SIP Call-ID and the time the call started, so importing the same capture
+// twice yields the same IDs (and so replaces, not duplicates, the calls).
+type CallID string
+
+// NewCallID returns the CallID of the call with SIP Call-ID sipCallID that
+// started at start.
+func NewCallID(sipCallID string, start time.Time) CallID {
+	h := sha256.New()
+	io.WriteString(h, sipCallID)
+	io.WriteString(h, "\x00")
+	io.WriteString(h, strconv.FormatInt(start.UnixNano(), 10))
+	return CallID(hex.EncodeToString(h.Sum(nil))[:20])
+}
+
+// Direction says which way a call goes relative to the local networks.
+type Direction string
+
+// Call directions.
+const (
+	Inbound  Direction = "inbound"  // outside → local phone
+	Outbound Direction = "outbound" // local phone → outside
+	Internal Direction = "internal" // local phone ↔ local phone
+	Unknown  Direction = "unknown"  // neither end is known to be local
+)
+
+// Status is how a call ended.
+type Status string
+
+// Call statuses.
+const (
+	Answered  Status = "answered"
+	NoAnswer  Status = "no-answer" // 408 or 480, or never answered before the end of input
+	Busy      Status = "busy"      // 486, 600
+	Cancelled Status = "cancelled" // CANCEL before a final answer
+	Failed    Status = "failed"    // another 3xx–6xx final answer; see Call.StatusCode
+	Ongoing   Status = "ongoing"   // still in progress (live view only)
+)
+
+// Side is one of the two parties of a call.
+type Side string
+
+// The two sides of a call. The caller's audio is the left channel of a
+// recording and the callee's the right one.
+const (
+	CallerSide Side = "caller"
+	CalleeSide Side = "callee"
+)
+
+// Party is one end of a call.
+type Party struct {
+	Number string     `json:"number"`         // user part of the URI (P-Asserted-Identity preferred)
+	Name   string     `json:"name,omitempty"` // display name
+	Addr   netip.Addr `json:"addr"`           // signaling address the party's messages came from
+}
+
+// Stream is one RTP stream of a call with its quality figures.
+type Stream struct {
+	SSRC        uint32         `json:"ssrc"`
+	Src         netip.AddrPort `json:"src"`
+	Dst         netip.AddrPort `json:"dst"`
+	Side        Side           `json:"side"` // the party who sent it
+	PayloadType uint8          `json:"payload_type"`
+	Codec       string         `json:"codec"`      // encoding name, e.g. "PCMU"; "" if unknown
+	ClockRate   int            `json:"clock_rate"` // RTP clock rate, Hz
+	Decoded     bool           `json:"decoded"`    // its audio is in the recording
+	First       time.Time      `json:"first"`
+	Last        time.Time      `json:"last"`
+	Packets     int            `json:"packets"`
+	Lost        int            `json:"lost"` // expected − received (RFC 3550 A.3), never negative
+	Duplicates  int            `json:"duplicates"`
+	OutOfOrder  int            `json:"out_of_order"`
+	JitterMS    float64        `json:"jitter_ms"` // RFC 3550 interarrival jitter at the end
+	MaxJitterMS float64        `json:"max_jitter_ms"`
+	MaxDeltaMS  float64        `json:"max_delta_ms"` // largest gap between packets
+	MOS         float64        `json:"mos"`          // ITU-T G.107 E-model, simplified (see rtpstream)
+}
+
+// DTMF is one key press seen in a call.
+type DTMF struct {
+	Digit      string    `json:"digit"` // 0-9, *, #, A-D, or "flash"
+	At         time.Time `json:"at"`
+	DurationMS int       `json:"duration_ms,omitempty"`
+	Side       Side      `json:"side"`
+	Source     string    `json:"source"` // "rfc4733" or "sip-info"
+}
+
+// Call is one recorded call as the index stores it.
+type Call struct {
+	ID         CallID    `json:"id"`
+	SIPCallID  string    `json:"call_id"`
+	Caller     Party     `json:"caller_party"`
+	Callee     Party     `json:"callee_party"`
+	Direction  Direction `json:"direction"`
+	Status     Status    `json:"status"`
+	StatusCode int       `json:"status_code,omitempty"` // final SIP answer code, 0 if none
+	Start      time.Time `json:"start"`                 // first INVITE
+	Answer     time.Time `json:"answer"`                // 2xx to the INVITE; zero if unanswered
+	End        time.Time `json:"end"`                   // BYE (or its 200), final failure, or last packet
+	// Duration is the talk time, from Answer to End; 0 if unanswered.
+	Duration time.Duration `json:"-"`
+	Codecs   []string      `json:"codecs"`
+	// AudioStart is the capture time of the first sample of the recording.
+	AudioStart  time.Time `json:"audio_start"`
+	AudioMS     int64     `json:"audio_ms"`
+	Audio       string    `json:"audio"` // path relative to the data directory; "" if no audio
+	AudioSHA256 string    `json:"audio_sha256,omitempty"`
+	PCAP        string    `json:"pcap"` // path relative to the data directory
+	PCAPSHA256  string    `json:"pcap_sha256,omitempty"`
+	DTMF        []DTMF    `json:"dtmf"`
+	Streams     []Stream  `json:"streams"`
+	// CaptureLoss is true when a stream of the call lost packets.
+	CaptureLoss bool `json:"capture_loss"`
+	// Notes are plain-language remarks: undecodable codecs, one-way audio.
+	Notes []string `json:"notes"`
+}
+
+// CallFilter selects calls in CallIndex.Calls. Zero fields do not filter.
+type CallFilter struct {
+	Number    string // caller or callee number contains this
+	Since     time.Time
+	Until     time.Time
+	Direction Direction
+	Status    Status
+	Limit     int // 0: no limit
+	Offset    int
+}
+
+// CallIndex stores call records and answers searches. The sqlite package
+// implements it.
+type CallIndex interface {
+	// PutCall inserts c, or replaces the call with the same ID.
+	PutCall(ctx context.Context, c *Call) error
+	// Call returns the call with the given ID, or an error of kind ENOTFOUND.
+	Call(ctx context.Context, id CallID) (*Call, error)
+	// Calls returns the calls that match f, newest first.
+	Calls(ctx context.Context, f CallFilter) ([]*Call, error)
+}
