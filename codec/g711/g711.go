@@ -6,13 +6,13 @@
 // (one byte per sample, 8000 samples/s) and gets 16-bit linear PCM back, and
 // the synthetic-capture generator uses the encoders to build test calls.
 //
-// Decoded values are the segment mid-points of G.711 Tables 1a/2a (A-law, 13
-// bit) and 1b/2b (µ-law, 14 bit), scaled to 16 bits (A-law ×8, µ-law ×4), so
-// µ-law 0xFF decodes to 0, 0x00 to -32124, A-law 0xD5 to 8 and 0x55 to -8.
-// The encoders pick the segment and quantisation interval containing the input
-// (the "decision values" of the same tables) and apply the even-bit inversion
-// (A-law, G.711 §3.3 note) or all-bit inversion (µ-law, §3.4) of the
-// character signals.
+// Decoded values are the "decoder output values" of G.711 Tables 1a/1b
+// (A-law, 13-bit signed scale) and 2a/2b (µ-law, 14-bit signed scale),
+// scaled to 16 bits (A-law ×8, µ-law ×4), so µ-law 0xFF decodes to 0, 0x00
+// to -32124, A-law 0xD5 to 8 and 0x55 to -8. The encoders pick the segment
+// and quantisation interval holding the input (the "decision values" of the
+// same tables) and apply the inversions the tables' character signals
+// include: the even bits for A-law, all bits for µ-law.
 //
 // The decode tables are computed once at package initialisation from the
 // formula and never modified afterwards.
@@ -23,7 +23,7 @@ import (
 	"slices"
 )
 
-// ulawBias is the µ-law bias 33 in the 14-bit domain of G.711 Table 2b, ×4 to
+// ulawBias is the µ-law bias 33 in the 14-bit domain of G.711 Tables 2a/2b, ×4 to
 // the 16-bit domain: the µ-law segments are uniformly spaced once 33 is added
 // to the magnitude.
 const ulawBias = 0x84
@@ -50,9 +50,9 @@ func buildAlaw() (t [256]int16) {
 	return t
 }
 
-// ulawExpand decodes one µ-law character signal (G.711 Table 2b): the
-// transmitted bits are inverted; bit 7 is the sign (1 = positive), bits 6-4
-// the segment, bits 3-0 the step within the segment.
+// ulawExpand decodes one µ-law character signal (G.711 Tables 2a/2b). Bit 7
+// of the transmitted octet is the sign (1 = positive); with all bits
+// inverted, bits 6-4 are the segment and bits 3-0 the step within it.
 func ulawExpand(b byte) int16 {
 	u := ^b
 	exp := uint(u>>4) & 7
@@ -64,9 +64,9 @@ func ulawExpand(b byte) int16 {
 	return int16(mag)
 }
 
-// alawExpand decodes one A-law character signal (G.711 Table 1a): the even
-// bits are inverted (XOR 0x55); bit 7 is the sign (1 = positive), bits 6-4
-// the segment, bits 3-0 the step within the segment.
+// alawExpand decodes one A-law character signal (G.711 Tables 1a/1b). Bit 7
+// is the sign (1 = positive); with the even bits inverted (XOR 0x55), bits
+// 6-4 are the segment and bits 3-0 the step within it.
 func alawExpand(b byte) int16 {
 	a := b ^ 0x55
 	exp := uint(a>>4) & 7
@@ -87,7 +87,7 @@ func DecodeUlaw(b byte) int16 { return ulawTable[b] }
 func DecodeAlaw(b byte) int16 { return alawTable[b] }
 
 // EncodeUlaw returns the µ-law (PCMU) byte for a 16-bit linear sample
-// (G.711 Table 2b; magnitudes beyond the last decision value are clipped).
+// (G.711 Tables 2a/2b; magnitudes beyond the last decision value are clipped).
 func EncodeUlaw(s int16) byte {
 	x := int32(s)
 	var sign byte
@@ -103,7 +103,7 @@ func EncodeUlaw(s int16) byte {
 }
 
 // EncodeAlaw returns the A-law (PCMA) byte for a 16-bit linear sample
-// (G.711 Table 1a; the 13-bit quantiser sees the top 13 bits of s).
+// (G.711 Tables 1a/1b; the 13-bit quantiser sees the top 13 bits of s).
 func EncodeAlaw(s int16) byte {
 	x := int32(s)
 	sign := byte(0x80) // 1 = positive
