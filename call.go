@@ -97,34 +97,35 @@ type DTMF struct {
 	Source     string    `json:"source"` // "rfc4733" or "sip-info"
 }
 
-// Call is one recorded call as the index stores it.
+// Call is one recorded call as the index stores it. Its JSON form (see
+// MarshalJSON) is the one the CLI and the HTTP API print.
 type Call struct {
-	ID         CallID    `json:"id"`
-	SIPCallID  string    `json:"call_id"`
-	Caller     Party     `json:"caller_party"`
-	Callee     Party     `json:"callee_party"`
-	Direction  Direction `json:"direction"`
-	Status     Status    `json:"status"`
-	StatusCode int       `json:"status_code,omitempty"` // final SIP answer code, 0 if none
-	Start      time.Time `json:"start"`                 // first INVITE
-	Answer     time.Time `json:"answer"`                // 2xx to the INVITE; zero if unanswered
-	End        time.Time `json:"end"`                   // BYE (or its 200), final failure, or last packet
+	ID         CallID
+	SIPCallID  string
+	Caller     Party
+	Callee     Party
+	Direction  Direction
+	Status     Status
+	StatusCode int       // final SIP answer code, 0 if none
+	Start      time.Time // first INVITE
+	Answer     time.Time // 2xx to the INVITE; zero if unanswered
+	End        time.Time // BYE (or its 200), final failure, or last packet
 	// Duration is the talk time, from Answer to End; 0 if unanswered.
-	Duration time.Duration `json:"-"`
-	Codecs   []string      `json:"codecs"`
+	Duration time.Duration
+	Codecs   []string
 	// AudioStart is the capture time of the first sample of the recording.
-	AudioStart  time.Time `json:"audio_start"`
-	AudioMS     int64     `json:"audio_ms"`
-	Audio       string    `json:"audio"` // path relative to the data directory; "" if no audio
-	AudioSHA256 string    `json:"audio_sha256,omitempty"`
-	PCAP        string    `json:"pcap"` // path relative to the data directory
-	PCAPSHA256  string    `json:"pcap_sha256,omitempty"`
-	DTMF        []DTMF    `json:"dtmf"`
-	Streams     []Stream  `json:"streams"`
+	AudioStart  time.Time
+	AudioMS     int64
+	Audio       string // path relative to the data directory; "" if no audio
+	AudioSHA256 string
+	PCAP        string // path relative to the data directory
+	PCAPSHA256  string
+	DTMF        []DTMF
+	Streams     []Stream
 	// CaptureLoss is true when a stream of the call lost packets.
-	CaptureLoss bool `json:"capture_loss"`
+	CaptureLoss bool
 	// Notes are plain-language remarks: undecodable codecs, one-way audio.
-	Notes []string `json:"notes"`
+	Notes []string
 }
 
 // CallFilter selects calls in CallIndex.Calls. Zero fields do not filter.

@@ -1,0 +1,354 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spanrec/spanrec"
+)
+
+// minPrefix is the shortest call ID prefix Call accepts.
+const minPrefix = 6
+
+const callColumns = `id, sip_call_id,
+	caller_number, caller_name, caller_addr,
+	callee_number, callee_name, callee_addr,
+	direction, status, status_code,
+	start_ns, answer_ns, end_ns, duration_ns, codecs,
+	audio_start_ns, audio_ms, audio, audio_sha256, pcap, pcap_sha256,
+	capture_loss, notes`
+
+const upsertCall = `INSERT INTO calls (` + callColumns + `)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	ON CONFLICT (id) DO UPDATE SET
+	sip_call_id = excluded.sip_call_id,
+	caller_number = excluded.caller_number, caller_name = excluded.caller_name, caller_addr = excluded.caller_addr,
+	callee_number = excluded.callee_number, callee_name = excluded.callee_name, callee_addr = excluded.callee_addr,
+	direction = excluded.direction, status = excluded.status, status_code = excluded.status_code,
+	start_ns = excluded.start_ns, answer_ns = excluded.answer_ns, end_ns = excluded.end_ns,
+	duration_ns = excluded.duration_ns, codecs = excluded.codecs,
+	audio_start_ns = excluded.audio_start_ns, audio_ms = excluded.audio_ms, audio = excluded.audio,
+	audio_sha256 = excluded.audio_sha256, pcap = excluded.pcap, pcap_sha256 = excluded.pcap_sha256,
+	capture_loss = excluded.capture_loss, notes = excluded.notes`
+
+const streamColumns = `call_id, seq, ssrc, src, dst, side, payload_type, codec, clock_rate, decoded,
+	first_ns, last_ns, packets, lost, duplicates, out_of_order,
+	jitter_ms, max_jitter_ms, max_delta_ms, mos`
+
+const insertStream = `INSERT INTO streams (` + streamColumns + `)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+const dtmfColumns = `call_id, seq, digit, at_ns, duration_ms, side, source`
+
+const insertDTMF = `INSERT INTO dtmf (` + dtmfColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?)`
+
+// PutCall stores c, replacing the call with the same ID and all its streams
+// and DTMF rows, in one transaction. c is not retained. It returns an error
+// of kind EINVALID if c is nil, has no ID, or has a time Unix nanoseconds
+// cannot hold (before 1678 or after 2262).
+func (db *DB) PutCall(ctx context.Context, c *spanrec.Call) error {
+	if c == nil || c.ID == "" {
+		return spanrec.Errorf(spanrec.EINVALID, "sqlite: call without an id")
+	}
+	args, err := callArgs(c)
+	if err != nil {
+		return err
+	}
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: put call %s: %w", c.ID, err)
+	}
+	defer tx.Rollback()
+	if err := putCall(ctx, tx, c, args); err != nil {
+		return fmt.Errorf("sqlite: put call %s: %w", c.ID, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: put call %s: commit: %w", c.ID, err)
+	}
+	return nil
+}
+
+func putCall(ctx context.Context, tx *sql.Tx, c *spanrec.Call, args []any) error {
+	if _, err := tx.ExecContext(ctx, upsertCall, args...); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM streams WHERE call_id = ?`, c.ID); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM dtmf WHERE call_id = ?`, c.ID); err != nil {
+		return err
+	}
+	if len(c.Streams) > 0 {
+		st, err := tx.PrepareContext(ctx, insertStream)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for i := range c.Streams {
+			s := &c.Streams[i]
+			src, _ := s.Src.MarshalText() // never fails
+			dst, _ := s.Dst.MarshalText()
+			_, err := st.ExecContext(ctx, c.ID, i, s.SSRC, string(src), string(dst), s.Side,
+				s.PayloadType, s.Codec, s.ClockRate, s.Decoded,
+				nsOf(s.First), nsOf(s.Last), s.Packets, s.Lost, s.Duplicates, s.OutOfOrder,
+				realOf(s.JitterMS), realOf(s.MaxJitterMS), realOf(s.MaxDeltaMS), realOf(s.MOS))
+			if err != nil {
+				return fmt.Errorf("stream %d: %w", i, err)
+			}
+		}
+	}
+	if len(c.DTMF) > 0 {
+		st, err := tx.PrepareContext(ctx, insertDTMF)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for i := range c.DTMF {
+			d := &c.DTMF[i]
+			_, err := st.ExecContext(ctx, c.ID, i, d.Digit, nsOf(d.At), d.DurationMS, d.Side, d.Source)
+			if err != nil {
+				return fmt.Errorf("dtmf %d: %w", i, err)
+			}
+		}
+	}
+	return nil
+}
+
+// callArgs returns the calls row of c in callColumns order, after checking
+// that every time of c fits the storage.
+func callArgs(c *spanrec.Call) ([]any, error) {
+	for _, t := range []struct {
+		name string
+		v    timeValue
+	}{
+		{"start", timeValue(c.Start)}, {"answer", timeValue(c.Answer)},
+		{"end", timeValue(c.End)}, {"audio start", timeValue(c.AudioStart)},
+	} {
+		if !t.v.fits() {
+			return nil, spanrec.Errorf(spanrec.EINVALID, "sqlite: call %s: %s time %v out of range", c.ID, t.name, t.v)
+		}
+	}
+	for i, s := range c.Streams {
+		if !timeValue(s.First).fits() || !timeValue(s.Last).fits() {
+			return nil, spanrec.Errorf(spanrec.EINVALID, "sqlite: call %s: stream %d: time out of range", c.ID, i)
+		}
+	}
+	for i, d := range c.DTMF {
+		if !timeValue(d.At).fits() {
+			return nil, spanrec.Errorf(spanrec.EINVALID, "sqlite: call %s: dtmf %d: time out of range", c.ID, i)
+		}
+	}
+	codecs, err := json.Marshal(c.Codecs)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: call %s: codecs: %w", c.ID, err)
+	}
+	notes, err := json.Marshal(c.Notes)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: call %s: notes: %w", c.ID, err)
+	}
+	callerAddr, _ := c.Caller.Addr.MarshalText() // never fails
+	calleeAddr, _ := c.Callee.Addr.MarshalText()
+	return []any{
+		c.ID, c.SIPCallID,
+		c.Caller.Number, c.Caller.Name, string(callerAddr),
+		c.Callee.Number, c.Callee.Name, string(calleeAddr),
+		c.Direction, c.Status, c.StatusCode,
+		nsOf(c.Start), nsOf(c.Answer), nsOf(c.End), int64(c.Duration), string(codecs),
+		nsOf(c.AudioStart), c.AudioMS, c.Audio, c.AudioSHA256, c.PCAP, c.PCAPSHA256,
+		c.CaptureLoss, string(notes),
+	}, nil
+}
+
+// Call returns the call with the given ID, with its streams and DTMF. id may
+// also be a prefix of at least 6 characters of exactly one call's ID. It
+// returns an error of kind ENOTFOUND if no call matches, and of kind EINVALID
+// if the prefix matches several.
+func (db *DB) Call(ctx context.Context, id spanrec.CallID) (*spanrec.Call, error) {
+	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: call %s: %w", id, err)
+	}
+	defer tx.Rollback()
+	full, err := resolveID(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	calls, err := queryCalls(ctx, tx, `SELECT `+callColumns+` FROM calls WHERE id = ?`, full)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: call %s: %w", id, err)
+	}
+	if len(calls) == 0 { // deleted since resolveID: cannot happen in one transaction
+		return nil, spanrec.Errorf(spanrec.ENOTFOUND, "sqlite: no call %s", id)
+	}
+	return calls[0], nil
+}
+
+// resolveID returns the full ID of the call whose ID is id or, failing
+// that, starts with id.
+func resolveID(ctx context.Context, tx *sql.Tx, id spanrec.CallID) (spanrec.CallID, error) {
+	if id == "" {
+		return "", spanrec.Errorf(spanrec.EINVALID, "sqlite: empty call id")
+	}
+	var full spanrec.CallID
+	err := tx.QueryRowContext(ctx, `SELECT id FROM calls WHERE id = ?`, id).Scan(&full)
+	switch {
+	case err == nil:
+		return full, nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return "", fmt.Errorf("sqlite: call %s: %w", id, err)
+	case len(id) < minPrefix:
+		return "", spanrec.Errorf(spanrec.ENOTFOUND, "sqlite: no call %s", id)
+	}
+	// A range on the primary key rather than LIKE, which ignores case and
+	// cannot use the index.
+	q, args := `SELECT id FROM calls WHERE id > ? ORDER BY id LIMIT 2`, []any{id}
+	if hi, ok := prefixEnd(string(id)); ok {
+		q, args = `SELECT id FROM calls WHERE id > ? AND id < ? ORDER BY id LIMIT 2`, []any{id, hi}
+	}
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return "", fmt.Errorf("sqlite: call %s: %w", id, err)
+	}
+	defer rows.Close()
+	var ids []spanrec.CallID
+	for rows.Next() {
+		var s spanrec.CallID
+		if err := rows.Scan(&s); err != nil {
+			return "", fmt.Errorf("sqlite: call %s: %w", id, err)
+		}
+		if strings.HasPrefix(string(s), string(id)) {
+			ids = append(ids, s)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return "", fmt.Errorf("sqlite: call %s: %w", id, err)
+	}
+	switch len(ids) {
+	case 0:
+		return "", spanrec.Errorf(spanrec.ENOTFOUND, "sqlite: no call %s", id)
+	case 1:
+		return ids[0], nil
+	default:
+		return "", spanrec.Errorf(spanrec.EINVALID, "sqlite: call id prefix %s is ambiguous", id)
+	}
+}
+
+// prefixEnd returns the least string greater than every string that starts
+// with p, in SQLite's BINARY (byte-wise) order, or false if there is none.
+func prefixEnd(p string) (string, bool) {
+	b := []byte(p)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < 0xff {
+			b[i]++
+			return string(b[:i+1]), true
+		}
+	}
+	return "", false
+}
+
+// Calls returns the calls that match f, newest first (by start time, then
+// by ID), with their streams and DTMF. It returns an error of kind EINVALID
+// if f.Limit or f.Offset is negative.
+func (db *DB) Calls(ctx context.Context, f spanrec.CallFilter) ([]*spanrec.Call, error) {
+	where, args, err := filterSQL(f)
+	if err != nil {
+		return nil, err
+	}
+	q := `SELECT ` + callColumns + ` FROM calls` + where + ` ORDER BY start_ns DESC, id`
+	if f.Limit > 0 || f.Offset > 0 {
+		limit := -1 // SQLite: no limit
+		if f.Limit > 0 {
+			limit = f.Limit
+		}
+		q += ` LIMIT ? OFFSET ?`
+		args = append(args, limit, f.Offset)
+	}
+	// One read transaction, so the calls and their child rows are one
+	// snapshot even while a writer replaces calls.
+	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: calls: %w", err)
+	}
+	defer tx.Rollback()
+	calls, err := queryCalls(ctx, tx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: calls: %w", err)
+	}
+	return calls, nil
+}
+
+// Count returns the number of calls that match f, ignoring f.Limit and
+// f.Offset.
+func (db *DB) Count(ctx context.Context, f spanrec.CallFilter) (int, error) {
+	where, args, err := filterSQL(f)
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM calls`+where, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlite: count calls: %w", err)
+	}
+	return n, nil
+}
+
+// DeleteCall deletes the call with exactly the given ID, with its streams and
+// DTMF. It returns an error of kind ENOTFOUND if there is no such call.
+func (db *DB) DeleteCall(ctx context.Context, id spanrec.CallID) error {
+	res, err := db.w.ExecContext(ctx, `DELETE FROM calls WHERE id = ?`, id)
+	if err != nil {
+		return fmt.Errorf("sqlite: delete call %s: %w", id, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("sqlite: delete call %s: %w", id, err)
+	}
+	if n == 0 {
+		return spanrec.Errorf(spanrec.ENOTFOUND, "sqlite: no call %s", id)
+	}
+	return nil
+}
+
+// filterSQL returns the WHERE clause (with its leading space, or "") and
+// arguments that select the calls f matches. Since is inclusive and Until
+// exclusive.
+func filterSQL(f spanrec.CallFilter) (string, []any, error) {
+	if f.Limit < 0 || f.Offset < 0 {
+		return "", nil, spanrec.Errorf(spanrec.EINVALID, "sqlite: negative limit or offset")
+	}
+	var conds []string
+	var args []any
+	if f.Number != "" {
+		conds = append(conds, `(caller_number LIKE ? ESCAPE '\' OR callee_number LIKE ? ESCAPE '\')`)
+		p := "%" + escapeLike(f.Number) + "%"
+		args = append(args, p, p)
+	}
+	if !f.Since.IsZero() {
+		conds = append(conds, `start_ns >= ?`)
+		args = append(args, timeValue(f.Since).clampedNS())
+	}
+	if !f.Until.IsZero() {
+		conds = append(conds, `start_ns < ?`)
+		args = append(args, timeValue(f.Until).clampedNS())
+	}
+	if f.Direction != "" {
+		conds = append(conds, `direction = ?`)
+		args = append(args, f.Direction)
+	}
+	if f.Status != "" {
+		conds = append(conds, `status = ?`)
+		args = append(args, f.Status)
+	}
+	if len(conds) == 0 {
+		return "", nil, nil
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args, nil
+}
+
+// escapeLike escapes the LIKE wildcards of s for ESCAPE '\'.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
