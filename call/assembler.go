@@ -1,0 +1,421 @@
+// Package call is the call assembler: it joins the SIP dialogs (package
+// dialog) with the RTP streams that flow between the endpoints their SDP
+// announced, follows media moves and NAT, writes each call's packets to its
+// own pcapng and its audio to render tracks, and hands every finished call
+// to the recorder for rendering and indexing.
+//
+// An Assembler is a synchronous, single-goroutine value: the recorder feeds
+// it packets in capture order and calls Expire with packet time.
+package call
+
+import (
+	"cmp"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/spanrec/spanrec"
+	"github.com/spanrec/spanrec/capture"
+	"github.com/spanrec/spanrec/dialog"
+	"github.com/spanrec/spanrec/packet"
+	"github.com/spanrec/spanrec/render"
+	"github.com/spanrec/spanrec/sipmsg"
+)
+
+// Config configures an Assembler. The zero value of a field means its
+// default.
+type Config struct {
+	// DataDir is the data directory: pcaps go under recordings/, audio
+	// spools under spool/.
+	DataDir string
+	// Networks decides the direction of calls.
+	Networks Networks
+	// MediaTimeout closes a call that has seen neither SIP nor media for
+	// this long (packet time). Default 2 h.
+	MediaTimeout time.Duration
+	// EndLinger keeps an ended call open this long after its BYE or final
+	// answer, to catch the last answers and packets. Default 2 s.
+	EndLinger time.Duration
+	// AuthLinger keeps a call whose INVITE met an authentication challenge
+	// (401/407) open this long for the INVITE with credentials, which comes
+	// only after a person typed a password (51 s in wireshark's aaa.pcap).
+	// Default 3 min. The call's times do not depend on it: it only delays
+	// when a failed attempt is written.
+	AuthLinger time.Duration
+	// Logger receives per-call debug lines and file errors.
+	Logger *slog.Logger
+}
+
+func (c *Config) defaults() {
+	if c.MediaTimeout <= 0 {
+		c.MediaTimeout = 2 * time.Hour
+	}
+	if c.EndLinger <= 0 {
+		c.EndLinger = 2 * time.Second
+	}
+	if c.AuthLinger <= 0 {
+		c.AuthLinger = 3 * time.Minute
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Finished is a call that ended: its metadata and the audio tracks still
+// to be mixed. The tracks are closed; their spool files are the caller's
+// to remove once mixed.
+type Finished struct {
+	Call   *spanrec.Call
+	Tracks []*render.Track
+	// AudioPath is the absolute path the recording should be written to,
+	// and AudioFrom/AudioTo the interval it covers. AudioPath is "" when
+	// the call has no decodable audio.
+	AudioPath          string
+	AudioFrom, AudioTo time.Time
+	// PCAPPath is the absolute path of the call's pcapng.
+	PCAPPath string
+	// SpoolDir is the directory of the track spools.
+	SpoolDir string
+}
+
+// Stats counts what an Assembler did.
+type Stats struct {
+	Calls          int // dialogs started by an INVITE
+	CallsFinished  int
+	MediaPackets   int // RTP/RTCP packets assigned to a call
+	Unassigned     int // RTP-looking packets never assigned to a call
+	MalformedRTP   int
+	FileErrors     int
+	PendingDropped int
+}
+
+// Assembler joins signalling and media into calls. It is not safe for
+// concurrent use.
+type Assembler struct {
+	cfg   Config
+	done  func(*Finished)
+	calls map[string]*state          // by SIP Call-ID
+	media map[netip.AddrPort]binding // SDP (and learned) endpoints
+	flows map[flowKey]*flow          // directional media flows
+	stats Stats
+}
+
+type binding struct {
+	c    *state
+	side spanrec.Side // the side that receives (and, symmetric RTP, sends) here
+	rtcp bool
+}
+
+type flowKey struct{ src, dst netip.AddrPort }
+
+// NewAssembler returns an Assembler that calls done for every finished
+// call, from within HandleSIP, HandleMedia, Expire or Close.
+func NewAssembler(cfg Config, done func(*Finished)) *Assembler {
+	cfg.defaults()
+	return &Assembler{
+		cfg:   cfg,
+		done:  done,
+		calls: make(map[string]*state),
+		media: make(map[netip.AddrPort]binding),
+		flows: make(map[flowKey]*flow),
+	}
+}
+
+// Stats returns the counters.
+func (a *Assembler) Stats() Stats { return a.stats }
+
+// Active returns the number of calls in progress.
+func (a *Assembler) Active() int { return len(a.calls) }
+
+// HandleSIP accounts one SIP message m carried by packet p (for TCP, the
+// packet that completed the message). It reports whether the message
+// belongs to a call (an INVITE dialog).
+func (a *Assembler) HandleSIP(m *sipmsg.Message, p *packet.Packet) bool {
+	c := a.calls[m.CallID]
+	if c == nil {
+		if !dialog.IsInitialInvite(m) || m.CallID == "" {
+			return false
+		}
+		c = a.newCall(m, p)
+		a.calls[m.CallID] = c
+		a.stats.Calls++
+	}
+	u := c.d.Apply(m, p.Time, p.Src)
+	c.touch(p.Time)
+	c.writeFrames(a, p)
+	if u.SDP != nil {
+		a.bindSDP(c, u.Side, u.SDP)
+	}
+	if c.d.Finished() && c.finishedAt.IsZero() {
+		c.finishedAt = p.Time
+	}
+	if u.Reopened {
+		c.finishedAt = time.Time{}
+	}
+	return true
+}
+
+func (a *Assembler) newCall(m *sipmsg.Message, p *packet.Packet) *state {
+	d := dialog.New(m, p.Time, p.Src, p.Dst)
+	c := &state{
+		d:     d,
+		id:    spanrec.NewCallID(m.CallID, p.Time),
+		rtp:   make(map[spanrec.Side]map[uint8]sipmsg.RTPMap, 2),
+		first: p.Time,
+	}
+	day := p.Time.UTC().Format("2006/01/02")
+	dir := filepath.Join(a.cfg.DataDir, "recordings", filepath.FromSlash(day))
+	c.base = filepath.Join(dir, string(c.id))
+	c.spool = filepath.Join(a.cfg.DataDir, "spool", string(c.id))
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		a.fileError(c, err)
+		return c
+	}
+	f, err := os.OpenFile(c.base+".pcapng", os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
+	if err != nil {
+		a.fileError(c, err)
+		return c
+	}
+	c.pcapFile = f
+	c.pcap = capture.NewWriter(f)
+	return c
+}
+
+func (a *Assembler) fileError(c *state, err error) {
+	a.stats.FileErrors++
+	if c.fileErr == nil {
+		c.fileErr = err
+		a.cfg.Logger.Error("call files", "call_id", c.d.CallID, "err", err)
+	}
+}
+
+// bindSDP registers the media endpoints side announced in sdp, so that
+// RTP to and from them is assigned to c (RFC 3264 §5: the address and port
+// in the m= line are where the side wants to receive).
+func (a *Assembler) bindSDP(c *state, side spanrec.Side, sdp *sipmsg.SDP) {
+	c.sdpGen++
+	pt := c.rtp[side]
+	if pt == nil {
+		pt = make(map[uint8]sipmsg.RTPMap)
+		c.rtp[side] = pt
+	}
+	for _, m := range sdp.Media {
+		for k, v := range m.RTPMap {
+			pt[k] = v
+		}
+		if m.Proto != "" && (m.Proto == "RTP/SAVP" || m.Proto == "RTP/SAVPF" || m.Crypto) {
+			c.note("media is encrypted (SRTP, %s): its audio cannot be decoded", m.Proto)
+		}
+		if m.Type == "image" {
+			c.note("T.38 fax media (%s) is kept in the pcap, not decoded", m.Proto)
+		}
+		if m.Addr.Port() == 0 || !m.Addr.Addr().IsValid() || m.Addr.Addr().IsUnspecified() {
+			continue // disabled stream or hold (c=0.0.0.0, RFC 3264 §8.4)
+		}
+		a.bind(c, m.Addr, side, false)
+		rtcp := m.RTCPAddr
+		if !rtcp.IsValid() {
+			rtcp = netip.AddrPortFrom(m.Addr.Addr(), m.Addr.Port()+1)
+		}
+		a.bind(c, rtcp, side, true)
+	}
+}
+
+func (a *Assembler) bind(c *state, ep netip.AddrPort, side spanrec.Side, rtcp bool) {
+	if old, ok := a.media[ep]; ok && old.c != c {
+		// The port was reused by a new call: detach the old call's flows
+		// through it so that new packets go to the new call.
+		for _, f := range old.c.flows {
+			if f.key.src == ep || f.key.dst == ep {
+				delete(a.flows, f.key)
+			}
+		}
+	}
+	a.media[ep] = binding{c: c, side: side, rtcp: rtcp}
+	c.endpoints = append(c.endpoints, ep)
+}
+
+// HandleMedia accounts one UDP packet that is not SIP. It reports whether
+// the packet was assigned to a call (now or, when its SDP comes, later).
+func (a *Assembler) HandleMedia(p *packet.Packet) bool {
+	key := flowKey{p.Src, p.Dst}
+	f := a.flows[key]
+	if f == nil || f.c == nil {
+		if nf, ok := a.match(key, p); ok {
+			if f != nil {
+				a.adopt(nf, f)
+			}
+			f = nf
+		} else {
+			return a.hold(f, key, p)
+		}
+	}
+	f.handle(a, p)
+	return true
+}
+
+// match finds the call of a new flow: by the SDP endpoint it is sent to,
+// else by the one it comes from. A flow matched by its destination teaches
+// the source as the sender's observed address (NAT).
+func (a *Assembler) match(key flowKey, p *packet.Packet) (*flow, bool) {
+	var sender spanrec.Side
+	b, ok := a.media[key.dst]
+	if ok {
+		sender = other(b.side)
+		if _, known := a.media[key.src]; !known {
+			a.media[key.src] = binding{c: b.c, side: sender, rtcp: b.rtcp}
+			b.c.endpoints = append(b.c.endpoints, key.src)
+		}
+	} else if b, ok = a.media[key.src]; ok {
+		sender = b.side
+	} else {
+		return nil, false
+	}
+	f := &flow{key: key, c: b.c, side: sender, rtcp: b.rtcp}
+	a.flows[key] = f
+	b.c.flows = append(b.c.flows, f)
+	return f, true
+}
+
+// maxPending bounds the packets kept for a flow whose SDP is not seen yet.
+const maxPending = 32
+
+// hold keeps an unassigned RTP-looking packet for a while, in case the
+// SDP that claims its flow comes later (reordering across mirror ports).
+func (a *Assembler) hold(f *flow, key flowKey, p *packet.Packet) bool {
+	if f == nil {
+		if !looksMedia(p.Payload) {
+			return false
+		}
+		if len(a.flows) > 1<<16 {
+			a.stats.PendingDropped++
+			return false
+		}
+		f = &flow{key: key, pendingSince: p.Time}
+		a.flows[key] = f
+	}
+	f.lastSeen = p.Time
+	if len(f.pending) >= maxPending {
+		a.stats.Unassigned++
+		return false
+	}
+	f.pending = append(f.pending, clonePacket(p))
+	return true
+}
+
+// adopt replays the packets a pending flow held into the matched flow.
+func (a *Assembler) adopt(nf, pend *flow) {
+	for i := range pend.pending {
+		nf.handle(a, &pend.pending[i])
+	}
+}
+
+func clonePacket(p *packet.Packet) packet.Packet {
+	q := *p
+	q.Payload = append([]byte(nil), p.Payload...)
+	q.Frame = append([]byte(nil), p.Frame...)
+	q.Fragments = nil
+	return q
+}
+
+func other(s spanrec.Side) spanrec.Side {
+	if s == spanrec.CallerSide {
+		return spanrec.CalleeSide
+	}
+	return spanrec.CallerSide
+}
+
+// Expire closes the calls that ended (EndLinger after their BYE or final
+// answer) or went silent (MediaTimeout), and forgets unassigned flows, as
+// of packet time now.
+func (a *Assembler) Expire(now time.Time) {
+	for id, c := range a.calls {
+		linger := a.cfg.EndLinger
+		if c.d.Challenged() {
+			linger = max(linger, a.cfg.AuthLinger)
+		}
+		switch {
+		case !c.finishedAt.IsZero() && now.Sub(c.finishedAt) >= linger:
+		case now.Sub(c.last) >= a.cfg.MediaTimeout:
+		default:
+			continue
+		}
+		delete(a.calls, id)
+		a.finish(c)
+	}
+	for k, f := range a.flows {
+		if f.c == nil && now.Sub(f.lastSeen) > 5*time.Second {
+			a.stats.Unassigned += len(f.pending)
+			delete(a.flows, k)
+		}
+	}
+}
+
+// Close finishes every call still open, as at the end of a capture file or
+// on shutdown.
+func (a *Assembler) Close() {
+	ids := make([]string, 0, len(a.calls))
+	for id := range a.calls {
+		ids = append(ids, id)
+	}
+	// Finish in start order so that output is deterministic.
+	slices.SortFunc(ids, func(x, y string) int {
+		return cmp.Or(a.calls[x].first.Compare(a.calls[y].first), cmp.Compare(x, y))
+	})
+	for _, id := range ids {
+		c := a.calls[id]
+		delete(a.calls, id)
+		a.finish(c)
+	}
+	for k, f := range a.flows {
+		a.stats.Unassigned += len(f.pending)
+		delete(a.flows, k)
+	}
+}
+
+func (a *Assembler) finish(c *state) {
+	a.stats.CallsFinished++
+	if !c.d.Finished() {
+		c.d.Close(c.last)
+	}
+	for _, ep := range c.endpoints {
+		if b, ok := a.media[ep]; ok && b.c == c {
+			delete(a.media, ep)
+		}
+	}
+	for _, f := range c.flows {
+		if a.flows[f.key] == f {
+			delete(a.flows, f.key)
+		}
+	}
+	fin := c.result(a)
+	a.done(fin)
+}
+
+// Flush pushes the buffered packets and audio of every open call to disk,
+// so that a crash loses at most what came since.
+func (a *Assembler) Flush() {
+	for _, c := range a.calls {
+		if c.pcap != nil {
+			if err := c.pcap.Flush(); err != nil {
+				a.fileError(c, err)
+			}
+		}
+		for _, f := range c.flows {
+			if f.track != nil {
+				f.track.Flush()
+			}
+		}
+	}
+}
+
+func (c *state) note(format string, args ...any) {
+	n := fmt.Sprintf(format, args...)
+	if !slices.Contains(c.notes, n) {
+		c.notes = append(c.notes, n)
+	}
+}

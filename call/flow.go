@@ -1,0 +1,199 @@
+package call
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spanrec/spanrec"
+	"github.com/spanrec/spanrec/codec"
+	"github.com/spanrec/spanrec/packet"
+	"github.com/spanrec/spanrec/render"
+	"github.com/spanrec/spanrec/rtpstream"
+)
+
+// flow is one direction of a media session (src → dst) and what it carried.
+type flow struct {
+	key  flowKey
+	c    *state
+	side spanrec.Side // the party who sent it
+	rtcp bool
+
+	streams []*stream // one per SSRC, in order of appearance
+	track   *render.Track
+	trackPT uint8
+	events  rtpstream.Events
+
+	rtcpPackets int
+	pt          payloadInfo // cache of the last payload type
+	ptGen       int
+
+	// Unassigned flows only.
+	pending      []packet.Packet
+	pendingSince time.Time
+	lastSeen     time.Time
+}
+
+// stream is the quality state of one SSRC in a flow.
+type stream struct {
+	ssrc      uint32
+	pt        uint8
+	codec     string // encoding name, "" if the payload type is unknown
+	clock     int
+	decodable bool
+	stats     rtpstream.Stats
+}
+
+func looksMedia(b []byte) bool {
+	return rtpstream.LooksRTP(b) || rtpstream.IsRTCP(b)
+}
+
+func (f *flow) handle(a *Assembler, p *packet.Packet) {
+	c := f.c
+	c.touch(p.Time)
+	c.writeFrames(a, p)
+	a.stats.MediaPackets++
+	if f.rtcp || rtpstream.IsRTCP(p.Payload) {
+		f.rtcpPackets++
+		return
+	}
+	h, payload, err := rtpstream.Parse(p.Payload)
+	if err != nil {
+		a.stats.MalformedRTP++
+		return
+	}
+	if c.firstMedia.IsZero() {
+		c.firstMedia = p.Time
+	}
+	pt := f.payloadType(c, h.PayloadType)
+	s := f.stream(h.SSRC)
+	// RFC 4733 §2.1 / RFC 3389: events and comfort noise share the
+	// stream's sequence numbers but not its sampling clock, so they count
+	// for loss and not for jitter.
+	clock := pt.clock
+	if pt.kind != audioPayload {
+		clock = 0
+	}
+	s.stats.Update(h, p.Time, clock)
+	switch pt.kind {
+	case eventPayload:
+		if d, ok := f.events.Update(h, payload, p.Time, pt.clock); ok {
+			c.dtmf = append(c.dtmf, spanrec.DTMF{
+				Digit: d.Digit, At: d.At, Side: f.side, Source: "rfc4733",
+			})
+		}
+		return
+	case cnPayload:
+		return // the gap stays silence
+	}
+	if s.codec == "" {
+		s.codec, s.pt, s.clock = pt.name, h.PayloadType, pt.clock
+		s.stats.Codec = pt.name
+	}
+	if pt.decodable {
+		s.decodable = true
+	}
+	if !pt.decodable || len(payload) == 0 {
+		return
+	}
+	if f.track == nil || f.trackPT != h.PayloadType {
+		if f.track != nil {
+			c.closeTrack(a, f.track)
+		}
+		f.track = f.newTrack(a, c, pt.codec, p.Time)
+		f.trackPT = h.PayloadType
+		if f.track == nil {
+			return
+		}
+	}
+	f.track.Add(h.SSRC, h.Seq, h.Timestamp, p.Time, payload)
+}
+
+type payloadKind uint8
+
+const (
+	audioPayload payloadKind = iota
+	eventPayload
+	cnPayload
+)
+
+// payloadInfo is what a payload type of a flow means.
+type payloadInfo struct {
+	pt        uint8
+	valid     bool
+	name      string
+	clock     int
+	kind      payloadKind
+	decodable bool
+	codec     codec.Codec
+}
+
+// payloadType resolves pt for the flow, caching the last answer (a flow
+// rarely changes payload type). The cache is cleared when SDP changes.
+func (f *flow) payloadType(c *state, pt uint8) payloadInfo {
+	if f.pt.valid && f.pt.pt == pt && f.ptGen == c.sdpGen {
+		return f.pt
+	}
+	name, clock, ch := c.payloadType(f.side, pt)
+	info := payloadInfo{pt: pt, valid: true, name: name, clock: clock}
+	switch {
+	case strings.EqualFold(name, "telephone-event"):
+		info.kind = eventPayload
+	case strings.EqualFold(name, "CN") || pt == 13 || pt == 19:
+		info.kind = cnPayload
+	case name == "":
+		c.note("payload type %d: unknown (no rtpmap seen), not decoded", pt)
+	default:
+		info.codec, info.decodable = codec.Lookup(name, clock, ch)
+		if !info.decodable {
+			c.note("codec %s: not decodable yet (its packets are kept in the call's pcap)", name)
+		}
+	}
+	f.pt, f.ptGen = info, c.sdpGen
+	return info
+}
+
+func (f *flow) stream(ssrc uint32) *stream {
+	for i := len(f.streams) - 1; i >= 0; i-- {
+		if s := f.streams[i]; s.ssrc == ssrc {
+			return s
+		}
+	}
+	s := &stream{ssrc: ssrc}
+	f.streams = append(f.streams, s)
+	return s
+}
+
+func (f *flow) newTrack(a *Assembler, c *state, cd codec.Codec, t time.Time) *render.Track {
+	if err := os.MkdirAll(c.spool, 0o700); err != nil {
+		a.fileError(c, err)
+		return nil
+	}
+	c.trackSeq++
+	path := filepath.Join(c.spool, strconv.Itoa(c.trackSeq)+".pcm")
+	tr, err := render.NewTrack(path, f.side, cd, t)
+	if err != nil {
+		a.fileError(c, err)
+		return nil
+	}
+	c.tracks = append(c.tracks, tr)
+	return tr
+}
+
+// snapshot returns the spanrec.Stream view of s.
+func (s *stream) snapshot(f *flow) spanrec.Stream {
+	st := spanrec.Stream{
+		SSRC:        s.ssrc,
+		Src:         f.key.src,
+		Dst:         f.key.dst,
+		Side:        f.side,
+		PayloadType: s.pt,
+		Codec:       s.codec,
+		ClockRate:   s.clock,
+		Decoded:     s.decodable,
+	}
+	s.stats.Snapshot().Fill(&st)
+	return st
+}

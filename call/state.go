@@ -1,0 +1,190 @@
+package call
+
+import (
+	"errors"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spanrec/spanrec"
+	"github.com/spanrec/spanrec/capture"
+	"github.com/spanrec/spanrec/codec"
+	"github.com/spanrec/spanrec/dialog"
+	"github.com/spanrec/spanrec/packet"
+	"github.com/spanrec/spanrec/render"
+	"github.com/spanrec/spanrec/sipmsg"
+)
+
+// state is one call in progress.
+type state struct {
+	d   *dialog.Dialog
+	id  spanrec.CallID
+	rtp map[spanrec.Side]map[uint8]sipmsg.RTPMap
+	// sdpGen counts the SDP bodies seen, to invalidate payload caches.
+	sdpGen int
+	first  time.Time // first packet
+	last   time.Time // latest packet, SIP or media
+
+	finishedAt time.Time // when the dialog ended in signalling
+	firstMedia time.Time
+
+	base     string // recordings/YYYY/MM/DD/<id> (absolute, no extension)
+	spool    string
+	pcapFile *os.File
+	pcap     *capture.Writer
+	fileErr  error
+
+	endpoints []netip.AddrPort
+	flows     []*flow
+	tracks    []*render.Track
+	trackSeq  int
+	dtmf      []spanrec.DTMF
+	notes     []string
+}
+
+func (c *state) touch(t time.Time) {
+	if t.After(c.last) {
+		c.last = t
+	}
+}
+
+func (c *state) writeFrames(a *Assembler, p *packet.Packet) {
+	if c.pcap == nil {
+		return
+	}
+	for _, fr := range p.Fragments {
+		if err := c.pcap.WriteFrame(fr, uint32(p.Link), p.Time, len(fr)); err != nil {
+			a.fileError(c, err)
+			return
+		}
+	}
+	if len(p.Fragments) > 0 {
+		return
+	}
+	if err := c.pcap.WriteFrame(p.Frame, uint32(p.Link), p.Time, max(p.OrigLen, len(p.Frame))); err != nil {
+		a.fileError(c, err)
+	}
+}
+
+// payloadType resolves a payload type sent by side: by the receiver's
+// rtpmap (RFC 3264 §5.1: the answerer's map tells what it expects to
+// receive), then the sender's, then the static table of RFC 3551.
+func (c *state) payloadType(sender spanrec.Side, pt uint8) (name string, clock, channels int) {
+	for _, s := range []spanrec.Side{other(sender), sender} {
+		if m, ok := c.rtp[s][pt]; ok && m.Name != "" {
+			return m.Name, m.ClockRate, m.Channels
+		}
+	}
+	if name, clock, ch, ok := codec.Static(pt); ok {
+		return name, clock, ch
+	}
+	return "", 0, 0
+}
+
+func (c *state) closeTrack(a *Assembler, tr *render.Track) {
+	if err := tr.Close(); err != nil {
+		a.fileError(c, err)
+	}
+}
+
+// result closes the call's files and builds its record.
+func (c *state) result(a *Assembler) *Finished {
+	d := c.d
+	call := &spanrec.Call{
+		ID:         c.id,
+		SIPCallID:  d.CallID,
+		Caller:     d.Caller,
+		Callee:     d.Callee,
+		Status:     d.Status,
+		StatusCode: d.Code,
+		Start:      d.Start,
+		Answer:     d.Answer,
+		End:        d.End,
+		Direction:  a.cfg.Networks.Direction(d.Caller, d.Callee),
+	}
+	if d.Status != spanrec.Answered {
+		call.Answer = time.Time{}
+	}
+	if !call.Answer.IsZero() && call.End.After(call.Answer) {
+		call.Duration = call.End.Sub(call.Answer)
+	}
+	fin := &Finished{Call: call, SpoolDir: c.spool}
+
+	for _, f := range c.flows {
+		if f.track != nil {
+			c.closeTrack(a, f.track)
+			f.track = nil
+		}
+	}
+	var tracks []*render.Track
+	for _, tr := range c.tracks {
+		if tr.Frames > 0 {
+			tracks = append(tracks, tr)
+		} else {
+			_ = tr.Remove()
+		}
+	}
+	fin.Tracks = tracks
+
+	if c.pcap != nil {
+		err := errors.Join(c.pcap.Flush(), c.pcapFile.Close())
+		if err != nil {
+			a.fileError(c, err)
+		}
+		fin.PCAPPath = c.base + ".pcapng"
+	}
+
+	sent := map[spanrec.Side]bool{}
+	for _, f := range c.flows {
+		for _, s := range f.streams {
+			st := s.snapshot(f)
+			call.Streams = append(call.Streams, st)
+			if st.Lost > 0 {
+				call.CaptureLoss = true
+			}
+			if s.codec != "" && !strings.EqualFold(s.codec, "telephone-event") && !strings.EqualFold(s.codec, "CN") {
+				if !slices.Contains(call.Codecs, s.codec) {
+					call.Codecs = append(call.Codecs, s.codec)
+				}
+				sent[f.side] = true
+			}
+		}
+	}
+	slices.SortStableFunc(call.Streams, func(x, y spanrec.Stream) int { return x.First.Compare(y.First) })
+
+	call.DTMF = append(append([]spanrec.DTMF(nil), d.DTMF...), c.dtmf...)
+	slices.SortStableFunc(call.DTMF, func(x, y spanrec.DTMF) int { return x.At.Compare(y.At) })
+
+	// The recording covers the talk time, plus early media before it.
+	from := call.Answer
+	if !c.firstMedia.IsZero() && (from.IsZero() || c.firstMedia.Before(from)) {
+		from = c.firstMedia
+	}
+	to := call.End
+	if len(tracks) > 0 && !from.IsZero() && to.After(from) {
+		fin.AudioPath = c.base + ".wav"
+		fin.AudioFrom, fin.AudioTo = from, to
+	}
+
+	switch {
+	case call.Status == spanrec.Answered && len(call.Streams) == 0:
+		c.note("no RTP seen for this answered call: the media took a path that is not mirrored, or this host dropped it")
+	case call.Status == spanrec.Answered && sent[spanrec.CallerSide] != sent[spanrec.CalleeSide]:
+		if sent[spanrec.CallerSide] {
+			c.note("one-way audio: only caller→callee RTP seen; mirror both directions of the port (rx and tx), or check that no firewall on this host drops mirrored frames")
+		} else {
+			c.note("one-way audio: only callee→caller RTP seen; mirror both directions of the port (rx and tx), or check that no firewall on this host drops mirrored frames")
+		}
+	}
+	if c.fileErr != nil {
+		c.note("file error while recording: %v", c.fileErr)
+	}
+	call.Notes = c.notes
+	if rel, err := filepath.Rel(a.cfg.DataDir, fin.PCAPPath); err == nil && fin.PCAPPath != "" {
+		call.PCAP = filepath.ToSlash(rel)
+	}
+	return fin
+}

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/spanrec/spanrec/call"
+	"github.com/spanrec/spanrec/packet"
+)
+
+// fileConfig is the configuration file format (docs/spanrec.yaml documents
+// every key). Each section maps onto one package's Config.
+type fileConfig struct {
+	Data     string `yaml:"data"`
+	LogLevel string `yaml:"log_level"`
+	Networks struct {
+		Local           []string `yaml:"local"`
+		Trunks          []string `yaml:"trunks"`
+		PBX             []string `yaml:"pbx"`
+		ExtensionDigits int      `yaml:"extension_digits"`
+	} `yaml:"networks"`
+	Calls struct {
+		MediaTimeout time.Duration `yaml:"media_timeout"`
+		EndLinger    time.Duration `yaml:"end_linger"`
+	} `yaml:"calls"`
+	Capture struct {
+		DedupWindow     time.Duration `yaml:"dedup_window"`
+		FragmentTimeout time.Duration `yaml:"fragment_timeout"`
+	} `yaml:"capture"`
+}
+
+// loadConfig reads and validates the configuration file at path ("" = none).
+func loadConfig(path string) (*fileConfig, error) {
+	var fc fileConfig
+	if path == "" {
+		return &fc, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&fc); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	if _, err := fc.networks(); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return &fc, nil
+}
+
+func (fc *fileConfig) networks() (call.Networks, error) {
+	var n call.Networks
+	var errs []error
+	for _, s := range fc.Networks.Local {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			if a, err2 := netip.ParseAddr(s); err2 == nil {
+				p = netip.PrefixFrom(a, a.BitLen())
+			} else {
+				errs = append(errs, fmt.Errorf("networks.local: %q is not a CIDR prefix", s))
+				continue
+			}
+		}
+		n.Local = append(n.Local, p.Masked())
+	}
+	for _, list := range []struct {
+		name string
+		in   []string
+		out  *[]netip.Addr
+	}{{"networks.trunks", fc.Networks.Trunks, &n.Trunks}, {"networks.pbx", fc.Networks.PBX, &n.PBXs}} {
+		for _, s := range list.in {
+			a, err := netip.ParseAddr(s)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %q is not an IP address", list.name, s))
+				continue
+			}
+			*list.out = append(*list.out, a)
+		}
+	}
+	if fc.Networks.ExtensionDigits < 0 {
+		errs = append(errs, errors.New("networks.extension_digits must not be negative"))
+	}
+	n.ExtensionDigits = fc.Networks.ExtensionDigits
+	if fc.Calls.MediaTimeout < 0 || fc.Calls.EndLinger < 0 {
+		errs = append(errs, errors.New("calls: durations must not be negative"))
+	}
+	return n, errors.Join(errs...)
+}
+
+func (fc *fileConfig) callConfig(dataDir string) call.Config {
+	n, _ := fc.networks() // validated by loadConfig
+	return call.Config{
+		DataDir:      dataDir,
+		Networks:     n,
+		MediaTimeout: fc.Calls.MediaTimeout,
+		EndLinger:    fc.Calls.EndLinger,
+	}
+}
+
+func (fc *fileConfig) packetConfig() packet.Config {
+	return packet.Config{
+		DedupWindow:     fc.Capture.DedupWindow,
+		FragmentTimeout: fc.Capture.FragmentTimeout,
+	}
+}

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/spanrec/spanrec/capture"
+	"github.com/spanrec/spanrec/recorder"
+)
+
+func cmdImport(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("import", flag.ContinueOnError)
+	var c common
+	c.register(fs)
+	noProgress := fs.Bool("no-progress", false, "do not draw the progress bar")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return fmt.Errorf("%w: import takes one capture file (or - for standard input)", errUsage)
+	}
+	e, err := c.setup(fs, stderr)
+	if err != nil {
+		return err
+	}
+	path := pos[0]
+	var src capture.Source
+	if path == "-" {
+		src, err = capture.NewReader(stdin)
+	} else {
+		src, err = capture.OpenFile(path)
+	}
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+
+	db, err := e.openIndex(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	var size int64 = -1
+	if path != "-" {
+		if st, err := os.Stat(path); err == nil {
+			size = st.Size()
+		}
+	}
+	var bar *progressbar.ProgressBar
+	if f, ok := stderr.(*os.File); ok && !*noProgress && isatty.IsTerminal(f.Fd()) {
+		bar = progressbar.NewOptions64(size,
+			progressbar.OptionSetWriter(stderr),
+			progressbar.OptionShowBytes(true),
+			progressbar.OptionSetDescription("importing"),
+			progressbar.OptionThrottle(200*time.Millisecond),
+			progressbar.OptionClearOnFinish(),
+		)
+	}
+	progress := func(p recorder.Progress) {
+		if bar == nil {
+			return
+		}
+		bar.Describe(fmt.Sprintf("importing: %d packets, %d calls", p.Frames, p.Calls))
+		if p.Bytes > 0 {
+			_ = bar.Set64(p.Bytes)
+		}
+	}
+	cfg := recorder.Config{
+		Call:   e.cfg.callConfig(e.dataDir),
+		Packet: e.cfg.packetConfig(),
+		Logger: e.log,
+	}
+	sum, err := recorder.Import(ctx, cfg, src, db, progress)
+	if bar != nil {
+		_ = bar.Finish()
+	}
+	printSummary(stdout, path, e.dataDir, sum)
+	if err != nil {
+		return err
+	}
+	if sum.Errors > 0 {
+		return fmt.Errorf("%d calls could not be recorded (see the log above)", sum.Errors)
+	}
+	return nil
+}
+
+func printSummary(w io.Writer, path, dataDir string, s recorder.Summary) {
+	p := s.Packet
+	fmt.Fprintf(w, "Imported %s in %s\n", path, s.Elapsed.Round(time.Millisecond))
+	fmt.Fprintf(w, "  packets read        %d", s.Frames)
+	if s.Truncated {
+		fmt.Fprint(w, " (the file ends in the middle of a packet: it was cut short)")
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "  duplicates dropped  %d (the same packet copied from two mirrored ports)\n", p.Duplicates)
+	fmt.Fprintf(w, "  malformed skipped   %d (truncated or invalid headers)\n", p.Truncated)
+	fmt.Fprintf(w, "  not IP/UDP/TCP      %d\n", p.NonIP)
+	fmt.Fprintf(w, "  SIP messages        %d (%d not parseable)\n", s.SIP, s.SIPErrors)
+	fmt.Fprintf(w, "  calls found         %d\n", s.Assembler.Calls)
+	fmt.Fprintf(w, "  calls recorded      %d (%d with audio, %d without audio)\n", s.Calls, s.WithAudio, s.WithoutAudio)
+	fmt.Fprintf(w, "  RTP streams         %d (%d with a codec not decodable yet), %d packets lost\n", s.Streams, s.Undecodable, s.Lost)
+	fmt.Fprintf(w, "  RTP without a call  %d packets (no SIP/SDP seen for them)\n", s.Assembler.Unassigned)
+	if s.Assembler.MalformedRTP > 0 {
+		fmt.Fprintf(w, "  malformed RTP       %d\n", s.Assembler.MalformedRTP)
+	}
+	if s.Errors > 0 {
+		fmt.Fprintf(w, "  errors              %d calls could not be written\n", s.Errors)
+	}
+	fmt.Fprintf(w, "Data directory: %s  (list the calls: spanrec calls --data %s)\n", dataDir, dataDir)
+}

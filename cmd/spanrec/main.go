@@ -1,0 +1,140 @@
+// Command spanrec is a passive VoIP call recorder: it finds SIP calls and
+// their RTP media in traffic copied from a mirror (SPAN) port or in a
+// capture file, and saves each call as stereo audio, a pcap and a
+// searchable index entry.
+//
+// Usage:
+//
+//	spanrec import [flags] FILE|-     record every call in a pcap/pcapng file
+//	spanrec calls [flags]             list recorded calls, newest first
+//	spanrec show [flags] CALL-ID      everything known about one call
+//
+// Every command takes --data DIR (default $SPANREC_DATA, else ./spanrec-data)
+// and --config FILE.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `spanrec — passive VoIP call recorder
+
+Usage:
+  spanrec import [flags] FILE|-    record every call in a pcap/pcapng file (gzip ok; - = stdin)
+  spanrec calls  [flags]           list recorded calls, newest first
+  spanrec show   [flags] CALL-ID   one call: parties, times, status, streams, quality, files
+  spanrec version
+
+Common flags:
+  --data DIR      data directory (default $SPANREC_DATA, else ./spanrec-data)
+  --config FILE   configuration file (YAML; see docs/spanrec.yaml)
+  --log-level L   debug, info, warn, error (default info)
+
+Run 'spanrec COMMAND -h' for the flags of a command.
+`
+
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// errUsage marks errors caused by the command line: exit status 2.
+var errUsage = errors.New("usage")
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "import":
+		err = cmdImport(ctx, args[1:], stdin, stdout, stderr)
+	case "calls":
+		err = cmdCalls(ctx, args[1:], stdout, stderr)
+	case "show":
+		err = cmdShow(ctx, args[1:], stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "spanrec", version)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "spanrec: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		fmt.Fprintln(stderr, "spanrec:", err)
+		return 2
+	default:
+		fmt.Fprintln(stderr, "spanrec:", err)
+		return 1
+	}
+}
+
+// common holds the flags every command has.
+type common struct {
+	data     string
+	config   string
+	logLevel string
+}
+
+func (c *common) register(fs *flag.FlagSet) {
+	def := os.Getenv("SPANREC_DATA")
+	if def == "" {
+		def = "spanrec-data"
+	}
+	fs.StringVar(&c.data, "data", def, "data directory")
+	fs.StringVar(&c.config, "config", os.Getenv("SPANREC_CONFIG"), "configuration file (YAML)")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+}
+
+func (c *common) logger(stderr io.Writer) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(c.logLevel)); err != nil {
+		return nil, fmt.Errorf("%w: --log-level %q: want debug, info, warn or error", errUsage, c.logLevel)
+	}
+	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv})), nil
+}
+
+// parse parses flags that may come before or after the positional
+// arguments ("import FILE --data DIR" and "import --data DIR FILE").
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	fs.SetOutput(io.Discard)
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fs.SetOutput(os.Stdout)
+				fs.PrintDefaults()
+				return nil, err
+			}
+			return nil, fmt.Errorf("%w: %s %v", errUsage, fs.Name(), err)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}

@@ -1,0 +1,233 @@
+// Package dialog follows the SIP signalling of one call (one Call-ID) as a
+// passive observer: who called whom, when it was answered and ended, how it
+// ended, which media each side offered (SDP, re-INVITE, UPDATE) and the DTMF
+// digits sent in SIP INFO. It sits between sipmsg (parsing) and call (the
+// assembler that joins signalling and media).
+//
+// A Dialog is a plain value updated by Apply; it starts no goroutines and
+// takes its time from the packets. Mirror ports lose and reorder messages, so
+// Apply tolerates missing provisional answers, missing ACKs and duplicates.
+package dialog
+
+import (
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/spanrec/spanrec"
+	"github.com/spanrec/spanrec/sipmsg"
+)
+
+// Dialog is the signalling state of one call. It is not safe for concurrent
+// use.
+type Dialog struct {
+	CallID    string
+	CallerTag string // From tag of the initial INVITE
+	Caller    spanrec.Party
+	Callee    spanrec.Party
+	Start     time.Time // first INVITE
+	Answer    time.Time // first 2xx to the INVITE
+	End       time.Time // BYE, or the final failure answer
+	Status    spanrec.Status
+	Code      int // final answer code of the INVITE transaction
+
+	// Media holds, per side, the latest SDP that side sent (nil if none yet).
+	Media map[spanrec.Side]*sipmsg.SDP
+	DTMF  []spanrec.DTMF
+
+	inviteCSeq uint32
+	cancelled  bool
+	finished   bool
+}
+
+// New starts a dialog from the first INVITE of a Call-ID, seen at t going
+// from src to dst. A re-INVITE (one with a To tag) starts a dialog whose beginning
+// was not captured: it is taken as answered at t.
+func New(m *sipmsg.Message, t time.Time, src, dst netip.AddrPort) *Dialog {
+	d := &Dialog{
+		CallID:     m.CallID,
+		CallerTag:  m.FromTag,
+		Start:      t,
+		Status:     spanrec.Ongoing,
+		inviteCSeq: m.CSeq,
+		Media:      make(map[spanrec.Side]*sipmsg.SDP, 2),
+	}
+	d.Caller = party(m.From, m.PAI)
+	d.Caller.Addr = src.Addr()
+	d.Callee = party(m.To, sipmsg.Addr{})
+	d.Callee.Addr = dst.Addr()
+	if m.ToTag != "" {
+		d.Answer = t
+		d.Status = spanrec.Answered
+	}
+	return d
+}
+
+// party prefers the P-Asserted-Identity (RFC 3325 §9.1) over the From/To
+// header for the number, as the network vouches for it.
+func party(a, pai sipmsg.Addr) spanrec.Party {
+	p := spanrec.Party{Number: a.User, Name: a.Display}
+	if pai.User != "" {
+		p.Number = pai.User
+		if pai.Display != "" {
+			p.Name = pai.Display
+		}
+	}
+	if p.Number == "" {
+		p.Number = a.URI
+	}
+	return p
+}
+
+// Update says what a message changed in a dialog.
+type Update struct {
+	// SDP is the session description the message carried, sent by Side.
+	SDP  *sipmsg.SDP
+	Side spanrec.Side
+	// Reopened is set when a new INVITE transaction (for example after a 401
+	// or 407 challenge) revived a dialog that had failed.
+	Reopened bool
+}
+
+// Sender returns the side that sent m: requests come from the side whose
+// tag is in From, responses from the other one (RFC 3261 §8.2.6.2, §12.1).
+func (d *Dialog) Sender(m *sipmsg.Message) spanrec.Side {
+	fromCaller := m.FromTag == d.CallerTag || d.CallerTag == ""
+	if m.Request == fromCaller {
+		return spanrec.CallerSide
+	}
+	return spanrec.CalleeSide
+}
+
+// Apply updates the dialog with message m seen at t, sent from src.
+func (d *Dialog) Apply(m *sipmsg.Message, t time.Time, src netip.AddrPort) Update {
+	side := d.Sender(m)
+	u := Update{SDP: m.SDP, Side: side}
+	if m.SDP != nil {
+		d.Media[side] = m.SDP
+	}
+	if m.Request {
+		d.request(m, t, &u)
+	} else {
+		d.response(m, t, src)
+	}
+	return u
+}
+
+func (d *Dialog) request(m *sipmsg.Message, t time.Time, u *Update) {
+	switch m.Method {
+	case "INVITE":
+		// A new INVITE transaction outside the dialog (no To tag), such as
+		// the retry after an authentication challenge, restarts the setup.
+		if m.ToTag == "" && m.CSeq > d.inviteCSeq && d.Answer.IsZero() {
+			d.inviteCSeq = m.CSeq
+			if d.finished {
+				u.Reopened = true
+			}
+			d.finished = false
+			d.Status = spanrec.Ongoing
+			d.Code = 0
+			d.End = time.Time{}
+		}
+	case "CANCEL":
+		if d.Answer.IsZero() {
+			d.cancelled = true
+		}
+	case "BYE":
+		if d.End.IsZero() {
+			d.End = t
+		}
+		d.finished = true
+		if d.Answer.IsZero() && d.Status == spanrec.Ongoing {
+			// A BYE with no 2xx captured: the answer was lost on the mirror.
+			d.Answer = t
+			d.Status = spanrec.Answered
+		}
+	case "INFO":
+		if m.DTMF != "" {
+			d.DTMF = append(d.DTMF, spanrec.DTMF{
+				Digit: m.DTMF, At: t, Side: d.Sender(m), Source: "sip-info",
+			})
+		}
+	}
+}
+
+func (d *Dialog) response(m *sipmsg.Message, t time.Time, src netip.AddrPort) {
+	if m.CSeqMethod != "INVITE" || m.CSeq != d.inviteCSeq {
+		return
+	}
+	code := m.StatusCode
+	switch {
+	case code < 200:
+		return
+	case code < 300:
+		if d.Answer.IsZero() {
+			d.Answer = t
+			d.Callee.Addr = src.Addr()
+			if m.PAI.User != "" {
+				d.Callee.Number = m.PAI.User
+				if m.PAI.Display != "" {
+					d.Callee.Name = m.PAI.Display
+				}
+			}
+		}
+		d.Status = spanrec.Answered
+		d.Code = code
+	default:
+		if !d.Answer.IsZero() || d.finished {
+			return
+		}
+		d.Code = code
+		d.Status = failure(code, d.cancelled)
+		d.End = t
+		d.finished = true
+	}
+}
+
+// failure maps a final failure answer to a call status.
+func failure(code int, cancelled bool) spanrec.Status {
+	switch {
+	case code == 487 || cancelled:
+		return spanrec.Cancelled
+	case code == 486 || code == 600:
+		return spanrec.Busy
+	case code == 408 || code == 480:
+		return spanrec.NoAnswer
+	default:
+		return spanrec.Failed
+	}
+}
+
+// Finished reports whether the call has ended in signalling: a BYE, or a
+// final failure answer to the INVITE.
+func (d *Dialog) Finished() bool { return d.finished }
+
+// Challenged reports whether the INVITE was answered by an authentication
+// challenge (401 or 407, RFC 3261 §22.2/§22.3): the caller usually sends it
+// again, with credentials, in the same dialog and with a higher CSeq — after
+// the user typed a password, perhaps many seconds later.
+func (d *Dialog) Challenged() bool {
+	return d.finished && d.Answer.IsZero() && (d.Code == 401 || d.Code == 407)
+}
+
+// Close settles the status of a dialog at the end of input or on timeout,
+// at time t: an INVITE never answered is a no-answer call (cancelled if a
+// CANCEL was seen), an answered call without a BYE ends at t.
+func (d *Dialog) Close(t time.Time) {
+	if d.End.IsZero() {
+		d.End = t
+	}
+	if d.Status == spanrec.Ongoing {
+		if d.cancelled {
+			d.Status = spanrec.Cancelled
+		} else {
+			d.Status = spanrec.NoAnswer
+		}
+	}
+	d.finished = true
+}
+
+// IsInitialInvite reports whether m starts a dialog: an INVITE request.
+func IsInitialInvite(m *sipmsg.Message) bool {
+	return m.Request && strings.EqualFold(m.Method, "INVITE")
+}

@@ -1,0 +1,411 @@
+// Package recorder runs the recording pipeline: it reads frames from a
+// capture source, decodes them, sends SIP to the dialog tracking and media
+// to the call assembler, and renders and indexes every finished call. It is
+// the only package that starts pipeline goroutines and owns their channels.
+//
+// The pipeline has three stages: a reader goroutine (frame → packet.Packet,
+// batched), a worker goroutine that owns all call state (package call), and
+// a pool of renderers that mix the audio and write the index. Import
+// blocks on every hand-off, so nothing is dropped and a file imports the
+// same way each time.
+package recorder
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/spanrec/spanrec"
+	"github.com/spanrec/spanrec/call"
+	"github.com/spanrec/spanrec/capture"
+	"github.com/spanrec/spanrec/packet"
+	"github.com/spanrec/spanrec/render"
+	"github.com/spanrec/spanrec/sipmsg"
+)
+
+// Config configures a recording run.
+type Config struct {
+	Call   call.Config
+	Packet packet.Config
+	// Renderers is the number of calls mixed at once; default GOMAXPROCS.
+	Renderers int
+	Logger    *slog.Logger
+}
+
+// Summary tells what a run did.
+type Summary struct {
+	Frames    int
+	Packet    packet.Stats
+	SIP       int // SIP messages parsed
+	SIPErrors int // datagrams or TCP messages that looked like SIP but did not parse
+	TCPFlows  int
+	Assembler call.Stats
+
+	Calls        int // calls written to the index
+	WithAudio    int
+	WithoutAudio int
+	Streams      int
+	Undecodable  int // RTP streams whose codec spanrec cannot decode
+	Lost         int // RTP packets lost, summed over streams
+	Errors       int // calls that could not be rendered or indexed
+	Truncated    bool
+	Elapsed      time.Duration
+}
+
+// Progress is reported while a run goes on.
+type Progress struct {
+	Frames int
+	Bytes  int64 // of the capture file consumed, if known
+	Calls  int   // calls finished so far
+}
+
+const batchSize = 128
+
+type batch struct {
+	pkts  []packet.Packet
+	arena []byte
+	offs  [][3]int // per packet: arena offset, frame length, payload length
+}
+
+func (b *batch) reset() {
+	b.pkts = b.pkts[:0]
+	b.arena = b.arena[:0]
+}
+
+// add copies p into the batch; the decoder's buffers are reused for the
+// next frame.
+func (b *batch) add(p *packet.Packet) {
+	q := *p
+	start := len(b.arena)
+	b.arena = append(b.arena, p.Frame...)
+	b.arena = append(b.arena, p.Payload...)
+	// The arena may move while the batch fills: keep offsets for now and
+	// slice once the batch is sealed (see seal).
+	q.Frame = nil
+	q.Payload = nil
+	q.Fragments = nil
+	if len(p.Fragments) > 0 {
+		q.Fragments = make([][]byte, len(p.Fragments))
+		for i, f := range p.Fragments {
+			q.Fragments[i] = append([]byte(nil), f...)
+		}
+	}
+	q.OrigLen = p.OrigLen
+	b.pkts = append(b.pkts, q)
+	b.offs = append(b.offs, [3]int{start, len(p.Frame), len(p.Payload)})
+}
+
+func (b *batch) seal() {
+	for i := range b.pkts {
+		o := b.offs[i]
+		b.pkts[i].Frame = b.arena[o[0] : o[0]+o[1] : o[0]+o[1]]
+		b.pkts[i].Payload = b.arena[o[0]+o[1] : o[0]+o[1]+o[2] : o[0]+o[1]+o[2]]
+	}
+	b.offs = b.offs[:0]
+}
+
+// Import records every call in src into index, the recordings going to
+// cfg.Call.DataDir. It returns when src is exhausted (io.EOF) or ctx is
+// done; calls still open are closed and recorded in both cases.
+func Import(ctx context.Context, cfg Config, src capture.Source, index spanrec.CallIndex, progress func(Progress)) (Summary, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Call.Logger == nil {
+		cfg.Call.Logger = cfg.Logger
+	}
+	if cfg.Renderers <= 0 {
+		cfg.Renderers = runtime.GOMAXPROCS(0)
+	}
+	began := time.Now()
+	var sum Summary
+
+	batches := make(chan *batch, 8)
+	free := make(chan *batch, 10)
+	for range 10 {
+		free <- &batch{pkts: make([]packet.Packet, 0, batchSize), arena: make([]byte, 0, batchSize*512)}
+	}
+	finished := make(chan *call.Finished, 64)
+
+	// Reader.
+	var readErr error
+	var decStats packet.Stats
+	var frames int
+	go func() {
+		defer close(batches)
+		dec := packet.NewDecoder(cfg.Packet)
+		b := <-free
+		b.reset()
+		for {
+			if frames&1023 == 0 && ctx.Err() != nil {
+				break
+			}
+			fr, err := src.ReadFrame()
+			if err != nil {
+				if !errors.Is(err, io.EOF) {
+					readErr = err
+				}
+				break
+			}
+			frames++
+			p, ok := dec.Decode(fr.Data, packet.LinkType(fr.Link), fr.Time, fr.Orig)
+			if !ok {
+				continue
+			}
+			b.add(&p)
+			if len(b.pkts) == batchSize {
+				b.seal()
+				batches <- b
+				b = <-free
+				b.reset()
+			}
+		}
+		b.seal()
+		batches <- b
+		decStats = dec.Stats()
+	}()
+
+	// Renderers.
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for range cfg.Renderers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for f := range finished {
+				err := finish(ctx, cfg.Call.DataDir, f, index)
+				mu.Lock()
+				sum.Calls++
+				if err != nil {
+					sum.Errors++
+					cfg.Logger.Error("record call", "call_id", f.Call.SIPCallID, "err", err)
+				}
+				if f.Call.Audio != "" {
+					sum.WithAudio++
+				} else {
+					sum.WithoutAudio++
+				}
+				sum.Streams += len(f.Call.Streams)
+				for _, s := range f.Call.Streams {
+					if !s.Decoded && s.Codec != "" {
+						sum.Undecodable++
+					}
+					sum.Lost += s.Lost
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+
+	// Worker: owns the assembler.
+	w := newWorker(cfg, func(f *call.Finished) { finished <- f })
+	var lastProgress time.Time
+	for b := range batches {
+		for i := range b.pkts {
+			w.handle(&b.pkts[i])
+		}
+		free <- b
+		if progress != nil && time.Since(lastProgress) > 200*time.Millisecond {
+			lastProgress = time.Now()
+			pr := Progress{Frames: frames, Calls: w.asm.Stats().CallsFinished}
+			if pg, ok := src.(capture.Progress); ok {
+				pr.Bytes = pg.BytesRead()
+			}
+			progress(pr)
+		}
+	}
+	w.asm.Close()
+	close(finished)
+	wg.Wait()
+
+	sum.Frames = frames
+	sum.Packet = decStats
+	sum.SIP, sum.SIPErrors, sum.TCPFlows = w.sip, w.sipErrors, w.tcpFlows
+	sum.Assembler = w.asm.Stats()
+	if st, ok := src.(interface{ Stats() capture.FileStats }); ok {
+		sum.Truncated = st.Stats().Truncated
+	}
+	sum.Elapsed = time.Since(began)
+	if progress != nil {
+		progress(Progress{Frames: frames, Calls: sum.Calls})
+	}
+	if readErr != nil {
+		return sum, fmt.Errorf("read capture: %w", readErr)
+	}
+	return sum, ctx.Err()
+}
+
+// finish renders the audio of a finished call, hashes its files and
+// writes it to the index.
+func finish(ctx context.Context, dataDir string, f *call.Finished, index spanrec.CallIndex) error {
+	c := f.Call
+	var errs []error
+	if f.AudioPath != "" {
+		res, err := render.Mix(f.AudioPath, f.Tracks, f.AudioFrom, f.AudioTo)
+		if err != nil {
+			errs = append(errs, err)
+			c.Notes = append(c.Notes, "audio could not be written: "+err.Error())
+			_ = os.Remove(f.AudioPath)
+		} else {
+			c.Audio = rel(dataDir, f.AudioPath)
+			c.AudioSHA256 = res.SHA256
+			c.AudioStart = f.AudioFrom
+			c.AudioMS = res.Length.Milliseconds()
+		}
+	}
+	for _, tr := range f.Tracks {
+		_ = tr.Remove()
+	}
+	if f.SpoolDir != "" {
+		_ = os.Remove(f.SpoolDir)
+	}
+	if f.PCAPPath != "" {
+		sum, err := hashFile(f.PCAPPath)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		c.PCAPSHA256 = sum
+	}
+	if err := index.PutCall(ctx, c); err != nil {
+		errs = append(errs, fmt.Errorf("index call: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+func rel(dir, path string) string {
+	r, err := filepath.Rel(dir, path)
+	if err != nil {
+		return path
+	}
+	return filepath.ToSlash(r)
+}
+
+func hashFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("hash %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// worker is the single goroutine that owns the call state.
+type worker struct {
+	asm       *call.Assembler
+	tcp       map[flowKey]*tcpStream
+	sip       int
+	sipErrors int
+	tcpFlows  int
+	lastTick  time.Time
+	cur       *packet.Packet
+}
+
+type flowKey struct {
+	src, dst [18]byte
+}
+
+func newWorker(cfg Config, done func(*call.Finished)) *worker {
+	return &worker{
+		asm: call.NewAssembler(cfg.Call, done),
+		tcp: make(map[flowKey]*tcpStream),
+	}
+}
+
+func (w *worker) handle(p *packet.Packet) {
+	if p.Time.Sub(w.lastTick) >= time.Second || p.Time.Before(w.lastTick) {
+		w.lastTick = p.Time
+		w.asm.Expire(p.Time)
+		w.expireTCP(p.Time)
+	}
+	switch p.Proto {
+	case 17:
+		if sipmsg.Looks(p.Payload) {
+			w.handleSIP(p.Payload, p)
+			return
+		}
+		w.asm.HandleMedia(p)
+	case 6:
+		w.handleTCP(p)
+	}
+}
+
+func (w *worker) handleSIP(b []byte, p *packet.Packet) {
+	m, err := sipmsg.Parse(b)
+	if err != nil {
+		w.sipErrors++
+		return
+	}
+	w.sip++
+	w.asm.HandleSIP(m, p)
+}
+
+func key(p *packet.Packet) flowKey {
+	var k flowKey
+	s, d := p.Src.Addr().As16(), p.Dst.Addr().As16()
+	copy(k.src[:], s[:])
+	copy(k.dst[:], d[:])
+	k.src[16], k.src[17] = byte(p.Src.Port()>>8), byte(p.Src.Port())
+	k.dst[16], k.dst[17] = byte(p.Dst.Port()>>8), byte(p.Dst.Port())
+	return k
+}
+
+func (w *worker) handleTCP(p *packet.Packet) {
+	k := key(p)
+	s := w.tcp[k]
+	if s == nil {
+		// Follow a connection once it shows SIP (or is being opened: the
+		// first data decides).
+		if !sipmsg.Looks(p.Payload) && p.TCPFlags&tcpSYN == 0 {
+			return
+		}
+		if len(w.tcp) >= 1<<16 {
+			return
+		}
+		s = &tcpStream{}
+		w.tcp[k] = s
+		w.tcpFlows++
+	}
+	if !s.data && len(p.Payload) > 0 {
+		s.data = true
+		if !sipmsg.Looks(p.Payload) {
+			delete(w.tcp, k)
+			return
+		}
+	}
+	w.cur = p
+	s.add(p, w.emitTCP)
+	if p.TCPFlags&(tcpFIN|tcpRST) != 0 {
+		delete(w.tcp, k)
+	}
+}
+
+func (w *worker) emitTCP(msg []byte) {
+	m, err := sipmsg.Parse(msg)
+	if err != nil {
+		w.sipErrors++
+		return
+	}
+	w.sip++
+	w.asm.HandleSIP(m, w.cur)
+}
+
+func (w *worker) expireTCP(now time.Time) {
+	for k, s := range w.tcp {
+		if now.Sub(s.lastSeen) > tcpIdleLimit {
+			delete(w.tcp, k)
+		}
+	}
+}

@@ -1,0 +1,308 @@
+// Package render turns the RTP payloads of a call into its recording. While
+// the call goes on, a Track per stream (and codec) decodes the payloads in
+// sequence order and spools 16-bit PCM to a file, each sample at the place
+// its RTP timestamp and capture time give it; when the call ends, Mix
+// aligns the tracks of both parties on capture time, resamples them to one
+// rate and writes the stereo WAV (caller left, callee right).
+//
+// Memory per track is bounded (a small reorder window and one write
+// buffer), so thousands of calls can be recorded at once; the audio itself
+// lives on disk.
+package render
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spanrec/spanrec"
+	"github.com/spanrec/spanrec/codec"
+)
+
+const (
+	// reorderWindow is how many packets a Track holds back to put them in
+	// sequence order before decoding (stateful decoders such as G.722 need
+	// the payloads in order).
+	reorderWindow = 8
+	// bufSamples is the size of a Track's write buffer: 4 KiB.
+	bufSamples = 2048
+	// maxPayload bounds the payload a Track keeps in its reorder window.
+	maxPayload = 1500
+	// resyncAfter is how far the RTP timestamp may disagree with the
+	// capture clock before the Track re-anchors on capture time (timestamp
+	// jump, sender restart).
+	resyncAfter = time.Second
+)
+
+// A Track is one stream's decoded audio, spooled to a file. It is not safe
+// for concurrent use.
+type Track struct {
+	Side   spanrec.Side
+	Codec  codec.Codec
+	Start  time.Time // capture time of the sample at position 0
+	Path   string    // spool file
+	Err    error     // first decode or write error, if any
+	Frames int       // payloads decoded
+
+	dec  codec.Decoder
+	rate int64 // decoded sample rate
+	f    *os.File
+
+	// Timeline anchor: the sample at position anchorPos has RTP timestamp
+	// anchorTS (extended) and was captured at anchorTime.
+	anchored   bool
+	ssrc       uint32
+	anchorPos  int64
+	anchorTS   int64
+	anchorTime time.Time
+	lastTS     uint32
+	extTS      int64
+
+	// Sequence unwrapping and the reorder window.
+	lastSeq uint16
+	extSeq  int64
+	next    int64  // next extended sequence number to decode
+	done    uint64 // bit k: sequence number next-1-k was decoded
+	slots   [reorderWindow]slot
+	held    int
+
+	buf      []int16 // samples at positions [bufStart, bufStart+len(buf))
+	bufStart int64
+	end      int64 // one past the last position written
+	pcm      []int16
+}
+
+type slot struct {
+	used    bool
+	seq     int64
+	ts      int64
+	t       time.Time
+	payload []byte
+}
+
+// NewTrack creates a Track that spools to path. start is the capture time
+// of the first packet; c says how to decode its payloads.
+func NewTrack(path string, side spanrec.Side, c codec.Codec, start time.Time) (*Track, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("render: create spool: %w", err)
+	}
+	return &Track{
+		Side: side, Codec: c, Start: start, Path: path,
+		dec: c.New(), rate: int64(c.SampleRate), f: f,
+		buf: make([]int16, 0, bufSamples),
+	}, nil
+}
+
+// Rate returns the sample rate of the spooled PCM.
+func (tr *Track) Rate() int { return int(tr.rate) }
+
+// Samples returns the length of the spooled audio in samples.
+func (tr *Track) Samples() int64 { return tr.end }
+
+// Add accounts one RTP packet captured at t. The payload is copied if the
+// packet has to wait in the reorder window.
+func (tr *Track) Add(ssrc uint32, seq uint16, ts uint32, t time.Time, payload []byte) {
+	if tr.anchored && ssrc != tr.ssrc {
+		// A new source in the same flow: drain the old one and anchor the
+		// new one on capture time.
+		tr.drain()
+		tr.anchored = false
+	}
+	if !tr.anchored {
+		tr.anchored = true
+		tr.ssrc = ssrc
+		tr.lastSeq, tr.extSeq, tr.next, tr.done = seq, int64(seq), int64(seq), 0
+		tr.lastTS, tr.extTS = ts, int64(ts)
+		tr.anchorTS = int64(ts)
+		tr.anchorTime = t
+		tr.anchorPos = tr.at(t)
+	}
+	es := unwrap16(&tr.lastSeq, &tr.extSeq, seq)
+	ets := unwrap32(&tr.lastTS, &tr.extTS, ts)
+	switch {
+	case es < tr.next:
+		// Too late for the window, or a duplicate of a decoded packet. A
+		// late packet still has its place on the timeline.
+		if k := tr.next - 1 - es; k < 64 {
+			if tr.done&(1<<k) != 0 {
+				return
+			}
+			tr.done |= 1 << k
+		}
+		tr.decode(ets, t, payload)
+		return
+	case es >= tr.next+reorderWindow:
+		// The window overflows: give up on the packets still missing.
+		for tr.held > 0 && es >= tr.next+reorderWindow {
+			tr.advance()
+		}
+		if skip := es - reorderWindow + 1 - tr.next; skip > 0 {
+			tr.done = shift(tr.done, skip)
+			tr.next += skip
+		}
+	}
+	s := &tr.slots[es%reorderWindow]
+	if s.used {
+		return // duplicate
+	}
+	if len(payload) > maxPayload {
+		payload = payload[:maxPayload]
+	}
+	s.used, s.seq, s.ts, s.t = true, es, ets, t
+	s.payload = append(s.payload[:0], payload...)
+	tr.held++
+	for tr.held > 0 && tr.slots[tr.next%reorderWindow].used {
+		tr.advance()
+	}
+}
+
+// advance decodes the slot of tr.next (if any) and moves on.
+func (tr *Track) advance() {
+	s := &tr.slots[tr.next%reorderWindow]
+	tr.done <<= 1
+	if s.used && s.seq == tr.next {
+		tr.decode(s.ts, s.t, s.payload)
+		s.used = false
+		tr.held--
+		tr.done |= 1
+	}
+	tr.next++
+}
+
+func shift(bits uint64, n int64) uint64 {
+	if n >= 64 {
+		return 0
+	}
+	return bits << n
+}
+
+func (tr *Track) drain() {
+	for tr.held > 0 {
+		tr.advance()
+	}
+}
+
+// at returns the position of capture time t.
+func (tr *Track) at(t time.Time) int64 {
+	return int64(t.Sub(tr.Start)) * tr.rate / int64(time.Second)
+}
+
+func (tr *Track) decode(ets int64, t time.Time, payload []byte) {
+	clock := int64(tr.Codec.ClockRate)
+	if clock <= 0 {
+		clock = tr.rate
+	}
+	// RFC 3550 §5.1: the timestamp gives the sampling instant; place the
+	// payload by it unless it disagrees with the capture clock by more
+	// than resyncAfter (a jump or a restarted sender).
+	d := time.Duration((ets - tr.anchorTS) * int64(time.Second) / clock)
+	if skew := t.Sub(tr.anchorTime) - d; skew > resyncAfter || skew < -resyncAfter {
+		tr.anchorTS, tr.anchorTime, tr.anchorPos = ets, t, tr.at(t)
+		d = 0
+	}
+	pos := tr.anchorPos + int64(d)*tr.rate/int64(time.Second)
+	var err error
+	tr.pcm, err = tr.dec.Decode(tr.pcm[:0], payload)
+	if err != nil {
+		if tr.Err == nil {
+			tr.Err = fmt.Errorf("render: decode %s: %w", tr.Codec.Name, err)
+		}
+		return
+	}
+	tr.Frames++
+	if pos < 0 {
+		return
+	}
+	tr.write(pos, tr.pcm)
+}
+
+// write puts samples at position pos, through the write buffer.
+func (tr *Track) write(pos int64, s []int16) {
+	bufEnd := tr.bufStart + int64(len(tr.buf))
+	switch {
+	case len(tr.buf) == 0:
+		tr.bufStart = pos
+	case pos >= tr.bufStart && pos <= bufEnd && pos+int64(len(s)) <= tr.bufStart+bufSamples:
+		// Fits in the buffer (in order, or overwriting a little).
+	case pos > bufEnd && pos+int64(len(s)) <= tr.bufStart+bufSamples:
+		// A small gap: silence in the buffer.
+		tr.buf = append(tr.buf, make([]int16, pos-bufEnd)...)
+	default:
+		tr.flush()
+		tr.bufStart = pos
+	}
+	off := pos - tr.bufStart
+	if need := off + int64(len(s)); need > int64(len(tr.buf)) {
+		if need > int64(cap(tr.buf)) {
+			// Larger than the buffer: write straight through.
+			tr.flush()
+			tr.writeAt(pos, s)
+			return
+		}
+		tr.buf = tr.buf[:need]
+	}
+	copy(tr.buf[off:], s)
+	if e := pos + int64(len(s)); e > tr.end {
+		tr.end = e
+	}
+}
+
+func (tr *Track) flush() {
+	if len(tr.buf) > 0 {
+		tr.writeAt(tr.bufStart, tr.buf)
+		tr.buf = tr.buf[:0]
+	}
+}
+
+func (tr *Track) writeAt(pos int64, s []int16) {
+	b := make([]byte, 2*len(s))
+	for i, v := range s {
+		b[2*i] = byte(v)
+		b[2*i+1] = byte(uint16(v) >> 8)
+	}
+	if _, err := tr.f.WriteAt(b, pos*2); err != nil && tr.Err == nil {
+		tr.Err = fmt.Errorf("render: write spool: %w", err)
+	}
+	if e := pos + int64(len(s)); e > tr.end {
+		tr.end = e
+	}
+}
+
+// Flush writes the buffered samples to the spool file, so that they
+// survive a crash; the reorder window is kept as it is.
+func (tr *Track) Flush() { tr.flush() }
+
+// Close decodes the packets left in the reorder window, flushes the spool
+// and closes its file. The spool stays on disk for Mix; Remove deletes it.
+func (tr *Track) Close() error {
+	tr.drain()
+	tr.flush()
+	err := tr.f.Close()
+	return errors.Join(tr.Err, err)
+}
+
+// Remove deletes the spool file.
+func (tr *Track) Remove() error { return os.Remove(tr.Path) }
+
+// unwrap16 extends a 16-bit sequence number (RFC 3550 A.1) given the last
+// one seen and its extension.
+func unwrap16(last *uint16, ext *int64, v uint16) int64 {
+	d := int64(int16(v - *last))
+	e := *ext + d
+	if d > 0 {
+		*last, *ext = v, e
+	}
+	return e
+}
+
+// unwrap32 extends a 32-bit RTP timestamp.
+func unwrap32(last *uint32, ext *int64, v uint32) int64 {
+	d := int64(int32(v - *last))
+	e := *ext + d
+	if d > 0 {
+		*last, *ext = v, e
+	}
+	return e
+}

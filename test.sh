@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Runs every check and test of spanrec. On a fresh Debian machine it first
+# installs what the tests use (tshark, ffmpeg and sox serve as reference
+# tools and oracles); run it as root or with sudo available, or set
+# SPANREC_NO_INSTALL=1 to skip the install step.
+#
+#   ./test.sh              checks + all tests (+ a short fuzz run per target)
+#   FUZZTIME=30s ./test.sh longer fuzzing
+set -euo pipefail
+cd "$(dirname "$0")"
+
+need=()
+for tool in tshark:tshark ffmpeg:ffmpeg sox:sox; do
+  command -v "${tool%%:*}" >/dev/null || need+=("${tool##*:}")
+done
+if [ ${#need[@]} -gt 0 ] && [ -z "${SPANREC_NO_INSTALL:-}" ]; then
+  echo "== installing ${need[*]}"
+  SUDO=; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+echo "== gofmt"
+bad=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$bad" ]; then echo "gofmt would change: $bad"; exit 1; fi
+
+echo "== go vet"
+go vet ./...
+
+echo "== staticcheck"
+go tool staticcheck ./...
+
+echo "== CGO_ENABLED=0 build"
+CGO_ENABLED=0 go build -o /dev/null ./cmd/spanrec
+
+echo "== go test -race"
+go test -race -count=1 -timeout 20m ./...
+
+echo "== fuzz (${FUZZTIME:=5s} per target)"
+for pkg in $(go list ./...); do
+  dir=$(go list -f '{{.Dir}}' "$pkg")
+  for target in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //' | sort -u); do
+    echo "-- $pkg $target"
+    go test -run='^$' -fuzz="^${target}\$" -fuzztime="$FUZZTIME" "$pkg" >/tmp/spanrec-fuzz.log 2>&1 || { cat /tmp/spanrec-fuzz.log; exit 1; }
+  done
+done
+echo "== all checks passed"
