@@ -29,6 +29,7 @@ type fileConfig struct {
 	Calls struct {
 		MediaTimeout time.Duration `yaml:"media_timeout"`
 		EndLinger    time.Duration `yaml:"end_linger"`
+		AuthLinger   time.Duration `yaml:"auth_linger"`
 	} `yaml:"calls"`
 	Capture struct {
 		DedupWindow     time.Duration `yaml:"dedup_window"`
@@ -90,7 +91,7 @@ func (fc *fileConfig) networks() (call.Networks, error) {
 		errs = append(errs, errors.New("networks.extension_digits must not be negative"))
 	}
 	n.ExtensionDigits = fc.Networks.ExtensionDigits
-	if fc.Calls.MediaTimeout < 0 || fc.Calls.EndLinger < 0 {
+	if fc.Calls.MediaTimeout < 0 || fc.Calls.EndLinger < 0 || fc.Calls.AuthLinger < 0 {
 		errs = append(errs, errors.New("calls: durations must not be negative"))
 	}
 	return n, errors.Join(errs...)
@@ -103,6 +104,7 @@ func (fc *fileConfig) callConfig(dataDir string) call.Config {
 		Networks:     n,
 		MediaTimeout: fc.Calls.MediaTimeout,
 		EndLinger:    fc.Calls.EndLinger,
+		AuthLinger:   fc.Calls.AuthLinger,
 	}
 }
 

@@ -87,6 +87,9 @@ func cmdImport(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	if err != nil {
 		return err
 	}
+	if sum.Frames == 0 && sum.Truncated {
+		return fmt.Errorf("%s holds no capture data (empty, or cut before the end of its header)", path)
+	}
 	if sum.Errors > 0 {
 		return fmt.Errorf("%d calls could not be recorded (see the log above)", sum.Errors)
 	}
