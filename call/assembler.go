@@ -131,10 +131,34 @@ func (a *Assembler) Stats() Stats { return a.stats }
 // Active returns the number of calls in progress.
 func (a *Assembler) Active() int { return len(a.calls) }
 
-// HandleSIP accounts one SIP message m carried by packet p (for TCP, the
-// packet that completed the message). It reports whether the message
-// belongs to a call (an INVITE dialog).
+// HandleSIP accounts one SIP message m carried by the datagram p. It
+// reports whether the message belongs to a call (an INVITE dialog).
 func (a *Assembler) HandleSIP(m *sipmsg.Message, p *packet.Packet) bool {
+	return a.handleSIP(m, p, nil, false)
+}
+
+// Frame is one captured frame to keep in a call's pcap. Data is only read
+// during the call it is passed to.
+type Frame struct {
+	Data []byte
+	Link packet.LinkType
+	Time time.Time
+	Orig int // length on the wire
+}
+
+// HandleSIPStream accounts one SIP message m that came over a byte stream
+// (SIP over TCP, RFC 3261 §18.3), where one segment may carry several
+// messages and one message span several segments. p gives the message's
+// addresses and, in p.Time, the capture time of its first byte; p's frame
+// is not written. frames are the segments that carried the message and
+// that the call's pcap does not hold yet, in capture order: the caller
+// tracks which segments it handed over for which Call-ID, so that each is
+// written once per call. It reports whether the message belongs to a call.
+func (a *Assembler) HandleSIPStream(m *sipmsg.Message, p *packet.Packet, frames []Frame) bool {
+	return a.handleSIP(m, p, frames, true)
+}
+
+func (a *Assembler) handleSIP(m *sipmsg.Message, p *packet.Packet, frames []Frame, stream bool) bool {
 	c := a.calls[m.CallID]
 	if c == nil {
 		if !dialog.IsInitialInvite(m) || m.CallID == "" {
@@ -146,7 +170,13 @@ func (a *Assembler) HandleSIP(m *sipmsg.Message, p *packet.Packet) bool {
 	}
 	u := c.d.Apply(m, p.Time, p.Src)
 	c.touch(p.Time)
-	c.writeFrames(a, p)
+	if stream {
+		for _, f := range frames {
+			c.writeFrame(a, f)
+		}
+	} else {
+		c.writeFrames(a, p)
+	}
 	if u.SDP != nil {
 		a.bindSDP(c, u.Side, u.SDP)
 	}

@@ -79,11 +79,9 @@ func (f *flow) handle(a *Assembler, p *packet.Packet) {
 	s.stats.Update(h, p.Time, clock)
 	switch pt.kind {
 	case eventPayload:
-		if d, ok := f.events.Update(h, payload, p.Time, pt.clock); ok {
-			c.dtmf = append(c.dtmf, spanrec.DTMF{
-				Digit: d.Digit, At: d.At, Side: f.side, Source: "rfc4733",
-			})
-		}
+		// The digits, with their final durations, are read at the end
+		// (state.result).
+		f.events.Update(h, payload, p.Time, pt.clock)
 		return
 	case cnPayload:
 		return // the gap stays silence

@@ -41,7 +41,6 @@ type state struct {
 	flows     []*flow
 	tracks    []*render.Track
 	trackSeq  int
-	dtmf      []spanrec.DTMF
 	notes     []string
 }
 
@@ -65,6 +64,15 @@ func (c *state) writeFrames(a *Assembler, p *packet.Packet) {
 		return
 	}
 	if err := c.pcap.WriteFrame(p.Frame, uint32(p.Link), p.Time, max(p.OrigLen, len(p.Frame))); err != nil {
+		a.fileError(c, err)
+	}
+}
+
+func (c *state) writeFrame(a *Assembler, f Frame) {
+	if c.pcap == nil {
+		return
+	}
+	if err := c.pcap.WriteFrame(f.Data, uint32(f.Link), f.Time, max(f.Orig, len(f.Data))); err != nil {
 		a.fileError(c, err)
 	}
 }
@@ -155,7 +163,15 @@ func (c *state) result(a *Assembler) *Finished {
 	}
 	slices.SortStableFunc(call.Streams, func(x, y spanrec.Stream) int { return x.First.Compare(y.First) })
 
-	call.DTMF = append(append([]spanrec.DTMF(nil), d.DTMF...), c.dtmf...)
+	call.DTMF = append([]spanrec.DTMF(nil), d.DTMF...)
+	for _, f := range c.flows {
+		for _, k := range f.events.Digits() {
+			call.DTMF = append(call.DTMF, spanrec.DTMF{
+				Digit: k.Digit, At: k.At, DurationMS: int(k.Duration / time.Millisecond),
+				Side: f.side, Source: "rfc4733",
+			})
+		}
+	}
 	slices.SortStableFunc(call.DTMF, func(x, y spanrec.DTMF) int { return x.At.Compare(y.At) })
 
 	// The recording covers the talk time, plus early media before it.

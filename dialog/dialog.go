@@ -146,7 +146,7 @@ func (d *Dialog) request(m *sipmsg.Message, t time.Time, u *Update) {
 	case "INFO":
 		if m.DTMF != "" {
 			d.DTMF = append(d.DTMF, spanrec.DTMF{
-				Digit: m.DTMF, At: t, Side: d.Sender(m), Source: "sip-info",
+				Digit: m.DTMF, At: t, DurationMS: m.DTMFDuration, Side: d.Sender(m), Source: "sip-info",
 			})
 		}
 	}

@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -311,6 +312,7 @@ type worker struct {
 	tcpFlows  int
 	lastTick  time.Time
 	cur       *packet.Packet
+	frames    []call.Frame // scratch for emitTCP
 }
 
 type flowKey struct {
@@ -392,14 +394,26 @@ func (w *worker) handleTCP(p *packet.Packet) {
 	}
 }
 
-func (w *worker) emitTCP(msg []byte) {
-	m, err := sipmsg.Parse(msg)
+// emitTCP hands a message framed from a TCP stream to the assembler, with
+// the segments that carried it and that its call's pcap lacks; its time is
+// that of its first byte.
+func (w *worker) emitTCP(tm tcpMessage) {
+	m, err := sipmsg.Parse(tm.msg)
 	if err != nil {
 		w.sipErrors++
 		return
 	}
 	w.sip++
-	w.asm.HandleSIP(m, w.cur)
+	p := *w.cur
+	p.Time = tm.segs[0].frame.Time
+	w.frames = w.frames[:0]
+	for _, h := range tm.segs {
+		if !slices.Contains(h.calls, m.CallID) {
+			h.calls = append(h.calls, m.CallID)
+			w.frames = append(w.frames, h.frame)
+		}
+	}
+	w.asm.HandleSIPStream(m, &p, w.frames)
 }
 
 func (w *worker) expireTCP(now time.Time) {
