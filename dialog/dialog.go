@@ -11,6 +11,7 @@ package dialog
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -38,7 +39,17 @@ type Dialog struct {
 	inviteCSeq uint32
 	cancelled  bool
 	finished   bool
+	infos      []infoKey // the INFO requests with DTMF seen
 }
+
+// infoKey identifies an INFO request of a dialog.
+type infoKey struct {
+	side spanrec.Side
+	cseq uint32
+}
+
+// maxInfos bounds the INFO requests a Dialog remembers.
+const maxInfos = 1024
 
 // New starts a dialog from the first INVITE of a Call-ID, seen at t going
 // from src to dst. A re-INVITE (one with a To tag) starts a dialog whose beginning
@@ -144,7 +155,14 @@ func (d *Dialog) request(m *sipmsg.Message, t time.Time, u *Update) {
 			d.Status = spanrec.Answered
 		}
 	case "INFO":
-		if m.DTMF != "" {
+		// RFC 3261 §17.1.2.2: over UDP an unanswered request is sent
+		// again with the same CSeq (§12.2.1.1: each side numbers its
+		// requests); a retransmitted INFO is the same key press.
+		k := infoKey{u.Side, m.CSeq}
+		if m.DTMF != "" && !slices.Contains(d.infos, k) {
+			if len(d.infos) < maxInfos {
+				d.infos = append(d.infos, k)
+			}
 			d.DTMF = append(d.DTMF, spanrec.DTMF{
 				Digit: m.DTMF, At: t, DurationMS: m.DTMFDuration, Side: d.Sender(m), Source: "sip-info",
 			})

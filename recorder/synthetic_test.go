@@ -17,6 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/pcapgo"
+
 	"github.com/spanrec/spanrec"
 	"github.com/spanrec/spanrec/audio"
 	"github.com/spanrec/spanrec/audio/wav"
@@ -168,6 +171,9 @@ func (s *synth) checkMeta(t *testing.T, i int) {
 	}
 	if len(e.Streams) > 0 && !slices.Equal(c.Codecs, e.Codecs) {
 		t.Errorf("%s: codecs %q, want %q", id, c.Codecs, e.Codecs)
+	}
+	if len(c.Notes) > 0 {
+		t.Errorf("%s: notes %q, want none", id, c.Notes)
 	}
 	s.checkStreams(t, c, e)
 	checkDTMF(t, c, e)
@@ -790,6 +796,41 @@ func TestSynthetic(t *testing.T) {
 		s.checkPCAP(t, 0)
 	})
 
+	t.Run("retransmissions", func(t *testing.T) {
+		// The same capture, with the INVITE, its 200 OK, an INFO and the
+		// BYE each sent twice: one call, the same times, each digit once.
+		o := pcaptest.Options{Seed: synthSeed, Calls: []pcaptest.Call{{Talk: 4 * time.Second, DTMFInfo: "7"}}}
+		s := &synth{opts: o, pcap: filepath.Join(t.TempDir(), "retransmitted.pcap")}
+		var buf bytes.Buffer
+		if err := pcaptest.Write(&buf, o); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(s.pcap, buf.Bytes(), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		n := retransmit(t, s.pcap, 500*time.Millisecond, "INVITE ", "SIP/2.0 200 OK\r\nVia", "INFO ", "BYE ")
+		exp, err := pcaptest.Expected(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.exp, s.tones = exp, tonesOf(exp)
+		var list []*spanrec.Call
+		s.data, list, s.sum = importFile(t, s.pcap)
+		s.calls = byCallID(t, list)
+		s.checkAll(t)
+		sip, _ := s.pcapContent(t, s.call(t, 0))
+		want := n
+		for _, k := range exp[0].Requests {
+			want += k
+		}
+		for _, k := range exp[0].Responses {
+			want += k
+		}
+		if sip != want {
+			t.Errorf("pcapng holds %d SIP messages, want %d", sip, want)
+		}
+	})
+
 	t.Run("reimport", func(t *testing.T) {
 		s := record(t,
 			pcaptest.Call{Talk: 2 * time.Second},
@@ -856,6 +897,69 @@ func TestSynthetic(t *testing.T) {
 			s.tsharkReads(t, i)
 		}
 	})
+}
+
+// retransmit rewrites the capture at path with a copy of the first
+// datagram of each given SIP start-line prefix ("INFO ", "SIP/2.0 200")
+// sent again after d, as a UDP client or server does when it sees no
+// answer (RFC 3261 §17.1.2.2, §13.3.1.4). It returns how many it added.
+func retransmit(t *testing.T, path string, d time.Duration, prefixes ...string) int {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := pcapgo.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type frame struct {
+		ci   gopacket.CaptureInfo
+		data []byte
+	}
+	var frames []frame
+	dec := packet.NewDecoder(packet.Config{DedupWindow: -1})
+	done := map[string]bool{}
+	for {
+		data, ci, err := r.ReadPacketData()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		frames = append(frames, frame{ci, data})
+		p, ok := dec.Decode(data, packet.LinkType(r.LinkType()), ci.Timestamp, ci.Length)
+		if !ok || p.Proto != packet.ProtoUDP {
+			continue
+		}
+		for _, pre := range prefixes {
+			if !done[pre] && bytes.HasPrefix(p.Payload, []byte(pre)) {
+				done[pre] = true
+				ci.Timestamp = ci.Timestamp.Add(d)
+				frames = append(frames, frame{ci, data})
+			}
+		}
+	}
+	f.Close()
+	slices.SortStableFunc(frames, func(a, b frame) int { return a.ci.Timestamp.Compare(b.ci.Timestamp) })
+	var buf bytes.Buffer
+	w := pcapgo.NewWriter(&buf)
+	if err := w.WriteFileHeader(65535, r.LinkType()); err != nil {
+		t.Fatal(err)
+	}
+	for _, fr := range frames {
+		if err := w.WritePacket(fr.ci, fr.data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if len(done) != len(prefixes) {
+		t.Fatalf("found %d of the messages %q to retransmit", len(done), prefixes)
+	}
+	return len(done)
 }
 
 // TestImportDemo imports the bundled demo capture and checks every call and
