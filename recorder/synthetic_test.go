@@ -831,6 +831,80 @@ func TestSynthetic(t *testing.T) {
 		}
 	})
 
+	t.Run("variants", func(t *testing.T) {
+		// Combinations of the above, one call each.
+		nat := pcaptest.Endpoint{SIP: mustAddr("192.168.1.10"), RTP: mustAddrPort("192.168.1.10:4000")}
+		natAddr := mustAddrPort("203.0.113.50:61000")
+		v6a, v6b := pcaptest.Endpoint{SIP: mustAddr("fd00::1:1")}, pcaptest.Endpoint{SIP: mustAddr("fd00::2:1")}
+		for _, v := range []struct {
+			name string
+			call pcaptest.Call
+		}{
+			{"ptime 10ms", pcaptest.Call{PTime: 10 * time.Millisecond}},
+			{"ptime 30ms", pcaptest.Call{PTime: 30 * time.Millisecond}},
+			{"G.722 ptime 60ms", pcaptest.Call{Codec: "G722", PTime: 60 * time.Millisecond}},
+			{"G.722 early media", pcaptest.Call{Codec: "G722", EarlyMedia: true}},
+			{"G.722 loss and reorder", pcaptest.Call{Codec: "G722", Loss: 0.1, Reorder: 0.1, Talk: 4 * time.Second}},
+			{"IPv6 over TCP", pcaptest.Call{Transport: "tcp", Caller: v6a, Callee: v6b}},
+			{"NAT over TCP", pcaptest.Call{Transport: "tcp", Caller: nat, CallerNAT: natAddr}},
+			{"QinQ, duplicates, fragments", pcaptest.Call{VLAN: []uint16{10, 20}, Duplicate: true, FragmentInvite: true}},
+			{"public addresses", pcaptest.Call{Caller: pcaptest.Endpoint{SIP: mustAddr("198.51.100.7")}, Callee: pcaptest.Endpoint{SIP: mustAddr("203.0.113.9")}}},
+			{"short", pcaptest.Call{Talk: 300 * time.Millisecond, Ring: 100 * time.Millisecond}},
+		} {
+			t.Run(v.name, func(t *testing.T) {
+				s := record(t, v.call)
+				s.checkAll(t)
+				rate := 8000
+				if v.call.Codec == "G722" {
+					rate = 16000
+				}
+				s.checkTalk(t, 0, s.checkRecording(t, 0, rate))
+				s.checkPCAP(t, 0)
+				s.checkFiles(t)
+			})
+		}
+		t.Run("NAT and hold with a move", func(t *testing.T) {
+			hold := &pcaptest.Hold{At: time.Second, Length: 2 * time.Second, NewCallerRTP: mustAddrPort("192.168.1.10:4100")}
+			s := record(t, pcaptest.Call{Talk: 5 * time.Second, Caller: nat, CallerNAT: natAddr, Hold: hold})
+			s.checkAll(t)
+			r := s.checkRecording(t, 0, 8000)
+			end := s.exp[0].Call.End
+			s.checkTone(t, r, "caller after the move", 0, s.exp[0].CallerTone, end.Add(-time.Second), end.Add(-50*time.Millisecond))
+			s.checkTone(t, r, "callee after the hold", 1, s.exp[0].CalleeTone, end.Add(-time.Second), end.Add(-50*time.Millisecond))
+		})
+		t.Run("early media, not answered", func(t *testing.T) {
+			s := record(t,
+				pcaptest.Call{EarlyMedia: true, Outcome: pcaptest.Busy, Ring: 2 * time.Second},
+				pcaptest.Call{EarlyMedia: true, Outcome: pcaptest.Cancelled, Ring: 2 * time.Second, Start: 3 * time.Second},
+				pcaptest.Call{EarlyMedia: true, Outcome: pcaptest.NoAnswer, Ring: 2 * time.Second, Start: 6 * time.Second},
+			)
+			s.checkAll(t)
+			for i, e := range s.exp {
+				// The recording holds the ringback, from the 183 to the end.
+				r := s.checkRecording(t, i, 8000)
+				first := e.Call.Streams[0].First
+				s.checkTone(t, r, "ringback", 1, 425, first.Add(50*time.Millisecond), first.Add(900*time.Millisecond))
+				checkSilent(t, r, "caller", 0, first, e.Call.End)
+			}
+		})
+		t.Run("ports reused by the next call", func(t *testing.T) {
+			a := pcaptest.Endpoint{SIP: mustAddr("10.0.1.1"), RTP: mustAddrPort("10.0.1.1:4000"), Tone: 500}
+			b := pcaptest.Endpoint{SIP: mustAddr("10.0.2.1"), RTP: mustAddrPort("10.0.2.1:5000"), Tone: 1200}
+			a2, b2 := a, b
+			a2.Tone, b2.Tone = 700, 1700
+			s := record(t,
+				pcaptest.Call{Caller: a, Callee: b, Talk: 2 * time.Second},
+				pcaptest.Call{Caller: a2, Callee: b2, Start: 3100 * time.Millisecond, Talk: 2 * time.Second},
+				pcaptest.Call{Caller: b, Callee: a, Start: 6200 * time.Millisecond, Talk: 2 * time.Second, EarlyMedia: true},
+			)
+			s.checkAll(t)
+			for i := range s.exp {
+				s.checkTalk(t, i, s.checkRecording(t, i, 8000))
+				s.checkPCAP(t, i)
+			}
+		})
+	})
+
 	t.Run("reimport", func(t *testing.T) {
 		s := record(t,
 			pcaptest.Call{Talk: 2 * time.Second},
@@ -988,7 +1062,11 @@ func TestImportDemo(t *testing.T) {
 		if e.Call.Codecs[0] == "G722" {
 			rate = 16000
 		}
-		s.checkRecording(t, i, rate)
+		r := s.checkRecording(t, i, rate)
+		// The last half second: both talk (no hold, no digits).
+		end := e.Call.End
+		s.checkTone(t, r, e.Call.SIPCallID+" caller", 0, e.CallerTone, end.Add(-550*time.Millisecond), end.Add(-50*time.Millisecond))
+		s.checkTone(t, r, e.Call.SIPCallID+" callee", 1, e.CalleeTone, end.Add(-550*time.Millisecond), end.Add(-50*time.Millisecond))
 	}
 	sum := s.sum
 	for _, f := range []struct {
