@@ -182,6 +182,7 @@ func copyTrack(ch *os.File, n int64, rate int, off int64, tr *Track, taken []spa
 	raw := make([]byte, 2*chunk)
 	in := make([]int16, chunk)
 	var out []int16
+	var wb []byte // reused for every write
 	pos := off
 	emit := func(s []int16) error {
 		for len(s) > 0 {
@@ -199,7 +200,10 @@ func copyTrack(ch *os.File, n int64, rate int, off int64, tr *Track, taken []spa
 			k = min(k, n-start)
 			free, runLen := freeRun(taken, start, k)
 			if free {
-				b := make([]byte, 2*runLen)
+				if int64(cap(wb)) < 2*runLen {
+					wb = make([]byte, 2*runLen)
+				}
+				b := wb[:2*runLen]
 				for i := range runLen {
 					binary.LittleEndian.PutUint16(b[2*i:], uint16(s[i]))
 				}

@@ -67,7 +67,7 @@ type Track struct {
 	slots   [reorderWindow]slot
 	held    int
 
-	buf      []int16 // samples at positions [bufStart, bufStart+len(buf))
+	buf      []byte // little-endian samples at positions [bufStart, bufStart+len(buf)/2)
 	bufStart int64
 	end      int64 // one past the last position written
 	pcm      []int16
@@ -91,7 +91,7 @@ func NewTrack(path string, side spanrec.Side, c codec.Codec, start time.Time) (*
 	return &Track{
 		Side: side, Codec: c, Start: start, Path: path,
 		dec: c.New(), rate: int64(c.SampleRate), f: f,
-		buf: make([]int16, 0, bufSamples),
+		buf: make([]byte, 0, 2*bufSamples),
 	}, nil
 }
 
@@ -143,12 +143,20 @@ func (tr *Track) Add(ssrc uint32, seq uint16, ts uint32, t time.Time, payload []
 			tr.next += skip
 		}
 	}
+	if len(payload) > maxPayload {
+		payload = payload[:maxPayload]
+	}
+	if es == tr.next && tr.held == 0 {
+		// In order with nothing held back, the usual case: decode now,
+		// as advance would, without a copy through the window.
+		tr.done = tr.done<<1 | 1
+		tr.decode(ets, t, payload)
+		tr.next++
+		return
+	}
 	s := &tr.slots[es%reorderWindow]
 	if s.used {
 		return // duplicate
-	}
-	if len(payload) > maxPayload {
-		payload = payload[:maxPayload]
 	}
 	s.used, s.seq, s.ts, s.t = true, es, ets, t
 	s.payload = append(s.payload[:0], payload...)
@@ -220,7 +228,7 @@ func (tr *Track) decode(ets int64, t time.Time, payload []byte) {
 
 // write puts samples at position pos, through the write buffer.
 func (tr *Track) write(pos int64, s []int16) {
-	bufEnd := tr.bufStart + int64(len(tr.buf))
+	bufEnd := tr.bufStart + int64(len(tr.buf)/2)
 	switch {
 	case len(tr.buf) == 0:
 		tr.bufStart = pos
@@ -228,25 +236,40 @@ func (tr *Track) write(pos int64, s []int16) {
 		// Fits in the buffer (in order, or overwriting a little).
 	case pos > bufEnd && pos+int64(len(s)) <= tr.bufStart+bufSamples:
 		// A small gap: silence in the buffer.
-		tr.buf = append(tr.buf, make([]int16, pos-bufEnd)...)
+		tr.buf = append(tr.buf, make([]byte, 2*(pos-bufEnd))...)
 	default:
 		tr.flush()
 		tr.bufStart = pos
 	}
 	off := pos - tr.bufStart
-	if need := off + int64(len(s)); need > int64(len(tr.buf)) {
+	if need := 2 * (off + int64(len(s))); need > int64(len(tr.buf)) {
 		if need > int64(cap(tr.buf)) {
-			// Larger than the buffer: write straight through.
+			// Larger than the buffer: write straight through it.
 			tr.flush()
-			tr.writeAt(pos, s)
+			for len(s) > 0 {
+				k := min(len(s), bufSamples)
+				tr.writeAt(pos, putSamples(tr.buf[:2*k], s[:k]))
+				s, pos = s[k:], pos+int64(k)
+			}
+			tr.buf = tr.buf[:0]
 			return
 		}
 		tr.buf = tr.buf[:need]
 	}
-	copy(tr.buf[off:], s)
+	putSamples(tr.buf[2*off:], s)
 	if e := pos + int64(len(s)); e > tr.end {
 		tr.end = e
 	}
+}
+
+// putSamples stores s in b as 16-bit little-endian samples and returns b.
+func putSamples(b []byte, s []int16) []byte {
+	b = b[:2*len(s)]
+	for i, v := range s {
+		b[2*i] = byte(v)
+		b[2*i+1] = byte(uint16(v) >> 8)
+	}
+	return b
 }
 
 func (tr *Track) flush() {
@@ -256,16 +279,12 @@ func (tr *Track) flush() {
 	}
 }
 
-func (tr *Track) writeAt(pos int64, s []int16) {
-	b := make([]byte, 2*len(s))
-	for i, v := range s {
-		b[2*i] = byte(v)
-		b[2*i+1] = byte(uint16(v) >> 8)
-	}
+// writeAt writes the little-endian samples b at position pos of the spool.
+func (tr *Track) writeAt(pos int64, b []byte) {
 	if _, err := tr.f.WriteAt(b, pos*2); err != nil && tr.Err == nil {
 		tr.Err = fmt.Errorf("render: write spool: %w", err)
 	}
-	if e := pos + int64(len(s)); e > tr.end {
+	if e := pos + int64(len(b)/2); e > tr.end {
 		tr.end = e
 	}
 }
