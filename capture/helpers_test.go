@@ -27,6 +27,9 @@ func capturesDir(t testing.TB) string {
 // directory holding go.mod.
 func findCaptures() (string, error) {
 	if d := os.Getenv("SPANREC_CAPTURES"); d != "" {
+		if _, err := os.Stat(d); err != nil {
+			return "", err
+		}
 		return d, nil
 	}
 	dir, err := os.Getwd()

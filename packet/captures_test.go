@@ -21,6 +21,9 @@ import (
 // go.mod). It returns "" and the reason when they are absent.
 func findCaptures() (dir, why string) {
 	if dir := os.Getenv("SPANREC_CAPTURES"); dir != "" {
+		if _, err := os.Stat(dir); err != nil {
+			return "", err.Error()
+		}
 		return dir, ""
 	}
 	wd, err := os.Getwd()

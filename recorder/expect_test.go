@@ -15,6 +15,9 @@ import (
 func capturesDir(t testing.TB) string {
 	t.Helper()
 	if d := os.Getenv("SPANREC_CAPTURES"); d != "" {
+		if _, err := os.Stat(d); err != nil {
+			t.Skipf("third-party captures not found at SPANREC_CAPTURES=%s: %v", d, err)
+		}
 		return d
 	}
 	dir, err := os.Getwd()
