@@ -135,9 +135,33 @@ type CallFilter struct {
 	Until     time.Time
 	Direction Direction
 	Status    Status
-	Limit     int // 0: no limit
-	Offset    int
+	// MinDuration and MaxDuration bound the talk time (Call.Duration),
+	// both inclusive.
+	MinDuration time.Duration
+	MaxDuration time.Duration
+	// Codec selects calls that used this codec (Call.Codecs), ignoring
+	// case.
+	Codec string
+	// HasLoss, when set, selects calls whose CaptureLoss equals *HasLoss.
+	HasLoss *bool
+	// Extensions, when not empty, selects calls whose caller or callee
+	// number is exactly one of them: what an agent may see.
+	Extensions []string
+	// Sort orders the calls: "-start" (newest first, the default when
+	// empty), "start" (oldest first), "duration" (shortest first) or
+	// "-duration" (longest first). Ties are broken by ID.
+	Sort   string
+	Limit  int // 0: no limit
+	Offset int
 }
+
+// Call sort orders for CallFilter.Sort.
+const (
+	SortStartDesc    = "-start"
+	SortStart        = "start"
+	SortDuration     = "duration"
+	SortDurationDesc = "-duration"
+)
 
 // CallIndex stores call records and answers searches. The sqlite package
 // implements it.
@@ -146,6 +170,7 @@ type CallIndex interface {
 	PutCall(ctx context.Context, c *Call) error
 	// Call returns the call with the given ID, or an error of kind ENOTFOUND.
 	Call(ctx context.Context, id CallID) (*Call, error)
-	// Calls returns the calls that match f, newest first.
+	// Calls returns the calls that match f in the order f.Sort asks,
+	// newest first by default.
 	Calls(ctx context.Context, f CallFilter) ([]*Call, error)
 }

@@ -251,14 +251,19 @@ func prefixEnd(p string) (string, bool) {
 }
 
 // Calls returns the calls that match f, newest first (by start time, then
-// by ID), with their streams and DTMF. It returns an error of kind EINVALID
-// if f.Limit or f.Offset is negative.
+// by ID) unless f.Sort says otherwise, with their streams and DTMF. It
+// returns an error of kind EINVALID if f.Limit or f.Offset is negative, a
+// duration bound is negative or f.Sort is unknown.
 func (db *DB) Calls(ctx context.Context, f spanrec.CallFilter) ([]*spanrec.Call, error) {
 	where, args, err := filterSQL(f)
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT ` + callColumns + ` FROM calls` + where + ` ORDER BY start_ns DESC, id`
+	order, err := orderSQL(f.Sort)
+	if err != nil {
+		return nil, err
+	}
+	q := `SELECT ` + callColumns + ` FROM calls` + where + order
 	if f.Limit > 0 || f.Offset > 0 {
 		limit := -1 // SQLite: no limit
 		if f.Limit > 0 {
@@ -319,6 +324,9 @@ func filterSQL(f spanrec.CallFilter) (string, []any, error) {
 	if f.Limit < 0 || f.Offset < 0 {
 		return "", nil, spanrec.Errorf(spanrec.EINVALID, "sqlite: negative limit or offset")
 	}
+	if f.MinDuration < 0 || f.MaxDuration < 0 {
+		return "", nil, spanrec.Errorf(spanrec.EINVALID, "sqlite: negative duration bound")
+	}
 	var conds []string
 	var args []any
 	if f.Number != "" {
@@ -342,6 +350,32 @@ func filterSQL(f spanrec.CallFilter) (string, []any, error) {
 		conds = append(conds, `status = ?`)
 		args = append(args, f.Status)
 	}
+	if f.MinDuration > 0 {
+		conds = append(conds, `duration_ns >= ?`)
+		args = append(args, int64(f.MinDuration))
+	}
+	if f.MaxDuration > 0 {
+		conds = append(conds, `duration_ns <= ?`)
+		args = append(args, int64(f.MaxDuration))
+	}
+	if f.Codec != "" {
+		conds = append(conds, `EXISTS (SELECT 1 FROM json_each(calls.codecs) WHERE json_each.value = ? COLLATE NOCASE)`)
+		args = append(args, f.Codec)
+	}
+	if f.HasLoss != nil {
+		conds = append(conds, `capture_loss = ?`)
+		args = append(args, *f.HasLoss)
+	}
+	if len(f.Extensions) > 0 {
+		// One JSON array parameter, as in queryCalls: any number of
+		// extensions, one statement text.
+		list, err := json.Marshal(f.Extensions)
+		if err != nil {
+			return "", nil, fmt.Errorf("sqlite: extensions: %w", err)
+		}
+		conds = append(conds, `(caller_number IN (SELECT value FROM json_each(?)) OR callee_number IN (SELECT value FROM json_each(?)))`)
+		args = append(args, string(list), string(list))
+	}
 	if len(conds) == 0 {
 		return "", nil, nil
 	}
@@ -351,4 +385,58 @@ func filterSQL(f spanrec.CallFilter) (string, []any, error) {
 // escapeLike escapes the LIKE wildcards of s for ESCAPE '\'.
 func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// orderSQL returns the ORDER BY clause of a CallFilter.Sort value.
+func orderSQL(sort string) (string, error) {
+	switch sort {
+	case "", spanrec.SortStartDesc:
+		return ` ORDER BY start_ns DESC, id`, nil
+	case spanrec.SortStart:
+		return ` ORDER BY start_ns, id`, nil
+	case spanrec.SortDuration:
+		return ` ORDER BY duration_ns, id`, nil
+	case spanrec.SortDurationDesc:
+		return ` ORDER BY duration_ns DESC, id`, nil
+	}
+	return "", spanrec.Errorf(spanrec.EINVALID, "sqlite: unknown sort order %q", sort)
+}
+
+// CallsAfter returns up to limit calls (all if limit ≤ 0) in the order they
+// were first indexed, starting after the position seq, and the position of
+// the last one returned (seq itself if none). Position 0 is before the first
+// call; LastSeq gives the current end. Replacing a call keeps its position,
+// so a poller sees each call once. The API's live view polls this when no
+// recorder runs in the same process.
+func (db *DB) CallsAfter(ctx context.Context, seq int64, limit int) ([]*spanrec.Call, int64, error) {
+	if limit <= 0 {
+		limit = -1
+	}
+	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, seq, fmt.Errorf("sqlite: calls after %d: %w", seq, err)
+	}
+	defer tx.Rollback()
+	var last sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT max(rowid) FROM (SELECT rowid FROM calls WHERE rowid > ? ORDER BY rowid LIMIT ?)`,
+		seq, limit).Scan(&last); err != nil {
+		return nil, seq, fmt.Errorf("sqlite: calls after %d: %w", seq, err)
+	}
+	if !last.Valid {
+		return []*spanrec.Call{}, seq, nil
+	}
+	calls, err := queryCalls(ctx, tx, `SELECT `+callColumns+` FROM calls WHERE rowid > ? AND rowid <= ? ORDER BY rowid`, seq, last.Int64)
+	if err != nil {
+		return nil, seq, fmt.Errorf("sqlite: calls after %d: %w", seq, err)
+	}
+	return calls, last.Int64, nil
+}
+
+// LastSeq returns the position of the last call indexed, for CallsAfter.
+func (db *DB) LastSeq(ctx context.Context) (int64, error) {
+	var last sql.NullInt64
+	if err := db.r.QueryRowContext(ctx, `SELECT max(rowid) FROM calls`).Scan(&last); err != nil {
+		return 0, fmt.Errorf("sqlite: last seq: %w", err)
+	}
+	return last.Int64, nil
 }

@@ -1,0 +1,105 @@
+package auth
+
+import (
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Role is what a user may do.
+type Role string
+
+// The roles, from most to least powerful.
+const (
+	// Admin manages users and tokens, deletes calls and reads the audit
+	// trail, besides everything a Supervisor does.
+	Admin Role = "admin"
+	// Supervisor sees and plays every call.
+	Supervisor Role = "supervisor"
+	// Agent sees and plays only the calls where one of the user's own
+	// extensions is the caller or the callee.
+	Agent Role = "agent"
+)
+
+// ParseRole returns the Role named s, or an error if there is none.
+func ParseRole(s string) (Role, error) {
+	switch r := Role(s); r {
+	case Admin, Supervisor, Agent:
+		return r, nil
+	}
+	return "", fmt.Errorf("auth: unknown role %q (want admin, supervisor or agent)", s)
+}
+
+// User is an account of the web UI and API.
+type User struct {
+	Name string
+	Role Role
+	// Extensions are the user's own phone numbers; an Agent sees the
+	// calls where one of them is the caller or callee number, exactly.
+	Extensions []string
+	// PasswordHash is the PHC string of HashPassword; "" means the user
+	// cannot log in with a password (API tokens only).
+	PasswordHash string
+	Created      time.Time
+}
+
+// Session is a browser login. Stores keep it under the SHA-256 of its
+// identifier (HashSecret), never the identifier itself.
+type Session struct {
+	IDHash  string // HashSecret of the session cookie's value
+	User    string
+	CSRF    string // the token state-changing requests must echo
+	Created time.Time
+	Expires time.Time
+	Remote  string // client address at login
+}
+
+// Token is an API token for machines. Stores keep the SHA-256 of the token
+// (HashSecret), never the token itself, which NewToken shows once.
+type Token struct {
+	ID       int64
+	User     string
+	Name     string // a label, e.g. "crm-export"
+	Hash     string
+	Created  time.Time
+	LastUsed time.Time // zero if never used
+}
+
+// Audit actions.
+const (
+	ActionPlay         = "play"          // audio fetched from its start for playback
+	ActionDownload     = "download"      // audio downloaded as a file
+	ActionDownloadPCAP = "download_pcap" // per-call capture downloaded
+	ActionDelete       = "delete"        // call and its files deleted
+	ActionLogin        = "login"
+	ActionLoginFailed  = "login_failed"
+	ActionLogout       = "logout"
+	ActionUserAdd      = "user_add"
+	ActionUserDelete   = "user_delete"
+	ActionTokenCreate  = "token_create"
+	ActionTokenRevoke  = "token_revoke"
+)
+
+// Event is one entry of the audit trail: who did what, when, from where.
+type Event struct {
+	ID     int64
+	At     time.Time
+	User   string // the acting user; for login_failed, the name tried
+	Action string // one of the Action constants
+	CallID string // the call concerned, if any
+	Remote string // client address (IP)
+	Detail string // free text: a file name, a user added, a token label
+}
+
+// EventFilter selects audit events. Zero fields do not filter.
+type EventFilter struct {
+	User   string
+	Action string
+	Limit  int // 0: no limit
+	Offset int
+}
+
+// HasExtension reports whether number is one of u's extensions.
+func (u *User) HasExtension(number string) bool {
+	return number != "" && slices.Contains(u.Extensions, number)
+}

@@ -1,0 +1,212 @@
+package sqlite_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spanrec/spanrec"
+	"github.com/spanrec/spanrec/auth"
+	"github.com/spanrec/spanrec/sqlite"
+)
+
+func TestUsers(t *testing.T) {
+	ctx := context.Background()
+	kinds(t, func(t *testing.T, db *sqlite.DB) {
+		if us, err := db.Users(ctx); err != nil || len(us) != 0 {
+			t.Fatalf("Users of a new index = %v, %v", us, err)
+		}
+		alice := auth.User{Name: "alice", Role: auth.Admin, PasswordHash: "$argon2id$x", Created: t0}
+		bob := auth.User{Name: "bob", Role: auth.Agent, Extensions: []string{"201", "1001"}, Created: t0}
+		for _, u := range []auth.User{bob, alice} {
+			if err := db.AddUser(ctx, u); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := db.AddUser(ctx, bob); spanrec.ErrorKind(err) != spanrec.ECONFLICT {
+			t.Errorf("second bob: %v, want conflict", err)
+		}
+		for name, u := range map[string]auth.User{"no name": {Role: auth.Admin}, "bad role": {Name: "x", Role: "root"}} {
+			if err := db.AddUser(ctx, u); spanrec.ErrorKind(err) != spanrec.EINVALID {
+				t.Errorf("%s: %v, want invalid", name, err)
+			}
+		}
+		us, err := db.Users(ctx)
+		if err != nil || len(us) != 2 || us[0].Name != "alice" || us[1].Name != "bob" {
+			t.Fatalf("Users = %+v, %v", us, err)
+		}
+		if len(us[0].Extensions) != 0 || us[0].Extensions == nil || !us[0].Created.Equal(t0) {
+			t.Errorf("alice = %+v", us[0])
+		}
+		got, err := db.User(ctx, "bob")
+		if err != nil || got.Role != auth.Agent || len(got.Extensions) != 2 || got.Extensions[1] != "1001" {
+			t.Errorf("User(bob) = %+v, %v", got, err)
+		}
+		if _, err := db.User(ctx, "carol"); spanrec.ErrorKind(err) != spanrec.ENOTFOUND {
+			t.Errorf("User(carol): %v", err)
+		}
+
+		// Sessions and tokens go with their user.
+		s := auth.Session{IDHash: "h1", User: "bob", CSRF: "c", Created: t0, Expires: t0.Add(time.Hour), Remote: "192.0.2.1"}
+		if err := db.PutSession(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		if gs, err := db.Session(ctx, "h1"); err != nil || *gs != s {
+			t.Errorf("Session = %+v, %v; want %+v", gs, err, s)
+		}
+		id, err := db.AddToken(ctx, auth.Token{User: "bob", Name: "crm", Hash: "th", Created: t0})
+		if err != nil || id <= 0 {
+			t.Fatalf("AddToken = %d, %v", id, err)
+		}
+		if _, err := db.AddToken(ctx, auth.Token{User: "carol", Hash: "th2"}); spanrec.ErrorKind(err) != spanrec.ENOTFOUND {
+			t.Errorf("token for nobody: %v", err)
+		}
+		if err := db.SetPassword(ctx, "bob", "$new"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Session(ctx, "h1"); spanrec.ErrorKind(err) != spanrec.ENOTFOUND {
+			t.Errorf("session survived a password change: %v", err)
+		}
+		if err := db.SetPassword(ctx, "carol", "$new"); spanrec.ErrorKind(err) != spanrec.ENOTFOUND {
+			t.Errorf("SetPassword(carol): %v", err)
+		}
+		if err := db.PutSession(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.DeleteUser(ctx, "alice"); spanrec.ErrorKind(err) != spanrec.ECONFLICT {
+			t.Errorf("deleting the last admin: %v, want conflict", err)
+		}
+		if err := db.DeleteUser(ctx, "bob"); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.DeleteUser(ctx, "bob"); spanrec.ErrorKind(err) != spanrec.ENOTFOUND {
+			t.Errorf("second delete: %v", err)
+		}
+		if _, err := db.Session(ctx, "h1"); spanrec.ErrorKind(err) != spanrec.ENOTFOUND {
+			t.Errorf("session of a deleted user: %v", err)
+		}
+		if _, err := db.TokenByHash(ctx, "th"); spanrec.ErrorKind(err) != spanrec.ENOTFOUND {
+			t.Errorf("token of a deleted user: %v", err)
+		}
+	})
+}
+
+func TestSessionsExpire(t *testing.T) {
+	ctx := context.Background()
+	db := open(t, ":memory:")
+	if err := db.AddUser(ctx, auth.User{Name: "a", Role: auth.Supervisor, Created: t0}); err != nil {
+		t.Fatal(err)
+	}
+	for i, exp := range []time.Time{t0.Add(-time.Minute), t0.Add(time.Minute)} {
+		if err := db.PutSession(ctx, auth.Session{IDHash: string(rune('x' + i)), User: "a", Expires: exp}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.DeleteExpiredSessions(ctx, t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Session(ctx, "x"); spanrec.ErrorKind(err) != spanrec.ENOTFOUND {
+		t.Errorf("expired session kept: %v", err)
+	}
+	if _, err := db.Session(ctx, "y"); err != nil {
+		t.Errorf("live session deleted: %v", err)
+	}
+	if err := db.DeleteSession(ctx, "y"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Session(ctx, "y"); spanrec.ErrorKind(err) != spanrec.ENOTFOUND {
+		t.Errorf("deleted session kept: %v", err)
+	}
+}
+
+func TestTokens(t *testing.T) {
+	ctx := context.Background()
+	db := open(t, ":memory:")
+	for _, n := range []string{"a", "b"} {
+		if err := db.AddUser(ctx, auth.User{Name: n, Role: auth.Supervisor, Created: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var ids []int64
+	for i, u := range []string{"a", "b", "a"} {
+		id, err := db.AddToken(ctx, auth.Token{User: u, Name: "t", Hash: string(rune('p' + i)), Created: t0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	if _, err := db.AddToken(ctx, auth.Token{User: "a", Hash: "p"}); err == nil {
+		t.Error("a second token with the same hash was stored")
+	}
+	if ts, err := db.Tokens(ctx, ""); err != nil || len(ts) != 3 {
+		t.Errorf("Tokens() = %v, %v", ts, err)
+	}
+	ts, err := db.Tokens(ctx, "a")
+	if err != nil || len(ts) != 2 || ts[0].ID != ids[0] || ts[1].ID != ids[2] || !ts[0].LastUsed.IsZero() {
+		t.Errorf("Tokens(a) = %+v, %v", ts, err)
+	}
+	if err := db.TouchToken(ctx, ids[0], t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := db.TokenByHash(ctx, "p")
+	if err != nil || tok.ID != ids[0] || tok.User != "a" || !tok.LastUsed.Equal(t0.Add(time.Hour)) {
+		t.Errorf("TokenByHash = %+v, %v", tok, err)
+	}
+	if err := db.DeleteToken(ctx, ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.DeleteToken(ctx, ids[0]); spanrec.ErrorKind(err) != spanrec.ENOTFOUND {
+		t.Errorf("second revoke: %v", err)
+	}
+	if _, err := db.TokenByHash(ctx, "p"); spanrec.ErrorKind(err) != spanrec.ENOTFOUND {
+		t.Errorf("revoked token found: %v", err)
+	}
+}
+
+func TestAudit(t *testing.T) {
+	ctx := context.Background()
+	db := open(t, ":memory:")
+	for i, e := range []auth.Event{
+		{User: "a", Action: auth.ActionPlay, CallID: "c1", Remote: "192.0.2.1"},
+		{User: "b", Action: auth.ActionDownload, CallID: "c1", Detail: "c1.wav"},
+		{User: "a", Action: auth.ActionDelete, CallID: "c2"},
+		{User: "a", Action: auth.ActionPlay, CallID: "c3"},
+	} {
+		e.At = t0.Add(time.Duration(i) * time.Second)
+		if err := db.AddEvent(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		f     auth.EventFilter
+		calls string
+		total int
+	}{
+		{auth.EventFilter{}, "c3 c2 c1 c1", 4},
+		{auth.EventFilter{User: "a"}, "c3 c2 c1", 3},
+		{auth.EventFilter{Action: auth.ActionPlay}, "c3 c1", 2},
+		{auth.EventFilter{User: "a", Action: auth.ActionPlay, Limit: 1, Offset: 1}, "c1", 2},
+		{auth.EventFilter{User: "nobody"}, "", 0},
+	}
+	for _, tt := range tests {
+		es, total, err := db.Events(ctx, tt.f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, e := range es {
+			got = append(got, e.CallID)
+		}
+		if s := strings.Join(got, " "); s != tt.calls || total != tt.total {
+			t.Errorf("Events(%+v) = %q, %d; want %q, %d", tt.f, s, total, tt.calls, tt.total)
+		}
+	}
+	es, _, _ := db.Events(ctx, auth.EventFilter{Limit: 1, Offset: 3})
+	if len(es) != 1 || es[0].Remote != "192.0.2.1" || !es[0].At.Equal(t0) || es[0].Action != auth.ActionPlay || es[0].ID <= 0 {
+		t.Errorf("oldest event = %+v", es)
+	}
+	if _, _, err := db.Events(ctx, auth.EventFilter{Limit: -1}); spanrec.ErrorKind(err) != spanrec.EINVALID {
+		t.Errorf("negative limit: %v", err)
+	}
+}
