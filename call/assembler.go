@@ -48,6 +48,11 @@ type Config struct {
 	AuthLinger time.Duration
 	// Logger receives per-call debug lines and file errors.
 	Logger *slog.Logger
+	// Journal keeps a journal of every call in progress in its spool
+	// directory, rewritten by Flush when the call changed (see Journal),
+	// so that a recorder that dies can recover its calls at the next
+	// start. Live capture sets it.
+	Journal bool
 }
 
 func (c *Config) defaults() {
@@ -125,6 +130,18 @@ func NewAssembler(cfg Config, done func(*Finished)) *Assembler {
 	}
 }
 
+// Reconfigure applies cfg's networks and timeouts from now on, to the
+// calls in progress too; DataDir and Journal keep their values, and a nil
+// Logger keeps the current one.
+func (a *Assembler) Reconfigure(cfg Config) {
+	cfg.DataDir, cfg.Journal = a.cfg.DataDir, a.cfg.Journal
+	if cfg.Logger == nil {
+		cfg.Logger = a.cfg.Logger
+	}
+	cfg.defaults()
+	a.cfg = cfg
+}
+
 // Stats returns the counters.
 func (a *Assembler) Stats() Stats { return a.stats }
 
@@ -170,6 +187,7 @@ func (a *Assembler) handleSIP(m *sipmsg.Message, p *packet.Packet, frames []Fram
 	}
 	u := c.d.Apply(m, p.Time, p.Src)
 	c.touch(p.Time)
+	c.dirty = true
 	if stream {
 		for _, f := range frames {
 			c.writeFrame(a, f)
@@ -427,9 +445,14 @@ func (a *Assembler) finish(c *state) {
 }
 
 // Flush pushes the buffered packets and audio of every open call to disk,
-// so that a crash loses at most what came since.
+// so that a crash loses at most what came since, and, with Config.Journal,
+// rewrites the journal of every call that changed.
 func (a *Assembler) Flush() {
 	for _, c := range a.calls {
+		if a.cfg.Journal && c.dirty {
+			c.dirty = false
+			a.writeJournal(c)
+		}
 		if c.pcap != nil {
 			if err := c.pcap.Flush(); err != nil {
 				a.fileError(c, err)

@@ -177,6 +177,7 @@ func (f *flow) newTrack(a *Assembler, c *state, cd codec.Codec, t time.Time) *re
 		return nil
 	}
 	c.tracks = append(c.tracks, tr)
+	c.dirty = true
 	return tr
 }
 

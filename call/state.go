@@ -42,6 +42,7 @@ type state struct {
 	tracks    []*render.Track
 	trackSeq  int
 	notes     []string
+	dirty     bool // changed since the journal was last written
 }
 
 func (c *state) touch(t time.Time) {

@@ -63,6 +63,12 @@ func (dd *dedup) seen(ip []byte, ver uint8, now int64) bool {
 		h = maphash.Bytes(dd.seed, ip[8:])
 		h = mix64(h ^ be64(ip[0:8])&^0xff)
 	}
+	return dd.seenHash(h, now)
+}
+
+// seenHash reports whether hash h was recorded within the window around
+// now, and records it otherwise.
+func (dd *dedup) seenHash(h uint64, now int64) bool {
 	h |= 1
 	set := dd.slots[(h>>1&dd.mask)*dedupWays:][:dedupWays]
 	victim := 0
@@ -81,4 +87,50 @@ func (dd *dedup) seen(ip []byte, ver uint8, now int64) bool {
 	}
 	set[victim] = dedupSlot{h: h, t: now}
 	return false
+}
+
+// Dedup drops the second copy of a decoded packet that reached the
+// pipeline through two capture sources: the same call mirrored on two
+// switch ports, captured on two interfaces, each with its own Decoder (whose
+// own window only sees the copies of one source). Two packets are copies
+// when their addresses, ports, protocol, TCP sequence number and payload
+// are equal and their capture times are within the window; link layer, VLAN
+// tags, TTL and checksums do not count. The table has the bounded memory
+// and the no-allocation property of the Decoder's own window.
+//
+// A Dedup is not safe for concurrent use: the recorder keeps one in the
+// goroutine that merges the sources.
+type Dedup struct {
+	dd dedup
+}
+
+// NewDedup returns a Dedup with the given window; 0 means
+// DefaultDedupWindow and a negative window disables it (Seen always
+// reports false).
+func NewDedup(window time.Duration) *Dedup {
+	d := &Dedup{}
+	if window == 0 {
+		window = DefaultDedupWindow
+	}
+	if window > 0 {
+		d.dd.init(window)
+	}
+	return d
+}
+
+// Seen reports whether a copy of p was seen within the window around
+// p.Time, and records p otherwise. p is not retained.
+func (d *Dedup) Seen(p *Packet) bool {
+	if d.dd.window == 0 {
+		return false
+	}
+	s, t := p.Src.Addr().As16(), p.Dst.Addr().As16()
+	h := maphash.Bytes(d.dd.seed, p.Payload)
+	h = mix64(h ^ be64(s[:8]))
+	h = mix64(h ^ be64(s[8:]))
+	h = mix64(h ^ be64(t[:8]))
+	h = mix64(h ^ be64(t[8:]))
+	h = mix64(h ^ uint64(p.Src.Port())<<48 ^ uint64(p.Dst.Port())<<32 ^ uint64(p.Proto)<<24)
+	h = mix64(h ^ uint64(p.TCPSeq))
+	return d.dd.seenHash(h, p.Time.UnixNano())
 }

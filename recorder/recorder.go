@@ -39,7 +39,11 @@ type Config struct {
 	Packet packet.Config
 	// Renderers is the number of calls mixed at once; default GOMAXPROCS.
 	Renderers int
-	Logger    *slog.Logger
+	// Queue is, for live recording, how many batches of packets (up to
+	// 128 packets or 50 ms each) a source may have waiting for the worker
+	// before its reader drops them; default 64.
+	Queue  int
+	Logger *slog.Logger
 }
 
 // Summary tells what a run did.
@@ -72,6 +76,7 @@ type Progress struct {
 const batchSize = 128
 
 type batch struct {
+	src   int // index of the source whose reader filled it (live)
 	pkts  []packet.Packet
 	arena []byte
 	offs  [][3]int // per packet: arena offset, frame length, payload length
@@ -151,6 +156,9 @@ func Import(ctx context.Context, cfg Config, src capture.Source, index spanrec.C
 				break
 			}
 			fr, err := src.ReadFrame()
+			if errors.Is(err, capture.ErrTimeout) {
+				continue // a live source, idle
+			}
 			if err != nil {
 				if !errors.Is(err, io.EOF) {
 					readErr = err
@@ -183,7 +191,8 @@ func Import(ctx context.Context, cfg Config, src capture.Source, index spanrec.C
 		go func() {
 			defer wg.Done()
 			for f := range finished {
-				err := finish(ctx, cfg.Call.DataDir, f, index)
+				// Calls closed because ctx is done are still written.
+				err := finish(context.WithoutCancel(ctx), cfg.Call.DataDir, f, index)
 				mu.Lock()
 				sum.Calls++
 				if err != nil {
@@ -246,7 +255,9 @@ func Import(ctx context.Context, cfg Config, src capture.Source, index spanrec.C
 }
 
 // finish renders the audio of a finished call, hashes its files and
-// writes it to the index.
+// writes it to the index; then it removes the call's spool (tracks and
+// journal), so that a crash before the index has the call leaves what
+// Recover needs.
 func finish(ctx context.Context, dataDir string, f *call.Finished, index spanrec.CallIndex) error {
 	c := f.Call
 	var errs []error
@@ -263,12 +274,6 @@ func finish(ctx context.Context, dataDir string, f *call.Finished, index spanrec
 			c.AudioMS = res.Length.Milliseconds()
 		}
 	}
-	for _, tr := range f.Tracks {
-		_ = tr.Remove()
-	}
-	if f.SpoolDir != "" {
-		_ = os.Remove(f.SpoolDir)
-	}
 	if f.PCAPPath != "" {
 		sum, err := hashFile(f.PCAPPath)
 		if err != nil {
@@ -278,6 +283,17 @@ func finish(ctx context.Context, dataDir string, f *call.Finished, index spanrec
 	}
 	if err := index.PutCall(ctx, c); err != nil {
 		errs = append(errs, fmt.Errorf("index call: %w", err))
+		if _, jerr := os.Stat(filepath.Join(f.SpoolDir, call.JournalFile)); f.SpoolDir != "" && jerr == nil {
+			// Keep the spool: the next start's Recover indexes the call.
+			return errors.Join(errs...)
+		}
+	}
+	for _, tr := range f.Tracks {
+		_ = tr.Remove()
+	}
+	if f.SpoolDir != "" {
+		_ = os.Remove(filepath.Join(f.SpoolDir, call.JournalFile))
+		_ = os.Remove(f.SpoolDir)
 	}
 	return errors.Join(errs...)
 }
@@ -327,7 +343,9 @@ func newWorker(cfg Config, done func(*call.Finished)) *worker {
 }
 
 func (w *worker) handle(p *packet.Packet) {
-	if p.Time.Sub(w.lastTick) >= time.Second || p.Time.Before(w.lastTick) {
+	// Time going back by less than a second is the interleaving of
+	// several sources (live), not worth an Expire per packet.
+	if p.Time.Sub(w.lastTick) >= time.Second || p.Time.Before(w.lastTick.Add(-time.Second)) {
 		w.lastTick = p.Time
 		w.asm.Expire(p.Time)
 		w.expireTCP(p.Time)

@@ -1,0 +1,191 @@
+package call
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spanrec/spanrec"
+)
+
+// JournalFile is the name of a call's journal in its spool directory.
+const JournalFile = "call.json"
+
+// Journal is what the Assembler keeps on disk about a call in progress
+// when Config.Journal is set: spool/<id>/call.json, beside the call's audio
+// tracks (raw 16-bit little-endian PCM, one file per track). If the
+// recorder dies (kill -9, power loss), the journal, the tracks (flushed by
+// Flush) and the call's pcapng are enough to write the call's recording
+// and index entry at the next start (see package recorder).
+//
+// The journal is rewritten, whole and atomically (rename), by Flush when
+// the call's dialog changed or it got a new track since the last Flush;
+// not per packet.
+type Journal struct {
+	Version int `json:"version"`
+	// PID is the process that writes the journal, so that a recorder
+	// starting beside a running one leaves that one's calls alone.
+	PID int `json:"pid"`
+	// Updated is the packet time of the call's last packet when the
+	// journal was last rewritten.
+	Updated time.Time `json:"updated"`
+	// Last is the packet time of the call's last packet at that rewrite.
+	Last time.Time `json:"last"`
+
+	ID         spanrec.CallID    `json:"id"`
+	SIPCallID  string            `json:"call_id"`
+	Caller     spanrec.Party     `json:"caller"`
+	Callee     spanrec.Party     `json:"callee"`
+	Direction  spanrec.Direction `json:"direction"`
+	Status     spanrec.Status    `json:"status"`
+	StatusCode int               `json:"status_code,omitempty"`
+	Start      time.Time         `json:"start"`
+	Answer     time.Time         `json:"answer"`
+	End        time.Time         `json:"end"`
+	FirstMedia time.Time         `json:"first_media"`
+	Codecs     []string          `json:"codecs,omitempty"`
+	DTMF       []spanrec.DTMF    `json:"dtmf,omitempty"`
+	Streams    []spanrec.Stream  `json:"streams,omitempty"`
+	Notes      []string          `json:"notes,omitempty"`
+	// PCAP and Audio are the paths of the call's pcapng and of its future
+	// WAV, relative to the data directory.
+	PCAP  string `json:"pcap,omitempty"`
+	Audio string `json:"audio"`
+	// Tracks are the audio tracks in the spool directory.
+	Tracks []JournalTrack `json:"tracks"`
+}
+
+// JournalTrack describes one spooled audio track.
+type JournalTrack struct {
+	File      string       `json:"file"` // name in the spool directory
+	Side      spanrec.Side `json:"side"`
+	Codec     string       `json:"codec"`
+	ClockRate int          `json:"clock_rate"`
+	Channels  int          `json:"channels"`
+	// Start is the capture time of the track's first sample.
+	Start time.Time `json:"start"`
+}
+
+// ReadJournal reads the journal of the spool directory dir.
+func ReadJournal(dir string) (*Journal, error) {
+	b, err := os.ReadFile(filepath.Join(dir, JournalFile))
+	if err != nil {
+		return nil, fmt.Errorf("call: journal: %w", err)
+	}
+	var j Journal
+	if err := json.Unmarshal(b, &j); err != nil {
+		return nil, fmt.Errorf("call: journal %s: %w", dir, err)
+	}
+	return &j, nil
+}
+
+// Call returns the call as the journal last saw it, with the status a
+// dialog closed at that point gets (an unanswered call in progress counts
+// as not answered).
+func (j *Journal) Call() *spanrec.Call {
+	c := &spanrec.Call{
+		ID:         j.ID,
+		SIPCallID:  j.SIPCallID,
+		Caller:     j.Caller,
+		Callee:     j.Callee,
+		Direction:  j.Direction,
+		Status:     j.Status,
+		StatusCode: j.StatusCode,
+		Start:      j.Start,
+		Answer:     j.Answer,
+		End:        j.End,
+		Codecs:     j.Codecs,
+		DTMF:       j.DTMF,
+		Streams:    j.Streams,
+		PCAP:       j.PCAP,
+		Notes:      slices.Clone(j.Notes),
+	}
+	if c.Status == spanrec.Ongoing || c.Status == "" {
+		c.Status = spanrec.NoAnswer
+		if !c.Answer.IsZero() {
+			c.Status = spanrec.Answered
+		}
+	}
+	if c.End.IsZero() || c.End.Before(j.Last) {
+		c.End = j.Last
+	}
+	for _, s := range c.Streams {
+		if s.Lost > 0 {
+			c.CaptureLoss = true
+		}
+	}
+	return c
+}
+
+// writeJournal rewrites c's journal (see Journal).
+func (a *Assembler) writeJournal(c *state) {
+	d := c.d
+	j := Journal{
+		Version:    1,
+		PID:        os.Getpid(),
+		Updated:    c.last,
+		Last:       c.last,
+		ID:         c.id,
+		SIPCallID:  d.CallID,
+		Caller:     d.Caller,
+		Callee:     d.Callee,
+		Direction:  a.cfg.Networks.Direction(d.Caller, d.Callee),
+		Status:     d.Status,
+		StatusCode: d.Code,
+		Start:      d.Start,
+		Answer:     d.Answer,
+		End:        d.End,
+		FirstMedia: c.firstMedia,
+		DTMF:       d.DTMF,
+		Notes:      c.notes,
+		Audio:      relPath(a.cfg.DataDir, c.base+".wav"),
+	}
+	if c.pcap != nil {
+		j.PCAP = relPath(a.cfg.DataDir, c.base+".pcapng")
+	}
+	for _, f := range c.flows {
+		for _, s := range f.streams {
+			j.Streams = append(j.Streams, s.snapshot(f))
+			if s.codec != "" && !strings.EqualFold(s.codec, "telephone-event") && !strings.EqualFold(s.codec, "CN") && !slices.Contains(j.Codecs, s.codec) {
+				j.Codecs = append(j.Codecs, s.codec)
+			}
+		}
+	}
+	for _, tr := range c.tracks {
+		j.Tracks = append(j.Tracks, JournalTrack{
+			File: filepath.Base(tr.Path), Side: tr.Side, Codec: tr.Codec.Name,
+			ClockRate: tr.Codec.ClockRate, Channels: tr.Codec.Channels, Start: tr.Start,
+		})
+	}
+	b, err := json.Marshal(&j)
+	if err != nil {
+		a.fileError(c, err)
+		return
+	}
+	if err := os.MkdirAll(c.spool, 0o700); err != nil {
+		a.fileError(c, err)
+		return
+	}
+	path := filepath.Join(c.spool, JournalFile)
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		a.fileError(c, err)
+		return
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		a.fileError(c, err)
+	}
+}
+
+// relPath returns path relative to dir, with forward slashes.
+func relPath(dir, path string) string {
+	r, err := filepath.Rel(dir, path)
+	if err != nil {
+		return filepath.ToSlash(path)
+	}
+	return filepath.ToSlash(r)
+}

@@ -1,0 +1,104 @@
+package recorder
+
+import (
+	"bufio"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// WriteMetrics writes the recording's counters in the Prometheus text
+// exposition format (version 0.0.4), read from a Stats snapshot at the
+// time of the call:
+//
+//	spanrec_packets_total{iface}         frames captured
+//	spanrec_bytes_total{iface}           bytes of those frames
+//	spanrec_kernel_drops_total{iface}    frames the kernel dropped (ring full)
+//	spanrec_kernel_freezes_total{iface}  times the ring was full
+//	spanrec_queue_drops_total{iface}     packets dropped because the worker was behind
+//	spanrec_duplicates_total{stage}      mirror copies dropped (stage "source" or "merge")
+//	spanrec_decode_errors_total{reason}  truncated, unsupported_link, fragment_dropped, sip, rtp
+//	spanrec_active_calls                 calls in progress
+//	spanrec_calls_recorded_total         calls written to the index
+//	spanrec_calls_failed_total           calls whose files or entry could not be written
+//	spanrec_rtp_lost_total               RTP packets lost (sequence gaps) in recorded calls
+//	spanrec_disk_free_bytes              free space of the data directory's file system
+//
+// The counters are computed, not kept in a metrics registry: nothing is
+// counted twice and no lock is taken per packet.
+func (l *Live) WriteMetrics(w io.Writer) error {
+	st := l.Stats()
+	bw := bufio.NewWriter(w)
+	m := metricWriter{w: bw}
+	perIface := func(name, help string, v func(SourceStats) uint64) {
+		m.head(name, help, "counter")
+		for _, s := range st.Sources {
+			m.sample(name, "iface", s.Interface, v(s))
+		}
+	}
+	perIface("spanrec_packets_total", "Frames captured per interface.", func(s SourceStats) uint64 { return s.Frames })
+	perIface("spanrec_bytes_total", "Bytes of the frames captured per interface.", func(s SourceStats) uint64 { return s.Bytes })
+	perIface("spanrec_kernel_drops_total", "Frames the kernel dropped because the capture ring was full.", func(s SourceStats) uint64 { return s.KernelDrops })
+	perIface("spanrec_kernel_freezes_total", "Times the capture ring was full.", func(s SourceStats) uint64 { return s.QueueFreezes })
+	perIface("spanrec_queue_drops_total", "Packets dropped because the recorder's worker was behind.", func(s SourceStats) uint64 { return s.QueueDrops })
+
+	var dec struct{ dups, trunc, link, frag uint64 }
+	for _, s := range st.Sources {
+		dec.dups += s.Decoder.Duplicates
+		dec.trunc += s.Decoder.Truncated
+		dec.link += s.Decoder.UnsupportedLink
+		dec.frag += s.Decoder.FragmentsDropped + s.Decoder.FragmentsExpired
+	}
+	m.head("spanrec_duplicates_total", "Mirror copies dropped: within one source, or merging sources.", "counter")
+	m.sample("spanrec_duplicates_total", "stage", "source", dec.dups)
+	m.sample("spanrec_duplicates_total", "stage", "merge", st.CrossDuplicates)
+	m.head("spanrec_decode_errors_total", "Frames or messages that could not be decoded, by reason.", "counter")
+	m.sample("spanrec_decode_errors_total", "reason", "truncated", dec.trunc)
+	m.sample("spanrec_decode_errors_total", "reason", "unsupported_link", dec.link)
+	m.sample("spanrec_decode_errors_total", "reason", "fragment_dropped", dec.frag)
+	m.sample("spanrec_decode_errors_total", "reason", "sip", uint64(st.SIPErrors))
+	m.sample("spanrec_decode_errors_total", "reason", "rtp", uint64(st.Assembler.MalformedRTP))
+
+	m.head("spanrec_active_calls", "Calls in progress.", "gauge")
+	m.sample("spanrec_active_calls", "", "", uint64(st.ActiveCalls))
+	m.head("spanrec_calls_recorded_total", "Calls written to the index.", "counter")
+	m.sample("spanrec_calls_recorded_total", "", "", st.CallsRecorded)
+	m.head("spanrec_calls_failed_total", "Calls whose files or index entry could not be written.", "counter")
+	m.sample("spanrec_calls_failed_total", "", "", st.CallsFailed)
+	m.head("spanrec_rtp_lost_total", "RTP packets lost (sequence gaps) in recorded calls.", "counter")
+	m.sample("spanrec_rtp_lost_total", "", "", st.Lost)
+	if free, err := diskFree(l.cfg.Call.DataDir); err == nil {
+		m.head("spanrec_disk_free_bytes", "Free space of the data directory's file system.", "gauge")
+		m.sample("spanrec_disk_free_bytes", "", "", free)
+	}
+	return bw.Flush()
+}
+
+// MetricsHandler returns an http.Handler that serves WriteMetrics, for
+// /metrics.
+func (l *Live) MetricsHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		_ = l.WriteMetrics(w)
+	})
+}
+
+type metricWriter struct{ w *bufio.Writer }
+
+func (m metricWriter) head(name, help, typ string) {
+	m.w.WriteString("# HELP " + name + " " + help + "\n# TYPE " + name + " " + typ + "\n")
+}
+
+func (m metricWriter) sample(name, label, value string, v uint64) {
+	m.w.WriteString(name)
+	if label != "" {
+		m.w.WriteString("{" + label + "=\"" + escapeLabel(value) + "\"}")
+	}
+	m.w.WriteString(" " + strconv.FormatUint(v, 10) + "\n")
+}
+
+// escapeLabel escapes a label value: backslash, double quote and line feed.
+func escapeLabel(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s)
+}

@@ -1,0 +1,147 @@
+package recorder
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spanrec/spanrec"
+	"github.com/spanrec/spanrec/call"
+	"github.com/spanrec/spanrec/codec"
+	"github.com/spanrec/spanrec/render"
+)
+
+// InterruptedNote is the note Recover adds to the calls it finishes.
+const InterruptedNote = "recording interrupted (recorder stopped unexpectedly); recovered up to the last flush"
+
+// Recover finishes the calls that a recorder which stopped unexpectedly
+// (kill -9, crash, power loss) left in the spool of cfg.Call.DataDir: for
+// every spool directory with a journal (call.JournalFile) whose writer is
+// not running any more, it mixes the spooled tracks into the call's WAV,
+// hashes its pcapng (cut after its last flushed record, which readers
+// accept), writes the call to the index with InterruptedNote, and deletes
+// the spool directory. Spool directories without a journal (an import in
+// progress) are left alone. It returns the number of calls recovered; a
+// call that cannot be recovered is logged, counted in the error and left
+// in place. events, if not nil, gets a CallRecovered event per call.
+//
+// Call it before recording starts (spanrec record and import do).
+func Recover(ctx context.Context, cfg Config, index spanrec.CallIndex, events func(Event)) (int, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	dataDir := cfg.Call.DataDir
+	spool := filepath.Join(dataDir, "spool")
+	ents, err := os.ReadDir(spool)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("recover: %w", err)
+	}
+	n := 0
+	var errs []error
+	for _, e := range ents {
+		if !e.IsDir() {
+			continue
+		}
+		dir := filepath.Join(spool, e.Name())
+		j, err := call.ReadJournal(dir)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			// A journal is replaced by rename, so it is whole or absent;
+			// this one was damaged some other way.
+			log.Error("recover call", "spool", dir, "err", err)
+			errs = append(errs, err)
+			continue
+		}
+		if j.PID != os.Getpid() && processAlive(j.PID) {
+			log.Debug("spool belongs to a running recorder", "spool", dir, "pid", j.PID)
+			continue
+		}
+		c, err := recoverCall(ctx, dataDir, dir, j, index)
+		if err != nil {
+			log.Error("recover call", "spool", dir, "call_id", j.SIPCallID, "err", err)
+			errs = append(errs, fmt.Errorf("recover %s: %w", dir, err))
+			continue
+		}
+		n++
+		log.Warn("recovered an interrupted call", "id", c.ID, "call_id", c.SIPCallID, "audio", c.Audio, "audio_ms", c.AudioMS)
+		if events != nil {
+			events(Event{Kind: CallRecovered, Call: c})
+		}
+	}
+	return n, errors.Join(errs...)
+}
+
+func recoverCall(ctx context.Context, dataDir, dir string, j *call.Journal, index spanrec.CallIndex) (*spanrec.Call, error) {
+	c := j.Call()
+	c.Notes = append(c.Notes, InterruptedNote)
+	var tracks []*render.Track
+	var audioEnd time.Time
+	for _, jt := range j.Tracks {
+		cd, ok := codec.Lookup(jt.Codec, jt.ClockRate, jt.Channels)
+		if !ok {
+			continue
+		}
+		tr, err := render.OpenSpool(filepath.Join(dir, filepath.Base(jt.File)), jt.Side, cd, jt.Start)
+		if err != nil {
+			continue // the track was created but nothing reached the disk
+		}
+		if tr.Samples() == 0 {
+			continue
+		}
+		tracks = append(tracks, tr)
+		if end := tr.Start.Add(time.Duration(tr.Samples() * int64(time.Second) / int64(tr.Rate()))); end.After(audioEnd) {
+			audioEnd = end
+		}
+	}
+	if audioEnd.After(c.End) {
+		c.End = audioEnd
+	}
+	if !c.Answer.IsZero() && c.End.After(c.Answer) {
+		c.Duration = c.End.Sub(c.Answer)
+	}
+	// The recording covers the talk time plus early media, as for a call
+	// that ended normally.
+	from := c.Answer
+	if !j.FirstMedia.IsZero() && (from.IsZero() || j.FirstMedia.Before(from)) {
+		from = j.FirstMedia
+	}
+	if len(tracks) > 0 && !from.IsZero() && audioEnd.After(from) && j.Audio != "" {
+		path := filepath.Join(dataDir, filepath.FromSlash(j.Audio))
+		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+			return nil, err
+		}
+		res, err := render.Mix(path, tracks, from, audioEnd)
+		if err != nil {
+			return nil, err
+		}
+		c.Audio = j.Audio
+		c.AudioSHA256 = res.SHA256
+		c.AudioStart = from
+		c.AudioMS = res.Length.Milliseconds()
+	}
+	if c.PCAP != "" {
+		sum, err := hashFile(filepath.Join(dataDir, filepath.FromSlash(c.PCAP)))
+		if err != nil {
+			c.PCAP = ""
+		} else {
+			c.PCAPSHA256 = sum
+		}
+	}
+	if err := index.PutCall(ctx, c); err != nil {
+		return nil, fmt.Errorf("index call: %w", err)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return c, fmt.Errorf("remove spool: %w", err)
+	}
+	return c, nil
+}
