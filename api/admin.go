@@ -1,0 +1,256 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/spanrec/spanrec/auth"
+)
+
+type eventJSON struct {
+	ID     int64     `json:"id"`
+	At     time.Time `json:"at"`
+	User   string    `json:"user"`
+	Action string    `json:"action"`
+	CallID string    `json:"call_id,omitempty"`
+	Remote string    `json:"remote"`
+	Detail string    `json:"detail,omitempty"`
+}
+
+type auditResponse struct {
+	Entries []eventJSON `json:"entries"`
+	Total   int         `json:"total"`
+	Limit   int         `json:"limit"`
+	Offset  int         `json:"offset"`
+}
+
+func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, p *principal) error {
+	f := auth.EventFilter{Limit: defaultLimit}
+	for k, vs := range r.URL.Query() {
+		if len(vs) != 1 {
+			return invalid("parameter %s given %d times", k, len(vs))
+		}
+		var err error
+		switch v := vs[0]; k {
+		case "limit":
+			f.Limit, err = parseInt(k, v, 1, maxLimit)
+		case "offset":
+			f.Offset, err = parseInt(k, v, 0, 1<<31-1)
+		case "user":
+			f.User = v
+		case "action":
+			f.Action = v
+		default:
+			err = invalid("unknown parameter %q", k)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	es, total, err := s.cfg.Accounts.Events(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	res := auditResponse{Entries: []eventJSON{}, Total: total, Limit: f.Limit, Offset: f.Offset}
+	for _, e := range es {
+		res.Entries = append(res.Entries, eventJSON{ID: e.ID, At: e.At.UTC(), User: e.User, Action: e.Action,
+			CallID: e.CallID, Remote: e.Remote, Detail: e.Detail})
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+type userJSON struct {
+	Name       string    `json:"name"`
+	Role       auth.Role `json:"role"`
+	Extensions []string  `json:"extensions"`
+	Created    time.Time `json:"created"`
+	// Password is set only in the answer to a POST without a password:
+	// the generated one, shown this once.
+	Password string `json:"password,omitempty"`
+}
+
+func userOf(u *auth.User) userJSON {
+	return userJSON{Name: u.Name, Role: u.Role, Extensions: nonNil(u.Extensions), Created: u.Created.UTC()}
+}
+
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, p *principal) error {
+	us, err := s.cfg.Accounts.Users(r.Context())
+	if err != nil {
+		return err
+	}
+	res := []userJSON{}
+	for i := range us {
+		res = append(res, userOf(&us[i]))
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+type addUserRequest struct {
+	Name       string   `json:"name"`
+	Role       string   `json:"role"`
+	Extensions []string `json:"extensions"`
+	Password   string   `json:"password"` // "": generate one
+}
+
+// MinPassword is the shortest password accepted for a user.
+const MinPassword = 10
+
+// ValidUserName reports whether name can name a user: 1 to 64 letters,
+// digits and . _ @ -, starting with a letter or digit.
+func ValidUserName(name string) bool {
+	if name == "" || len(name) > maxNameLen {
+		return false
+	}
+	for i, c := range name {
+		ok := unicode.IsLetter(c) || unicode.IsDigit(c) || i > 0 && strings.ContainsRune("._@-", c)
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// ValidExtension reports whether ext can be an extension: 1 to 32
+// characters of a dial string (digits, + * #) or letters.
+func ValidExtension(ext string) bool {
+	if ext == "" || len(ext) > 32 {
+		return false
+	}
+	for _, c := range ext {
+		if !(unicode.IsLetter(c) || unicode.IsDigit(c) || strings.ContainsRune("+*#._-", c)) {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Server) addUser(w http.ResponseWriter, r *http.Request, p *principal) error {
+	var req addUserRequest
+	if err := readJSON(w, r, &req); err != nil {
+		return err
+	}
+	if !ValidUserName(req.Name) {
+		return invalid("user name %q: use 1 to 64 letters, digits and . _ @ -", req.Name)
+	}
+	role, err := auth.ParseRole(req.Role)
+	if err != nil {
+		return invalid("role %q: want admin, supervisor or agent", req.Role)
+	}
+	for _, e := range req.Extensions {
+		if !ValidExtension(e) {
+			return invalid("extension %q: use up to 32 digits, letters and + * # . _ -", e)
+		}
+	}
+	generated := req.Password == ""
+	if generated {
+		req.Password = auth.GeneratePassword()
+	} else if len(req.Password) < MinPassword {
+		return invalid("the password must have at least %d characters", MinPassword)
+	}
+	hash, err := auth.HashPassword(req.Password, s.cfg.PasswordParams)
+	if err != nil {
+		return err
+	}
+	u := auth.User{Name: req.Name, Role: role, Extensions: nonNil(req.Extensions), PasswordHash: hash, Created: s.cfg.Now().UTC()}
+	if err := s.cfg.Accounts.AddUser(r.Context(), u); err != nil {
+		return err
+	}
+	s.audit(r, p.user.Name, auth.ActionUserAdd, "", u.Name+" ("+string(u.Role)+")")
+	res := userOf(&u)
+	if generated {
+		res.Password = req.Password
+	}
+	writeJSON(w, http.StatusCreated, res)
+	return nil
+}
+
+func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, p *principal) error {
+	name := r.PathValue("name")
+	if err := s.cfg.Accounts.DeleteUser(r.Context(), name); err != nil {
+		return err
+	}
+	s.audit(r, p.user.Name, auth.ActionUserDelete, "", name)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+type tokenJSON struct {
+	ID       int64      `json:"id"`
+	User     string     `json:"user"`
+	Name     string     `json:"name"`
+	Created  time.Time  `json:"created"`
+	LastUsed *time.Time `json:"last_used"`
+	// Token is set only in the answer to POST /api/tokens: shown once.
+	Token string `json:"token,omitempty"`
+}
+
+func tokenOf(t *auth.Token) tokenJSON {
+	j := tokenJSON{ID: t.ID, User: t.User, Name: t.Name, Created: t.Created.UTC()}
+	if !t.LastUsed.IsZero() {
+		lu := t.LastUsed.UTC()
+		j.LastUsed = &lu
+	}
+	return j
+}
+
+func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, p *principal) error {
+	user := r.URL.Query().Get("user")
+	ts, err := s.cfg.Accounts.Tokens(r.Context(), user)
+	if err != nil {
+		return err
+	}
+	res := []tokenJSON{}
+	for i := range ts {
+		res = append(res, tokenOf(&ts[i]))
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+type createTokenRequest struct {
+	User string `json:"user"`
+	Name string `json:"name"`
+}
+
+func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p *principal) error {
+	var req createTokenRequest
+	if err := readJSON(w, r, &req); err != nil {
+		return err
+	}
+	if req.User == "" {
+		return invalid("user is required")
+	}
+	if len(req.Name) > 100 {
+		return invalid("token name longer than 100 characters")
+	}
+	tok, hash := auth.NewToken()
+	t := auth.Token{User: req.User, Name: req.Name, Hash: hash, Created: s.cfg.Now().UTC()}
+	id, err := s.cfg.Accounts.AddToken(r.Context(), t)
+	if err != nil {
+		return err
+	}
+	t.ID = id
+	s.audit(r, p.user.Name, auth.ActionTokenCreate, "", "token "+strconv.FormatInt(id, 10)+" for "+t.User)
+	res := tokenOf(&t)
+	res.Token = tok
+	writeJSON(w, http.StatusCreated, res)
+	return nil
+}
+
+func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, p *principal) error {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return invalid("%q is not a token ID", r.PathValue("id"))
+	}
+	if err := s.cfg.Accounts.DeleteToken(r.Context(), id); err != nil {
+		return err
+	}
+	s.audit(r, p.user.Name, auth.ActionTokenRevoke, "", "token "+strconv.FormatInt(id, 10))
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

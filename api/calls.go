@@ -1,0 +1,241 @@
+package api
+
+import (
+	"errors"
+	"io/fs"
+	"math"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spanrec/spanrec"
+	"github.com/spanrec/spanrec/auth"
+)
+
+// Page sizes of GET /api/calls.
+const (
+	defaultLimit = 50
+	maxLimit     = 500
+)
+
+type callsResponse struct {
+	Calls  []*spanrec.Call `json:"calls"`
+	Total  int             `json:"total"`
+	Limit  int             `json:"limit"`
+	Offset int             `json:"offset"`
+}
+
+func (s *Server) listCalls(w http.ResponseWriter, r *http.Request, p *principal) error {
+	f, err := parseFilter(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	if p.user.Role == auth.Agent {
+		if len(p.user.Extensions) == 0 {
+			// No extension, no calls: an empty filter would mean all.
+			writeJSON(w, http.StatusOK, callsResponse{Calls: []*spanrec.Call{}, Limit: f.Limit, Offset: f.Offset})
+			return nil
+		}
+		f.Extensions = p.user.Extensions
+	}
+	calls, err := s.cfg.Index.Calls(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	total, err := s.cfg.Index.Count(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, callsResponse{Calls: nonNil(calls), Total: total, Limit: f.Limit, Offset: f.Offset})
+	return nil
+}
+
+// parseFilter reads the search parameters of GET /api/calls. Unknown
+// parameters are refused, so that a misspelt filter does not silently
+// return everything.
+func parseFilter(q url.Values) (spanrec.CallFilter, error) {
+	f := spanrec.CallFilter{Limit: defaultLimit, Sort: spanrec.SortStartDesc}
+	for k, vs := range q {
+		if len(vs) != 1 {
+			return f, invalid("parameter %s given %d times", k, len(vs))
+		}
+		v := vs[0]
+		var err error
+		switch k {
+		case "from":
+			f.Since, err = parseTime(k, v)
+		case "to":
+			f.Until, err = parseTime(k, v)
+		case "number":
+			f.Number = v
+		case "direction":
+			switch d := spanrec.Direction(v); d {
+			case spanrec.Inbound, spanrec.Outbound, spanrec.Internal, spanrec.Unknown:
+				f.Direction = d
+			default:
+				err = invalid("direction %q: want inbound, outbound, internal or unknown", v)
+			}
+		case "status":
+			switch st := spanrec.Status(v); st {
+			case spanrec.Answered, spanrec.NoAnswer, spanrec.Busy, spanrec.Cancelled, spanrec.Failed, spanrec.Ongoing:
+				f.Status = st
+			default:
+				err = invalid("status %q: want answered, no-answer, busy, cancelled or failed", v)
+			}
+		case "min_duration":
+			f.MinDuration, err = parseSeconds(k, v)
+		case "max_duration":
+			f.MaxDuration, err = parseSeconds(k, v)
+		case "codec":
+			f.Codec = v
+		case "has_loss":
+			b, perr := strconv.ParseBool(v)
+			if perr != nil {
+				err = invalid("has_loss %q: want true or false", v)
+			}
+			f.HasLoss = &b
+		case "sort":
+			switch v {
+			case spanrec.SortStart, spanrec.SortStartDesc, spanrec.SortDuration, spanrec.SortDurationDesc:
+				f.Sort = v
+			default:
+				err = invalid("sort %q: want start, -start, duration or -duration", v)
+			}
+		case "limit":
+			f.Limit, err = parseInt(k, v, 1, maxLimit)
+		case "offset":
+			f.Offset, err = parseInt(k, v, 0, math.MaxInt32)
+		default:
+			err = invalid("unknown parameter %q", k)
+		}
+		if err != nil {
+			return f, err
+		}
+	}
+	if !f.Since.IsZero() && !f.Until.IsZero() && f.Until.Before(f.Since) {
+		return f, invalid("to is before from")
+	}
+	if f.MaxDuration > 0 && f.MaxDuration < f.MinDuration {
+		return f, invalid("max_duration is less than min_duration")
+	}
+	return f, nil
+}
+
+func parseTime(name, v string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return t, invalid("%s %q: want an RFC 3339 time such as 2026-11-01T09:00:00Z", name, v)
+	}
+	return t, nil
+}
+
+func parseSeconds(name, v string) (time.Duration, error) {
+	x, err := strconv.ParseFloat(v, 64)
+	if err != nil || x < 0 || x > 1e9 || math.IsNaN(x) {
+		return 0, invalid("%s %q: want seconds, 0 or more", name, v)
+	}
+	return time.Duration(x * float64(time.Second)), nil
+}
+
+func parseInt(name, v string, lo, hi int) (int, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return 0, invalid("%s %q: want an integer from %d to %d", name, v, lo, hi)
+	}
+	return n, nil
+}
+
+// validID reports whether id can be a call ID or a prefix of one (at least
+// 6 of its lower-case hex digits).
+func validID(id string) bool {
+	if len(id) < 6 || len(id) > 64 {
+		return false
+	}
+	for _, c := range []byte(id) {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// callFor returns the call of the request's {id} if p may see it.
+func (s *Server) callFor(r *http.Request, p *principal) (*spanrec.Call, error) {
+	id := r.PathValue("id")
+	if !validID(id) {
+		return nil, invalid("%q is not a call ID", id)
+	}
+	c, err := s.cfg.Index.Call(r.Context(), spanrec.CallID(id))
+	if err != nil {
+		return nil, err
+	}
+	if !maySee(p.user, c) {
+		return nil, forbidden("call %s is not one of your extensions' calls", c.ID)
+	}
+	return c, nil
+}
+
+// maySee reports whether u may see call c: supervisors and admins see all,
+// an agent the calls where one of the agent's extensions is a party.
+func maySee(u *auth.User, c *spanrec.Call) bool {
+	if u.Role != auth.Agent {
+		return true
+	}
+	return u.HasExtension(c.Caller.Number) || u.HasExtension(c.Callee.Number)
+}
+
+func (s *Server) getCall(w http.ResponseWriter, r *http.Request, p *principal) error {
+	c, err := s.callFor(r, p)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, c)
+	return nil
+}
+
+// file returns the absolute path of a data directory file named by a
+// call's relative path rel, refusing paths that leave the directory.
+func (s *Server) file(rel string) (string, error) {
+	if rel == "" {
+		return "", spanrec.Errorf(spanrec.ENOTFOUND, "no such file for this call")
+	}
+	p := filepath.FromSlash(rel)
+	if !filepath.IsLocal(p) {
+		return "", errors.New("api: index names a file outside the data directory: " + rel)
+	}
+	return filepath.Join(s.cfg.DataDir, p), nil
+}
+
+func (s *Server) deleteCall(w http.ResponseWriter, r *http.Request, p *principal) error {
+	c, err := s.callFor(r, p)
+	if err != nil {
+		return err
+	}
+	// Files first: if one cannot be removed the index entry stays and
+	// the deletion can be retried; the reverse would leave personal data
+	// on disk that no one can find.
+	var removed []string
+	for _, rel := range []string{c.Audio, c.PCAP} {
+		if rel == "" {
+			continue
+		}
+		path, err := s.file(rel)
+		if err != nil {
+			return err
+		}
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		removed = append(removed, rel)
+	}
+	if err := s.cfg.Index.DeleteCall(r.Context(), c.ID); err != nil {
+		return err
+	}
+	s.audit(r, p.user.Name, auth.ActionDelete, c.ID, strings.Join(removed, " "))
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

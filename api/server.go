@@ -1,0 +1,328 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/spanrec/spanrec"
+	"github.com/spanrec/spanrec/auth"
+)
+
+// Index is what the API needs of the call index; sqlite.DB has it.
+type Index interface {
+	spanrec.CallIndex
+	// Count returns the number of calls that match f, ignoring its limit
+	// and offset.
+	Count(ctx context.Context, f spanrec.CallFilter) (int, error)
+	// DeleteCall deletes the call with exactly this ID (ENOTFOUND if none).
+	DeleteCall(ctx context.Context, id spanrec.CallID) error
+}
+
+// Accounts stores users, sessions, API tokens and the audit trail;
+// sqlite.DB has it. Lookups return errors of kind ENOTFOUND for what does
+// not exist.
+type Accounts interface {
+	AddUser(ctx context.Context, u auth.User) error
+	User(ctx context.Context, name string) (*auth.User, error)
+	Users(ctx context.Context) ([]auth.User, error)
+	DeleteUser(ctx context.Context, name string) error
+
+	PutSession(ctx context.Context, s auth.Session) error
+	Session(ctx context.Context, idHash string) (*auth.Session, error)
+	DeleteSession(ctx context.Context, idHash string) error
+	DeleteExpiredSessions(ctx context.Context, now time.Time) error
+
+	AddToken(ctx context.Context, t auth.Token) (int64, error)
+	TokenByHash(ctx context.Context, hash string) (*auth.Token, error)
+	Tokens(ctx context.Context, user string) ([]auth.Token, error)
+	TouchToken(ctx context.Context, id int64, now time.Time) error
+	DeleteToken(ctx context.Context, id int64) error
+
+	AddEvent(ctx context.Context, e auth.Event) error
+	Events(ctx context.Context, f auth.EventFilter) ([]auth.Event, int, error)
+}
+
+// Config configures a Server. DataDir, Index and Accounts are required;
+// the zero value of every other field means its default.
+type Config struct {
+	// DataDir is the data directory the paths of Call.Audio and Call.PCAP
+	// are relative to.
+	DataDir  string
+	Index    Index
+	Accounts Accounts
+	// Events is the broker of live call events; nil means a new one,
+	// available from Server.Events.
+	Events *Events
+	Logger *slog.Logger
+	// Secure says the server is reached over TLS: cookies get the Secure
+	// attribute (and the __Host- name prefix) and responses carry HSTS.
+	Secure bool
+	// SessionTTL is how long a login lasts. Default 12 h.
+	SessionTTL time.Duration
+	// PasswordParams are the Argon2id costs of passwords set through the
+	// API. Zero means auth.DefaultParams.
+	PasswordParams auth.Params
+	// LoginFailures failed logins per user name and client address within
+	// LoginWindow block further attempts until the window has passed.
+	// Defaults 5 and 5 min.
+	LoginFailures int
+	LoginWindow   time.Duration
+	// Heartbeat is the interval of the comment lines that keep an idle
+	// /api/live stream open through proxies. Default 15 s.
+	Heartbeat time.Duration
+	// UI holds the web UI's files; nil means the embedded ui/ directory.
+	UI fs.FS
+	// Now returns the current time; nil means time.Now. For tests.
+	Now func() time.Time
+}
+
+// Server is the HTTP API and web UI. It is safe for concurrent use.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	events  *Events
+	limiter *limiter
+	metrics *metrics
+	mux     *http.ServeMux
+	ui      http.Handler
+	uiFS    fs.FS
+	dummy   string // a password hash to verify against for unknown users
+	// patterns are the routes, for the test that holds the OpenAPI
+	// document to them.
+	patterns []string
+}
+
+// New returns a Server for cfg, or an error if a required field is missing.
+func New(cfg Config) (*Server, error) {
+	var errs []error
+	if cfg.DataDir == "" {
+		errs = append(errs, errors.New("api: no data directory"))
+	}
+	if cfg.Index == nil {
+		errs = append(errs, errors.New("api: no call index"))
+	}
+	if cfg.Accounts == nil {
+		errs = append(errs, errors.New("api: no account store"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Events == nil {
+		cfg.Events = NewEvents()
+	}
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = 12 * time.Hour
+	}
+	if cfg.LoginFailures <= 0 {
+		cfg.LoginFailures = 5
+	}
+	if cfg.LoginWindow <= 0 {
+		cfg.LoginWindow = 5 * time.Minute
+	}
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = 15 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.UI == nil {
+		sub, err := fs.Sub(uiFiles, "ui")
+		if err != nil {
+			return nil, err
+		}
+		cfg.UI = sub
+	}
+	dummy, err := auth.HashPassword(auth.NewSecret(), cfg.PasswordParams)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:     cfg,
+		log:     cfg.Logger,
+		events:  cfg.Events,
+		limiter: newLimiter(cfg.LoginFailures, cfg.LoginWindow),
+		metrics: newMetrics(),
+		mux:     http.NewServeMux(),
+		uiFS:    cfg.UI,
+		ui:      http.FileServerFS(cfg.UI),
+		dummy:   dummy,
+	}
+	s.routes()
+	return s, nil
+}
+
+// Events returns the broker that feeds GET /api/live.
+func (s *Server) Events() *Events { return s.events }
+
+func (s *Server) routes() {
+	s.handle("GET /healthz", s.healthz)
+	s.handle("GET /metrics", s.serveMetrics)
+	s.handle("GET /api/openapi.json", s.openAPI)
+
+	s.handle("POST /api/login", s.public(s.login))
+	s.handle("POST /api/logout", s.user(s.logout))
+	s.handle("GET /api/me", s.user(s.me))
+
+	s.handle("GET /api/calls", s.user(s.listCalls))
+	s.handle("GET /api/calls/{id}", s.user(s.getCall))
+	s.handle("DELETE /api/calls/{id}", s.admin(s.deleteCall))
+	s.handle("GET /api/calls/{id}/audio", s.user(s.audio))
+	s.handle("GET /api/calls/{id}/pcap", s.user(s.pcap))
+	s.handle("GET /api/calls/{id}/ladder", s.user(s.ladder))
+	s.handle("GET /api/calls/{id}/waveform", s.user(s.waveform))
+	s.handle("GET /api/live", s.user(s.live))
+
+	s.handle("GET /api/audit", s.admin(s.listAudit))
+	s.handle("GET /api/users", s.admin(s.listUsers))
+	s.handle("POST /api/users", s.admin(s.addUser))
+	s.handle("DELETE /api/users/{name}", s.admin(s.deleteUser))
+	s.handle("GET /api/tokens", s.admin(s.listTokens))
+	s.handle("POST /api/tokens", s.admin(s.createToken))
+	s.handle("DELETE /api/tokens/{id}", s.admin(s.revokeToken))
+}
+
+func (s *Server) handle(pattern string, h http.HandlerFunc) {
+	s.mux.HandleFunc(pattern, h)
+	s.patterns = append(s.patterns, pattern)
+}
+
+// Handler returns the HTTP handler of the whole server: API, UI, health
+// and metrics.
+func (s *Server) Handler() http.Handler {
+	return http.HandlerFunc(s.serveHTTP)
+}
+
+// cspPolicy allows only the server's own scripts, styles and media: no
+// inline script can run, whatever a page shows.
+const cspPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"media-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	start := s.cfg.Now()
+	sw := &statusWriter{ResponseWriter: w}
+	h := w.Header()
+	h.Set("Content-Security-Policy", cspPolicy)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	if s.cfg.Secure {
+		h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+	}
+	api := strings.HasPrefix(r.URL.Path, "/api/") || r.URL.Path == "/healthz" || r.URL.Path == "/metrics"
+	if api {
+		h.Set("Cache-Control", "no-store")
+	} else {
+		h.Set("Cache-Control", "no-cache")
+	}
+	// Handler only finds the route; ServeHTTP also sets the request's
+	// path values.
+	handler, pattern := s.mux.Handler(r)
+	switch {
+	case pattern != "":
+		s.mux.ServeHTTP(sw, r)
+	case !api && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+		s.serveUI(sw, r)
+	default:
+		s.notRouted(sw, r, handler)
+	}
+	s.metrics.request(sw.code())
+	s.log.Debug("api: request", "method", r.Method, "path", r.URL.Path, "status", sw.code(),
+		"elapsed", s.cfg.Now().Sub(start), "remote", remoteIP(r))
+}
+
+// notRouted answers a request no pattern matched with a JSON 404 or 405
+// (with its Allow header), or passes on the mux's redirect.
+func (s *Server) notRouted(w http.ResponseWriter, r *http.Request, h http.Handler) {
+	rec := &recorder{header: http.Header{}}
+	h.ServeHTTP(rec, r)
+	switch {
+	case rec.status == http.StatusMethodNotAllowed:
+		w.Header().Set("Allow", rec.header.Get("Allow"))
+		s.writeError(w, r, spanrec.Errorf(eMethod, "method %s not allowed on %s", r.Method, r.URL.Path))
+	case rec.status >= 300 && rec.status < 400:
+		w.Header().Set("Location", rec.header.Get("Location"))
+		w.WriteHeader(rec.status)
+	default:
+		s.writeError(w, r, spanrec.Errorf(spanrec.ENOTFOUND, "no such resource: %s", r.URL.Path))
+	}
+}
+
+// serveUI serves the web UI's files. A path that names no file and has no
+// extension gets index.html, so that the UI's own routes can be reloaded.
+func (s *Server) serveUI(w http.ResponseWriter, r *http.Request) {
+	name := strings.TrimPrefix(r.URL.Path, "/")
+	if name != "" {
+		if _, err := fs.Stat(s.uiFS, name); err != nil && !strings.Contains(name[strings.LastIndex(name, "/")+1:], ".") {
+			r2 := r.Clone(r.Context())
+			r2.URL.Path = "/"
+			s.ui.ServeHTTP(w, r2)
+			return
+		}
+	}
+	s.ui.ServeHTTP(w, r)
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	if _, err := s.cfg.Index.Count(r.Context(), spanrec.CallFilter{Limit: 1}); err != nil {
+		s.log.Error("api: health check", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// statusWriter records the status code of a response. Unwrap lets
+// http.ResponseController reach the connection (Flush, deadlines).
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *statusWriter) code() int {
+	if w.status == 0 {
+		return http.StatusOK
+	}
+	return w.status
+}
+
+// recorder catches what the mux's own 404/405/redirect handlers write.
+type recorder struct {
+	header http.Header
+	status int
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+func (r *recorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+}
+func (r *recorder) Write(b []byte) (int, error) {
+	r.WriteHeader(http.StatusOK)
+	return len(b), nil
+}

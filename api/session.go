@@ -1,0 +1,319 @@
+package api
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"mime"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/spanrec/spanrec"
+	"github.com/spanrec/spanrec/auth"
+)
+
+// principal is who makes a request: a user, by session cookie or by token.
+type principal struct {
+	user    *auth.User
+	session *auth.Session // nil when authenticated by token
+	token   *auth.Token   // nil when authenticated by session
+}
+
+// handler is an API handler; an error it returns is written as JSON, so it
+// must return one only before it writes the response.
+type handler func(w http.ResponseWriter, r *http.Request, p *principal) error
+
+// public wraps a handler that needs no user (login).
+func (s *Server) public(h func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		err := crossOrigin(r)
+		if err == nil {
+			err = h(w, r)
+		}
+		if err != nil {
+			s.writeError(w, r, err)
+		}
+	}
+}
+
+// user wraps a handler that needs a user of any role.
+func (s *Server) user(h handler) http.HandlerFunc { return s.withRole(auth.Agent, h) }
+
+// admin wraps a handler that needs an admin.
+func (s *Server) admin(h handler) http.HandlerFunc { return s.withRole(auth.Admin, h) }
+
+var roleRank = map[auth.Role]int{auth.Agent: 1, auth.Supervisor: 2, auth.Admin: 3}
+
+func (s *Server) withRole(min auth.Role, h handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p, err := s.authenticate(r)
+		if err == nil {
+			err = s.checkUnsafe(r, p)
+		}
+		if err == nil && roleRank[p.user.Role] < roleRank[min] {
+			err = forbidden("this needs the %s role", min)
+		}
+		if err == nil {
+			err = h(w, r, p)
+		}
+		if err != nil {
+			s.writeError(w, r, err)
+		}
+	}
+}
+
+// safeMethod reports whether m does not change state (RFC 9110 §9.2.1).
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
+
+var originCheck = http.NewCrossOriginProtection()
+
+// crossOrigin refuses a state-changing request that a browser says comes
+// from another site (Sec-Fetch-Site, or an Origin that is not this host).
+func crossOrigin(r *http.Request) error {
+	if err := originCheck.Check(r); err != nil {
+		return forbidden("cross-origin request refused")
+	}
+	return nil
+}
+
+// checkUnsafe applies the CSRF defences to a state-changing request: no
+// cross-origin requests, and with a session cookie the session's token in
+// X-CSRF-Token. Bearer tokens are not sent by browsers on their own, so
+// requests that carry one need no CSRF token.
+func (s *Server) checkUnsafe(r *http.Request, p *principal) error {
+	if safeMethod(r.Method) {
+		return nil
+	}
+	if err := crossOrigin(r); err != nil {
+		return err
+	}
+	if p.session == nil {
+		return nil
+	}
+	got := r.Header.Get("X-CSRF-Token")
+	if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(p.session.CSRF)) != 1 {
+		return forbidden("missing or wrong X-CSRF-Token header")
+	}
+	return nil
+}
+
+func (s *Server) cookieName() string {
+	// RFC 6265bis §4.1.3.2: a __Host- cookie is Secure, host-only, Path=/.
+	if s.cfg.Secure {
+		return "__Host-spanrec_session"
+	}
+	return "spanrec_session"
+}
+
+func unauthenticated(msg string) error { return spanrec.Errorf(eUnauthenticated, "%s", msg) }
+
+// authenticate finds who makes r: a Bearer token, else a session cookie.
+func (s *Server) authenticate(r *http.Request) (*principal, error) {
+	ctx := r.Context()
+	now := s.cfg.Now()
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, tok, ok := strings.Cut(h, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
+			return nil, unauthenticated("the Authorization header must be \"Bearer TOKEN\"")
+		}
+		t, err := s.cfg.Accounts.TokenByHash(ctx, auth.HashSecret(strings.TrimSpace(tok)))
+		if spanrec.ErrorKind(err) == spanrec.ENOTFOUND {
+			return nil, unauthenticated("invalid or revoked API token")
+		} else if err != nil {
+			return nil, err
+		}
+		u, err := s.userNamed(ctx, t.User)
+		if err != nil {
+			return nil, err
+		}
+		if now.Sub(t.LastUsed) > time.Minute {
+			if err := s.cfg.Accounts.TouchToken(ctx, t.ID, now); err != nil {
+				s.log.Warn("api: token last use", "err", err)
+			}
+		}
+		return &principal{user: u, token: t}, nil
+	}
+	c, err := r.Cookie(s.cookieName())
+	if err != nil || c.Value == "" {
+		return nil, unauthenticated("log in first")
+	}
+	sess, err := s.cfg.Accounts.Session(ctx, auth.HashSecret(c.Value))
+	if spanrec.ErrorKind(err) == spanrec.ENOTFOUND || err == nil && !now.Before(sess.Expires) {
+		return nil, unauthenticated("the session has ended; log in again")
+	} else if err != nil {
+		return nil, err
+	}
+	u, err := s.userNamed(ctx, sess.User)
+	if err != nil {
+		return nil, err
+	}
+	return &principal{user: u, session: sess}, nil
+}
+
+// userNamed returns the user a session or token belongs to; a user deleted
+// meanwhile is an authentication failure.
+func (s *Server) userNamed(ctx context.Context, name string) (*auth.User, error) {
+	u, err := s.cfg.Accounts.User(ctx, name)
+	if spanrec.ErrorKind(err) == spanrec.ENOTFOUND {
+		return nil, unauthenticated("the user no longer exists")
+	}
+	return u, err
+}
+
+// maxBody bounds the JSON request bodies the API reads.
+const maxBody = 64 << 10
+
+// readJSON decodes the JSON body of r into v, refusing other content types
+// (which a cross-site HTML form could send without a CORS preflight).
+func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt != "application/json" {
+		return invalid("send a JSON body with Content-Type: application/json")
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return spanrec.Errorf(eTooLarge, "request body larger than %d bytes", maxBody)
+		}
+		return invalid("bad JSON body: %v", err)
+	}
+	return nil
+}
+
+type loginRequest struct {
+	User     string `json:"user"`
+	Password string `json:"password"`
+}
+
+type meResponse struct {
+	User       string    `json:"user"`
+	Role       auth.Role `json:"role"`
+	Extensions []string  `json:"extensions"`
+	CSRF       string    `json:"csrf"`
+}
+
+// maxNameLen bounds user names (and the failed names the audit keeps).
+const maxNameLen = 64
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
+	var req loginRequest
+	if err := readJSON(w, r, &req); err != nil {
+		return err
+	}
+	if req.User == "" || req.Password == "" {
+		return invalid("user and password are required")
+	}
+	if len(req.User) > maxNameLen {
+		req.User = req.User[:maxNameLen]
+	}
+	ctx, now, ip := r.Context(), s.cfg.Now(), remoteIP(r)
+	keys := []string{"u\x00" + req.User + "\x00" + ip, "a\x00" + ip}
+	if wait, blocked := s.limiter.blocked(keys, now); blocked {
+		secs := int(wait/time.Second) + 1
+		return &retryError{spanrec.Errorf(eTooMany, "too many failed logins; try again in %d s", secs), secs}
+	}
+	u, err := s.cfg.Accounts.User(ctx, req.User)
+	if err != nil && spanrec.ErrorKind(err) != spanrec.ENOTFOUND {
+		return err
+	}
+	ok := false
+	if u != nil && u.PasswordHash != "" {
+		ok, err = auth.VerifyPassword(u.PasswordHash, req.Password)
+		if err != nil {
+			s.log.Error("api: stored password hash", "user", u.Name, "err", err)
+		}
+	} else {
+		// Spend the same time as for a real user, so that response times
+		// do not tell which names exist.
+		auth.VerifyPassword(s.dummy, req.Password)
+	}
+	if !ok {
+		s.limiter.fail(keys, now)
+		s.audit(r, req.User, auth.ActionLoginFailed, "", "")
+		return unauthenticated("wrong user name or password")
+	}
+	s.limiter.reset(keys[0])
+	if old, err := r.Cookie(s.cookieName()); err == nil {
+		s.cfg.Accounts.DeleteSession(ctx, auth.HashSecret(old.Value))
+	}
+	if err := s.cfg.Accounts.DeleteExpiredSessions(ctx, now); err != nil {
+		s.log.Warn("api: expired sessions", "err", err)
+	}
+	id := auth.NewSecret()
+	sess := auth.Session{
+		IDHash: auth.HashSecret(id), User: u.Name, CSRF: auth.NewSecret(),
+		Created: now, Expires: now.Add(s.cfg.SessionTTL), Remote: ip,
+	}
+	if err := s.cfg.Accounts.PutSession(ctx, sess); err != nil {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: s.cookieName(), Value: id, Path: "/",
+		MaxAge:   int(s.cfg.SessionTTL / time.Second),
+		HttpOnly: true, Secure: s.cfg.Secure, SameSite: http.SameSiteStrictMode,
+	})
+	s.audit(r, u.Name, auth.ActionLogin, "", "")
+	writeJSON(w, http.StatusOK, meResponse{User: u.Name, Role: u.Role, Extensions: nonNil(u.Extensions), CSRF: sess.CSRF})
+	return nil
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request, p *principal) error {
+	if p.session != nil {
+		if err := s.cfg.Accounts.DeleteSession(r.Context(), p.session.IDHash); err != nil {
+			return err
+		}
+		s.audit(r, p.user.Name, auth.ActionLogout, "", "")
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: s.cookieName(), Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: s.cfg.Secure, SameSite: http.SameSiteStrictMode,
+	})
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) me(w http.ResponseWriter, r *http.Request, p *principal) error {
+	res := meResponse{User: p.user.Name, Role: p.user.Role, Extensions: nonNil(p.user.Extensions)}
+	if p.session != nil {
+		res.CSRF = p.session.CSRF
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+// audit writes an event to the audit trail. A failure to write is logged
+// at Error level but does not fail the request, whose effect has happened.
+func (s *Server) audit(r *http.Request, user, action string, callID spanrec.CallID, detail string) {
+	e := auth.Event{At: s.cfg.Now(), User: user, Action: action, CallID: string(callID), Remote: remoteIP(r), Detail: detail}
+	s.metrics.audited(action)
+	// The request's context may end with the client; the event must not.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
+	defer cancel()
+	if err := s.cfg.Accounts.AddEvent(ctx, e); err != nil {
+		s.log.Error("api: audit trail", "action", action, "user", user, "call_id", callID, "err", err)
+	}
+}
+
+// remoteIP is the client's address. Proxies' X-Forwarded-For is not
+// trusted: it is whatever the client wants it to be.
+func remoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
