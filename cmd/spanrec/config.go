@@ -20,7 +20,12 @@ import (
 type fileConfig struct {
 	Data     string `yaml:"data"`
 	LogLevel string `yaml:"log_level"`
-	Networks struct {
+	// LogFile, if set, receives the log instead of standard error
+	// (record; reopened on SIGHUP).
+	LogFile string `yaml:"log_file"`
+	// MetricsListen is the address record serves /metrics on.
+	MetricsListen string `yaml:"metrics_listen"`
+	Networks      struct {
 		Local           []string `yaml:"local"`
 		Trunks          []string `yaml:"trunks"`
 		PBX             []string `yaml:"pbx"`
@@ -31,10 +36,25 @@ type fileConfig struct {
 		EndLinger    time.Duration `yaml:"end_linger"`
 		AuthLinger   time.Duration `yaml:"auth_linger"`
 	} `yaml:"calls"`
-	Capture struct {
-		DedupWindow     time.Duration `yaml:"dedup_window"`
-		FragmentTimeout time.Duration `yaml:"fragment_timeout"`
-	} `yaml:"capture"`
+	Capture captureConfig `yaml:"capture"`
+}
+
+// captureConfig is the capture section: decoding options, and the live
+// capture options of record.
+type captureConfig struct {
+	DedupWindow     time.Duration `yaml:"dedup_window"`
+	FragmentTimeout time.Duration `yaml:"fragment_timeout"`
+	Interfaces      []string      `yaml:"interfaces"`
+	RingMB          int           `yaml:"ring_mb"`
+	Fanout          int           `yaml:"fanout"`
+	Snaplen         int           `yaml:"snaplen"`
+	Promiscuous     *bool         `yaml:"promiscuous"` // nil: on
+	Filter          struct {
+		UDPPorts string   `yaml:"udp_ports"`
+		TCPPorts string   `yaml:"tcp_ports"`
+		Hosts    []string `yaml:"hosts"`
+		VLAN     *bool    `yaml:"vlan"` // nil: on
+	} `yaml:"filter"`
 }
 
 // loadConfig reads and validates the configuration file at path ("" = none).
@@ -53,6 +73,9 @@ func loadConfig(path string) (*fileConfig, error) {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	if _, err := fc.networks(); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	if _, err := fc.Capture.filter(); err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	return &fc, nil

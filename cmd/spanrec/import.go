@@ -79,6 +79,11 @@ func cmdImport(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		Packet: e.cfg.packetConfig(),
 		Logger: e.log,
 	}
+	// Calls a recorder left unfinished in this data directory (killed)
+	// are written first; each is logged.
+	if _, err := recorder.Recover(ctx, cfg, db, nil); err != nil {
+		e.log.Error("recover interrupted calls", "err", err)
+	}
 	sum, err := recorder.Import(ctx, cfg, src, db, progress)
 	if bar != nil {
 		_ = bar.Finish()

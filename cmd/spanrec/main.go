@@ -5,10 +5,10 @@
 //
 // Usage:
 //
+//	spanrec record -i IF [-i IF2]     record calls from mirror ports until stopped
 //	spanrec import [flags] FILE|-     record every call in a pcap/pcapng file
 //	spanrec calls [flags]             list recorded calls, newest first
 //	spanrec show [flags] CALL-ID      everything known about one call
-//	spanrec doctor -i IF [--for 30s]  is this mirror port fit to record from?
 //
 // Every command takes --data DIR (default $SPANREC_DATA, else ./spanrec-data)
 // and --config FILE.
@@ -29,11 +29,11 @@ import (
 const usage = `spanrec — passive VoIP call recorder
 
 Usage:
+  spanrec record -i IF [-i IF2] [flags]   record calls from mirror ports until SIGINT/SIGTERM
+                                   (SIGHUP: reload the configuration, reopen the log file)
   spanrec import [flags] FILE|-    record every call in a pcap/pcapng file (gzip ok; - = stdin)
   spanrec calls  [flags]           list recorded calls, newest first
   spanrec show   [flags] CALL-ID   one call: parties, times, status, streams, quality, files
-  spanrec doctor -i IF [--for 30s] [--json]   is this mirror port fit to record from? (exit 0 fit, 1 not)
-  spanrec doctor [--json] FILE     the same diagnosis on a capture file taken at the mirror port
   spanrec version
 
 Common flags:
@@ -63,14 +63,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	var err error
 	switch args[0] {
+	case "record":
+		err = cmdRecord(ctx, args[1:], stdout, stderr)
 	case "import":
 		err = cmdImport(ctx, args[1:], stdin, stdout, stderr)
 	case "calls":
 		err = cmdCalls(ctx, args[1:], stdout, stderr)
 	case "show":
 		err = cmdShow(ctx, args[1:], stdout, stderr)
-	case "doctor":
-		err = cmdDoctor(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "spanrec", version)
 	case "help", "-h", "--help":
