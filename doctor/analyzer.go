@@ -98,6 +98,7 @@ type dialog struct {
 	status         int // final answer to the first INVITE, 0 if none yet
 	answered       bool
 	ended          bool
+	msgs           [2]uint64 // SIP messages sent by each side
 	sdp            [2]bool
 	srtp           bool
 	sent           [2]uint64 // RTP packets sent by each side
@@ -284,12 +285,18 @@ func (a *Analyzer) sip(b []byte, p *packet.Packet, transport string) {
 	if m.Request == (m.FromTag == d.callerTag) {
 		side = callerSide
 	}
+	d.msgs[side]++
 	if !m.Request && m.CSeqMethod == "INVITE" && m.StatusCode >= 200 && d.status == 0 {
 		d.status = m.StatusCode
 		d.answered = m.StatusCode < 300
 	}
 	if m.Request && (m.Method == "BYE" || m.Method == "CANCEL") {
 		d.ended = true
+	}
+	// A BYE is sent only in a confirmed dialog (RFC 3261 §15): the call
+	// was answered even if the 2xx was not seen (one direction mirrored).
+	if m.Request && m.Method == "BYE" && d.status == 0 {
+		d.answered = true
 	}
 	if m.SDP != nil {
 		d.sdp[side] = true

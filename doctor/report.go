@@ -31,6 +31,7 @@ const (
 	CodeSRTP           = "srtp"
 	CodeRTP            = "rtp"
 	CodeOneWay         = "one-way-audio"
+	CodeOneWaySIP      = "one-way-sip"
 	CodeNoMedia        = "no-media"
 	CodeUnmatchedRTP   = "rtp-without-sip"
 	CodeRTPLoss        = "rtp-loss"
@@ -61,7 +62,8 @@ type Link struct {
 	SpeedMbit int    `json:"speed_mbit,omitempty"` // 0 when unknown (virtual interfaces, link down)
 	Up        bool   `json:"up"`
 	// Problems are the ways the interface is not receive-only (it has an
-	// address, answers ARP, is not promiscuous...), each with its fix.
+	// address, answers ARP, has IPv6 on), each with its fix, as
+	// capture.CheckReceiveOnly finds them.
 	Problems []Problem `json:"problems,omitempty"`
 	// KernelPackets and KernelDrops are the capture socket's counters
 	// (frames delivered, frames dropped for lack of buffer) when
@@ -119,7 +121,8 @@ type Call struct {
 	CallerToCallee uint64 `json:"caller_to_callee"`
 	CalleeToCaller uint64 `json:"callee_to_caller"`
 	Lost           uint64 `json:"lost"`
-	OneWay         bool   `json:"one_way"`
+	OneWay         bool   `json:"one_way"`     // answered, RTP one way only
+	OneWaySIP      bool   `json:"one_way_sip"` // SIP messages of one party only
 	SRTP           bool   `json:"srtp"`
 }
 
@@ -193,7 +196,7 @@ func (a *Analyzer) Report(source string, link *Link) Report {
 	c.UnmatchedFlows = len(a.unbound)
 	c.UnmatchedPkts = a.unboundPkts
 
-	var oneWay, noMedia []*Call
+	var oneWay, oneWaySIP, noMedia []*Call
 	srtp := 0
 	for _, d := range a.dialogOrder {
 		call := Call{
@@ -214,13 +217,19 @@ func (a *Analyzer) Report(source string, link *Link) Report {
 		if d.srtp {
 			srtp++
 		}
+		// One SDP is enough to match both directions: the other side
+		// sends to its address, and (symmetric RTP) from it.
 		fwd, back := d.sent[callerSide], d.sent[calleeSide]
-		call.OneWay = d.answered && d.sdp[callerSide] && d.sdp[calleeSide] && (fwd == 0) != (back == 0) && max(fwd, back) >= minOneWay
+		call.OneWay = d.answered && (d.sdp[callerSide] || d.sdp[calleeSide]) && (fwd == 0) != (back == 0) && max(fwd, back) >= minOneWay
+		call.OneWaySIP = (d.msgs[callerSide] == 0) != (d.msgs[calleeSide] == 0) && max(d.msgs[callerSide], d.msgs[calleeSide]) >= 2 && d.ended
 		r.Calls = append(r.Calls, call)
 	}
 	for i := range r.Calls {
 		call := &r.Calls[i]
 		d := a.dialogOrder[i]
+		if call.OneWaySIP {
+			oneWaySIP = append(oneWaySIP, call)
+		}
 		switch {
 		case call.OneWay:
 			oneWay = append(oneWay, call)
@@ -320,7 +329,8 @@ func (a *Analyzer) Report(source string, link *Link) Report {
 		}
 		add(SeverityError, CodeNoSIP, fix, "%s", msg)
 	default:
-		add(SeverityInfo, CodeSIP, "", "SIP: %d messages, %d calls (%d answered) on %s", a.sipMsgs, c.Dialogs, c.Answered, strings.Join(c.SIPPorts, ", "))
+		add(SeverityInfo, CodeSIP, "", "SIP: %d messages, %d %s (%d answered) on %s",
+			a.sipMsgs, c.Dialogs, plural(c.Dialogs, "call", "calls"), c.Answered, strings.Join(c.SIPPorts, ", "))
 		if len(a.tlsFlows) > 0 {
 			add(SeverityWarning, CodeTLS,
 				"use SIP over UDP or TCP on the mirrored legs, or accept that those calls are not recorded",
@@ -335,7 +345,8 @@ func (a *Analyzer) Report(source string, link *Link) Report {
 
 	// Media.
 	if c.RTPStreams > 0 || a.unboundPkts > 0 {
-		add(SeverityInfo, CodeRTP, "", "RTP: %d streams matched to calls (%d packets), %d RTCP packets", c.RTPStreams, c.RTPPackets, c.RTCPPackets)
+		add(SeverityInfo, CodeRTP, "", "RTP: %d %s matched to calls (%d packets), %d RTCP packets",
+			c.RTPStreams, plural(c.RTPStreams, "stream", "streams"), c.RTPPackets, c.RTCPPackets)
 	}
 	if len(oneWay) > 0 {
 		ex := oneWay[0]
@@ -347,6 +358,13 @@ func (a *Analyzer) Report(source string, link *Link) Report {
 			"mirror both rx and tx (ingress and egress) of the port, or a firewall on this host drops mirrored frames",
 			"one-way audio in %d of %d answered calls: e.g. call %s → %s, only %s→%s seen",
 			len(oneWay), c.Answered, ex.Caller, ex.Callee, from, to)
+	}
+	if len(oneWaySIP) > 0 {
+		ex := oneWaySIP[0]
+		add(SeverityError, CodeOneWaySIP,
+			"mirror both rx and tx (ingress and egress) of the port, or a firewall on this host drops mirrored frames",
+			"SIP seen one way only in %d of %d calls: e.g. call %s → %s, only the messages %s sent arrive",
+			len(oneWaySIP), c.Dialogs, ex.Caller, ex.Callee, a.sipSender(ex.CallID))
 	}
 	if len(noMedia) > 0 {
 		add(SeverityWarning, CodeNoMedia,
@@ -375,8 +393,8 @@ func (a *Analyzer) Report(source string, link *Link) Report {
 		}
 		add(sev, CodeRTPLoss,
 			"if the mirror port is busy, the switch drops copies: mirror less traffic or use a faster port; otherwise the network between the phones loses them",
-			"%d of %d RTP packets (%.2f%%) are missing in sequence, in %d calls: the recordings will have gaps",
-			c.RTPLost, c.RTPExpected, share*100, calls)
+			"%d of %d RTP packets (%.2f%%) are missing in sequence, in %d %s: the recordings will have gaps",
+			c.RTPLost, c.RTPExpected, share*100, calls, plural(calls, "call", "calls"))
 	}
 
 	r.Fit = true
@@ -388,6 +406,16 @@ func (a *Analyzer) Report(source string, link *Link) Report {
 	// Most serious first, in the order found within a severity.
 	slices.SortStableFunc(r.Findings, func(x, y Finding) int { return cmp.Compare(rank(y.Severity), rank(x.Severity)) })
 	return r
+}
+
+// sipSender names the party of a one-way-signalling call whose messages
+// were seen.
+func (a *Analyzer) sipSender(callID string) string {
+	d := a.dialogs[callID]
+	if d.msgs[callerSide] > 0 {
+		return d.caller
+	}
+	return d.callee
 }
 
 func rank(s Severity) int {

@@ -9,6 +9,7 @@
 //	spanrec import [flags] FILE|-     record every call in a pcap/pcapng file
 //	spanrec calls [flags]             list recorded calls, newest first
 //	spanrec show [flags] CALL-ID      everything known about one call
+//	spanrec doctor -i IF [--for 30s]  is this mirror port fit to record from?
 //
 // Every command takes --data DIR (default $SPANREC_DATA, else ./spanrec-data)
 // and --config FILE.
@@ -34,6 +35,8 @@ Usage:
   spanrec import [flags] FILE|-    record every call in a pcap/pcapng file (gzip ok; - = stdin)
   spanrec calls  [flags]           list recorded calls, newest first
   spanrec show   [flags] CALL-ID   one call: parties, times, status, streams, quality, files
+  spanrec doctor -i IF [--for 30s] [--json]   is this mirror port fit to record from? (exit 0 fit, 1 not)
+  spanrec doctor [--json] FILE     the same diagnosis on a capture file taken at the mirror port
   spanrec version
 
 Common flags:
@@ -71,6 +74,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdCalls(ctx, args[1:], stdout, stderr)
 	case "show":
 		err = cmdShow(ctx, args[1:], stdout, stderr)
+	case "doctor":
+		err = cmdDoctor(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "spanrec", version)
 	case "help", "-h", "--help":
