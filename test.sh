@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 need=()
-for tool in tshark:tshark ffmpeg:ffmpeg sox:sox; do
+for tool in tshark:tshark ffmpeg:ffmpeg sox:sox sipp:sip-tester ip:iproute2 tc:iproute2 ethtool:ethtool tcpdump:tcpdump chromium:chromium; do
   command -v "${tool%%:*}" >/dev/null || need+=("${tool##*:}")
 done
 if [ ${#need[@]} -gt 0 ] && [ -z "${SPANREC_NO_INSTALL:-}" ]; then
