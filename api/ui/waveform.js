@@ -1,0 +1,191 @@
+// The waveform of a recording: one <canvas> lane per party (left channel =
+// caller, right = callee), marks on the timeline (DTMF digits, the answer),
+// a time axis and a playhead. Clicking a lane seeks; the lanes are one
+// keyboard slider (arrows, Page Up/Down, Home, End).
+
+import { h } from './dom.js';
+import * as f from './format.js';
+
+const TICKS = [0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600];
+
+/**
+ * Waveform draws peaks ([[min,max]...] per channel, values in -1..1) of a
+ * recording durationSec long. lanes: [{label, kind}] per channel; marks:
+ * [{at (s), text, title, kind, lane}]; onSeek(sec) is called on clicks and keys.
+ */
+export class Waveform {
+  constructor({ peaks, durationSec, lanes, marks = [], onSeek }) {
+    this.peaks = peaks;
+    this.duration = durationSec > 0 ? durationSec : 1;
+    this.lanes = lanes;
+    this.marks = marks;
+    this.onSeek = onSeek;
+    this.time = 0;
+    this.drawnX = -1;
+    this.scale = gain(peaks);
+
+    this.canvases = lanes.map((l) => h('canvas', { class: 'lane-canvas', 'aria-hidden': 'true' }));
+    this.playhead = h('div', { class: 'playhead', 'aria-hidden': 'true' });
+    this.hover = h('div', { class: 'wave-hover', 'aria-hidden': 'true', hidden: true });
+    this.markRow = h('div', { class: 'wave-marks' });
+    this.axis = h('div', { class: 'wave-axis', 'aria-hidden': 'true' });
+    this.slider = h('div', {
+      class: 'wave-lanes', tabindex: '0', role: 'slider', 'aria-label': 'Playback position',
+      'aria-valuemin': '0', 'aria-valuemax': this.duration.toFixed(1), 'aria-valuenow': '0',
+      'aria-keyshortcuts': 'Space ArrowLeft ArrowRight Home End',
+    },
+    lanes.map((l, i) => h('div', { class: ['lane', `lane-${l.kind}`] },
+      h('span', { class: 'lane-label' }, l.label), this.canvases[i])),
+    this.playhead, this.hover);
+    this.el = h('div', { class: 'wave' }, this.markRow, this.slider, this.axis);
+
+    this.slider.addEventListener('click', (e) => this.onSeek(this.timeAt(e.clientX)));
+    this.slider.addEventListener('mousemove', (e) => this.showHover(e.clientX));
+    this.slider.addEventListener('mouseleave', () => { this.hover.hidden = true; });
+    this.slider.addEventListener('keydown', (e) => this.key(e));
+    this.resize = new ResizeObserver(() => this.layout());
+    this.resize.observe(this.slider);
+    this.setTime(0);
+  }
+
+  /** destroy stops watching the element's size. */
+  destroy() {
+    this.resize.disconnect();
+  }
+
+  timeAt(clientX) {
+    const r = this.slider.getBoundingClientRect();
+    const x = Math.min(Math.max(clientX - r.left, 0), r.width);
+    return (x / (r.width || 1)) * this.duration;
+  }
+
+  showHover(clientX) {
+    const r = this.slider.getBoundingClientRect();
+    const t = this.timeAt(clientX);
+    this.hover.hidden = false;
+    this.hover.style.left = `${clientX - r.left}px`;
+    this.hover.dataset.time = f.position(t);
+    this.hover.textContent = f.position(t);
+  }
+
+  key(e) {
+    const step = { ArrowLeft: -1, ArrowRight: 1, ArrowDown: -1, ArrowUp: 1, PageDown: -10, PageUp: 10 }[e.key];
+    let t = null;
+    if (step !== undefined) t = this.time + step * (e.shiftKey ? 5 : 1);
+    else if (e.key === 'Home') t = 0;
+    else if (e.key === 'End') t = this.duration;
+    if (t === null) return;
+    e.preventDefault();
+    this.onSeek(Math.min(Math.max(t, 0), this.duration));
+  }
+
+  /** setTime moves the playhead to sec. */
+  setTime(sec) {
+    this.time = Math.min(Math.max(sec || 0, 0), this.duration);
+    const frac = this.time / this.duration;
+    this.playhead.style.left = `${(frac * 100).toFixed(3)}%`;
+    this.slider.setAttribute('aria-valuenow', this.time.toFixed(1));
+    this.slider.setAttribute('aria-valuetext', `${f.position(this.time)} of ${f.position(this.duration)}`);
+    const w = this.canvases[0] ? this.canvases[0].width : 0;
+    const x = Math.round(frac * w);
+    if (x !== this.drawnX) this.draw();
+  }
+
+  layout() {
+    const dpr = window.devicePixelRatio || 1;
+    for (const c of this.canvases) {
+      const r = c.getBoundingClientRect();
+      c.width = Math.max(1, Math.round(r.width * dpr));
+      c.height = Math.max(1, Math.round(r.height * dpr));
+    }
+    this.placeMarks();
+    this.placeTicks();
+    this.draw();
+  }
+
+  placeMarks() {
+    const width = this.slider.clientWidth || 1;
+    this.markRow.replaceChildren();
+    const lastX = [];
+    for (const m of this.marks) {
+      const x = (m.at / this.duration) * width;
+      let row = 0;
+      while (lastX[row] !== undefined && x - lastX[row] < 26) row++;
+      lastX[row] = x;
+      const b = h('button', {
+        type: 'button', class: ['mark', `mark-${m.kind}`, row ? `mark-row${Math.min(row, 2)}` : null],
+        title: m.title, 'aria-label': `${m.title}. Jump there.`,
+        onclick: () => this.onSeek(m.at),
+      }, m.text);
+      b.style.left = `${x}px`;
+      this.markRow.append(b);
+    }
+    this.markRow.classList.toggle('has-rows', lastX.length > 1);
+  }
+
+  placeTicks() {
+    const width = this.slider.clientWidth || 1;
+    const every = TICKS.find((t) => (t / this.duration) * width >= 70) || 3600;
+    this.axis.replaceChildren();
+    for (let t = 0; t <= this.duration + 1e-9; t += every) {
+      const last = (this.duration - t) / this.duration * width < 30;
+      const tick = h('span', { class: ['tick', last && t > 0 ? 'tick-last' : null] }, every < 1 ? f.position(t) : f.duration(t * 1000));
+      tick.style.left = `${(t / this.duration) * 100}%`;
+      this.axis.append(tick);
+    }
+  }
+
+  draw() {
+    const css = getComputedStyle(this.el);
+    const colors = [
+      [css.getPropertyValue('--wave-played').trim() || '#1f5fd1', css.getPropertyValue('--wave-rest').trim() || '#a9bde3'],
+      [css.getPropertyValue('--wave-played-2').trim() || '#0d7a6f', css.getPropertyValue('--wave-rest-2').trim() || '#9fd3cb'],
+    ];
+    const mid = css.getPropertyValue('--wave-mid').trim() || '#d5dbe6';
+    const markColor = css.getPropertyValue('--wave-mark').trim() || '#b45309';
+    this.canvases.forEach((c, ch) => {
+      const g = c.getContext('2d');
+      const W = c.width, H = c.height;
+      const px = Math.round((this.time / this.duration) * W);
+      g.clearRect(0, 0, W, H);
+      g.fillStyle = mid;
+      g.fillRect(0, Math.floor(H / 2), W, 1);
+      const data = this.peaks[ch] || [];
+      const n = data.length;
+      const [played, rest] = colors[ch % 2];
+      if (n > 0) {
+        const half = H / 2 - 2;
+        for (let x = 0; x < W; x++) {
+          const a = Math.floor((x * n) / W);
+          const b = Math.max(a + 1, Math.floor(((x + 1) * n) / W));
+          let lo = 0, hi = 0;
+          for (let i = a; i < b && i < n; i++) {
+            const p = data[i];
+            if (p[0] < lo) lo = p[0];
+            if (p[1] > hi) hi = p[1];
+          }
+          const top = H / 2 - Math.min(1, hi * this.scale) * half;
+          const bot = H / 2 - Math.max(-1, lo * this.scale) * half;
+          g.fillStyle = x < px ? played : rest;
+          g.fillRect(x, top, 1, Math.max(1, bot - top));
+        }
+      }
+      g.fillStyle = markColor;
+      const dpr = window.devicePixelRatio || 1;
+      for (const m of this.marks) {
+        if (m.lane !== undefined && m.lane !== ch) continue;
+        const x = Math.round((m.at / this.duration) * W);
+        for (let y = 0; y < H; y += 6 * dpr) g.fillRect(x, y, Math.max(1, dpr), 3 * dpr);
+      }
+    });
+    this.drawnX = Math.round((this.time / this.duration) * (this.canvases[0] ? this.canvases[0].width : 0));
+  }
+}
+
+// gain scales the louder party's peak to the lane height, at most 8×, so
+// quiet recordings stay visible and the parties' levels stay comparable.
+function gain(peaks) {
+  let max = 0;
+  for (const ch of peaks) for (const p of ch) max = Math.max(max, Math.abs(p[0]), Math.abs(p[1]));
+  return max > 0 ? Math.min(8, 0.9 / max) : 1;
+}
