@@ -121,7 +121,7 @@ func Require(t testing.TB) {
 		stop = t.Fatalf
 	}
 	if os.Geteuid() != 0 {
-		stop("SPAN lab skipped: it needs root (CAP_NET_ADMIN, network namespaces); run the tests as root, e.g. sudo ./test.sh")
+		stop("SPAN lab not run: it needs root (CAP_NET_ADMIN, network namespaces); run the tests as root, e.g. sudo ./test.sh")
 		return
 	}
 	var missing []string
@@ -131,12 +131,12 @@ func Require(t testing.TB) {
 		}
 	}
 	if len(missing) > 0 {
-		stop("SPAN lab skipped: missing %s; test.sh installs them (apt-get install sip-tester iproute2 ethtool sox tcpdump)", strings.Join(missing, ", "))
+		stop("SPAN lab not run: missing %s; test.sh installs them (apt-get install sip-tester iproute2 ethtool sox tcpdump)", strings.Join(missing, ", "))
 		return
 	}
 	name := fmt.Sprintf("sr-%d-probe", os.Getpid())
 	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
-		stop("SPAN lab skipped: cannot create a network namespace (%v: %s); the lab needs CAP_SYS_ADMIN and CAP_NET_ADMIN", err, bytes.TrimSpace(out))
+		stop("SPAN lab not run: cannot create a network namespace (%v: %s); the lab needs CAP_SYS_ADMIN and CAP_NET_ADMIN", err, bytes.TrimSpace(out))
 		return
 	}
 	_ = exec.Command("ip", "netns", "del", name).Run()

@@ -51,6 +51,7 @@ func TestMain(m *testing.M) {
 
 // newLab is New with the binary built by TestMain.
 func newLab(t *testing.T, topo Topology) *Lab {
+	t.Helper()
 	l := New(t, topo)
 	l.Bin = spanrecBin
 	return l
