@@ -31,7 +31,13 @@ export async function showCall(ctx) {
     h('div', { class: 'panel-head' }, h('h2', { id: 'player-title' }, 'Recording')));
   ctx.main.append(playerBox);
   if (call.audio) cleanups.push(player(playerBox, call, ctx));
-  else playerBox.append(h('p', { class: 'empty-note' }, 'No audio was recorded for this call', call.status !== 'answered' ? ' (it was not answered).' : '.'));
+  else {
+    let why = '.';
+    if (call.status !== 'answered') why = ': it was not answered.';
+    else if ((call.notes || []).length) why = ': see the notes above.';
+    playerBox.append(h('p', { class: 'empty-note', id: 'no-audio' }, `No audio was recorded for this call${why}`,
+      call.pcap ? ' Its packets are in the pcap download.' : ''));
+  }
 
   ctx.main.append(h('div', { class: 'grid-2' }, quality(call), details(call)));
 
@@ -145,7 +151,7 @@ function player(box, call, ctx) {
   const at = (iso) => (f.date(iso) - audioStart) / 1000;
   const marks = [];
   const answerAt = call.answer ? at(call.answer) : -1;
-  if (answerAt > 0.05 && answerAt < durationSec) {
+  if (answerAt > 0.5 && answerAt < durationSec) {
     marks.push({ at: answerAt, text: 'Answer', title: `Answered at ${f.position(answerAt)} (audio before it is early media)`, kind: 'answer' });
   }
   for (const d of call.dtmf || []) {
@@ -272,7 +278,7 @@ function confirmDelete(call) {
       h('p', {}, 'The recording, its pcap and its index entry are removed for good. The deletion is written to the audit log.'),
       h('div', { class: 'dialog-actions' },
         h('button', { value: 'cancel', class: 'btn', autofocus: true }, 'Cancel'),
-        h('button', { value: 'delete', class: 'btn btn-danger' }, 'Delete call'))));
+        h('button', { value: 'delete', class: 'btn btn-danger-solid' }, 'Delete call'))));
   document.body.append(dlg);
   dlg.addEventListener('close', async () => {
     dlg.remove();

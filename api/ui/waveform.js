@@ -1,5 +1,5 @@
 // The waveform of a recording: one <canvas> lane per party (left channel =
-// caller, right = callee), marks on the timeline (DTMF digits, the answer),
+// caller, right = callee; levels on a decibel scale), marks on the timeline (DTMF digits, the answer),
 // a time axis and a playhead. Clicking a lane seeks; the lanes are one
 // keyboard slider (arrows, Page Up/Down, Home, End).
 
@@ -22,7 +22,7 @@ export class Waveform {
     this.onSeek = onSeek;
     this.time = 0;
     this.drawnX = -1;
-    this.scale = gain(peaks);
+    this.peak = loudest(peaks);
 
     this.canvases = lanes.map((l) => h('canvas', { class: 'lane-canvas', 'aria-hidden': 'true' }));
     this.playhead = h('div', { class: 'playhead', 'aria-hidden': 'true' });
@@ -106,21 +106,28 @@ export class Waveform {
   placeMarks() {
     const width = this.slider.clientWidth || 1;
     this.markRow.replaceChildren();
-    const lastX = [];
+    const rowEnd = []; // right edge of the last flag in each row
     for (const m of this.marks) {
       const x = (m.at / this.duration) * width;
-      let row = 0;
-      while (lastX[row] !== undefined && x - lastX[row] < 26) row++;
-      lastX[row] = x;
       const b = h('button', {
-        type: 'button', class: ['mark', `mark-${m.kind}`, row ? `mark-row${Math.min(row, 2)}` : null],
+        type: 'button', class: ['mark', `mark-${m.kind}`],
         title: m.title, 'aria-label': `${m.title}. Jump there.`,
         onclick: () => this.onSeek(m.at),
       }, m.text);
-      b.style.left = `${x}px`;
       this.markRow.append(b);
+      // Keep the flag inside the row; its arrow still points at x. Flags
+      // that would overlap go up a row (at most three rows).
+      const w = b.offsetWidth;
+      const left = Math.min(Math.max(x - w / 2, 0), Math.max(0, width - w));
+      let row = 0;
+      while (row < 2 && rowEnd[row] !== undefined && left < rowEnd[row] + 3) row++;
+      rowEnd[row] = left + w;
+      if (row) b.classList.add(`mark-row${row}`);
+      b.style.left = `${left}px`;
+      b.style.setProperty('--arrow', `${x - left}px`);
     }
-    this.markRow.classList.toggle('has-rows', lastX.length > 1);
+    this.markRow.classList.toggle('rows-2', rowEnd.length === 2);
+    this.markRow.classList.toggle('rows-3', rowEnd.length === 3);
   }
 
   placeTicks() {
@@ -164,8 +171,8 @@ export class Waveform {
             if (p[0] < lo) lo = p[0];
             if (p[1] > hi) hi = p[1];
           }
-          const top = H / 2 - Math.min(1, hi * this.scale) * half;
-          const bot = H / 2 - Math.max(-1, lo * this.scale) * half;
+          const top = H / 2 - level(hi, this.peak) * half;
+          const bot = H / 2 + level(-lo, this.peak) * half;
           g.fillStyle = x < px ? played : rest;
           g.fillRect(x, top, 1, Math.max(1, bot - top));
         }
@@ -182,10 +189,21 @@ export class Waveform {
   }
 }
 
-// gain scales the louder party's peak to the lane height, at most 8×, so
-// quiet recordings stay visible and the parties' levels stay comparable.
-function gain(peaks) {
+// RANGE_DB is the dynamic range the lanes show: a sample this far below
+// the loudest one of the recording is drawn as a flat line.
+const RANGE_DB = 48;
+
+// level maps an amplitude (0..1) to a bar height (0..1) on a decibel scale
+// relative to peak, so quiet speech stays visible next to a loud party.
+function level(v, peak) {
+  if (!(v > 0) || !(peak > 0)) return 0;
+  const db = 20 * Math.log10(v / peak);
+  return Math.min(1, Math.max(0, (db + RANGE_DB) / RANGE_DB));
+}
+
+// loudest is the largest amplitude over both channels.
+function loudest(peaks) {
   let max = 0;
   for (const ch of peaks) for (const p of ch) max = Math.max(max, Math.abs(p[0]), Math.abs(p[1]));
-  return max > 0 ? Math.min(8, 0.9 / max) : 1;
+  return max;
 }
