@@ -393,8 +393,11 @@ func TestBrowser(t *testing.T) {
 	step("live view", func(t *testing.T) {
 		b.do(t, "open the live view", chromedp.Click(chromedp.CSS(`a[data-nav="live"]`)))
 		b.waitFor(t, "the live stream", `document.getElementById('live-conn').textContent === 'Connected'`)
-		mine := f.callWith(t, agnesCall)
-		live := *mine
+		// A call of agnes's extension under an ID of its own, so that its
+		// row cannot be one of the latest calls the page lists anyway.
+		mine := *f.callWith(t, agnesCall)
+		mine.ID = "abcdef0123456789abcd"
+		live := mine
 		live.Status, live.Answer, live.End, live.Duration = spanrec.Ongoing, time.Time{}, time.Time{}, 0
 		f.api.Events().Publish(api.Event{Type: api.EventStart, Call: &live})
 		b.waitFor(t, "the ringing call", fmt.Sprintf(`!!document.querySelector('#live-active tr[data-id="%s"] .st-ringing')`, mine.ID))
@@ -403,9 +406,30 @@ func TestBrowser(t *testing.T) {
 		f.api.Events().Publish(api.Event{Type: api.EventAnswer, Call: &answered})
 		b.waitFor(t, "the answered call", fmt.Sprintf(`!!document.querySelector('#live-active tr[data-id="%s"] .st-talking')`, mine.ID))
 		b.screenshot(t, "live.png")
-		f.api.Events().Publish(api.Event{Type: api.EventEnd, Call: mine})
-		b.waitFor(t, "the ended call", fmt.Sprintf(`!document.querySelector('#live-active tr[data-id="%s"]') && !!document.querySelector('#live-ended a[href="#/calls/%s"]')`, mine.ID, mine.ID))
+		f.api.Events().Publish(api.Event{Type: api.EventEnd, Call: &mine})
+		b.waitFor(t, "the ended call", fmt.Sprintf(`!document.querySelector('#live-active tr[data-id="%s"]') && !!document.querySelector('#live-ended tbody tr:first-child a[href="#/calls/%s"]')`, mine.ID, mine.ID))
 		b.check(t)
 		b.do(t, "leave the live view", chromedp.Click(chromedp.CSS(`a[data-nav="calls"]`)))
+	})
+
+	step("admin deletes a call", func(t *testing.T) {
+		victim := f.callWith(t, func(c *spanrec.Call) bool { return c.Status == spanrec.Busy })
+		b.do(t, "sign out", chromedp.Click(chromedp.ID("logout")))
+		b.login(t, "ada", password)
+		b.waitFor(t, "the call list", `document.querySelectorAll('#calls tbody tr[data-id]').length > 0`)
+		b.do(t, "open the call", chromedp.Navigate(f.srv.URL+"/#/calls/"+string(victim.ID)))
+		b.waitFor(t, "the call page", `!!document.getElementById('call-title') && !!document.getElementById('no-audio')`)
+		b.do(t, "ask to delete", chromedp.Click(chromedp.CSS(`.head-actions .btn-danger`)))
+		b.waitFor(t, "the confirmation", `!!document.querySelector('dialog[open]')`)
+		b.do(t, "confirm", chromedp.Click(chromedp.CSS(`dialog[open] button[value="delete"]`)))
+		b.waitFor(t, "the list without the call", fmt.Sprintf(`location.hash === '#/calls' && document.querySelectorAll('#calls tbody tr[data-id]').length > 0 && !document.querySelector('#calls tr[data-id="%s"]')`, victim.ID))
+		if _, err := f.db.Call(context.Background(), victim.ID); spanrec.ErrorKind(err) != spanrec.ENOTFOUND {
+			t.Errorf("deleted call still in the index: %v", err)
+		}
+		evs, _, err := f.db.Events(context.Background(), auth.EventFilter{Action: auth.ActionDelete})
+		if err != nil || len(evs) != 1 || evs[0].CallID != string(victim.ID) || evs[0].User != "ada" {
+			t.Errorf("audit delete events %+v (%v)", evs, err)
+		}
+		b.check(t)
 	})
 }

@@ -1,7 +1,9 @@
 // #/live: calls in progress, from the server-sent events of /api/live
-// (event start | answer | end, data: the call). Ended calls move to a
-// short "recently ended" list that links to their recordings.
+// (event start | answer | end, data: the call). Ended calls go to the top
+// of the "recently ended" list (filled first with the latest recorded
+// calls), which links to their recordings.
 
+import { get } from './api.js';
 import { h } from './dom.js';
 import * as f from './format.js';
 
@@ -25,7 +27,7 @@ export function showLive(ctx) {
         head([['Started'], ['Caller'], ['Callee'], ['Direction'], ['State'], ['Elapsed', 'num'], ['Codec']]),
         activeBody))),
     h('section', { class: 'panel panel-table', 'aria-labelledby': 'ended-title' },
-      h('div', { class: 'panel-head' }, h('h2', { id: 'ended-title' }, 'Recently ended'), h('span', { class: 'muted' }, 'since this page was opened')),
+      h('div', { class: 'panel-head' }, h('h2', { id: 'ended-title' }, 'Recently ended'), h('span', { class: 'muted' }, 'newest first; new calls appear at the top as they end')),
       h('div', { class: 'table-scroll' }, h('table', { class: 'calls', id: 'live-ended' },
         head([['Ended'], ['Caller'], ['Callee'], ['Direction'], ['Status'], ['Talk time', 'num'], ['']]),
         endedBody))));
@@ -65,7 +67,7 @@ export function showLive(ctx) {
       h('td', {}, h('span', { class: ['pill', `st-${c.status}`] }, f.statusLabel[c.status] || c.status)),
       h('td', { class: 'num' }, c.duration_ms > 0 ? f.duration(c.duration_ms) : '–'),
       h('td', {}, h('a', { href: `#/calls/${encodeURIComponent(c.id)}` }, 'Open'))))
-      : [h('tr', { class: 'empty' }, h('td', { colspan: '7' }, 'None yet.'))]));
+      : [h('tr', { class: 'empty' }, h('td', { colspan: '7' }, 'No recorded calls yet.'))]));
   }
 
   function onEvent(kind, ev) {
@@ -87,6 +89,15 @@ export function showLive(ctx) {
   }
 
   render();
+  get('/api/calls?limit=10&sort=-start', ctx.signal).then((res) => {
+    for (const c of res.calls || []) {
+      if (!ended.some((x) => x.id === c.id)) ended.push(c);
+    }
+    const endOf = (c) => (f.date(c.end) || f.date(c.start) || new Date(0)).getTime();
+    ended.sort((a, b) => endOf(b) - endOf(a));
+    ended.length = Math.min(ended.length, KEEP_ENDED);
+    render();
+  }).catch(() => { /* the list is a convenience; the stream still works */ });
   const es = new EventSource('/api/live');
   es.addEventListener('open', () => { conn.className = 'conn conn-ok'; conn.textContent = 'Connected'; });
   es.addEventListener('error', () => {

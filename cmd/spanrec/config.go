@@ -37,6 +37,7 @@ type fileConfig struct {
 		AuthLinger   time.Duration `yaml:"auth_linger"`
 	} `yaml:"calls"`
 	Capture captureConfig `yaml:"capture"`
+	HTTP    httpConfig    `yaml:"http"` // spanrec serve
 }
 
 // captureConfig is the capture section: decoding options, and the live

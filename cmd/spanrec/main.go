@@ -10,6 +10,9 @@
 //	spanrec calls [flags]             list recorded calls, newest first
 //	spanrec show [flags] CALL-ID      everything known about one call
 //	spanrec doctor -i IF [--for 30s]  is this mirror port fit to record from?
+//	spanrec serve [--listen ADDR]     web UI and HTTP API over the data directory
+//	spanrec user add|list|delete      accounts of the web UI and API
+//	spanrec token create|list|revoke  API tokens for machines
 //
 // Every command takes --data DIR (default $SPANREC_DATA, else ./spanrec-data)
 // and --config FILE.
@@ -37,6 +40,10 @@ Usage:
   spanrec show   [flags] CALL-ID   one call: parties, times, status, streams, quality, files
   spanrec doctor -i IF [--for 30s] [--json]   is this mirror port fit to record from? (exit 0 fit, 1 not)
   spanrec doctor [--json] FILE     the same diagnosis on a capture file taken at the mirror port
+  spanrec serve [--listen 127.0.0.1:8080] [--tls-cert F --tls-key F]   web UI and HTTP API (no capture)
+  spanrec user add NAME --role admin|supervisor|agent [--extension N]... [--generate]
+  spanrec user password NAME | user list | user delete NAME
+  spanrec token create USER [--name LABEL] | token list | token revoke ID
   spanrec version
 
 Common flags:
@@ -76,6 +83,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdShow(ctx, args[1:], stdout, stderr)
 	case "doctor":
 		err = cmdDoctor(ctx, args[1:], stdout, stderr)
+	case "serve":
+		err = cmdServe(ctx, args[1:], stdout, stderr)
+	case "user":
+		err = cmdUser(ctx, args[1:], stdin, stdout, stderr)
+	case "token":
+		err = cmdToken(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "spanrec", version)
 	case "help", "-h", "--help":

@@ -1,0 +1,249 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/spanrec/spanrec/api"
+	"github.com/spanrec/spanrec/auth"
+	"github.com/spanrec/spanrec/sqlite"
+)
+
+const userUsage = `usage:
+  spanrec user add NAME --role admin|supervisor|agent [--extension N]... [--generate]
+  spanrec user password NAME [--generate]
+  spanrec user list
+  spanrec user delete NAME`
+
+func cmdUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return fmt.Errorf("%w: user needs a subcommand\n%s", errUsage, userUsage)
+	}
+	switch args[0] {
+	case "add":
+		return userAdd(ctx, args[1:], stdin, stdout, stderr)
+	case "password", "passwd":
+		return userPassword(ctx, args[1:], stdin, stdout, stderr)
+	case "list", "ls":
+		return userList(ctx, args[1:], stdout, stderr)
+	case "delete", "del", "rm":
+		return userDelete(ctx, args[1:], stdout, stderr)
+	case "-h", "--help", "help":
+		fmt.Fprintln(stdout, userUsage)
+		return nil
+	}
+	return fmt.Errorf("%w: unknown user subcommand %q\n%s", errUsage, args[0], userUsage)
+}
+
+// extensionsFlag is --extension: repeatable, comma-separated values.
+type extensionsFlag []string
+
+func (l *extensionsFlag) String() string { return strings.Join(*l, ",") }
+func (l *extensionsFlag) Set(s string) error {
+	for v := range strings.SplitSeq(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			*l = append(*l, v)
+		}
+	}
+	return nil
+}
+
+// accountsCommand parses a user or token subcommand's flags, which must
+// leave want positional arguments, and opens the index (creating the data
+// directory if create is set: the first user may come before any call).
+func accountsCommand(ctx context.Context, fs *flag.FlagSet, args []string, want int, what string, stderr io.Writer, create bool) ([]string, *sqlite.DB, error) {
+	var c common
+	c.register(fs)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(pos) != want {
+		return nil, nil, fmt.Errorf("%w: %s takes %s", errUsage, fs.Name(), what)
+	}
+	e, err := c.setup(fs, stderr)
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err := e.openIndex(ctx, create)
+	if err != nil {
+		return nil, nil, err
+	}
+	return pos, db, nil
+}
+
+// cliEvent is an audit entry for an account change made on the command
+// line, by whoever can write the data directory.
+func cliEvent(action, detail string) auth.Event {
+	return auth.Event{At: time.Now().UTC(), User: "cli", Action: action, Remote: "local", Detail: detail}
+}
+
+func userAdd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("user add", flag.ContinueOnError)
+	role := fs.String("role", "", "admin, supervisor or agent (required)")
+	var exts extensionsFlag
+	fs.Var(&exts, "extension", "an extension (phone number) of the user; repeat or separate with commas")
+	generate := fs.Bool("generate", false, "generate a random password and print it once")
+	pos, db, err := accountsCommand(ctx, fs, args, 1, "one user NAME", stderr, true)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	name := pos[0]
+	if !api.ValidUserName(name) {
+		return fmt.Errorf("%w: user name %q: use 1 to 64 letters, digits and . _ @ -", errUsage, name)
+	}
+	r, err := auth.ParseRole(*role)
+	if err != nil {
+		return fmt.Errorf("%w: --role %q: want admin, supervisor or agent", errUsage, *role)
+	}
+	for _, x := range exts {
+		if !api.ValidExtension(x) {
+			return fmt.Errorf("%w: --extension %q: use up to 32 digits, letters and + * # . _ -", errUsage, x)
+		}
+	}
+	if _, err := db.User(ctx, name); err == nil {
+		return fmt.Errorf("user %s exists", name)
+	}
+	pw, err := newPassword(name, *generate, stdin, stderr)
+	if err != nil {
+		return err
+	}
+	hash, err := auth.HashPassword(pw, auth.Params{})
+	if err != nil {
+		return err
+	}
+	u := auth.User{Name: name, Role: r, Extensions: exts, PasswordHash: hash, Created: time.Now().UTC()}
+	if err := db.AddUser(ctx, u); err != nil {
+		return err
+	}
+	if err := db.AddEvent(ctx, cliEvent(auth.ActionUserAdd, name+" ("+string(r)+")")); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "User %s added (%s", name, r)
+	if len(exts) > 0 {
+		fmt.Fprintf(stdout, ", extensions %s", strings.Join(exts, ", "))
+	}
+	fmt.Fprintln(stdout, ").")
+	if *generate {
+		fmt.Fprintf(stdout, "Password: %s\n(shown only this once)\n", pw)
+	}
+	return nil
+}
+
+func userPassword(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("user password", flag.ContinueOnError)
+	generate := fs.Bool("generate", false, "generate a random password and print it once")
+	pos, db, err := accountsCommand(ctx, fs, args, 1, "one user NAME", stderr, false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	name := pos[0]
+	if _, err := db.User(ctx, name); err != nil {
+		return err
+	}
+	pw, err := newPassword(name, *generate, stdin, stderr)
+	if err != nil {
+		return err
+	}
+	hash, err := auth.HashPassword(pw, auth.Params{})
+	if err != nil {
+		return err
+	}
+	if err := db.SetPassword(ctx, name, hash); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Password of %s changed; the user's sessions are ended.\n", name)
+	if *generate {
+		fmt.Fprintf(stdout, "Password: %s\n(shown only this once)\n", pw)
+	}
+	return nil
+}
+
+// newPassword returns a generated password, or one typed on the terminal
+// (twice, without echo) or read from the first line of stdin.
+func newPassword(name string, generate bool, stdin io.Reader, stderr io.Writer) (string, error) {
+	if generate {
+		return auth.GeneratePassword(), nil
+	}
+	var pw string
+	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprintf(stderr, "Password for %s: ", name)
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(stderr)
+		if err != nil {
+			return "", fmt.Errorf("read password: %w", err)
+		}
+		fmt.Fprint(stderr, "Repeat it: ")
+		b2, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(stderr)
+		if err != nil {
+			return "", fmt.Errorf("read password: %w", err)
+		}
+		if string(b) != string(b2) {
+			return "", errors.New("the two passwords differ")
+		}
+		pw = string(b)
+	} else {
+		line, err := bufio.NewReader(stdin).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return "", fmt.Errorf("read password from standard input: %w", err)
+		}
+		pw = strings.TrimRight(line, "\r\n")
+	}
+	if len(pw) < api.MinPassword {
+		return "", fmt.Errorf("%w: the password must have at least %d characters (or use --generate)", errUsage, api.MinPassword)
+	}
+	return pw, nil
+}
+
+func userList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("user list", flag.ContinueOnError)
+	_, db, err := accountsCommand(ctx, fs, args, 0, "no arguments", stderr, false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	us, err := db.Users(ctx)
+	if err != nil {
+		return err
+	}
+	if len(us) == 0 {
+		fmt.Fprintln(stderr, "no users yet: add one with 'spanrec user add NAME --role admin'")
+		return nil
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tROLE\tEXTENSIONS\tCREATED (UTC)")
+	for _, u := range us {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.Name, u.Role, orDash(strings.Join(u.Extensions, ",")), u.Created.Format("2006-01-02 15:04"))
+	}
+	return tw.Flush()
+}
+
+func userDelete(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("user delete", flag.ContinueOnError)
+	pos, db, err := accountsCommand(ctx, fs, args, 1, "one user NAME", stderr, false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.DeleteUser(ctx, pos[0]); err != nil {
+		return err
+	}
+	if err := db.AddEvent(ctx, cliEvent(auth.ActionUserDelete, pos[0])); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "User %s deleted, with the user's sessions and API tokens.\n", pos[0])
+	return nil
+}
