@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sort"
 	"time"
 
@@ -29,13 +28,31 @@ type Result struct {
 	Used    []*Track      // the tracks that made it into the recording
 }
 
-// Mix writes the stereo recording of the interval [from, to) to path: the
-// caller's tracks on the left channel, the callee's on the right. The rate
-// is 8 kHz, or 16 kHz when a track is wideband. Where several tracks of one
-// side overlap in time (the same audio captured before and after a media
-// relay), the one with the most audio is kept and the others only fill its
-// gaps, so that no voice is heard twice. Tracks must be closed.
+// MixOptions tunes MixWith.
+type MixOptions struct {
+	// Sync makes MixWith fsync the WAV before it returns, so that a
+	// recording the index lists survives a power loss. Live recording
+	// wants it; a bulk import, which can be run again, can leave the
+	// write-back to the kernel.
+	Sync bool
+}
+
+// Mix is MixWith with Sync set.
 func Mix(path string, tracks []*Track, from, to time.Time) (Result, error) {
+	return MixWith(path, tracks, from, to, MixOptions{Sync: true})
+}
+
+// MixWith writes the stereo recording of the interval [from, to) to path:
+// the caller's tracks on the left channel, the callee's on the right. The
+// rate is 8 kHz, or 16 kHz when a track is wideband. Where several tracks
+// of one side overlap in time (the same audio captured before and after a
+// media relay), the one with the most audio is kept and the others only
+// fill its gaps, so that no voice is heard twice. Tracks must be closed.
+//
+// The WAV is streamed chunk by chunk, each side's samples pulled from its
+// tracks' spools through their resamplers, so memory stays bounded
+// whatever the length; its SHA-256 is computed as it is written.
+func MixWith(path string, tracks []*Track, from, to time.Time, opt MixOptions) (Result, error) {
 	var res Result
 	if !to.After(from) {
 		return res, errors.New("render: empty interval")
@@ -50,50 +67,43 @@ func Mix(path string, tracks []*Track, from, to time.Time) (Result, error) {
 	res.Samples = n
 	res.Length = time.Duration(n * int64(time.Second) / int64(res.Rate))
 
-	dir := filepath.Dir(path)
-	var chans [2]*os.File
-	for i := range chans {
-		f, err := os.CreateTemp(dir, ".mix-*")
-		if err != nil {
-			return res, fmt.Errorf("render: %w", err)
-		}
-		defer os.Remove(f.Name())
-		defer f.Close()
-		if err := f.Truncate(2 * n); err != nil {
-			return res, fmt.Errorf("render: %w", err)
-		}
-		chans[i] = f
-	}
+	var sides [2][]*source
 	for i, side := range []spanrec.Side{spanrec.CallerSide, spanrec.CalleeSide} {
-		used, err := place(chans[i], n, res.Rate, from, tracksOf(tracks, side))
-		if err != nil {
-			return res, err
+		sides[i] = place(n, res.Rate, from, tracksOf(tracks, side))
+		for _, s := range sides[i] {
+			res.Used = append(res.Used, s.tr)
 		}
-		res.Used = append(res.Used, used...)
 	}
+	defer func() {
+		for _, side := range sides {
+			for _, s := range side {
+				s.close()
+			}
+		}
+	}()
 
-	out, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o640)
+	out, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
 	if err != nil {
 		return res, fmt.Errorf("render: %w", err)
 	}
 	defer out.Close()
-	w, err := wav.NewWriter(out, res.Rate, 2)
+	h := sha256.New()
+	w, err := wav.NewSizedWriter(io.MultiWriter(out, h), res.Rate, 2, n)
 	if err != nil {
 		return res, err
 	}
-	l, r := make([]byte, 2*chunk), make([]byte, 2*chunk)
+	l, r := make([]int16, chunk), make([]int16, chunk)
 	st := make([]int16, 2*chunk)
 	for off := int64(0); off < n; off += chunk {
 		m := min(chunk, n-off)
-		if _, err := chans[0].ReadAt(l[:2*m], 2*off); err != nil {
-			return res, fmt.Errorf("render: %w", err)
+		if err := fill(l[:m], off, sides[0]); err != nil {
+			return res, err
 		}
-		if _, err := chans[1].ReadAt(r[:2*m], 2*off); err != nil {
-			return res, fmt.Errorf("render: %w", err)
+		if err := fill(r[:m], off, sides[1]); err != nil {
+			return res, err
 		}
 		for i := range m {
-			st[2*i] = int16(binary.LittleEndian.Uint16(l[2*i:]))
-			st[2*i+1] = int16(binary.LittleEndian.Uint16(r[2*i:]))
+			st[2*i], st[2*i+1] = l[i], r[i]
 		}
 		if err := w.Write(st[:2*m]); err != nil {
 			return res, err
@@ -102,14 +112,12 @@ func Mix(path string, tracks []*Track, from, to time.Time) (Result, error) {
 	if err := w.Close(); err != nil {
 		return res, err
 	}
-	if err := out.Sync(); err != nil {
-		return res, fmt.Errorf("render: %w", err)
+	if opt.Sync {
+		if err := out.Sync(); err != nil {
+			return res, fmt.Errorf("render: %w", err)
+		}
 	}
-	if _, err := out.Seek(0, io.SeekStart); err != nil {
-		return res, fmt.Errorf("render: %w", err)
-	}
-	h := sha256.New()
-	if _, err := io.Copy(h, out); err != nil {
+	if err := out.Close(); err != nil {
 		return res, fmt.Errorf("render: %w", err)
 	}
 	res.SHA256 = hex.EncodeToString(h.Sum(nil))
@@ -133,11 +141,12 @@ func tracksOf(tracks []*Track, side spanrec.Side) []*Track {
 // span is an interval of output positions [a, b).
 type span struct{ a, b int64 }
 
-// place resamples each track onto channel file ch (n samples at rate),
-// skipping the tracks that mostly overlap audio already placed.
-func place(ch *os.File, n int64, rate int, from time.Time, tracks []*Track) ([]*Track, error) {
+// place picks, in order, the tracks of one side that make it into n
+// samples at rate, skipping those that mostly overlap audio already
+// placed. Each source may write only outside the spans of those before it.
+func place(n int64, rate int, from time.Time, tracks []*Track) []*source {
 	var taken []span
-	var used []*Track
+	var used []*source
 	for _, tr := range tracks {
 		off := int64(tr.Start.Sub(from)) * int64(rate) / int64(time.Second)
 		length := tr.Samples() * int64(rate) / int64(tr.Rate())
@@ -148,13 +157,10 @@ func place(ch *os.File, n int64, rate int, from time.Time, tracks []*Track) ([]*
 		if overlap(taken, s)*2 > s.b-s.a {
 			continue
 		}
-		if err := copyTrack(ch, n, rate, off, tr, taken); err != nil {
-			return used, err
-		}
+		used = append(used, &source{tr: tr, rate: rate, pos: off, taken: taken[:len(taken):len(taken)]})
 		taken = append(taken, s)
-		used = append(used, tr)
 	}
-	return used, nil
+	return used
 }
 
 func overlap(taken []span, s span) int64 {
@@ -167,69 +173,96 @@ func overlap(taken []span, s span) int64 {
 	return o
 }
 
-// copyTrack streams tr's spool through a resampler to ch at offset off,
-// not overwriting positions inside taken.
-func copyTrack(ch *os.File, n int64, rate int, off int64, tr *Track, taken []span) error {
-	rs, err := audio.NewResampler(tr.Rate(), rate)
-	if err != nil {
-		return err
-	}
-	f, err := os.Open(tr.Path)
-	if err != nil {
-		return fmt.Errorf("render: %w", err)
-	}
-	defer f.Close()
-	raw := make([]byte, 2*chunk)
-	in := make([]int16, chunk)
-	var out []int16
-	var wb []byte // reused for every write
-	pos := off
-	emit := func(s []int16) error {
-		for len(s) > 0 {
-			if pos >= n {
-				return nil
-			}
-			// Find the run of s that lands on free positions in [0, n).
-			k := int64(len(s))
-			start := pos
-			if start < 0 {
-				skip := min(-start, k)
-				s, pos = s[skip:], pos+skip
-				continue
-			}
-			k = min(k, n-start)
-			free, runLen := freeRun(taken, start, k)
-			if free {
-				if int64(cap(wb)) < 2*runLen {
-					wb = make([]byte, 2*runLen)
-				}
-				b := wb[:2*runLen]
-				for i := range runLen {
-					binary.LittleEndian.PutUint16(b[2*i:], uint16(s[i]))
-				}
-				if _, err := ch.WriteAt(b, 2*start); err != nil {
-					return fmt.Errorf("render: %w", err)
-				}
-			}
-			s, pos = s[runLen:], pos+runLen
+// fill sets ch to the samples of output positions [off, off+len(ch)) of a
+// side: silence, overwritten by each source in turn where it has audio and
+// no earlier source's span is.
+func fill(ch []int16, off int64, srcs []*source) error {
+	clear(ch)
+	end := off + int64(len(ch))
+	for _, s := range srcs {
+		if s.pos >= end {
+			continue // the track starts later
 		}
-		return nil
-	}
-	for {
-		m, rerr := io.ReadFull(f, raw)
-		m /= 2
-		for i := range m {
-			in[i] = int16(binary.LittleEndian.Uint16(raw[2*i:]))
-		}
-		out = rs.Process(out[:0], in[:m])
-		if err := emit(out); err != nil {
+		if err := s.pull(end); err != nil {
 			return err
 		}
-		if rerr != nil {
-			break
+		// Drop what lies before the chunk (before position 0).
+		if skip := min(off-s.pos, int64(len(s.out))); skip > 0 {
+			s.consume(skip)
+		}
+		k := min(int64(len(s.out)), end-s.pos)
+		for p := s.pos; p < s.pos+k; {
+			free, run := freeRun(s.taken, p, s.pos+k-p)
+			if free {
+				copy(ch[p-off:p-off+run], s.out[p-s.pos:])
+			}
+			p += run
+		}
+		s.consume(k)
+	}
+	return nil
+}
+
+// A source streams one track's spool through its resampler, in output
+// positions. It opens the spool when first pulled.
+type source struct {
+	tr    *Track
+	rate  int    // output rate
+	taken []span // spans of the sources placed before this one
+	f     *os.File
+	rs    *audio.Resampler
+	raw   []byte
+	in    []int16
+	out   []int16 // resampled samples not consumed yet; out[0] is at position pos
+	pos   int64
+	done  bool // the spool is read to its end and the resampler flushed
+}
+
+// pull makes out reach position end, or the end of the track.
+func (s *source) pull(end int64) error {
+	if s.rs == nil && !s.done {
+		rs, err := audio.NewResampler(s.tr.Rate(), s.rate)
+		if err != nil {
+			return err
+		}
+		f, err := os.Open(s.tr.Path)
+		if err != nil {
+			return fmt.Errorf("render: %w", err)
+		}
+		s.rs, s.f = rs, f
+		s.raw, s.in = make([]byte, 2*chunk), make([]int16, chunk)
+	}
+	for !s.done && s.pos+int64(len(s.out)) < end {
+		m, err := io.ReadFull(s.f, s.raw)
+		m /= 2
+		for i := range m {
+			s.in[i] = int16(binary.LittleEndian.Uint16(s.raw[2*i:]))
+		}
+		s.out = s.rs.Process(s.out, s.in[:m])
+		switch {
+		case err == nil:
+		case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+			s.out = s.rs.Flush(s.out)
+			s.done = true
+			s.close()
+		default:
+			return fmt.Errorf("render: read spool: %w", err)
 		}
 	}
-	return emit(rs.Flush(out[:0]))
+	return nil
+}
+
+// consume drops the first k samples of out.
+func (s *source) consume(k int64) {
+	s.out = s.out[:copy(s.out, s.out[k:])]
+	s.pos += k
+}
+
+func (s *source) close() {
+	if s.f != nil {
+		_ = s.f.Close()
+		s.f = nil
+	}
 }
 
 // freeRun reports whether position p is outside every taken span, and how

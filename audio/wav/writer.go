@@ -17,9 +17,15 @@ const bufSize = 8 << 10
 //
 // A Writer is not safe for concurrent use. After an I/O error every later
 // call returns that error.
+//
+// A Writer made by NewSizedWriter instead writes a final header for a data
+// size given up front and never seeks: w receives every byte of the file
+// once, in order.
 type Writer struct {
-	w        io.WriteSeeker
-	start    int64 // offset of the header in w
+	w        io.Writer
+	ws       io.WriteSeeker // nil for a sized Writer
+	size     int64          // data bytes declared by a sized Writer; -1 otherwise
+	start    int64          // offset of the header in ws
 	frame    int   // bytes per frame: 2 × channels
 	maxData  int64 // largest data size the header can describe, in whole frames
 	data     int64 // data bytes accepted, buffered ones included
@@ -37,49 +43,93 @@ type Writer struct {
 // channels. The header is rewritten in place by Flush, so w must support
 // seeking back to it.
 func NewWriter(w io.WriteSeeker, sampleRate, channels int) (*Writer, error) {
-	if channels != 1 && channels != 2 {
-		return nil, fmt.Errorf("wav: %d channels, want 1 or 2", channels)
-	}
-	if sampleRate <= 0 || sampleRate > 1_000_000 {
-		return nil, fmt.Errorf("wav: sample rate %d Hz out of range", sampleRate)
+	if err := checkFormat(sampleRate, channels); err != nil {
+		return nil, err
 	}
 	start, err := w.Seek(0, io.SeekCurrent)
 	if err != nil {
 		return nil, fmt.Errorf("wav: locate header: %w", err)
 	}
+	wr := newWriter(w, channels)
+	wr.ws, wr.start, wr.size = w, start, -1
+	if err := wr.writeHeader(sampleRate, 0); err != nil {
+		return nil, err
+	}
+	return wr, nil
+}
+
+// NewSizedWriter writes to w the header of a WAVE file whose data chunk
+// holds exactly frames frames (samples per channel) at sampleRate Hz with 1
+// or 2 channels, and returns a Writer for those samples. The header is
+// final, so w needs no seeking and every byte of the file reaches w once,
+// in order: a hash of the stream is the hash of the file. Write fails with
+// ErrTooLarge past the declared size, and Close fails if fewer frames were
+// written (the header then claims more data than the file holds). Flush
+// writes the buffered samples only.
+func NewSizedWriter(w io.Writer, sampleRate, channels int, frames int64) (*Writer, error) {
+	if err := checkFormat(sampleRate, channels); err != nil {
+		return nil, err
+	}
+	wr := newWriter(w, channels)
+	if frames < 0 || frames > wr.maxData/int64(wr.frame) {
+		return nil, fmt.Errorf("wav: %d frames: %w", frames, ErrTooLarge)
+	}
+	wr.size = frames * int64(wr.frame)
+	if err := wr.writeHeader(sampleRate, wr.size); err != nil {
+		return nil, err
+	}
+	wr.onDisk = wr.size
+	return wr, nil
+}
+
+func checkFormat(sampleRate, channels int) error {
+	if channels != 1 && channels != 2 {
+		return fmt.Errorf("wav: %d channels, want 1 or 2", channels)
+	}
+	if sampleRate <= 0 || sampleRate > 1_000_000 {
+		return fmt.Errorf("wav: sample rate %d Hz out of range", sampleRate)
+	}
+	return nil
+}
+
+func newWriter(w io.Writer, channels int) *Writer {
 	frame := 2 * channels
-	wr := &Writer{
+	return &Writer{
 		w:        w,
-		start:    start,
 		frame:    frame,
 		maxData:  (maxRIFFSize - (headerSize - 8)) / int64(frame) * int64(frame),
 		channels: channels,
 	}
-	h := wr.buf[:headerSize]
+}
+
+// writeHeader writes the canonical header for data bytes of samples.
+func (w *Writer) writeHeader(sampleRate int, data int64) error {
+	h := w.buf[:headerSize]
 	copy(h[0:], "RIFF")
-	binary.LittleEndian.PutUint32(h[riffSizeOff:], headerSize-8)
+	binary.LittleEndian.PutUint32(h[riffSizeOff:], uint32(headerSize-8+data))
 	copy(h[8:], "WAVE")
 	copy(h[12:], "fmt ")
 	binary.LittleEndian.PutUint32(h[16:], fmtPCMSize)
 	binary.LittleEndian.PutUint16(h[20:], formatPCM)
-	binary.LittleEndian.PutUint16(h[22:], uint16(channels))
+	binary.LittleEndian.PutUint16(h[22:], uint16(w.channels))
 	binary.LittleEndian.PutUint32(h[24:], uint32(sampleRate))
-	binary.LittleEndian.PutUint32(h[28:], uint32(sampleRate*frame)) // bytes per second
-	binary.LittleEndian.PutUint16(h[32:], uint16(frame))            // block align
+	binary.LittleEndian.PutUint32(h[28:], uint32(sampleRate*w.frame)) // bytes per second
+	binary.LittleEndian.PutUint16(h[32:], uint16(w.frame))            // block align
 	binary.LittleEndian.PutUint16(h[34:], bitsPerSample)
 	copy(h[36:], "data")
-	binary.LittleEndian.PutUint32(h[dataSizeOff:], 0)
-	if _, err := w.Write(h); err != nil {
-		return nil, fmt.Errorf("wav: write header: %w", err)
+	binary.LittleEndian.PutUint32(h[dataSizeOff:], uint32(data))
+	if _, err := w.w.Write(h); err != nil {
+		return fmt.Errorf("wav: write header: %w", err)
 	}
-	return wr, nil
+	return nil
 }
 
 // Write appends interleaved samples (left, right, left, … for stereo), a whole
 // number of frames, stored little-endian. Samples are buffered; they reach w
 // when the buffer fills and on Flush or Close. samples is not retained, and
 // Write does not allocate. It returns ErrTooLarge, writing nothing, when the
-// file would outgrow the RIFF size fields.
+// file would outgrow the RIFF size fields, or the size a sized Writer
+// declared.
 func (w *Writer) Write(samples []int16) error {
 	if w.err != nil {
 		return w.err
@@ -90,7 +140,11 @@ func (w *Writer) Write(samples []int16) error {
 	if len(samples)%w.channels != 0 {
 		return fmt.Errorf("wav: %d samples is not a whole number of %d-channel frames", len(samples), w.channels)
 	}
-	if int64(len(samples))*2 > w.maxData-w.data {
+	limit := w.maxData
+	if w.size >= 0 {
+		limit = w.size
+	}
+	if int64(len(samples))*2 > limit-w.data {
 		return ErrTooLarge
 	}
 	for len(samples) > 0 {
@@ -134,7 +188,7 @@ func (w *Writer) Flush() error {
 	if err := w.writeBuf(); err != nil {
 		return err
 	}
-	if w.data == w.onDisk {
+	if w.data == w.onDisk || w.ws == nil {
 		return nil
 	}
 	if err := w.putSize(riffSizeOff, headerSize-8+w.data); err != nil {
@@ -143,7 +197,7 @@ func (w *Writer) Flush() error {
 	if err := w.putSize(dataSizeOff, w.data); err != nil {
 		return err
 	}
-	if _, err := w.w.Seek(w.start+headerSize+w.data, io.SeekStart); err != nil {
+	if _, err := w.ws.Seek(w.start+headerSize+w.data, io.SeekStart); err != nil {
 		w.err = fmt.Errorf("wav: seek to end of data: %w", err)
 		return w.err
 	}
@@ -153,7 +207,7 @@ func (w *Writer) Flush() error {
 
 func (w *Writer) putSize(off, size int64) error {
 	binary.LittleEndian.PutUint32(w.field[:], uint32(size))
-	if _, err := w.w.Seek(w.start+off, io.SeekStart); err != nil {
+	if _, err := w.ws.Seek(w.start+off, io.SeekStart); err != nil {
 		w.err = fmt.Errorf("wav: seek to header: %w", err)
 		return w.err
 	}
@@ -172,6 +226,10 @@ func (w *Writer) Close() error {
 	}
 	err := w.Flush()
 	w.closed = true
+	if err == nil && w.size >= 0 && w.data != w.size {
+		w.err = fmt.Errorf("wav: closed after %d of the %d data bytes declared", w.data, w.size)
+		err = w.err
+	}
 	return err
 }
 

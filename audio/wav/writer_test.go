@@ -362,3 +362,81 @@ func ExampleWriter() {
 	fmt.Println(info.SampleRate, info.Channels, info.BitsPerSample, info.Frames())
 	// Output: 8000 2 16 160
 }
+
+// onlyWriter hides every method but Write.
+type onlyWriter struct{ b []byte }
+
+func (o *onlyWriter) Write(p []byte) (int, error) { o.b = append(o.b, p...); return len(p), nil }
+
+func TestSizedWriterMatchesWriter(t *testing.T) {
+	for _, tt := range []struct {
+		name           string
+		rate, channels int
+		frames         int
+	}{
+		{"empty", 8000, 2, 0},
+		{"mono-odd", 16000, 1, 4097},
+		{"stereo-3-buffers", 8000, 2, 3 * 2048},
+		{"stereo-1s", 8000, 2, 8000},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			pcm := noise(uint64(tt.frames), tt.frames*tt.channels)
+			var seek seekBuffer
+			w, err := wav.NewWriter(&seek, tt.rate, tt.channels)
+			if err != nil {
+				t.Fatal(err)
+			}
+			writeChunks(t, w, pcm, tt.channels, 1)
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			var plain onlyWriter
+			sw, err := wav.NewSizedWriter(&plain, tt.rate, tt.channels, int64(tt.frames))
+			if err != nil {
+				t.Fatal(err)
+			}
+			writeChunks(t, sw, pcm, tt.channels, 2)
+			if err := sw.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			if err := sw.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(plain.b, seek.b) {
+				t.Errorf("sized writer wrote %d bytes unlike the seeking writer's %d", len(plain.b), len(seek.b))
+			}
+			if sw.Samples() != int64(tt.frames) {
+				t.Errorf("Samples() = %d, want %d", sw.Samples(), tt.frames)
+			}
+		})
+	}
+}
+
+func TestSizedWriterErrors(t *testing.T) {
+	if _, err := wav.NewSizedWriter(&onlyWriter{}, 8000, 2, 1<<31); !errors.Is(err, wav.ErrTooLarge) {
+		t.Errorf("NewSizedWriter(2^31 stereo frames) = %v, want ErrTooLarge", err)
+	}
+	if _, err := wav.NewSizedWriter(&onlyWriter{}, 8000, 2, -1); err == nil {
+		t.Error("NewSizedWriter(-1 frames): no error")
+	}
+	if _, err := wav.NewSizedWriter(&onlyWriter{}, 8000, 3, 10); err == nil {
+		t.Error("NewSizedWriter(3 channels): no error")
+	}
+	if _, err := wav.NewSizedWriter(&failing{}, 8000, 1, 10); err == nil {
+		t.Error("NewSizedWriter on a failing writer: no error")
+	}
+
+	w, err := wav.NewSizedWriter(&onlyWriter{}, 8000, 2, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(make([]int16, 8)); !errors.Is(err, wav.ErrTooLarge) {
+		t.Errorf("Write of 4 frames into 3 = %v, want ErrTooLarge", err)
+	}
+	if err := w.Write(make([]int16, 4)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err == nil {
+		t.Error("Close after 2 of 3 frames: no error")
+	}
+}
