@@ -198,3 +198,23 @@ func FuzzPeaks(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkPeaks(b *testing.B) {
+	const rate, secs = 16000, 60
+	s := make([]int16, 2*rate*secs)
+	for i := range s {
+		s[i] = int16(i * 7)
+	}
+	f, err := os.Open(writeWAV(b, rate, 2, s))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Peaks(f, defaultPoints); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)*secs/b.Elapsed().Seconds(), "audio-s/s")
+}
