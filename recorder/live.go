@@ -128,7 +128,7 @@ type Event struct {
 }
 
 // liveQueue is the default of Config.Queue.
-const liveQueue = 64
+const liveQueue = 1024
 
 // liveBatchAge is how long (packet time) a reader lets a batch fill
 // before it hands it over anyway, and liveTick how often the worker
@@ -249,7 +249,34 @@ func (l *Live) Run(ctx context.Context, events func(Event)) error {
 		}()
 	}
 
-	w := newWorker(cfg, func(f *call.Finished) { finished <- f })
+	// The worker never waits for the renderers: a mass hang-up would
+	// stall capture for as long as the mixing takes. Finished calls queue
+	// here without bound (their audio is on disk, in the spool; a call
+	// costs a few hundred bytes here).
+	ended := make(chan *call.Finished, 64)
+	go func(in <-chan *call.Finished) {
+		defer close(finished)
+		var q []*call.Finished
+		for in != nil || len(q) > 0 {
+			var out chan<- *call.Finished
+			var next *call.Finished
+			if len(q) > 0 {
+				out, next = finished, q[0]
+			}
+			select {
+			case f, ok := <-in:
+				if !ok {
+					in = nil
+					continue
+				}
+				q = append(q, f)
+			case out <- next:
+				q[0] = nil
+				q = q[1:]
+			}
+		}
+	}(ended)
+	w := newWorker(cfg, func(f *call.Finished) { ended <- f })
 	var dedup *packet.Dedup
 	if len(l.sources) > 1 {
 		dedup = packet.NewDedup(cfg.Packet.DedupWindow)
@@ -305,7 +332,7 @@ loop:
 	}
 	w.asm.Close()
 	publish()
-	close(finished)
+	close(ended)
 	renderers.Wait()
 
 	var errs []error

@@ -41,7 +41,8 @@ type Config struct {
 	Renderers int
 	// Queue is, for live recording, how many batches of packets (up to
 	// 128 packets or 50 ms each) a source may have waiting for the worker
-	// before its reader drops them; default 64.
+	// before its reader drops them; default 1024 (about 1 s at 100,000
+	// packets/s: the worker stalls while the disk is slow).
 	Queue  int
 	Logger *slog.Logger
 }

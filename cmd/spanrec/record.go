@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -179,7 +180,7 @@ func cmdRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}()
 
 	fmt.Fprintf(stdout, "Recording from %s into %s (stop with Ctrl-C or SIGTERM)\n", strings.Join(ifaces, ", "), e.dataDir)
-	log.Info("recording", "ifaces", strings.Join(ifaces, ","), "data", e.dataDir, "ring_mb", max(cc.RingMB, 0), "fanout", cc.Fanout, "filter", !filter.IsZero())
+	log.Info("recording", "ifaces", strings.Join(ifaces, ","), "data", e.dataDir, "ring_mb", cmp.Or(cc.RingMB, capture.DefaultRingMB), "fanout", max(cc.Fanout, 1), "filter", !filter.IsZero())
 	err = live.Run(ctx, func(ev recorder.Event) {
 		c := ev.Call
 		switch ev.Kind {
