@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/spanrec/spanrec"
-	"github.com/spanrec/spanrec/capture"
 	"github.com/spanrec/spanrec/dialog"
 	"github.com/spanrec/spanrec/packet"
 	"github.com/spanrec/spanrec/render"
@@ -81,8 +80,11 @@ type Finished struct {
 	// the call has no decodable audio.
 	AudioPath          string
 	AudioFrom, AudioTo time.Time
-	// PCAPPath is the absolute path of the call's pcapng.
-	PCAPPath string
+	// PCAPPath is the absolute path of the call's pcapng, and PCAPSHA256
+	// the hex SHA-256 of its bytes, computed as they were written; it is
+	// "" when a file error makes it unreliable (hash the file instead).
+	PCAPPath   string
+	PCAPSHA256 string
 	// SpoolDir is the directory of the track spools.
 	SpoolDir string
 }
@@ -228,8 +230,7 @@ func (a *Assembler) newCall(m *sipmsg.Message, p *packet.Packet) *state {
 		a.fileError(c, err)
 		return c
 	}
-	c.pcapFile = f
-	c.pcap = capture.NewWriter(f)
+	c.openPCAP(f)
 	return c
 }
 

@@ -1,7 +1,11 @@
 package call
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"hash"
+	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -34,6 +38,7 @@ type state struct {
 	base     string // recordings/YYYY/MM/DD/<id> (absolute, no extension)
 	spool    string
 	pcapFile *os.File
+	pcapHash hash.Hash // SHA-256 of every byte written to pcapFile
 	pcap     *capture.Writer
 	fileErr  error
 
@@ -144,6 +149,9 @@ func (c *state) result(a *Assembler) *Finished {
 			a.fileError(c, err)
 		}
 		fin.PCAPPath = c.base + ".pcapng"
+		if c.fileErr == nil {
+			fin.PCAPSHA256 = hex.EncodeToString(c.pcapHash.Sum(nil))
+		}
 	}
 
 	sent := map[spanrec.Side]bool{}
@@ -204,4 +212,12 @@ func (c *state) result(a *Assembler) *Finished {
 		call.PCAP = filepath.ToSlash(rel)
 	}
 	return fin
+}
+
+// openPCAP makes the call's pcapng writer on f, hashing every byte as it
+// goes to the file so that the file need not be read back for its SHA-256.
+func (c *state) openPCAP(f *os.File) {
+	c.pcapFile = f
+	c.pcapHash = sha256.New()
+	c.pcap = capture.NewWriter(io.MultiWriter(f, c.pcapHash))
 }

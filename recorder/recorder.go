@@ -193,7 +193,8 @@ func Import(ctx context.Context, cfg Config, src capture.Source, index spanrec.C
 			defer wg.Done()
 			for f := range finished {
 				// Calls closed because ctx is done are still written.
-				err := finish(context.WithoutCancel(ctx), cfg.Call.DataDir, f, index)
+				// An import can be run again: no fsync per WAV.
+				err := finishWith(context.WithoutCancel(ctx), cfg.Call.DataDir, f, index, render.MixOptions{})
 				mu.Lock()
 				sum.Calls++
 				if err != nil {
@@ -258,12 +259,18 @@ func Import(ctx context.Context, cfg Config, src capture.Source, index spanrec.C
 // finish renders the audio of a finished call, hashes its files and
 // writes it to the index; then it removes the call's spool (tracks and
 // journal), so that a crash before the index has the call leaves what
-// Recover needs.
+// Recover needs. The WAV is synced to stable storage before the index
+// lists it.
 func finish(ctx context.Context, dataDir string, f *call.Finished, index spanrec.CallIndex) error {
+	return finishWith(ctx, dataDir, f, index, render.MixOptions{Sync: true})
+}
+
+// finishWith is finish with the mixing options given (Sync or not).
+func finishWith(ctx context.Context, dataDir string, f *call.Finished, index spanrec.CallIndex, mix render.MixOptions) error {
 	c := f.Call
 	var errs []error
 	if f.AudioPath != "" {
-		res, err := render.Mix(f.AudioPath, f.Tracks, f.AudioFrom, f.AudioTo)
+		res, err := render.MixWith(f.AudioPath, f.Tracks, f.AudioFrom, f.AudioTo, mix)
 		if err != nil {
 			errs = append(errs, err)
 			c.Notes = append(c.Notes, "audio could not be written: "+err.Error())
@@ -275,7 +282,10 @@ func finish(ctx context.Context, dataDir string, f *call.Finished, index spanrec
 			c.AudioMS = res.Length.Milliseconds()
 		}
 	}
-	if f.PCAPPath != "" {
+	switch {
+	case f.PCAPSHA256 != "":
+		c.PCAPSHA256 = f.PCAPSHA256 // hashed as it was written
+	case f.PCAPPath != "":
 		sum, err := hashFile(f.PCAPPath)
 		if err != nil {
 			errs = append(errs, err)
