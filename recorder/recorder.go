@@ -80,7 +80,12 @@ type batch struct {
 	src   int // index of the source whose reader filled it (live)
 	pkts  []packet.Packet
 	arena []byte
-	offs  [][3]int // per packet: arena offset, frame length, payload length
+	offs  []pktOffs
+}
+
+// pktOffs locates a packet's frame and payload in its batch's arena.
+type pktOffs struct {
+	frame, frameLen, payload, payloadLen int
 }
 
 func (b *batch) reset() {
@@ -92,9 +97,15 @@ func (b *batch) reset() {
 // next frame.
 func (b *batch) add(p *packet.Packet) {
 	q := *p
-	start := len(b.arena)
+	o := pktOffs{frame: len(b.arena), frameLen: len(p.Frame), payloadLen: len(p.Payload)}
 	b.arena = append(b.arena, p.Frame...)
-	b.arena = append(b.arena, p.Payload...)
+	if off, ok := within(p.Frame, p.Payload); ok {
+		// The usual case: the payload is a part of the frame.
+		o.payload = o.frame + off
+	} else {
+		o.payload = len(b.arena)
+		b.arena = append(b.arena, p.Payload...)
+	}
 	// The arena may move while the batch fills: keep offsets for now and
 	// slice once the batch is sealed (see seal).
 	q.Frame = nil
@@ -108,14 +119,29 @@ func (b *batch) add(p *packet.Packet) {
 	}
 	q.OrigLen = p.OrigLen
 	b.pkts = append(b.pkts, q)
-	b.offs = append(b.offs, [3]int{start, len(p.Frame), len(p.Payload)})
+	b.offs = append(b.offs, o)
+}
+
+// within reports whether sub is a part of b (the same memory), and where.
+func within(b, sub []byte) (int, bool) {
+	if len(sub) == 0 || len(sub) > len(b) {
+		return 0, false
+	}
+	// A reslice of b keeps the end of b's array, so the difference of
+	// capacities is sub's offset if sub is part of b; the address check
+	// makes sure it is.
+	off := cap(b) - cap(sub)
+	if off < 0 || off > len(b)-len(sub) || &b[off] != &sub[0] {
+		return 0, false
+	}
+	return off, true
 }
 
 func (b *batch) seal() {
 	for i := range b.pkts {
 		o := b.offs[i]
-		b.pkts[i].Frame = b.arena[o[0] : o[0]+o[1] : o[0]+o[1]]
-		b.pkts[i].Payload = b.arena[o[0]+o[1] : o[0]+o[1]+o[2] : o[0]+o[1]+o[2]]
+		b.pkts[i].Frame = b.arena[o.frame : o.frame+o.frameLen : o.frame+o.frameLen]
+		b.pkts[i].Payload = b.arena[o.payload : o.payload+o.payloadLen : o.payload+o.payloadLen]
 	}
 	b.offs = b.offs[:0]
 }
