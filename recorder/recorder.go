@@ -23,6 +23,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spanrec/spanrec"
@@ -173,6 +174,7 @@ func Import(ctx context.Context, cfg Config, src capture.Source, index spanrec.C
 	var readErr error
 	var decStats packet.Stats
 	var frames int
+	var readFrames, readBytes atomic.Int64 // progress, published by the reader
 	go func() {
 		defer close(batches)
 		dec := packet.NewDecoder(cfg.Packet)
@@ -193,6 +195,13 @@ func Import(ctx context.Context, cfg Config, src capture.Source, index spanrec.C
 				break
 			}
 			frames++
+			if frames&255 == 0 {
+				// For the progress report, read by the worker.
+				readFrames.Store(int64(frames))
+				if pg, ok := src.(capture.Progress); ok {
+					readBytes.Store(pg.BytesRead())
+				}
+			}
 			p, ok := dec.Decode(fr.Data, packet.LinkType(fr.Link), fr.Time, fr.Orig)
 			if !ok {
 				continue
@@ -254,11 +263,7 @@ func Import(ctx context.Context, cfg Config, src capture.Source, index spanrec.C
 		free <- b
 		if progress != nil && time.Since(lastProgress) > 200*time.Millisecond {
 			lastProgress = time.Now()
-			pr := Progress{Frames: frames, Calls: w.asm.Stats().CallsFinished}
-			if pg, ok := src.(capture.Progress); ok {
-				pr.Bytes = pg.BytesRead()
-			}
-			progress(pr)
+			progress(Progress{Frames: int(readFrames.Load()), Bytes: readBytes.Load(), Calls: w.asm.Stats().CallsFinished})
 		}
 	}
 	w.asm.Close()
