@@ -26,10 +26,10 @@ type Writer struct {
 	ws       io.WriteSeeker // nil for a sized Writer
 	size     int64          // data bytes declared by a sized Writer; -1 otherwise
 	start    int64          // offset of the header in ws
-	frame    int   // bytes per frame: 2 × channels
-	maxData  int64 // largest data size the header can describe, in whole frames
-	data     int64 // data bytes accepted, buffered ones included
-	onDisk   int64 // data size currently in the header
+	frame    int            // bytes per frame: 2 × channels
+	maxData  int64          // largest data size the header can describe, in whole frames
+	data     int64          // data bytes accepted, buffered ones included
+	onDisk   int64          // data size currently in the header
 	buf      [bufSize]byte
 	n        int // bytes used in buf
 	field    [4]byte
