@@ -52,6 +52,10 @@ type Config struct {
 	// so that a recorder that dies can recover its calls at the next
 	// start. Live capture sets it.
 	Journal bool
+	// Progress, if set, is called when a call starts and when it is
+	// answered, from the goroutine that feeds the Assembler; it must not
+	// block. Reconfigure keeps it.
+	Progress func(ProgressEvent)
 }
 
 func (c *Config) defaults() {
@@ -67,6 +71,14 @@ func (c *Config) defaults() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+}
+
+// ProgressEvent reports a call in progress: it started (its first INVITE
+// was seen) or, with Answered, it was answered. Call holds what is known so
+// far: ID, Call-ID, parties, direction, status, start and answer times.
+type ProgressEvent struct {
+	Answered bool
+	Call     *spanrec.Call
 }
 
 // Finished is a call that ended: its metadata and the audio tracks still
@@ -136,7 +148,7 @@ func NewAssembler(cfg Config, done func(*Finished)) *Assembler {
 // calls in progress too; DataDir and Journal keep their values, and a nil
 // Logger keeps the current one.
 func (a *Assembler) Reconfigure(cfg Config) {
-	cfg.DataDir, cfg.Journal = a.cfg.DataDir, a.cfg.Journal
+	cfg.DataDir, cfg.Journal, cfg.Progress = a.cfg.DataDir, a.cfg.Journal, a.cfg.Progress
 	if cfg.Logger == nil {
 		cfg.Logger = a.cfg.Logger
 	}
@@ -179,6 +191,7 @@ func (a *Assembler) HandleSIPStream(m *sipmsg.Message, p *packet.Packet, frames 
 
 func (a *Assembler) handleSIP(m *sipmsg.Message, p *packet.Packet, frames []Frame, stream bool) bool {
 	c := a.calls[m.CallID]
+	isNew := false
 	if c == nil {
 		if !dialog.IsInitialInvite(m) || m.CallID == "" {
 			return false
@@ -186,8 +199,18 @@ func (a *Assembler) handleSIP(m *sipmsg.Message, p *packet.Packet, frames []Fram
 		c = a.newCall(m, p)
 		a.calls[m.CallID] = c
 		a.stats.Calls++
+		isNew = true
 	}
 	u := c.d.Apply(m, p.Time, p.Src)
+	if a.cfg.Progress != nil {
+		if isNew {
+			a.cfg.Progress(ProgressEvent{Call: c.snapshot(a)})
+		}
+		if !c.answerNotified && !c.d.Answer.IsZero() {
+			c.answerNotified = true
+			a.cfg.Progress(ProgressEvent{Answered: true, Call: c.snapshot(a)})
+		}
+	}
 	c.touch(p.Time)
 	c.dirty = true
 	if stream {

@@ -32,8 +32,9 @@ type state struct {
 	first  time.Time // first packet
 	last   time.Time // latest packet, SIP or media
 
-	finishedAt time.Time // when the dialog ended in signalling
-	firstMedia time.Time
+	finishedAt     time.Time // when the dialog ended in signalling
+	answerNotified bool      // Config.Progress was told of the answer
+	firstMedia     time.Time
 
 	base     string // recordings/YYYY/MM/DD/<id> (absolute, no extension)
 	spool    string
@@ -220,4 +221,20 @@ func (c *state) openPCAP(f *os.File) {
 	c.pcapFile = f
 	c.pcapHash = sha256.New()
 	c.pcap = capture.NewWriter(io.MultiWriter(f, c.pcapHash))
+}
+
+// snapshot returns what is known of the call in progress.
+func (c *state) snapshot(a *Assembler) *spanrec.Call {
+	d := c.d
+	return &spanrec.Call{
+		ID:         c.id,
+		SIPCallID:  d.CallID,
+		Caller:     d.Caller,
+		Callee:     d.Callee,
+		Direction:  a.cfg.Networks.Direction(d.Caller, d.Callee),
+		Status:     d.Status,
+		StatusCode: d.Code,
+		Start:      d.Start,
+		Answer:     d.Answer,
+	}
 }

@@ -118,9 +118,15 @@ const (
 	CallFailed
 	// CallRecovered: Recover finished a call a stopped recorder left.
 	CallRecovered
+	// CallStarted: a call's first INVITE was seen (Call holds what is
+	// known so far: parties, direction, start).
+	CallStarted
+	// CallAnswered: a call was answered.
+	CallAnswered
 )
 
-// Event reports a call written to the index.
+// Event reports a call that started, was answered, or was written to the
+// index.
 type Event struct {
 	Kind EventKind
 	Call *spanrec.Call
@@ -182,7 +188,9 @@ func (l *Live) Reconfigure(cfg call.Config) {
 // Run records until ctx is done or every source ended, then stops the
 // readers, closes every call still open (recording and indexing it), waits
 // for the renderers and returns. It closes the sources. events, if not
-// nil, is called from the renderer goroutines for every call written.
+// nil, is called from the renderer goroutines for every call written, and
+// from the worker goroutine (so it must not block) when a call starts or
+// is answered.
 // Run may be called once.
 func (l *Live) Run(ctx context.Context, events func(Event)) error {
 	if l.started.Swap(true) {
@@ -197,6 +205,15 @@ func (l *Live) Run(ctx context.Context, events func(Event)) error {
 	}
 	if cfg.Renderers <= 0 {
 		cfg.Renderers = runtime.GOMAXPROCS(0)
+	}
+	if events != nil {
+		cfg.Call.Progress = func(p call.ProgressEvent) {
+			kind := CallStarted
+			if p.Answered {
+				kind = CallAnswered
+			}
+			events(Event{Kind: kind, Call: p.Call})
+		}
 	}
 	if events == nil {
 		events = func(Event) {}

@@ -20,6 +20,8 @@ func cmdImport(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	var c common
 	c.register(fs)
 	noProgress := fs.Bool("no-progress", false, "do not draw the progress bar")
+	serveAddr := fs.String("serve", "", "after the import, serve the web UI and API at ADDR (e.g. 127.0.0.1:8080) until stopped")
+	firstAdmin := fs.String("first-admin", "", "with --serve: when no account exists, create this admin with a generated password (printed once)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -98,7 +100,22 @@ func cmdImport(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	if sum.Errors > 0 {
 		return fmt.Errorf("%d calls could not be recorded (see the log above)", sum.Errors)
 	}
-	return nil
+	if *serveAddr == "" {
+		return nil
+	}
+	if *firstAdmin != "" {
+		if err := ensureFirstAdmin(ctx, db, *firstAdmin, stdout); err != nil {
+			return err
+		}
+	}
+	hc := e.cfg.HTTP
+	hc.Listen = *serveAddr
+	w, err := newWeb(ctx, e, db, hc, stdout)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "Stop with Ctrl-C.")
+	return w.run(ctx)
 }
 
 func printSummary(w io.Writer, path, dataDir string, s recorder.Summary) {

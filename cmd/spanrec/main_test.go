@@ -6,10 +6,14 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 const demo = "../../testdata/demo.pcap"
@@ -228,5 +232,72 @@ func TestConfigDirection(t *testing.T) {
 		if c["direction"] != "internal" {
 			t.Errorf("call %v %v→%v: direction %v, want internal with every network local", c["id"], c["caller"], c["callee"], c["direction"])
 		}
+	}
+}
+
+// TestImportServe: the README's first command imports the demo capture,
+// creates the first admin once and serves the UI until stopped.
+func TestImportServe(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	ctx, cancel := context.WithCancel(context.Background())
+	out, errb := &syncBuffer{}, &syncBuffer{}
+	done := make(chan int)
+	go func() {
+		done <- run(ctx, []string{"import", demo, "--data", data, "--no-progress", "--serve", "127.0.0.1:0", "--first-admin", "admin"}, nil, out, errb)
+	}()
+	re := regexp.MustCompile(`Serving .* on (http://[0-9.:]+)/`)
+	var url string
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline) && url == ""; time.Sleep(50 * time.Millisecond) {
+		if m := re.FindStringSubmatch(out.String()); m != nil {
+			url = m[1]
+		}
+	}
+	if url == "" {
+		cancel()
+		t.Fatalf("no URL printed:\n%s\n%s", out.String(), errb.String())
+	}
+	text := out.String()
+	pw := regexp.MustCompile(`user admin \(admin\), password (\S+)`).FindStringSubmatch(text)
+	if pw == nil {
+		t.Fatalf("no first-admin password printed:\n%s", text)
+	}
+	// Log in with it and list the calls.
+	body := strings.NewReader(`{"user":"admin","password":"` + pw[1] + `"}`)
+	req, _ := http.NewRequest("POST", url+"/api/login", body)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", url)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("login: %s", resp.Status)
+	}
+	req, _ = http.NewRequest("GET", url+"/api/calls", nil)
+	for _, c := range resp.Cookies() {
+		req.AddCookie(c)
+	}
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var page struct{ Total int }
+	json.NewDecoder(resp.Body).Decode(&page)
+	resp.Body.Close()
+	if page.Total != 7 {
+		t.Errorf("total %d calls, want 7", page.Total)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("exit %d: %s", code, errb.String())
+	}
+	// A second start keeps the account and prints no new password.
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	cancel2()
+	var out2 bytes.Buffer
+	run(ctx2, []string{"serve", "--data", data, "--listen", "127.0.0.1:0", "--first-admin", "admin"}, nil, &out2, io.Discard)
+	if strings.Contains(out2.String(), "password") {
+		t.Errorf("second start printed a password:\n%s", out2.String())
 	}
 }

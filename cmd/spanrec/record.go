@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/spanrec/spanrec/api"
 	"github.com/spanrec/spanrec/capture"
 	"github.com/spanrec/spanrec/recorder"
 )
@@ -50,6 +51,9 @@ func cmdRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	udpPorts := fs.String("filter-udp-ports", "", "keep only UDP with a port in these ranges, e.g. 5060,10000-20000")
 	tcpPorts := fs.String("filter-tcp-ports", "", "keep only TCP with a port in these ranges, e.g. 5060-5061")
 	hosts := fs.String("filter-hosts", "", "keep only packets from or to these hosts/networks (CIDR, comma-separated)")
+	listen := fs.String("listen", "", "also serve the web UI and API at ADDR while recording (e.g. 127.0.0.1:8080)")
+	cert := fs.String("tls-cert", "", "with --listen: TLS certificate file, PEM (default: config http.tls_cert)")
+	key := fs.String("tls-key", "", "with --listen: TLS private key file, PEM (default: config http.tls_key)")
 	metrics := fs.String("metrics-listen", "", "serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9090)")
 	noPromisc := fs.Bool("no-promisc", false, "do not switch the interfaces to promiscuous mode")
 	statsEvery := fs.Duration("stats-interval", time.Minute, "how often to log per-interface capture statistics")
@@ -154,6 +158,21 @@ func cmdRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	live := recorder.NewLive(cfg, srcs, db)
 
+	var ui *web
+	if *listen != "" {
+		hc := e.cfg.HTTP
+		hc.Listen = *listen
+		if *cert != "" || *key != "" {
+			hc.TLSCert, hc.TLSKey = *cert, *key
+		}
+		if ui, err = newWeb(ctx, e, db, hc, stdout); err != nil {
+			for _, s := range srcs {
+				s.Close()
+			}
+			return fmt.Errorf("web UI: %w", err)
+		}
+	}
+
 	var srv *http.Server
 	if addr := e.cfg.MetricsListen; addr != "" {
 		ln, err := net.Listen("tcp", addr)
@@ -178,11 +197,30 @@ func cmdRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		defer bg.Done()
 		background(runCtx, c.config, e.dataDir, lf, live, *statsEvery, log)
 	}()
+	if ui != nil {
+		bg.Add(1)
+		go func() {
+			defer bg.Done()
+			if err := ui.run(runCtx); err != nil {
+				log.Error("web UI", "err", err)
+			}
+		}()
+	}
 
 	fmt.Fprintf(stdout, "Recording from %s into %s (stop with Ctrl-C or SIGTERM)\n", strings.Join(ifaces, ", "), e.dataDir)
 	log.Info("recording", "ifaces", strings.Join(ifaces, ","), "data", e.dataDir, "ring_mb", cmp.Or(cc.RingMB, capture.DefaultRingMB), "fanout", max(cc.Fanout, 1), "filter", !filter.IsZero())
 	err = live.Run(ctx, func(ev recorder.Event) {
 		c := ev.Call
+		if ui != nil {
+			switch ev.Kind {
+			case recorder.CallStarted:
+				ui.srv.Events().Publish(api.Event{Type: api.EventStart, Call: c})
+			case recorder.CallAnswered:
+				ui.srv.Events().Publish(api.Event{Type: api.EventAnswer, Call: c})
+			case recorder.CallRecorded, recorder.CallRecovered:
+				ui.srv.Events().Publish(api.Event{Type: api.EventEnd, Call: c})
+			}
+		}
 		switch ev.Kind {
 		case recorder.CallRecorded:
 			log.Info("call recorded", "id", c.ID, "call_id", c.SIPCallID, "caller", c.Caller.Number, "callee", c.Callee.Number,

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spanrec/spanrec/api"
+	"github.com/spanrec/spanrec/sqlite"
 )
 
 // httpConfig is the http section of the configuration file.
@@ -31,6 +32,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	listen := fs.String("listen", "", "address to listen on (default: config http.listen, else "+defaultListen+")")
 	cert := fs.String("tls-cert", "", "TLS certificate file, PEM (default: config http.tls_cert)")
 	key := fs.String("tls-key", "", "TLS private key file, PEM (default: config http.tls_key)")
+	firstAdmin := fs.String("first-admin", "", "when no account exists, create this admin with a generated password (printed once)")
 	poll := fs.Duration("poll", 2*time.Second, "how often the live view looks for newly indexed calls")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -56,83 +58,111 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *cert != "" || *key != "" {
 		hc.TLSCert, hc.TLSKey = *cert, *key
 	}
-	if (hc.TLSCert == "") != (hc.TLSKey == "") {
-		return fmt.Errorf("%w: TLS needs both a certificate and a key (--tls-cert and --tls-key, or http.tls_cert and http.tls_key)", errUsage)
-	}
-	var tlsConfig *tls.Config
-	if hc.TLSCert != "" {
-		pair, err := tls.LoadX509KeyPair(hc.TLSCert, hc.TLSKey)
-		if err != nil {
-			return fmt.Errorf("TLS certificate: %w", err)
-		}
-		tlsConfig = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
-	}
-
 	db, err := e.openIndex(ctx, false)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	if *firstAdmin != "" {
+		if err := ensureFirstAdmin(ctx, db, *firstAdmin, stdout); err != nil {
+			return err
+		}
+	}
+	w, err := newWeb(ctx, e, db, hc, stdout)
+	if err != nil {
+		return err
+	}
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	watched := make(chan error, 1)
+	go func() {
+		watched <- api.WatchIndex(watchCtx, db, w.srv.Events(), *poll, func(err error) {
+			e.log.Warn("serve: live view: reading the index", "err", err)
+		})
+	}()
+	err = w.run(ctx)
+	stopWatch()
+	if werr := <-watched; werr != nil {
+		err = errors.Join(err, fmt.Errorf("live view: %w", werr))
+	}
+	return err
+}
+
+// web is the HTTP server of the API and the web UI over a data directory.
+type web struct {
+	srv *api.Server
+	hs  *http.Server
+	ln  net.Listener
+	log *slog.Logger
+}
+
+// newWeb listens on hc.Listen (TLS when hc has a certificate) and prints
+// the URL, and how to create the first user when there is none.
+func newWeb(ctx context.Context, e *env, db *sqlite.DB, hc httpConfig, stdout io.Writer) (*web, error) {
+	if (hc.TLSCert == "") != (hc.TLSKey == "") {
+		return nil, fmt.Errorf("%w: TLS needs both a certificate and a key (--tls-cert and --tls-key, or http.tls_cert and http.tls_key)", errUsage)
+	}
+	var tlsConfig *tls.Config
+	if hc.TLSCert != "" {
+		pair, err := tls.LoadX509KeyPair(hc.TLSCert, hc.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("TLS certificate: %w", err)
+		}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
+	}
 	srv, err := api.New(api.Config{
 		DataDir: e.dataDir, Index: db, Accounts: db, Logger: e.log, Secure: tlsConfig != nil,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ln, err := net.Listen("tcp", hc.Listen)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	scheme := "http"
 	if tlsConfig != nil {
 		ln, scheme = tls.NewListener(ln, tlsConfig), "https"
 	}
-	// Request contexts end when shutdown starts, so that /api/live streams
-	// return and Shutdown does not wait for them.
-	base, cancelBase := context.WithCancel(context.Background())
-	defer cancelBase()
-	hs := &http.Server{
+	fmt.Fprintf(stdout, "Serving %s on %s://%s/\n", e.dataDir, scheme, ln.Addr())
+	if users, err := db.Users(ctx); err != nil {
+		ln.Close()
+		return nil, err
+	} else if len(users) == 0 {
+		fmt.Fprintf(stdout, "No user exists yet. Create the first one with:\n  spanrec user add NAME --role admin --data %s\n", e.dataDir)
+	} else {
+		fmt.Fprintf(stdout, "Log in with one of the %d accounts (spanrec user list --data %s).\n", len(users), e.dataDir)
+	}
+	return &web{srv: srv, ln: ln, log: e.log, hs: &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(e.log.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return base },
-	}
-	hs.RegisterOnShutdown(cancelBase)
+	}}, nil
+}
 
-	fmt.Fprintf(stdout, "Serving %s on %s://%s/\n", e.dataDir, scheme, ln.Addr())
-	if users, err := db.Users(ctx); err != nil {
-		return err
-	} else if len(users) == 0 {
-		fmt.Fprintf(stdout, "No user exists yet. Create the first one with:\n  spanrec user add NAME --role admin --data %s\n", e.dataDir)
-	}
-
-	watchCtx, stopWatch := context.WithCancel(ctx)
-	defer stopWatch()
-	watched := make(chan error, 1)
-	go func() {
-		watched <- api.WatchIndex(watchCtx, db, srv.Events(), *poll, func(err error) {
-			e.log.Warn("serve: live view: reading the index", "err", err)
-		})
-	}()
+// run serves until ctx is done, then shuts the server down.
+func (w *web) run(ctx context.Context) error {
+	// Request contexts end when shutdown starts, so that /api/live streams
+	// return and Shutdown does not wait for them.
+	base, cancelBase := context.WithCancel(context.Background())
+	defer cancelBase()
+	w.hs.BaseContext = func(net.Listener) context.Context { return base }
+	w.hs.RegisterOnShutdown(cancelBase)
 	served := make(chan error, 1)
-	go func() { served <- hs.Serve(ln) }()
-
+	go func() { served <- w.hs.Serve(w.ln) }()
+	var err error
 	select {
 	case err = <-served:
 	case <-ctx.Done():
-		e.log.Info("serve: shutting down")
+		w.log.Info("http: shutting down")
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err = hs.Shutdown(sctx)
+		err = w.hs.Shutdown(sctx)
 		cancel()
 		if serr := <-served; !errors.Is(serr, http.ErrServerClosed) {
 			err = errors.Join(err, serr)
 		}
-	}
-	stopWatch()
-	if werr := <-watched; werr != nil {
-		err = errors.Join(err, fmt.Errorf("live view: %w", werr))
 	}
 	return err
 }

@@ -247,3 +247,33 @@ func userDelete(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fmt.Fprintf(stdout, "User %s deleted, with the user's sessions and API tokens.\n", pos[0])
 	return nil
 }
+
+// ensureFirstAdmin creates the admin account name with a generated
+// password, printed once, when the index has no account at all; with
+// accounts present it does nothing. It serves a first start (and the
+// README's demo command) without any default password.
+func ensureFirstAdmin(ctx context.Context, db *sqlite.DB, name string, stdout io.Writer) error {
+	if !api.ValidUserName(name) {
+		return fmt.Errorf("%w: --first-admin %q: use 1 to 64 letters, digits and . _ @ -", errUsage, name)
+	}
+	users, err := db.Users(ctx)
+	if err != nil || len(users) > 0 {
+		return err
+	}
+	pw, err := newPassword(name, true, nil, io.Discard)
+	if err != nil {
+		return err
+	}
+	hash, err := auth.HashPassword(pw, auth.Params{})
+	if err != nil {
+		return err
+	}
+	if err := db.AddUser(ctx, auth.User{Name: name, Role: auth.Admin, PasswordHash: hash, Created: time.Now().UTC()}); err != nil {
+		return err
+	}
+	if err := db.AddEvent(ctx, cliEvent(auth.ActionUserAdd, name+" (admin, first start)")); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Created the first account: user %s (admin), password %s\n(shown only this once; change it with: spanrec user password %s)\n", name, pw, name)
+	return nil
+}
