@@ -108,18 +108,8 @@ func (c *state) closeTrack(a *Assembler, tr *render.Track) {
 // result closes the call's files and builds its record.
 func (c *state) result(a *Assembler) *Finished {
 	d := c.d
-	call := &spanrec.Call{
-		ID:         c.id,
-		SIPCallID:  d.CallID,
-		Caller:     d.Caller,
-		Callee:     d.Callee,
-		Status:     d.Status,
-		StatusCode: d.Code,
-		Start:      d.Start,
-		Answer:     d.Answer,
-		End:        d.End,
-		Direction:  a.cfg.Networks.Direction(d.Caller, d.Callee),
-	}
+	call := c.snapshot(a)
+	call.End = d.End
 	if d.Status != spanrec.Answered {
 		call.Answer = time.Time{}
 	}

@@ -170,7 +170,13 @@ func TestLiveMatchesImport(t *testing.T) {
 	var mu sync.Mutex
 	var events []recorder.Event
 	l := recorder.NewLive(recorder.Config{Call: call.Config{DataDir: dir}, Queue: 4096}, []capture.Source{src}, db)
-	if err := l.Run(context.Background(), func(e recorder.Event) { mu.Lock(); events = append(events, e); mu.Unlock() }); err != nil {
+	if err := l.Run(context.Background(), func(e recorder.Event) {
+		if e.Kind == recorder.CallRecorded {
+			mu.Lock()
+			events = append(events, e)
+			mu.Unlock()
+		}
+	}); err != nil {
 		t.Fatal(err)
 	}
 	sameCalls(t, allCalls(t, db), want)
@@ -290,7 +296,11 @@ func TestLiveIdleExpiry(t *testing.T) {
 	recorded := make(chan string, 16)
 	done := make(chan error)
 	go func() {
-		done <- l.Run(ctx, func(e recorder.Event) { recorded <- e.Call.SIPCallID })
+		done <- l.Run(ctx, func(e recorder.Event) {
+			if e.Kind == recorder.CallRecorded {
+				recorded <- e.Call.SIPCallID
+			}
+		})
 	}()
 	l.Reconfigure(cfg.Call) // safe while running
 	// The calls that ended before the cut are written while the port is
