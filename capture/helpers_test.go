@@ -6,10 +6,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/spanrec/spanrec/pcaptest"
 )
 
 // capturesDir returns the shared third-party captures folder (see
@@ -26,31 +26,7 @@ func capturesDir(t testing.TB) string {
 // findCaptures returns $SPANREC_CAPTURES, or ../shared/captures beside the
 // directory holding go.mod.
 func findCaptures() (string, error) {
-	if d := os.Getenv("SPANREC_CAPTURES"); d != "" {
-		if _, err := os.Stat(d); err != nil {
-			return "", err
-		}
-		return d, nil
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-	d := filepath.Join(dir, "..", "shared", "captures")
-	if _, err := os.Stat(d); err != nil {
-		return "", err
-	}
-	return d, nil
+	return pcaptest.FindCaptures()
 }
 
 // rec is a synthetic frame for building captures.

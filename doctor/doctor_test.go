@@ -23,15 +23,7 @@ import (
 // ../shared/captures beside the directory holding go.mod.
 func capturesDir(t *testing.T) string {
 	t.Helper()
-	d := os.Getenv("SPANREC_CAPTURES")
-	if d == "" {
-		dir := repoRoot(t)
-		d = filepath.Join(dir, "..", "shared", "captures")
-	}
-	if _, err := os.Stat(d); err != nil {
-		t.Skipf("captures folder absent (%v); set SPANREC_CAPTURES", err)
-	}
-	return d
+	return pcaptest.CapturesDir(t)
 }
 
 func repoRoot(t *testing.T) string {

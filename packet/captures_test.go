@@ -14,34 +14,18 @@ import (
 	"time"
 
 	"github.com/gopacket/gopacket/pcapgo"
+	"github.com/spanrec/spanrec/pcaptest"
 )
 
 // findCaptures locates the shared third-party captures: $SPANREC_CAPTURES,
 // or ../shared/captures beside the repository root (the directory holding
 // go.mod). It returns "" and the reason when they are absent.
 func findCaptures() (dir, why string) {
-	if dir := os.Getenv("SPANREC_CAPTURES"); dir != "" {
-		if _, err := os.Stat(dir); err != nil {
-			return "", err.Error()
-		}
-		return dir, ""
-	}
-	wd, err := os.Getwd()
+	d, err := pcaptest.FindCaptures()
 	if err != nil {
 		return "", err.Error()
 	}
-	for dir := wd; ; dir = filepath.Dir(dir) {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			c := filepath.Join(dir, "..", "shared", "captures")
-			if _, err := os.Stat(c); err != nil {
-				return "", "third-party captures not found at " + c
-			}
-			return c, ""
-		}
-		if filepath.Dir(dir) == dir {
-			return "", "third-party captures not found: no go.mod above " + wd
-		}
-	}
+	return d, ""
 }
 
 // capturesDir is findCaptures for a test, which it skips when the

@@ -3,10 +3,11 @@ package recorder_test
 import (
 	"bufio"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/spanrec/spanrec/pcaptest"
 )
 
 // capturesDir returns the third-party capture corpus (../shared/captures
@@ -14,31 +15,7 @@ import (
 // is absent.
 func capturesDir(t testing.TB) string {
 	t.Helper()
-	if d := os.Getenv("SPANREC_CAPTURES"); d != "" {
-		if _, err := os.Stat(d); err != nil {
-			t.Skipf("third-party captures not found at SPANREC_CAPTURES=%s: %v", d, err)
-		}
-		return d
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-	d := filepath.Join(dir, "..", "shared", "captures")
-	if _, err := os.Stat(d); err != nil {
-		t.Skipf("third-party captures not found at %s (set SPANREC_CAPTURES): %v", d, err)
-	}
-	return d
+	return pcaptest.CapturesDir(t)
 }
 
 // expectStream is one row of tshark's "-z rtp,streams" table.

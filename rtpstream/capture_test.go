@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,6 +14,7 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
+	"github.com/spanrec/spanrec/pcaptest"
 )
 
 // capturesDir returns the shared third-party captures folder: $SPANREC_CAPTURES,
@@ -22,28 +22,7 @@ import (
 // the folder is absent.
 func capturesDir(t testing.TB) string {
 	t.Helper()
-	d := os.Getenv("SPANREC_CAPTURES")
-	if d == "" {
-		dir, err := os.Getwd()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for {
-			if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-				break
-			}
-			parent := filepath.Dir(dir)
-			if parent == dir {
-				t.Skip("no go.mod above the test directory; cannot locate ../shared/captures")
-			}
-			dir = parent
-		}
-		d = filepath.Join(dir, "..", "shared", "captures")
-	}
-	if _, err := os.Stat(d); err != nil {
-		t.Skipf("third-party captures not found (set SPANREC_CAPTURES or put them in ../shared/captures): %v", err)
-	}
-	return d
+	return pcaptest.CapturesDir(t)
 }
 
 // udpPacket is one UDP datagram of a capture.

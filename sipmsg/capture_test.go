@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,37 +13,14 @@ import (
 	"github.com/gopacket/gopacket/ip6defrag"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
+	"github.com/spanrec/spanrec/pcaptest"
 )
 
 // capturesDir returns the shared third-party captures folder: $SPANREC_CAPTURES, or ../shared/captures
 // beside the repository root (the directory holding go.mod). It skips the test when there is none.
 func capturesDir(tb testing.TB) string {
 	tb.Helper()
-	if d := os.Getenv("SPANREC_CAPTURES"); d != "" {
-		if _, err := os.Stat(d); err != nil {
-			tb.Skipf("SPANREC_CAPTURES: %v", err)
-		}
-		return d
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Skip("no go.mod above the working directory: captures not located")
-		}
-		dir = parent
-	}
-	d := filepath.Join(dir, "..", "shared", "captures")
-	if _, err := os.Stat(d); err != nil {
-		tb.Skipf("third-party captures not available (%v); set SPANREC_CAPTURES", err)
-	}
-	return d
+	return pcaptest.CapturesDir(tb)
 }
 
 // datagram is one transport payload of a capture.
