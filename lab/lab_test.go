@@ -396,16 +396,24 @@ func TestOversubscribedMirrorLossesReported(t *testing.T) {
 		if len(calls) == 0 {
 			t.Fatalf("%s: no call recorded", data)
 		}
-		var lost int
+		var lost, hit int
 		for _, c := range calls {
 			var cl int
 			for _, s := range c.Streams {
 				cl += s.Lost
 			}
 			lost += cl
-			if len(c.Streams) > 0 && (cl == 0 || !c.CaptureLoss) {
-				t.Errorf("call %s: %d packets lost, capture loss %v: the mirror's drops are hidden", c.ID, cl, c.CaptureLoss)
+			// A call whose packets all fitted in the tbf's burst lost
+			// nothing; every call that lost packets must say so.
+			if cl > 0 {
+				hit++
+				if !c.CaptureLoss {
+					t.Errorf("call %s: %d packets lost, capture loss false: the mirror's drops are hidden", c.ID, cl)
+				}
 			}
+		}
+		if hit*2 < len(calls) {
+			t.Errorf("only %d of %d calls report losses though the switch dropped copies throughout", hit, len(calls))
 		}
 		// Most of what the switch dropped was RTP; the recorder must
 		// count it as lost (RTP lost in calls not recorded at all, whose
