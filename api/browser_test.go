@@ -150,7 +150,10 @@ func (b *browser) waitFor(t *testing.T, what, js string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
 	defer cancel()
-	if _, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](js, chromedp.WithPollingInterval(50*time.Millisecond))); err != nil {
+	// An element the predicate reads may not exist yet while the page
+	// renders: such an exception means "not yet", not a failure.
+	guarded := "(() => { try { return (" + js + "); } catch (e) { return false; } })()"
+	if _, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](guarded, chromedp.WithPollingInterval(50*time.Millisecond))); err != nil {
 		state, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`location.hash + ' | ' + document.title + ' | ' + (document.querySelector('main') || document.body).innerText.slice(0, 300)`))
 		t.Fatalf("waiting for %s (%s): %v; page: %s", what, js, err, state)
 	}
