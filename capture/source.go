@@ -431,3 +431,26 @@ func (s *fileSource) Close() error {
 	}
 	return err
 }
+
+// ReadAll reads every frame of the capture file at path into memory, each
+// with its own copy of the data: for tests, tools and benchmarks that
+// replay a small capture, not for live traffic.
+func ReadAll(path string) ([]Frame, error) {
+	src, err := OpenFile(path)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	var out []Frame
+	for {
+		fr, err := src.ReadFrame()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+		fr.Data = append([]byte(nil), fr.Data...)
+		out = append(out, fr)
+	}
+}

@@ -70,23 +70,11 @@ func (f *fakeLive) Interface() string { return f.name }
 
 func loadFrames(t testing.TB, path string) []capture.Frame {
 	t.Helper()
-	src, err := capture.OpenFile(path)
+	frames, err := capture.ReadAll(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer src.Close()
-	var out []capture.Frame
-	for {
-		fr, err := src.ReadFrame()
-		if errors.Is(err, io.EOF) {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		fr.Data = append([]byte(nil), fr.Data...)
-		out = append(out, fr)
-	}
+	return frames
 }
 
 func openIndex(t testing.TB, dir string) *sqlite.DB {

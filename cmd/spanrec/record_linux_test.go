@@ -173,23 +173,11 @@ func replay(t *testing.T, fds []int, frames []capture.Frame, speed float64) int 
 
 func demoFrames(t *testing.T) []capture.Frame {
 	t.Helper()
-	src, err := capture.OpenFile(demo)
+	frames, err := capture.ReadAll(demo)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer src.Close()
-	var out []capture.Frame
-	for {
-		fr, err := src.ReadFrame()
-		if errors.Is(err, io.EOF) {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		fr.Data = append([]byte(nil), fr.Data...)
-		out = append(out, fr)
-	}
+	return frames
 }
 
 // child is a "spanrec record" process running in the lab.
