@@ -7,12 +7,13 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/spanrec/spanrec/lab/netns"
 
 	"github.com/spanrec/spanrec/capture"
 )
@@ -70,32 +71,9 @@ func (l *lab) sysctl(t *testing.T, kv string) {
 // made there stay in the namespace after f returns.
 func (l *lab) do(t *testing.T, f func()) {
 	t.Helper()
-	runtime.LockOSThread()
-	self, err := os.Open("/proc/thread-self/ns/net")
-	if err != nil {
-		runtime.UnlockOSThread()
+	if err := netns.Do(l.ns, f); err != nil {
 		t.Fatal(err)
 	}
-	defer self.Close()
-	target, err := os.Open("/run/netns/" + l.ns)
-	if err != nil {
-		runtime.UnlockOSThread()
-		t.Fatal(err)
-	}
-	defer target.Close()
-	if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
-		runtime.UnlockOSThread()
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := unix.Setns(int(self.Fd()), unix.CLONE_NEWNET); err != nil {
-			// Leave the thread locked: it dies with this goroutine.
-			t.Errorf("restore network namespace: %v", err)
-			return
-		}
-		runtime.UnlockOSThread()
-	}()
-	f()
 }
 
 // sender is a raw AF_PACKET socket bound to the lab's tx end: the test's

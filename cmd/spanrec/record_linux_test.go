@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,6 +20,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/spanrec/spanrec/lab/netns"
 
 	"github.com/spanrec/spanrec/audio/wav"
 	"github.com/spanrec/spanrec/capture"
@@ -89,31 +90,9 @@ func (l *recLab) exec(t *testing.T, args ...string) {
 // do runs f on an OS thread inside the lab's namespace.
 func (l *recLab) do(t *testing.T, f func()) {
 	t.Helper()
-	runtime.LockOSThread()
-	self, err := os.Open("/proc/thread-self/ns/net")
-	if err != nil {
-		runtime.UnlockOSThread()
+	if err := netns.Do(l.ns, f); err != nil {
 		t.Fatal(err)
 	}
-	defer self.Close()
-	target, err := os.Open("/run/netns/" + l.ns)
-	if err != nil {
-		runtime.UnlockOSThread()
-		t.Fatal(err)
-	}
-	defer target.Close()
-	if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
-		runtime.UnlockOSThread()
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := unix.Setns(int(self.Fd()), unix.CLONE_NEWNET); err != nil {
-			t.Errorf("restore network namespace: %v", err) // the thread stays locked and dies
-			return
-		}
-		runtime.UnlockOSThread()
-	}()
-	f()
 }
 
 // senders opens a raw AF_PACKET socket on every txN.
