@@ -290,18 +290,15 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("call title %q", title)
 		}
 		b.waitFor(t, "the waveform", `document.querySelectorAll('.wave canvas').length === 2`)
-		if n := eval[int](t, b, `document.querySelectorAll('.wave .mark-dtmf').length`); n != len(target.DTMF) {
-			t.Errorf("%d DTMF marks on the waveform, want %d", n, len(target.DTMF))
-		}
+		// The marks follow the waveform's data: wait for them too.
+		b.waitFor(t, fmt.Sprintf("%d DTMF marks on the waveform", len(target.DTMF)),
+			fmt.Sprintf(`document.querySelectorAll('.wave .mark-dtmf').length === %d`, len(target.DTMF)))
 		// The canvases are drawn: some pixels are not transparent.
-		drawn := eval[bool](t, b, `[...document.querySelectorAll('.wave canvas')].every((c) => {
+		b.waitFor(t, "both waveform canvases drawn", `[...document.querySelectorAll('.wave canvas')].every((c) => {
 			const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
 			for (let i = 3; i < d.length; i += 4) if (d[i] > 0) return true;
 			return false;
 		})`)
-		if !drawn {
-			t.Error("a waveform canvas is blank")
-		}
 		if href := eval[string](t, b, `document.getElementById('download-pcap').getAttribute('href')`); href != "/api/calls/"+string(target.ID)+"/pcap" {
 			t.Errorf("pcap download link %q", href)
 		}
