@@ -44,6 +44,7 @@ type Live struct {
 	reconf  chan call.Config
 
 	snap          atomic.Pointer[workerSnapshot]
+	shards        atomic.Pointer[[]*shard] // for the active calls, fresher than snap
 	callsRecorded atomic.Uint64
 	callsFailed   atomic.Uint64
 	withAudio     atomic.Uint64
@@ -189,8 +190,8 @@ func (l *Live) Reconfigure(cfg call.Config) {
 // readers, closes every call still open (recording and indexing it), waits
 // for the renderers and returns. It closes the sources. events, if not
 // nil, is called from the renderer goroutines for every call written, and
-// from the worker goroutine (so it must not block) when a call starts or
-// is answered.
+// from the call shards' goroutines (so it must not block) when a call
+// starts or is answered; it must be safe for concurrent use.
 // Run may be called once.
 func (l *Live) Run(ctx context.Context, events func(Event)) error {
 	if l.started.Swap(true) {
@@ -294,6 +295,9 @@ func (l *Live) Run(ctx context.Context, events func(Event)) error {
 		}
 	}(ended)
 	w := newWorker(cfg, func(f *call.Finished) { ended <- f })
+	if len(w.shards) > 0 {
+		l.shards.Store(&w.shards)
+	}
 	var dedup *packet.Dedup
 	if len(l.sources) > 1 {
 		dedup = packet.NewDedup(cfg.Packet.DedupWindow)
@@ -303,7 +307,7 @@ func (l *Live) Run(ctx context.Context, events func(Event)) error {
 	var lastWall time.Time // wall time it was handled
 	publish := func() {
 		l.snap.Store(&workerSnapshot{
-			active: w.asm.Active(), assembler: w.asm.Stats(),
+			active: w.active(), assembler: w.stats(),
 			sip: w.sip, sipErrors: w.sipErrors, tcpFlows: w.tcpFlows,
 			crossDups: crossDups, packetTime: lastPkt,
 		})
@@ -330,24 +334,24 @@ loop:
 				}
 				w.handle(p)
 			}
+			w.sendAll()
 			lastWall = time.Now()
 			select {
 			case frees[b.src] <- b:
 			default:
 			}
 		case c := <-l.reconf:
-			w.asm.Reconfigure(c)
+			w.reconfigure(c)
 		case <-tick.C:
+			var now time.Time // packet time; none seen yet: flush only
 			if !lastPkt.IsZero() {
-				now := lastPkt.Add(time.Since(lastWall))
-				w.asm.Expire(now)
-				w.expireTCP(now)
+				now = lastPkt.Add(time.Since(lastWall))
 			}
-			w.asm.Flush()
+			w.tick(now, true)
 			publish()
 		}
 	}
-	w.asm.Close()
+	w.close()
 	publish()
 	close(ended)
 	renderers.Wait()
@@ -438,8 +442,17 @@ func (l *Live) read(ctx context.Context, cfg Config, i int, s *sourceState, out 
 // from any goroutine; kernel counters are read from the sources now.
 func (l *Live) Stats() LiveStats {
 	ws := l.snap.Load()
+	active := ws.active
+	if sh := l.shards.Load(); sh != nil {
+		// The shards publish their count when they expire calls; the
+		// worker's snapshot can be a second older.
+		active = 0
+		for _, s := range *sh {
+			active += s.snap.Load().active
+		}
+	}
 	st := LiveStats{
-		ActiveCalls:     ws.active,
+		ActiveCalls:     active,
 		CallsRecorded:   l.callsRecorded.Load(),
 		CallsFailed:     l.callsFailed.Load(),
 		WithAudio:       l.withAudio.Load(),

@@ -3,6 +3,7 @@ package recorder_test
 import (
 	"context"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/spanrec/spanrec"
@@ -28,7 +29,10 @@ func TestProgressEvents(t *testing.T) {
 	defer db.Close()
 	started := map[spanrec.CallID]*spanrec.Call{}
 	answered := map[spanrec.CallID]*spanrec.Call{}
+	var mu sync.Mutex // shards report concurrently
 	cfg := recorder.Config{Call: call.Config{DataDir: data, Progress: func(p call.ProgressEvent) {
+		mu.Lock()
+		defer mu.Unlock()
 		if p.Answered {
 			answered[p.Call.ID] = p.Call
 		} else {

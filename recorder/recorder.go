@@ -3,11 +3,14 @@
 // to the call assembler, and renders and indexes every finished call. It is
 // the only package that starts pipeline goroutines and owns their channels.
 //
-// The pipeline has three stages: a reader goroutine (frame → packet.Packet,
-// batched), a worker goroutine that owns all call state (package call), and
-// a pool of renderers that mix the audio and write the index. Import
-// blocks on every hand-off, so nothing is dropped and a file imports the
-// same way each time.
+// The pipeline has four stages: a reader goroutine (frame → packet.Packet,
+// batched); a worker goroutine that parses SIP, follows SIP over TCP and
+// routes every packet to the call shard that owns its call (by Call-ID,
+// and media by the endpoints the SDP announced; see shard.go); the shard
+// goroutines, each owning its calls' state (package call); and a pool of
+// renderers that mix the audio and write the index. Import blocks on
+// every hand-off, so nothing is dropped and a file imports the same way
+// each time, whatever the number of shards.
 package recorder
 
 import (
@@ -40,6 +43,12 @@ type Config struct {
 	Packet packet.Config
 	// Renderers is the number of calls mixed at once; default GOMAXPROCS.
 	Renderers int
+	// Shards is the number of goroutines that assemble calls, each owning
+	// the calls whose Call-ID hashes to it and their media; default
+	// GOMAXPROCS. With 1 the worker goroutine assembles every call itself.
+	// With more, Call.Progress is called from the shards' goroutines, so
+	// it must be safe for concurrent use.
+	Shards int
 	// Queue is, for live recording, how many batches of packets (up to
 	// 128 packets or 50 ms each) a source may have waiting for the worker
 	// before its reader drops them; default 1024 (about 1 s at 100,000
@@ -260,20 +269,21 @@ func Import(ctx context.Context, cfg Config, src capture.Source, index spanrec.C
 		for i := range b.pkts {
 			w.handle(&b.pkts[i])
 		}
+		w.sendAll()
 		free <- b
 		if progress != nil && time.Since(lastProgress) > 200*time.Millisecond {
 			lastProgress = time.Now()
-			progress(Progress{Frames: int(readFrames.Load()), Bytes: readBytes.Load(), Calls: w.asm.Stats().CallsFinished})
+			progress(Progress{Frames: int(readFrames.Load()), Bytes: readBytes.Load(), Calls: int(w.finished.Load())})
 		}
 	}
-	w.asm.Close()
+	w.close()
 	close(finished)
 	wg.Wait()
 
 	sum.Frames = frames
 	sum.Packet = decStats
 	sum.SIP, sum.SIPErrors, sum.TCPFlows = w.sip, w.sipErrors, w.tcpFlows
-	sum.Assembler = w.asm.Stats()
+	sum.Assembler = w.stats()
 	if st, ok := src.(interface{ Stats() capture.FileStats }); ok {
 		sum.Truncated = st.Stats().Truncated
 	}
@@ -361,9 +371,16 @@ func hashFile(path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// worker is the single goroutine that owns the call state.
+// worker is the goroutine that owns the call state: with one shard it
+// runs the call.Assembler itself, with more it routes every packet to the
+// shard goroutine that owns its call (see shard.go). Either way it
+// parses SIP and reassembles SIP over TCP.
 type worker struct {
-	asm       *call.Assembler
+	asm    *call.Assembler // one shard: run here
+	shards []*shard        // more: each on its own goroutine
+	route  *router
+	wg     sync.WaitGroup
+
 	tcp       map[flowKey]*tcpStream
 	sip       int
 	sipErrors int
@@ -371,17 +388,46 @@ type worker struct {
 	lastTick  time.Time
 	cur       *packet.Packet
 	frames    []call.Frame // scratch for emitTCP
+	finished  atomic.Int64 // calls finished, all shards
 }
 
 type flowKey struct {
 	src, dst [18]byte
 }
 
-func newWorker(cfg Config, done func(*call.Finished)) *worker {
-	return &worker{
-		asm: call.NewAssembler(cfg.Call, done),
-		tcp: make(map[flowKey]*tcpStream),
+// shardCount is Config.Shards with its default: one shard per CPU.
+func shardCount(cfg Config) int {
+	if cfg.Shards > 0 {
+		return cfg.Shards
 	}
+	return runtime.GOMAXPROCS(0)
+}
+
+func newWorker(cfg Config, done func(*call.Finished)) *worker {
+	w := &worker{tcp: make(map[flowKey]*tcpStream)}
+	n := shardCount(cfg)
+	if n <= 1 {
+		w.asm = call.NewAssembler(cfg.Call, func(f *call.Finished) {
+			w.finished.Add(1)
+			done(f)
+		})
+		return w
+	}
+	w.route = newRouter(n)
+	for range n {
+		s := newShard(cfg.Call, func(f *call.Finished) {
+			w.route.finished(f.Call)
+			w.finished.Add(1)
+			done(f)
+		})
+		w.shards = append(w.shards, s)
+		w.wg.Add(1)
+		go func() {
+			defer w.wg.Done()
+			s.run()
+		}()
+	}
+	return w
 }
 
 func (w *worker) handle(p *packet.Packet) {
@@ -389,8 +435,7 @@ func (w *worker) handle(p *packet.Packet) {
 	// several sources (live), not worth an Expire per packet.
 	if p.Time.Sub(w.lastTick) >= time.Second || p.Time.Before(w.lastTick.Add(-time.Second)) {
 		w.lastTick = p.Time
-		w.asm.Expire(p.Time)
-		w.expireTCP(p.Time)
+		w.tick(p.Time, false)
 	}
 	switch p.Proto {
 	case 17:
@@ -398,10 +443,141 @@ func (w *worker) handle(p *packet.Packet) {
 			w.handleSIP(p.Payload, p)
 			return
 		}
-		w.asm.HandleMedia(p)
+		if w.asm != nil {
+			w.asm.HandleMedia(p)
+			return
+		}
+		if s, ok := w.route.media(p); ok {
+			// The assembler adopts what it held of a flow when the flow's
+			// next packet finds its call; so does the router.
+			held := w.route.take(p)
+			for i := range held {
+				w.push(s, &held[i], shardItem{kind: itemMedia})
+			}
+			w.push(s, p, shardItem{kind: itemMedia})
+		} else {
+			w.route.hold(p)
+		}
 	case 6:
 		w.handleTCP(p)
 	}
+}
+
+// tick expires calls and flows as of now (packet time) and, with flush,
+// pushes every open call's buffered packets and audio to disk.
+func (w *worker) tick(now time.Time, flush bool) {
+	if !now.IsZero() {
+		w.expireTCP(now)
+	}
+	if w.asm != nil {
+		if !now.IsZero() {
+			w.asm.Expire(now)
+		}
+		if flush {
+			w.asm.Flush()
+		}
+		return
+	}
+	if !now.IsZero() {
+		w.route.expire(now)
+	}
+	w.control(shardItem{kind: itemControl, now: now, flush: flush})
+}
+
+// reconfigure applies a new call configuration to every shard.
+func (w *worker) reconfigure(cfg call.Config) {
+	if w.asm != nil {
+		w.asm.Reconfigure(cfg)
+		return
+	}
+	w.control(shardItem{kind: itemControl, reconf: &cfg})
+}
+
+// control sends a control item to every shard, after what they have.
+func (w *worker) control(it shardItem) {
+	var none packet.Packet
+	for i := range w.shards {
+		w.push(i, &none, it)
+	}
+	w.sendAll()
+}
+
+// push appends one packet for shard i to the batch the worker fills for
+// it, copying the packet.
+func (w *worker) push(i int, p *packet.Packet, it shardItem) {
+	s := w.shards[i]
+	if s.cur == nil {
+		s.cur = <-s.free
+	}
+	s.cur.add(p)
+	s.cur.items = append(s.cur.items, it)
+	if len(s.cur.pkts) == batchSize {
+		s.cur.seal()
+		s.in <- s.cur
+		s.cur = nil
+	}
+}
+
+// sendAll hands every shard the batch filled for it so far; the worker
+// calls it at the end of each batch it read, so that no packet waits for
+// more to come.
+func (w *worker) sendAll() {
+	for _, s := range w.shards {
+		if s.cur != nil && len(s.cur.pkts) > 0 {
+			s.cur.seal()
+			s.in <- s.cur
+			s.cur = nil
+		}
+	}
+}
+
+// close finishes every call still open and, with shards, waits for them.
+func (w *worker) close() {
+	if w.asm != nil {
+		w.asm.Close()
+		return
+	}
+	w.route.close()
+	w.sendAll()
+	for _, s := range w.shards {
+		close(s.in)
+	}
+	w.wg.Wait()
+}
+
+// active returns the number of calls in progress, as of the shards' last
+// report.
+func (w *worker) active() int {
+	if w.asm != nil {
+		return w.asm.Active()
+	}
+	n := 0
+	for _, s := range w.shards {
+		n += s.snap.Load().active
+	}
+	return n
+}
+
+// stats returns the assemblers' counters summed, as of the shards' last
+// report, with the router's held packets that were never assigned.
+func (w *worker) stats() call.Stats {
+	if w.asm != nil {
+		return w.asm.Stats()
+	}
+	var t call.Stats
+	for _, s := range w.shards {
+		st := s.snap.Load().stats
+		t.Calls += st.Calls
+		t.CallsFinished += st.CallsFinished
+		t.MediaPackets += st.MediaPackets
+		t.Unassigned += st.Unassigned
+		t.MalformedRTP += st.MalformedRTP
+		t.FileErrors += st.FileErrors
+		t.PendingDropped += st.PendingDropped
+	}
+	t.Unassigned += w.route.unassigned
+	t.PendingDropped += w.route.pendingDropped
+	return t
 }
 
 func (w *worker) handleSIP(b []byte, p *packet.Packet) {
@@ -411,7 +587,31 @@ func (w *worker) handleSIP(b []byte, p *packet.Packet) {
 		return
 	}
 	w.sip++
-	w.asm.HandleSIP(m, p)
+	w.dispatchSIP(m, p, nil, false)
+}
+
+// dispatchSIP hands a parsed SIP message to its call's assembler: here,
+// or on its shard.
+func (w *worker) dispatchSIP(m *sipmsg.Message, p *packet.Packet, frames []call.Frame, stream bool) {
+	if w.asm != nil {
+		if stream {
+			w.asm.HandleSIPStream(m, p, frames)
+		} else {
+			w.asm.HandleSIP(m, p)
+		}
+		return
+	}
+	s := w.route.sip(m, p)
+	it := shardItem{kind: itemSIP, msg: m}
+	if stream {
+		it.kind = itemSIPStream
+		it.frames = make([]call.Frame, len(frames))
+		for i, f := range frames {
+			f.Data = append([]byte(nil), f.Data...)
+			it.frames[i] = f
+		}
+	}
+	w.push(s, p, it)
 }
 
 func key(p *packet.Packet) flowKey {
@@ -473,7 +673,7 @@ func (w *worker) emitTCP(tm tcpMessage) {
 			w.frames = append(w.frames, h.frame)
 		}
 	}
-	w.asm.HandleSIPStream(m, &p, w.frames)
+	w.dispatchSIP(m, &p, w.frames, true)
 }
 
 func (w *worker) expireTCP(now time.Time) {

@@ -1,0 +1,354 @@
+package recorder
+
+import (
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/spanrec/spanrec"
+	"github.com/spanrec/spanrec/call"
+	"github.com/spanrec/spanrec/dialog"
+	"github.com/spanrec/spanrec/packet"
+	"github.com/spanrec/spanrec/rtpstream"
+	"github.com/spanrec/spanrec/sipmsg"
+)
+
+// Call sharding.
+//
+// With Config.Shards > 1 the worker goroutine becomes a router in front of
+// that many shard goroutines, each owning a call.Assembler and the calls
+// it holds; nothing is shared between shards and there are no locks on the
+// packet path. The router sends:
+//
+//   - every SIP message to the shard hash(Call-ID) % N, so that one shard
+//     sees every message of a call, in capture order;
+//   - every media packet to the shard of the call whose SDP announced its
+//     destination, else its source (the assembler's own matching order),
+//     from a directory of media endpoints the router keeps from the SDP it
+//     parses and forgets when the shard reports the call finished;
+//   - media of an endpoint no SDP announced yet is held in the router (32
+//     packets per flow, 5 s, as the assembler would) and released to the
+//     call's shard just before the flow's first packet that can be routed,
+//     where the assembler itself would adopt them.
+//
+// Each shard therefore sees the packets of its calls in the order the
+// router saw them, so a call is assembled exactly as with one shard, and a
+// capture gives the same recordings for any N (tested).
+
+// itemKind says what a shard does with one item of its batch.
+type itemKind uint8
+
+const (
+	itemMedia itemKind = iota
+	itemSIP
+	itemSIPStream
+	itemControl
+)
+
+// shardItem is what goes with each packet of a shardBatch.
+type shardItem struct {
+	kind   itemKind
+	msg    *sipmsg.Message
+	frames []call.Frame // itemSIPStream: the segments, owned copies
+	// itemControl: Expire at now (if not zero), then Flush, Reconfigure.
+	now    time.Time
+	flush  bool
+	reconf *call.Config
+}
+
+// shardBatch is a batch of packets for one shard, copied into its own
+// arena so that the reader's batch can be reused as soon as the router
+// is done with it.
+type shardBatch struct {
+	batch
+	items []shardItem
+}
+
+func (b *shardBatch) reset() {
+	b.batch.reset()
+	clear(b.items)
+	b.items = b.items[:0]
+}
+
+// shardBatches is how many batches a shard has: those queued for it, the
+// one it works on and the one the router fills.
+const shardBatches = 8
+
+// shard is one goroutine's share of the calls.
+type shard struct {
+	asm  *call.Assembler
+	in   chan *shardBatch
+	free chan *shardBatch
+	cur  *shardBatch // being filled by the router
+	snap atomic.Pointer[shardSnapshot]
+}
+
+type shardSnapshot struct {
+	active int
+	stats  call.Stats
+}
+
+func newShard(cfg call.Config, done func(*call.Finished)) *shard {
+	s := &shard{
+		asm:  call.NewAssembler(cfg, done),
+		in:   make(chan *shardBatch, shardBatches),
+		free: make(chan *shardBatch, shardBatches),
+	}
+	for range shardBatches {
+		s.free <- &shardBatch{
+			batch: batch{pkts: make([]packet.Packet, 0, batchSize), arena: make([]byte, 0, batchSize*256)},
+			items: make([]shardItem, 0, batchSize),
+		}
+	}
+	s.publish()
+	return s
+}
+
+func (s *shard) publish() {
+	s.snap.Store(&shardSnapshot{active: s.asm.Active(), stats: s.asm.Stats()})
+}
+
+// run is the shard goroutine: it handles the batches until in is closed,
+// then closes every call still open.
+func (s *shard) run() {
+	for b := range s.in {
+		for i := range b.pkts {
+			s.handle(&b.pkts[i], &b.items[i])
+		}
+		b.reset()
+		s.free <- b
+	}
+	s.asm.Close()
+	s.publish()
+}
+
+func (s *shard) handle(p *packet.Packet, it *shardItem) {
+	switch it.kind {
+	case itemMedia:
+		s.asm.HandleMedia(p)
+	case itemSIP:
+		s.asm.HandleSIP(it.msg, p)
+	case itemSIPStream:
+		s.asm.HandleSIPStream(it.msg, p, it.frames)
+	case itemControl:
+		if !it.now.IsZero() {
+			s.asm.Expire(it.now)
+		}
+		if it.flush {
+			s.asm.Flush()
+		}
+		if it.reconf != nil {
+			s.asm.Reconfigure(*it.reconf)
+		}
+		s.publish()
+	}
+}
+
+// router is the worker's directory of which shard holds which call and
+// media endpoint. It is used by the worker goroutine only, except ended,
+// which the shards fill.
+type router struct {
+	n      uint32
+	byCall map[string]*route
+	dir    map[netip.AddrPort]*route
+	held   map[heldKey]*heldFlow
+
+	unassigned, pendingDropped int
+
+	mu    sync.Mutex
+	ended []endedCall // reported by the shards, applied by the worker
+}
+
+// route is a call as the router knows it: its shard and the media
+// endpoints bound to it.
+type route struct {
+	shard int
+	id    spanrec.CallID
+	eps   []netip.AddrPort
+}
+
+type endedCall struct {
+	sipCallID string
+	id        spanrec.CallID
+}
+
+type heldKey struct{ src, dst netip.AddrPort }
+
+type heldFlow struct {
+	pkts []packet.Packet // owned copies
+	last time.Time
+}
+
+// Hold limits, the assembler's (call.maxPending and its pending-flow
+// bound and age).
+const (
+	maxHeldPackets = 32
+	maxHeldFlows   = 1 << 16
+	heldAge        = 5 * time.Second
+)
+
+func newRouter(n int) *router {
+	return &router{
+		n:      uint32(n),
+		byCall: make(map[string]*route),
+		dir:    make(map[netip.AddrPort]*route),
+		held:   make(map[heldKey]*heldFlow),
+	}
+}
+
+// shardOf hashes a Call-ID (FNV-1a) to a shard.
+func (r *router) shardOf(callID string) int {
+	h := uint32(2166136261)
+	for i := 0; i < len(callID); i++ {
+		h ^= uint32(callID[i])
+		h *= 16777619
+	}
+	return int(h % r.n)
+}
+
+// sip routes a SIP message: it returns its shard, and binds the media
+// endpoints its SDP announces to the message's call.
+func (r *router) sip(m *sipmsg.Message, p *packet.Packet) int {
+	s := r.shardOf(m.CallID)
+	rt := r.byCall[m.CallID]
+	if rt == nil {
+		// The assembler starts a call on the same condition.
+		if !dialog.IsInitialInvite(m) || m.CallID == "" {
+			return s
+		}
+		rt = &route{shard: s, id: spanrec.NewCallID(m.CallID, p.Time)}
+		r.byCall[m.CallID] = rt
+	}
+	if m.SDP == nil {
+		return s
+	}
+	for _, md := range m.SDP.Media {
+		if md.Addr.Port() == 0 || !md.Addr.Addr().IsValid() || md.Addr.Addr().IsUnspecified() {
+			continue
+		}
+		r.bind(rt, md.Addr)
+		rtcp := md.RTCPAddr
+		if !rtcp.IsValid() {
+			rtcp = netip.AddrPortFrom(md.Addr.Addr(), md.Addr.Port()+1)
+		}
+		r.bind(rt, rtcp)
+	}
+	return s
+}
+
+func (r *router) bind(rt *route, ep netip.AddrPort) {
+	if r.dir[ep] != rt {
+		r.dir[ep] = rt
+		rt.eps = append(rt.eps, ep)
+	}
+}
+
+// media returns the shard of a media packet's call, if its destination or
+// source is a known endpoint; a source first seen sending to a known
+// endpoint is learned (NAT), as the assembler does.
+func (r *router) media(p *packet.Packet) (int, bool) {
+	if rt := r.dir[p.Dst]; rt != nil {
+		if _, ok := r.dir[p.Src]; !ok {
+			r.dir[p.Src] = rt
+			rt.eps = append(rt.eps, p.Src)
+		}
+		return rt.shard, true
+	}
+	if rt := r.dir[p.Src]; rt != nil {
+		return rt.shard, true
+	}
+	return 0, false
+}
+
+// hold keeps a copy of an RTP-looking packet no SDP claims yet.
+func (r *router) hold(p *packet.Packet) {
+	k := heldKey{p.Src, p.Dst}
+	f := r.held[k]
+	if f == nil {
+		if !rtpstream.LooksRTP(p.Payload) && !rtpstream.IsRTCP(p.Payload) {
+			return
+		}
+		if len(r.held) > maxHeldFlows {
+			r.pendingDropped++
+			return
+		}
+		f = &heldFlow{}
+		r.held[k] = f
+	}
+	f.last = p.Time
+	if len(f.pkts) >= maxHeldPackets {
+		r.unassigned++
+		return
+	}
+	q := *p
+	q.Frame = append([]byte(nil), p.Frame...)
+	if off, ok := within(p.Frame, p.Payload); ok {
+		q.Payload = q.Frame[off : off+len(p.Payload)]
+	} else {
+		q.Payload = append([]byte(nil), p.Payload...)
+	}
+	q.Fragments = nil
+	for _, fr := range p.Fragments {
+		q.Fragments = append(q.Fragments, append([]byte(nil), fr...))
+	}
+	f.pkts = append(f.pkts, q)
+}
+
+// take removes the held flow of p's 5-tuple, if any, and returns its
+// packets.
+func (r *router) take(p *packet.Packet) []packet.Packet {
+	if len(r.held) == 0 {
+		return nil
+	}
+	k := heldKey{p.Src, p.Dst}
+	f := r.held[k]
+	if f == nil {
+		return nil
+	}
+	delete(r.held, k)
+	return f.pkts
+}
+
+// expire forgets held flows idle for heldAge, and the routes of the calls
+// the shards finished.
+func (r *router) expire(now time.Time) {
+	for k, f := range r.held {
+		if now.Sub(f.last) > heldAge {
+			r.unassigned += len(f.pkts)
+			delete(r.held, k)
+		}
+	}
+	r.mu.Lock()
+	ended := r.ended
+	r.ended = nil
+	r.mu.Unlock()
+	for _, e := range ended {
+		rt := r.byCall[e.sipCallID]
+		// A route the same Call-ID started again since is kept.
+		if rt == nil || rt.id != e.id {
+			continue
+		}
+		delete(r.byCall, e.sipCallID)
+		for _, ep := range rt.eps {
+			if r.dir[ep] == rt {
+				delete(r.dir, ep)
+			}
+		}
+	}
+}
+
+// finished is called by the shards for every call they finish.
+func (r *router) finished(c *spanrec.Call) {
+	r.mu.Lock()
+	r.ended = append(r.ended, endedCall{sipCallID: c.SIPCallID, id: c.ID})
+	r.mu.Unlock()
+}
+
+// close counts what is still held as never assigned.
+func (r *router) close() {
+	for k, f := range r.held {
+		r.unassigned += len(f.pkts)
+		delete(r.held, k)
+	}
+}
