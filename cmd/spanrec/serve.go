@@ -124,15 +124,19 @@ func newWeb(ctx context.Context, e *env, db *sqlite.DB, hc httpConfig, stdout io
 	if tlsConfig != nil {
 		ln, scheme = tls.NewListener(ln, tlsConfig), "https"
 	}
-	fmt.Fprintf(stdout, "Serving %s on %s://%s/\n", e.dataDir, scheme, ln.Addr())
-	if users, err := db.Users(ctx); err != nil {
+	users, err := db.Users(ctx)
+	if err != nil {
 		ln.Close()
 		return nil, err
-	} else if len(users) == 0 {
-		fmt.Fprintf(stdout, "No user exists yet. Create the first one with:\n  spanrec user add NAME --role admin --data %s\n", e.dataDir)
-	} else {
-		fmt.Fprintf(stdout, "Log in with one of the %d accounts (spanrec user list --data %s).\n", len(users), e.dataDir)
 	}
+	// One write, so that whoever waits for the URL line gets the hint too.
+	msg := fmt.Sprintf("Serving %s on %s://%s/\n", e.dataDir, scheme, ln.Addr())
+	if len(users) == 0 {
+		msg += fmt.Sprintf("No user exists yet. Create the first one with:\n  spanrec user add NAME --role admin --data %s\n", e.dataDir)
+	} else {
+		msg += fmt.Sprintf("Log in with one of the %d accounts (spanrec user list --data %s).\n", len(users), e.dataDir)
+	}
+	fmt.Fprint(stdout, msg)
 	return &web{srv: srv, ln: ln, log: e.log, hs: &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
