@@ -170,7 +170,7 @@ func (f *flow) newTrack(a *Assembler, c *state, cd codec.Codec, t time.Time) *re
 		return nil
 	}
 	c.trackSeq++
-	path := filepath.Join(c.spool, strconv.Itoa(c.trackSeq)+".pcm")
+	path := filepath.Join(c.spool, strconv.Itoa(c.trackSeq)+render.SpoolExt(cd))
 	tr, err := render.NewTrack(path, f.side, cd, t)
 	if err != nil {
 		a.fileError(c, err)

@@ -2,7 +2,6 @@ package render
 
 import (
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -230,14 +229,12 @@ func (s *source) pull(end int64) error {
 			return fmt.Errorf("render: %w", err)
 		}
 		s.rs, s.f = rs, f
-		s.raw, s.in = make([]byte, 2*chunk), make([]int16, chunk)
+		s.raw, s.in = make([]byte, s.tr.fmt.bps*chunk), make([]int16, chunk)
 	}
 	for !s.done && s.pos+int64(len(s.out)) < end {
 		m, err := io.ReadFull(s.f, s.raw)
-		m /= 2
-		for i := range m {
-			s.in[i] = int16(binary.LittleEndian.Uint16(s.raw[2*i:]))
-		}
+		m /= int(s.tr.fmt.bps)
+		s.tr.fmt.samples(s.in, s.raw, m)
 		s.out = s.rs.Process(s.out, s.in[:m])
 		switch {
 		case err == nil:

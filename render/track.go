@@ -1,9 +1,11 @@
 // Package render turns the RTP payloads of a call into its recording. While
-// the call goes on, a Track per stream (and codec) decodes the payloads in
-// sequence order and spools 16-bit PCM to a file, each sample at the place
-// its RTP timestamp and capture time give it; when the call ends, Mix
-// aligns the tracks of both parties on capture time, resamples them to one
-// rate and writes the stereo WAV (caller left, callee right).
+// the call goes on, a Track per stream (and codec) puts the payloads in
+// sequence order and spools their samples to a file, each sample at the
+// place its RTP timestamp and capture time give it: G.711 as its 8-bit
+// codes (decoded when mixed, which halves the bytes written and read),
+// other codecs decoded to 16-bit PCM. When the call ends, Mix aligns the
+// tracks of both parties on capture time, resamples them to one rate and
+// writes the stereo WAV (caller left, callee right).
 //
 // Memory per track is bounded (a small reorder window and one write
 // buffer), so thousands of calls can be recorded at once; the audio itself
@@ -25,8 +27,9 @@ const (
 	// sequence order before decoding (stateful decoders such as G.722 need
 	// the payloads in order).
 	reorderWindow = 8
-	// bufSamples is the size of a Track's write buffer: 4 KiB.
-	bufSamples = 2048
+	// bufBytes is the size of a Track's write buffer: 4 KiB, 2,048
+	// samples of PCM or 4,096 of G.711.
+	bufBytes = 4096
 	// maxPayload bounds the payload a Track keeps in its reorder window.
 	maxPayload = 1500
 	// resyncAfter is how far the RTP timestamp may disagree with the
@@ -48,6 +51,7 @@ type Track struct {
 	dec  codec.Decoder
 	rate int64 // decoded sample rate
 	f    *os.File
+	fmt  spoolFormat
 
 	// Timeline anchor: the sample at position anchorPos has RTP timestamp
 	// anchorTS (extended) and was captured at anchorTime.
@@ -67,10 +71,11 @@ type Track struct {
 	slots   [reorderWindow]slot
 	held    int
 
-	buf      []byte // little-endian samples at positions [bufStart, bufStart+len(buf)/2)
+	buf      []byte // spooled samples at positions [bufStart, bufStart+len(buf)/bps)
 	bufStart int64
 	end      int64 // one past the last position written
 	pcm      []int16
+	enc      []byte // a payload's samples as spooled
 }
 
 type slot struct {
@@ -82,7 +87,9 @@ type slot struct {
 }
 
 // NewTrack creates a Track that spools to path. start is the capture time
-// of the first packet; c says how to decode its payloads.
+// of the first packet; c says how to decode its payloads. The spool's
+// format follows from path's extension and c (see SpoolExt): name it
+// with SpoolExt(c) so that G.711 is spooled as 8-bit codes.
 func NewTrack(path string, side spanrec.Side, c codec.Codec, start time.Time) (*Track, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
@@ -90,8 +97,8 @@ func NewTrack(path string, side spanrec.Side, c codec.Codec, start time.Time) (*
 	}
 	return &Track{
 		Side: side, Codec: c, Start: start, Path: path,
-		dec: c.New(), rate: int64(c.SampleRate), f: f,
-		buf: make([]byte, 0, 2*bufSamples),
+		dec: c.New(), rate: int64(c.SampleRate), f: f, fmt: formatOf(path, c),
+		buf: make([]byte, 0, bufBytes),
 	}, nil
 }
 
@@ -211,63 +218,69 @@ func (tr *Track) decode(ets int64, t time.Time, payload []byte) {
 		d = 0
 	}
 	pos := tr.anchorPos + int64(d)*tr.rate/int64(time.Second)
-	var err error
-	tr.pcm, err = tr.dec.Decode(tr.pcm[:0], payload)
-	if err != nil {
-		if tr.Err == nil {
-			tr.Err = fmt.Errorf("render: decode %s: %w", tr.Codec.Name, err)
+	if tr.fmt.bps == 1 {
+		// G.711: one code per sample, spooled as it is (see spoolFormat).
+		tr.enc = tr.enc[:0]
+		for _, b := range payload {
+			tr.enc = append(tr.enc, b^tr.fmt.key)
 		}
-		return
+	} else {
+		var err error
+		tr.pcm, err = tr.dec.Decode(tr.pcm[:0], payload)
+		if err != nil {
+			if tr.Err == nil {
+				tr.Err = fmt.Errorf("render: decode %s: %w", tr.Codec.Name, err)
+			}
+			return
+		}
+		tr.enc = putSamples(tr.enc[:0], tr.pcm)
 	}
 	tr.Frames++
 	if pos < 0 {
 		return
 	}
-	tr.write(pos, tr.pcm)
+	tr.write(pos, tr.enc)
 }
 
-// write puts samples at position pos, through the write buffer.
-func (tr *Track) write(pos int64, s []int16) {
-	bufEnd := tr.bufStart + int64(len(tr.buf)/2)
+// write puts the spooled samples b at position pos, through the write
+// buffer.
+func (tr *Track) write(pos int64, b []byte) {
+	bps := tr.fmt.bps
+	bufSamples := int64(bufBytes) / bps
+	n := int64(len(b)) / bps
+	bufEnd := tr.bufStart + int64(len(tr.buf))/bps
 	switch {
 	case len(tr.buf) == 0:
 		tr.bufStart = pos
-	case pos >= tr.bufStart && pos <= bufEnd && pos+int64(len(s)) <= tr.bufStart+bufSamples:
+	case pos >= tr.bufStart && pos <= bufEnd && pos+n <= tr.bufStart+bufSamples:
 		// Fits in the buffer (in order, or overwriting a little).
-	case pos > bufEnd && pos+int64(len(s)) <= tr.bufStart+bufSamples:
-		// A small gap: silence in the buffer.
-		tr.buf = append(tr.buf, make([]byte, 2*(pos-bufEnd))...)
+	case pos > bufEnd && pos+n <= tr.bufStart+bufSamples:
+		// A small gap: silence (zero bytes) in the buffer.
+		tr.buf = append(tr.buf, make([]byte, bps*(pos-bufEnd))...)
 	default:
 		tr.flush()
 		tr.bufStart = pos
 	}
-	off := pos - tr.bufStart
-	if need := 2 * (off + int64(len(s))); need > int64(len(tr.buf)) {
+	off := bps * (pos - tr.bufStart)
+	if need := off + int64(len(b)); need > int64(len(tr.buf)) {
 		if need > int64(cap(tr.buf)) {
-			// Larger than the buffer: write straight through it.
+			// Larger than the buffer: write straight through.
 			tr.flush()
-			for len(s) > 0 {
-				k := min(len(s), bufSamples)
-				tr.writeAt(pos, putSamples(tr.buf[:2*k], s[:k]))
-				s, pos = s[k:], pos+int64(k)
-			}
-			tr.buf = tr.buf[:0]
+			tr.writeAt(pos, b)
 			return
 		}
 		tr.buf = tr.buf[:need]
 	}
-	putSamples(tr.buf[2*off:], s)
-	if e := pos + int64(len(s)); e > tr.end {
+	copy(tr.buf[off:], b)
+	if e := pos + n; e > tr.end {
 		tr.end = e
 	}
 }
 
-// putSamples stores s in b as 16-bit little-endian samples and returns b.
+// putSamples appends s to b as 16-bit little-endian samples.
 func putSamples(b []byte, s []int16) []byte {
-	b = b[:2*len(s)]
-	for i, v := range s {
-		b[2*i] = byte(v)
-		b[2*i+1] = byte(uint16(v) >> 8)
+	for _, v := range s {
+		b = append(b, byte(v), byte(uint16(v)>>8))
 	}
 	return b
 }
@@ -279,12 +292,12 @@ func (tr *Track) flush() {
 	}
 }
 
-// writeAt writes the little-endian samples b at position pos of the spool.
+// writeAt writes the spooled samples b at position pos of the spool.
 func (tr *Track) writeAt(pos int64, b []byte) {
-	if _, err := tr.f.WriteAt(b, pos*2); err != nil && tr.Err == nil {
+	if _, err := tr.f.WriteAt(b, pos*tr.fmt.bps); err != nil && tr.Err == nil {
 		tr.Err = fmt.Errorf("render: write spool: %w", err)
 	}
-	if e := pos + int64(len(b)/2); e > tr.end {
+	if e := pos + int64(len(b))/tr.fmt.bps; e > tr.end {
 		tr.end = e
 	}
 }
