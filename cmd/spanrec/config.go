@@ -35,9 +35,27 @@ type fileConfig struct {
 		MediaTimeout time.Duration `yaml:"media_timeout"`
 		EndLinger    time.Duration `yaml:"end_linger"`
 		AuthLinger   time.Duration `yaml:"auth_linger"`
+		// Shards is the number of goroutines that assemble calls; 0: one
+		// per CPU.
+		Shards int `yaml:"shards"`
 	} `yaml:"calls"`
 	Capture captureConfig `yaml:"capture"`
 	HTTP    httpConfig    `yaml:"http"` // spanrec serve
+}
+
+// maxShards bounds calls.shards and --shards.
+const maxShards = 256
+
+// shards returns the number of call shards: the flag's value if it was
+// given (flagSet), else the configuration's.
+func (fc *fileConfig) shards(flagValue int, flagSet bool) (int, error) {
+	if !flagSet {
+		return fc.Calls.Shards, nil
+	}
+	if flagValue < 0 || flagValue > maxShards {
+		return 0, fmt.Errorf("%w: --shards must be 0 (one per CPU) to %d", errUsage, maxShards)
+	}
+	return flagValue, nil
 }
 
 // captureConfig is the capture section: decoding options, and the live
@@ -117,6 +135,9 @@ func (fc *fileConfig) networks() (call.Networks, error) {
 	n.ExtensionDigits = fc.Networks.ExtensionDigits
 	if fc.Calls.MediaTimeout < 0 || fc.Calls.EndLinger < 0 || fc.Calls.AuthLinger < 0 {
 		errs = append(errs, errors.New("calls: durations must not be negative"))
+	}
+	if fc.Calls.Shards < 0 || fc.Calls.Shards > maxShards {
+		errs = append(errs, fmt.Errorf("calls.shards must be 0 (one per CPU) to %d", maxShards))
 	}
 	return n, errors.Join(errs...)
 }

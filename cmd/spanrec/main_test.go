@@ -187,6 +187,8 @@ func TestErrors(t *testing.T) {
 	os.WriteFile(badConfig, []byte("networks:\n  local: [10.0.0.0/33]\n"), 0o600)
 	unknownKey := filepath.Join(dir, "typo.yaml")
 	os.WriteFile(unknownKey, []byte("netwroks: {}\n"), 0o600)
+	badShards := filepath.Join(dir, "shards.yaml")
+	os.WriteFile(badShards, []byte("calls:\n  shards: -2\n"), 0o600)
 
 	for _, tc := range []struct {
 		name string
@@ -203,6 +205,8 @@ func TestErrors(t *testing.T) {
 		{"bad time", []string{"calls", "--since", "yesterday", "--data", dir}, 2, "yesterday"},
 		{"bad config", []string{"import", demo, "--config", badConfig, "--data", dir}, 1, "10.0.0.0/33"},
 		{"unknown config key", []string{"import", demo, "--config", unknownKey, "--data", dir}, 1, "netwroks"},
+		{"bad shards config", []string{"import", demo, "--config", badShards, "--data", dir}, 1, "calls.shards must be 0"},
+		{"bad shards flag", []string{"import", demo, "--shards", "-1", "--data", dir}, 2, "--shards must be 0"},
 		{"no data dir", []string{"calls", "--data", filepath.Join(dir, "none")}, 1, "record something first"},
 		{"unknown call", []string{"show", "ffffffffffff", "--data", dir}, 1, "no call"},
 		{"unknown command", []string{"frob"}, 2, "unknown command"},
@@ -225,7 +229,9 @@ func TestConfigDirection(t *testing.T) {
 	// With 192.0.2.0/24 and friends declared local, nothing is outside.
 	os.WriteFile(cfg, []byte("networks:\n  local: [10.0.0.0/8, 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24]\n"), 0o600)
 	data := filepath.Join(dir, "data")
-	if code, out, errs := runCLI(t, nil, "import", demo, "--data", data, "--config", cfg); code != 0 {
+	// One shard: the worker assembles every call (the default is one per
+	// CPU; recorder tests compare the two).
+	if code, out, errs := runCLI(t, nil, "import", demo, "--data", data, "--config", cfg, "--shards", "1"); code != 0 {
 		t.Fatalf("exit %d\n%s%s", code, out, errs)
 	}
 	for _, c := range callsJSON(t, "--data", data) {
