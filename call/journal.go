@@ -1,7 +1,9 @@
 package call
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -17,14 +19,19 @@ const JournalFile = "call.json"
 
 // Journal is what the Assembler keeps on disk about a call in progress
 // when Config.Journal is set: spool/<id>/call.json, beside the call's audio
-// tracks (raw 16-bit little-endian PCM, one file per track). If the
-// recorder dies (kill -9, power loss), the journal, the tracks (flushed by
-// Flush) and the call's pcapng are enough to write the call's recording
-// and index entry at the next start (see package recorder).
+// tracks (one file per track, see render.SpoolExt). If the recorder dies
+// (kill -9, power loss), the journal, the tracks (flushed by Flush) and the
+// call's pcapng are enough to write the call's recording and index entry
+// at the next start (see package recorder).
 //
-// The journal is rewritten, whole and atomically (rename), by Flush when
-// the call's dialog changed or it got a new track since the last Flush;
-// not per packet.
+// Flush appends a new version of the journal, one JSON document per line,
+// when the call's dialog changed or it got a new track since the last
+// Flush; not per packet. The last line that parses is the journal, so a
+// line torn by a crash leaves the version before it. Appending creates the
+// file once per call, where a rewrite by rename would create one per
+// version (file creation is what costs most on some file systems); past
+// maxJournal bytes the file is rewritten by rename with the last version
+// alone.
 type Journal struct {
 	Version int `json:"version"`
 	// PID is the process that writes the journal, so that a recorder
@@ -70,17 +77,37 @@ type JournalTrack struct {
 	Start time.Time `json:"start"`
 }
 
-// ReadJournal reads the journal of the spool directory dir.
+// maxJournal is the size past which a journal file is compacted.
+const maxJournal = 64 << 10
+
+// ReadJournal reads the journal of the spool directory dir: the last line
+// of its file that parses (see Journal).
 func ReadJournal(dir string) (*Journal, error) {
 	b, err := os.ReadFile(filepath.Join(dir, JournalFile))
 	if err != nil {
 		return nil, fmt.Errorf("call: journal: %w", err)
 	}
-	var j Journal
-	if err := json.Unmarshal(b, &j); err != nil {
-		return nil, fmt.Errorf("call: journal %s: %w", dir, err)
+	var firstErr error
+	for rest := bytes.TrimRight(b, "\n"); len(rest) > 0; {
+		line := rest
+		if i := bytes.LastIndexByte(rest, '\n'); i >= 0 {
+			line, rest = rest[i+1:], rest[:i]
+		} else {
+			rest = nil
+		}
+		var j Journal
+		err := json.Unmarshal(line, &j)
+		if err == nil {
+			return &j, nil
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
 	}
-	return &j, nil
+	if firstErr == nil {
+		firstErr = errors.New("empty")
+	}
+	return nil, fmt.Errorf("call: journal %s: %w", dir, firstErr)
 }
 
 // Call returns the call as the journal last saw it, with the status a
@@ -161,16 +188,34 @@ func (a *Assembler) writeJournal(c *state) {
 			ClockRate: tr.Codec.ClockRate, Channels: tr.Codec.Channels, Start: tr.Start,
 		})
 	}
+	a.writeJournalOf(c, j)
+}
+
+// writeJournalOf appends j to c's journal file, or rewrites the file with
+// j alone when it is new or past maxJournal.
+func (a *Assembler) writeJournalOf(c *state, j Journal) {
 	b, err := json.Marshal(&j)
 	if err != nil {
 		a.fileError(c, err)
 		return
 	}
+	b = append(b, '\n')
 	if err := os.MkdirAll(c.spool, 0o700); err != nil {
 		a.fileError(c, err)
 		return
 	}
 	path := filepath.Join(c.spool, JournalFile)
+	if c.journalSize > 0 && c.journalSize+len(b) <= maxJournal {
+		if err := appendFile(path, b); err != nil {
+			// A torn line is skipped by ReadJournal, but the next
+			// version must not continue it: rewrite the file.
+			c.journalSize = maxJournal + 1
+			a.fileError(c, err)
+			return
+		}
+		c.journalSize += len(b)
+		return
+	}
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, b, 0o600); err != nil {
 		a.fileError(c, err)
@@ -178,7 +223,18 @@ func (a *Assembler) writeJournal(c *state) {
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		a.fileError(c, err)
+		return
 	}
+	c.journalSize = len(b)
+}
+
+func appendFile(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(b)
+	return errors.Join(err, f.Close())
 }
 
 // relPath returns path relative to dir, with forward slashes.

@@ -49,6 +49,9 @@ type state struct {
 	trackSeq  int
 	notes     []string
 	dirty     bool // changed since the journal was last written
+	// journalSize is the size of the journal file written so far; 0
+	// before the first version.
+	journalSize int
 }
 
 func (c *state) touch(t time.Time) {

@@ -56,8 +56,9 @@ func Recover(ctx context.Context, cfg Config, index spanrec.CallIndex, events fu
 			continue
 		}
 		if err != nil {
-			// A journal is replaced by rename, so it is whole or absent;
-			// this one was damaged some other way.
+			// A crash tears at most the last version of a journal, and
+			// ReadJournal then takes the one before: this one was
+			// damaged some other way.
 			log.Error("recover call", "spool", dir, "err", err)
 			errs = append(errs, err)
 			continue
