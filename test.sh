@@ -10,14 +10,21 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 need=()
-for tool in tshark:tshark ffmpeg:ffmpeg sox:sox sipp:sip-tester ip:iproute2 tc:iproute2 ethtool:ethtool tcpdump:tcpdump chromium:chromium; do
-  command -v "${tool%%:*}" >/dev/null || need+=("${tool##*:}")
+for tool in tshark:tshark ffmpeg:ffmpeg sox:sox sipp:sip-tester ip:iproute2 tc:iproute2 ethtool:ethtool tcpdump:tcpdump baresip:baresip kamailio:kamailio chromium:chromium; do
+  # ethtool and kamailio live in /usr/sbin, off a normal user's PATH.
+  command -v "${tool%%:*}" >/dev/null || [ -x "/usr/sbin/${tool%%:*}" ] || need+=("${tool##*:}")
 done
 if [ ${#need[@]} -gt 0 ] && [ -z "${SPANREC_NO_INSTALL:-}" ]; then
   echo "== installing ${need[*]}"
   SUDO=; [ "$(id -u)" -ne 0 ] && SUDO=sudo
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  # The kamailio package enables and starts a SIP proxy on every interface
+  # of this machine; the lab runs its own inside its namespaces and wants
+  # none here.
+  if [[ " ${need[*]} " == *" kamailio "* ]] && command -v systemctl >/dev/null; then
+    $SUDO systemctl disable --now kamailio.service >/dev/null 2>&1 || true
+  fi
 fi
 
 echo "== gofmt"

@@ -1,7 +1,8 @@
 // Package lab is the SPAN lab: end-to-end test helpers that build a small
 // switched network with a mirror port inside Linux network namespaces on one
-// machine, place real SIP calls across it with SIPp, and run spanrec on the
-// mirror port the way an administrator would.
+// machine, place real SIP calls across it with SIPp (or with baresip phones
+// through a kamailio proxy), and run spanrec on the mirror port the way an
+// administrator would.
 //
 // It sits outside the recording pipeline: it drives the built spanrec
 // binary (record, import, doctor) and reads what it wrote (the SQLite index
@@ -22,8 +23,9 @@
 // nothing routes out.
 //
 // Everything needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN for namespaces),
-// iproute2, ethtool, sox and SIPp (Debian package sip-tester); Require skips
-// the test with a message naming what is missing, or fails it when
+// iproute2, ethtool, sox and SIPp (Debian package sip-tester), and for the
+// scenario with real phones baresip and kamailio (RealSIPTools); Require
+// skips the test with a message naming what is missing, or fails it when
 // SPANREC_LAB=require is set. Every namespace and process is removed in
 // t.Cleanup, also when the test fails.
 package lab
@@ -39,6 +41,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -103,7 +106,7 @@ type Lab struct {
 
 	mu    sync.Mutex
 	procs []*Proc
-	tones map[int]string
+	tones map[string]string // tone files made, by name
 }
 
 // Tools the lab needs, with the Debian package that has each.
@@ -112,9 +115,11 @@ var tools = [][2]string{
 }
 
 // Require skips t, with a message saying why, unless this machine can run
-// the lab: root, the tools, network namespaces. With SPANREC_LAB=require
-// in the environment it fails t instead, so that CI cannot pass by skipping.
-func Require(t testing.TB) {
+// the lab: root, the tools (those every lab needs and extra, each a program
+// and the Debian package that has it), network namespaces. With
+// SPANREC_LAB=require in the environment it fails t instead, so that CI
+// cannot pass by skipping.
+func Require(t testing.TB, extra ...[2]string) {
 	t.Helper()
 	stop := t.Skipf
 	if os.Getenv("SPANREC_LAB") == "require" {
@@ -124,14 +129,17 @@ func Require(t testing.TB) {
 		stop("SPAN lab not run: it needs root (CAP_NET_ADMIN, network namespaces); run the tests as root, e.g. sudo ./test.sh")
 		return
 	}
-	var missing []string
-	for _, tl := range tools {
+	var missing, pkgs []string
+	for _, tl := range slices.Concat(tools, extra) {
 		if _, err := exec.LookPath(tl[0]); err != nil {
 			missing = append(missing, fmt.Sprintf("%s (package %s)", tl[0], tl[1]))
+			if !slices.Contains(pkgs, tl[1]) {
+				pkgs = append(pkgs, tl[1])
+			}
 		}
 	}
 	if len(missing) > 0 {
-		stop("SPAN lab not run: missing %s; test.sh installs them (apt-get install sip-tester iproute2 ethtool sox tcpdump)", strings.Join(missing, ", "))
+		stop("SPAN lab not run: missing %s; test.sh installs them (apt-get install %s)", strings.Join(missing, ", "), strings.Join(pkgs, " "))
 		return
 	}
 	name := fmt.Sprintf("sr-%d-probe", os.Getpid())
@@ -155,7 +163,7 @@ func New(t testing.TB, topo Topology) *Lab {
 		t: t, Dir: t.TempDir(),
 		Switch: prefix + "-sw", Recorder: prefix + "-rec",
 		SPAN: "span0", SPANPort: "p-rec",
-		tones: make(map[int]string),
+		tones: make(map[string]string),
 	}
 	var spaces []string
 	t.Cleanup(func() {
@@ -406,17 +414,32 @@ func (l *Lab) SPANDrops() uint64 {
 // sox, for SIPp's rtp_stream (which would send a WAV header as audio).
 func (l *Lab) Tone(hz int) string {
 	l.t.Helper()
+	return l.tone(fmt.Sprintf("tone-%d.ul", hz), hz, "-t", "ul")
+}
+
+// ToneWAV returns a WAV file (8 kHz, mono, 16-bit PCM) of 60 s of a sine at
+// hz, made with sox, for baresip's aufile audio source.
+func (l *Lab) ToneWAV(hz int) string {
+	l.t.Helper()
+	return l.tone(fmt.Sprintf("tone-%d.wav", hz), hz, "-t", "wav", "-b", "16")
+}
+
+// tone makes the file name in Dir once: 60 s of a sine at hz, 8 kHz mono,
+// in the format sox's output options say.
+func (l *Lab) tone(name string, hz int, format ...string) string {
+	l.t.Helper()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if p, ok := l.tones[hz]; ok {
+	if p, ok := l.tones[name]; ok {
 		return p
 	}
-	p := filepath.Join(l.Dir, "tone-"+strconv.Itoa(hz)+".ul")
-	if out, err := exec.Command("sox", "-n", "-r", "8000", "-c", "1", "-t", "ul", p,
-		"synth", "60", "sine", strconv.Itoa(hz), "vol", "0.5").CombinedOutput(); err != nil {
-		l.t.Fatalf("lab: sox tone %d Hz: %v %s", hz, err, out)
+	p := filepath.Join(l.Dir, name)
+	args := append([]string{"-n", "-r", "8000", "-c", "1"}, format...)
+	args = append(args, p, "synth", "60", "sine", strconv.Itoa(hz), "vol", "0.5")
+	if out, err := exec.Command("sox", args...).CombinedOutput(); err != nil {
+		l.t.Fatalf("lab: sox %s: %v %s", name, err, out)
 	}
-	l.tones[hz] = p
+	l.tones[name] = p
 	return p
 }
 

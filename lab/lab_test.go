@@ -3,6 +3,7 @@ package lab
 import (
 	"fmt"
 	"math"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -17,11 +18,19 @@ import (
 )
 
 // The SPAN lab scenarios of issue 3. Each builds its own namespaces, places
-// real SIP calls with SIPp and checks what spanrec recorded from the mirror
-// port: the right calls and parties, the direction, and in each channel the
-// tone its party sent. They skip (with the reason) where the lab cannot
-// run: not root, tools missing; SPANREC_LAB=require turns the skip into a
-// failure.
+// real SIP calls with SIPp (scenario 7: with baresip phones through a
+// kamailio proxy) and checks what spanrec recorded from the mirror port: the
+// right calls and parties, the direction, and in each channel the tone its
+// party sent. They skip (with the reason) where the lab cannot run: not
+// root, tools missing; SPANREC_LAB=require turns the skip into a failure.
+//
+//  1. an internal call, phone ports mirrored
+//  2. an outbound call, the PBX port mirrored
+//  3. every packet seen twice, each call recorded once
+//  4. 200 concurrent calls for 60 s
+//  5. an oversubscribed (rate-limited) mirror port: losses reported
+//  6. doctor on a healthy mirror and on one-direction mirroring
+//  7. real phones (baresip) through a record-routing proxy (kamailio)
 
 // spanrecBin is the binary every lab of this test process runs, built
 // once by TestMain.
@@ -502,5 +511,98 @@ func TestDoctor(t *testing.T) {
 				t.Errorf("rate %v", r.Counters.AvgMbit)
 			}
 		})
+	}
+}
+
+// Scenario 7: real phones through a real proxy. Two baresip user agents
+// register at kamailio (a stateful, record-routing proxy and registrar);
+// phone A dials 1002 through it, phone B answers at once, each sends its
+// tone from a WAV file, and A hangs up after the talk time. The SIP goes
+// phone → proxy → phone, with the proxy's Via and Record-Route added and
+// the Request-URI rewritten to B's registered contact; the media goes
+// directly from phone to phone, with RTCP beside it; REGISTERs come and go
+// around the call. Every host's port is mirrored in the direction it
+// sends, so each frame reaches the recorder once. The proxy is configured
+// as the site's PBX.
+func TestRealPhonesThroughProxy(t *testing.T) {
+	Require(t, RealSIPTools...)
+	l := newLab(t, Topology{Hosts: []HostSpec{{"pbx", MirrorSent}, {"a", MirrorSent}, {"b", MirrorSent}}})
+	pa, pb, _ := phones(l)
+	proxy := l.Host("pbx")
+	a, b := Phone{Party: pa, Proxy: proxy}, Phone{Party: pb, Proxy: proxy}
+	cfg := l.Config("networks:\n  pbx: [" + proxy.Addr.String() + "]\n")
+	talk := 4 * time.Second
+	l.StartProxy(proxy)
+	dirs, _ := recording(t, l, cfg, true, func() {
+		callee := l.StartPhone(b)
+		caller := l.Dial(a, b.Number, talk)
+		if err := caller.Wait(talk + 20*time.Second); err != nil {
+			t.Fatalf("phone A: %v\n%s", err, tail(caller.Output(), 3000))
+		}
+		if !strings.Contains(caller.Output(), "Call established") {
+			t.Fatalf("phone A: the call was not established:\n%s", tail(caller.Output(), 3000))
+		}
+		time.Sleep(300 * time.Millisecond) // B answers the BYE
+		if err := callee.Stop(syscall.SIGTERM, 10*time.Second); err != nil {
+			t.Fatalf("phone B: %v\n%s", err, tail(callee.Output(), 3000))
+		}
+		if !strings.Contains(callee.Output(), "Call established") {
+			t.Fatalf("phone B: no call established:\n%s", tail(callee.Output(), 3000))
+		}
+	})
+	p := proxy.Addr.String()
+	wantHops := []string{
+		"INVITE " + a.Host.Addr.String() + "→" + p, "INVITE " + p + "→" + b.Host.Addr.String(),
+		"200 INVITE " + b.Host.Addr.String() + "→" + p, "200 INVITE " + p + "→" + a.Host.Addr.String(),
+		"ACK " + a.Host.Addr.String() + "→" + p, "ACK " + p + "→" + b.Host.Addr.String(),
+		"BYE " + a.Host.Addr.String() + "→" + p, "BYE " + p + "→" + b.Host.Addr.String(),
+		"200 BYE " + b.Host.Addr.String() + "→" + p, "200 BYE " + p + "→" + a.Host.Addr.String(),
+	}
+	recordRoute := regexp.MustCompile(`(?im)^Record-Route:\s*<sip:` + regexp.QuoteMeta(p) + `;lr`)
+	for _, data := range dirs {
+		calls := Recorded(t, data)
+		if len(calls) != 1 {
+			for _, c := range calls {
+				t.Logf("%s: call %s %s → %s, %s", data, c.SIPCallID, c.Caller.Number, c.Callee.Number, c.Status)
+			}
+			t.Fatalf("%s: %d calls recorded, want 1 (REGISTERs are no calls)", data, len(calls))
+		}
+		c := calls[0]
+		checkCall(t, data, c, pa, pb, spanrec.Internal, talk)
+		if c.Caller.Name != pa.Name {
+			t.Errorf("call %s: caller name %q, want %q (the display name of A's From)", c.ID, c.Caller.Name, pa.Name)
+		}
+		// The media goes around the proxy.
+		for _, s := range c.Streams {
+			ends := [2]netip.Addr{s.Src.Addr(), s.Dst.Addr()}
+			if ends != [2]netip.Addr{a.Host.Addr, b.Host.Addr} && ends != [2]netip.Addr{b.Host.Addr, a.Host.Addr} {
+				t.Errorf("call %s: stream %v→%v, want one between the phones", c.ID, s.Src, s.Dst)
+			}
+		}
+		// The call's stored capture holds both legs of its signalling.
+		msgs := CallSIP(t, data, c)
+		seen := map[string]bool{}
+		var forwarded *SIPMessage
+		for i, m := range msgs {
+			seen[m.Hop()] = true
+			if m.Request && m.Method == "INVITE" && m.Src.Addr() == proxy.Addr {
+				forwarded = &msgs[i]
+			}
+		}
+		for _, h := range wantHops {
+			if !seen[h] {
+				t.Errorf("call %s: no %s in its capture", c.ID, h)
+			}
+		}
+		// A proxy that record-routes and found B's registration: its
+		// Record-Route header in the INVITE, the Request-URI rewritten to B's contact.
+		if forwarded != nil && (!recordRoute.Match(forwarded.Raw) || forwarded.RequestURI == "sip:"+b.Number+"@"+p) {
+			t.Errorf("call %s: the INVITE the proxy relayed has no Record-Route of it or an unchanged Request-URI:\n%s", c.ID, forwarded.Raw)
+		}
+		if t.Failed() {
+			for _, m := range msgs {
+				t.Logf("%s: %s %s", data, m.Time.Format("15:04:05.000"), m.Hop())
+			}
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,7 +19,10 @@ import (
 	"github.com/spanrec/spanrec"
 	"github.com/spanrec/spanrec/audio"
 	"github.com/spanrec/spanrec/audio/wav"
+	"github.com/spanrec/spanrec/capture"
 	"github.com/spanrec/spanrec/doctor"
+	"github.com/spanrec/spanrec/packet"
+	"github.com/spanrec/spanrec/sipmsg"
 	"github.com/spanrec/spanrec/sqlite"
 )
 
@@ -229,4 +233,50 @@ func Channels(t testing.TB, data string, c *spanrec.Call, candidates []float64) 
 		}
 	}
 	return out[0], out[1]
+}
+
+// SIPMessage is one SIP message of a call's stored capture.
+type SIPMessage struct {
+	Time     time.Time
+	Src, Dst netip.AddrPort
+	*sipmsg.Message
+}
+
+// Hop says what the message is and where it went, e.g. "INVITE
+// 10.77.0.11→10.77.0.10" or "200 INVITE 10.77.0.12→10.77.0.10".
+func (m SIPMessage) Hop() string {
+	what := m.Method
+	if !m.Request {
+		what = strconv.Itoa(m.StatusCode) + " " + m.CSeqMethod
+	}
+	return what + " " + m.Src.Addr().String() + "→" + m.Dst.Addr().String()
+}
+
+// CallSIP returns the SIP messages (over UDP) in the capture spanrec stored
+// for c, in capture order, as spanrec's own decoder and parser read them.
+func CallSIP(t testing.TB, data string, c *spanrec.Call) []SIPMessage {
+	t.Helper()
+	if c.PCAP == "" {
+		t.Fatalf("lab: call %s has no stored capture", c.ID)
+	}
+	frames, err := capture.ReadAll(filepath.Join(data, filepath.FromSlash(c.PCAP)))
+	if err != nil {
+		t.Fatalf("lab: read the capture of call %s: %v", c.ID, err)
+	}
+	// No dedup window: every copy the recorder kept is listed.
+	dec := packet.NewDecoder(packet.Config{DedupWindow: -1})
+	var out []SIPMessage
+	for _, f := range frames {
+		p, ok := dec.Decode(f.Data, packet.LinkType(f.Link), f.Time, f.Orig)
+		if !ok || p.Proto != packet.ProtoUDP || !sipmsg.Looks(p.Payload) {
+			continue
+		}
+		m, err := sipmsg.Parse(p.Payload)
+		if err != nil {
+			t.Errorf("lab: call %s: a SIP message in its capture does not parse: %v", c.ID, err)
+			continue
+		}
+		out = append(out, SIPMessage{Time: p.Time, Src: p.Src, Dst: p.Dst, Message: m})
+	}
+	return out
 }
