@@ -56,6 +56,9 @@ type Config struct {
 	// answered, from the goroutine that feeds the Assembler; it must not
 	// block. Reconfigure keeps it.
 	Progress func(ProgressEvent)
+	// Spool, if set, recycles the spool directories, track files and
+	// journals of calls (see render.Pool); Reconfigure keeps it.
+	Spool *render.Pool
 }
 
 func (c *Config) defaults() {
@@ -148,7 +151,7 @@ func NewAssembler(cfg Config, done func(*Finished)) *Assembler {
 // calls in progress too; DataDir and Journal keep their values, and a nil
 // Logger keeps the current one.
 func (a *Assembler) Reconfigure(cfg Config) {
-	cfg.DataDir, cfg.Journal, cfg.Progress = a.cfg.DataDir, a.cfg.Journal, a.cfg.Progress
+	cfg.DataDir, cfg.Journal, cfg.Progress, cfg.Spool = a.cfg.DataDir, a.cfg.Journal, a.cfg.Progress, a.cfg.Spool
 	if cfg.Logger == nil {
 		cfg.Logger = a.cfg.Logger
 	}

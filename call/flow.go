@@ -1,7 +1,6 @@
 package call
 
 import (
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -165,13 +164,13 @@ func (f *flow) stream(ssrc uint32) *stream {
 }
 
 func (f *flow) newTrack(a *Assembler, c *state, cd codec.Codec, t time.Time) *render.Track {
-	if err := os.MkdirAll(c.spool, 0o700); err != nil {
+	if err := a.cfg.Spool.MkdirAll(c.spool); err != nil {
 		a.fileError(c, err)
 		return nil
 	}
 	c.trackSeq++
 	path := filepath.Join(c.spool, strconv.Itoa(c.trackSeq)+render.SpoolExt(cd))
-	tr, err := render.NewTrack(path, f.side, cd, t)
+	tr, err := render.NewTrack(a.cfg.Spool, path, f.side, cd, t)
 	if err != nil {
 		a.fileError(c, err)
 		return nil

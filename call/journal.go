@@ -200,7 +200,7 @@ func (a *Assembler) writeJournalOf(c *state, j Journal) {
 		return
 	}
 	b = append(b, '\n')
-	if err := os.MkdirAll(c.spool, 0o700); err != nil {
+	if err := a.cfg.Spool.MkdirAll(c.spool); err != nil {
 		a.fileError(c, err)
 		return
 	}
@@ -217,7 +217,12 @@ func (a *Assembler) writeJournalOf(c *state, j Journal) {
 		return
 	}
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+	f, err := a.cfg.Spool.Create(tmp)
+	if err == nil {
+		_, err = f.Write(b)
+		err = errors.Join(err, f.Close())
+	}
+	if err != nil {
 		a.fileError(c, err)
 		return
 	}

@@ -135,11 +135,28 @@ var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
 func BenchmarkImport(b *testing.B) {
 	data := benchCapture(b)
 	for _, n := range []int{1, runtime.GOMAXPROCS(0)} {
-		b.Run(fmt.Sprintf("shards=%d", n), func(b *testing.B) { benchImport(b, data, n) })
+		b.Run(fmt.Sprintf("shards=%d", n), func(b *testing.B) { benchImport(b, data, benchCalls, n) })
 	}
 }
 
-func benchImport(b *testing.B, data []byte, shards int) {
+var turnoverCapture generated
+
+// BenchmarkImportTurnover is BenchmarkImport on a capture where calls
+// keep ending and starting: 2,000 calls of 5 s talk starting over 20 s,
+// about 500 at once (1 M frames). Unlike the 1,000 calls of
+// BenchmarkImport, which all start before any ends, it measures the
+// steady state of a recorder, where the spool's files and directories of
+// ended calls are recycled (render.Pool) for new ones.
+func BenchmarkImportTurnover(b *testing.B) {
+	const calls, spread, talk = 2000, 20 * time.Second, 5 * time.Second
+	data := turnoverCapture.get(b, fmt.Sprintf("c%d-s%v-t%v-seed%d", calls, spread, talk, benchSeed), pcaptest.Options{
+		Seed:  benchSeed,
+		Calls: pcaptest.Concurrent(calls, spread, talk),
+	})
+	benchImport(b, data, calls, runtime.GOMAXPROCS(0))
+}
+
+func benchImport(b *testing.B, data []byte, wantCalls, shards int) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(data)))
 	var frames, calls int
@@ -173,8 +190,8 @@ func benchImport(b *testing.B, data []byte, shards int) {
 		if err := db.Close(); err != nil {
 			b.Fatal(err)
 		}
-		if sum.Calls != benchCalls || sum.WithAudio != benchCalls || sum.Errors != 0 {
-			b.Fatalf("%d calls, %d with audio, %d errors; want %d, all with audio", sum.Calls, sum.WithAudio, sum.Errors, benchCalls)
+		if sum.Calls != wantCalls || sum.WithAudio != wantCalls || sum.Errors != 0 {
+			b.Fatalf("%d calls, %d with audio, %d errors; want %d, all with audio", sum.Calls, sum.WithAudio, sum.Errors, wantCalls)
 		}
 		frames += sum.Frames
 		calls += sum.Calls

@@ -207,6 +207,7 @@ func (l *Live) Run(ctx context.Context, events func(Event)) error {
 	if cfg.Renderers <= 0 {
 		cfg.Renderers = runtime.GOMAXPROCS(0)
 	}
+	cfg.Call.Spool = spoolPool(cfg, cfg.Logger)
 	if events != nil {
 		cfg.Call.Progress = func(p call.ProgressEvent) {
 			kind := CallStarted
@@ -248,7 +249,7 @@ func (l *Live) Run(ctx context.Context, events func(Event)) error {
 		go func() {
 			defer renderers.Done()
 			for f := range finished {
-				err := finish(wctx, cfg.Call.DataDir, f, l.index)
+				err := finish(wctx, cfg.Call, f, l.index)
 				if err != nil {
 					l.callsFailed.Add(1)
 					cfg.Logger.Error("record call", "call_id", f.Call.SIPCallID, "err", err)

@@ -169,6 +169,7 @@ func Import(ctx context.Context, cfg Config, src capture.Source, index spanrec.C
 	if cfg.Renderers <= 0 {
 		cfg.Renderers = runtime.GOMAXPROCS(0)
 	}
+	cfg.Call.Spool = spoolPool(cfg, cfg.Logger)
 	began := time.Now()
 	var sum Summary
 
@@ -238,7 +239,7 @@ func Import(ctx context.Context, cfg Config, src capture.Source, index spanrec.C
 			for f := range finished {
 				// Calls closed because ctx is done are still written.
 				// An import can be run again: no fsync per WAV.
-				err := finishWith(context.WithoutCancel(ctx), cfg.Call.DataDir, f, index, render.MixOptions{})
+				err := finishWith(context.WithoutCancel(ctx), cfg.Call, f, index, render.MixOptions{})
 				mu.Lock()
 				sum.Calls++
 				if err != nil {
@@ -302,12 +303,13 @@ func Import(ctx context.Context, cfg Config, src capture.Source, index spanrec.C
 // journal), so that a crash before the index has the call leaves what
 // Recover needs. The WAV is synced to stable storage before the index
 // lists it.
-func finish(ctx context.Context, dataDir string, f *call.Finished, index spanrec.CallIndex) error {
-	return finishWith(ctx, dataDir, f, index, render.MixOptions{Sync: true})
+func finish(ctx context.Context, cc call.Config, f *call.Finished, index spanrec.CallIndex) error {
+	return finishWith(ctx, cc, f, index, render.MixOptions{Sync: true})
 }
 
 // finishWith is finish with the mixing options given (Sync or not).
-func finishWith(ctx context.Context, dataDir string, f *call.Finished, index spanrec.CallIndex, mix render.MixOptions) error {
+func finishWith(ctx context.Context, cc call.Config, f *call.Finished, index spanrec.CallIndex, mix render.MixOptions) error {
+	dataDir := cc.DataDir
 	c := f.Call
 	var errs []error
 	if f.AudioPath != "" {
@@ -344,10 +346,32 @@ func finishWith(ctx context.Context, dataDir string, f *call.Finished, index spa
 		_ = tr.Remove()
 	}
 	if f.SpoolDir != "" {
-		_ = os.Remove(filepath.Join(f.SpoolDir, call.JournalFile))
-		_ = os.Remove(f.SpoolDir)
+		if j := filepath.Join(f.SpoolDir, call.JournalFile); fileExists(j) {
+			_ = cc.Spool.Remove(j)
+		}
+		_ = cc.Spool.Remove(f.SpoolDir)
 	}
 	return errors.Join(errs...)
+}
+
+func fileExists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
+}
+
+// spoolPool returns the pool of the spool directory of cfg's data
+// directory, to set as cfg.Call.Spool; without one (its directory cannot
+// be made) files are created and deleted for real.
+func spoolPool(cfg Config, log *slog.Logger) *render.Pool {
+	if cfg.Call.Spool != nil {
+		return cfg.Call.Spool
+	}
+	p, err := render.NewPool(filepath.Join(cfg.Call.DataDir, "spool", render.PoolDir))
+	if err != nil {
+		log.Warn("spool pool", "err", err)
+		return nil
+	}
+	return p
 }
 
 func rel(dir, path string) string {

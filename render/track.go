@@ -52,6 +52,7 @@ type Track struct {
 	rate int64 // decoded sample rate
 	f    *os.File
 	fmt  spoolFormat
+	pool *Pool
 
 	// Timeline anchor: the sample at position anchorPos has RTP timestamp
 	// anchorTS (extended) and was captured at anchorTime.
@@ -89,15 +90,16 @@ type slot struct {
 // NewTrack creates a Track that spools to path. start is the capture time
 // of the first packet; c says how to decode its payloads. The spool's
 // format follows from path's extension and c (see SpoolExt): name it
-// with SpoolExt(c) so that G.711 is spooled as 8-bit codes.
-func NewTrack(path string, side spanrec.Side, c codec.Codec, start time.Time) (*Track, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+// with SpoolExt(c) so that G.711 is spooled as 8-bit codes. The file
+// comes from pool (which may be nil), and Remove gives it back.
+func NewTrack(pool *Pool, path string, side spanrec.Side, c codec.Codec, start time.Time) (*Track, error) {
+	f, err := pool.Create(path)
 	if err != nil {
 		return nil, fmt.Errorf("render: create spool: %w", err)
 	}
 	return &Track{
 		Side: side, Codec: c, Start: start, Path: path,
-		dec: c.New(), rate: int64(c.SampleRate), f: f, fmt: formatOf(path, c),
+		dec: c.New(), rate: int64(c.SampleRate), f: f, fmt: formatOf(path, c), pool: pool,
 		buf: make([]byte, 0, bufBytes),
 	}, nil
 }
@@ -315,8 +317,8 @@ func (tr *Track) Close() error {
 	return errors.Join(tr.Err, err)
 }
 
-// Remove deletes the spool file.
-func (tr *Track) Remove() error { return os.Remove(tr.Path) }
+// Remove deletes the spool file (into the Track's pool, if it has one).
+func (tr *Track) Remove() error { return tr.pool.Remove(tr.Path) }
 
 // unwrap16 extends a 16-bit sequence number (RFC 3550 A.1) given the last
 // one seen and its extension.

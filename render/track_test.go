@@ -72,7 +72,7 @@ func TestTrackSpoolFormats(t *testing.T) {
 			dir := t.TempDir()
 			path := filepath.Join(dir, "1"+render.SpoolExt(cd))
 			start := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
-			tr, err := render.NewTrack(path, spanrec.CallerSide, cd, start)
+			tr, err := render.NewTrack(nil, path, spanrec.CallerSide, cd, start)
 			if err != nil {
 				t.Fatal(err)
 			}

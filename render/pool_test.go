@@ -1,0 +1,116 @@
+package render_test
+
+import (
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+
+	"github.com/spanrec/spanrec/render"
+)
+
+func inode(t *testing.T, path string) uint64 {
+	t.Helper()
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Sys().(*syscall.Stat_t).Ino
+}
+
+// TestPoolRecycles: a removed file or directory comes back, empty, under
+// the next name asked for, without a new inode; a nil Pool creates and
+// deletes for real.
+func TestPoolRecycles(t *testing.T) {
+	spool := t.TempDir()
+	p, err := render.NewPool(filepath.Join(spool, render.PoolDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	call1 := filepath.Join(spool, "call1")
+	if err := p.MkdirAll(call1); err != nil {
+		t.Fatal(err)
+	}
+	f, err := p.Create(filepath.Join(call1, "1.g711"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write(make([]byte, 10000)); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	fileIno, dirIno := inode(t, filepath.Join(call1, "1.g711")), inode(t, call1)
+
+	if err := p.Remove(call1); err == nil {
+		t.Error("a directory that is not empty was removed")
+	}
+	if err := p.Remove(filepath.Join(call1, "1.g711")); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Remove(call1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(call1); !os.IsNotExist(err) {
+		t.Fatalf("call1 still there: %v", err)
+	}
+
+	call2 := filepath.Join(spool, "call2")
+	if err := p.MkdirAll(call2); err != nil {
+		t.Fatal(err)
+	}
+	f, err = p.Create(filepath.Join(call2, "1.pcm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := f.Stat()
+	f.Close()
+	if st.Size() != 0 {
+		t.Errorf("recycled file has %d bytes", st.Size())
+	}
+	if inode(t, call2) != dirIno || inode(t, filepath.Join(call2, "1.pcm")) != fileIno {
+		t.Error("the directory or the file was not recycled")
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Errorf("file mode %v, want 0600", st.Mode().Perm())
+	}
+
+	// A second process's pool over the same directory sees the entries
+	// the first left, and takes each once.
+	p.Remove(filepath.Join(call2, "1.pcm"))
+	q, err := render.NewPool(filepath.Join(spool, render.PoolDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i, pool := range []*render.Pool{p, q} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f, err := pool.Create(filepath.Join(call2, []string{"a", "b"}[i]))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			f.Close()
+		}()
+	}
+	wg.Wait()
+	if inode(t, filepath.Join(call2, "a")) == inode(t, filepath.Join(call2, "b")) {
+		t.Error("two files share an inode")
+	}
+
+	var none *render.Pool
+	path := filepath.Join(spool, "plain")
+	f, err = none.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if err := none.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Error("nil pool did not delete")
+	}
+}
