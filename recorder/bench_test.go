@@ -371,7 +371,7 @@ func BenchmarkMemoryPerCall(b *testing.B) {
 		b.StartTimer()
 
 		// One shard: the figure is the calls' own state, without the
-		// shard router's directory (about 0.3 KB per call more).
+		// shard router's directory of media endpoints.
 		w := newWorker(Config{Shards: 1, Call: call.Config{DataDir: dir, Logger: discard}}, func(*call.Finished) { finished++ })
 		for i := range pkts {
 			w.handle(&pkts[i])
