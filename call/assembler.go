@@ -251,7 +251,7 @@ func (a *Assembler) newCall(m *sipmsg.Message, p *packet.Packet) *state {
 		a.fileError(c, err)
 		return c
 	}
-	f, err := os.OpenFile(c.base+".pcapng", os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
+	f, err := a.cfg.Spool.CreateMode(c.base+".pcapng", 0o640)
 	if err != nil {
 		a.fileError(c, err)
 		return c

@@ -208,6 +208,11 @@ func (l *Live) Run(ctx context.Context, events func(Event)) error {
 		cfg.Renderers = runtime.GOMAXPROCS(0)
 	}
 	cfg.Call.Spool = spoolPool(cfg, cfg.Logger)
+	if cfg.Call.Spool != nil {
+		fillCtx, stopFill := context.WithCancel(ctx)
+		defer stopFill()
+		cfg.Call.Spool.Fill(fillCtx, poolFiles, poolDirs)
+	}
 	if events != nil {
 		cfg.Call.Progress = func(p call.ProgressEvent) {
 			kind := CallStarted

@@ -170,6 +170,11 @@ func Import(ctx context.Context, cfg Config, src capture.Source, index spanrec.C
 		cfg.Renderers = runtime.GOMAXPROCS(0)
 	}
 	cfg.Call.Spool = spoolPool(cfg, cfg.Logger)
+	if cfg.Call.Spool != nil {
+		fillCtx, stopFill := context.WithCancel(ctx)
+		defer stopFill()
+		cfg.Call.Spool.Fill(fillCtx, poolFiles, poolDirs)
+	}
 	began := time.Now()
 	var sum Summary
 
@@ -358,6 +363,16 @@ func fileExists(path string) bool {
 	_, err := os.Lstat(path)
 	return err == nil
 }
+
+// poolFiles and poolDirs are how many spare files and directories a
+// recorder keeps made in its spool pool: a call takes two or three files
+// (tracks, journal, pcapng) and a directory when it starts, so this covers
+// the first few hundred calls of a burst (or of a start amid calls in
+// progress) while the pool's goroutine makes more.
+const (
+	poolFiles = 1024
+	poolDirs  = 256
+)
 
 // spoolPool returns the pool of the spool directory of cfg's data
 // directory, to set as cfg.Call.Spool; without one (its directory cannot

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -29,6 +30,7 @@ type Pool struct {
 	dirs  []string // free directories in dir
 	seq   int
 	pid   string
+	wake  chan struct{} // an entry was taken (for Fill)
 }
 
 // PoolDir is the name recorders give the pool's directory inside the
@@ -51,7 +53,7 @@ func NewPool(dir string) (*Pool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("render: spool pool: %w", err)
 	}
-	p := &Pool{dir: dir, pid: strconv.Itoa(os.Getpid())}
+	p := &Pool{dir: dir, pid: strconv.Itoa(os.Getpid()), wake: make(chan struct{}, 1)}
 	for _, e := range ents {
 		switch {
 		case e.IsDir() && len(p.dirs) < maxPoolDirs:
@@ -66,19 +68,25 @@ func NewPool(dir string) (*Pool, error) {
 // Create creates the file path for reading and writing, empty, with mode
 // 0600: a pooled file renamed to path, else a new one.
 func (p *Pool) Create(path string) (*os.File, error) {
-	for p != nil {
-		name, ok := p.take(&p.files)
-		if !ok {
-			break
-		}
-		if err := os.Rename(filepath.Join(p.dir, name), path); err != nil {
-			continue // another process took it, or path's directory is missing
-		}
+	return p.CreateMode(path, 0o600)
+}
+
+// CreateMode is Create with the file mode perm (not masked by the umask
+// when the file comes from the pool).
+func (p *Pool) CreateMode(path string, perm os.FileMode) (*os.File, error) {
+	if p != nil && p.use(&p.files, path) {
 		// Truncated when it was put in the pool; O_TRUNC in case a crash
 		// came between.
-		return os.OpenFile(path, os.O_RDWR|os.O_TRUNC, 0o600)
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_TRUNC, perm)
+		if err == nil && perm != 0o600 {
+			if err = f.Chmod(perm); err != nil {
+				f.Close()
+				return nil, err
+			}
+		}
+		return f, err
 	}
-	return os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+	return os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, perm)
 }
 
 // MkdirAll makes the directory path (mode 0700), taking a pooled one when
@@ -87,19 +95,33 @@ func (p *Pool) MkdirAll(path string) error {
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
 		return nil
 	}
-	for p != nil {
-		name, ok := p.take(&p.dirs)
-		if !ok {
-			break
-		}
-		if err := os.Rename(filepath.Join(p.dir, name), path); err == nil {
-			return nil
-		}
-		if _, err := os.Stat(filepath.Dir(path)); err != nil {
-			break // the parent is missing: make it below
-		}
+	if p != nil && p.use(&p.dirs, path) {
+		return nil
 	}
 	return os.MkdirAll(path, 0o700)
+}
+
+// use renames a pooled entry of list to path, and reports whether it did.
+// An entry another process took meanwhile is skipped; when the rename
+// fails otherwise (path's directory is missing, or on another file
+// system), the entry goes back and the caller makes path itself.
+func (p *Pool) use(list *[]string, path string) bool {
+	for {
+		name, ok := p.take(list)
+		if !ok {
+			return false
+		}
+		src := filepath.Join(p.dir, name)
+		if err := os.Rename(src, path); err == nil {
+			return true
+		}
+		if _, err := os.Lstat(src); err == nil {
+			p.mu.Lock()
+			*list = append(*list, name)
+			p.mu.Unlock()
+			return false
+		}
+	}
 }
 
 // Remove removes the file or empty directory path: into the pool, else
@@ -153,7 +175,60 @@ func (p *Pool) take(list *[]string) (string, bool) {
 	}
 	name := (*list)[n-1]
 	*list = (*list)[:n-1]
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
 	return name, true
+}
+
+// Fill keeps about files spare files and dirs spare directories in the
+// pool until ctx is done, making them on a goroutine of its own, so that
+// the goroutines that take them (the call shards) rename instead of
+// waiting for the file system to create: a burst of new calls, or the
+// calls in progress when a recorder starts, costs them no file creation
+// while the pool lasts. It returns at once. When making an entry fails
+// (disk full), it stops; Create and MkdirAll then make their own.
+func (p *Pool) Fill(ctx context.Context, files, dirs int) {
+	files, dirs = min(files, maxPoolFiles), min(dirs, maxPoolDirs)
+	go func() {
+		for ctx.Err() == nil {
+			p.mu.Lock()
+			nf, nd := len(p.files), len(p.dirs)
+			p.seq++
+			name := p.pid + "-" + strconv.Itoa(p.seq)
+			p.mu.Unlock()
+			if nf >= files && nd >= dirs {
+				select {
+				case <-ctx.Done():
+				case <-p.wake:
+				}
+				continue
+			}
+			// Make whichever is further below its target.
+			dir := nd < dirs && (nf >= files || nd*files < nf*dirs)
+			path := filepath.Join(p.dir, name)
+			var err error
+			if dir {
+				err = os.Mkdir(path, 0o700)
+			} else {
+				var f *os.File
+				if f, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+					err = f.Close()
+				}
+			}
+			if err != nil {
+				return
+			}
+			p.mu.Lock()
+			if dir {
+				p.dirs = append(p.dirs, name)
+			} else {
+				p.files = append(p.files, name)
+			}
+			p.mu.Unlock()
+		}
+	}()
 }
 
 // Dir returns the pool's directory.

@@ -3,6 +3,7 @@
 package render_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -197,4 +198,60 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// TestPoolFill: Fill keeps spare files and directories made, refills what
+// is taken, and a file taken by CreateMode gets the mode asked for.
+func TestPoolFill(t *testing.T) {
+	spool := t.TempDir()
+	dir := filepath.Join(spool, render.PoolDir)
+	p, err := render.NewPool(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p.Fill(ctx, 5, 3)
+	count := func() (files, dirs int) {
+		ents, _ := os.ReadDir(dir)
+		for _, e := range ents {
+			if e.IsDir() {
+				dirs++
+			} else {
+				files++
+			}
+		}
+		return
+	}
+	waitFor := func(files, dirs int) {
+		t.Helper()
+		for range 500 {
+			if f, d := count(); f == files && d == dirs {
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		f, d := count()
+		t.Fatalf("pool holds %d files and %d directories, want %d and %d", f, d, files, dirs)
+	}
+	waitFor(5, 3)
+	pre := map[uint64]bool{}
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		pre[inode(t, filepath.Join(dir, e.Name()))] = true
+	}
+	path := filepath.Join(spool, "call.pcapng")
+	f, err := p.CreateMode(path, 0o640)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := f.Stat()
+	f.Close()
+	if st.Mode().Perm() != 0o640 || !pre[inode(t, path)] {
+		t.Errorf("file mode %v, from the pool %v; want 0640 from the pool", st.Mode().Perm(), pre[inode(t, path)])
+	}
+	if err := p.MkdirAll(filepath.Join(spool, "call")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(5, 3) // refilled
 }
