@@ -18,6 +18,7 @@ import (
 	"github.com/spanrec/spanrec/call"
 	"github.com/spanrec/spanrec/capture"
 	"github.com/spanrec/spanrec/packet"
+	"github.com/spanrec/spanrec/pcaptest"
 	"github.com/spanrec/spanrec/recorder"
 	"github.com/spanrec/spanrec/sipmsg"
 	"github.com/spanrec/spanrec/sqlite"
@@ -181,7 +182,7 @@ func TestLiveMatchesImport(t *testing.T) {
 	if st.CallsRecorded != uint64(len(want)) || st.ActiveCalls != 0 || st.CrossDuplicates != 0 {
 		t.Errorf("stats: %d recorded, %d active, %d cross duplicates", st.CallsRecorded, st.ActiveCalls, st.CrossDuplicates)
 	}
-	if ents := spoolEntries(t, dir); len(ents) != 0 {
+	if ents := pcaptest.SpoolEntries(t, dir); len(ents) != 0 {
 		t.Errorf("spool not empty after the run: %v", ents)
 	}
 }
@@ -447,7 +448,7 @@ func TestRecover(t *testing.T) {
 	if withAudio == 0 {
 		t.Error("no recovered call has audio")
 	}
-	if ents := spoolEntries(t, dir); len(ents) != 0 {
+	if ents := pcaptest.SpoolEntries(t, dir); len(ents) != 0 {
 		t.Errorf("spool not empty after recovery: %v", ents)
 	}
 	// A second start finds nothing left.

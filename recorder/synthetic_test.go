@@ -28,7 +28,6 @@ import (
 	"github.com/spanrec/spanrec/packet"
 	"github.com/spanrec/spanrec/pcaptest"
 	"github.com/spanrec/spanrec/recorder"
-	"github.com/spanrec/spanrec/render"
 	"github.com/spanrec/spanrec/sipmsg"
 	"github.com/spanrec/spanrec/sqlite"
 )
@@ -449,26 +448,9 @@ func (s *synth) checkFiles(t *testing.T) {
 			}
 		}
 	}
-	for _, e := range spoolEntries(t, s.data) {
+	for _, e := range pcaptest.SpoolEntries(t, s.data) {
 		t.Errorf("spool not empty after import: %s", e)
 	}
-}
-
-// spoolEntries lists the spool directory of data, without the pool of
-// recycled files (render.PoolDir).
-func spoolEntries(t *testing.T, data string) []string {
-	t.Helper()
-	ents, err := os.ReadDir(filepath.Join(data, "spool"))
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range ents {
-		if e.Name() != render.PoolDir {
-			names = append(names, e.Name())
-		}
-	}
-	return names
 }
 
 // pcapContent counts what the per-call pcapng of c holds: the SIP messages

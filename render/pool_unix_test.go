@@ -120,58 +120,46 @@ func TestPoolRecycles(t *testing.T) {
 	}
 }
 
-// BenchmarkSpoolFile measures one spool file's life, as a call's track
-// has it: create, write 4 KiB, close, remove; "create" with the file
-// system alone, "pool" through a Pool (after the first round, the file is
-// renamed out of the pool and back, and truncated). It writes under
-// $TMPDIR: run it on the data directory's file system. It reports the
-// CPU time (user + system) per file.
-func BenchmarkSpoolFile(b *testing.B) {
+// BenchmarkSpool measures the life of a call's spool entries: a file
+// (create, write 4 KiB, close, remove, as a track's) and a directory
+// (make, remove); "create" and "mkdir" with the file system alone, "pool"
+// through a Pool (after the first round, the entry is renamed out of the
+// pool and back, a file truncated). It writes under $TMPDIR: run it on
+// the data directory's file system. It reports the CPU time (user +
+// system) per entry.
+func BenchmarkSpool(b *testing.B) {
 	buf := make([]byte, 4096)
-	for _, pooled := range []bool{false, true} {
-		name := map[bool]string{false: "create", true: "pool"}[pooled]
-		b.Run(name, func(b *testing.B) {
-			dir := b.TempDir()
-			var p *render.Pool
-			if pooled {
-				var err error
-				if p, err = render.NewPool(filepath.Join(dir, render.PoolDir)); err != nil {
-					b.Fatal(err)
-				}
-			}
-			cpu0 := cpuTime()
-			i := 0
-			for b.Loop() {
-				i++
-				path := filepath.Join(dir, "t"+strconv.Itoa(i))
-				f, err := p.Create(path)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if _, err := f.Write(buf); err != nil {
-					b.Fatal(err)
-				}
-				f.Close()
-				if err := p.Remove(path); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N)/1e3, "cpu-µs/file")
-		})
+	file := func(p *render.Pool, path string) error {
+		f, err := p.Create(path)
+		if err != nil {
+			return err
+		}
+		if _, err := f.Write(buf); err != nil {
+			return err
+		}
+		f.Close()
+		return p.Remove(path)
 	}
-}
-
-// BenchmarkSpoolDir is BenchmarkSpoolFile for a call's spool directory:
-// make it, remove it.
-func BenchmarkSpoolDir(b *testing.B) {
-	for _, pooled := range []bool{false, true} {
-		name := map[bool]string{false: "mkdir", true: "pool"}[pooled]
-		b.Run(name, func(b *testing.B) {
-			dir := b.TempDir()
+	dir := func(p *render.Pool, path string) error {
+		if err := p.MkdirAll(path); err != nil {
+			return err
+		}
+		return p.Remove(path)
+	}
+	for _, bc := range []struct {
+		name   string
+		pooled bool
+		life   func(*render.Pool, string) error
+	}{
+		{"file/create", false, file}, {"file/pool", true, file},
+		{"dir/mkdir", false, dir}, {"dir/pool", true, dir},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			tmp := b.TempDir()
 			var p *render.Pool
-			if pooled {
+			if bc.pooled {
 				var err error
-				if p, err = render.NewPool(filepath.Join(dir, render.PoolDir)); err != nil {
+				if p, err = render.NewPool(filepath.Join(tmp, render.PoolDir)); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -179,15 +167,11 @@ func BenchmarkSpoolDir(b *testing.B) {
 			i := 0
 			for b.Loop() {
 				i++
-				path := filepath.Join(dir, "d"+strconv.Itoa(i))
-				if err := p.MkdirAll(path); err != nil {
-					b.Fatal(err)
-				}
-				if err := p.Remove(path); err != nil {
+				if err := bc.life(p, filepath.Join(tmp, "e"+strconv.Itoa(i))); err != nil {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N)/1e3, "cpu-µs/dir")
+			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N)/1e3, "cpu-µs/entry")
 		})
 	}
 }

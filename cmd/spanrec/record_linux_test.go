@@ -25,7 +25,7 @@ import (
 
 	"github.com/spanrec/spanrec/audio/wav"
 	"github.com/spanrec/spanrec/capture"
-	"github.com/spanrec/spanrec/render"
+	"github.com/spanrec/spanrec/pcaptest"
 )
 
 // TestMain lets the tests run "spanrec" as a child process: the test
@@ -511,7 +511,7 @@ func TestRecordKill9(t *testing.T) {
 	time.Sleep(1500 * time.Millisecond) // a flush (1 s) after the last packet
 	c.stop(t, syscall.SIGKILL)
 	before := byCallID(t, callsJSON(t, "--data", data))
-	ents := spoolEntries(t, data)
+	ents := pcaptest.SpoolEntries(t, data)
 	if len(ents) == 0 {
 		t.Fatal("no calls in progress in the spool after kill -9")
 	}
@@ -577,24 +577,7 @@ func TestRecordKill9(t *testing.T) {
 	if recovered != inProgress {
 		t.Errorf("%d calls recovered, %d were in progress", recovered, inProgress)
 	}
-	if ents := spoolEntries(t, data); len(ents) != 0 {
+	if ents := pcaptest.SpoolEntries(t, data); len(ents) != 0 {
 		t.Errorf("spool entries left after recovery: %v", ents)
 	}
-}
-
-// spoolEntries lists the spool directory of data, without the pool of
-// recycled files (render.PoolDir).
-func spoolEntries(t *testing.T, data string) []string {
-	t.Helper()
-	ents, err := os.ReadDir(filepath.Join(data, "spool"))
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range ents {
-		if e.Name() != render.PoolDir {
-			names = append(names, e.Name())
-		}
-	}
-	return names
 }
