@@ -169,12 +169,9 @@ func Import(ctx context.Context, cfg Config, src capture.Source, index spanrec.C
 	if cfg.Renderers <= 0 {
 		cfg.Renderers = runtime.GOMAXPROCS(0)
 	}
+	// No Pool.Fill: an import has no queue to overflow, and a small one
+	// would leave a thousand spare files behind for nothing.
 	cfg.Call.Spool = spoolPool(cfg, cfg.Logger)
-	if cfg.Call.Spool != nil {
-		fillCtx, stopFill := context.WithCancel(ctx)
-		defer stopFill()
-		cfg.Call.Spool.Fill(fillCtx, poolFiles, poolDirs)
-	}
 	began := time.Now()
 	var sum Summary
 
@@ -364,7 +361,7 @@ func fileExists(path string) bool {
 	return err == nil
 }
 
-// poolFiles and poolDirs are how many spare files and directories a
+// poolFiles and poolDirs are how many spare files and directories a live
 // recorder keeps made in its spool pool: a call takes two or three files
 // (tracks, journal, pcapng) and a directory when it starts, so this covers
 // the first few hundred calls of a burst (or of a start amid calls in
