@@ -378,7 +378,7 @@ func (a *Assembler) hold(f *flow, key flowKey, p *packet.Packet) bool {
 		a.stats.Unassigned++
 		return false
 	}
-	f.pending = append(f.pending, clonePacket(p))
+	f.pending = append(f.pending, p.Clone())
 	return true
 }
 
@@ -387,14 +387,6 @@ func (a *Assembler) adopt(nf, pend *flow) {
 	for i := range pend.pending {
 		nf.handle(a, &pend.pending[i])
 	}
-}
-
-func clonePacket(p *packet.Packet) packet.Packet {
-	q := *p
-	q.Payload = append([]byte(nil), p.Payload...)
-	q.Frame = append([]byte(nil), p.Frame...)
-	q.Fragments = nil
-	return q
 }
 
 func other(s spanrec.Side) spanrec.Side {

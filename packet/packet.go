@@ -117,6 +117,41 @@ type Packet struct {
 	OrigLen int // length of Frame on the wire (Frame may be snapped)
 }
 
+// PayloadOffset reports whether Payload is a part of Frame (the same
+// memory, as Decode leaves it unless the datagram was reassembled from
+// fragments), and at which offset.
+func (p *Packet) PayloadOffset() (int, bool) {
+	b, sub := p.Frame, p.Payload
+	if len(sub) == 0 || len(sub) > len(b) {
+		return 0, false
+	}
+	// A reslice of b keeps the end of b's array, so the difference of
+	// capacities is sub's offset if sub is part of b; the address check
+	// makes sure it is.
+	off := cap(b) - cap(sub)
+	if off < 0 || off > len(b)-len(sub) || &b[off] != &sub[0] {
+		return 0, false
+	}
+	return off, true
+}
+
+// Clone returns a copy of p that owns its bytes: Frame, Payload (still a
+// part of the copied Frame when it was one of Frame) and Fragments.
+func (p *Packet) Clone() Packet {
+	q := *p
+	q.Frame = append([]byte(nil), p.Frame...)
+	if off, ok := p.PayloadOffset(); ok {
+		q.Payload = q.Frame[off : off+len(p.Payload)]
+	} else {
+		q.Payload = append([]byte(nil), p.Payload...)
+	}
+	q.Fragments = nil
+	for _, fr := range p.Fragments {
+		q.Fragments = append(q.Fragments, append([]byte(nil), fr...))
+	}
+	return q
+}
+
 // Stats are plain counters of what a Decoder saw. Each frame counts in
 // Frames and in one of Decoded, NonIP, NonL4, Truncated, Duplicates,
 // UnsupportedLink, FragmentsDropped (a fragment rejected on arrival) or

@@ -109,7 +109,7 @@ func (b *batch) add(p *packet.Packet) {
 	q := *p
 	o := pktOffs{frame: len(b.arena), frameLen: len(p.Frame), payloadLen: len(p.Payload)}
 	b.arena = append(b.arena, p.Frame...)
-	if off, ok := within(p.Frame, p.Payload); ok {
+	if off, ok := p.PayloadOffset(); ok {
 		// The usual case: the payload is a part of the frame.
 		o.payload = o.frame + off
 	} else {
@@ -130,21 +130,6 @@ func (b *batch) add(p *packet.Packet) {
 	q.OrigLen = p.OrigLen
 	b.pkts = append(b.pkts, q)
 	b.offs = append(b.offs, o)
-}
-
-// within reports whether sub is a part of b (the same memory), and where.
-func within(b, sub []byte) (int, bool) {
-	if len(sub) == 0 || len(sub) > len(b) {
-		return 0, false
-	}
-	// A reslice of b keeps the end of b's array, so the difference of
-	// capacities is sub's offset if sub is part of b; the address check
-	// makes sure it is.
-	off := cap(b) - cap(sub)
-	if off < 0 || off > len(b)-len(sub) || &b[off] != &sub[0] {
-		return 0, false
-	}
-	return off, true
 }
 
 func (b *batch) seal() {

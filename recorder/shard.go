@@ -281,18 +281,7 @@ func (r *router) hold(p *packet.Packet) {
 		r.unassigned++
 		return
 	}
-	q := *p
-	q.Frame = append([]byte(nil), p.Frame...)
-	if off, ok := within(p.Frame, p.Payload); ok {
-		q.Payload = q.Frame[off : off+len(p.Payload)]
-	} else {
-		q.Payload = append([]byte(nil), p.Payload...)
-	}
-	q.Fragments = nil
-	for _, fr := range p.Fragments {
-		q.Fragments = append(q.Fragments, append([]byte(nil), fr...))
-	}
-	f.pkts = append(f.pkts, q)
+	f.pkts = append(f.pkts, p.Clone())
 }
 
 // take removes the held flow of p's 5-tuple, if any, and returns its
