@@ -115,6 +115,17 @@ type Stats struct {
 	PendingDropped int
 }
 
+// Add adds o's counters to s (the recorder sums its shards').
+func (s *Stats) Add(o Stats) {
+	s.Calls += o.Calls
+	s.CallsFinished += o.CallsFinished
+	s.MediaPackets += o.MediaPackets
+	s.Unassigned += o.Unassigned
+	s.MalformedRTP += o.MalformedRTP
+	s.FileErrors += o.FileErrors
+	s.PendingDropped += o.PendingDropped
+}
+
 // Assembler joins signalling and media into calls. It is not safe for
 // concurrent use.
 type Assembler struct {

@@ -333,17 +333,10 @@ func finishWith(ctx context.Context, cc call.Config, f *call.Finished, index spa
 		_ = tr.Remove()
 	}
 	if f.SpoolDir != "" {
-		if j := filepath.Join(f.SpoolDir, call.JournalFile); fileExists(j) {
-			_ = cc.Spool.Remove(j)
-		}
+		_ = cc.Spool.Remove(filepath.Join(f.SpoolDir, call.JournalFile)) // none in import
 		_ = cc.Spool.Remove(f.SpoolDir)
 	}
 	return errors.Join(errs...)
-}
-
-func fileExists(path string) bool {
-	_, err := os.Lstat(path)
-	return err == nil
 }
 
 // poolFiles and poolDirs are how many spare files and directories a live
@@ -585,19 +578,10 @@ func (w *worker) stats() call.Stats {
 	if w.asm != nil {
 		return w.asm.Stats()
 	}
-	var t call.Stats
+	t := call.Stats{Unassigned: w.route.unassigned, PendingDropped: w.route.pendingDropped}
 	for _, s := range w.shards {
-		st := s.snap.Load().stats
-		t.Calls += st.Calls
-		t.CallsFinished += st.CallsFinished
-		t.MediaPackets += st.MediaPackets
-		t.Unassigned += st.Unassigned
-		t.MalformedRTP += st.MalformedRTP
-		t.FileErrors += st.FileErrors
-		t.PendingDropped += st.PendingDropped
+		t.Add(s.snap.Load().stats)
 	}
-	t.Unassigned += w.route.unassigned
-	t.PendingDropped += w.route.pendingDropped
 	return t
 }
 

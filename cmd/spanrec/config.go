@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/netip"
@@ -46,16 +47,25 @@ type fileConfig struct {
 // maxShards bounds calls.shards and --shards.
 const maxShards = 256
 
-// shards returns the number of call shards: the flag's value if it was
-// given (flagSet), else the configuration's.
-func (fc *fileConfig) shards(flagValue int, flagSet bool) (int, error) {
-	if !flagSet {
+// shards returns the number of call shards: the value of fs's --shards
+// flag if it was given, else the configuration's.
+func (fc *fileConfig) shards(fs *flag.FlagSet) (int, error) {
+	f := fs.Lookup("shards")
+	given := false
+	fs.Visit(func(v *flag.Flag) { given = given || v == f })
+	if !given {
 		return fc.Calls.Shards, nil
 	}
-	if flagValue < 0 || flagValue > maxShards {
+	n := f.Value.(flag.Getter).Get().(int)
+	if n < 0 || n > maxShards {
 		return 0, fmt.Errorf("%w: --shards must be 0 (one per CPU) to %d", errUsage, maxShards)
 	}
-	return flagValue, nil
+	return n, nil
+}
+
+// shardsFlag registers --shards on fs (read back with fileConfig.shards).
+func shardsFlag(fs *flag.FlagSet) {
+	fs.Int("shards", 0, "goroutines that assemble calls (default: config calls.shards, else one per CPU)")
 }
 
 // captureConfig is the capture section: decoding options, and the live

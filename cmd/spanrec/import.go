@@ -20,7 +20,7 @@ func cmdImport(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	var c common
 	c.register(fs)
 	noProgress := fs.Bool("no-progress", false, "do not draw the progress bar")
-	shardsFlag := fs.Int("shards", 0, "goroutines that assemble calls (default: config calls.shards, else one per CPU)")
+	shardsFlag(fs)
 	serveAddr := fs.String("serve", "", "after the import, serve the web UI and API at ADDR (e.g. 127.0.0.1:8080) until stopped")
 	firstAdmin := fs.String("first-admin", "", "with --serve: when no account exists, create this admin with a generated password (printed once)")
 	pos, err := parse(fs, args)
@@ -77,9 +77,7 @@ func cmdImport(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 			_ = bar.Set64(p.Bytes)
 		}
 	}
-	shardsSet := false
-	fs.Visit(func(f *flag.Flag) { shardsSet = shardsSet || f.Name == "shards" })
-	shards, err := e.cfg.shards(*shardsFlag, shardsSet)
+	shards, err := e.cfg.shards(fs)
 	if err != nil {
 		return err
 	}

@@ -56,7 +56,7 @@ func cmdRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	key := fs.String("tls-key", "", "with --listen: TLS private key file, PEM (default: config http.tls_key)")
 	metrics := fs.String("metrics-listen", "", "serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9090)")
 	noPromisc := fs.Bool("no-promisc", false, "do not switch the interfaces to promiscuous mode")
-	shardsFlag := fs.Int("shards", 0, "goroutines that assemble calls (default: config calls.shards, else one per CPU)")
+	shardsFlag(fs)
 	statsEvery := fs.Duration("stats-interval", time.Minute, "how often to log per-interface capture statistics")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -142,9 +142,7 @@ func cmdRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer db.Close()
-	shardsSet := false
-	fs.Visit(func(f *flag.Flag) { shardsSet = shardsSet || f.Name == "shards" })
-	shards, err := e.cfg.shards(*shardsFlag, shardsSet)
+	shards, err := e.cfg.shards(fs)
 	if err != nil {
 		return err
 	}
