@@ -441,6 +441,21 @@ func ReadAll(path string) ([]Frame, error) {
 		return nil, err
 	}
 	defer src.Close()
+	return readFrames(src)
+}
+
+// ReadAllFrom is ReadAll for a pcap or pcapng stream (e.g. one held in
+// memory).
+func ReadAllFrom(r io.Reader) ([]Frame, error) {
+	src, err := NewReader(r)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	return readFrames(src)
+}
+
+func readFrames(src Source) ([]Frame, error) {
 	var out []Frame
 	for {
 		fr, err := src.ReadFrame()

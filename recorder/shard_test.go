@@ -95,22 +95,11 @@ func generatedFrames(t *testing.T, o pcaptest.Options) []capture.Frame {
 	if err := pcaptest.Write(&buf, o); err != nil {
 		t.Fatal(err)
 	}
-	src, err := capture.NewReader(&buf)
+	frames, err := capture.ReadAllFrom(&buf)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []capture.Frame
-	for {
-		fr, err := src.ReadFrame()
-		if err == io.EOF {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		fr.Data = slices.Clone(fr.Data)
-		out = append(out, fr)
-	}
+	return frames
 }
 
 func TestShardsSameRecordings(t *testing.T) {
