@@ -70,7 +70,7 @@ func TestLiveCaptureBench(t *testing.T) {
 			defer os.RemoveAll(parent)
 		}
 		data := filepath.Join(parent, "data")
-		c := l.record(t, "--data", data, "-i", "rx0", "--ring-mb", "256")
+		c := l.record(t, "--data", data, "-i", "rx0", "--ring-mb", "256", "--stats-interval", "1s")
 		pid := c.cmd.Process.Pid
 		fds := l.senders(t)
 		cpu0 := procCPU(t, pid)
@@ -89,7 +89,14 @@ func TestLiveCaptureBench(t *testing.T) {
 		if code := c.stop(t, syscall.SIGTERM); code != 0 {
 			t.Fatalf("exit %d", code)
 		}
-		out, _ := c.output()
+		out, logText := c.output()
+		// The recorder's capture statistics, once a second: when the
+		// queue drops happened (-v shows them).
+		for _, line := range strings.Split(logText, "\n") {
+			if strings.Contains(line, "msg=capture") {
+				t.Log(line)
+			}
+		}
 		m := regexp.MustCompile(`rx0 +(\d+) packets, \d+ bytes, kernel drops (\d+), queue drops (\d+)`).FindStringSubmatch(out)
 		calls := regexp.MustCompile(`Stopped: (\d+) calls recorded`).FindStringSubmatch(out)
 		if m == nil || calls == nil {
