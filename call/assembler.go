@@ -367,8 +367,14 @@ func (a *Assembler) match(key flowKey, p *packet.Packet) (*flow, bool) {
 	return f, true
 }
 
-// maxPending bounds the packets kept for a flow whose SDP is not seen yet.
-const maxPending = 32
+// Limits of the media held for flows whose SDP is not seen yet: packets
+// per flow, flows, and how long a flow is kept after its last packet.
+// The recorder's shard router holds media by the same limits.
+const (
+	MaxPendingPackets = 32
+	MaxPendingFlows   = 1 << 16
+	PendingAge        = 5 * time.Second
+)
 
 // hold keeps an unassigned RTP-looking packet for a while, in case the
 // SDP that claims its flow comes later (reordering across mirror ports).
@@ -377,7 +383,7 @@ func (a *Assembler) hold(f *flow, key flowKey, p *packet.Packet) bool {
 		if !looksMedia(p.Payload) {
 			return false
 		}
-		if len(a.flows) > 1<<16 {
+		if len(a.flows) > MaxPendingFlows {
 			a.stats.PendingDropped++
 			return false
 		}
@@ -385,7 +391,7 @@ func (a *Assembler) hold(f *flow, key flowKey, p *packet.Packet) bool {
 		a.flows[key] = f
 	}
 	f.lastSeen = p.Time
-	if len(f.pending) >= maxPending {
+	if len(f.pending) >= MaxPendingPackets {
 		a.stats.Unassigned++
 		return false
 	}
@@ -426,7 +432,7 @@ func (a *Assembler) Expire(now time.Time) {
 		a.finish(c)
 	}
 	for k, f := range a.flows {
-		if f.c == nil && now.Sub(f.lastSeen) > 5*time.Second {
+		if f.c == nil && now.Sub(f.lastSeen) > PendingAge {
 			a.stats.Unassigned += len(f.pending)
 			delete(a.flows, k)
 		}

@@ -27,8 +27,8 @@ import (
 //     destination, else its source (the assembler's own matching order),
 //     from a directory of media endpoints the router keeps from the SDP it
 //     parses and forgets when the shard reports the call finished;
-//   - media of an endpoint no SDP announced yet is held in the router (32
-//     packets per flow, 5 s, as the assembler would) and released to the
+//   - media of an endpoint no SDP announced yet is held in the router (by
+//     the assembler's limits, call.MaxPendingPackets and the others) and released to the
 //     call's shard just before the flow's first packet that can be routed,
 //     where the assembler itself would adopt them.
 //
@@ -180,14 +180,6 @@ type heldFlow struct {
 	last time.Time
 }
 
-// Hold limits, the assembler's (call.maxPending and its pending-flow
-// bound and age).
-const (
-	maxHeldPackets = 32
-	maxHeldFlows   = 1 << 16
-	heldAge        = 5 * time.Second
-)
-
 func newRouter(n int) *router {
 	return &router{
 		n:      uint32(n),
@@ -269,7 +261,7 @@ func (r *router) hold(p *packet.Packet) {
 		if !rtpstream.LooksRTP(p.Payload) && !rtpstream.IsRTCP(p.Payload) {
 			return
 		}
-		if len(r.held) > maxHeldFlows {
+		if len(r.held) > call.MaxPendingFlows {
 			r.pendingDropped++
 			return
 		}
@@ -277,7 +269,7 @@ func (r *router) hold(p *packet.Packet) {
 		r.held[k] = f
 	}
 	f.last = p.Time
-	if len(f.pkts) >= maxHeldPackets {
+	if len(f.pkts) >= call.MaxPendingPackets {
 		r.unassigned++
 		return
 	}
@@ -299,11 +291,11 @@ func (r *router) take(p *packet.Packet) []packet.Packet {
 	return f.pkts
 }
 
-// expire forgets held flows idle for heldAge, and the routes of the calls
+// expire forgets held flows idle for call.PendingAge, and the routes of the calls
 // the shards finished.
 func (r *router) expire(now time.Time) {
 	for k, f := range r.held {
-		if now.Sub(f.last) > heldAge {
+		if now.Sub(f.last) > call.PendingAge {
 			r.unassigned += len(f.pkts)
 			delete(r.held, k)
 		}
