@@ -89,11 +89,13 @@ func (c *state) writeFrame(a *Assembler, f Frame) {
 
 // payloadType resolves a payload type sent by side: by the receiver's
 // rtpmap (RFC 3264 §5.1: the answerer's map tells what it expects to
-// receive), then the sender's, then the static table of RFC 3551.
+// receive), then the sender's, then the static table of RFC 3551. The
+// name is codec.Canonical's spelling, so that "pcma" and "PCMA" are one
+// codec in Call.Codecs and the streams.
 func (c *state) payloadType(sender spanrec.Side, pt uint8) (name string, clock, channels int) {
 	for _, s := range []spanrec.Side{other(sender), sender} {
 		if m, ok := c.rtp[s][pt]; ok && m.Name != "" {
-			return m.Name, m.ClockRate, m.Channels
+			return codec.Canonical(m.Name), m.ClockRate, m.Channels
 		}
 	}
 	if name, clock, ch, ok := codec.Static(pt); ok {

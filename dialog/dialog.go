@@ -75,7 +75,9 @@ func New(m *sipmsg.Message, t time.Time, src, dst netip.AddrPort) *Dialog {
 }
 
 // party prefers the P-Asserted-Identity (RFC 3325 §9.1) over the From/To
-// header for the number, as the network vouches for it.
+// header for the number, as the network vouches for it. A URI without a
+// user part (sip:example.com) names the party by its host, and only a URI
+// of another scheme is kept as it is.
 func party(a, pai sipmsg.Addr) spanrec.Party {
 	p := spanrec.Party{Number: a.User, Name: a.Display}
 	if pai.User != "" {
@@ -83,6 +85,9 @@ func party(a, pai sipmsg.Addr) spanrec.Party {
 		if pai.Display != "" {
 			p.Name = pai.Display
 		}
+	}
+	if p.Number == "" {
+		p.Number = a.Host
 	}
 	if p.Number == "" {
 		p.Number = a.URI

@@ -64,3 +64,20 @@ func TestInfoRetransmission(t *testing.T) {
 		}
 	}
 }
+
+// TestPartyWithoutUser checks that a From or To without a user part
+// (sip:example.com) names the party by its host, not by the raw URI.
+func TestPartyWithoutUser(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	a, b := netip.MustParseAddrPort("10.0.0.1:5060"), netip.MustParseAddrPort("10.0.0.2:5060")
+	inv := parse(t, "INVITE sip:b@10.0.0.2 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK1\r\n"+
+		"From: \"Trunk\" <sip:pbx.example.com;transport=udp>;tag=A\r\nTo: <sip:[2001:db8::2]:5060>\r\n"+
+		"Call-ID: x\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n")
+	d := dialog.New(inv, t0, a, b)
+	if d.Caller.Number != "pbx.example.com" || d.Caller.Name != "Trunk" {
+		t.Errorf("caller %q (%q), want pbx.example.com (Trunk)", d.Caller.Number, d.Caller.Name)
+	}
+	if d.Callee.Number != "2001:db8::2" {
+		t.Errorf("callee %q, want 2001:db8::2", d.Callee.Number)
+	}
+}

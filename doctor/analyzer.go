@@ -319,6 +319,9 @@ func party(pai, a sipmsg.Addr) string {
 	if a.User != "" {
 		return a.User
 	}
+	if a.Host != "" {
+		return a.Host
+	}
 	return a.URI
 }
 

@@ -69,8 +69,11 @@ type Call struct {
 	Ring           time.Duration // INVITE → final answer (200, 486, 480, 503) or CANCEL; default 1s
 	Talk           time.Duration // 200 OK → BYE; default 3s
 	Outcome        Outcome
-	Codec          string        // "PCMU" (default), "PCMA" or "G722"
-	PTime          time.Duration // RTP packetization time, a multiple of 5ms; default 20ms
+	// Codec is "PCMU" (default), "PCMA" or "G722", in any case: the rtpmap
+	// spells it as given (encoding names are case-insensitive, RFC 4855
+	// §3), the expectations in upper case.
+	Codec string
+	PTime time.Duration // RTP packetization time, a multiple of 5ms; default 20ms
 	// EarlyMedia makes the callee answer 183 Session Progress with SDP and
 	// send a ringback (425 Hz, 1s on, 4s off) on its RTP stream until the
 	// 200 OK, after which the same stream carries its tone.

@@ -239,7 +239,7 @@ func (d *sipDialog) sdp(byCaller bool, version int, media netip.AddrPort, dir st
 		user, sess, version, ipv, media.Addr(),
 		ipv, media.Addr(),
 		media.Port(), k.pt, dtmfPT,
-		k.pt, k.name, k.clock,
+		k.pt, d.c.Codec, k.clock,
 		dtmfPT, dtmfPT, ms, dir)
 }
 

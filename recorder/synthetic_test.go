@@ -619,9 +619,23 @@ func TestSynthetic(t *testing.T) {
 		s := record(t,
 			pcaptest.Call{Codec: "G722", Caller: pcaptest.Endpoint{Tone: 700}, Callee: pcaptest.Endpoint{Tone: 1900}},
 			pcaptest.Call{Codec: "PCMA", Start: 5 * time.Second, Caller: pcaptest.Endpoint{Tone: 550}, Callee: pcaptest.Endpoint{Tone: 1300}},
+			// rtpmap names are case-insensitive: "pcma" is PCMA in the
+			// codecs, the streams and the codec search.
+			pcaptest.Call{Codec: "pcma", Start: 10 * time.Second, Caller: pcaptest.Endpoint{Tone: 600}, Callee: pcaptest.Endpoint{Tone: 1500}},
 		)
 		s.checkAll(t)
-		for i, rate := range []int{16000, 8000} {
+		if c := s.call(t, 2); !slices.Equal(c.Codecs, []string{"PCMA"}) {
+			t.Errorf("rtpmap pcma: codecs %q, want [PCMA]", c.Codecs)
+		}
+		db := openIndex(t, s.data)
+		got, err := db.Calls(context.Background(), spanrec.CallFilter{Codec: "PCMA"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 {
+			t.Errorf("codec search PCMA: %d calls, want 2 (PCMA and pcma)", len(got))
+		}
+		for i, rate := range []int{16000, 8000, 8000} {
 			r := s.checkRecording(t, i, rate)
 			s.checkTalk(t, i, r)
 		}

@@ -29,6 +29,7 @@ func parseAddr(v string) (Addr, string) {
 		a.URI = strings.TrimSpace(uri)
 	}
 	a.User = uriUser(a.URI)
+	a.Host = uriHost(a.URI)
 	return a, param(params, "tag")
 }
 
@@ -178,6 +179,31 @@ func uriUser(uri string) string {
 		user = user[:semi]
 	}
 	return unescape(user)
+}
+
+// uriHost returns the host of a sip or sips URI (RFC 3261 §19.1.1 hostport, without the port and the brackets
+// of an IPv6 reference); "" for other schemes. It returns a substring of uri.
+func uriHost(uri string) string {
+	scheme, rest, ok := strings.Cut(uri, ":")
+	if !ok || !strings.EqualFold(scheme, "sip") && !strings.EqualFold(scheme, "sips") {
+		return ""
+	}
+	if at := strings.LastIndexByte(rest, '@'); at >= 0 {
+		rest = rest[at+1:]
+	}
+	if i := strings.IndexAny(rest, ";?"); i >= 0 {
+		rest = rest[:i]
+	}
+	if strings.HasPrefix(rest, "[") {
+		if end := strings.IndexByte(rest, ']'); end >= 0 {
+			return rest[1:end]
+		}
+		return ""
+	}
+	if c := strings.IndexByte(rest, ':'); c >= 0 {
+		rest = rest[:c]
+	}
+	return strings.TrimSpace(rest)
 }
 
 // unescape decodes the %HH escapes of s (RFC 3261 §25.1 escaped); a '%' not followed by two hex digits stays as

@@ -48,6 +48,10 @@ type Addr struct {
 	// User is the user part of a sip, sips or tel URI, percent-decoded and without user parameters
 	// (";phone-context=..." and the like): usually the phone number. "" for other schemes.
 	User string
+	// Host is the host part of a sip or sips URI (a domain name or an address, without port, parameters or
+	// the brackets of an IPv6 reference): what names a party whose URI has no user part (sip:example.com).
+	// "" for other schemes.
+	Host string
 }
 
 // Parse parses one complete SIP message, from a UDP datagram or from Framer. It never panics and copies what it

@@ -71,8 +71,8 @@ func TestParse(t *testing.T) {
 			want(t, "RequestURI", m.RequestURI, "sip:+4930123456@pbx.example.com;user=phone")
 			want(t, "CallID", m.CallID, "a84b4c76e66710@pc33.example.com")
 			want(t, "Branch", m.Branch, "z9hG4bK776asdhds")
-			want(t, "From", m.From, sipmsg.Addr{Display: "Alice Smith", URI: "sip:alice@example.com", User: "alice"})
-			want(t, "To", m.To, sipmsg.Addr{Display: "Bob", URI: "sip:+4930123456@pbx.example.com;user=phone", User: "+4930123456"})
+			want(t, "From", m.From, sipmsg.Addr{Display: "Alice Smith", URI: "sip:alice@example.com", User: "alice", Host: "example.com"})
+			want(t, "To", m.To, sipmsg.Addr{Display: "Bob", URI: "sip:+4930123456@pbx.example.com;user=phone", User: "+4930123456", Host: "pbx.example.com"})
 			want(t, "FromTag", m.FromTag, "1928301774")
 			want(t, "ToTag", m.ToTag, "")
 			want(t, "CSeq", m.CSeq, uint32(314159))
@@ -115,7 +115,7 @@ l: 0
 			want(t, "StatusCode", m.StatusCode, 180)
 			want(t, "Reason", m.Reason, "Ringing")
 			want(t, "Method", m.Method, "INVITE")
-			want(t, "From", m.From, sipmsg.Addr{Display: "Alice", URI: "sip:alice@example.com", User: "alice"})
+			want(t, "From", m.From, sipmsg.Addr{Display: "Alice", URI: "sip:alice@example.com", User: "alice", Host: "example.com"})
 			want(t, "FromTag", m.FromTag, "1")
 			want(t, "ToTag", m.ToTag, "2")
 			want(t, "CallID", m.CallID, "lf@host")
@@ -155,7 +155,7 @@ Content-Length: 0
 
 `), func(t *testing.T, m *sipmsg.Message) {
 			want(t, "Branch", m.Branch, "z9hG4bKfirst")
-			want(t, "PAI", m.PAI, sipmsg.Addr{Display: "Smith, John", URI: "sip:+4989123@example.com;user=phone", User: "+4989123"})
+			want(t, "PAI", m.PAI, sipmsg.Addr{Display: "Smith, John", URI: "sip:+4989123@example.com;user=phone", User: "+4989123", Host: "example.com"})
 			want(t, "From.User", m.From.User, "anonymous")
 		}},
 		{"tel URI, escapes, user parameters", crlf(`OPTIONS sip:x@example.com SIP/2.0

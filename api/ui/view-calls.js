@@ -9,7 +9,7 @@ import * as f from './format.js';
 
 const FILTERS = ['number', 'from', 'to', 'direction', 'status', 'codec', 'min_duration', 'max_duration', 'has_loss', 'sort', 'limit', 'offset'];
 const PAGE_SIZES = [25, 50, 100, 200];
-const CODECS = ['PCMU', 'PCMA', 'G722', 'G729', 'L16', 'opus', 'GSM', 'iLBC', 'speex', 'G726-32'];
+const CODECS = ['PCMU', 'PCMA', 'G722', 'G729', 'L16', 'OPUS', 'GSM', 'ILBC', 'SPEEX', 'G726-32'];
 
 function options(list, selected) {
   return list.map(([value, label]) => h('option', { value, selected: value === selected }, label));
