@@ -4,17 +4,21 @@
 // It sits between RTP stream tracking and audio rendering: once SDP (RFC 4566
 // rtpmap) or a static payload type (RFC 3551 §6, see Static) has named a
 // stream's encoding, Lookup says whether spanrec can decode it and hands out a
-// fresh Decoder per stream. The decoders themselves live in the subpackages
-// g711 (PCMU, PCMA), g722 (G722) and l16 (L16), which know nothing of this
-// package; the table here is fixed at compile time, there is no registry.
+// fresh Decoder per stream. The decoders themselves live in one subpackage
+// each (g711, g722, l16, gsm, g726, ...), which know nothing of this package.
+//
+// Codecs are added with Register (fixed parameters) or RegisterFunc (codecs
+// whose clock rate or channel count vary). The built-in registrations are the
+// one init function in registry.go, one line per encoding name; a new codec
+// is a subpackage plus one line there. The registry lives in this package
+// (rather than each subpackage registering itself) so that importing codec
+// is enough to get every decoder, with no blank imports and no import cycle.
 package codec
 
 import (
+	"fmt"
 	"strings"
-
-	"github.com/spanrec/spanrec/codec/g711"
-	"github.com/spanrec/spanrec/codec/g722"
-	"github.com/spanrec/spanrec/codec/l16"
+	"sync"
 )
 
 // A Decoder decodes RTP payloads of one stream to mono 16-bit PCM. It keeps
@@ -28,29 +32,57 @@ type Decoder interface {
 
 // Codec describes a decodable RTP audio encoding.
 type Codec struct {
-	Name       string // canonical encoding name as in SDP rtpmap ("PCMU", "PCMA", "G722", "L16")
+	Name       string // canonical encoding name as in SDP rtpmap ("PCMU", "PCMA", "G722", "L16", "GSM", "G726-32", ...)
 	ClockRate  int    // RTP clock rate, Hz (G722: 8000 per RFC 3551 §4.5.2, though audio is 16000)
 	Channels   int    // channels in the payload (L16 may be 2: Decode downmixes to mono)
 	SampleRate int    // rate of the decoded PCM, Hz (G722: 16000)
 	New        func() Decoder
 }
 
-func newUlaw() Decoder { return g711.UlawDecoder{} }
-func newAlaw() Decoder { return g711.AlawDecoder{} }
-func newG722() Decoder { return g722.NewDecoder() }
+// lookupFunc resolves a registered name's clock rate and channel count (0
+// already replaced by 1) to a codec.
+type lookupFunc func(clockRate, channels int) (Codec, bool)
+
+var registry = struct {
+	sync.RWMutex
+	m map[string]lookupFunc
+}{m: map[string]lookupFunc{}}
+
+// Register adds a codec with fixed parameters: Lookup(c.Name, r, n) returns
+// c when r is 0 or c.ClockRate and n is 0 or c.Channels. Names are matched
+// case-insensitively. Register panics if c is incomplete or its name is
+// already registered: both are programming errors.
+func Register(c Codec) {
+	if c.ClockRate <= 0 || c.Channels <= 0 || c.SampleRate <= 0 || c.New == nil {
+		panic(fmt.Sprintf("codec: Register(%q): incomplete Codec", c.Name))
+	}
+	RegisterFunc(c.Name, func(clockRate, channels int) (Codec, bool) {
+		if (clockRate != 0 && clockRate != c.ClockRate) || channels != c.Channels {
+			return Codec{}, false
+		}
+		return c, true
+	})
+}
+
+// RegisterFunc adds an encoding name whose decoder depends on the clock rate
+// and channel count (L16 takes any). lookup gets a clock rate (0 if the
+// caller gave none) and a channel count of at least 1. It panics if the name
+// is empty or already registered.
+func RegisterFunc(name string, lookup func(clockRate, channels int) (Codec, bool)) {
+	key := strings.ToUpper(name)
+	registry.Lock()
+	defer registry.Unlock()
+	if key == "" || registry.m[key] != nil {
+		panic(fmt.Sprintf("codec: RegisterFunc(%q): empty or duplicate name", name))
+	}
+	registry.m[key] = lookup
+}
 
 // Lookup returns the decodable codec for an rtpmap encoding name
 // (case-insensitive, RFC 4566 §6 and RFC 3551 §6), clock rate and channel
 // count (0 means 1). ok is false for codecs spanrec cannot decode (G729,
-// GSM, opus, ... — callers report them) and for parameters a decoder cannot
-// honour.
-//
-// PCMU and PCMA (RFC 3551 §4.5.14) and G722 (§4.5.2) are mono; their clock
-// rate is 8000 and 0 stands for it. G722 is also accepted at 16000, which
-// some endpoints wrongly announce and then use for their RTP timestamps;
-// ClockRate reports what the stream uses, SampleRate is 16000 either way.
-// L16 (§4.5.11) takes any positive clock rate, which is also its sample
-// rate, and any channel count.
+// opus, ... — callers report them) and for parameters a decoder cannot
+// honour. registry.go lists what is registered and with which parameters.
 func Lookup(name string, clockRate, channels int) (Codec, bool) {
 	if channels == 0 {
 		channels = 1
@@ -58,36 +90,13 @@ func Lookup(name string, clockRate, channels int) (Codec, bool) {
 	if channels < 0 || clockRate < 0 {
 		return Codec{}, false
 	}
-	switch strings.ToUpper(name) {
-	case "PCMU":
-		return fixed("PCMU", clockRate, channels, newUlaw)
-	case "PCMA":
-		return fixed("PCMA", clockRate, channels, newAlaw)
-	case "G722":
-		if clockRate == 16000 && channels == 1 {
-			return Codec{Name: "G722", ClockRate: 16000, Channels: 1, SampleRate: 16000, New: newG722}, true
-		}
-		c, ok := fixed("G722", clockRate, channels, newG722)
-		c.SampleRate = 16000
-		return c, ok
-	case "L16":
-		if clockRate == 0 {
-			return Codec{}, false
-		}
-		return Codec{
-			Name: "L16", ClockRate: clockRate, Channels: channels, SampleRate: clockRate,
-			New: func() Decoder { return l16.NewDecoder(channels) },
-		}, true
-	}
-	return Codec{}, false
-}
-
-// fixed returns a mono 8000 Hz codec if clockRate and channels allow it.
-func fixed(name string, clockRate, channels int, newDec func() Decoder) (Codec, bool) {
-	if (clockRate != 0 && clockRate != 8000) || channels != 1 {
+	registry.RLock()
+	f := registry.m[strings.ToUpper(name)]
+	registry.RUnlock()
+	if f == nil {
 		return Codec{}, false
 	}
-	return Codec{Name: name, ClockRate: 8000, Channels: 1, SampleRate: 8000, New: newDec}, true
+	return f(clockRate, channels)
 }
 
 // staticType is an RFC 3551 §6 static payload type assignment.
@@ -102,6 +111,7 @@ type staticType struct {
 // it is given as 1 here.
 var staticTypes = [...]staticType{
 	0:  {"PCMU", 8000, 1},
+	2:  {"G721", 8000, 1}, // RFC 1890; RFC 3551 §4.5.4 leaves 2 unassigned, old gear still sends it (G726-32)
 	3:  {"GSM", 8000, 1},
 	4:  {"G723", 8000, 1},
 	5:  {"DVI4", 8000, 1},

@@ -31,7 +31,9 @@ func TestLookup(t *testing.T) {
 		{"L16", 0, 1, false, "", 0, 0, 0},
 		{"L16", 8000, -1, false, "", 0, 0, 0},
 		{"G729", 8000, 1, false, "", 0, 0, 0},
-		{"GSM", 8000, 1, false, "", 0, 0, 0},
+		{"GSM", 8000, 1, true, "GSM", 8000, 8000, 1},
+		{"gsm", 0, 0, true, "GSM", 8000, 8000, 1},
+		{"GSM", 16000, 1, false, "", 0, 0, 0},
 		{"opus", 48000, 2, false, "", 0, 0, 0},
 		{"telephone-event", 8000, 1, false, "", 0, 0, 0},
 		{"", 8000, 1, false, "", 0, 0, 0},
@@ -64,6 +66,7 @@ func TestLookupDecoders(t *testing.T) {
 		{"G722", 8000, 1, 160},
 		{"L16", 16000, 2, 1280},
 		{"L16", 8000, 1, 320},
+		{"GSM", 8000, 1, 33},
 	}
 	for _, tt := range tests {
 		c, ok := Lookup(tt.name, tt.clock, tt.channels)
@@ -71,7 +74,11 @@ func TestLookupDecoders(t *testing.T) {
 			t.Fatalf("Lookup(%q) failed", tt.name)
 		}
 		d := c.New()
-		pcm, err := d.Decode(nil, make([]byte, tt.payload))
+		payload := make([]byte, tt.payload)
+		if tt.name == "GSM" {
+			payload[0] = 0xD0 // frame signature
+		}
+		pcm, err := d.Decode(nil, payload)
 		if err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}
@@ -116,6 +123,7 @@ func TestStatic(t *testing.T) {
 		channels int
 	}{
 		{0, true, "PCMU", 8000, 1},
+		{2, true, "G721", 8000, 1},
 		{3, true, "GSM", 8000, 1},
 		{4, true, "G723", 8000, 1},
 		{5, true, "DVI4", 8000, 1},
@@ -135,7 +143,6 @@ func TestStatic(t *testing.T) {
 		{26, true, "JPEG", 90000, 0},
 		{34, true, "H263", 90000, 0},
 		{1, false, "", 0, 0},
-		{2, false, "", 0, 0},
 		{19, false, "", 0, 0},
 		{24, false, "", 0, 0},
 		{35, false, "", 0, 0},
@@ -154,9 +161,9 @@ func TestStatic(t *testing.T) {
 }
 
 // TestStaticLookup checks that the decodable static types resolve through
-// Lookup, and that G729 (18) does not.
+// Lookup, and that the others (G729 = 18, ...) do not.
 func TestStaticLookup(t *testing.T) {
-	decodable := map[uint8]bool{0: true, 8: true, 9: true, 10: true, 11: true}
+	decodable := map[uint8]bool{0: true, 3: true, 8: true, 9: true, 10: true, 11: true}
 	for pt := range 128 {
 		name, clock, channels, ok := Static(uint8(pt))
 		if !ok {
@@ -165,5 +172,27 @@ func TestStaticLookup(t *testing.T) {
 		if _, ok := Lookup(name, clock, channels); ok != decodable[uint8(pt)] {
 			t.Errorf("payload type %d (%s/%d/%d): Lookup ok = %v", pt, name, clock, channels, ok)
 		}
+	}
+}
+
+func TestRegister(t *testing.T) {
+	c := Codec{Name: "X-Test-Codec", ClockRate: 8000, Channels: 1, SampleRate: 8000,
+		New: func() Decoder { return g711.UlawDecoder{} }}
+	Register(c)
+	if got, ok := Lookup("x-test-codec", 0, 0); !ok || got.Name != c.Name || got.SampleRate != 8000 {
+		t.Errorf("Lookup after Register: %+v, %v", got, ok)
+	}
+	if _, ok := Lookup("X-TEST-CODEC", 16000, 1); ok {
+		t.Error("Lookup accepted a clock rate the codec does not have")
+	}
+	for _, bad := range []Codec{c, {Name: "X-Incomplete", ClockRate: 8000}} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("Register(%q) did not panic", bad.Name)
+				}
+			}()
+			Register(bad)
+		}()
 	}
 }

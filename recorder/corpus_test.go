@@ -75,7 +75,7 @@ var tsharkWrong = map[string]map[uint32]string{
 }
 
 // decodable is what spanrec decodes; the rest must be reported, not dropped.
-var decodable = map[string]bool{"PCMU": true, "PCMA": true, "G722": true, "L16": true}
+var decodable = map[string]bool{"PCMU": true, "PCMA": true, "G722": true, "L16": true, "GSM": true}
 
 func TestCorpusMatchesTshark(t *testing.T) {
 	dir := capturesDir(t)
@@ -155,6 +155,9 @@ func checkAudio(t *testing.T, data string, c *spanrec.Call, s *spanrec.Stream) {
 			t.Errorf("call %s: no note %q in %q", c.SIPCallID, want, c.Notes)
 		}
 		return
+	}
+	if !s.Decoded {
+		t.Errorf("call %s: stream of decodable codec %s not marked decoded", c.SIPCallID, s.Codec)
 	}
 	if c.Audio == "" {
 		t.Errorf("call %s: decodable stream %s but no audio (notes %q)", c.SIPCallID, s.Codec, c.Notes)
