@@ -34,6 +34,11 @@ func cmdImport(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	if err != nil {
 		return err
 	}
+	lock, err := e.lockWriter(append([]string{"spanrec", "import"}, args...))
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
 	path := pos[0]
 	var src capture.Source
 	if path == "-" {

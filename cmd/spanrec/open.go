@@ -56,4 +56,13 @@ func (e *env) openIndex(ctx context.Context, create bool) (*sqlite.DB, error) {
 	return db, nil
 }
 
+// lockWriter creates the data directory (as openIndex does) and takes its
+// writer's lock for the command line args (see lockDataDir).
+func (e *env) lockWriter(args []string) (*dataLock, error) {
+	if err := os.MkdirAll(e.dataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	return lockDataDir(e.dataDir, args)
+}
+
 func indexPath(dataDir string) string { return dataDir + string(os.PathSeparator) + "index.db" }

@@ -137,6 +137,11 @@ func cmdRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 
+	lock, err := e.lockWriter(append([]string{"spanrec", "record"}, args...))
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
 	db, err := e.openIndex(ctx, true)
 	if err != nil {
 		return err

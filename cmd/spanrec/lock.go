@@ -1,0 +1,75 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// LockFile is the name of the lock file in a data directory: the writer
+// that holds it (record or import) owns the spool, the recordings and the
+// index; a second writer would recycle the first one's spool files and
+// overwrite its recordings. Readers (serve, calls, show) do not take it.
+const LockFile = "lock"
+
+// lockInfo is what a writer records in the lock file, for the error a
+// refused writer prints.
+type lockInfo struct {
+	PID     int       `json:"pid"`
+	Command string    `json:"command"`
+	Since   time.Time `json:"since"`
+}
+
+// dataLock is a held data directory lock; Close releases it.
+type dataLock struct{ f *os.File }
+
+// errLocked says that another writer holds the data directory.
+var errLocked = errors.New("data directory is locked")
+
+// lockDataDir takes the writer's lock of dataDir (which must exist),
+// without waiting: an flock(2) on dataDir/lock, which the kernel releases
+// when the process ends, however it ends (kill -9 included), so a stale
+// lock file never blocks. args is the command line recorded for the error
+// another writer gets.
+func lockDataDir(dataDir string, args []string) (*dataLock, error) {
+	path := filepath.Join(dataDir, LockFile)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o640)
+	if err != nil {
+		return nil, fmt.Errorf("lock data directory: %w", err)
+	}
+	ok, err := tryLock(f)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock data directory %s: %w", dataDir, err)
+	}
+	if !ok {
+		defer f.Close()
+		var who lockInfo
+		b, _ := os.ReadFile(path)
+		if json.Unmarshal(b, &who) != nil || who.PID == 0 {
+			return nil, fmt.Errorf("%w: %s is being written by another spanrec (record or import); wait for it or stop it", errLocked, dataDir)
+		}
+		return nil, fmt.Errorf("%w: %s is being written by pid %d (%s) since %s; wait for it or stop it (spanrec serve may run beside it)",
+			errLocked, dataDir, who.PID, who.Command, who.Since.Format(time.RFC3339))
+	}
+	b, _ := json.Marshal(lockInfo{PID: os.Getpid(), Command: strings.Join(args, " "), Since: time.Now().UTC().Truncate(time.Second)})
+	if err := f.Truncate(0); err == nil {
+		_, _ = f.WriteAt(append(b, '\n'), 0)
+	}
+	return &dataLock{f: f}, nil
+}
+
+// Close releases the lock. The file stays: removing it would race with a
+// writer that opened it and waits to lock it.
+func (l *dataLock) Close() error {
+	if l == nil || l.f == nil {
+		return nil
+	}
+	err := l.f.Close()
+	l.f = nil
+	return err
+}

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestDataDirLockRefusesSecondWriter: while one writer holds the data
+// directory, an import into it is refused and names the holder; serve
+// (read-only) is not concerned.
+func TestDataDirLockRefusesSecondWriter(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	if err := os.MkdirAll(data, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	l, err := lockDataDir(data, []string{"spanrec", "record", "-i", "eth1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := runCLI(t, nil, "import", demo, "--data", data)
+	if code != 1 {
+		t.Fatalf("second writer: exit %d, want 1\n%s\n%s", code, out, errs)
+	}
+	for _, want := range []string{"locked", "pid " + strconv.Itoa(os.Getpid()), "spanrec record -i eth1", "since"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("refusal %q does not say %q", errs, want)
+		}
+	}
+	if _, err := os.Stat(indexPath(data)); err == nil {
+		t.Error("the refused import opened the index")
+	}
+	l.Close()
+	if code, out, errs := runCLI(t, nil, "import", demo, "--data", data); code != 0 {
+		t.Fatalf("import after the lock was released: exit %d\n%s\n%s", code, out, errs)
+	}
+	// The lock went with the import that held it.
+	l, err = lockDataDir(data, []string{"spanrec", "import"})
+	if err != nil {
+		t.Fatalf("lock after import: %v", err)
+	}
+	l.Close()
+}
