@@ -70,6 +70,7 @@ type workerSnapshot struct {
 	sip        int
 	sipErrors  int
 	tcpFlows   int
+	badTime    int
 	crossDups  uint64
 	packetTime time.Time
 }
@@ -102,7 +103,10 @@ type LiveStats struct {
 	CrossDuplicates uint64
 	SIP, SIPErrors  int
 	TCPFlows        int
-	Assembler       call.Stats
+	// BadTime counts packets skipped for an absurd capture time (see
+	// Summary.BadTime).
+	BadTime   int
+	Assembler call.Stats
 	// PacketTime is the capture time of the latest packet.
 	PacketTime time.Time
 }
@@ -314,7 +318,7 @@ func (l *Live) Run(ctx context.Context, events func(Event)) error {
 	publish := func() {
 		l.snap.Store(&workerSnapshot{
 			active: w.active(), assembler: w.stats(),
-			sip: w.sip, sipErrors: w.sipErrors, tcpFlows: w.tcpFlows,
+			sip: w.sip, sipErrors: w.sipErrors, tcpFlows: w.tcpFlows, badTime: w.guard.skipped,
 			crossDups: crossDups, packetTime: lastPkt,
 		})
 	}
@@ -467,6 +471,7 @@ func (l *Live) Stats() LiveStats {
 		SIP:             ws.sip,
 		SIPErrors:       ws.sipErrors,
 		TCPFlows:        ws.tcpFlows,
+		BadTime:         ws.badTime,
 		Assembler:       ws.assembler,
 		PacketTime:      ws.packetTime,
 	}

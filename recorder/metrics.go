@@ -3,9 +3,13 @@ package recorder
 import (
 	"bufio"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/spanrec/spanrec/packet"
 )
 
 // WriteMetrics writes the recording's counters in the Prometheus text
@@ -18,7 +22,9 @@ import (
 //	spanrec_kernel_freezes_total{iface}  times the ring was full
 //	spanrec_queue_drops_total{iface}     packets dropped because the worker was behind
 //	spanrec_duplicates_total{stage}      mirror copies dropped (stage "source" or "merge")
-//	spanrec_decode_errors_total{reason}  truncated, unsupported_link, fragment_dropped, sip, rtp
+//	spanrec_decode_errors_total{reason}  truncated, unsupported_link, fragment_dropped, sip, rtp,
+//	                                     bad_time (packets skipped for an absurd capture time)
+//	spanrec_unsupported_link_frames_total{link}  frames of an undecoded link type, per LINKTYPE
 //	spanrec_active_calls                 calls in progress
 //	spanrec_calls_recorded_total         calls written to the index
 //	spanrec_calls_failed_total           calls whose files or entry could not be written
@@ -59,6 +65,17 @@ func (l *Live) WriteMetrics(w io.Writer) error {
 	m.sample("spanrec_decode_errors_total", "reason", "fragment_dropped", dec.frag)
 	m.sample("spanrec_decode_errors_total", "reason", "sip", uint64(st.SIPErrors))
 	m.sample("spanrec_decode_errors_total", "reason", "rtp", uint64(st.Assembler.MalformedRTP))
+	m.sample("spanrec_decode_errors_total", "reason", "bad_time", uint64(st.BadTime))
+	links := map[packet.LinkType]uint64{}
+	for _, s := range st.Sources {
+		for l, n := range s.Decoder.UnsupportedLinks {
+			links[l] += n
+		}
+	}
+	m.head("spanrec_unsupported_link_frames_total", "Frames not decoded because of their link type, per LINKTYPE number.", "counter")
+	for _, l := range slices.Sorted(maps.Keys(links)) {
+		m.sample("spanrec_unsupported_link_frames_total", "link", strconv.Itoa(int(l)), links[l])
+	}
 
 	m.head("spanrec_active_calls", "Calls in progress.", "gauge")
 	m.sample("spanrec_active_calls", "", "", uint64(st.ActiveCalls))

@@ -64,6 +64,10 @@ type Summary struct {
 	SIP       int // SIP messages parsed
 	SIPErrors int // datagrams or TCP messages that looked like SIP but did not parse
 	TCPFlows  int
+	// BadTime counts packets skipped because their capture time is
+	// absurd against the capture's (more than 10 min away from it, and not
+	// confirmed by the packets after them).
+	BadTime   int
 	Assembler call.Stats
 
 	Calls        int // calls written to the index
@@ -271,6 +275,7 @@ func Import(ctx context.Context, cfg Config, src capture.Source, index spanrec.C
 	sum.Frames = frames
 	sum.Packet = decStats
 	sum.SIP, sum.SIPErrors, sum.TCPFlows = w.sip, w.sipErrors, w.tcpFlows
+	sum.BadTime = w.guard.skipped
 	sum.Assembler = w.stats()
 	if st, ok := src.(interface{ Stats() capture.FileStats }); ok {
 		sum.Truncated = st.Stats().Truncated
@@ -395,6 +400,8 @@ type worker struct {
 	route  *router
 	wg     sync.WaitGroup
 
+	guard     timeGuard
+	process   func(*packet.Packet) // w.handlePacket, bound once
 	tcp       map[flowKey]*tcpStream
 	sip       int
 	sipErrors int
@@ -419,6 +426,7 @@ func shardCount(cfg Config) int {
 
 func newWorker(cfg Config, done func(*call.Finished)) *worker {
 	w := &worker{tcp: make(map[flowKey]*tcpStream)}
+	w.process = w.handlePacket
 	n := shardCount(cfg)
 	if n <= 1 {
 		w.asm = call.NewAssembler(cfg.Call, func(f *call.Finished) {
@@ -444,7 +452,13 @@ func newWorker(cfg Config, done func(*call.Finished)) *worker {
 	return w
 }
 
+// handle handles one packet, unless its capture time is absurd (see
+// timeGuard).
 func (w *worker) handle(p *packet.Packet) {
+	w.guard.admit(p, w.process)
+}
+
+func (w *worker) handlePacket(p *packet.Packet) {
 	// Time going back by less than a second is the interleaving of
 	// several sources (live), not worth an Expire per packet.
 	if p.Time.Sub(w.lastTick) >= time.Second || p.Time.Before(w.lastTick.Add(-time.Second)) {
@@ -547,6 +561,7 @@ func (w *worker) sendAll() {
 
 // close finishes every call still open and, with shards, waits for them.
 func (w *worker) close() {
+	w.guard.end(w.process)
 	if w.asm != nil {
 		w.asm.Close()
 		return
