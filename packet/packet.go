@@ -16,6 +16,7 @@
 package packet
 
 import (
+	"maps"
 	"math"
 	"net/netip"
 	"time"
@@ -172,7 +173,15 @@ type Stats struct {
 	Duplicates       uint64 // mirror copies dropped by the dedup window (and repeated fragments)
 	Tunnels          uint64 // frames with at least one encapsulation removed
 	UnsupportedLink  uint64 // frames of a link type the Decoder does not know
+	// UnsupportedLinks counts UnsupportedLink per link type (at most
+	// maxLinkTypes types; the rest count in UnsupportedLink only). Stats
+	// returns a copy.
+	UnsupportedLinks map[LinkType]uint64
 }
+
+// maxLinkTypes bounds Stats.UnsupportedLinks: a hostile file cannot make
+// the map grow (a pcapng file may have an interface per link type).
+const maxLinkTypes = 16
 
 // Decoder turns frames into Packets. It owns the IP defragmenter and the
 // dedup window of one capture reader. It is not safe for concurrent use: use
@@ -208,7 +217,11 @@ func NewDecoder(cfg Config) *Decoder {
 
 // Stats returns a snapshot of the counters. Read it from the goroutine that
 // owns the Decoder.
-func (d *Decoder) Stats() Stats { return d.stats }
+func (d *Decoder) Stats() Stats {
+	s := d.stats
+	s.UnsupportedLinks = maps.Clone(s.UnsupportedLinks)
+	return s
+}
 
 // Expire drops pending fragmented datagrams whose first fragment is older
 // than the fragment timeout at packet time now. Decode calls it on every
@@ -256,6 +269,12 @@ func (d *Decoder) Decode(data []byte, link LinkType, ts time.Time, origLen int) 
 		d.stats.Duplicates++
 	case resUnsupportedLink:
 		d.stats.UnsupportedLink++
+		if d.stats.UnsupportedLinks == nil {
+			d.stats.UnsupportedLinks = make(map[LinkType]uint64)
+		}
+		if _, ok := d.stats.UnsupportedLinks[link]; ok || len(d.stats.UnsupportedLinks) < maxLinkTypes {
+			d.stats.UnsupportedLinks[link]++
+		}
 	}
 	return p, false
 }

@@ -5,7 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/mattn/go-isatty"
@@ -140,6 +143,17 @@ func printSummary(w io.Writer, path, dataDir string, s recorder.Summary) {
 	fmt.Fprintf(w, "  duplicates dropped  %d (the same packet copied from two mirrored ports)\n", p.Duplicates)
 	fmt.Fprintf(w, "  malformed skipped   %d (truncated or invalid headers)\n", p.Truncated)
 	fmt.Fprintf(w, "  not IP/UDP/TCP      %d\n", p.NonIP)
+	if p.UnsupportedLink > 0 {
+		links := slices.Sorted(maps.Keys(p.UnsupportedLinks))
+		var each []string
+		for _, l := range links {
+			each = append(each, fmt.Sprintf("link type %d: %d frames", l, p.UnsupportedLinks[l]))
+		}
+		fmt.Fprintf(w, "  unsupported link    %d frames not decoded (%s)\n", p.UnsupportedLink, strings.Join(each, ", "))
+	}
+	if s.BadTime > 0 {
+		fmt.Fprintf(w, "  bad capture time    %d packets skipped (their time is far from the capture's, see docs/SECURITY.md)\n", s.BadTime)
+	}
 	fmt.Fprintf(w, "  SIP messages        %d (%d not parseable)\n", s.SIP, s.SIPErrors)
 	fmt.Fprintf(w, "  calls found         %d\n", s.Assembler.Calls)
 	fmt.Fprintf(w, "  calls recorded      %d (%d with audio, %d without audio)\n", s.Calls, s.WithAudio, s.WithoutAudio)
