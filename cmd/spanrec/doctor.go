@@ -77,7 +77,7 @@ func cmdDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		src, err := capture.OpenLive(capture.LiveConfig{Interface: *iface})
 		if err != nil {
-			return fmt.Errorf("listen on %s: %w", *iface, err)
+			return fmt.Errorf("listen on %s: %w", *iface, privilegeHint(err))
 		}
 		if !*asJSON {
 			fmt.Fprintf(stderr, "listening on %s for %s (make a call meanwhile) …\n", *iface, *dur)

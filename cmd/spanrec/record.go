@@ -283,12 +283,23 @@ func openSources(ifaces []string, cc captureConfig, filter *capture.Filter) ([]c
 		for range n {
 			s, err := capture.OpenLive(lc)
 			if err != nil {
-				return fail(err)
+				return fail(privilegeHint(err))
 			}
 			srcs = append(srcs, s)
 		}
 	}
 	return srcs, nil
+}
+
+// privilegeHint adds to a refused capture socket what it needs: root, or
+// the capabilities the systemd unit grants.
+func privilegeHint(err error) error {
+	if !errors.Is(err, os.ErrPermission) {
+		return err
+	}
+	return fmt.Errorf("%w\n  capturing needs CAP_NET_RAW (the AF_PACKET socket) and CAP_NET_ADMIN (promiscuous mode, fanout):\n"+
+		"  run as root, or run the systemd unit deploy/spanrec.service (AmbientCapabilities=CAP_NET_RAW CAP_NET_ADMIN),\n"+
+		"  or grant them to the binary: setcap cap_net_raw,cap_net_admin=ep $(command -v spanrec)", err)
 }
 
 // background logs the capture statistics every interval and handles
