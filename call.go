@@ -86,7 +86,28 @@ type Stream struct {
 	MaxJitterMS float64        `json:"max_jitter_ms"`
 	MaxDeltaMS  float64        `json:"max_delta_ms"` // largest gap between packets
 	MOS         float64        `json:"mos"`          // ITU-T G.107 E-model, simplified (see rtpstream)
+	// Encryption says how the stream's media was protected; "" for plain
+	// RTP. An encrypted stream is Decoded only when it was decrypted.
+	Encryption Encryption `json:"encryption"`
+	// AuthFailures counts the SRTP packets of the stream that no known
+	// key authenticated (RFC 3711 §3.4): wrong or missing keys, or
+	// damaged packets. They are never decoded.
+	AuthFailures int `json:"auth_failures,omitempty"`
 }
+
+// Encryption is how a stream's media is protected.
+type Encryption string
+
+// Media encryptions. Only SRTP keyed by SDES (RFC 4568), from the SDP or
+// from a key file, can be decrypted: DTLS-SRTP and ZRTP agree their keys
+// in a Diffie-Hellman exchange, so the keys never appear on the wire.
+const (
+	Plain     Encryption = ""          // plain RTP
+	SRTP      Encryption = "srtp"      // SRTP keyed by SDES (a=crypto) or by an operator key
+	ZRTP      Encryption = "zrtp"      // SRTP keyed by ZRTP (RFC 6189)
+	DTLSSRTP  Encryption = "dtls-srtp" // SRTP keyed by DTLS (RFC 5764): WebRTC
+	Encrypted Encryption = "unknown"   // encrypted by means not told (the payload is noise)
+)
 
 // DTMF is one key press seen in a call.
 type DTMF struct {

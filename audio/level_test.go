@@ -2,6 +2,7 @@ package audio_test
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/spanrec/spanrec/audio"
@@ -96,5 +97,28 @@ func TestDominantFrequency(t *testing.T) {
 				t.Errorf("DominantFrequency = (%v, %.3f), want (%v, [%v, %v])", f, share, tt.want, tt.shareLo, tt.shareHigh)
 			}
 		})
+	}
+}
+
+func TestFlatness(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	white := make([]int16, 320)
+	for i := range white {
+		white[i] = int16(rng.IntN(20000) - 10000)
+	}
+	if f := audio.Flatness(white); f < 0.8 {
+		t.Errorf("white noise: flatness %.3f, want ≥ 0.8", f)
+	}
+	for _, hz := range []float64{200, 1000, 3400} {
+		tone := make([]int16, 320)
+		for i := range tone {
+			tone[i] = int16(8000 * math.Sin(2*math.Pi*hz*float64(i)/8000))
+		}
+		if f := audio.Flatness(tone); f > 0.05 {
+			t.Errorf("%v Hz tone: flatness %.3f, want ≤ 0.05", hz, f)
+		}
+	}
+	if f := audio.Flatness(make([]int16, 320)); f != 1 {
+		t.Errorf("silence: flatness %.3f, want 1 (nothing to judge)", f)
 	}
 }

@@ -289,12 +289,10 @@ func (a *Assembler) bindSDP(c *state, side spanrec.Side, sdp *sipmsg.SDP) {
 		pt = make(map[uint8]sipmsg.RTPMap)
 		c.rtp[side] = pt
 	}
+	c.secureSDP(side, sdp)
 	for _, m := range sdp.Media {
 		for k, v := range m.RTPMap {
 			pt[k] = v
-		}
-		if m.Proto != "" && (m.Proto == "RTP/SAVP" || m.Proto == "RTP/SAVPF" || m.Crypto) {
-			c.note("media is encrypted (SRTP, %s): its audio cannot be decoded", m.Proto)
 		}
 		if m.Type == "image" {
 			c.note("T.38 fax media (%s) is kept in the pcap, not decoded", m.Proto)

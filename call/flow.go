@@ -11,6 +11,7 @@ import (
 	"github.com/spanrec/spanrec/packet"
 	"github.com/spanrec/spanrec/render"
 	"github.com/spanrec/spanrec/rtpstream"
+	"github.com/spanrec/spanrec/srtp"
 )
 
 // flow is one direction of a media session (src → dst) and what it carried.
@@ -22,6 +23,8 @@ type flow struct {
 
 	streams []*stream // one per SSRC, in order of appearance
 	track   *render.Track
+	tracks  []*render.Track // every track the flow made, to judge noise
+	zrtp    int             // ZRTP packets (RFC 6189)
 	trackPT uint8
 	events  rtpstream.Events
 
@@ -43,6 +46,12 @@ type stream struct {
 	clock     int
 	decodable bool
 	stats     rtpstream.Stats
+	enc       spanrec.Encryption
+	// undecrypted counts the packets of an encrypted stream that were
+	// not decrypted (no key, or no key authenticated them).
+	undecrypted  int
+	authFailures int
+	noise        bool // its audio decoded to white noise (render noise guard)
 }
 
 func looksMedia(b []byte) bool {
@@ -54,6 +63,11 @@ func (f *flow) handle(a *Assembler, p *packet.Packet) {
 	c.touch(p.Time)
 	c.writeFrames(a, p)
 	a.stats.MediaPackets++
+	if srtp.IsZRTP(p.Payload) {
+		f.zrtp++
+		c.zrtp = true
+		return
+	}
 	if f.rtcp || rtpstream.IsRTCP(p.Payload) {
 		f.rtcpPackets++
 		return
@@ -76,6 +90,16 @@ func (f *flow) handle(a *Assembler, p *packet.Packet) {
 		clock = 0
 	}
 	s.stats.Update(h, p.Time, clock)
+	if enc := c.encryption(f.side); enc != spanrec.Plain {
+		// Never decode ciphertext as if it were audio or events.
+		s.enc = enc
+		s.undecrypted++
+		if s.codec == "" {
+			s.codec, s.pt, s.clock = pt.name, h.PayloadType, pt.clock
+			s.stats.Codec = pt.name
+		}
+		return
+	}
 	switch pt.kind {
 	case eventPayload:
 		// The digits, with their final durations, are read at the end
@@ -176,6 +200,7 @@ func (f *flow) newTrack(a *Assembler, c *state, cd codec.Codec, t time.Time) *re
 		return nil
 	}
 	c.tracks = append(c.tracks, tr)
+	f.tracks = append(f.tracks, tr)
 	c.dirty = true
 	return tr
 }
@@ -183,14 +208,19 @@ func (f *flow) newTrack(a *Assembler, c *state, cd codec.Codec, t time.Time) *re
 // snapshot returns the spanrec.Stream view of s.
 func (s *stream) snapshot(f *flow) spanrec.Stream {
 	st := spanrec.Stream{
-		SSRC:        s.ssrc,
-		Src:         f.key.src,
-		Dst:         f.key.dst,
-		Side:        f.side,
-		PayloadType: s.pt,
-		Codec:       s.codec,
-		ClockRate:   s.clock,
-		Decoded:     s.decodable,
+		SSRC:         s.ssrc,
+		Src:          f.key.src,
+		Dst:          f.key.dst,
+		Side:         f.side,
+		PayloadType:  s.pt,
+		Codec:        s.codec,
+		ClockRate:    s.clock,
+		Decoded:      s.decodable && s.enc == spanrec.Plain && !s.noise,
+		Encryption:   s.enc,
+		AuthFailures: s.authFailures,
+	}
+	if s.noise && st.Encryption == spanrec.Plain {
+		st.Encryption = spanrec.Encrypted
 	}
 	s.stats.Snapshot().Fill(&st)
 	return st

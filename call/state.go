@@ -43,6 +43,12 @@ type state struct {
 	pcap     *capture.Writer
 	fileErr  error
 
+	// secure is what each side's latest SDP says of the encryption of
+	// its audio (index: sideIndex).
+	secure [2]sideSecurity
+	// zrtp is set once a ZRTP packet was seen in the call's media.
+	zrtp bool
+
 	endpoints []netip.AddrPort
 	flows     []*flow
 	tracks    []*render.Track
@@ -129,6 +135,24 @@ func (c *state) result(a *Assembler) *Finished {
 			f.track = nil
 		}
 	}
+	// The noise guard: a track whose payloads turned to white noise is
+	// cut where the noise began (render.Track); what is left is kept only
+	// if it holds a second of audio or more.
+	for _, f := range c.flows {
+		for _, tr := range f.tracks {
+			if !tr.Noise {
+				continue
+			}
+			if tr.Samples() >= int64(tr.Rate()) {
+				c.note("%s's stream (%s → %s) turned to white noise part way (encrypted media?): the recording stops there", f.side, f.key.src, f.key.dst)
+				continue
+			}
+			tr.Frames = 0
+			for _, s := range f.streams {
+				s.noise = true
+			}
+		}
+	}
 	var tracks []*render.Track
 	for _, tr := range c.tracks {
 		if tr.Frames > 0 {
@@ -155,6 +179,9 @@ func (c *state) result(a *Assembler) *Finished {
 		for _, s := range f.streams {
 			st := s.snapshot(f)
 			call.Streams = append(call.Streams, st)
+			if st.Encryption != spanrec.Plain && !st.Decoded {
+				c.note("%s", encryptionNote(&st, len(c.secure[sideIndex(f.side)].crypto) > 0))
+			}
 			if st.Lost > 0 {
 				call.CaptureLoss = true
 			}

@@ -101,6 +101,8 @@ type Call struct {
 	// and IPv4, it is sent as three IPv4 fragments (MTU 1500).
 	FragmentInvite bool
 	SIPPort        int // UDP or TCP port of both parties' SIP; default 5060
+	// SRTP, if set, encrypts the call's media (see SRTP).
+	SRTP *SRTP
 }
 
 // Options configures a generated capture.
@@ -192,6 +194,14 @@ func withDefaults(c Call, i int) (Call, codecInfo, error) {
 	}
 	if !found {
 		bad("codec %q is not PCMU, PCMA or G722", c.Codec)
+	}
+	if c.SRTP != nil {
+		if _, ok := srtpSuiteOf(c.SRTP.Suite); !ok {
+			bad("SRTP suite %q is not one pion/srtp encrypts", c.SRTP.Suite)
+		}
+		if c.SRTP.MKILen < 0 || c.SRTP.MKILen > 8 {
+			bad("SRTP MKI length %d is not 0..8", c.SRTP.MKILen)
+		}
 	}
 	is6 := c.Caller.SIP.Is6()
 	addrs := []netip.Addr{c.Caller.SIP, c.Callee.SIP, c.Caller.RTP.Addr(), c.Callee.RTP.Addr()}

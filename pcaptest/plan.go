@@ -39,6 +39,9 @@ type callPlan struct {
 	code                int
 	dtmf                []dtmfPlan
 	seed                int64
+
+	srtp   srtpSuite       // with c.SRTP
+	rekeys []time.Duration // with c.SRTP.Rekey: when each re-INVITE was answered
 }
 
 // dtmfPlan is one digit the caller sends.
@@ -70,6 +73,10 @@ func planCall(c Call, i int, seed int64) (*callPlan, error) {
 	rng := rand.New(rand.NewPCG(uint64(seed), uint64(i)<<8))
 	d := newSIPDialog(&c, codec, rng)
 	p := &callPlan{index: i, c: c, codec: codec, answer: -1, seed: seed}
+	if c.SRTP != nil {
+		p.srtp, _ = srtpSuiteOf(c.SRTP.Suite)
+	}
+	d.plan = p
 	tcp := c.Transport == "tcp"
 	p.calleeSig = netip.AddrPortFrom(c.Callee.SIP, uint16(c.SIPPort))
 	p.callerSig = netip.AddrPortFrom(c.Caller.SIP, uint16(c.SIPPort))
@@ -176,6 +183,13 @@ func planCall(c Call, i int, seed int64) (*callPlan, error) {
 		p.sig = tcpPackets(p, rng)
 	} else {
 		p.sig = udpPackets(p, rng)
+	}
+	if c.SRTP != nil {
+		for _, sp := range p.streams {
+			if sp.srtp, err = newSRTPSender(p, sp.side); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return p, nil
 }
@@ -287,6 +301,7 @@ func (p *callPlan) planAnswered(d *sipDialog, inv *request, seen func(netip.Addr
 			r.body = d.sdp(true, version, media, dir)
 			add(t.at, true, d.encodeRequest(r), "INVITE", 0)
 			add(t.at+20*time.Millisecond, false, d.encodeResponse(r, 200, d.sdp(false, version, c.Callee.RTP, answer)), "", 200)
+			p.rekeys = append(p.rekeys, t.at+20*time.Millisecond)
 			ack(t.at+30*time.Millisecond, r)
 		}
 	}
@@ -304,12 +319,16 @@ func (p *callPlan) rtpSpec(side spanrec.Side, tone int, segs []segment) *rtpSpec
 	}
 	r := rand.New(rand.NewPCG(uint64(p.seed), k))
 	n := max(2, int((dtmfLength+c.PTime/2)/c.PTime))
+	ssrc, seq0 := r.Uint32(), uint16(r.Uint32())
+	if c.SRTP != nil && c.SRTP.WrapAfter > 0 {
+		seq0 = uint16(-int(c.SRTP.WrapAfter / c.PTime))
+	}
 	return &rtpSpec{
 		side:      side,
 		codec:     p.codec,
 		ptime:     c.PTime,
-		ssrc:      r.Uint32(),
-		seq0:      uint16(r.Uint32()),
+		ssrc:      ssrc,
+		seq0:      seq0,
 		ts0:       r.Uint32(),
 		tone:      tone,
 		segs:      segs,

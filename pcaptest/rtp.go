@@ -45,6 +45,7 @@ type rtpSpec struct {
 	dtmfSlots     int // n: the event lasts n packets, the last of which is the first end packet
 	loss, reorder float64
 	seed          [2]uint64
+	srtp          *srtpSender // encrypts the packets, with Call.SRTP
 }
 
 // Audio parameters.
@@ -147,13 +148,17 @@ func (r *rtpSource) next(p *packet) bool {
 			continue
 		}
 		r.ipID++
+		payload := q.data
+		if r.spec.srtp != nil {
+			payload = r.spec.srtp.encrypt(q.data, q.at)
+		}
 		*p = packet{
 			at:      q.at,
 			call:    r.call,
 			src:     q.src,
 			dst:     q.dst,
 			ipID:    r.ipID,
-			payload: q.data,
+			payload: payload,
 			stream:  r.stream,
 			slot:    q.slot,
 		}

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/spanrec/spanrec"
 )
 
 // A sipMsg is one SIP message of a call's signaling, in time order.
@@ -40,6 +42,7 @@ type sipDialog struct {
 	calleeCont string
 	sessCaller uint64 // SDP o= session ids
 	sessCallee uint64
+	plan       *callPlan
 }
 
 func newSIPDialog(c *Call, codec codecInfo, rng *rand.Rand) *sipDialog {
@@ -225,22 +228,30 @@ func (d *sipDialog) sdp(byCaller bool, version int, media netip.AddrPort, dir st
 	}
 	k := d.codec
 	ms := int(d.c.PTime / time.Millisecond)
+	proto, crypto := "RTP/AVP", ""
+	if d.c.SRTP != nil && !d.c.SRTP.Unannounced {
+		side := spanrec.CalleeSide
+		if byCaller {
+			side = spanrec.CallerSide
+		}
+		proto, crypto = "RTP/SAVP", d.plan.cryptoLines(side, version)
+	}
 	return fmt.Sprintf("v=0\r\n"+
 		"o=%s %d %d IN %s %s\r\n"+
 		"s=pcaptest\r\n"+
 		"c=IN %s %s\r\n"+
 		"t=0 0\r\n"+
-		"m=audio %d RTP/AVP %d %d\r\n"+
+		"m=audio %d %s %d %d\r\n"+
 		"a=rtpmap:%d %s/%d\r\n"+
 		"a=rtpmap:%d telephone-event/8000\r\n"+
 		"a=fmtp:%d 0-16\r\n"+
 		"a=ptime:%d\r\n"+
-		"a=%s\r\n",
+		"a=%s\r\n%s",
 		user, sess, version, ipv, media.Addr(),
 		ipv, media.Addr(),
-		media.Port(), k.pt, dtmfPT,
+		media.Port(), proto, k.pt, dtmfPT,
 		k.pt, d.c.Codec, k.clock,
-		dtmfPT, dtmfPT, ms, dir)
+		dtmfPT, dtmfPT, ms, dir, crypto)
 }
 
 // padHeaders returns extra INVITE headers that make an INVITE of n bytes

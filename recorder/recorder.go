@@ -75,10 +75,47 @@ type Summary struct {
 	WithoutAudio int
 	Streams      int
 	Undecodable  int // RTP streams whose codec spanrec cannot decode
-	Lost         int // RTP packets lost, summed over streams
-	Errors       int // calls that could not be rendered or indexed
-	Truncated    bool
-	Elapsed      time.Duration
+	// Encrypted counts the streams whose media was encrypted (SRTP,
+	// ZRTP, DTLS-SRTP, or payloads that decode to noise), Decrypted
+	// those of them decrypted with known keys and Undecryptable the
+	// others; EncryptedCalls and UndecryptableCalls count the calls with
+	// at least one such stream.
+	Encrypted          int
+	Decrypted          int
+	Undecryptable      int
+	EncryptedCalls     int
+	UndecryptableCalls int
+	Lost               int // RTP packets lost, summed over streams
+	Errors             int // calls that could not be rendered or indexed
+	Truncated          bool
+	Elapsed            time.Duration
+}
+
+// addStreams counts the streams of c.
+func (s *Summary) addStreams(c *spanrec.Call) {
+	s.Streams += len(c.Streams)
+	var enc, undec bool
+	for _, st := range c.Streams {
+		s.Lost += st.Lost
+		switch {
+		case st.Encryption != spanrec.Plain && st.Decoded:
+			s.Encrypted++
+			s.Decrypted++
+			enc = true
+		case st.Encryption != spanrec.Plain:
+			s.Encrypted++
+			s.Undecryptable++
+			enc, undec = true, true
+		case !st.Decoded && st.Codec != "":
+			s.Undecodable++
+		}
+	}
+	if enc {
+		s.EncryptedCalls++
+	}
+	if undec {
+		s.UndecryptableCalls++
+	}
 }
 
 // Progress is reported while a run goes on.
@@ -242,13 +279,7 @@ func Import(ctx context.Context, cfg Config, src capture.Source, index spanrec.C
 				} else {
 					sum.WithoutAudio++
 				}
-				sum.Streams += len(f.Call.Streams)
-				for _, s := range f.Call.Streams {
-					if !s.Decoded && s.Codec != "" {
-						sum.Undecodable++
-					}
-					sum.Lost += s.Lost
-				}
+				sum.addStreams(f.Call)
 				mu.Unlock()
 			}
 		}()

@@ -47,6 +47,12 @@ type Track struct {
 	Path   string    // spool file
 	Err    error     // first decode or write error, if any
 	Frames int       // payloads decoded
+	// Noise is set when the payloads decode to loud white noise (see
+	// noiseGuard): encrypted media, or another codec's, taken for this
+	// one. The spool is cut where the noise began, and the payloads
+	// after it are dropped (counted in NoiseFrames).
+	Noise       bool
+	NoiseFrames int
 
 	dec  codec.Decoder
 	rate int64 // decoded sample rate
@@ -77,6 +83,8 @@ type Track struct {
 	end      int64 // one past the last position written
 	pcm      []int16
 	enc      []byte // a payload's samples as spooled
+
+	guard noiseGuard
 }
 
 type slot struct {
@@ -220,6 +228,10 @@ func (tr *Track) decode(ets int64, t time.Time, payload []byte) {
 		d = 0
 	}
 	pos := tr.anchorPos + int64(d)*tr.rate/int64(time.Second)
+	if tr.Noise {
+		tr.NoiseFrames++
+		return
+	}
 	if tr.fmt.bps == 1 {
 		// G.711: one code per sample, spooled as it is (see spoolFormat).
 		tr.enc = tr.enc[:0]
@@ -237,11 +249,46 @@ func (tr *Track) decode(ets int64, t time.Time, payload []byte) {
 		}
 		tr.enc = putSamples(tr.enc[:0], tr.pcm)
 	}
+	if tr.Frames%noiseEvery == 0 && tr.checkNoise(pos, payload) {
+		return
+	}
 	tr.Frames++
 	if pos < 0 {
 		return
 	}
 	tr.write(pos, tr.enc)
+}
+
+// checkNoise runs the noise guard on the payload decoded at pos, and
+// when it trips cuts the spool where the noise began. It reports whether
+// the track is now noise.
+func (tr *Track) checkNoise(pos int64, payload []byte) bool {
+	pcm := tr.pcm
+	if tr.fmt.bps == 1 {
+		// G.711 is spooled as codes: decode this payload for the guard
+		// only (a table lookup per sample).
+		pcm, _ = tr.dec.Decode(tr.pcm[:0], payload)
+		tr.pcm = pcm
+	}
+	if !tr.guard.add(pcm, pos) {
+		return false
+	}
+	tr.Noise = true
+	tr.NoiseFrames++
+	tr.cut(tr.guard.from)
+	return true
+}
+
+// cut drops the spooled samples from position pos on.
+func (tr *Track) cut(pos int64) {
+	pos = max(pos, 0)
+	tr.flush()
+	if pos < tr.end {
+		if err := tr.f.Truncate(pos * tr.fmt.bps); err != nil && tr.Err == nil {
+			tr.Err = fmt.Errorf("render: cut spool: %w", err)
+		}
+		tr.end = pos
+	}
 }
 
 // write puts the spooled samples b at position pos, through the write

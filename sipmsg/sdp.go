@@ -28,7 +28,20 @@ type Media struct {
 	Direction string
 	RTCPAddr  netip.AddrPort // a=rtcp (RFC 3605), with the media address when it gives none; invalid if absent
 	Crypto    bool           // an a=crypto line (SDES SRTP keys, RFC 4568) is present
+	// CryptoLines are the values of the a=crypto attributes (RFC 4568
+	// §9.1: "tag suite key-params [session-params]"), at most
+	// MaxCryptoLines, in order.
+	CryptoLines []string
+	// Fingerprint is set when the media (or the session) carries an
+	// a=fingerprint (RFC 8122): DTLS-SRTP keys its SRTP (RFC 5764).
+	Fingerprint bool
+	// ZRTPHash is set when the media (or the session) carries an
+	// a=zrtp-hash (RFC 6189 §8.1): ZRTP may key its SRTP.
+	ZRTPHash bool
 }
+
+// MaxCryptoLines bounds the a=crypto attributes kept per media.
+const MaxCryptoLines = 8
 
 // RTPMap is one a=rtpmap attribute (RFC 8866 §6.6).
 type RTPMap struct {
@@ -60,6 +73,8 @@ func parseSDP(s string) (*SDP, error) {
 		sessConn netip.Addr
 		sessDir  string
 		seen     bool
+		sessFP   bool // session-level a=fingerprint
+		sessZRTP bool // session-level a=zrtp-hash
 	)
 	for i := 0; i < len(s); {
 		line, next := nextLine(s, i)
@@ -104,6 +119,12 @@ func parseSDP(s string) (*SDP, error) {
 				}
 			}
 			if cur == nil {
+				switch name {
+				case "fingerprint":
+					sessFP = true
+				case "zrtp-hash":
+					sessZRTP = true
+				}
 				continue
 			}
 			switch name {
@@ -126,6 +147,13 @@ func parseSDP(s string) (*SDP, error) {
 				}
 			case "crypto":
 				cur.Crypto = true
+				if len(cur.CryptoLines) < MaxCryptoLines {
+					cur.CryptoLines = append(cur.CryptoLines, value)
+				}
+			case "fingerprint":
+				cur.Fingerprint = true
+			case "zrtp-hash":
+				cur.ZRTPHash = true
 			}
 		}
 	}
@@ -139,6 +167,8 @@ func parseSDP(s string) (*SDP, error) {
 			conn = sessConn
 		}
 		m.Addr = netip.AddrPortFrom(conn, b.port)
+		m.Fingerprint = m.Fingerprint || sessFP
+		m.ZRTPHash = m.ZRTPHash || sessZRTP
 		if m.Direction == "" {
 			m.Direction = sessDir
 		}

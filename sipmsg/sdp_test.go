@@ -27,7 +27,23 @@ a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaV
 `, []sipmsg.Media{{
 			Type: "audio", Addr: netip.MustParseAddrPort("[2001:db8::1]:30000"), Proto: "RTP/SAVP", Payloads: []uint8{0},
 			Direction: "sendrecv", RTCPAddr: netip.MustParseAddrPort("[2001:db8::2]:30011"), Crypto: true,
+			CryptoLines: []string{"1 AES_CM_128_HMAC_SHA1_80 inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR"},
 		}}},
+		{"WebRTC: session-level fingerprint, zrtp-hash", `v=0
+o=- 1 1 IN IP4 192.0.2.1
+s=-
+a=fingerprint:sha-256 4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF:3E:5D:49:6B:19:E5:7C:AB
+c=IN IP4 192.0.2.1
+t=0 0
+m=audio 9 UDP/TLS/RTP/SAVPF 111
+m=audio 4000 RTP/AVP 0
+a=zrtp-hash:1.10 fe30efd02423cb054e50efd0248742ac7a52c8f91bc2df881ae642c371ba46df
+`, []sipmsg.Media{
+			{Type: "audio", Addr: netip.MustParseAddrPort("192.0.2.1:9"), Proto: "UDP/TLS/RTP/SAVPF", Payloads: []uint8{111},
+				Direction: "sendrecv", Fingerprint: true},
+			{Type: "audio", Addr: netip.MustParseAddrPort("192.0.2.1:4000"), Proto: "RTP/AVP", Payloads: []uint8{0},
+				Direction: "sendrecv", Fingerprint: true, ZRTPHash: true},
+		}},
 		{"hold: sendonly, c=0.0.0.0, media-level c= wins", `v=0
 o=- 1 2 IN IP4 192.0.2.1
 s=-

@@ -214,7 +214,8 @@ function quality(call) {
         h('td', { class: 'leg' },
           h('span', { class: 'leg-name' }, st.side === 'caller' ? 'Caller → callee' : st.side === 'callee' ? 'Callee → caller' : st.side || 'Unknown'),
           h('span', { class: 'mono addr' }, `${st.src} → ${st.dst}`)),
-        h('td', {}, st.codec || `PT ${st.payload_type}`, st.decoded === false ? h('span', { class: 'sub warn-text', title: 'This codec cannot be decoded; the audio is only in the pcap' }, 'not decoded') : null),
+        h('td', {}, st.codec || `PT ${st.payload_type}`, encryptionBadge(st),
+          st.decoded === false && !st.encryption ? h('span', { class: 'sub warn-text', title: 'This codec cannot be decoded; the audio is only in the pcap' }, 'not decoded') : null),
         h('td', { class: 'num' }, String(st.packets),
           st.duplicates || st.out_of_order ? h('span', { class: 'sub', title: 'duplicates / out of order' }, `dup ${st.duplicates || 0} · ooo ${st.out_of_order || 0}`) : null),
         h('td', { class: ['num', st.lost > 0 ? 'warn-text' : null] }, st.lost > 0 ? `${st.lost} (${f.percent(loss)})` : '0'),
@@ -223,6 +224,24 @@ function quality(call) {
         h('td', { class: 'num' }, h('span', { class: ['mos', `mos-${grade}`], title: f.mosText[grade] }, st.mos > 0 ? st.mos.toFixed(2) : '–')));
     })))));
   return box;
+}
+
+// encryptionName names a stream's encryption for people.
+const encryptionName = { srtp: 'SRTP', zrtp: 'ZRTP', 'dtls-srtp': 'DTLS-SRTP', unknown: 'encrypted?' };
+
+// encryptionBadge says whether an encrypted stream was decrypted, and why
+// not (the call's notes give the details).
+function encryptionBadge(st) {
+  if (!st.encryption) return null;
+  const name = encryptionName[st.encryption] || st.encryption;
+  const fails = st.auth_failures ? ` · ${st.auth_failures} failed authentication` : '';
+  if (st.decoded) {
+    return h('span', { class: 'sub enc-badge', title: `Encrypted media, decrypted with its SRTP keys${fails}` }, `${name}, decrypted${fails}`);
+  }
+  const title = st.encryption === 'unknown'
+    ? 'Its payload decodes to white noise: encrypted media whose encryption the signalling did not announce. Not recorded.'
+    : 'Encrypted media that could not be decrypted (see the notes). The packets are only in the pcap.';
+  return h('span', { class: 'sub warn-text enc-badge', title }, `${name}, not decrypted${fails}`);
 }
 
 function details(call) {

@@ -158,6 +158,10 @@ func printSummary(w io.Writer, path, dataDir string, s recorder.Summary) {
 	fmt.Fprintf(w, "  calls found         %d\n", s.Assembler.Calls)
 	fmt.Fprintf(w, "  calls recorded      %d (%d with audio, %d without audio)\n", s.Calls, s.WithAudio, s.WithoutAudio)
 	fmt.Fprintf(w, "  RTP streams         %d (%d with a codec not decodable yet), %d packets lost\n", s.Streams, s.Undecodable, s.Lost)
+	if s.Encrypted > 0 {
+		fmt.Fprintf(w, "  encrypted streams   %d in %d calls: %d decrypted, %d not decryptable (%d calls; see their notes)\n",
+			s.Encrypted, s.EncryptedCalls, s.Decrypted, s.Undecryptable, s.UndecryptableCalls)
+	}
 	fmt.Fprintf(w, "  RTP without a call  %d packets (no SIP/SDP seen for them)\n", s.Assembler.Unassigned)
 	if s.Assembler.MalformedRTP > 0 {
 		fmt.Fprintf(w, "  malformed RTP       %d\n", s.Assembler.MalformedRTP)

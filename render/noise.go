@@ -1,0 +1,46 @@
+package render
+
+import "github.com/spanrec/spanrec/audio"
+
+// The noise guard: the last line of defence against recording encrypted
+// media (or any payload taken for a codec it is not) as if it were audio.
+// Random bytes decoded as G.711 give white noise at about −10 dBFS; as
+// G.722, noise nearly as flat and as loud. Speech, music, tones and
+// silence are either far from flat (their spectra are shaped) or quiet.
+const (
+	// noiseEvery: the guard looks at one payload in noiseEvery, enough
+	// to catch a stream that is noise throughout at a quarter of the
+	// cost.
+	noiseEvery = 4
+	// noiseFlatness and noiseRMS: a payload is noise when its spectral
+	// flatness (audio.Flatness) and its level both reach these. Random
+	// G.711 gives 0.89–0.99 at RMS 9,500–12,000; random G.722 0.53–0.71 at
+	// RMS 8,000–12,000; speech and music stay under 0.3 when loud.
+	noiseFlatness = 0.45
+	noiseRMS      = 3000
+	// noiseRun is how many looked-at payloads in a row must be noise
+	// before the track is declared noise (16 packets, 320 ms at 20 ms).
+	noiseRun = 4
+)
+
+// noiseGuard counts consecutive noisy payloads.
+type noiseGuard struct {
+	run   int
+	clean int64 // end of the last payload judged clean
+	from  int64 // where the noise began: the end of the clean payload before the run
+}
+
+// add judges the samples pcm placed at pos and reports whether the run
+// of noise is long enough to call the track noise.
+func (g *noiseGuard) add(pcm []int16, pos int64) bool {
+	if len(pcm) < 32 || audio.RMS(pcm) < noiseRMS || audio.Flatness(pcm) < noiseFlatness {
+		g.run = 0
+		g.clean = max(g.clean, pos+int64(len(pcm)))
+		return false
+	}
+	if g.run == 0 {
+		g.from = g.clean
+	}
+	g.run++
+	return g.run >= noiseRun
+}
