@@ -103,6 +103,14 @@ type Call struct {
 	SIPPort        int // UDP or TCP port of both parties' SIP; default 5060
 	// SRTP, if set, encrypts the call's media (see SRTP).
 	SRTP *SRTP
+	// SilentCopy, if valid, is a media relay that sends the caller a second
+	// copy of the callee's audio, from this address to the caller's media
+	// address, from the answer to the BYE: all silence, at half the packet
+	// time (so twice the packets of the callee's own stream), as a relay
+	// that forwards nothing but comfort noise does. A recorder must keep
+	// the copy that carries the callee's tone. Needs an answered call and a
+	// packet time that is a multiple of 10ms.
+	SilentCopy netip.AddrPort
 }
 
 // Options configures a generated capture.
@@ -210,6 +218,12 @@ func withDefaults(c Call, i int) (Call, codecInfo, error) {
 	}
 	if c.Hold != nil && c.Hold.NewCallerRTP.IsValid() {
 		addrs = append(addrs, c.Hold.NewCallerRTP.Addr())
+	}
+	if c.SilentCopy.IsValid() {
+		addrs = append(addrs, c.SilentCopy.Addr())
+		if c.Outcome != Answered || c.PTime%(10*time.Millisecond) != 0 {
+			bad("SilentCopy needs an answered call and a ptime that is a multiple of 10ms")
+		}
 	}
 	for _, a := range addrs {
 		if a.Is6() != is6 || a.Is4In6() {

@@ -179,6 +179,9 @@ func planCall(c Call, i int, seed int64) (*callPlan, error) {
 	if len(callee) > 0 {
 		p.streams = append(p.streams, p.rtpSpec(spanrec.CalleeSide, c.Callee.Tone, callee))
 	}
+	if c.SilentCopy.IsValid() && p.answer >= 0 {
+		p.streams = append(p.streams, p.silentCopy(seen(c.Caller.RTP)))
+	}
 	if c.Transport == "tcp" {
 		p.sig = tcpPackets(p, rng)
 	} else {
@@ -337,6 +340,22 @@ func (p *callPlan) rtpSpec(side spanrec.Side, tone int, segs []segment) *rtpSpec
 		reorder:   c.Reorder,
 		seed:      [2]uint64{r.Uint64(), r.Uint64()},
 	}
+}
+
+// silentCopy returns the stream of Call.SilentCopy: the relay's copy of
+// the callee's audio to the caller's media address dst, all silence at
+// half the packet time, with its own SSRC.
+func (p *callPlan) silentCopy(dst netip.AddrPort) *rtpSpec {
+	c := &p.c
+	s := p.rtpSpec(spanrec.CalleeSide, c.Callee.Tone, []segment{{
+		from: p.answer + mediaAfter + time.Millisecond, to: p.end, src: c.SilentCopy, dst: dst, marker: true,
+	}})
+	r := rand.New(rand.NewPCG(uint64(p.seed), uint64(p.index)<<8|3))
+	s.ssrc, s.seq0, s.ts0 = r.Uint32(), uint16(r.Uint32()), r.Uint32()
+	s.seed = [2]uint64{r.Uint64(), r.Uint64()}
+	s.ptime = c.PTime / 2
+	s.silent = true
+	return s
 }
 
 func alignUp(d, step time.Duration) time.Duration {

@@ -46,6 +46,7 @@ type rtpSpec struct {
 	loss, reorder float64
 	seed          [2]uint64
 	srtp          *srtpSender // encrypts the packets, with Call.SRTP
+	silent        bool        // every packet carries silence (Call.SilentCopy)
 }
 
 // Audio parameters.
@@ -240,7 +241,7 @@ func (r *rtpSource) audio(b []byte, t time.Duration, ringback bool, sinceSeg tim
 	rate := int64(r.spec.codec.sampleRate)
 	n0 := int(int64(t-r.origin) * rate / int64(time.Second))
 	// Ringback cadence: 1s on, 4s off.
-	silent := ringback && (sinceSeg/time.Second)%5 != 0
+	silent := r.spec.silent || ringback && (sinceSeg/time.Second)%5 != 0
 	if r.enc != nil {
 		tab := r.tonePCM
 		if ringback {

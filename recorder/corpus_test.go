@@ -189,7 +189,7 @@ func checkAudio(t *testing.T, data string, c *spanrec.Call, s *spanrec.Stream) {
 		mono[i] = pcm[2*i+ch]
 	}
 	// Idle G.711 codes decode to magnitudes of 8 at most; anything above
-	// twice that is sound (SIP_DTMF2's caller is quiet, RMS ≈ 48).
+	// twice that is sound.
 	if rms := audio.RMS(mono); rms < 16 {
 		t.Errorf("%s: %s channel of %s stream is silent (RMS %.1f)", c.Audio, s.Side, s.Codec, rms)
 	}

@@ -346,6 +346,7 @@ func finishWith(ctx context.Context, cc call.Config, f *call.Finished, index spa
 			c.AudioSHA256 = res.SHA256
 			c.AudioStart = f.AudioFrom
 			c.AudioMS = res.Length.Milliseconds()
+			c.Notes = append(c.Notes, res.Notes...)
 		}
 	}
 	switch {

@@ -129,6 +129,7 @@ func recoverCall(ctx context.Context, dataDir, dir string, j *call.Journal, inde
 		c.AudioSHA256 = res.SHA256
 		c.AudioStart = from
 		c.AudioMS = res.Length.Milliseconds()
+		c.Notes = append(c.Notes, res.Notes...)
 	}
 	if c.PCAP != "" {
 		sum, err := hashFile(filepath.Join(dataDir, filepath.FromSlash(c.PCAP)))

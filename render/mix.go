@@ -25,6 +25,9 @@ type Result struct {
 	Samples int64         // frames per channel
 	SHA256  string        // of the whole file, hex
 	Used    []*Track      // the tracks that made it into the recording
+	// Notes are plain-language remarks for the call: a copy of a side's
+	// audio that carried voice too but was left out for another.
+	Notes []string
 }
 
 // MixOptions tunes MixWith.
@@ -45,8 +48,11 @@ func Mix(path string, tracks []*Track, from, to time.Time) (Result, error) {
 // the caller's tracks on the left channel, the callee's on the right. The
 // rate is 8 kHz, or 16 kHz when a track is wideband. Where several tracks
 // of one side overlap in time (the same audio captured before and after a
-// media relay), the one with the most audio is kept and the others only
-// fill its gaps, so that no voice is heard twice. Tracks must be closed.
+// media relay), the one with the most voice (see Track.Voice; then the
+// most packets) is kept and the others only fill its gaps, so that no
+// voice is heard twice and a silent copy never hides a voiced one; a copy
+// left out that carried voice too is named in Result.Notes (its packets
+// stay in the call's pcap). Tracks must be closed.
 //
 // The WAV is streamed chunk by chunk, each side's samples pulled from its
 // tracks' spools through their resamplers, so memory stays bounded
@@ -68,7 +74,9 @@ func MixWith(path string, tracks []*Track, from, to time.Time, opt MixOptions) (
 
 	var sides [2][]*source
 	for i, side := range []spanrec.Side{spanrec.CallerSide, spanrec.CalleeSide} {
-		sides[i] = place(n, res.Rate, from, tracksOf(tracks, side))
+		var notes []string
+		sides[i], notes = place(n, res.Rate, from, side, tracksOf(tracks, side))
+		res.Notes = append(res.Notes, notes...)
 		for _, s := range sides[i] {
 			res.Used = append(res.Used, s.tr)
 		}
@@ -130,12 +138,28 @@ func tracksOf(tracks []*Track, side spanrec.Side) []*Track {
 			out = append(out, tr)
 		}
 	}
-	// Most audio first: it wins where tracks overlap.
+	if len(out) < 2 {
+		return out
+	}
+	// Most voice first, then most audio: it wins where tracks overlap. A
+	// track whose spool cannot be read counts as without voice (Mix then
+	// reports the read error).
+	voice := make(map[*Track]time.Duration, len(out))
+	for _, tr := range out {
+		voice[tr], _ = tr.Voice()
+	}
 	sort.SliceStable(out, func(i, j int) bool {
+		if vi, vj := voice[out[i]], voice[out[j]]; vi != vj {
+			return vi > vj
+		}
 		return out[i].Frames > out[j].Frames
 	})
 	return out
 }
+
+// minVoiceNote is how much voice a copy left out must carry for Mix to
+// say so: less is a stray click or the tail of a tone.
+const minVoiceNote = time.Second
 
 // span is an interval of output positions [a, b).
 type span struct{ a, b int64 }
@@ -143,9 +167,11 @@ type span struct{ a, b int64 }
 // place picks, in order, the tracks of one side that make it into n
 // samples at rate, skipping those that mostly overlap audio already
 // placed. Each source may write only outside the spans of those before it.
-func place(n int64, rate int, from time.Time, tracks []*Track) []*source {
+// It returns a note for each track skipped that carried voice.
+func place(n int64, rate int, from time.Time, side spanrec.Side, tracks []*Track) ([]*source, []string) {
 	var taken []span
 	var used []*source
+	var notes []string
 	for _, tr := range tracks {
 		off := int64(tr.Start.Sub(from)) * int64(rate) / int64(time.Second)
 		length := tr.Samples() * int64(rate) / int64(tr.Rate())
@@ -154,12 +180,18 @@ func place(n int64, rate int, from time.Time, tracks []*Track) []*source {
 			continue
 		}
 		if overlap(taken, s)*2 > s.b-s.a {
+			if v := tr.voiced; tr.voiceKnown && time.Duration(v)*voiceBlock >= minVoiceNote {
+				kept, _ := used[0].tr.Voice()
+				notes = append(notes, fmt.Sprintf("two copies of the %s's audio overlap (the same voice before and after a media relay?): "+
+					"the recording plays the one with more voice (%.1f s, %d packets) and leaves out the other (%.1f s of voice, %d packets); "+
+					"both are in the call's pcap", side, kept.Seconds(), used[0].tr.Frames, (time.Duration(v) * voiceBlock).Seconds(), tr.Frames))
+			}
 			continue
 		}
 		used = append(used, &source{tr: tr, rate: rate, pos: off, taken: taken[:len(taken):len(taken)]})
 		taken = append(taken, s)
 	}
-	return used
+	return used, notes
 }
 
 func overlap(taken []span, s span) int64 {

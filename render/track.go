@@ -85,6 +85,9 @@ type Track struct {
 	enc      []byte // a payload's samples as spooled
 
 	guard noiseGuard
+	// Voice's answer, in 20 ms blocks, once known.
+	voiced     int64
+	voiceKnown bool
 }
 
 type slot struct {
