@@ -184,7 +184,7 @@ func place(n int64, rate int, from time.Time, side spanrec.Side, tracks []*Track
 				kept, _ := used[0].tr.Voice()
 				notes = append(notes, fmt.Sprintf("two copies of the %s's audio overlap (the same voice before and after a media relay?): "+
 					"the recording plays the one with more voice (%.1f s, %d packets) and leaves out the other (%.1f s of voice, %d packets); "+
-					"both are in the call's pcap", side, kept.Seconds(), used[0].tr.Frames, (time.Duration(v) * voiceBlock).Seconds(), tr.Frames))
+					"both are in the call's pcap", side, kept.Seconds(), used[0].tr.Frames, (time.Duration(v)*voiceBlock).Seconds(), tr.Frames))
 			}
 			continue
 		}
