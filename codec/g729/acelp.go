@@ -1,0 +1,136 @@
+package g729
+
+// The excitation: adaptive codebook (pitch lag with 1/3 resolution,
+// §3.7 and §4.1.3) and fixed algebraic codebook (4 pulses in 17 bits,
+// §3.8 and §4.1.4).
+
+// decLag3 decodes a pitch index: P1 of the first subframe (absolute,
+// t0 is ignored) or P2 of the second (relative to the first subframe's
+// integer lag t0).
+func decLag3(index int16, first bool, t0 int16) (lag, frac int16) {
+	if first {
+		if index < 197 {
+			lag = add(mult(add(index, 2), 10923), 19)
+			i := add(add(lag, lag), lag)
+			frac = add(sub(index, i), 58)
+		} else {
+			lag = sub(index, 112)
+			frac = 0
+		}
+		return lag, frac
+	}
+	tmin := sub(t0, 5)
+	if tmin < pitMin {
+		tmin = pitMin
+	}
+	tmax := add(tmin, 9)
+	if tmax > pitMax {
+		tmax = pitMax
+		tmin = sub(tmax, 9)
+	}
+	i := sub(mult(add(index, 2), 10923), 1)
+	lag = add(i, tmin)
+	i = add(add(i, i), i)
+	frac = sub(sub(index, 2), i)
+	return lag, frac
+}
+
+// predLt3 computes the adaptive codebook vector into exc[at:at+n] by
+// interpolating the past excitation exc[at-t0-1+...] at fractional
+// lag t0 - frac/3.
+func predLt3(exc []int16, at int, t0, frac int16, n int) {
+	x0 := at - int(t0)
+	frac = -frac
+	if frac < 0 {
+		frac += 3
+		x0--
+	}
+	c1 := inter3l[frac:]
+	c2 := inter3l[3-frac:]
+	for j := range n {
+		x1 := x0 + j
+		x2 := x1 + 1
+		var s int32
+		for i, k := 0, 0; i < 10; i, k = i+1, k+3 {
+			s = lMac(s, exc[x1-i], c1[k])
+			s = lMac(s, exc[x2+i], c2[k])
+		}
+		exc[at+j] = round16(s)
+	}
+}
+
+// decodeACELP builds the fixed codebook vector (Q13) from the 13-bit
+// position index and the 4-bit sign index.
+func decodeACELP(sign, index int16, code *[lSubfr]int16) {
+	var pos [4]int16
+	i := index & 7
+	pos[0] = i * 5
+	index >>= 3
+	i = index & 7
+	pos[1] = i*5 + 1
+	index >>= 3
+	i = index & 7
+	pos[2] = i*5 + 2
+	index >>= 3
+	j := index & 1
+	index >>= 1
+	i = index & 7
+	pos[3] = i*5 + 3 + j
+	*code = [lSubfr]int16{}
+	for k := range 4 {
+		if sign&1 != 0 {
+			code[pos[k]] = 8191
+		} else {
+			code[pos[k]] = -8192
+		}
+		sign >>= 1
+	}
+}
+
+// synth filters x through 1/A(z) into y with memory mem (the last
+// order outputs). It reports whether the arithmetic saturated; update
+// says whether to save the new memory.
+func synth(a []int16, x, y []int16, mem *[order]int16, update bool) (overflow bool) {
+	var buf [order + lFrame]int16
+	copy(buf[:order], mem[:])
+	n := len(x)
+	for i := range n {
+		s := int64(x[i]) * int64(a[0]) * 2
+		// L_mult cannot saturate here: a[0] is 4096.
+		for j := 1; j <= order; j++ {
+			p := int64(a[j]) * int64(buf[order+i-j]) * 2
+			if p == 1<<31 {
+				p = max32
+				overflow = true
+			}
+			s -= p
+			if s > max32 {
+				s, overflow = max32, true
+			} else if s < min32 {
+				s, overflow = min32, true
+			}
+		}
+		// L_shl by 3 with saturation.
+		if s > max32>>3 || s < min32>>3 {
+			overflow = true
+			if s > 0 {
+				s = max32
+			} else {
+				s = min32
+			}
+		} else {
+			s <<= 3
+		}
+		// round: L_add(s, 0x8000).
+		s += 0x8000
+		if s > max32 {
+			s, overflow = max32, true
+		}
+		buf[order+i] = int16(s >> 16)
+	}
+	copy(y, buf[order:order+n])
+	if update {
+		copy(mem[:], y[n-order:n])
+	}
+	return overflow
+}
