@@ -30,6 +30,18 @@ type Decoder interface {
 	Decode(pcm []int16, payload []byte) ([]int16, error)
 }
 
+// A Concealer is a Decoder that can stand in for packets that never came:
+// frame erasure concealment after speech, or more comfort noise in the
+// silences of discontinuous transmission (G.729 Annex B). render uses it
+// for the gaps of a stream's timeline when the decoder has it.
+type Concealer interface {
+	// Conceal appends about samples samples of substitute audio to pcm
+	// and returns the extended slice. It may append fewer (whole frames,
+	// and a decoder bounds what it makes up) but never more than
+	// samples plus half a frame.
+	Conceal(pcm []int16, samples int) []int16
+}
+
 // Codec describes a decodable RTP audio encoding.
 type Codec struct {
 	Name       string // canonical encoding name as in SDP rtpmap ("PCMU", "PCMA", "G722", "L16", "GSM", "G726-32", ...)
@@ -80,8 +92,8 @@ func RegisterFunc(name string, lookup func(clockRate, channels int) (Codec, bool
 
 // Lookup returns the decodable codec for an rtpmap encoding name
 // (case-insensitive, RFC 4566 §6 and RFC 3551 §6), clock rate and channel
-// count (0 means 1). ok is false for codecs spanrec cannot decode (G729,
-// opus, ... — callers report them) and for parameters a decoder cannot
+// count (0 means 1). ok is false for codecs spanrec cannot decode (opus,
+// iLBC, ... — callers report them) and for parameters a decoder cannot
 // honour. registry.go lists what is registered and with which parameters.
 func Lookup(name string, clockRate, channels int) (Codec, bool) {
 	if channels == 0 {

@@ -30,7 +30,9 @@ func TestLookup(t *testing.T) {
 		{"G722", 8000, 2, false, "", 0, 0, 0},
 		{"L16", 0, 1, false, "", 0, 0, 0},
 		{"L16", 8000, -1, false, "", 0, 0, 0},
-		{"G729", 8000, 1, false, "", 0, 0, 0},
+		{"G729", 8000, 1, true, "G729", 8000, 8000, 1},
+		{"g729a", 0, 0, true, "G729", 8000, 8000, 1},
+		{"G729", 16000, 1, false, "", 0, 0, 0},
 		{"GSM", 8000, 1, true, "GSM", 8000, 8000, 1},
 		{"gsm", 0, 0, true, "GSM", 8000, 8000, 1},
 		{"GSM", 16000, 1, false, "", 0, 0, 0},
@@ -161,9 +163,9 @@ func TestStatic(t *testing.T) {
 }
 
 // TestStaticLookup checks that the decodable static types resolve through
-// Lookup, and that the others (G729 = 18, ...) do not.
+// Lookup, and that the others (G723 = 4, ...) do not.
 func TestStaticLookup(t *testing.T) {
-	decodable := map[uint8]bool{0: true, 3: true, 8: true, 9: true, 10: true, 11: true}
+	decodable := map[uint8]bool{0: true, 3: true, 8: true, 9: true, 10: true, 11: true, 18: true}
 	for pt := range 128 {
 		name, clock, channels, ok := Static(uint8(pt))
 		if !ok {

@@ -3,6 +3,7 @@ package codec
 import (
 	"github.com/spanrec/spanrec/codec/g711"
 	"github.com/spanrec/spanrec/codec/g722"
+	"github.com/spanrec/spanrec/codec/g729"
 	"github.com/spanrec/spanrec/codec/gsm"
 	"github.com/spanrec/spanrec/codec/l16"
 )
@@ -15,6 +16,16 @@ func init() {
 	RegisterFunc("G722", lookupG722)                                       // RFC 3551 §4.5.2
 	RegisterFunc("L16", lookupL16)                                         // RFC 3551 §4.5.11
 	Register(mono8k("GSM", func() Decoder { return gsm.NewDecoder() }))    // RFC 3551 §4.5.8
+	// RFC 3551 §4.5.6; G729A is a common rtpmap alias (same bitstream).
+	// Annex B (a=fmtp annexb) needs no parameter: SID frames decode
+	// whenever they come.
+	Register(mono8k("G729", func() Decoder { return g729.NewDecoder() }))
+	RegisterFunc("G729A", func(clockRate, channels int) (Codec, bool) {
+		if channels != 1 || (clockRate != 0 && clockRate != 8000) {
+			return Codec{}, false
+		}
+		return mono8k("G729", func() Decoder { return g729.NewDecoder() }), true
+	})
 }
 
 // mono8k is a mono codec with an 8000 Hz clock and sample rate.

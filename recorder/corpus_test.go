@@ -75,7 +75,7 @@ var tsharkWrong = map[string]map[uint32]string{
 }
 
 // decodable is what spanrec decodes; the rest must be reported, not dropped.
-var decodable = map[string]bool{"PCMU": true, "PCMA": true, "G722": true, "L16": true, "GSM": true}
+var decodable = map[string]bool{"PCMU": true, "PCMA": true, "G722": true, "G729": true, "L16": true, "GSM": true}
 
 func TestCorpusMatchesTshark(t *testing.T) {
 	dir := capturesDir(t)

@@ -53,6 +53,11 @@ type Track struct {
 	// after it are dropped (counted in NoiseFrames).
 	Noise       bool
 	NoiseFrames int
+	// Concealed counts the samples a codec.Concealer made up for gaps in
+	// the stream (lost packets, or silences of discontinuous
+	// transmission); DecodeErrors the payloads that could not be decoded.
+	Concealed    int64
+	DecodeErrors int
 
 	dec  codec.Decoder
 	rate int64 // decoded sample rate
@@ -242,9 +247,11 @@ func (tr *Track) decode(ets int64, t time.Time, payload []byte) {
 			tr.enc = append(tr.enc, b^tr.fmt.key)
 		}
 	} else {
+		tr.conceal(pos)
 		var err error
 		tr.pcm, err = tr.dec.Decode(tr.pcm[:0], payload)
 		if err != nil {
+			tr.DecodeErrors++
 			if tr.Err == nil {
 				tr.Err = fmt.Errorf("render: decode %s: %w", tr.Codec.Name, err)
 			}
@@ -292,6 +299,35 @@ func (tr *Track) cut(pos int64) {
 		}
 		tr.end = pos
 	}
+}
+
+// maxConceal bounds the gap a Concealer fills, in seconds: beyond it the
+// gap stays silent (a long loss is not speech, and a G.729 Annex B
+// silence longer than this gets a second of comfort noise, then silence).
+const maxConceal = 1
+
+// conceal fills the gap between the end of the audio decoded so far and
+// pos (where the next payload goes) with the decoder's substitute audio,
+// if it has any (codec.Concealer). Only gaps after the first payload and
+// of at most maxConceal are filled; a packet that comes late (pos before
+// the end) is not a gap.
+func (tr *Track) conceal(pos int64) {
+	c, ok := tr.dec.(codec.Concealer)
+	if !ok || tr.Frames == 0 {
+		return
+	}
+	gap := pos - tr.end
+	if gap <= 0 || gap > maxConceal*tr.rate {
+		return
+	}
+	tr.pcm = c.Conceal(tr.pcm[:0], int(gap))
+	if len(tr.pcm) == 0 {
+		return
+	}
+	tr.enc = putSamples(tr.enc[:0], tr.pcm)
+	at := tr.end
+	tr.write(at, tr.enc)
+	tr.Concealed += int64(len(tr.pcm))
 }
 
 // write puts the spooled samples b at position pos, through the write

@@ -45,15 +45,18 @@ func predLt3(exc []int16, at int, t0, frac int16, n int) {
 		frac += 3
 		x0--
 	}
-	c1 := inter3l[frac:]
-	c2 := inter3l[3-frac:]
+	var c1, c2 [10]int16
+	for i := range 10 {
+		c1[i] = inter3l[int(frac)+3*i]
+		c2[i] = inter3l[3-int(frac)+3*i]
+	}
 	for j := range n {
-		x1 := x0 + j
-		x2 := x1 + 1
+		past := exc[x0+j-9 : x0+j+1 : x0+j+1] // x1[-9..0]
+		next := exc[x0+j+1 : x0+j+11 : x0+j+11]
 		var s int32
-		for i, k := 0, 0; i < 10; i, k = i+1, k+3 {
-			s = lMac(s, exc[x1-i], c1[k])
-			s = lMac(s, exc[x2+i], c2[k])
+		for i := range 10 {
+			s = lMac(s, past[9-i], c1[i])
+			s = lMac(s, next[i], c2[i])
 		}
 		exc[at+j] = round16(s)
 	}

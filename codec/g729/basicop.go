@@ -13,10 +13,10 @@ const (
 )
 
 func sat16(x int32) int16 {
-	if x > max16 {
-		return max16
-	}
-	if x < min16 {
+	if uint32(x-min16) > max16-min16 { // one test for both bounds
+		if x > 0 {
+			return max16
+		}
 		return min16
 	}
 	return int16(x)
@@ -107,29 +107,26 @@ func lAdd(a, b int32) int32          { return sat32(int64(a) + int64(b)) }
 func lSub(a, b int32) int32          { return sat32(int64(a) - int64(b)) }
 
 func sat32(x int64) int32 {
-	if x > max32 {
-		return max32
-	}
-	if x < min32 {
+	if uint64(x-min32) > max32-min32 { // one test for both bounds
+		if x > 0 {
+			return max32
+		}
 		return min32
 	}
 	return int32(x)
 }
 
+// lShl shifts left with saturation (G.191 shifts one bit at a time and
+// saturates at the first overflow; as the magnitude only grows, checking
+// the final value is the same).
 func lShl(l int32, n int16) int32 {
 	if n <= 0 {
 		return lShr(l, -n)
 	}
-	for ; n > 0; n-- {
-		if l > 0x3fffffff {
-			return max32
-		}
-		if l < -0x40000000 {
-			return min32
-		}
-		l <<= 1
+	if n > 32 {
+		n = 32
 	}
-	return l
+	return sat32(int64(l) << n)
 }
 
 func lShr(l int32, n int16) int32 {

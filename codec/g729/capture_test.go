@@ -9,9 +9,37 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
-
-	"github.com/spanrec/spanrec/pcaptest"
 )
+
+// capturesDir locates the shared third-party captures: $SPANREC_CAPTURES,
+// or ../shared/captures beside the directory holding go.mod (pcaptest's
+// rule; pcaptest itself cannot be imported here: it imports codec, which
+// imports this package).
+func capturesDir(t testing.TB) string {
+	t.Helper()
+	if d := os.Getenv("SPANREC_CAPTURES"); d != "" {
+		return d
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Skip("go.mod not found above the test directory")
+		}
+		dir = parent
+	}
+	d := filepath.Join(dir, "..", "shared", "captures")
+	if _, err := os.Stat(d); err != nil {
+		t.Skipf("captures folder absent (%v); set SPANREC_CAPTURES", err)
+	}
+	return d
+}
 
 // ffmpegPath returns ffmpeg, the test oracle, or skips the test.
 func ffmpegPath(t testing.TB) string {
@@ -77,7 +105,7 @@ func readPcap(t testing.TB, name string) [][]byte {
 // payload type 18, 425 packets of two frames).
 func capturePayloads(t testing.TB) [][]byte {
 	t.Helper()
-	name := filepath.Join(pcaptest.CapturesDir(t), "wireshark-samples", "sip-rtp-g729a.pcap")
+	name := filepath.Join(capturesDir(t), "wireshark-samples", "sip-rtp-g729a.pcap")
 	if _, err := os.Stat(name); errors.Is(err, os.ErrNotExist) {
 		t.Skipf("%s absent", name)
 	}
@@ -99,6 +127,10 @@ func capturePayloads(t testing.TB) [][]byte {
 	}
 	return out
 }
+
+// minSNR is the SNR against ffmpeg's main-body decoder the Annex A
+// decoder must reach on the capture.
+const minSNR = 20.0
 
 // snr is the signal to noise ratio of got against ref, in dB.
 func snr(ref, got []int16) float64 {
@@ -123,7 +155,15 @@ func rms(x []int16) float64 {
 }
 
 // TestDecodeCaptureMatchesFFmpeg decodes the real call's G.729 stream and
-// compares it with ffmpeg's decoder on the same frames.
+// compares it with ffmpeg's decoder on the same frames, sample by sample
+// (no delay: both decoders have none).
+//
+// The two are not the same decoder: ffmpeg implements the main-body G.729
+// postfilter (§4.2: long-term postfilter with fractional delays, its own
+// tilt and gain control), this package the Annex A one (§A.4.2), which
+// the Recommendation allows for any G.729 bitstream. The postfilters
+// differ audibly little but sample values a lot, hence the bar of 20 dB;
+// docs/PERFORMANCE.md has the figure.
 func TestDecodeCaptureMatchesFFmpeg(t *testing.T) {
 	payloads := capturePayloads(t)
 	if len(payloads) != 425 {
@@ -149,8 +189,8 @@ func TestDecodeCaptureMatchesFFmpeg(t *testing.T) {
 	}
 	s := snr(want, got)
 	t.Logf("%d packets, %d samples, RMS %.0f (ffmpeg %.0f), SNR vs ffmpeg %.1f dB", len(payloads), len(got), rms(got), rms(want), s)
-	if s < 40 {
-		t.Errorf("SNR vs ffmpeg %.1f dB, want >= 40", s)
+	if s < minSNR {
+		t.Errorf("SNR vs ffmpeg %.1f dB, want >= %.0f", s, minSNR)
 	}
 	if r := rms(got); r < 100 {
 		t.Errorf("RMS %.1f: decoded audio is (nearly) silent", r)

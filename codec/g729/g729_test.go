@@ -1,0 +1,231 @@
+package g729
+
+import (
+	"errors"
+	"math"
+	"testing"
+)
+
+// TestTables checks the Recommendation's tables against the formulas and
+// properties that define them, to catch a mistyped number.
+func TestTables(t *testing.T) {
+	near := func(what string, got int16, want float64, tol float64) {
+		t.Helper()
+		if math.Abs(float64(got)-want) > tol {
+			t.Errorf("%s = %d, want %.1f ± %.1f", what, got, want, tol)
+		}
+	}
+	for i, row := range lspcb1 {
+		for j := 1; j < order; j++ {
+			if row[j] <= row[j-1] {
+				t.Errorf("lspcb1[%d] not increasing at %d", i, j)
+			}
+		}
+	}
+	for m := range 2 {
+		for j := range order {
+			s := 0.0
+			for k := range maNP {
+				s += float64(fg[m][k][j])
+			}
+			near("fgSum", fgSum[m][j], 32768-s, 8)
+			near("fgSumInv", fgSumInv[m][j], 4096*32768/float64(fgSum[m][j]), 4)
+			s = 0
+			for k := range maNP {
+				s += float64(noiseFg[m][k][j])
+			}
+			near("noiseFgSum", noiseFgSum[m][j], 32768-s, 8)
+		}
+	}
+	for i, v := range cosTable {
+		near("cosTable", v, min(32767, 32768*math.Cos(math.Pi*float64(i)/64)), 1)
+	}
+	for i := range slopeCos {
+		// The slope between table points: Q15 per 1/256 of a step, in Q19.
+		want := (math.Cos(math.Pi*float64(i+1)/64) - math.Cos(math.Pi*float64(i)/64)) * 32768 * 16
+		near("slopeCos", slopeCos[i], want, 1)
+	}
+	for i, v := range tabPow {
+		near("tabPow", v, min(32767, 16384*math.Pow(2, float64(i)/32)), 1)
+	}
+	for i, v := range tabLog {
+		near("tabLog", v, min(32767, 32768*math.Log2(1+float64(i)/32)), 1.5)
+	}
+	for i, v := range tabSqr {
+		near("tabSqr", v, min(32767, 32768/math.Sqrt(1+float64(i)/16)), 1)
+	}
+	for i, v := range freqPrevReset {
+		near("freqPrevReset", v, 8192*math.Pi*float64(i+1)/11, 1)
+	}
+	var c cngState
+	c.reset()
+	for i, v := range c.lspSID {
+		near("lspSID", v, 32768*math.Cos(math.Pi*float64(i+1)/11), 1)
+	}
+	for i := range map1 {
+		if imap1[map1[i]] != int16(i) {
+			t.Errorf("imap1 is not the inverse of map1 at %d", i)
+		}
+	}
+	for i := range map2 {
+		if imap2[map2[i]] != int16(i) {
+			t.Errorf("imap2 is not the inverse of map2 at %d", i)
+		}
+	}
+	near("pred[0]", pred[0], 0.68*8192, 1)
+	near("pred[3]", pred[3], 0.19*8192, 1)
+	// Each phase of the interpolation filter has unit gain at DC.
+	for frac := range 3 {
+		s := 0
+		for k := 0; k < 10; k++ {
+			s += int(inter3l[frac+3*k]) + int(inter3l[3-frac+3*k])
+		}
+		if math.Abs(float64(s)/32768-1) > 0.03 {
+			t.Errorf("inter3l phase %d: DC gain %.3f", frac, float64(s)/32768)
+		}
+	}
+	for i := 1; i < len(tabSIDGain); i++ {
+		if tabSIDGain[i] <= tabSIDGain[i-1] {
+			t.Errorf("tabSIDGain not increasing at %d", i)
+		}
+	}
+}
+
+// TestPayloadLengths checks the RFC 3551 §4.5.6 framing: 10n bytes, or
+// 10n+2 with a trailing SID frame; anything else is an error that leaves
+// the output alone.
+func TestPayloadLengths(t *testing.T) {
+	for n := 0; n <= 33; n++ {
+		d := NewDecoder()
+		pcm, err := d.Decode([]int16{7}, make([]byte, n))
+		frames := n / 10
+		switch n % 10 {
+		case 0:
+		case 2:
+			frames++
+		default:
+			if !errors.Is(err, ErrLength) || len(pcm) != 1 {
+				t.Errorf("%d bytes: %d samples, err %v; want ErrLength and pcm unchanged", n, len(pcm), err)
+			}
+			continue
+		}
+		if err != nil || len(pcm) != 1+frames*FrameSamples {
+			t.Errorf("%d bytes: %d samples, err %v; want %d", n, len(pcm), err, 1+frames*FrameSamples)
+		}
+	}
+}
+
+// sidFrame packs Annex B SID parameters into 2 bytes.
+func sidFrame(mode, l1, l2, gain int) []byte {
+	v := mode<<15 | l1<<10 | l2<<6 | gain<<1
+	return []byte{byte(v >> 8), byte(v)}
+}
+
+// TestComfortNoise decodes the real call's first second, then SID frames of
+// a low and a high level, then missing frames: the comfort noise must
+// follow the SID level, stay bounded, and continue (smoothed) when frames
+// are missing after a SID frame.
+func TestComfortNoise(t *testing.T) {
+	payloads := capturePayloads(t)
+	d := NewDecoder()
+	var pcm []int16
+	for _, p := range payloads[:50] {
+		pcm, _ = d.Decode(pcm, p)
+	}
+	level := func(sid []byte, frames int) float64 {
+		var out []int16
+		out, err := d.Decode(out, sid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = d.Conceal(out, (frames-1)*FrameSamples)
+		if len(out) != frames*FrameSamples {
+			t.Fatalf("%d samples for %d frames", len(out), frames)
+		}
+		return rms(out[len(out)/2:])
+	}
+	quiet := level(sidFrame(0, 3, 5, 6), 50)  // gain index 6: 50
+	loud := level(sidFrame(1, 20, 9, 24), 50) // gain index 24: 3185
+	t.Logf("comfort noise RMS: quiet %.1f, loud %.1f", quiet, loud)
+	if !(quiet > 1 && quiet < 200) {
+		t.Errorf("quiet comfort noise RMS %.1f", quiet)
+	}
+	if !(loud > 10*quiet && loud < 12000) {
+		t.Errorf("loud comfort noise RMS %.1f (quiet %.1f)", loud, quiet)
+	}
+	// Speech resumes normally after comfort noise.
+	var out []int16
+	for _, p := range payloads[50:100] {
+		var err error
+		if out, err = d.Decode(out, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r := rms(out); r < 100 {
+		t.Errorf("speech after comfort noise: RMS %.1f", r)
+	}
+}
+
+// TestConcealment drops packets of the real call: the erased frames are
+// filled in with decaying speech-like audio, and the decoder recovers
+// (the output after the loss matches the clean decode again).
+func TestConcealment(t *testing.T) {
+	payloads := capturePayloads(t)
+	clean := NewDecoder()
+	lossy := NewDecoder()
+	var want, got []int16
+	for i, p := range payloads[:200] {
+		want, _ = clean.Decode(want, p)
+		if i >= 100 && i < 103 {
+			got = lossy.Conceal(got, 160)
+			continue
+		}
+		got, _ = lossy.Decode(got, p)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d samples with concealment, %d without", len(got), len(want))
+	}
+	lost := got[100*160 : 103*160]
+	before := rms(want[99*160 : 100*160])
+	t.Logf("RMS before loss %.0f, concealed %.0f, SNR of the last 40 packets %.1f dB",
+		before, rms(lost), snr(want[160*160:], got[160*160:]))
+	if r := rms(lost); r > 3*before+100 {
+		t.Errorf("concealed RMS %.0f, before %.0f", r, before)
+	}
+	if s := snr(want[160*160:], got[160*160:]); s < 10 {
+		t.Errorf("no recovery after the loss: SNR %.1f dB", s)
+	}
+}
+
+// FuzzDecode feeds garbage, truncated and wrongly sized payloads: no
+// panic, and the output length follows the payload length.
+func FuzzDecode(f *testing.F) {
+	f.Add([]byte{})
+	f.Add(make([]byte, 10))
+	f.Add(make([]byte, 22))
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x80, 0x01})
+	f.Add([]byte{1, 2, 3})
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		d := NewDecoder()
+		for range 3 { // run the state through the same frames again
+			pcm, err := d.Decode(nil, payload)
+			n := len(payload) / 10 * FrameSamples
+			if len(payload)%10 == 2 {
+				n += FrameSamples
+			}
+			if err != nil {
+				if len(payload)%10 == 0 || len(payload)%10 == 2 || len(pcm) != 0 {
+					t.Fatalf("%d bytes: err %v, %d samples", len(payload), err, len(pcm))
+				}
+				continue
+			}
+			if len(pcm) != n {
+				t.Fatalf("%d bytes: %d samples, want %d", len(payload), len(pcm), n)
+			}
+			pcm = d.Conceal(pcm, 160)
+			if len(pcm) != n+160 {
+				t.Fatalf("Conceal(160) gave %d samples", len(pcm)-n)
+			}
+		}
+	})
+}
