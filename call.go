@@ -118,6 +118,22 @@ type DTMF struct {
 	Source     string    `json:"source"` // "rfc4733" or "sip-info"
 }
 
+// Hold is a span of a call during which the SDP said one side sends no
+// media (hold with a=sendonly/a=inactive or c=0.0.0.0, a rejected stream,
+// or a session negotiated one-way on purpose): that side's silence there is
+// what the parties asked for, not loss.
+type Hold struct {
+	Side  Side      `json:"side"` // the side that sends nothing
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+}
+
+// How a call was found: by its SIP signalling, or as RTP alone.
+const (
+	SignallingSIP  = "sip"
+	SignallingNone = "none" // RTP paired by addresses, no readable signalling
+)
+
 // Call is one recorded call as the index stores it. Its JSON form (see
 // MarshalJSON) is the one the CLI and the HTTP API print.
 type Call struct {
@@ -147,6 +163,12 @@ type Call struct {
 	CaptureLoss bool
 	// Notes are plain-language remarks: undecodable codecs, one-way audio.
 	Notes []string
+	// Holds are the spans when the SDP said a side sends no media, in
+	// start order.
+	Holds []Hold
+	// Signalling is SignallingSIP, or SignallingNone for a call found as
+	// RTP alone (its parties are the media addresses). "" reads as SIP.
+	Signalling string
 }
 
 // CallFilter selects calls in CallIndex.Calls. Zero fields do not filter.
@@ -165,6 +187,9 @@ type CallFilter struct {
 	Codec string
 	// HasLoss, when set, selects calls whose CaptureLoss equals *HasLoss.
 	HasLoss *bool
+	// Signalling selects calls found this way: SignallingSIP or
+	// SignallingNone.
+	Signalling string
 	// Extensions, when not empty, selects calls whose caller or callee
 	// number is exactly one of them: what an agent may see.
 	Extensions []string

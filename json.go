@@ -34,6 +34,8 @@ type callJSON struct {
 	Streams     []Stream  `json:"streams"`
 	CaptureLoss bool      `json:"capture_loss"`
 	Notes       []string  `json:"notes"`
+	Holds       []Hold    `json:"holds"`
+	Signalling  string    `json:"signalling"`
 }
 
 func timeString(t time.Time) string {
@@ -72,6 +74,10 @@ func (c *Call) MarshalJSON() ([]byte, error) {
 		PCAP: c.PCAP, PCAPSHA256: c.PCAPSHA256,
 		DTMF: nonNil(c.DTMF), Streams: nonNil(c.Streams),
 		CaptureLoss: c.CaptureLoss, Notes: nonNil(c.Notes),
+		Holds: nonNil(c.Holds), Signalling: c.Signalling,
+	}
+	if j.Signalling == "" {
+		j.Signalling = SignallingSIP
 	}
 	return json.Marshal(j)
 }
@@ -81,4 +87,14 @@ func nonNil[T any](s []T) []T {
 		return []T{}
 	}
 	return s
+}
+
+// MarshalJSON writes the hold with its times in RFC 3339 UTC, like the
+// call's.
+func (h Hold) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Side  Side   `json:"side"`
+		Start string `json:"start"`
+		End   string `json:"end"`
+	}{h.Side, timeString(h.Start), timeString(h.End)})
 }

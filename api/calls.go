@@ -98,6 +98,13 @@ func parseFilter(q url.Values) (spanrec.CallFilter, error) {
 				err = invalid("has_loss %q: want true or false", v)
 			}
 			f.HasLoss = &b
+		case "signalling":
+			switch v {
+			case spanrec.SignallingSIP, spanrec.SignallingNone:
+				f.Signalling = v
+			default:
+				err = invalid("signalling %q: want sip or none", v)
+			}
 		case "sort":
 			switch v {
 			case spanrec.SortStart, spanrec.SortStartDesc, spanrec.SortDuration, spanrec.SortDurationDesc:

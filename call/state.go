@@ -217,16 +217,10 @@ func (c *state) result(a *Assembler) *Finished {
 		fin.AudioFrom, fin.AudioTo = from, to
 	}
 
-	switch {
-	case call.Status == spanrec.Answered && len(call.Streams) == 0:
-		c.note("no RTP seen for this answered call: the media took a path that is not mirrored, or this host dropped it")
-	case call.Status == spanrec.Answered && sent[spanrec.CallerSide] != sent[spanrec.CalleeSide]:
-		if sent[spanrec.CallerSide] {
-			c.note("one-way audio: only caller→callee RTP seen; mirror both directions of the port (rx and tx), or check that no firewall on this host drops mirrored frames")
-		} else {
-			c.note("one-way audio: only callee→caller RTP seen; mirror both directions of the port (rx and tx), or check that no firewall on this host drops mirrored frames")
-		}
+	if call.Status == spanrec.Answered {
+		call.Holds = d.HoldsWithin(call.Answer, call.End)
 	}
+	c.mediaNotes(call, sent)
 	if c.fileErr != nil {
 		c.note("file error while recording: %v", c.fileErr)
 	}
@@ -258,5 +252,31 @@ func (c *state) snapshot(a *Assembler) *spanrec.Call {
 		StatusCode: d.Code,
 		Start:      d.Start,
 		Answer:     d.Answer,
+		Signalling: spanrec.SignallingSIP,
+	}
+}
+
+// mediaNotes says what the media of an answered call lacks, and why: the
+// mirror is blamed only for a direction the SDP says should have flowed.
+func (c *state) mediaNotes(call *spanrec.Call, sent map[spanrec.Side]bool) {
+	if call.Status != spanrec.Answered {
+		return
+	}
+	expected := func(side spanrec.Side) bool {
+		return dialog.Expected(call.Holds, side, call.Answer, call.End)
+	}
+	const mirror = "mirror both directions of the port (rx and tx), or check that no firewall on this host drops mirrored frames"
+	// A direction the SDP kept silent is what the parties asked for: its
+	// spans are in call.Holds, and no note blames the mirror for it.
+	exCaller, exCallee := expected(spanrec.CallerSide), expected(spanrec.CalleeSide)
+	switch {
+	case len(call.Streams) == 0:
+		if exCaller || exCallee {
+			c.note("no RTP seen for this answered call: the media took a path that is not mirrored, or this host dropped it")
+		}
+	case sent[spanrec.CallerSide] && !sent[spanrec.CalleeSide] && exCallee:
+		c.note("one-way audio: only caller→callee RTP seen; %s", mirror)
+	case sent[spanrec.CalleeSide] && !sent[spanrec.CallerSide] && exCaller:
+		c.note("one-way audio: only callee→caller RTP seen; %s", mirror)
 	}
 }

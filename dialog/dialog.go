@@ -36,6 +36,11 @@ type Dialog struct {
 	Media map[spanrec.Side]*sipmsg.SDP
 	DTMF  []spanrec.DTMF
 
+	// Holds are the closed spans when the SDP said a side sends no media
+	// (see MaySend); muted[side] is the start of the open one.
+	Holds []spanrec.Hold
+	muted [2]time.Time
+
 	inviteCSeq uint32
 	cancelled  bool
 	finished   bool
@@ -121,6 +126,7 @@ func (d *Dialog) Apply(m *sipmsg.Message, t time.Time, src netip.AddrPort) Updat
 	u := Update{SDP: m.SDP, Side: side}
 	if m.SDP != nil {
 		d.Media[side] = m.SDP
+		d.followDirection(t)
 	}
 	if m.Request {
 		d.request(m, t, &u)
@@ -128,6 +134,132 @@ func (d *Dialog) Apply(m *sipmsg.Message, t time.Time, src netip.AddrPort) Updat
 		d.response(m, t, src)
 	}
 	return u
+}
+
+// maxHolds bounds the hold spans a Dialog keeps (a re-INVITE storm).
+const maxHolds = 256
+
+func sideIndex(s spanrec.Side) int {
+	if s == spanrec.CalleeSide {
+		return 1
+	}
+	return 0
+}
+
+// followDirection opens or closes the hold span of each side after an SDP
+// seen at t changed what the sides may send.
+func (d *Dialog) followDirection(t time.Time) {
+	for _, s := range []spanrec.Side{spanrec.CallerSide, spanrec.CalleeSide} {
+		i := sideIndex(s)
+		switch send := d.MaySend(s); {
+		case !send && d.muted[i].IsZero():
+			d.muted[i] = t
+		case send && !d.muted[i].IsZero():
+			d.closeHold(s, t)
+		}
+	}
+}
+
+func (d *Dialog) closeHold(s spanrec.Side, t time.Time) {
+	i := sideIndex(s)
+	if len(d.Holds) < maxHolds {
+		d.Holds = append(d.Holds, spanrec.Hold{Side: s, Start: d.muted[i], End: t})
+	}
+	d.muted[i] = time.Time{}
+}
+
+// MaySend reports whether the latest SDP of both sides lets side send
+// audio (RFC 3264 §5.1, §6.1, §8.4): side's own audio stream is neither
+// rejected (port 0) nor recvonly or inactive, and the other side's is not
+// rejected, not sendonly or inactive, and not on hold by the connection
+// address 0.0.0.0. m= lines pair by position (RFC 3264 §6). Before any
+// SDP, or with only one side's, what is missing does not forbid.
+func (d *Dialog) MaySend(side spanrec.Side) bool {
+	own, peer := d.Media[side], d.Media[other(side)]
+	if own == nil && peer == nil {
+		return true
+	}
+	n := 0
+	if own != nil {
+		n = len(own.Media)
+	}
+	if peer != nil {
+		n = max(n, len(peer.Media))
+	}
+	for i := range n {
+		var om, pm *sipmsg.Media
+		if own != nil && i < len(own.Media) {
+			om = &own.Media[i]
+		}
+		if peer != nil && i < len(peer.Media) {
+			pm = &peer.Media[i]
+		}
+		if (om != nil && om.Type != "audio") || (pm != nil && pm.Type != "audio") {
+			continue
+		}
+		if om != nil && (om.Addr.Port() == 0 || om.Direction == "recvonly" || om.Direction == "inactive") {
+			continue
+		}
+		if pm != nil && (pm.Addr.Port() == 0 || pm.Direction == "sendonly" || pm.Direction == "inactive" ||
+			(pm.Addr.Addr().IsValid() && pm.Addr.Addr().IsUnspecified())) {
+			continue
+		}
+		return true
+	}
+	return false
+}
+
+func other(s spanrec.Side) spanrec.Side {
+	if s == spanrec.CallerSide {
+		return spanrec.CalleeSide
+	}
+	return spanrec.CallerSide
+}
+
+// Expected reports whether side was expected to send media between from
+// and to, given the hold spans holds (as HoldsWithin returns them): the SDP
+// let it send for more than half a second, or for the whole span when it is
+// shorter, or it was never held. Only then is a missing direction the
+// mirror's fault; the recorder's notes and the doctor both decide by it.
+func Expected(holds []spanrec.Hold, side spanrec.Side, from, to time.Time) bool {
+	talk := to.Sub(from)
+	allowed := talk
+	held := false
+	for _, h := range holds {
+		if h.Side == side {
+			allowed -= h.End.Sub(h.Start)
+			held = true
+		}
+	}
+	return !held || allowed > 500*time.Millisecond
+}
+
+// HoldsWithin returns the hold spans clipped to [from, to], the spans
+// still open closed at to, in start order; nil if none is left.
+func (d *Dialog) HoldsWithin(from, to time.Time) []spanrec.Hold {
+	if from.IsZero() || !to.After(from) {
+		return nil
+	}
+	all := slices.Clone(d.Holds)
+	for _, s := range []spanrec.Side{spanrec.CallerSide, spanrec.CalleeSide} {
+		if st := d.muted[sideIndex(s)]; !st.IsZero() {
+			all = append(all, spanrec.Hold{Side: s, Start: st, End: to})
+		}
+	}
+	var out []spanrec.Hold
+	for _, h := range all {
+		if h.Start.Before(from) {
+			h.Start = from
+		}
+		if h.End.After(to) {
+			h.End = to
+		}
+		if h.End.After(h.Start) {
+			out = append(out, h)
+		}
+	}
+	slices.SortStableFunc(out, func(x, y spanrec.Hold) int { return x.Start.Compare(y.Start) })
+	return out
 }
 
 func (d *Dialog) request(m *sipmsg.Message, t time.Time, u *Update) {

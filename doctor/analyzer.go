@@ -4,7 +4,9 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/spanrec/spanrec"
 	"github.com/spanrec/spanrec/capture"
+	sipdialog "github.com/spanrec/spanrec/dialog"
 	"github.com/spanrec/spanrec/packet"
 	"github.com/spanrec/spanrec/rtpstream"
 	"github.com/spanrec/spanrec/sipmsg"
@@ -92,17 +94,19 @@ type binding struct {
 type dialog struct {
 	callID         string
 	caller, callee string
-	callerTag      string
 	transport      string
 	start          time.Time
-	status         int // final answer to the first INVITE, 0 if none yet
-	answered       bool
-	ended          bool
-	msgs           [2]uint64 // SIP messages sent by each side
-	sdp            [2]bool
-	srtp           bool
-	sent           [2]uint64 // RTP packets sent by each side
-	streams        []*stream
+	// d is the call's signalling state as the recorder's import follows
+	// it (package dialog): answered or not, the final code, the SDP
+	// direction of each side over time. The doctor and the import agree
+	// because they share it.
+	d       *sipdialog.Dialog
+	ended   bool
+	msgs    [2]uint64 // SIP messages sent by each side
+	sdp     [2]bool
+	srtp    bool
+	sent    [2]uint64 // RTP packets sent by each side
+	streams []*stream
 }
 
 type stream struct {
@@ -270,33 +274,26 @@ func (a *Analyzer) sip(b []byte, p *packet.Packet, transport string) {
 			callID:    m.CallID,
 			caller:    party(m.PAI, m.From),
 			callee:    party(sipmsg.Addr{}, m.To),
-			callerTag: m.FromTag,
 			transport: transport,
 			start:     p.Time,
+			d:         sipdialog.New(m, p.Time, p.Src, p.Dst),
 		}
 		a.dialogs[m.CallID] = d
 		a.dialogOrder = append(a.dialogOrder, d)
 	}
-	// RFC 3261 §12: requests carry the sender's tag in From, responses
-	// keep the request's From; so a message comes from the caller when it
-	// is a request with the caller's From tag, or a response to the
-	// callee's request.
-	side := calleeSide
-	if m.Request == (m.FromTag == d.callerTag) {
-		side = callerSide
+	// The sender by the dialog's tags (RFC 3261 §12), and the status by
+	// the import's rules: a BYE means answered even if the 2xx was lost,
+	// a challenged INVITE (401/407) retried with credentials can still be
+	// answered.
+	sender := d.d.Sender(m)
+	side := callerSide
+	if sender == spanrec.CalleeSide {
+		side = calleeSide
 	}
 	d.msgs[side]++
-	if !m.Request && m.CSeqMethod == "INVITE" && m.StatusCode >= 200 && d.status == 0 {
-		d.status = m.StatusCode
-		d.answered = m.StatusCode < 300
-	}
+	d.d.Apply(m, p.Time, p.Src)
 	if m.Request && (m.Method == "BYE" || m.Method == "CANCEL") {
 		d.ended = true
-	}
-	// A BYE is sent only in a confirmed dialog (RFC 3261 §15): the call
-	// was answered even if the 2xx was not seen (one direction mirrored).
-	if m.Request && m.Method == "BYE" && d.status == 0 {
-		d.answered = true
 	}
 	if m.SDP != nil {
 		d.sdp[side] = true

@@ -147,10 +147,12 @@ func TestCaptures(t *testing.T) {
 		oneWay  int
 	}{
 		// The Wireshark samples were made by SIPp playing a file: RTP one
-		// way only, in every call.
-		{"wireshark-samples/sip-rtp-g722.pcap", false, []string{CodeOneWay, CodeSIP, CodeRTP}, nil, 1, 1},
-		{"wireshark-samples/sip-rtp-g726.pcap", false, []string{CodeOneWay}, nil, 8, 8},
-		{"wireshark-samples/sip-rtp-speex.pcap", false, []string{CodeOneWay}, nil, 3, 3},
+		// way only, in every call, as their SDP says (the caller offers
+		// a=recvonly, the callee answers a=sendonly): fit, nothing to blame
+		// on the mirror.
+		{"wireshark-samples/sip-rtp-g722.pcap", true, []string{CodeSIP, CodeRTP}, []string{CodeOneWay}, 1, 0},
+		{"wireshark-samples/sip-rtp-g726.pcap", true, []string{CodeSIP, CodeRTP}, []string{CodeOneWay}, 8, 0},
+		{"wireshark-samples/sip-rtp-speex.pcap", true, []string{CodeSIP, CodeRTP}, []string{CodeOneWay}, 3, 0},
 		// Caller 2502 and callee 2504 are on one gateway (.110), their SDP
 		// at .110:4374 and .110:4376. The two RTP streams are the caller's
 		// (.110:4374 → relay .172) and the relay's to the callee
@@ -176,7 +178,9 @@ func TestCaptures(t *testing.T) {
 }
 
 func TestOneWayMessage(t *testing.T) {
-	r := analyseFile(t, filepath.Join(capturesDir(t), "wireshark-samples/sip-rtp-g722.pcap"))
+	// SIP_DTMF2's SDP says sendrecv both ways: the missing direction is
+	// the mirror's (or the relay's) to explain.
+	r := analyseFile(t, filepath.Join(capturesDir(t), "wireshark-samples/SIP_DTMF2.pcap"))
 	f, ok := finding(r, CodeOneWay)
 	if !ok {
 		t.Fatal("no one-way finding")
@@ -184,9 +188,12 @@ func TestOneWayMessage(t *testing.T) {
 	if !strings.Contains(f.Message, "only ") || !strings.Contains(f.Fix, "mirror both rx and tx") || !strings.Contains(f.Fix, "firewall") {
 		t.Errorf("finding %+v does not say what was seen and what to fix", f)
 	}
-	c := r.Calls[0]
-	if !c.OneWay || (c.CallerToCallee == 0) == (c.CalleeToCaller == 0) {
-		t.Errorf("call %+v: want one-way with packets in one direction only", c)
+	i := slices.IndexFunc(r.Calls, func(c Call) bool { return c.OneWay })
+	if i < 0 {
+		t.Fatalf("no call is one-way: %+v", r.Calls)
+	}
+	if c := r.Calls[i]; !c.Answered || (c.CallerToCallee == 0) == (c.CalleeToCaller == 0) {
+		t.Errorf("call %+v: want answered, with packets in one direction only", c)
 	}
 }
 
@@ -242,6 +249,18 @@ func TestSynthetic(t *testing.T) {
 		}, false, []string{CodeOneWay, CodeOneWaySIP}, nil},
 		{"media only", calls(2), func(p *packet.Packet) bool { return p.Src.Port() == 5060 || p.Dst.Port() == 5060 },
 			false, []string{CodeNoSIP}, nil},
+		// Silence the SDP asked for is not the mirror's: fit.
+		{"hold and one-way by SDP", []pcaptest.Call{
+			{Talk: 5 * time.Second, Hold: &pcaptest.Hold{At: time.Second, Length: 2 * time.Second}},
+			{Talk: 5 * time.Second, Start: 8 * time.Second, Hold: &pcaptest.Hold{At: time.Second, Length: 2 * time.Second, Style: pcaptest.HoldInactive}},
+			{Talk: 5 * time.Second, Start: 16 * time.Second, Hold: &pcaptest.Hold{At: time.Second, Length: 2 * time.Second, Style: pcaptest.HoldZeroAddr}},
+			{Talk: 4 * time.Second, Start: 24 * time.Second, OneWay: true},
+		}, nil, true, []string{CodeSIP, CodeRTP}, []string{CodeOneWay, CodeNoMedia}},
+		// The same one-way call with its SDP saying sendrecv would be the
+		// mirror's fault: drop what the callee sends.
+		{"one-way call, callee dropped", []pcaptest.Call{{Talk: 4 * time.Second}}, func(p *packet.Packet) bool {
+			return p.Proto == packet.ProtoUDP && p.Src.Addr() == netip.MustParseAddr("10.0.2.1") && p.Src.Port() != 5060
+		}, false, []string{CodeOneWay}, nil},
 		{"signalling only", calls(2), func(p *packet.Packet) bool { return p.Src.Port() != 5060 && p.Dst.Port() != 5060 },
 			true, []string{CodeNoMedia}, nil},
 	}
@@ -381,7 +400,7 @@ func TestNoTraffic(t *testing.T) {
 }
 
 func TestWriteTextAndJSON(t *testing.T) {
-	r := analyseFile(t, filepath.Join(capturesDir(t), "wireshark-samples/sip-rtp-g722.pcap"))
+	r := analyseFile(t, filepath.Join(capturesDir(t), "wireshark-samples/SIP_DTMF2.pcap"))
 	var text bytes.Buffer
 	if err := r.WriteText(&text); err != nil {
 		t.Fatal(err)
@@ -400,7 +419,7 @@ func TestWriteTextAndJSON(t *testing.T) {
 	if err := json.Unmarshal(js.Bytes(), &back); err != nil {
 		t.Fatal(err)
 	}
-	if back.Fit || len(back.Findings) != len(r.Findings) || back.Findings[0].Code != CodeOneWay || back.Counters.Dialogs != 1 {
+	if back.Fit || len(back.Findings) != len(r.Findings) || back.Findings[0].Code != CodeOneWay || back.Counters.Dialogs != 2 {
 		t.Errorf("JSON round trip: %+v", back)
 	}
 	if !strings.Contains(js.String(), `"code": "one-way-audio"`) || !strings.Contains(js.String(), `"fit": false`) {

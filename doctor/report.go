@@ -9,6 +9,9 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/spanrec/spanrec"
+	sipdialog "github.com/spanrec/spanrec/dialog"
 )
 
 // Severity says how much a Finding matters.
@@ -116,7 +119,13 @@ type Call struct {
 	Callee    string    `json:"callee"`
 	Transport string    `json:"transport"`
 	Start     time.Time `json:"start"`
-	Status    int       `json:"status"` // final answer to the INVITE, 0 if none seen
+	Status    int       `json:"status"` // final answer to the INVITE (the retried one after a 401/407), 0 if none seen
+	Answered  bool      `json:"answered"`
+	// Holds counts the spans when the SDP said a side sends no media
+	// (hold, one-way by negotiation): silence there is not the mirror's.
+	Holds int `json:"holds,omitempty"`
+	// mediaExpected: the SDP let some side send while answered.
+	mediaExpected bool
 	// CallerToCallee and CalleeToCaller count the RTP packets seen each way.
 	CallerToCallee uint64 `json:"caller_to_callee"`
 	CalleeToCaller uint64 `json:"callee_to_caller"`
@@ -201,7 +210,7 @@ func (a *Analyzer) Report(source string, link *Link) Report {
 	for _, d := range a.dialogOrder {
 		call := Call{
 			CallID: d.callID, Caller: d.caller, Callee: d.callee, Transport: d.transport,
-			Start: d.start, Status: d.status, CallerToCallee: d.sent[callerSide],
+			Start: d.start, Status: d.d.Code, CallerToCallee: d.sent[callerSide],
 			CalleeToCaller: d.sent[calleeSide], SRTP: d.srtp,
 		}
 		for _, s := range d.streams {
@@ -211,16 +220,32 @@ func (a *Analyzer) Report(source string, link *Link) Report {
 			call.Lost += uint64(sn.Lost)
 		}
 		c.RTPLost += call.Lost
-		if d.answered {
+		answered := d.d.Status == spanrec.Answered
+		if answered {
 			c.Answered++
 		}
 		if d.srtp {
 			srtp++
 		}
 		// One SDP is enough to match both directions: the other side
-		// sends to its address, and (symmetric RTP) from it.
+		// sends to its address, and (symmetric RTP) from it. The silent
+		// direction is the mirror's fault only if the SDP said it should
+		// flow (the rule the import's notes follow).
 		fwd, back := d.sent[callerSide], d.sent[calleeSide]
-		call.OneWay = d.answered && (d.sdp[callerSide] || d.sdp[calleeSide]) && (fwd == 0) != (back == 0) && max(fwd, back) >= minOneWay
+		from, to := d.d.Answer, d.d.End
+		if to.IsZero() || to.Before(from) {
+			to = a.last
+		}
+		holds := d.d.HoldsWithin(from, to)
+		call.Holds = len(holds)
+		silent := spanrec.CalleeSide
+		if fwd == 0 {
+			silent = spanrec.CallerSide
+		}
+		call.OneWay = answered && (d.sdp[callerSide] || d.sdp[calleeSide]) && (fwd == 0) != (back == 0) && max(fwd, back) >= minOneWay &&
+			sipdialog.Expected(holds, silent, from, to)
+		call.Answered = answered
+		call.mediaExpected = sipdialog.Expected(holds, spanrec.CallerSide, from, to) || sipdialog.Expected(holds, spanrec.CalleeSide, from, to)
 		call.OneWaySIP = (d.msgs[callerSide] == 0) != (d.msgs[calleeSide] == 0) && max(d.msgs[callerSide], d.msgs[calleeSide]) >= 2 && d.ended
 		r.Calls = append(r.Calls, call)
 	}
@@ -233,7 +258,8 @@ func (a *Analyzer) Report(source string, link *Link) Report {
 		switch {
 		case call.OneWay:
 			oneWay = append(oneWay, call)
-		case d.answered && d.sdp[callerSide] && d.sdp[calleeSide] && call.CallerToCallee+call.CalleeToCaller == 0 && !d.srtp:
+		case call.Answered && d.sdp[callerSide] && d.sdp[calleeSide] && call.CallerToCallee+call.CalleeToCaller == 0 && !d.srtp &&
+			call.mediaExpected:
 			noMedia = append(noMedia, call)
 		}
 	}

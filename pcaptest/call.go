@@ -49,15 +49,30 @@ func (o Outcome) String() string {
 // The caller sends a re-INVITE with a=sendonly and the callee answers
 // a=recvonly: the caller keeps sending (music on hold, here its tone) and the
 // callee stops. A second re-INVITE from the caller restores a=sendrecv and the
-// callee resumes sending.
+// callee resumes sending. Style chooses other ways to hold.
 type Hold struct {
 	At     time.Duration // offset of the first re-INVITE from the answer
 	Length time.Duration // from the first re-INVITE to the second; default 2s
+	Style  HoldStyle
 	// NewCallerRTP, if valid, is the caller's media address announced in the
 	// resuming re-INVITE; from its ACK on the caller sends from it and the
 	// callee sends to it. It must have the caller's address family.
 	NewCallerRTP netip.AddrPort
 }
+
+// HoldStyle is how a Hold is signalled.
+type HoldStyle int
+
+// Hold styles.
+const (
+	// HoldSendonly: offer a=sendonly, answer a=recvonly; the callee stops.
+	HoldSendonly HoldStyle = iota
+	// HoldInactive: offer and answer a=inactive; both parties stop.
+	HoldInactive
+	// HoldZeroAddr: the RFC 2543 way, an offer with c=0.0.0.0 (:: for
+	// IPv6) and a=sendrecv; the callee stops, the caller goes on.
+	HoldZeroAddr
+)
 
 // Call describes one generated call. Zero fields take the documented
 // defaults. The address family (IPv4 or IPv6) is the one of the addresses;
@@ -79,6 +94,10 @@ type Call struct {
 	// 200 OK, after which the same stream carries its tone.
 	EarlyMedia bool
 	Hold       *Hold
+	// OneWay negotiates one direction on purpose, as SIPp playing a file
+	// does: the INVITE offers a=sendonly and the 200 answers a=recvonly;
+	// only the caller sends.
+	OneWay bool
 	// CallerNAT, if valid, is the public address of a NAT in front of the
 	// caller: its SIP (from port SIPPort) and RTP packets come from this
 	// address while its Via, Contact and SDP keep the private ones, and the
@@ -275,6 +294,12 @@ func withDefaults(c Call, i int) (Call, codecInfo, error) {
 	}
 	if c.Outcome != Answered && (c.Hold != nil || c.DTMF != "" || c.DTMFInfo != "") {
 		bad("hold and DTMF need an answered call")
+	}
+	if c.OneWay && (c.Outcome != Answered || c.EarlyMedia || c.Hold != nil) {
+		bad("a one-way call must be answered, without early media or hold")
+	}
+	if c.Hold != nil && (c.Hold.Style < HoldSendonly || c.Hold.Style > HoldZeroAddr) {
+		bad("hold style %d", c.Hold.Style)
 	}
 	if c.Hold != nil && (c.Hold.At < 200*time.Millisecond || c.Hold.At+c.Hold.Length > c.Talk-200*time.Millisecond) {
 		bad("hold %v+%v does not fit in talk %v", c.Hold.At, c.Hold.Length, c.Talk)

@@ -15,7 +15,9 @@ type Expectation struct {
 	// Status, StatusCode, Start (the INVITE), Answer (the 200 OK), End (the
 	// BYE, or the final failure response), Duration, Codecs, DTMF (At is the
 	// first RFC 4733 packet or the INFO), Streams and CaptureLoss. The
-	// audio, file and quality fields are left zero.
+	// audio, file and quality fields are left zero. Holds are the spans of
+	// the talk time when the SDP mutes a side (Hold, OneWay), Signalling is
+	// "sip".
 	//
 	// Stream.Packets counts distinct packets in the capture, after loss;
 	// Lost is the RFC 3550 A.3 figure (sequence span minus packets);
@@ -139,6 +141,10 @@ func expectCall(p *callPlan, start time.Time) Expectation {
 			Side: spanrec.CallerSide, Source: d.source,
 		})
 	}
+	for _, h := range p.holds {
+		k.Holds = append(k.Holds, spanrec.Hold{Side: h.side, Start: start.Add(h.from), End: start.Add(h.to)})
+	}
+	k.Signalling = spanrec.SignallingSIP
 	k.Streams = make([]spanrec.Stream, len(p.streams))
 	for i, s := range p.streams {
 		k.Streams[i] = spanrec.Stream{

@@ -39,9 +39,17 @@ type callPlan struct {
 	code                int
 	dtmf                []dtmfPlan
 	seed                int64
+	holds               []holdPlan // spans when the SDP mutes a side, in start order
 
 	srtp   srtpSuite       // with c.SRTP
 	rekeys []time.Duration // with c.SRTP.Rekey: when each re-INVITE was answered
+}
+
+// holdPlan is a span of the talk time during which the SDP says side sends
+// nothing.
+type holdPlan struct {
+	side     spanrec.Side
+	from, to time.Duration
 }
 
 // dtmfPlan is one digit the caller sends.
@@ -116,7 +124,7 @@ func planCall(c Call, i int, seed int64) (*callPlan, error) {
 			"User-Agent: pcaptest",
 		},
 		ctype: "application/sdp",
-		body:  d.sdp(true, 1, c.Caller.RTP, "sendrecv"),
+		body:  d.sdp(true, 1, c.Caller.RTP, offerDir(&c)),
 	}
 	if c.FragmentInvite {
 		// Three fragments: more than two fragments' worth of UDP payload.
@@ -205,7 +213,12 @@ func (p *callPlan) planAnswered(d *sipDialog, inv *request, seen func(netip.Addr
 	add := func(at time.Duration, byCaller bool, text []byte, method string, code int) {
 		p.msgs = append(p.msgs, sipMsg{at: at, fromCaller: byCaller, text: text, method: method, code: code})
 	}
-	add(ans, false, d.encodeResponse(inv, 200, d.sdp(false, 1, c.Callee.RTP, "sendrecv")), "", 200)
+	answerDir := "sendrecv"
+	if c.OneWay {
+		answerDir = "recvonly"
+		p.holds = append(p.holds, holdPlan{spanrec.CalleeSide, ans, ans + c.Talk})
+	}
+	add(ans, false, d.encodeResponse(inv, 200, d.sdp(false, 1, c.Callee.RTP, answerDir)), "", 200)
 	ack := func(at time.Duration, r *request) {
 		a := &request{method: "ACK", ruri: d.calleeCont, branch: d.newBranch(), cseq: r.cseq, byCaller: true, toTag: true}
 		add(at, true, d.encodeRequest(a), "ACK", 0)
@@ -230,7 +243,7 @@ func (p *callPlan) planAnswered(d *sipDialog, inv *request, seen func(netip.Addr
 	if n := len(*callee); n > 0 {
 		// Early media goes on: the same stream switches from ringback to tone.
 		(*callee)[n-1].to = bye
-	} else {
+	} else if !c.OneWay {
 		*callee = append(*callee, segment{from: calleeFrom, to: bye, src: c.Callee.RTP, dst: callerRTP, marker: true})
 	}
 	if h := c.Hold; h != nil {
@@ -248,6 +261,27 @@ func (p *callPlan) planAnswered(d *sipDialog, inv *request, seen func(netip.Addr
 			caller = append(caller, segment{from: g, to: bye, src: newDst, dst: c.Callee.RTP})
 		}
 		*callee = append(cs, segment{from: resume + 20*time.Millisecond + mediaAfter, to: bye, src: c.Callee.RTP, dst: newDst, marker: true})
+		switch h.Style {
+		case HoldInactive:
+			// The caller stops at its own offer and resumes after the 200.
+			seg := caller[0]
+			gHold := callerFrom + alignUp(hold-callerFrom, c.PTime)
+			gResume := callerFrom + alignUp(resume+30*time.Millisecond-callerFrom, c.PTime)
+			caller[0].to = gHold
+			if h.NewCallerRTP.IsValid() {
+				caller[1].from = gResume
+			} else {
+				caller = append(caller, segment{from: gResume, to: seg.to, src: seg.src, dst: seg.dst})
+			}
+			p.holds = append(p.holds, holdPlan{spanrec.CallerSide, hold, resume + 20*time.Millisecond},
+				holdPlan{spanrec.CalleeSide, hold, resume + 20*time.Millisecond})
+		case HoldZeroAddr:
+			// The callee may send again as soon as the offer has an address.
+			p.holds = append(p.holds, holdPlan{spanrec.CalleeSide, hold, resume})
+		default:
+			// Until the callee's own answer says sendrecv again.
+			p.holds = append(p.holds, holdPlan{spanrec.CalleeSide, hold, resume + 20*time.Millisecond})
+		}
 	}
 
 	// DTMF: RFC 4733 events first, then SIP INFO.
@@ -293,7 +327,19 @@ func (p *callPlan) planAnswered(d *sipDialog, inv *request, seen func(netip.Addr
 		case "hold", "resume":
 			version++
 			media, dir, answer := c.Caller.RTP, "sendonly", "recvonly"
+			switch c.Hold.Style {
+			case HoldInactive:
+				dir, answer = "inactive", "inactive"
+			case HoldZeroAddr:
+				// RFC 3264 §8.4 (the RFC 2543 way): the unspecified address.
+				unspec := netip.IPv4Unspecified()
+				if media.Addr().Is6() {
+					unspec = netip.IPv6Unspecified()
+				}
+				media, dir, answer = netip.AddrPortFrom(unspec, media.Port()), "sendrecv", "sendrecv"
+			}
 			if t.kind == "resume" {
+				media = c.Caller.RTP
 				dir, answer = "sendrecv", "sendrecv"
 				if c.Hold.NewCallerRTP.IsValid() {
 					media = c.Hold.NewCallerRTP
@@ -309,6 +355,14 @@ func (p *callPlan) planAnswered(d *sipDialog, inv *request, seen func(netip.Addr
 		}
 	}
 	return nil
+}
+
+// offerDir is the direction attribute of the INVITE's offer.
+func offerDir(c *Call) string {
+	if c.OneWay {
+		return "sendonly"
+	}
+	return "sendrecv"
 }
 
 // rtpSpec returns the stream a party sends over segs, with its random

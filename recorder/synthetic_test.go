@@ -175,6 +175,19 @@ func (s *synth) checkMeta(t *testing.T, i int) {
 	if len(c.Notes) > 0 {
 		t.Errorf("%s: notes %q, want none", id, c.Notes)
 	}
+	if c.Signalling != e.Signalling {
+		t.Errorf("%s: signalling %q, want %q", id, c.Signalling, e.Signalling)
+	}
+	if len(c.Holds) != len(e.Holds) {
+		t.Errorf("%s: holds %+v, want %+v", id, c.Holds, e.Holds)
+	} else {
+		for k, h := range e.Holds {
+			g := c.Holds[k]
+			if g.Side != h.Side || !near(g.Start, h.Start, time.Millisecond) || !near(g.End, h.End, time.Millisecond) {
+				t.Errorf("%s: hold %d %+v, want %+v", id, k, g, h)
+			}
+		}
+	}
 	s.checkStreams(t, c, e)
 	checkDTMF(t, c, e)
 }
@@ -675,6 +688,41 @@ func TestSynthetic(t *testing.T) {
 		checkSilent(t, r, "callee on hold", 1, holdAt.Add(ms(80)), resume)
 		s.checkTone(t, r, "callee after hold", 1, e.CalleeTone, resume.Add(ms(100)), e.Call.End.Add(-ms(50)))
 		s.checkFiles(t)
+	})
+
+	t.Run("hold-styles-one-way", func(t *testing.T) {
+		hold := func(st pcaptest.HoldStyle) *pcaptest.Hold {
+			return &pcaptest.Hold{At: time.Second, Length: 2 * time.Second, Style: st}
+		}
+		s := record(t,
+			pcaptest.Call{Talk: 5 * time.Second, Hold: hold(pcaptest.HoldSendonly)},
+			pcaptest.Call{Talk: 5 * time.Second, Hold: hold(pcaptest.HoldInactive), Start: 8 * time.Second},
+			pcaptest.Call{Talk: 5 * time.Second, Hold: hold(pcaptest.HoldZeroAddr), Start: 16 * time.Second},
+			pcaptest.Call{Talk: 4 * time.Second, OneWay: true, Start: 24 * time.Second},
+		)
+		// checkMeta: the hold spans, and no note blames the mirror.
+		s.checkAll(t)
+		ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+		for i := range 3 {
+			e := &s.exp[i]
+			r := s.checkRecording(t, i, 8000)
+			ans := e.Call.Answer
+			holdAt, resume := ans.Add(time.Second), ans.Add(3*time.Second)
+			checkSilent(t, r, "callee on hold", 1, holdAt.Add(ms(80)), resume)
+			s.checkTone(t, r, "callee after hold", 1, e.CalleeTone, resume.Add(ms(100)), e.Call.End.Add(-ms(50)))
+			if i == 1 {
+				checkSilent(t, r, "caller inactive", 0, holdAt.Add(ms(80)), resume)
+			} else {
+				s.checkTone(t, r, "caller during hold", 0, e.CallerTone, holdAt.Add(ms(100)), resume)
+			}
+		}
+		e := &s.exp[3]
+		if len(e.Call.Streams) != 1 {
+			t.Fatalf("one-way call: %d streams planned, want the caller's only", len(e.Call.Streams))
+		}
+		r := s.checkRecording(t, 3, 8000)
+		s.checkTone(t, r, "one-way caller", 0, e.CallerTone, e.Call.Answer.Add(ms(200)), e.Call.End.Add(-ms(50)))
+		checkSilent(t, r, "one-way callee", 1, e.Call.Answer, e.Call.End)
 	})
 
 	t.Run("caller-nat", func(t *testing.T) {

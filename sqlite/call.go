@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spanrec/spanrec"
 )
@@ -20,10 +21,10 @@ const callColumns = `id, sip_call_id,
 	direction, status, status_code,
 	start_ns, answer_ns, end_ns, duration_ns, codecs,
 	audio_start_ns, audio_ms, audio, audio_sha256, pcap, pcap_sha256,
-	capture_loss, notes`
+	capture_loss, notes, holds, signalling`
 
 const upsertCall = `INSERT INTO calls (` + callColumns + `)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT (id) DO UPDATE SET
 	sip_call_id = excluded.sip_call_id,
 	caller_number = excluded.caller_number, caller_name = excluded.caller_name, caller_addr = excluded.caller_addr,
@@ -33,7 +34,8 @@ const upsertCall = `INSERT INTO calls (` + callColumns + `)
 	duration_ns = excluded.duration_ns, codecs = excluded.codecs,
 	audio_start_ns = excluded.audio_start_ns, audio_ms = excluded.audio_ms, audio = excluded.audio,
 	audio_sha256 = excluded.audio_sha256, pcap = excluded.pcap, pcap_sha256 = excluded.pcap_sha256,
-	capture_loss = excluded.capture_loss, notes = excluded.notes`
+	capture_loss = excluded.capture_loss, notes = excluded.notes,
+	holds = excluded.holds, signalling = excluded.signalling`
 
 const streamColumns = `call_id, seq, ssrc, src, dst, side, payload_type, codec, clock_rate, decoded,
 	first_ns, last_ns, packets, lost, duplicates, out_of_order,
@@ -151,6 +153,19 @@ func callArgs(c *spanrec.Call) ([]any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: call %s: notes: %w", c.ID, err)
 	}
+	for i, h := range c.Holds {
+		if !timeValue(h.Start).fits() || !timeValue(h.End).fits() {
+			return nil, spanrec.Errorf(spanrec.EINVALID, "sqlite: call %s: hold %d: time out of range", c.ID, i)
+		}
+	}
+	holds, err := json.Marshal(holdRows(c.Holds))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: call %s: holds: %w", c.ID, err)
+	}
+	signalling := c.Signalling
+	if signalling == "" {
+		signalling = spanrec.SignallingSIP
+	}
 	callerAddr, _ := c.Caller.Addr.MarshalText() // never fails
 	calleeAddr, _ := c.Callee.Addr.MarshalText()
 	return []any{
@@ -160,7 +175,7 @@ func callArgs(c *spanrec.Call) ([]any, error) {
 		c.Direction, c.Status, c.StatusCode,
 		nsOf(c.Start), nsOf(c.Answer), nsOf(c.End), int64(c.Duration), string(codecs),
 		nsOf(c.AudioStart), c.AudioMS, c.Audio, c.AudioSHA256, c.PCAP, c.PCAPSHA256,
-		c.CaptureLoss, string(notes),
+		c.CaptureLoss, string(notes), string(holds), signalling,
 	}, nil
 }
 
@@ -367,6 +382,10 @@ func filterSQL(f spanrec.CallFilter) (string, []any, error) {
 		conds = append(conds, `capture_loss = ?`)
 		args = append(args, *f.HasLoss)
 	}
+	if f.Signalling != "" {
+		conds = append(conds, `signalling = ?`)
+		args = append(args, f.Signalling)
+	}
 	if len(f.Extensions) > 0 {
 		// One JSON array parameter, as in queryCalls: any number of
 		// extensions, one statement text.
@@ -440,4 +459,46 @@ func (db *DB) LastSeq(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("sqlite: last seq: %w", err)
 	}
 	return last.Int64, nil
+}
+
+// holdRow is how a spanrec.Hold is stored in the holds JSON column.
+type holdRow struct {
+	Side  spanrec.Side `json:"side"`
+	Start *int64       `json:"start_ns"`
+	End   *int64       `json:"end_ns"`
+}
+
+func holdRows(hs []spanrec.Hold) []holdRow {
+	rows := make([]holdRow, 0, len(hs))
+	for _, h := range hs {
+		r := holdRow{Side: h.Side}
+		if !h.Start.IsZero() {
+			v := h.Start.UnixNano()
+			r.Start = &v
+		}
+		if !h.End.IsZero() {
+			v := h.End.UnixNano()
+			r.End = &v
+		}
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+func holdsOf(rows []holdRow) []spanrec.Hold {
+	if len(rows) == 0 {
+		return nil
+	}
+	hs := make([]spanrec.Hold, 0, len(rows))
+	for _, r := range rows {
+		h := spanrec.Hold{Side: r.Side}
+		if r.Start != nil {
+			h.Start = time.Unix(0, *r.Start).UTC()
+		}
+		if r.End != nil {
+			h.End = time.Unix(0, *r.End).UTC()
+		}
+		hs = append(hs, h)
+	}
+	return hs
 }

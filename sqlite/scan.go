@@ -62,6 +62,7 @@ func scanCall(rows *sql.Rows) (*spanrec.Call, error) {
 		audioStart             sql.NullInt64
 		duration               int64
 		codecs, notes          string
+		holds                  string
 	)
 	err := rows.Scan(&c.ID, &c.SIPCallID,
 		&c.Caller.Number, &c.Caller.Name, &callerAddr,
@@ -69,7 +70,7 @@ func scanCall(rows *sql.Rows) (*spanrec.Call, error) {
 		&c.Direction, &c.Status, &c.StatusCode,
 		&start, &answer, &end, &duration, &codecs,
 		&audioStart, &c.AudioMS, &c.Audio, &c.AudioSHA256, &c.PCAP, &c.PCAPSHA256,
-		&c.CaptureLoss, &notes)
+		&c.CaptureLoss, &notes, &holds, &c.Signalling)
 	if err != nil {
 		return nil, err
 	}
@@ -88,6 +89,11 @@ func scanCall(rows *sql.Rows) (*spanrec.Call, error) {
 	if err := json.Unmarshal([]byte(notes), &c.Notes); err != nil {
 		return nil, fmt.Errorf("call %s: notes: %w", c.ID, err)
 	}
+	var hr []holdRow
+	if err := json.Unmarshal([]byte(holds), &hr); err != nil {
+		return nil, fmt.Errorf("call %s: holds: %w", c.ID, err)
+	}
+	c.Holds = holdsOf(hr)
 	return &c, nil
 }
 

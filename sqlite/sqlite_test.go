@@ -65,6 +65,11 @@ func fullCall(loc *time.Location) *spanrec.Call {
 		},
 		CaptureLoss: true,
 		Notes:       []string{"codec G729 not decoded", "one-way audio: callee → caller"},
+		Holds: []spanrec.Hold{
+			{Side: spanrec.CalleeSide, Start: at(20 * time.Second), End: at(30 * time.Second)},
+			{Side: spanrec.CallerSide, Start: at(40 * time.Second), End: at(63 * time.Second)},
+		},
+		Signalling: spanrec.SignallingSIP,
 	}
 }
 
@@ -79,6 +84,10 @@ func utc(c *spanrec.Call) *spanrec.Call {
 	d.Streams = append([]spanrec.Stream(nil), c.Streams...)
 	for i := range d.Streams {
 		d.Streams[i].First, d.Streams[i].Last = d.Streams[i].First.UTC(), d.Streams[i].Last.UTC()
+	}
+	d.Holds = append([]spanrec.Hold(nil), c.Holds...)
+	for i := range d.Holds {
+		d.Holds[i].Start, d.Holds[i].End = d.Holds[i].Start.UTC(), d.Holds[i].End.UTC()
 	}
 	return &d
 }
@@ -132,6 +141,7 @@ func TestRoundTrip(t *testing.T) {
 	unanswered.Streams = []spanrec.Stream{{SSRC: 7}} // zero addresses and times
 	unanswered.DTMF = []spanrec.DTMF{{Digit: "flash"}}
 	unanswered.Codecs, unanswered.Notes = []string{}, nil
+	unanswered.Holds, unanswered.Signalling = nil, spanrec.SignallingNone
 
 	tests := map[string]*spanrec.Call{
 		"full, UTC":        fullCall(time.UTC),

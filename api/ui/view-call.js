@@ -164,6 +164,21 @@ function player(box, call, ctx) {
     }
   }
 
+  // Spans the SDP kept a side silent (hold, one-way by negotiation): shaded,
+  // so that silence there does not look like lost audio.
+  const spans = [];
+  for (const hd of call.holds || []) {
+    const from = Math.max(0, at(hd.start)), to = Math.min(durationSec, at(hd.end));
+    if (to > from) spans.push({ from, to, lane: hd.side === 'callee' ? 1 : 0 });
+  }
+  for (const s of spans) {
+    const who = s.lane === 1 ? 'callee' : 'caller';
+    marks.push({
+      at: s.from, text: 'Hold', kind: 'hold', lane: s.lane,
+      title: `The ${who} sends no audio from ${f.position(s.from)} to ${f.position(s.to)}, as the SDP asked (hold or one-way)`,
+    });
+  }
+
   const points = Math.min(4000, Math.max(400, Math.round(waveBox.clientWidth * (window.devicePixelRatio || 1))));
   get(`${callURL(call.id, 'waveform')}?points=${points}`, ctx.signal).then((wf) => {
     wave = new Waveform({
@@ -174,6 +189,7 @@ function player(box, call, ctx) {
         { label: `Callee · ${f.party(call.callee, call.callee_name)}`, kind: 'callee' },
       ],
       marks,
+      spans,
       onSeek: seek,
     });
     waveBox.replaceChildren(wave.el);

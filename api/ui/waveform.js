@@ -11,11 +11,13 @@ const TICKS = [0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600];
 /**
  * Waveform draws peaks ([[min,max]...] per channel, values in -1..1) of a
  * recording durationSec long. lanes: [{label, kind}] per channel; marks:
- * [{at (s), text, title, kind, lane}]; onSeek(sec) is called on clicks and keys.
+ * [{at (s), text, title, kind, lane}]; spans: [{from, to (s), lane}] shaded
+ * (a side on hold by SDP); onSeek(sec) is called on clicks and keys.
  */
 export class Waveform {
-  constructor({ peaks, durationSec, lanes, marks = [], onSeek }) {
+  constructor({ peaks, durationSec, lanes, marks = [], spans = [], onSeek }) {
     this.peaks = peaks;
+    this.spans = spans;
     this.duration = durationSec > 0 ? durationSec : 1;
     this.lanes = lanes;
     this.marks = marks;
@@ -150,11 +152,19 @@ export class Waveform {
     ];
     const mid = css.getPropertyValue('--wave-mid').trim() || '#d5dbe6';
     const markColor = css.getPropertyValue('--wave-mark').trim() || '#b45309';
+    const holdColor = css.getPropertyValue('--wave-hold').trim() || 'rgba(120, 120, 140, 0.16)';
     this.canvases.forEach((c, ch) => {
       const g = c.getContext('2d');
       const W = c.width, H = c.height;
       const px = Math.round((this.time / this.duration) * W);
       g.clearRect(0, 0, W, H);
+      g.fillStyle = holdColor;
+      for (const s of this.spans) {
+        if (s.lane !== ch) continue;
+        const x0 = Math.max(0, Math.round((s.from / this.duration) * W));
+        const x1 = Math.min(W, Math.round((s.to / this.duration) * W));
+        if (x1 > x0) g.fillRect(x0, 0, x1 - x0, H);
+      }
       g.fillStyle = mid;
       g.fillRect(0, Math.floor(H / 2), W, 1);
       const data = this.peaks[ch] || [];

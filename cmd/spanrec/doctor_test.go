@@ -30,13 +30,20 @@ func TestDoctorOneWay(t *testing.T) {
 	if d := os.Getenv("SPANREC_CAPTURES"); d != "" {
 		dir = d
 	}
-	file := filepath.Join(dir, "wireshark-samples", "sip-rtp-g722.pcap")
+	// SIP_DTMF2's SDP says sendrecv, yet one direction never comes.
+	file := filepath.Join(dir, "wireshark-samples", "SIP_DTMF2.pcap")
 	if _, err := os.Stat(file); err != nil {
 		t.Skipf("captures folder absent (%v); set SPANREC_CAPTURES", err)
 	}
 	code, out, errs := runCLI(t, nil, "doctor", file)
 	if code != 1 || !strings.Contains(out, "one-way audio") || !strings.Contains(errs, "not fit to record from") {
 		t.Errorf("exit %d\n%s\n%s", code, out, errs)
+	}
+	// sip-rtp-g722 is one-way too, but its SDP says so (SIPp playing a
+	// file): fit.
+	code, out, errs = runCLI(t, nil, "doctor", filepath.Join(dir, "wireshark-samples", "sip-rtp-g722.pcap"))
+	if code != 0 || strings.Contains(out, "one-way audio") {
+		t.Errorf("one-way by SDP: exit %d\n%s\n%s", code, out, errs)
 	}
 }
 
