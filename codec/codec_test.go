@@ -36,6 +36,13 @@ func TestLookup(t *testing.T) {
 		{"GSM", 8000, 1, true, "GSM", 8000, 8000, 1},
 		{"gsm", 0, 0, true, "GSM", 8000, 8000, 1},
 		{"GSM", 16000, 1, false, "", 0, 0, 0},
+		{"G726-32", 8000, 1, true, "G726-32", 8000, 8000, 1},
+		{"g726-16", 0, 0, true, "G726-16", 8000, 8000, 1},
+		{"AAL2-G726-40", 8000, 1, true, "AAL2-G726-40", 8000, 8000, 1},
+		{"aal2-g726-24", 8000, 1, true, "AAL2-G726-24", 8000, 8000, 1},
+		{"G721", 8000, 1, true, "G721", 8000, 8000, 1},
+		{"G726-64", 8000, 1, false, "", 0, 0, 0},
+		{"G726-32", 8000, 2, false, "", 0, 0, 0},
 		{"opus", 48000, 2, false, "", 0, 0, 0},
 		{"telephone-event", 8000, 1, false, "", 0, 0, 0},
 		{"", 8000, 1, false, "", 0, 0, 0},
@@ -69,6 +76,12 @@ func TestLookupDecoders(t *testing.T) {
 		{"L16", 16000, 2, 1280},
 		{"L16", 8000, 1, 320},
 		{"GSM", 8000, 1, 33},
+		{"G726-16", 8000, 1, 40},
+		{"G726-24", 8000, 1, 60},
+		{"G726-32", 8000, 1, 80},
+		{"G726-40", 8000, 1, 100},
+		{"AAL2-G726-40", 8000, 1, 100},
+		{"G721", 8000, 1, 80},
 	}
 	for _, tt := range tests {
 		c, ok := Lookup(tt.name, tt.clock, tt.channels)
@@ -165,7 +178,7 @@ func TestStatic(t *testing.T) {
 // TestStaticLookup checks that the decodable static types resolve through
 // Lookup, and that the others (G723 = 4, ...) do not.
 func TestStaticLookup(t *testing.T) {
-	decodable := map[uint8]bool{0: true, 3: true, 8: true, 9: true, 10: true, 11: true, 18: true}
+	decodable := map[uint8]bool{0: true, 2: true, 3: true, 8: true, 9: true, 10: true, 11: true, 18: true}
 	for pt := range 128 {
 		name, clock, channels, ok := Static(uint8(pt))
 		if !ok {

@@ -3,6 +3,7 @@ package codec
 import (
 	"github.com/spanrec/spanrec/codec/g711"
 	"github.com/spanrec/spanrec/codec/g722"
+	"github.com/spanrec/spanrec/codec/g726"
 	"github.com/spanrec/spanrec/codec/g729"
 	"github.com/spanrec/spanrec/codec/gsm"
 	"github.com/spanrec/spanrec/codec/l16"
@@ -26,6 +27,15 @@ func init() {
 		}
 		return mono8k("G729", func() Decoder { return g729.NewDecoder() }), true
 	})
+	Register(g726Codec("G726-16", 16, g726.LittleEndian))   // RFC 3551 §4.5.4
+	Register(g726Codec("G726-24", 24, g726.LittleEndian))   // RFC 3551 §4.5.4
+	Register(g726Codec("G726-32", 32, g726.LittleEndian))   // RFC 3551 §4.5.4
+	Register(g726Codec("G726-40", 40, g726.LittleEndian))   // RFC 3551 §4.5.4
+	Register(g726Codec("AAL2-G726-16", 16, g726.BigEndian)) // ITU-T I.366.2 packing
+	Register(g726Codec("AAL2-G726-24", 24, g726.BigEndian)) // ITU-T I.366.2 packing
+	Register(g726Codec("AAL2-G726-32", 32, g726.BigEndian)) // ITU-T I.366.2 packing
+	Register(g726Codec("AAL2-G726-40", 40, g726.BigEndian)) // ITU-T I.366.2 packing
+	Register(g726Codec("G721", 32, g726.LittleEndian))      // RFC 1890 static PT 2: G726-32
 }
 
 // mono8k is a mono codec with an 8000 Hz clock and sample rate.
@@ -53,4 +63,16 @@ func lookupL16(clockRate, channels int) (Codec, bool) {
 	}
 	return Codec{Name: "L16", ClockRate: clockRate, Channels: channels, SampleRate: clockRate,
 		New: func() Decoder { return l16.NewDecoder(channels) }}, true
+}
+
+// g726Codec is G.726 at kbit with the given codeword packing, registered
+// under name.
+func g726Codec(name string, kbit int, p g726.Packing) Codec {
+	return mono8k(name, func() Decoder {
+		d, err := g726.NewDecoder(kbit, p)
+		if err != nil {
+			panic(err) // kbit is one of the four rates above
+		}
+		return d
+	})
 }

@@ -208,4 +208,5 @@ func benchDecode(b *testing.B, d interface {
 		pcm, _ = d.Decode(pcm[:0], payload)
 	}
 	b.ReportMetric(float64(b.N)*float64(len(payload))/b.Elapsed().Seconds(), "samples/s")
+	b.ReportMetric(float64(b.N)*float64(len(payload))/8000/b.Elapsed().Seconds(), "x-realtime")
 }

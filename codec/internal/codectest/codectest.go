@@ -207,3 +207,40 @@ func RTPStreams(tb testing.TB, name string) []*Stream {
 	}
 	return streams
 }
+
+// SoxG72x decodes G.721/G.723 ADPCM codewords (bits 3, 4 or 5 per sample,
+// packed from the least significant bit, RFC 3551's G726-NN order) with
+// sox, whose decoder is Sun Microsystems' public reference implementation
+// of the recommendation: an oracle independent of ffmpeg. It wraps the
+// data in a Sun .au header (encodings 23, 25, 26) and skips tb when sox is
+// not installed.
+func SoxG72x(tb testing.TB, data []byte, bits int) []int16 {
+	tb.Helper()
+	p, err := exec.LookPath("sox")
+	if err != nil {
+		tb.Skip("sox not in PATH; the G.726 reference-decoder test needs it (apt-get install sox)")
+	}
+	enc := map[int]uint32{3: 25, 4: 23, 5: 26}[bits]
+	if enc == 0 {
+		tb.Fatalf("sox has no G.72x decoder for %d bits", bits)
+	}
+	hdr := make([]byte, 24)
+	copy(hdr, ".snd")
+	binary.BigEndian.PutUint32(hdr[4:], 24)
+	binary.BigEndian.PutUint32(hdr[8:], uint32(len(data)))
+	binary.BigEndian.PutUint32(hdr[12:], enc)
+	binary.BigEndian.PutUint32(hdr[16:], 8000)
+	binary.BigEndian.PutUint32(hdr[20:], 1)
+	f := filepath.Join(tb.TempDir(), "in.au")
+	if err := os.WriteFile(f, append(hdr, data...), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	cmd := exec.Command(p, "-V1", f, "-t", "raw", "-e", "signed-integer", "-b", "16", "-L", "-")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		tb.Fatalf("sox: %v\n%s", err, stderr.Bytes())
+	}
+	return S16LE(out)
+}
