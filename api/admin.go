@@ -40,8 +40,14 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, p *principal)
 		case "offset":
 			f.Offset, err = parseInt(k, v, 0, 1<<31-1)
 		case "user":
+			if len(v) > maxNameLen {
+				err = invalid("user longer than %d characters", maxNameLen)
+			}
 			f.User = v
 		case "action":
+			if len(v) > 32 {
+				err = invalid("action longer than 32 characters")
+			}
 			f.Action = v
 		default:
 			err = invalid("unknown parameter %q", k)
@@ -97,6 +103,9 @@ type addUserRequest struct {
 	Password   string   `json:"password"` // "": generate one
 }
 
+// maxExtensions bounds the extensions of one user.
+const maxExtensions = 256
+
 // MinPassword is the shortest password accepted for a user.
 const MinPassword = 10
 
@@ -141,6 +150,9 @@ func (s *Server) addUser(w http.ResponseWriter, r *http.Request, p *principal) e
 	if err != nil {
 		return invalid("role %q: want admin, supervisor or agent", req.Role)
 	}
+	if len(req.Extensions) > maxExtensions {
+		return invalid("more than %d extensions", maxExtensions)
+	}
 	for _, e := range req.Extensions {
 		if !ValidExtension(e) {
 			return invalid("extension %q: use up to 32 digits, letters and + * # . _ -", e)
@@ -149,8 +161,8 @@ func (s *Server) addUser(w http.ResponseWriter, r *http.Request, p *principal) e
 	generated := req.Password == ""
 	if generated {
 		req.Password = auth.GeneratePassword()
-	} else if len(req.Password) < MinPassword {
-		return invalid("the password must have at least %d characters", MinPassword)
+	} else if len(req.Password) < MinPassword || len(req.Password) > maxPassword {
+		return invalid("the password must have %d to %d characters", MinPassword, maxPassword)
 	}
 	hash, err := auth.HashPassword(req.Password, s.cfg.PasswordParams)
 	if err != nil {
@@ -200,6 +212,9 @@ func tokenOf(t *auth.Token) tokenJSON {
 
 func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, p *principal) error {
 	user := r.URL.Query().Get("user")
+	if len(user) > maxNameLen {
+		return invalid("user longer than %d characters", maxNameLen)
+	}
 	ts, err := s.cfg.Accounts.Tokens(r.Context(), user)
 	if err != nil {
 		return err
@@ -222,8 +237,8 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p *principa
 	if err := readJSON(w, r, &req); err != nil {
 		return err
 	}
-	if req.User == "" {
-		return invalid("user is required")
+	if req.User == "" || len(req.User) > maxNameLen {
+		return invalid("user is required, up to %d characters", maxNameLen)
 	}
 	if len(req.Name) > 100 {
 		return invalid("token name longer than 100 characters")

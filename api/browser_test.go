@@ -376,15 +376,17 @@ func TestBrowser(t *testing.T) {
 			}
 		}
 		b.do(t, "open another extension's call", chromedp.Navigate(f.srv.URL+"/#/calls/"+string(other.ID)))
-		b.waitFor(t, "the access denied page", `!!document.querySelector('.error-page')`)
-		if code := eval[string](t, b, `document.querySelector('.error-code').dataset.status`); code != "403" {
-			t.Errorf("error page for another agent's call shows status %q, want 403", code)
+		// Another agent's call answers 404, as if it did not exist, so that
+		// an agent cannot learn which calls exist (TestNoExistenceLeak).
+		b.waitFor(t, "the not-found page", `!!document.querySelector('.error-page')`)
+		if code := eval[string](t, b, `document.querySelector('.error-code').dataset.status`); code != "404" {
+			t.Errorf("error page for another agent's call shows status %q, want 404", code)
 		}
-		if h := eval[string](t, b, `document.querySelector('.error-page h1').textContent`); h != "Access denied" {
+		if h := eval[string](t, b, `document.querySelector('.error-page h1').textContent`); h != "Not found" {
 			t.Errorf("error page title %q", h)
 		}
-		if st := eval[int](t, b, fmt.Sprintf(`fetch('/api/calls/%s/audio').then((r) => r.status)`, other.ID)); st != 403 {
-			t.Errorf("agent fetching another call's audio: status %d, want 403", st)
+		if st := eval[int](t, b, fmt.Sprintf(`fetch('/api/calls/%s/audio').then((r) => r.status)`, other.ID)); st != 404 {
+			t.Errorf("agent fetching another call's audio: status %d, want 404", st)
 		}
 		b.screenshot(t, "forbidden.png")
 		b.check(t)

@@ -54,6 +54,13 @@ func (s *Server) listCalls(w http.ResponseWriter, r *http.Request, p *principal)
 	return nil
 }
 
+// Bounds of search terms: a number is a dial string (extensions have up to
+// 32 characters), a codec an encoding name.
+const (
+	maxNumber = 64
+	maxCodec  = 32
+)
+
 // parseFilter reads the search parameters of GET /api/calls. Unknown
 // parameters are refused, so that a misspelt filter does not silently
 // return everything.
@@ -71,6 +78,9 @@ func parseFilter(q url.Values) (spanrec.CallFilter, error) {
 		case "to":
 			f.Until, err = parseTime(k, v)
 		case "number":
+			if len(v) > maxNumber {
+				err = invalid("number longer than %d characters", maxNumber)
+			}
 			f.Number = v
 		case "direction":
 			switch d := spanrec.Direction(v); d {
@@ -91,6 +101,9 @@ func parseFilter(q url.Values) (spanrec.CallFilter, error) {
 		case "max_duration":
 			f.MaxDuration, err = parseSeconds(k, v)
 		case "codec":
+			if len(v) > maxCodec {
+				err = invalid("codec longer than %d characters", maxCodec)
+			}
 			f.Codec = v
 		case "has_loss":
 			b, perr := strconv.ParseBool(v)
@@ -170,18 +183,24 @@ func validID(id string) bool {
 	return true
 }
 
-// callFor returns the call of the request's {id} if p may see it.
+// callFor returns the call of the request's {id} if p may see it. To an
+// agent, a call that is not theirs and a prefix that names several calls
+// are answered like a call that does not exist, so that neither its
+// existence nor its full ID leaks.
 func (s *Server) callFor(r *http.Request, p *principal) (*spanrec.Call, error) {
 	id := r.PathValue("id")
 	if !validID(id) {
 		return nil, invalid("%q is not a call ID", id)
 	}
 	c, err := s.cfg.Index.Call(r.Context(), spanrec.CallID(id))
+	if p.user.Role == auth.Agent {
+		kind := spanrec.ErrorKind(err)
+		if err == nil && !maySee(p.user, c) || kind == spanrec.ENOTFOUND || kind == spanrec.EINVALID {
+			return nil, spanrec.Errorf(spanrec.ENOTFOUND, "no call %s", id)
+		}
+	}
 	if err != nil {
 		return nil, err
-	}
-	if !maySee(p.user, c) {
-		return nil, forbidden("call %s is not one of your extensions' calls", c.ID)
 	}
 	return c, nil
 }

@@ -16,6 +16,7 @@ const (
 	eTooMany         = "too_many_requests"
 	eMethod          = "method_not_allowed"
 	eTooLarge        = "too_large"
+	eRange           = "range_not_satisfiable"
 )
 
 // statusOf maps an error kind to its HTTP status: the one place where
@@ -38,6 +39,10 @@ func statusOf(kind string) int {
 		return http.StatusMethodNotAllowed
 	case eTooLarge:
 		return http.StatusRequestEntityTooLarge
+	case eRange:
+		return http.StatusRequestedRangeNotSatisfiable
+	case eUnavailable:
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }
@@ -58,6 +63,16 @@ type retryError struct {
 func (e *retryError) Error() string { return e.err.Error() }
 func (e *retryError) Unwrap() error { return e.err }
 
+// rangeError is a 416: it carries the size for Content-Range (RFC 9110
+// §15.5.17).
+type rangeError struct {
+	err  *spanrec.Error
+	size int64
+}
+
+func (e *rangeError) Error() string { return e.err.Error() }
+func (e *rangeError) Unwrap() error { return e.err }
+
 // writeError answers with err as JSON. Errors without a kind are internal:
 // they are logged and the client gets a generic message.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
@@ -74,6 +89,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var re *retryError
 	if errors.As(err, &re) {
 		w.Header().Set("Retry-After", strconv.Itoa(re.after))
+	}
+	var rge *rangeError
+	if errors.As(err, &rge) {
+		w.Header().Set("Content-Range", "bytes */"+strconv.FormatInt(rge.size, 10))
 	}
 	writeJSON(w, status, errorBody{Error: msg, Kind: kind, Status: status})
 }

@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -66,46 +68,161 @@ func TestOpenAPI(t *testing.T) {
 func TestLimiter(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	l := newLimiter(3, time.Minute)
-	keys := []string{"u\x00bob\x00ip", "a\x00ip"}
 	for i := range 3 {
-		if _, b := l.blocked(keys, t0); b {
-			t.Fatalf("blocked after %d failures", i)
+		if _, _, _, ok := l.reserve("bob", "ip", t0.Add(time.Duration(i)*time.Second)); !ok {
+			t.Fatalf("blocked after %d attempts", i)
 		}
-		l.fail(keys, t0.Add(time.Duration(i)*time.Second))
 	}
-	wait, b := l.blocked(keys, t0.Add(10*time.Second))
-	if !b || wait != 50*time.Second {
-		t.Errorf("after 3 failures: blocked %v, wait %v; want 50s", b, wait)
+	_, wait, scope, ok := l.reserve("bob", "ip", t0.Add(10*time.Second))
+	if ok || wait != 50*time.Second || scope != scopeNameAddress {
+		t.Errorf("after 3 attempts: ok %v, wait %v, scope %s; want blocked 50s name_address", ok, wait, scope)
 	}
-	if _, b := l.blocked(keys, t0.Add(time.Minute+time.Second)); b {
-		t.Error("still blocked after the first failure left the window")
+	if _, _, _, ok := l.reserve("bob", "ip", t0.Add(time.Minute+time.Second)); !ok {
+		t.Error("still blocked after the first attempt left the window")
 	}
-	l.reset(keys[0])
-	if _, b := l.blocked(keys[:1], t0.Add(10*time.Second)); b {
-		t.Error("blocked after reset")
+	// A released attempt (not checked) does not count.
+	l2 := newLimiter(1, time.Minute)
+	tk, _, _, _ := l2.reserve("bob", "ip", t0)
+	l2.release(tk)
+	if _, _, _, ok := l2.reserve("bob", "ip", t0); !ok {
+		t.Error("blocked by a released attempt")
 	}
-	// The address key has a higher limit: 3 names × 6 = 18 failures.
-	for i := range 17 {
-		l.fail([]string{"u\x00n" + string(rune('a'+i)) + "\x00ip2", "a\x00ip2"}, t0)
+	// Success clears the name-address key and exempts the address from
+	// the name's limit.
+	l3 := newLimiter(2, time.Minute)
+	tk, _, _, _ = l3.reserve("eve", "home", t0)
+	l3.succeed(tk, t0)
+	for i := range 8 { // name limit: 2 × 4
+		l3.reserve("eve", "a"+strconv.Itoa(i), t0)
 	}
-	if _, b := l.blocked([]string{"u\x00new\x00ip2", "a\x00ip2"}, t0); b {
-		t.Error("address blocked after 17 failures")
+	if _, _, scope, ok := l3.reserve("eve", "elsewhere", t0); ok || scope != scopeName {
+		t.Errorf("name not blocked after 8 attempts from 8 addresses: %v %s", ok, scope)
 	}
-	l.fail([]string{"a\x00ip2"}, t0)
-	if _, b := l.blocked([]string{"u\x00new\x00ip2", "a\x00ip2"}, t0); !b {
-		t.Error("address not blocked after 18 failures")
+	if _, _, _, ok := l3.reserve("eve", "home", t0); !ok {
+		t.Error("the known address is blocked by the name limit")
+	}
+	// The address limit: 3 × 6 = 18 names from one address.
+	l4 := newLimiter(3, time.Minute)
+	for i := range 18 {
+		if _, _, _, ok := l4.reserve("n"+strconv.Itoa(i), "ip2", t0); !ok {
+			t.Fatalf("address blocked after %d attempts", i)
+		}
+	}
+	if _, _, scope, ok := l4.reserve("new", "ip2", t0); ok || scope != scopeAddress {
+		t.Errorf("address not blocked after 18 attempts: %v %s", ok, scope)
 	}
 }
 
-func TestFromStart(t *testing.T) {
-	for rng, want := range map[string]bool{
-		"": true, "bytes=0-": true, "bytes=0-1": true, "bytes=0-10,20-30": true, " bytes=0-": true,
-		"bytes=1-": false, "bytes=100-200": false, "bytes=-500": false, "bytes=10-20,0-5": false,
+func TestLimiterBounded(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	l := newLimiter(5, time.Minute)
+	for i := range maxKeys {
+		l.reserve("n"+strconv.Itoa(i), "a"+strconv.Itoa(i), t0)
+	}
+	if n := len(l.fails) + len(l.known); n > maxKeys {
+		t.Errorf("%d keys, bound %d", n, maxKeys)
+	}
+	if l.evictions() == 0 {
+		t.Error("no eviction counted")
+	}
+}
+
+func TestLimitAddr(t *testing.T) {
+	for in, want := range map[string]string{
+		"192.0.2.1": "192.0.2.1", "2001:db8:1:2:3:4:5:6": "2001:db8:1:2::/64", "::ffff:192.0.2.1": "::ffff:192.0.2.1", "x": "x",
 	} {
-		if fromStart(rng) != want {
-			t.Errorf("fromStart(%q) != %v", rng, want)
+		if got := limitAddr(in); got != want {
+			t.Errorf("limitAddr(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+func TestParseRange(t *testing.T) {
+	const size = 1000
+	for _, tc := range []struct {
+		in      string
+		want    string // canonical header, "" for none
+		verdict rangeVerdict
+	}{
+		{"bytes=0-", "bytes=0-999", rangeOK},
+		{"bytes=00-", "bytes=0-999", rangeOK},
+		{"BYTES=0-9", "bytes=0-9", rangeOK},
+		{"bytes=-0", "", rangeUnsatisfiable},
+		{"bytes=-5", "bytes=995-999", rangeOK},
+		{"bytes=-99999999999999999999999", "bytes=0-999", rangeOK},
+		{"bytes=1000-", "", rangeUnsatisfiable},
+		{"bytes=999-5000", "bytes=999-999", rangeOK},
+		{"bytes=1-1,0-", "bytes=1-1,0-999", rangeOK},
+		{"bytes=-0,5-9", "bytes=5-9", rangeOK},
+		{"bytes= 1-2 , 3-4 ", "bytes=1-2,3-4", rangeOK},
+		{"bytes=,,1-2", "bytes=1-2", rangeOK},
+		{"bytes=5-4", "", rangeNone},
+		{"bytes=x-", "", rangeNone},
+		{"bytes=1", "", rangeNone},
+		{"bytes=", "", rangeNone},
+		{"items=0-", "", rangeNone},
+		{"0-", "", rangeNone},
+		{"bytes=" + strings.Repeat("1-2,", maxRanges) + "1-2", "", rangeUnsatisfiable},
+	} {
+		rs, v := parseRange(tc.in, size)
+		got := ""
+		if rs != nil {
+			got = rangeHeader(rs)
+		}
+		if got != tc.want || v != tc.verdict {
+			t.Errorf("parseRange(%q) = %q, %d; want %q, %d", tc.in, got, v, tc.want, tc.verdict)
+		}
+	}
+	if _, v := parseRange("bytes=0-", 0); v != rangeUnsatisfiable {
+		t.Errorf("empty file: %d", v)
+	}
+}
+
+func FuzzParseRange(f *testing.F) {
+	for _, s := range []string{"bytes=0-", "bytes=-0", "bytes=1-1,0-", "BYTES= 5-", "bytes=99999999999999999999-"} {
+		f.Add(s, int64(1000))
+	}
+	f.Fuzz(func(t *testing.T, h string, size int64) {
+		if size < 0 {
+			size = -size
+		}
+		if size < 0 {
+			return
+		}
+		rs, v := parseRange(h, size)
+		if (v == rangeOK) != (len(rs) > 0) || len(rs) > maxRanges {
+			t.Fatalf("%q: %d ranges, verdict %d", h, len(rs), v)
+		}
+		for _, r := range rs {
+			if r.first < 0 || r.last < r.first || r.last >= size {
+				t.Fatalf("%q size %d: range %+v", h, size, r)
+			}
+		}
+		if v == rangeOK {
+			// The canonical form parses to the same ranges.
+			again, v2 := parseRange(rangeHeader(rs), size)
+			if v2 != rangeOK || len(again) != len(rs) {
+				t.Fatalf("%q: canonical %q parses to %v %d", h, rangeHeader(rs), again, v2)
+			}
+		}
+	})
+}
+
+func FuzzClientAddr(f *testing.F) {
+	f.Add("203.0.113.7, 10.0.0.1", "")
+	f.Add("", "2001:db8::1")
+	f.Add("garbage,,, ", "x")
+	trusted := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("10.0.0.0/8")}
+	f.Fuzz(func(t *testing.T, xff, real string) {
+		r, _ := http.NewRequest("GET", "/", nil)
+		r.RemoteAddr = "127.0.0.1:1234"
+		r.Header.Set("X-Forwarded-For", xff)
+		r.Header.Set("X-Real-IP", real)
+		got := clientAddr(r, trusted)
+		if _, err := netip.ParseAddr(got); err != nil {
+			t.Fatalf("client %q from %q / %q is not an address", got, xff, real)
+		}
+	})
 }
 
 func writeWAV(t testing.TB, rate, channels int, samples []int16) string {

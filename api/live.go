@@ -65,10 +65,51 @@ func (ev *Events) subscribe() (<-chan Event, func()) {
 	}
 }
 
+// Bounds of the live streams: in all, and of one user.
+const (
+	maxLiveStreams        = 256
+	maxLiveStreamsPerUser = 8
+)
+
+// liveSlot takes one of the live streams for user, or returns the error
+// to answer if none is left; the caller calls the returned function when
+// the stream ends.
+func (s *Server) liveSlot(user string) (func(), error) {
+	s.liveMu.Lock()
+	defer s.liveMu.Unlock()
+	switch {
+	case s.liveTotal >= maxLiveStreams:
+		s.metrics.limitHit("live_streams")
+		return nil, &retryError{spanrec.Errorf(eUnavailable, "too many live streams open; try again later"), 30}
+	case s.liveUsers[user] >= maxLiveStreamsPerUser:
+		s.metrics.limitHit("live_streams_per_user")
+		return nil, &retryError{spanrec.Errorf(eTooMany, "you have %d live streams open already", maxLiveStreamsPerUser), 30}
+	}
+	s.liveTotal++
+	s.liveUsers[user]++
+	return func() {
+		s.liveMu.Lock()
+		defer s.liveMu.Unlock()
+		s.liveTotal--
+		if s.liveUsers[user]--; s.liveUsers[user] <= 0 {
+			delete(s.liveUsers, user)
+		}
+	}, nil
+}
+
 // live streams call events as Server-Sent Events (HTML Living Standard
 // §9.2): "event: start|answer|end" with the call's JSON as data, and a
 // comment line every Heartbeat. Agents get only their own calls' events.
+// Every LiveRecheck the session or token is checked again: when it has
+// ended (logout, expiry, user deleted, token revoked) the stream gets an
+// "unauthorized" event and ends; a changed role or extension list takes
+// effect.
 func (s *Server) live(w http.ResponseWriter, r *http.Request, p *principal) error {
+	free, err := s.liveSlot(p.user.Name)
+	if err != nil {
+		return err
+	}
+	defer free()
 	rc := http.NewResponseController(w)
 	events, cancel := s.events.subscribe()
 	defer cancel()
@@ -82,10 +123,29 @@ func (s *Server) live(w http.ResponseWriter, r *http.Request, p *principal) erro
 	}
 	tick := time.NewTicker(s.cfg.Heartbeat)
 	defer tick.Stop()
+	recheck := time.NewTicker(s.cfg.LiveRecheck)
+	defer recheck.Stop()
 	for {
 		select {
 		case <-r.Context().Done():
 			return nil
+		case <-recheck.C:
+			np, err := s.authenticate(r)
+			if err != nil {
+				reason := "unauthorized"
+				if spanrec.ErrorKind(err) != eUnauthenticated {
+					// The store cannot say: end the stream rather than
+					// stream unchecked; the client reconnects.
+					reason = "error"
+					s.log.Warn("api: live stream: checking the session", "user", p.user.Name, "err", err)
+				}
+				s.metrics.liveClosed(reason)
+				fmt.Fprintf(w, "event: %s\ndata: {}\n\n", reason)
+				rc.Flush()
+				return nil
+			}
+			p = np
+			continue
 		case <-tick.C:
 			if _, err := fmt.Fprint(w, ": heartbeat\n\n"); err != nil {
 				return nil

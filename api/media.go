@@ -6,21 +6,22 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spanrec/spanrec"
 	"github.com/spanrec/spanrec/auth"
 )
 
 // audio serves the call's WAV with Range support (http.ServeContent), so
-// that the player can seek. A fetch from the first byte is a playback in
-// the audit trail (not every Range request the player makes while seeking);
-// ?download=1 makes it an attachment and a download.
+// that the player can seek; ?download=1 makes it an attachment. Any answer
+// that carries bytes of it is audited (play or download), once per session
+// and call within auditWindow.
 func (s *Server) audio(w http.ResponseWriter, r *http.Request, p *principal) error {
-	c, err := s.callFor(r, p)
+	download, err := flag(r, "download")
 	if err != nil {
 		return err
 	}
-	download, err := flag(r, "download")
+	c, err := s.callFor(r, p)
 	if err != nil {
 		return err
 	}
@@ -50,6 +51,24 @@ func (s *Server) pcap(w http.ResponseWriter, r *http.Request, p *principal) erro
 	return s.serveFile(w, r, p, c, c.PCAP, c.PCAPSHA256, "application/vnd.tcpdump.pcap", name, true, auth.ActionDownloadPCAP)
 }
 
+// content wraps the handler of an endpoint that serves a recording's
+// content (or what is derived from it): a refusal, 403 or 404, is audited
+// as access_denied with the endpoint's name.
+func (s *Server) content(endpoint string, h handler) handler {
+	return func(w http.ResponseWriter, r *http.Request, p *principal) error {
+		err := h(w, r, p)
+		switch spanrec.ErrorKind(err) {
+		case spanrec.ENOTFOUND, eForbidden:
+			if id := r.PathValue("id"); validID(id) {
+				// A failure to audit is counted and logged; the answer is
+				// a refusal either way.
+				s.auditContent(r, p, auth.ActionDenied, spanrec.CallID(id), endpoint)
+			}
+		}
+		return err
+	}
+}
+
 func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, p *principal, c *spanrec.Call,
 	rel, sha, ctype, name string, attach bool, action string) error {
 	path, err := s.file(rel)
@@ -68,36 +87,65 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, p *principal,
 		return err
 	}
 	h := w.Header()
-	h.Set("Content-Type", ctype)
+	etag := ""
 	if sha != "" {
 		// A strong validator: If-Range and If-None-Match work across
 		// restarts, and a re-rendered file gets a new one.
-		h.Set("ETag", `"`+sha+`"`)
+		etag = `"` + sha + `"`
+		h.Set("ETag", etag)
 	}
+	if err := s.checkRange(r, etag, st.ModTime(), st.Size()); err != nil {
+		h.Del("ETag")
+		return err
+	}
+	h.Set("Content-Type", ctype)
 	if attach {
 		h.Set("Content-Disposition", `attachment; filename="`+name+`"`)
 	} else {
 		h.Set("Content-Disposition", `inline; filename="`+name+`"`)
 	}
-	if r.Method == http.MethodGet && fromStart(r.Header.Get("Range")) {
-		s.audit(r, p.user.Name, action, c.ID, rel)
-	}
-	http.ServeContent(w, r, name, st.ModTime(), f)
+	// The decision to audit is taken on the answer ServeContent gives
+	// (its status and length), not on the request's headers.
+	aw := &auditedWriter{ResponseWriter: w, r: r, s: s, audit: func() error {
+		return s.auditContent(r, p, action, c.ID, rel)
+	}}
+	http.ServeContent(aw, r, name, st.ModTime(), f)
 	return nil
 }
 
-// fromStart reports whether a Range header value asks for the start of the
-// file: no range, or a first range beginning at byte 0.
-func fromStart(rng string) bool {
+// checkRange replaces the request's Range header by the satisfiable
+// ranges it asks for in canonical form, drops it if it is to be ignored
+// (another unit, bad syntax, If-Range not holding), or returns the 416 error
+// (its Content-Range set) if it asks for nothing the file has.
+func (s *Server) checkRange(r *http.Request, etag string, mod time.Time, size int64) error {
+	rng := r.Header.Get("Range")
 	if rng == "" {
-		return true
+		return nil
 	}
-	spec, ok := strings.CutPrefix(rng, "bytes=")
-	if !ok {
-		return true // ServeContent ignores it and sends the whole file
+	if !ifRangeHolds(r, etag, mod) {
+		r.Header.Del("Range")
+		return nil
 	}
-	first, _, _ := strings.Cut(spec, ",")
-	return strings.HasPrefix(strings.TrimSpace(first), "0-")
+	r.Header.Del("If-Range") // decided here
+	rs, v := parseRange(rng, size)
+	switch v {
+	case rangeNone:
+		r.Header.Del("Range")
+	case rangeOK:
+		r.Header.Set("Range", rangeHeader(rs))
+	case rangeUnsatisfiable:
+		s.metrics.limitHit("range")
+		return &rangeError{spanrec.Errorf(eRange, "the range %q is not satisfiable: the file has %d bytes", truncate(rng, 100), size), size}
+	}
+	return nil
+}
+
+// truncate shortens s to at most n bytes for a message.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }
 
 // flag reads a boolean query parameter: absent is false.

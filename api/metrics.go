@@ -2,6 +2,7 @@ package api
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -18,13 +19,51 @@ import (
 // labels are those a client_golang registry would expose, so switching is
 // confined to this file.
 type metrics struct {
-	mu       sync.Mutex
-	requests map[int]uint64    // by HTTP status code
-	audit    map[string]uint64 // by action
+	mu          sync.Mutex
+	requests    map[int]uint64    // by HTTP status code
+	audit       map[string]uint64 // by action
+	auditFails  map[string]uint64 // by action
+	throttles   map[string]uint64 // logins refused 429, by limit scope
+	limits      map[string]uint64 // requests refused by a bound, by bound
+	liveClosing map[string]uint64 // live streams the server ended, by reason
 }
 
 func newMetrics() *metrics {
-	return &metrics{requests: map[int]uint64{}, audit: map[string]uint64{}}
+	return &metrics{requests: map[int]uint64{}, audit: map[string]uint64{}, auditFails: map[string]uint64{},
+		throttles: map[string]uint64{}, limits: map[string]uint64{}, liveClosing: map[string]uint64{}}
+}
+
+func (m *metrics) inc(c map[string]uint64, k string) {
+	m.mu.Lock()
+	c[k]++
+	m.mu.Unlock()
+}
+
+func (m *metrics) auditFailed(action string) { m.inc(m.auditFails, action) }
+func (m *metrics) throttled(scope string)    { m.inc(m.throttles, scope) }
+func (m *metrics) limitHit(limit string)     { m.inc(m.limits, limit) }
+func (m *metrics) liveClosed(reason string)  { m.inc(m.liveClosing, reason) }
+
+// sorted returns the keys of c in order with their counts. Call with mu.
+func sorted(c map[string]uint64) ([]string, []uint64) {
+	ks := make([]string, 0, len(c))
+	for k := range c {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	vs := make([]uint64, len(ks))
+	for i, k := range ks {
+		vs[i] = c[k]
+	}
+	return ks, vs
+}
+
+// labelled writes a counter family with one label.
+func labelled(w io.Writer, name, help, label string, ks []string, vs []uint64) {
+	fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s counter\n", name, help, name)
+	for i, k := range ks {
+		fmt.Fprintf(w, "%s{%s=%q} %d\n", name, label, k, vs[i])
+	}
 }
 
 func (m *metrics) request(code int) {
@@ -57,15 +96,11 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	for i, c := range codes {
 		reqs[i] = m.requests[c]
 	}
-	actions := make([]string, 0, len(m.audit))
-	for a := range m.audit {
-		actions = append(actions, a)
-	}
-	slices.Sort(actions)
-	audits := make([]uint64, len(actions))
-	for i, a := range actions {
-		audits[i] = m.audit[a]
-	}
+	actions, audits := sorted(m.audit)
+	failActions, fails := sorted(m.auditFails)
+	scopes, throttles := sorted(m.throttles)
+	bounds, hits := sorted(m.limits)
+	reasons, closed := sorted(m.liveClosing)
 	m.mu.Unlock()
 
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
@@ -75,10 +110,21 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	for i, c := range codes {
 		fmt.Fprintf(w, "spanrec_http_requests_total{code=%q} %d\n", strconv.Itoa(c), reqs[i])
 	}
-	fmt.Fprint(w, "# HELP spanrec_audit_events_total Audit trail entries written, by action.\n# TYPE spanrec_audit_events_total counter\n")
-	for i, a := range actions {
-		fmt.Fprintf(w, "spanrec_audit_events_total{action=%q} %d\n", a, audits[i])
-	}
+	labelled(w, "spanrec_audit_events_total", "Audit trail entries written, by action.", "action", actions, audits)
+	labelled(w, "spanrec_audit_failures_total",
+		"Audit trail entries that could not be written, by action (the action was refused, or for account changes only logged).",
+		"action", failActions, fails)
+	labelled(w, "spanrec_login_throttled_total", "Logins refused (429) by a login limit, by its scope.", "scope", scopes, throttles)
+	labelled(w, "spanrec_http_limit_hits_total", "Requests refused by a bound on their size or number, by bound.", "limit", bounds, hits)
+	labelled(w, "spanrec_live_closed_total", "Live streams ended by the server, by reason.", "reason", reasons, closed)
+	g := s.gate
+	fmt.Fprintf(w, "# HELP spanrec_login_password_checks_total Password checks run.\n# TYPE spanrec_login_password_checks_total counter\nspanrec_login_password_checks_total %d\n", g.checks.Load())
+	fmt.Fprintf(w, "# HELP spanrec_login_password_check_slots Password checks that may run at once.\n# TYPE spanrec_login_password_check_slots gauge\nspanrec_login_password_check_slots %d\n", cap(g.slots))
+	fmt.Fprintf(w, "# HELP spanrec_login_password_checks_in_flight Password checks running.\n# TYPE spanrec_login_password_checks_in_flight gauge\nspanrec_login_password_checks_in_flight %d\n", g.inFlight.Load())
+	fmt.Fprintf(w, "# HELP spanrec_login_password_checks_in_flight_max The most password checks that ran at once since the start.\n# TYPE spanrec_login_password_checks_in_flight_max gauge\nspanrec_login_password_checks_in_flight_max %d\n", g.peak.Load())
+	fmt.Fprintf(w, "# HELP spanrec_login_password_checks_waiting Logins waiting for a password-check slot.\n# TYPE spanrec_login_password_checks_waiting gauge\nspanrec_login_password_checks_waiting %d\n", g.waiting.Load())
+	fmt.Fprintf(w, "# HELP spanrec_login_overloaded_total Logins answered 503 because no password-check slot came free in time.\n# TYPE spanrec_login_overloaded_total counter\nspanrec_login_overloaded_total %d\n", g.shed.Load())
+	fmt.Fprintf(w, "# HELP spanrec_login_limiter_evictions_total Login-limit keys dropped because the limiter was full.\n# TYPE spanrec_login_limiter_evictions_total counter\nspanrec_login_limiter_evictions_total %d\n", s.limiter.evictions())
 	fmt.Fprintf(w, "# HELP spanrec_live_subscribers Open /api/live streams.\n# TYPE spanrec_live_subscribers gauge\nspanrec_live_subscribers %d\n",
 		s.events.subscribers())
 }

@@ -6,7 +6,11 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
+	"net/url"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spanrec/spanrec"
@@ -72,6 +76,21 @@ type Config struct {
 	// Defaults 5 and 5 min.
 	LoginFailures int
 	LoginWindow   time.Duration
+	// PasswordChecks bounds the password checks (Argon2id, 19 MiB each at
+	// the default cost) that run at once. Default runtime.GOMAXPROCS.
+	PasswordChecks int
+	// PasswordWait is how long a login waits for a free check before it
+	// is answered 503. Default 1 s.
+	PasswordWait time.Duration
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
+	// X-Real-IP headers name the client. Empty: the headers are ignored.
+	TrustedProxies []netip.Prefix
+	// LiveRecheck is how often an /api/live stream checks that its session
+	// or token is still valid. Default 10 s.
+	LiveRecheck time.Duration
+	// AuditTimeout is how long a write to the audit trail is retried
+	// before the action it records is refused. Default 10 s.
+	AuditTimeout time.Duration
 	// Heartbeat is the interval of the comment lines that keep an idle
 	// /api/live stream open through proxies. Default 15 s.
 	Heartbeat time.Duration
@@ -87,11 +106,17 @@ type Server struct {
 	log     *slog.Logger
 	events  *Events
 	limiter *limiter
-	metrics *metrics
-	mux     *http.ServeMux
-	ui      http.Handler
-	uiFS    fs.FS
-	dummy   string // a password hash to verify against for unknown users
+	gate    *checkGate
+	seen    auditSeen // content audits of the last auditWindow
+
+	liveMu    sync.Mutex
+	liveTotal int
+	liveUsers map[string]int // open live streams by user
+	metrics   *metrics
+	mux       *http.ServeMux
+	ui        http.Handler
+	uiFS      fs.FS
+	dummy     string // a password hash to verify against for unknown users
 	// patterns are the routes, for the test that holds the OpenAPI
 	// document to them.
 	patterns []string
@@ -127,6 +152,18 @@ func New(cfg Config) (*Server, error) {
 	if cfg.LoginWindow <= 0 {
 		cfg.LoginWindow = 5 * time.Minute
 	}
+	if cfg.PasswordChecks <= 0 {
+		cfg.PasswordChecks = runtime.GOMAXPROCS(0)
+	}
+	if cfg.PasswordWait <= 0 {
+		cfg.PasswordWait = time.Second
+	}
+	if cfg.LiveRecheck <= 0 {
+		cfg.LiveRecheck = 10 * time.Second
+	}
+	if cfg.AuditTimeout <= 0 {
+		cfg.AuditTimeout = 10 * time.Second
+	}
 	if cfg.Heartbeat <= 0 {
 		cfg.Heartbeat = 15 * time.Second
 	}
@@ -145,15 +182,17 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg:     cfg,
-		log:     cfg.Logger,
-		events:  cfg.Events,
-		limiter: newLimiter(cfg.LoginFailures, cfg.LoginWindow),
-		metrics: newMetrics(),
-		mux:     http.NewServeMux(),
-		uiFS:    cfg.UI,
-		ui:      http.FileServerFS(cfg.UI),
-		dummy:   dummy,
+		cfg:       cfg,
+		log:       cfg.Logger,
+		events:    cfg.Events,
+		limiter:   newLimiter(cfg.LoginFailures, cfg.LoginWindow),
+		gate:      newCheckGate(cfg.PasswordChecks, cfg.PasswordWait),
+		liveUsers: map[string]int{},
+		metrics:   newMetrics(),
+		mux:       http.NewServeMux(),
+		uiFS:      cfg.UI,
+		ui:        http.FileServerFS(cfg.UI),
+		dummy:     dummy,
 	}
 	s.routes()
 	return s, nil
@@ -174,10 +213,10 @@ func (s *Server) routes() {
 	s.handle("GET /api/calls", s.user(s.listCalls))
 	s.handle("GET /api/calls/{id}", s.user(s.getCall))
 	s.handle("DELETE /api/calls/{id}", s.admin(s.deleteCall))
-	s.handle("GET /api/calls/{id}/audio", s.user(s.audio))
-	s.handle("GET /api/calls/{id}/pcap", s.user(s.pcap))
+	s.handle("GET /api/calls/{id}/audio", s.user(s.content("audio", s.audio)))
+	s.handle("GET /api/calls/{id}/pcap", s.user(s.content("pcap", s.pcap)))
 	s.handle("GET /api/calls/{id}/ladder", s.user(s.ladder))
-	s.handle("GET /api/calls/{id}/waveform", s.user(s.waveform))
+	s.handle("GET /api/calls/{id}/waveform", s.user(s.content("waveform", s.waveform)))
 	s.handle("GET /api/live", s.user(s.live))
 
 	s.handle("GET /api/audit", s.admin(s.listAudit))
@@ -207,7 +246,11 @@ const cspPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	start := s.cfg.Now()
-	sw := &statusWriter{ResponseWriter: w}
+	r = s.withClient(r)
+	sw := &statusWriter{ResponseWriter: w, rc: http.NewResponseController(w)}
+	// A response must make progress: a client that stops reading loses
+	// the connection after writeIdle, whatever the response's length.
+	sw.extend()
 	h := w.Header()
 	h.Set("Content-Security-Policy", cspPolicy)
 	h.Set("X-Content-Type-Options", "nosniff")
@@ -226,7 +269,14 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	// Handler only finds the route; ServeHTTP also sets the request's
 	// path values.
 	handler, pattern := s.mux.Handler(r)
+	var qerr error
+	if api && pattern != "" {
+		qerr = checkQuery(r)
+	}
 	switch {
+	case qerr != nil:
+		s.metrics.limitHit("query")
+		s.writeError(sw, r, qerr)
 	case pattern != "":
 		s.mux.ServeHTTP(sw, r)
 	case !api && (r.Method == http.MethodGet || r.Method == http.MethodHead):
@@ -280,11 +330,61 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// statusWriter records the status code of a response. Unwrap lets
-// http.ResponseController reach the connection (Flush, deadlines).
+// Bounds of a query string: its length, its parameters, each one's length.
+const (
+	maxQuery      = 4096
+	maxParams     = 32
+	maxParamBytes = 512
+)
+
+// checkQuery refuses a query string that is too long, has too many or too
+// long parameters, or does not parse: before any handler reads it.
+func checkQuery(r *http.Request) error {
+	if r.URL.RawQuery == "" {
+		return nil
+	}
+	if len(r.URL.RawQuery) > maxQuery {
+		return invalid("query string longer than %d bytes", maxQuery)
+	}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return invalid("bad query string: %v", err)
+	}
+	n := 0
+	for k, vs := range q {
+		n += len(vs)
+		if len(k) > maxParamBytes {
+			return invalid("query parameter name longer than %d bytes", maxParamBytes)
+		}
+		for _, v := range vs {
+			if len(v) > maxParamBytes {
+				return invalid("query parameter %s longer than %d bytes", truncate(k, 40), maxParamBytes)
+			}
+		}
+	}
+	if n > maxParams {
+		return invalid("more than %d query parameters", maxParams)
+	}
+	return nil
+}
+
+// writeIdle is how long one write of a response may block before the
+// connection is closed (a client that does not read).
+const writeIdle = time.Minute
+
+// statusWriter records the status code of a response and extends the
+// write deadline before each write. Unwrap lets http.ResponseController
+// reach the connection (Flush, deadlines).
 type statusWriter struct {
 	http.ResponseWriter
+	rc     *http.ResponseController
 	status int
+}
+
+// extend moves the write deadline writeIdle ahead (where the connection
+// supports deadlines).
+func (w *statusWriter) extend() {
+	w.rc.SetWriteDeadline(time.Now().Add(writeIdle))
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -298,6 +398,7 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
+	w.extend()
 	return w.ResponseWriter.Write(b)
 }
 

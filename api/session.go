@@ -5,8 +5,8 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"io"
 	"mime"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -184,6 +184,14 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
 		}
 		return invalid("bad JSON body: %v", err)
 	}
+	// One value and nothing after it but white space.
+	if err := dec.Decode(&struct{}{}); err != io.EOF {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return spanrec.Errorf(eTooLarge, "request body larger than %d bytes", maxBody)
+		}
+		return invalid("bad JSON body: data after the JSON value")
+	}
 	return nil
 }
 
@@ -202,6 +210,15 @@ type meResponse struct {
 // maxNameLen bounds user names (and the failed names the audit keeps).
 const maxNameLen = 64
 
+// maxPassword bounds the passwords a login checks; no account has a longer
+// one (the API's and the CLI's passwords are typed or generated).
+const maxPassword = 1024
+
+// login checks a user name and password. The attempt is counted against
+// the limits before the password is checked (limiter.reserve), and the
+// check itself waits for one of the gate's slots, so that neither parallel
+// guesses nor a flood of names can run more Argon2id checks, or hold more
+// of their memory, than the limits allow.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	var req loginRequest
 	if err := readJSON(w, r, &req); err != nil {
@@ -210,36 +227,31 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if req.User == "" || req.Password == "" {
 		return invalid("user and password are required")
 	}
+	if len(req.Password) > maxPassword {
+		return invalid("password longer than %d bytes", maxPassword)
+	}
 	if len(req.User) > maxNameLen {
 		req.User = req.User[:maxNameLen]
 	}
 	ctx, now, ip := r.Context(), s.cfg.Now(), remoteIP(r)
-	keys := []string{"u\x00" + req.User + "\x00" + ip, "a\x00" + ip}
-	if wait, blocked := s.limiter.blocked(keys, now); blocked {
+	tk, wait, scope, ok := s.limiter.reserve(req.User, limitAddr(ip), now)
+	if !ok {
+		s.metrics.throttled(scope)
 		secs := int(wait/time.Second) + 1
 		return &retryError{spanrec.Errorf(eTooMany, "too many failed logins; try again in %d s", secs), secs}
 	}
-	u, err := s.cfg.Accounts.User(ctx, req.User)
-	if err != nil && spanrec.ErrorKind(err) != spanrec.ENOTFOUND {
+	u, ok, err := s.checkPassword(ctx, req.User, req.Password)
+	if err != nil {
+		s.limiter.release(tk)
 		return err
 	}
-	ok := false
-	if u != nil && u.PasswordHash != "" {
-		ok, err = auth.VerifyPassword(u.PasswordHash, req.Password)
-		if err != nil {
-			s.log.Error("api: stored password hash", "user", u.Name, "err", err)
-		}
-	} else {
-		// Spend the same time as for a real user, so that response times
-		// do not tell which names exist.
-		auth.VerifyPassword(s.dummy, req.Password)
-	}
 	if !ok {
-		s.limiter.fail(keys, now)
-		s.audit(r, req.User, auth.ActionLoginFailed, "", "")
+		if err := s.auditStrict(r, req.User, auth.ActionLoginFailed, "", ""); err != nil {
+			return err
+		}
 		return unauthenticated("wrong user name or password")
 	}
-	s.limiter.reset(keys[0])
+	s.limiter.succeed(tk, now)
 	if old, err := r.Cookie(s.cookieName()); err == nil {
 		s.cfg.Accounts.DeleteSession(ctx, auth.HashSecret(old.Value))
 	}
@@ -254,14 +266,48 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err := s.cfg.Accounts.PutSession(ctx, sess); err != nil {
 		return err
 	}
+	// No login without its audit entry.
+	if err := s.auditStrict(r, u.Name, auth.ActionLogin, "", ""); err != nil {
+		if derr := s.cfg.Accounts.DeleteSession(context.WithoutCancel(ctx), sess.IDHash); derr != nil {
+			s.log.Error("api: removing an unaudited session", "user", u.Name, "err", derr)
+		}
+		return err
+	}
 	http.SetCookie(w, &http.Cookie{
 		Name: s.cookieName(), Value: id, Path: "/",
 		MaxAge:   int(s.cfg.SessionTTL / time.Second),
 		HttpOnly: true, Secure: s.cfg.Secure, SameSite: http.SameSiteStrictMode,
 	})
-	s.audit(r, u.Name, auth.ActionLogin, "", "")
 	writeJSON(w, http.StatusOK, meResponse{User: u.Name, Role: u.Role, Extensions: nonNil(u.Extensions), CSRF: sess.CSRF})
 	return nil
+}
+
+// errOverloaded answers a login that found no free password-check slot.
+var errOverloaded = &retryError{spanrec.Errorf(eUnavailable, "too many logins at once; try again in a second"), 1}
+
+// checkPassword looks the user up and checks the password in one of the
+// gate's slots. An unknown name, or one without a password, is checked
+// against a dummy hash, so that response times do not tell which names
+// exist. It returns errOverloaded if no slot came free in time.
+func (s *Server) checkPassword(ctx context.Context, name, password string) (*auth.User, bool, error) {
+	if !s.gate.acquire(ctx) {
+		s.log.Warn("api: login shed: all password-check slots busy", "slots", cap(s.gate.slots))
+		return nil, false, errOverloaded
+	}
+	defer s.gate.done()
+	u, err := s.cfg.Accounts.User(ctx, name)
+	if err != nil && spanrec.ErrorKind(err) != spanrec.ENOTFOUND {
+		return nil, false, err
+	}
+	if u == nil || u.PasswordHash == "" {
+		auth.VerifyPassword(s.dummy, password)
+		return nil, false, nil
+	}
+	ok, err := auth.VerifyPassword(u.PasswordHash, password)
+	if err != nil {
+		s.log.Error("api: stored password hash", "user", u.Name, "err", err)
+	}
+	return u, ok, nil
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, p *principal) error {
@@ -286,29 +332,6 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request, p *principal) error 
 	}
 	writeJSON(w, http.StatusOK, res)
 	return nil
-}
-
-// audit writes an event to the audit trail. A failure to write is logged
-// at Error level but does not fail the request, whose effect has happened.
-func (s *Server) audit(r *http.Request, user, action string, callID spanrec.CallID, detail string) {
-	e := auth.Event{At: s.cfg.Now(), User: user, Action: action, CallID: string(callID), Remote: remoteIP(r), Detail: detail}
-	s.metrics.audited(action)
-	// The request's context may end with the client; the event must not.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
-	defer cancel()
-	if err := s.cfg.Accounts.AddEvent(ctx, e); err != nil {
-		s.log.Error("api: audit trail", "action", action, "user", user, "call_id", callID, "err", err)
-	}
-}
-
-// remoteIP is the client's address. Proxies' X-Forwarded-For is not
-// trusted: it is whatever the client wants it to be.
-func remoteIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 func nonNil[T any](s []T) []T {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spanrec/spanrec"
 	"github.com/spanrec/spanrec/audio/wav"
+	"github.com/spanrec/spanrec/auth"
 )
 
 // Waveform resolutions.
@@ -62,6 +63,11 @@ func (s *Server) waveform(w http.ResponseWriter, r *http.Request, p *principal) 
 	wf, err := Peaks(f, points)
 	if err != nil {
 		return fmt.Errorf("api: waveform of %s: %w", c.ID, err)
+	}
+	// The peaks are derived from the recording, and for a short call at
+	// the highest resolution they are its samples: audited like a play.
+	if err := s.auditContent(r, p, auth.ActionWaveform, c.ID, c.Audio); err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, wf)
 	return nil

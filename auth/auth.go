@@ -70,6 +70,8 @@ const (
 	ActionPlay         = "play"          // audio fetched from its start for playback
 	ActionDownload     = "download"      // audio downloaded as a file
 	ActionDownloadPCAP = "download_pcap" // per-call capture downloaded
+	ActionWaveform     = "waveform"      // peaks of the audio fetched (derived from the recording)
+	ActionDenied       = "access_denied" // a call's content asked for and refused (403/404)
 	ActionDelete       = "delete"        // call and its files deleted
 	ActionLogin        = "login"
 	ActionLoginFailed  = "login_failed"

@@ -327,3 +327,41 @@ func selfSigned(t *testing.T, dir string) (string, string, *x509.CertPool) {
 	pool.AddCert(cert)
 	return certFile, keyFile, pool
 }
+
+// TestServeTrustedProxies: behind a proxy listed in http.trusted_proxies,
+// the login limits (here http.login_failures: 2) count the client named by
+// X-Forwarded-For, so one client's failures do not lock out another.
+func TestServeTrustedProxies(t *testing.T) {
+	data := importDemo(t)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "spanrec.yaml")
+	os.WriteFile(cfg, []byte("http:\n  trusted_proxies: [127.0.0.1, \"::1/128\"]\n  login_failures: 2\n  password_checks: 1\n"), 0o600)
+	base, _ := serve(t, "--data", data, "--config", cfg)
+	login := func(client string) int {
+		req, _ := http.NewRequest("POST", base+"/api/login", strings.NewReader(`{"user":"nobody","password":"guess"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Forwarded-For", client)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	for i, want := range []int{401, 401, 429} {
+		if got := login("203.0.113.1"); got != want {
+			t.Errorf("attempt %d from the first client: %d, want %d", i, got, want)
+		}
+	}
+	if got := login("203.0.113.2"); got != http.StatusUnauthorized {
+		t.Errorf("another client behind the proxy: %d, want 401", got)
+	}
+
+	for _, bad := range []string{"trusted_proxies: [not-a-prefix]", "password_checks: -1", "login_window: -1s"} {
+		os.WriteFile(cfg, []byte("http:\n  "+bad+"\n"), 0o600)
+		code, _, errs := runCLI(t, nil, "serve", "--data", data, "--config", cfg)
+		if code == 0 || !strings.Contains(errs, "http.") {
+			t.Errorf("config %q: exit %d, %q", bad, code, errs)
+		}
+	}
+}

@@ -107,6 +107,9 @@ func loadConfig(path string) (*fileConfig, error) {
 	if _, err := fc.Capture.filter(); err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
+	if _, err := fc.HTTP.trustedProxies(); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
 	return &fc, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/spanrec/spanrec/api"
@@ -21,6 +22,42 @@ type httpConfig struct {
 	Listen  string `yaml:"listen"`   // address of spanrec serve; default 127.0.0.1:8080
 	TLSCert string `yaml:"tls_cert"` // PEM certificate chain; with tls_key, serve HTTPS
 	TLSKey  string `yaml:"tls_key"`
+	// TrustedProxies are the reverse proxies (CIDR prefixes or addresses)
+	// whose X-Forwarded-For / X-Real-IP name the client.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// PasswordChecks bounds the concurrent Argon2id checks; 0: one per CPU.
+	PasswordChecks int `yaml:"password_checks"`
+	// LoginFailures per name and address within LoginWindow block logins.
+	LoginFailures int           `yaml:"login_failures"`
+	LoginWindow   time.Duration `yaml:"login_window"`
+}
+
+// maxPasswordChecks bounds http.password_checks: each check holds 19 MiB.
+const maxPasswordChecks = 64
+
+// trustedProxies parses http.trusted_proxies.
+func (hc *httpConfig) trustedProxies() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	var errs []error
+	for _, s := range hc.TrustedProxies {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, err2 := netip.ParseAddr(s)
+			if err2 != nil {
+				errs = append(errs, fmt.Errorf("http.trusted_proxies: %q is not a CIDR prefix or an address", s))
+				continue
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	if hc.PasswordChecks < 0 || hc.PasswordChecks > maxPasswordChecks {
+		errs = append(errs, fmt.Errorf("http.password_checks must be 0 (one per CPU) to %d", maxPasswordChecks))
+	}
+	if hc.LoginFailures < 0 || hc.LoginWindow < 0 {
+		errs = append(errs, errors.New("http.login_failures and http.login_window must not be negative"))
+	}
+	return out, errors.Join(errs...)
 }
 
 const defaultListen = "127.0.0.1:8080"
@@ -110,8 +147,14 @@ func newWeb(ctx context.Context, e *env, db *sqlite.DB, hc httpConfig, stdout io
 		}
 		tlsConfig = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
 	}
+	proxies, err := hc.trustedProxies()
+	if err != nil {
+		return nil, err
+	}
 	srv, err := api.New(api.Config{
 		DataDir: e.dataDir, Index: db, Accounts: db, Logger: e.log, Secure: tlsConfig != nil,
+		TrustedProxies: proxies, PasswordChecks: hc.PasswordChecks,
+		LoginFailures: hc.LoginFailures, LoginWindow: hc.LoginWindow,
 	})
 	if err != nil {
 		return nil, err
@@ -138,8 +181,13 @@ func newWeb(ctx context.Context, e *env, db *sqlite.DB, hc httpConfig, stdout io
 	}
 	fmt.Fprint(stdout, msg)
 	return &web{srv: srv, ln: ln, log: e.log, hs: &http.Server{
-		Handler:           srv.Handler(),
+		Handler: srv.Handler(),
+		// Slow clients: the headers must arrive within 10 s and the whole
+		// request (bodies are at most 64 KiB) within 30 s; each write of
+		// the answer may block at most a minute (api's writeIdle), which
+		// lets long downloads and live streams go on while they move.
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(e.log.Handler(), slog.LevelWarn),
