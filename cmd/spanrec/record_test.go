@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestSampleConfig: the annotated sample configuration (every option, the
@@ -19,6 +20,10 @@ func TestSampleConfig(t *testing.T) {
 	f, err := cc.filter()
 	if err != nil || !f.IsZero() || !f.VLAN {
 		t.Errorf("sample filter = %+v, %v; want keep-all, VLAN-aware", f, err)
+	}
+	if p, err := fc.HTTP.trustedProxies(); err != nil || len(p) != 0 || fc.HTTP.PasswordChecks != 0 ||
+		fc.HTTP.LoginFailures != 5 || fc.HTTP.LoginWindow != 5*time.Minute {
+		t.Errorf("http section: %+v, %v", fc.HTTP, err)
 	}
 	if fc.LogFile != "" || fc.MetricsListen != "" {
 		t.Errorf("log_file %q, metrics_listen %q; want both off", fc.LogFile, fc.MetricsListen)
