@@ -500,6 +500,14 @@ func (a *Assembler) Flush() {
 	}
 }
 
+// Note adds a note to the open call with the given SIP Call-ID, if there
+// is one (once: notes are not repeated).
+func (a *Assembler) Note(callID, note string) {
+	if c := a.calls[callID]; c != nil {
+		c.note("%s", note)
+	}
+}
+
 func (c *state) note(format string, args ...any) {
 	n := fmt.Sprintf(format, args...)
 	if !slices.Contains(c.notes, n) {

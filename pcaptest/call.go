@@ -107,12 +107,16 @@ type Call struct {
 	DTMFInfo  string  // digits the caller sends as SIP INFO application/dtmf-relay
 	Loss      float64 // fraction of RTP packets dropped, both directions
 	Reorder   float64 // fraction of RTP packets swapped with the next one
-	// Transport is "udp" (default) or "tcp": with "tcp" the call's signaling
-	// uses one TCP connection from an ephemeral caller port to the callee's
-	// SIPPort, with the 100 and 180 in one segment and the INVITE split over
-	// two segments.
+	// Transport is "udp" (default), "tcp" or "tls": with "tcp" the call's
+	// signaling uses one TCP connection from an ephemeral caller port to
+	// the callee's SIPPort, with the 100 and 180 in one segment and the
+	// INVITE split over two segments. "tls" is the same connection
+	// carrying TLS (RFC 3261 §26.2; SIPPort 5061 by default): a real
+	// crypto/tls handshake and records, see TLS.
 	Transport string
-	VLAN      []uint16 // 802.1Q tags, outermost first; two tags are QinQ (outer TPID 0x88a8)
+	// TLS configures the TLS of a "tls" call; nil: TLS 1.3.
+	TLS  *TLS
+	VLAN []uint16 // 802.1Q tags, outermost first; two tags are QinQ (outer TPID 0x88a8)
 	// Duplicate writes every frame twice, the copy 100µs later with the TTL
 	// one lower and the innermost VLAN tag plus one, as two mirror ports do.
 	Duplicate bool
@@ -204,6 +208,9 @@ func withDefaults(c Call, i int) (Call, codecInfo, error) {
 	}
 	if c.SIPPort == 0 {
 		c.SIPPort = 5060
+		if c.Transport == "tls" {
+			c.SIPPort = 5061
+		}
 	}
 	if c.Hold != nil && c.Hold.Length == 0 {
 		h := *c.Hold
@@ -267,8 +274,8 @@ func withDefaults(c Call, i int) (Call, codecInfo, error) {
 	if c.Outcome < Answered || c.Outcome > Failed {
 		bad("unknown outcome %d", int(c.Outcome))
 	}
-	if c.Transport != "udp" && c.Transport != "tcp" {
-		bad("transport %q is not udp or tcp", c.Transport)
+	if c.Transport != "udp" && c.Transport != "tcp" && c.Transport != "tls" {
+		bad("transport %q is not udp, tcp or tls", c.Transport)
 	}
 	if c.FragmentInvite && (c.Transport != "udp" || is6) {
 		bad("FragmentInvite needs UDP over IPv4")

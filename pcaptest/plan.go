@@ -85,7 +85,7 @@ func planCall(c Call, i int, seed int64) (*callPlan, error) {
 		p.srtp, _ = srtpSuiteOf(c.SRTP.Suite)
 	}
 	d.plan = p
-	tcp := c.Transport == "tcp"
+	tcp := c.Transport != "udp"
 	p.calleeSig = netip.AddrPortFrom(c.Callee.SIP, uint16(c.SIPPort))
 	p.callerSig = netip.AddrPortFrom(c.Caller.SIP, uint16(c.SIPPort))
 	if c.CallerNAT.IsValid() {
@@ -111,10 +111,13 @@ func planCall(c Call, i int, seed int64) (*callPlan, error) {
 	if tcp {
 		t0 += time.Millisecond // after the TCP handshake
 	}
+	if c.Transport == "tls" {
+		t0 += tlsHandshakeTime
+	}
 	p.invite = t0
 	ruri := d.calleeURI + ":" + fmt.Sprint(c.SIPPort)
 	if tcp {
-		ruri += ";transport=tcp"
+		ruri += ";transport=" + c.Transport
 	}
 	inv := &request{
 		method: "INVITE", ruri: ruri, branch: d.newBranch(), cseq: 1, byCaller: true, contact: true,
@@ -190,8 +193,10 @@ func planCall(c Call, i int, seed int64) (*callPlan, error) {
 	if c.SilentCopy.IsValid() && p.answer >= 0 {
 		p.streams = append(p.streams, p.silentCopy(seen(c.Caller.RTP)))
 	}
-	if c.Transport == "tcp" {
-		p.sig = tcpPackets(p, rng)
+	if tcp {
+		if p.sig, err = tcpPackets(p, rng); err != nil {
+			return nil, fmt.Errorf("pcaptest: call %d: %w", i, err)
+		}
 	} else {
 		p.sig = udpPackets(p, rng)
 	}

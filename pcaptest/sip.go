@@ -32,7 +32,7 @@ type sipDialog struct {
 	c          *Call
 	codec      codecInfo
 	rng        *rand.Rand
-	transport  string         // "UDP" or "TCP", as in Via
+	transport  string         // "UDP", "TCP" or "TLS", as in Via
 	callerNAT  netip.AddrPort // public address of the caller's signaling, or invalid
 	callerTag  string
 	calleeTag  string
@@ -63,8 +63,8 @@ func newSIPDialog(c *Call, codec codecInfo, rng *rand.Rand) *sipDialog {
 	d.callerURI = "sip:" + c.Caller.Number + "@" + uriHost(c.Caller.SIP)
 	d.calleeURI = "sip:" + c.Callee.Number + "@" + uriHost(c.Callee.SIP)
 	tp := ""
-	if d.transport == "TCP" {
-		tp = ";transport=tcp"
+	if d.transport != "UDP" {
+		tp = ";transport=" + c.Transport
 	}
 	d.callerCont = "sip:" + c.Caller.Number + "@" + hostPort(c.Caller.SIP, c.SIPPort) + tp
 	d.calleeCont = "sip:" + c.Callee.Number + "@" + hostPort(c.Callee.SIP, c.SIPPort) + tp

@@ -42,9 +42,32 @@ const mss = 1460
 // segment may hold several messages and a message may span segments), a
 // delayed ACK when no data comes back within 1ms, and a FIN exchange after
 // the last message.
-func tcpPackets(p *callPlan, rng *rand.Rand) []packet {
+//
+// With Transport "tls" the connection carries a TLS handshake after the
+// TCP one and each message as the TLS records crypto/tls made of it.
+func tcpPackets(p *callPlan, rng *rand.Rand) ([]packet, error) {
 	var data []tcpSegment
-	for _, m := range p.msgs {
+	msgs := p.msgs
+	if p.c.Transport == "tls" {
+		hs, recs, err := tlsWire(p)
+		if err != nil {
+			return nil, err
+		}
+		for i, h := range hs {
+			at := p.c.Start + time.Millisecond + time.Duration(i)*tlsFlightGap
+			for b := h.data; len(b) > 0; {
+				k := min(len(b), mss)
+				data = append(data, tcpSegment{at: at, fromCaller: h.fromCaller, flags: tcpACK | tcpPSH, data: b[:k]})
+				b = b[k:]
+				at += 10 * time.Microsecond
+			}
+		}
+		msgs = slices.Clone(msgs)
+		for i := range msgs {
+			msgs[i].text = recs[i]
+		}
+	}
+	for _, m := range msgs {
 		if n := len(data); m.coalesce && n > 0 && data[n-1].fromCaller == m.fromCaller {
 			last := &data[n-1]
 			last.data = append(slices.Clip(last.data), m.text...)
@@ -109,5 +132,5 @@ func tcpPackets(p *callPlan, rng *rand.Rand) []packet {
 		}
 		out = append(out, pk)
 	}
-	return out
+	return out, nil
 }

@@ -71,6 +71,7 @@ type workerSnapshot struct {
 	sipErrors  int
 	tcpFlows   int
 	badTime    int
+	tls        TLSStats
 	crossDups  uint64
 	packetTime time.Time
 }
@@ -106,6 +107,7 @@ type LiveStats struct {
 	// BadTime counts packets skipped for an absurd capture time (see
 	// Summary.BadTime).
 	BadTime   int
+	TLS       TLSStats // SIP over TLS connections
 	Assembler call.Stats
 	// PacketTime is the capture time of the latest packet.
 	PacketTime time.Time
@@ -318,7 +320,7 @@ func (l *Live) Run(ctx context.Context, events func(Event)) error {
 	publish := func() {
 		l.snap.Store(&workerSnapshot{
 			active: w.active(), assembler: w.stats(),
-			sip: w.sip, sipErrors: w.sipErrors, tcpFlows: w.tcpFlows, badTime: w.guard.skipped,
+			sip: w.sip, sipErrors: w.sipErrors, tcpFlows: w.tcpFlows, badTime: w.guard.skipped, tls: w.tls,
 			crossDups: crossDups, packetTime: lastPkt,
 		})
 	}
@@ -472,6 +474,7 @@ func (l *Live) Stats() LiveStats {
 		SIPErrors:       ws.sipErrors,
 		TCPFlows:        ws.tcpFlows,
 		BadTime:         ws.badTime,
+		TLS:             ws.tls,
 		Assembler:       ws.assembler,
 		PacketTime:      ws.packetTime,
 	}

@@ -32,6 +32,7 @@ import (
 	"github.com/spanrec/spanrec"
 	"github.com/spanrec/spanrec/call"
 	"github.com/spanrec/spanrec/capture"
+	"github.com/spanrec/spanrec/keys"
 	"github.com/spanrec/spanrec/packet"
 	"github.com/spanrec/spanrec/render"
 	"github.com/spanrec/spanrec/sipmsg"
@@ -55,6 +56,9 @@ type Config struct {
 	// packets/s: the worker stalls while the disk is slow).
 	Queue  int
 	Logger *slog.Logger
+	// Keys, if set, has the NSS key log used to decrypt SIP over TLS; it
+	// may change while a Live recording runs.
+	Keys *keys.Store
 }
 
 // Summary tells what a run did.
@@ -68,6 +72,7 @@ type Summary struct {
 	// absurd against the capture's (more than 10 min away from it, and not
 	// confirmed by the packets after them).
 	BadTime   int
+	TLS       TLSStats // SIP over TLS connections
 	Assembler call.Stats
 
 	Calls        int // calls written to the index
@@ -305,7 +310,7 @@ func Import(ctx context.Context, cfg Config, src capture.Source, index spanrec.C
 
 	sum.Frames = frames
 	sum.Packet = decStats
-	sum.SIP, sum.SIPErrors, sum.TCPFlows = w.sip, w.sipErrors, w.tcpFlows
+	sum.SIP, sum.SIPErrors, sum.TCPFlows, sum.TLS = w.sip, w.sipErrors, w.tcpFlows, w.tls
 	sum.BadTime = w.guard.skipped
 	sum.Assembler = w.stats()
 	if st, ok := src.(interface{ Stats() capture.FileStats }); ok {
@@ -435,6 +440,9 @@ type worker struct {
 	guard     timeGuard
 	process   func(*packet.Packet) // w.handlePacket, bound once
 	tcp       map[flowKey]*tcpStream
+	keys      *keys.Store // nil: no key log
+	tls       TLSStats
+	curTLS    *tlsHalf // the TLS connection of the stream being framed
 	sip       int
 	sipErrors int
 	tcpFlows  int
@@ -457,7 +465,7 @@ func shardCount(cfg Config) int {
 }
 
 func newWorker(cfg Config, done func(*call.Finished)) *worker {
-	w := &worker{tcp: make(map[flowKey]*tcpStream)}
+	w := &worker{tcp: make(map[flowKey]*tcpStream), keys: cfg.Keys}
 	w.process = w.handlePacket
 	n := shardCount(cfg)
 	if n <= 1 {
@@ -639,22 +647,25 @@ func (w *worker) handleSIP(b []byte, p *packet.Packet) {
 		return
 	}
 	w.sip++
-	w.dispatchSIP(m, p, nil, false)
+	w.dispatchSIP(m, p, nil, false, "")
 }
 
 // dispatchSIP hands a parsed SIP message to its call's assembler: here,
-// or on its shard.
-func (w *worker) dispatchSIP(m *sipmsg.Message, p *packet.Packet, frames []call.Frame, stream bool) {
+// or on its shard. note, if not empty, is added to the call's notes.
+func (w *worker) dispatchSIP(m *sipmsg.Message, p *packet.Packet, frames []call.Frame, stream bool, note string) {
 	if w.asm != nil {
 		if stream {
 			w.asm.HandleSIPStream(m, p, frames)
+			if note != "" {
+				w.asm.Note(m.CallID, note)
+			}
 		} else {
 			w.asm.HandleSIP(m, p)
 		}
 		return
 	}
 	s := w.route.sip(m, p)
-	it := shardItem{kind: itemSIP, msg: m}
+	it := shardItem{kind: itemSIP, msg: m, note: note}
 	if stream {
 		it.kind = itemSIPStream
 		it.frames = make([]call.Frame, len(frames))
@@ -679,6 +690,14 @@ func key(p *packet.Packet) flowKey {
 func (w *worker) handleTCP(p *packet.Packet) {
 	k := key(p)
 	s := w.tcp[k]
+	if (s == nil || !s.data) && looksClientHello(p.Payload) {
+		// SIP over TLS, maybe: followed when it can be decrypted.
+		if !w.startTLS(p, k) {
+			delete(w.tcp, k)
+			return
+		}
+		s = w.tcp[k]
+	}
 	if s == nil {
 		// Follow a connection once it shows SIP (or is being opened: the
 		// first data decides).
@@ -699,10 +718,15 @@ func (w *worker) handleTCP(p *packet.Packet) {
 			return
 		}
 	}
-	w.cur = p
+	w.cur, w.curTLS = p, s.tls
 	s.add(p, w.emitTCP)
+	w.curTLS = nil
 	if p.TCPFlags&(tcpFIN|tcpRST) != 0 {
 		delete(w.tcp, k)
+		return
+	}
+	if s.tls != nil {
+		w.checkTLS(k, s.tls)
 	}
 }
 
@@ -716,6 +740,11 @@ func (w *worker) emitTCP(tm tcpMessage) {
 		return
 	}
 	w.sip++
+	note := ""
+	if w.curTLS != nil {
+		w.curTLS.conn.sip = true
+		note = noteTLS
+	}
 	p := *w.cur
 	p.Time = tm.segs[0].frame.Time
 	w.frames = w.frames[:0]
@@ -725,7 +754,7 @@ func (w *worker) emitTCP(tm tcpMessage) {
 			w.frames = append(w.frames, h.frame)
 		}
 	}
-	w.dispatchSIP(m, &p, w.frames, true)
+	w.dispatchSIP(m, &p, w.frames, true, note)
 }
 
 func (w *worker) expireTCP(now time.Time) {

@@ -51,6 +51,7 @@ type shardItem struct {
 	kind   itemKind
 	msg    *sipmsg.Message
 	frames []call.Frame // itemSIPStream: the segments, owned copies
+	note   string       // itemSIPStream: a note for the message's call
 	// itemControl: Expire at now (if not zero), then Flush, Reconfigure.
 	now    time.Time
 	flush  bool
@@ -131,6 +132,9 @@ func (s *shard) handle(p *packet.Packet, it *shardItem) {
 		s.asm.HandleSIP(it.msg, p)
 	case itemSIPStream:
 		s.asm.HandleSIPStream(it.msg, p, it.frames)
+		if it.note != "" {
+			s.asm.Note(it.msg.CallID, it.note)
+		}
 	case itemControl:
 		if !it.now.IsZero() {
 			s.asm.Expire(it.now)

@@ -172,8 +172,8 @@ func (s *synth) checkMeta(t *testing.T, i int) {
 	if len(e.Streams) > 0 && !slices.Equal(c.Codecs, e.Codecs) {
 		t.Errorf("%s: codecs %q, want %q", id, c.Codecs, e.Codecs)
 	}
-	if len(c.Notes) > 0 {
-		t.Errorf("%s: notes %q, want none", id, c.Notes)
+	if !slices.Equal(c.Notes, e.Notes) {
+		t.Errorf("%s: notes %q, want %q", id, c.Notes, e.Notes)
 	}
 	if c.Signalling != e.Signalling {
 		t.Errorf("%s: signalling %q, want %q", id, c.Signalling, e.Signalling)

@@ -33,6 +33,14 @@ type tcpStream struct {
 	held []*heldSegment
 	buf  []byte
 	scan int
+
+	// tls, when set, is the stream's TLS connection: its bytes are
+	// records, and the framer gets their plaintext (recorder/tls.go).
+	// base is the stream offset of buf[0], msgStart that of the record
+	// where the message being framed began (-1: none yet).
+	tls      *tlsHalf
+	base     int64
+	msgStart int64
 }
 
 type tcpSegment struct {
@@ -145,6 +153,11 @@ func (s *tcpStream) frame(data []byte, fr call.Frame, emit func(tcpMessage), own
 	seg := &heldSegment{frame: fr, owned: owned, start: len(s.buf), end: len(s.buf) + len(data)}
 	s.held = append(s.held, seg)
 	s.buf = append(s.buf, data...)
+	if s.tls != nil {
+		s.frameTLS(seg, data, emit)
+		s.trim()
+		return
+	}
 	s.framer.Write(data, func(msg []byte) {
 		// The message is the next one in buf, after any keep-alive CRLFs
 		// or bytes skipped to resynchronise.
@@ -176,10 +189,12 @@ func (s *tcpStream) trim() {
 		k++
 	}
 	if k == len(s.held) {
+		s.base += int64(len(s.buf))
 		s.held, s.buf, s.scan = s.held[:0], s.buf[:0], 0
 		return
 	}
 	cut := s.held[k].start
+	s.base += int64(cut)
 	n := copy(s.held, s.held[k:])
 	clear(s.held[n:])
 	s.held = s.held[:n]

@@ -32,6 +32,10 @@ type FramerStats struct {
 	Overflows  uint64 // messages dropped for exceeding MaxMessage
 }
 
+// Buffered returns how many bytes the Framer holds of a message not yet
+// complete.
+func (f *Framer) Buffered() int { return len(f.buf) }
+
 // Stats returns the counts since the Framer was created.
 func (f *Framer) Stats() FramerStats { return f.stats }
 

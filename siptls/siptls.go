@@ -131,6 +131,9 @@ type Conn struct {
 // direction is the record layer state of one direction.
 type direction struct {
 	buf []byte // bytes of an incomplete record
+	// off is the stream offset of the next byte; recStart that of the
+	// record being handled.
+	off, recStart int64
 
 	// Handshake message reassembly over records.
 	hs     []byte
@@ -185,6 +188,8 @@ func (c *Conn) Write(fromClient bool, data []byte, emit func(plain []byte)) {
 				return
 			}
 			if len(data) >= n {
+				d.recStart = d.off
+				d.off += int64(n)
 				c.record(i, data[:n], emit)
 				data = data[n:]
 				continue
@@ -196,6 +201,10 @@ func (c *Conn) Write(fromClient bool, data []byte, emit func(plain []byte)) {
 			need = recordLen(d.buf)
 		}
 		k := min(need-len(d.buf), len(data))
+		if len(d.buf) == 0 {
+			d.recStart = d.off
+		}
+		d.off += int64(k)
 		d.buf = append(d.buf, data[:k]...)
 		data = data[k:]
 		if len(d.buf) < 5 {
@@ -211,6 +220,16 @@ func (c *Conn) Write(fromClient bool, data []byte, emit func(plain []byte)) {
 			d.buf = d.buf[:0]
 		}
 	}
+}
+
+// RecordStart returns the offset in the stream of one direction (the
+// bytes given to Write so far) of the first byte of the record whose
+// plaintext Write hands to emit, or the last one it handled.
+func (c *Conn) RecordStart(fromClient bool) int64 {
+	if fromClient {
+		return c.dir[0].recStart
+	}
+	return c.dir[1].recStart
 }
 
 // live reports whether bytes are still worth parsing.

@@ -42,6 +42,11 @@ type fileConfig struct {
 	} `yaml:"calls"`
 	Capture captureConfig `yaml:"capture"`
 	HTTP    httpConfig    `yaml:"http"` // spanrec serve
+	// Keys is the operator's key file (import --keys, record; reread on
+	// SIGHUP).
+	Keys struct {
+		File string `yaml:"file"`
+	} `yaml:"keys"`
 }
 
 // maxShards bounds calls.shards and --shards.

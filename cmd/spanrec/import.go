@@ -24,6 +24,7 @@ func cmdImport(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	c.register(fs)
 	noProgress := fs.Bool("no-progress", false, "do not draw the progress bar")
 	shardsFlag(fs)
+	keysFlag(fs)
 	serveAddr := fs.String("serve", "", "after the import, serve the web UI and API at ADDR (e.g. 127.0.0.1:8080) until stopped")
 	firstAdmin := fs.String("first-admin", "", "with --serve: when no account exists, create this admin with a generated password (printed once)")
 	pos, err := parse(fs, args)
@@ -89,11 +90,16 @@ func cmdImport(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	if err != nil {
 		return err
 	}
+	ks, err := loadKeys(e.cfg.keysPath(fs), e.log)
+	if err != nil {
+		return err
+	}
 	cfg := recorder.Config{
 		Call:   e.cfg.callConfig(e.dataDir),
 		Packet: e.cfg.packetConfig(),
 		Shards: shards,
 		Logger: e.log,
+		Keys:   ks,
 	}
 	// Calls a recorder left unfinished in this data directory (killed)
 	// are written first; each is logged.
@@ -132,6 +138,29 @@ func cmdImport(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	return w.run(ctx)
 }
 
+// printTLS prints what was seen of SIP over TLS, if anything.
+func printTLS(w io.Writer, t recorder.TLSStats) {
+	if t.Connections == 0 {
+		return
+	}
+	fmt.Fprintf(w, "  SIP over TLS        %d connections, %d decrypted with the key log\n", t.Connections, t.Decrypted)
+	if t.NoKeys > 0 {
+		fmt.Fprintf(w, "                      %d TLS connections on 5061 without keys (their calls cannot be followed; see --keys)\n", t.NoKeys)
+	}
+	if t.Joined > 0 {
+		fmt.Fprintf(w, "                      %d joined after their handshake (no client random to find keys by)\n", t.Joined)
+	}
+	if t.Unsupported > 0 {
+		fmt.Fprintf(w, "                      %d of a TLS version or cipher suite not supported\n", t.Unsupported)
+	}
+	if t.NotSIP > 0 {
+		fmt.Fprintf(w, "                      %d decrypted but not SIP\n", t.NotSIP)
+	}
+	if t.AuthFailures > 0 {
+		fmt.Fprintf(w, "                      %d records failed authentication (wrong key or lost bytes): decryption stopped\n", t.AuthFailures)
+	}
+}
+
 func printSummary(w io.Writer, path, dataDir string, s recorder.Summary) {
 	p := s.Packet
 	fmt.Fprintf(w, "Imported %s in %s\n", path, s.Elapsed.Round(time.Millisecond))
@@ -155,6 +184,7 @@ func printSummary(w io.Writer, path, dataDir string, s recorder.Summary) {
 		fmt.Fprintf(w, "  bad capture time    %d packets skipped (their time is far from the capture's, see docs/SECURITY.md)\n", s.BadTime)
 	}
 	fmt.Fprintf(w, "  SIP messages        %d (%d not parseable)\n", s.SIP, s.SIPErrors)
+	printTLS(w, s.TLS)
 	fmt.Fprintf(w, "  calls found         %d\n", s.Assembler.Calls)
 	fmt.Fprintf(w, "  calls recorded      %d (%d with audio, %d without audio)\n", s.Calls, s.WithAudio, s.WithoutAudio)
 	fmt.Fprintf(w, "  RTP streams         %d (%d with a codec not decodable yet), %d packets lost\n", s.Streams, s.Undecodable, s.Lost)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/spanrec/spanrec/api"
 	"github.com/spanrec/spanrec/capture"
+	"github.com/spanrec/spanrec/keys"
 	"github.com/spanrec/spanrec/recorder"
 )
 
@@ -57,6 +58,7 @@ func cmdRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	metrics := fs.String("metrics-listen", "", "serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9090)")
 	noPromisc := fs.Bool("no-promisc", false, "do not switch the interfaces to promiscuous mode")
 	shardsFlag(fs)
+	keysFlag(fs)
 	statsEvery := fs.Duration("stats-interval", time.Minute, "how often to log per-interface capture statistics")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -151,11 +153,21 @@ func cmdRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	keysPath := e.cfg.keysPath(fs)
+	ks, err := loadKeys(keysPath, log)
+	if err != nil {
+		return err
+	}
+	if ks == nil {
+		// An empty store, so that keys given later (API) are used.
+		ks = keys.NewStore(nil)
+	}
 	cfg := recorder.Config{
 		Call:   e.cfg.callConfig(e.dataDir),
 		Packet: e.cfg.packetConfig(),
 		Shards: shards,
 		Logger: log,
+		Keys:   ks,
 	}
 	if n, err := recorder.Recover(ctx, cfg, db, nil); err != nil {
 		log.Error("recover interrupted calls", "err", err)
@@ -206,7 +218,13 @@ func cmdRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	bg.Add(1)
 	go func() {
 		defer bg.Done()
-		background(runCtx, c.config, e.dataDir, lf, live, *statsEvery, log)
+		background(runCtx, c.config, e.dataDir, lf, live, *statsEvery, log, func(cfg *fileConfig) {
+			p := keysPath
+			if f := fs.Lookup("keys"); f == nil || f.Value.String() == "" {
+				p = cfg.Keys.File
+			}
+			reloadKeys(p, ks, log)
+		})
 	}()
 	if ui != nil {
 		bg.Add(1)
@@ -304,7 +322,7 @@ func privilegeHint(err error) error {
 
 // background logs the capture statistics every interval and handles
 // SIGHUP until ctx is done.
-func background(ctx context.Context, configPath, dataDir string, lf *logFile, live *recorder.Live, every time.Duration, log *slog.Logger) {
+func background(ctx context.Context, configPath, dataDir string, lf *logFile, live *recorder.Live, every time.Duration, log *slog.Logger, reload func(*fileConfig)) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -329,6 +347,7 @@ func background(ctx context.Context, configPath, dataDir string, lf *logFile, li
 				continue
 			}
 			live.Reconfigure(cfg.callConfig(dataDir))
+			reload(cfg)
 			log.Info("configuration reloaded (networks, call timeouts)", "config", configPath)
 		}
 	}

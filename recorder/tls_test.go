@@ -1,0 +1,152 @@
+package recorder_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/spanrec/spanrec"
+	"github.com/spanrec/spanrec/call"
+	"github.com/spanrec/spanrec/capture"
+	"github.com/spanrec/spanrec/keys"
+	"github.com/spanrec/spanrec/pcaptest"
+	"github.com/spanrec/spanrec/recorder"
+	"github.com/spanrec/spanrec/sqlite"
+)
+
+// tlsCalls are SIP over TLS calls of both versions and several suites;
+// their SDP (inside TLS) describes plain RTP.
+func tlsCalls(log *bytes.Buffer) []pcaptest.Call {
+	v12 := func(suite uint16) *pcaptest.TLS {
+		return &pcaptest.TLS{Version: tls.VersionTLS12, CipherSuites: []uint16{suite}, KeyLog: log}
+	}
+	return []pcaptest.Call{
+		{Transport: "tls", TLS: &pcaptest.TLS{KeyLog: log}},
+		{Transport: "tls", Start: 4 * time.Second, TLS: v12(tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256)},
+		{Transport: "tls", Start: 8 * time.Second, TLS: v12(tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384),
+			Caller: pcaptest.Endpoint{SIP: mustAddr("fd00::1:1")}, Callee: pcaptest.Endpoint{SIP: mustAddr("fd00::2:1")}},
+		{Transport: "tls", Start: 12 * time.Second, TLS: v12(tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256)},
+		{Transport: "tls", Start: 16 * time.Second, TLS: v12(tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA), DTMFInfo: "5"},
+	}
+}
+
+// recordTLS writes a capture of calls, imports it with the key log given
+// (nil: none) and the shard count, and returns what the index holds.
+func recordTLS(t *testing.T, calls []pcaptest.Call, log []byte, shards int) *synth {
+	t.Helper()
+	o := pcaptest.Options{Seed: synthSeed, Calls: calls}
+	s := &synth{opts: o, pcap: filepath.Join(t.TempDir(), "tls.pcap"), data: t.TempDir()}
+	var buf bytes.Buffer
+	if err := pcaptest.Write(&buf, o); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(s.pcap, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	exp, err := pcaptest.Expected(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.exp, s.tones = exp, tonesOf(exp)
+	cfg := recorder.Config{Call: call.Config{DataDir: s.data}, Shards: shards}
+	if log != nil {
+		set, err := keys.Load(bytes.NewReader(log))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Keys = keys.NewStore(set)
+	}
+	src, err := capture.OpenFile(s.pcap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	db, err := sqlite.Open(context.Background(), filepath.Join(s.data, "index.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if s.sum, err = recorder.Import(context.Background(), cfg, src, db, nil); err != nil {
+		t.Fatal(err)
+	}
+	list, err := db.Calls(context.Background(), spanrec.CallFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.calls = byCallID(t, list)
+	return s
+}
+
+// TestSIPOverTLS imports SIP over TLS calls made by crypto/tls (TLS 1.3;
+// TLS 1.2 with AES-128-GCM, AES-256-GCM over IPv6, ChaCha20-Poly1305,
+// AES-128-CBC-SHA) with the key log crypto/tls wrote: every call is
+// recorded as if its SIP were plain, with its tones in the right channels.
+// Without the key log no call is recorded, and the connections are
+// counted.
+func TestSIPOverTLS(t *testing.T) {
+	var log bytes.Buffer
+	calls := tlsCalls(&log)
+	for _, shards := range []int{1, 2} {
+		log.Reset()
+		s := recordTLS(t, calls, nil, shards) // writes the key log of the capture
+		if len(s.calls) != 0 {
+			t.Errorf("shards %d, no keys: %d calls recorded from encrypted SIP", shards, len(s.calls))
+		}
+		if st := s.sum.TLS; st.Connections != len(calls) || st.NoKeys != len(calls) || st.Decrypted != 0 {
+			t.Errorf("shards %d, no keys: TLS stats %+v", shards, st)
+		}
+
+		log.Reset()
+		s = recordTLS(t, calls, nil, shards)
+		keyLog := bytes.Clone(log.Bytes())
+		// Import again the same capture, now with its keys.
+		s2 := reimport(t, s, keyLog, shards)
+		if st := s2.sum.TLS; st.Connections != len(calls) || st.Decrypted != len(calls) || st.AuthFailures != 0 || st.NoKeys != 0 {
+			t.Errorf("shards %d: TLS stats %+v", shards, st)
+		}
+		for i := range s2.exp {
+			s2.exp[i].Call.Notes = []string{"SIP over TLS decrypted with the key log"}
+		}
+		s2.checkAll(t)
+		for i := range calls {
+			r := s2.checkRecording(t, i, 8000)
+			s2.checkTalk(t, i, r)
+		}
+	}
+}
+
+// reimport imports s's capture again into a new data directory with the
+// key log given.
+func reimport(t *testing.T, s *synth, log []byte, shards int) *synth {
+	t.Helper()
+	n := *s
+	n.data = t.TempDir()
+	set, err := keys.Load(bytes.NewReader(log))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := recorder.Config{Call: call.Config{DataDir: n.data}, Shards: shards, Keys: keys.NewStore(set)}
+	src, err := capture.OpenFile(s.pcap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	db, err := sqlite.Open(context.Background(), filepath.Join(n.data, "index.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if n.sum, err = recorder.Import(context.Background(), cfg, src, db, nil); err != nil {
+		t.Fatal(err)
+	}
+	list, err := db.Calls(context.Background(), spanrec.CallFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.calls = byCallID(t, list)
+	return &n
+}
