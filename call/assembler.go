@@ -59,6 +59,9 @@ type Config struct {
 	// Spool, if set, recycles the spool directories, track files and
 	// journals of calls (see render.Pool); Reconfigure keeps it.
 	Spool *render.Pool
+	// AudioMaxRate caps the sample rate of recordings (render.Rate: 8000,
+	// 16000 or 48000; 0 is 48000). The recorder mixes with it.
+	AudioMaxRate int
 }
 
 func (c *Config) defaults() {

@@ -341,6 +341,7 @@ func finishWith(ctx context.Context, cc call.Config, f *call.Finished, index spa
 	c := f.Call
 	var errs []error
 	if f.AudioPath != "" {
+		mix.MaxRate = cc.AudioMaxRate
 		res, err := render.MixWith(f.AudioPath, f.Tracks, f.AudioFrom, f.AudioTo, mix)
 		if err != nil {
 			errs = append(errs, err)

@@ -67,7 +67,7 @@ func Recover(ctx context.Context, cfg Config, index spanrec.CallIndex, events fu
 			log.Debug("spool belongs to a running recorder", "spool", dir, "pid", j.PID)
 			continue
 		}
-		c, err := recoverCall(ctx, dataDir, dir, j, index)
+		c, err := recoverCall(ctx, cfg.Call, dir, j, index)
 		if err != nil {
 			log.Error("recover call", "spool", dir, "call_id", j.SIPCallID, "err", err)
 			errs = append(errs, fmt.Errorf("recover %s: %w", dir, err))
@@ -82,7 +82,8 @@ func Recover(ctx context.Context, cfg Config, index spanrec.CallIndex, events fu
 	return n, errors.Join(errs...)
 }
 
-func recoverCall(ctx context.Context, dataDir, dir string, j *call.Journal, index spanrec.CallIndex) (*spanrec.Call, error) {
+func recoverCall(ctx context.Context, cc call.Config, dir string, j *call.Journal, index spanrec.CallIndex) (*spanrec.Call, error) {
+	dataDir := cc.DataDir
 	c := j.Call()
 	c.Notes = append(c.Notes, InterruptedNote)
 	var tracks []*render.Track
@@ -121,7 +122,7 @@ func recoverCall(ctx context.Context, dataDir, dir string, j *call.Journal, inde
 		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 			return nil, err
 		}
-		res, err := render.Mix(path, tracks, from, audioEnd)
+		res, err := render.MixWith(path, tracks, from, audioEnd, render.MixOptions{Sync: true, MaxRate: cc.AudioMaxRate})
 		if err != nil {
 			return nil, err
 		}

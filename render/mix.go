@@ -37,6 +37,37 @@ type MixOptions struct {
 	// wants it; a bulk import, which can be run again, can leave the
 	// write-back to the kernel.
 	Sync bool
+	// MaxRate caps the recording's sample rate (see Rate): 8000, 16000 or
+	// 48000; 0 means 48000.
+	MaxRate int
+}
+
+// Recording rates: a recording is narrowband, wideband or fullband.
+var recordingRates = [...]int{8000, 16000, 48000}
+
+// Rate returns the sample rate of a recording of tracks: the lowest of 8,
+// 16 and 48 kHz that holds the widest track (G.711 and GSM: 8 kHz, G.722:
+// 16 kHz, L16 at 44.1 or 48 kHz and Opus: 48 kHz), capped at maxRate (0:
+// 48 kHz). A track above the rate is resampled down to it.
+func Rate(tracks []*Track, maxRate int) int {
+	if maxRate <= 0 {
+		maxRate = 48000
+	}
+	widest := 0
+	for _, tr := range tracks {
+		widest = max(widest, tr.Rate())
+	}
+	rate := recordingRates[0]
+	for _, r := range recordingRates {
+		if r > maxRate {
+			break
+		}
+		rate = r
+		if r >= widest {
+			break
+		}
+	}
+	return rate
 }
 
 // Mix is MixWith with Sync set.
@@ -45,8 +76,8 @@ func Mix(path string, tracks []*Track, from, to time.Time) (Result, error) {
 }
 
 // MixWith writes the stereo recording of the interval [from, to) to path:
-// the caller's tracks on the left channel, the callee's on the right. The
-// rate is 8 kHz, or 16 kHz when a track is wideband. Where several tracks
+// the caller's tracks on the left channel, the callee's on the right, at
+// Rate(tracks, opt.MaxRate). Where several tracks
 // of one side overlap in time (the same audio captured before and after a
 // media relay), the one with the most voice (see Track.Voice; then the
 // most packets) is kept and the others only fill its gaps, so that no
@@ -62,12 +93,7 @@ func MixWith(path string, tracks []*Track, from, to time.Time, opt MixOptions) (
 	if !to.After(from) {
 		return res, errors.New("render: empty interval")
 	}
-	res.Rate = 8000
-	for _, tr := range tracks {
-		if tr.Rate() > 8000 {
-			res.Rate = 16000
-		}
-	}
+	res.Rate = Rate(tracks, opt.MaxRate)
 	n := int64(to.Sub(from)) * int64(res.Rate) / int64(time.Second)
 	res.Samples = n
 	res.Length = time.Duration(n * int64(time.Second) / int64(res.Rate))

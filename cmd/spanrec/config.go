@@ -47,6 +47,11 @@ type fileConfig struct {
 	Keys struct {
 		File string `yaml:"file"`
 	} `yaml:"keys"`
+	Audio struct {
+		// MaxRate caps the recordings' sample rate: 8000, 16000 or
+		// 48000 (default); a recording follows its widest leg up to it.
+		MaxRate int `yaml:"max_rate"`
+	} `yaml:"audio"`
 }
 
 // maxShards bounds calls.shards and --shards.
@@ -115,6 +120,11 @@ func loadConfig(path string) (*fileConfig, error) {
 	if _, err := fc.HTTP.trustedProxies(); err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
+	switch fc.Audio.MaxRate {
+	case 0, 8000, 16000, 48000:
+	default:
+		return nil, fmt.Errorf("config %s: audio.max_rate %d: want 8000, 16000 or 48000", path, fc.Audio.MaxRate)
+	}
 	return &fc, nil
 }
 
@@ -168,6 +178,7 @@ func (fc *fileConfig) callConfig(dataDir string) call.Config {
 		MediaTimeout: fc.Calls.MediaTimeout,
 		EndLinger:    fc.Calls.EndLinger,
 		AuthLinger:   fc.Calls.AuthLinger,
+		AudioMaxRate: fc.Audio.MaxRate,
 	}
 }
 
