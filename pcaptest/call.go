@@ -84,11 +84,24 @@ type Call struct {
 	Ring           time.Duration // INVITE → final answer (200, 486, 480, 503) or CANCEL; default 1s
 	Talk           time.Duration // 200 OK → BYE; default 3s
 	Outcome        Outcome
-	// Codec is "PCMU" (default), "PCMA" or "G722", in any case: the rtpmap
-	// spells it as given (encoding names are case-insensitive, RFC 4855
-	// §3), the expectations in upper case.
+	// Codec is "PCMU" (default), "PCMA", "G722" or "G729", in any case: the
+	// rtpmap spells it as given (encoding names are case-insensitive, RFC
+	// 4855 §3), the expectations in upper case. G729 needs G729Frames.
 	Codec string
-	PTime time.Duration // RTP packetization time, a multiple of 5ms; default 20ms
+	// G729Frames is the audio of a G729 call: pcaptest has no G.729
+	// encoder, so the frames come from the test (cut from a real capture,
+	// say). Each party sends them in order, one per 10 ms, cycling (the
+	// callee from the middle of the list): a 10-byte speech frame, a
+	// 2-byte Annex B SID frame, or an empty one (nothing sent, the
+	// discontinuous transmission after a SID frame). A packet carries the
+	// frames of its packet time and ends after a SID frame (RFC 3551
+	// §4.5.6); a packet with no frame is not sent (the next sent packet
+	// has the next sequence number, its timestamp has moved on). The tones
+	// of the expectations are 0: the audio is whatever the frames hold.
+	G729Frames [][]byte
+	// G729AnnexB announces a=fmtp:18 annexb=yes (default annexb=no).
+	G729AnnexB bool
+	PTime      time.Duration // RTP packetization time, a multiple of 5ms; default 20ms
 	// EarlyMedia makes the callee answer 183 Session Progress with SDP and
 	// send a ringback (425 Hz, 1s on, 4s off) on its RTP stream until the
 	// 200 OK, after which the same stream carries its tone.
@@ -156,6 +169,7 @@ type codecInfo struct {
 var codecs = []codecInfo{
 	{"PCMU", 0, 8000, 8000},
 	{"PCMA", 8, 8000, 8000},
+	{"G729", 18, 8000, 8000}, // RFC 3551 §4.5.6
 	// RFC 3551 §4.5.2: G.722 samples at 16 kHz but its RTP clock is 8000 Hz.
 	{"G722", 9, 8000, 16000},
 }
@@ -227,7 +241,29 @@ func withDefaults(c Call, i int) (Call, codecInfo, error) {
 		}
 	}
 	if !found {
-		bad("codec %q is not PCMU, PCMA or G722", c.Codec)
+		bad("codec %q is not PCMU, PCMA, G722 or G729", c.Codec)
+	}
+	if found && ci.name == "G729" {
+		n := 0
+		for _, f := range c.G729Frames {
+			switch len(f) {
+			case 0, 2:
+			case 10:
+				n++
+			default:
+				bad("G729Frames: a frame of %d bytes (10, 2 or 0)", len(f))
+			}
+		}
+		if n == 0 {
+			bad("codec G729 needs G729Frames with speech frames")
+		}
+		if c.PTime%(10*time.Millisecond) != 0 {
+			bad("codec G729: packet time %v is not a multiple of 10ms", c.PTime)
+		}
+		if c.SilentCopy.IsValid() {
+			bad("codec G729 with SilentCopy: the relay's copy has no G.729 silence to send")
+		}
+		c.Caller.Tone, c.Callee.Tone = 0, 0
 	}
 	if c.SRTP != nil {
 		if _, ok := srtpSuiteOf(c.SRTP.Suite); !ok {

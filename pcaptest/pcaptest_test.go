@@ -483,7 +483,8 @@ func TestConcurrent(t *testing.T) {
 func TestInvalidOptions(t *testing.T) {
 	v6 := netip.MustParseAddr("2001:db8::1")
 	for name, c := range map[string]pcaptest.Call{
-		"codec":          {Codec: "G729"},
+		"codec":          {Codec: "GSM"},
+		"g729 no frames": {Codec: "G729"},
 		"mixed families": {Caller: pcaptest.Endpoint{SIP: v6}},
 		"transport":      {Transport: "sctp"},
 		"fragment tcp":   {Transport: "tcp", FragmentInvite: true},

@@ -398,7 +398,18 @@ func (p *callPlan) rtpSpec(side spanrec.Side, tone int, segs []segment) *rtpSpec
 		loss:      c.Loss,
 		reorder:   c.Reorder,
 		seed:      [2]uint64{r.Uint64(), r.Uint64()},
+		g729:      c.G729Frames,
+		g729From:  g729From(side, len(c.G729Frames)),
 	}
+}
+
+// g729From is where in Call.G729Frames a party starts: the caller at the
+// beginning, the callee in the middle, so that the two directions differ.
+func g729From(side spanrec.Side, n int) int {
+	if side == spanrec.CalleeSide {
+		return n / 2
+	}
+	return 0
 }
 
 // silentCopy returns the stream of Call.SilentCopy: the relay's copy of

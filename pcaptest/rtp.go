@@ -47,6 +47,8 @@ type rtpSpec struct {
 	seed          [2]uint64
 	srtp          *srtpSender // encrypts the packets, with Call.SRTP
 	silent        bool        // every packet carries silence (Call.SilentCopy)
+	g729          [][]byte    // Call.G729Frames, for codec G729
+	g729From      int         // index of the frame sent at the stream's origin
 }
 
 // Audio parameters.
@@ -100,6 +102,7 @@ func newRTPSource(s *rtpSpec, stream int, call *callPlan) *rtpSource {
 	rate := s.codec.sampleRate
 	r.samples = int(int64(rate) * int64(s.ptime) / int64(time.Second))
 	switch s.codec.name {
+	case "G729":
 	case "G722":
 		r.tonePCM = toneTable(s.tone, rate)
 		r.ringPCM = toneTable(ringbackHz, rate)
@@ -188,6 +191,14 @@ func (r *rtpSource) gen(q *rtpPkt) bool {
 			return true
 		}
 		b := rtpHeader(q.data[:0], s.codec.pt, marker, seq, s.ts0+r.ts(t), s.ssrc)
+		if s.g729 != nil {
+			q.data = r.g729(b, t)
+			if len(q.data) == len(b) {
+				r.slot-- // discontinuous transmission: nothing sent
+				continue
+			}
+			return true
+		}
 		q.data = r.audio(b, t, t < sg.ringbackUntil, t-sg.from)
 		return true
 	}
@@ -272,6 +283,21 @@ func (r *rtpSource) audio(b []byte, t time.Duration, ringback bool, sinceSeg tim
 		b = append(b, tab[pos:pos+k]...)
 		left -= k
 		pos = 0
+	}
+	return b
+}
+
+// g729 appends the G.729 frames of the packet sent at t to b: those of
+// its packet time in Call.G729Frames, up to and including a SID frame.
+func (r *rtpSource) g729(b []byte, t time.Duration) []byte {
+	frames := r.spec.g729
+	k := r.spec.g729From + int((t-r.origin)/(10*time.Millisecond))
+	for i := range int(r.spec.ptime / (10 * time.Millisecond)) {
+		f := frames[(k+i)%len(frames)]
+		b = append(b, f...)
+		if len(f) == 2 {
+			break
+		}
 	}
 	return b
 }

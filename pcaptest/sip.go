@@ -236,13 +236,20 @@ func (d *sipDialog) sdp(byCaller bool, version int, media netip.AddrPort, dir st
 		}
 		proto, crypto = "RTP/SAVP", d.plan.cryptoLines(side, version)
 	}
+	fmtp := ""
+	if k.name == "G729" {
+		fmtp = fmt.Sprintf("a=fmtp:%d annexb=no\r\n", k.pt)
+		if d.c.G729AnnexB {
+			fmtp = fmt.Sprintf("a=fmtp:%d annexb=yes\r\n", k.pt)
+		}
+	}
 	return fmt.Sprintf("v=0\r\n"+
 		"o=%s %d %d IN %s %s\r\n"+
 		"s=pcaptest\r\n"+
 		"c=IN %s %s\r\n"+
 		"t=0 0\r\n"+
 		"m=audio %d %s %d %d\r\n"+
-		"a=rtpmap:%d %s/%d\r\n"+
+		"a=rtpmap:%d %s/%d\r\n%s"+
 		"a=rtpmap:%d telephone-event/8000\r\n"+
 		"a=fmtp:%d 0-16\r\n"+
 		"a=ptime:%d\r\n"+
@@ -250,7 +257,7 @@ func (d *sipDialog) sdp(byCaller bool, version int, media netip.AddrPort, dir st
 		user, sess, version, ipv, media.Addr(),
 		ipv, media.Addr(),
 		media.Port(), proto, k.pt, dtmfPT,
-		k.pt, d.c.Codec, k.clock,
+		k.pt, d.c.Codec, k.clock, fmtp,
 		dtmfPT, dtmfPT, ms, dir, crypto)
 }
 

@@ -96,21 +96,26 @@ func decodeACELP(sign, index int16, code *[lSubfr]int16) {
 func synth(a []int16, x, y []int16, mem *[order]int16, update bool) (overflow bool) {
 	var buf [order + lFrame]int16
 	copy(buf[:order], mem[:])
+	c := (*[mp1]int16)(a)
 	n := len(x)
 	for i := range n {
-		s := int64(x[i]) * int64(a[0]) * 2
-		// L_mult cannot saturate here: a[0] is 4096.
+		// L_mult(x, a[0]) cannot saturate: a[0] is 4096.
+		s := int64(x[i]) * int64(c[0]) * 2
+		w := (*[order]int16)(buf[i : i+order]) // the last order outputs
 		for j := 1; j <= order; j++ {
-			p := int64(a[j]) * int64(buf[order+i-j]) * 2
-			if p == 1<<31 {
+			p := int64(c[j]) * int64(w[order-j]) * 2
+			if p == 1<<31 { // L_mult saturates
 				p = max32
 				overflow = true
 			}
 			s -= p
-			if s > max32 {
-				s, overflow = max32, true
-			} else if s < min32 {
-				s, overflow = min32, true
+			if uint64(s-min32) > max32-min32 {
+				overflow = true
+				if s > 0 {
+					s = max32
+				} else {
+					s = min32
+				}
 			}
 		}
 		// L_shl by 3 with saturation.

@@ -52,9 +52,10 @@ func (p *postFilter) filter(syn []int16, az *[2 * mp1]int16, t *[2]int16, voiced
 		s := syn[sf*lSubfr : order+sf*lSubfr+lSubfr] // with order of history
 		res := p.res2[pitMax:]
 		for i := range lSubfr {
-			acc := lMult(s[order+i], ap3[0])
+			w := (*[mp1]int16)(s[i : i+mp1]) // w[order] is the current sample
+			acc := lMult(w[order], ap3[0])
 			for j := 1; j <= order; j++ {
-				acc = lMac(acc, ap3[j], s[order+i-j])
+				acc = lMac(acc, ap3[j], w[order-j])
 			}
 			res[i] = round16(lShl(acc, 3))
 			p.scalRes2[pitMax+i] = shr(res[i], 2)
