@@ -84,9 +84,10 @@ type Call struct {
 	Ring           time.Duration // INVITE → final answer (200, 486, 480, 503) or CANCEL; default 1s
 	Talk           time.Duration // 200 OK → BYE; default 3s
 	Outcome        Outcome
-	// Codec is "PCMU" (default), "PCMA", "G722" or "G729", in any case: the
-	// rtpmap spells it as given (encoding names are case-insensitive, RFC
-	// 4855 §3), the expectations in upper case. G729 needs G729Frames.
+	// Codec is "PCMU" (default), "PCMA", "G722" or "G729" (or any name
+	// with Encoded), in any case: the rtpmap spells it as given (encoding
+	// names are case-insensitive, RFC 4855 §3), the expectations in upper
+	// case. G729 needs G729Frames.
 	Codec string
 	// G729Frames is the audio of a G729 call: pcaptest has no G.729
 	// encoder, so the frames come from the test (cut from a real capture,
@@ -147,6 +148,22 @@ type Call struct {
 	// the copy that carries the callee's tone. Needs an answered call and a
 	// packet time that is a multiple of 10ms.
 	SilentCopy netip.AddrPort
+	// Encoded carries audio pcaptest does not encode itself: with it,
+	// Codec may name any 8000 Hz codec (GSM, G726-32, ...), announced
+	// with Encoded.PT, and each party's packets carry its stream. Not
+	// with EarlyMedia or SilentCopy (no ringback or silence to encode).
+	Encoded *Encoded
+}
+
+// Encoded is each party's audio already encoded for a codec pcaptest has
+// no encoder for, for example by ffmpeg from the party's tone (Endpoint.Tone
+// says which).
+type Encoded struct {
+	PT          uint8 // payload type in SDP and RTP: a static one (GSM: 3) or 96–127
+	PacketBytes int   // octets per packet of one ptime: 33 for 20 ms of GSM, 80 for G726-32
+	// Caller and Callee are whole packets, back to back: the party's
+	// packet sent at media time t carries piece t/ptime, looping.
+	Caller, Callee []byte
 }
 
 // Options configures a generated capture.
@@ -240,10 +257,22 @@ func withDefaults(c Call, i int) (Call, codecInfo, error) {
 			ci, found = k, true
 		}
 	}
-	if !found {
-		bad("codec %q is not PCMU, PCMA, G722 or G729", c.Codec)
+	if e := c.Encoded; e != nil {
+		ci, found = codecInfo{name: c.Codec, pt: e.PT, clock: 8000, sampleRate: 8000}, true
+		if e.PT >= 128 || e.PT == dtmfPT || e.PacketBytes <= 0 || e.PacketBytes > 1400 {
+			bad("Encoded: payload type %d or packet size %d out of range", e.PT, e.PacketBytes)
+		} else if len(e.Caller) < e.PacketBytes || len(e.Callee) < e.PacketBytes ||
+			len(e.Caller)%e.PacketBytes != 0 || len(e.Callee)%e.PacketBytes != 0 {
+			bad("Encoded: streams of %d and %d octets are not whole packets of %d", len(e.Caller), len(e.Callee), e.PacketBytes)
+		}
+		if c.EarlyMedia || c.SilentCopy.IsValid() {
+			bad("Encoded: no early media or silent copy (pcaptest cannot encode ringback or silence)")
+		}
 	}
-	if found && ci.name == "G729" {
+	if !found {
+		bad("codec %q is not PCMU, PCMA, G722 or G729 (others need Encoded)", c.Codec)
+	}
+	if found && ci.name == "G729" && c.Encoded == nil {
 		n := 0
 		for _, f := range c.G729Frames {
 			switch len(f) {

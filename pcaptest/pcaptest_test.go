@@ -497,6 +497,9 @@ func TestInvalidOptions(t *testing.T) {
 		"hold busy":      {Outcome: pcaptest.Busy, Hold: &pcaptest.Hold{At: time.Second}},
 		"ptime":          {PTime: 7 * time.Millisecond},
 		"tone":           {Caller: pcaptest.Endpoint{Tone: 5000}},
+		"encoded size":   {Codec: "GSM", Encoded: &pcaptest.Encoded{PT: 3, PacketBytes: 33, Caller: make([]byte, 34), Callee: make([]byte, 33)}},
+		"encoded pt":     {Codec: "GSM", Encoded: &pcaptest.Encoded{PT: 101, PacketBytes: 33, Caller: make([]byte, 33), Callee: make([]byte, 33)}},
+		"encoded early":  {Codec: "GSM", EarlyMedia: true, Encoded: &pcaptest.Encoded{PT: 3, PacketBytes: 33, Caller: make([]byte, 33), Callee: make([]byte, 33)}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var b bytes.Buffer

@@ -385,21 +385,31 @@ func (p *callPlan) rtpSpec(side spanrec.Side, tone int, segs []segment) *rtpSpec
 	if c.SRTP != nil && c.SRTP.WrapAfter > 0 {
 		seq0 = uint16(-int(c.SRTP.WrapAfter / c.PTime))
 	}
+	var encoded []byte
+	var packetBytes int
+	if e := c.Encoded; e != nil {
+		encoded, packetBytes = e.Caller, e.PacketBytes
+		if side == spanrec.CalleeSide {
+			encoded = e.Callee
+		}
+	}
 	return &rtpSpec{
-		side:      side,
-		codec:     p.codec,
-		ptime:     c.PTime,
-		ssrc:      ssrc,
-		seq0:      seq0,
-		ts0:       r.Uint32(),
-		tone:      tone,
-		segs:      segs,
-		dtmfSlots: n,
-		loss:      c.Loss,
-		reorder:   c.Reorder,
-		seed:      [2]uint64{r.Uint64(), r.Uint64()},
-		g729:      c.G729Frames,
-		g729From:  g729From(side, len(c.G729Frames)),
+		side:        side,
+		codec:       p.codec,
+		ptime:       c.PTime,
+		ssrc:        ssrc,
+		seq0:        seq0,
+		ts0:         r.Uint32(),
+		tone:        tone,
+		segs:        segs,
+		dtmfSlots:   n,
+		loss:        c.Loss,
+		reorder:     c.Reorder,
+		seed:        [2]uint64{r.Uint64(), r.Uint64()},
+		g729:        c.G729Frames,
+		g729From:    g729From(side, len(c.G729Frames)),
+		encoded:     encoded,
+		packetBytes: packetBytes,
 	}
 }
 

@@ -49,6 +49,8 @@ type rtpSpec struct {
 	silent        bool        // every packet carries silence (Call.SilentCopy)
 	g729          [][]byte    // Call.G729Frames, for codec G729
 	g729From      int         // index of the frame sent at the stream's origin
+	encoded       []byte      // the party's Call.Encoded stream, if any
+	packetBytes   int         // Call.Encoded.PacketBytes
 }
 
 // Audio parameters.
@@ -117,7 +119,7 @@ func newRTPSource(s *rtpSpec, stream int, call *callPlan) *rtpSource {
 		r.ring = encodeTable(toneTable(ringbackHz, rate), enc)
 		r.silence = enc(0)
 	}
-	size := 12 + r.samples
+	size := 12 + max(r.samples, s.packetBytes)
 	if size < 12+4 {
 		size = 12 + 4
 	}
@@ -253,6 +255,11 @@ func (r *rtpSource) audio(b []byte, t time.Duration, ringback bool, sinceSeg tim
 	n0 := int(int64(t-r.origin) * rate / int64(time.Second))
 	// Ringback cadence: 1s on, 4s off.
 	silent := r.spec.silent || ringback && (sinceSeg/time.Second)%5 != 0
+	if e := r.spec.encoded; e != nil {
+		pb := r.spec.packetBytes
+		k := n0 / r.samples % (len(e) / pb)
+		return append(b, e[k*pb:(k+1)*pb]...)
+	}
 	if r.enc != nil {
 		tab := r.tonePCM
 		if ringback {
