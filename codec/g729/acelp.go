@@ -50,6 +50,26 @@ func predLt3(exc []int16, at int, t0, frac int16, n int) {
 		c1[i] = inter3l[int(frac)+3*i]
 		c2[i] = inter3l[3-int(frac)+3*i]
 	}
+	m := maxAbs(exc[x0-9 : x0+n+10])
+	if x0+n+9 >= at {
+		// The window reaches samples this loop writes (short lags):
+		// each is at most (sum of coefficients, < 1.82) times what it
+		// reads, over at most 4 generations (lag >= 20, 40 samples).
+		m = 12*m + 8
+	}
+	if 2*m*(sumAbs(c1[:])+sumAbs(c2[:])) <= max32 {
+		// No partial sum can saturate: plain multiply-accumulates.
+		for j := range n {
+			past := exc[x0+j-9 : x0+j+1 : x0+j+1]
+			next := exc[x0+j+1 : x0+j+11 : x0+j+11]
+			var s int32
+			for i := range 10 {
+				s += int32(past[9-i])*int32(c1[i]) + int32(next[i])*int32(c2[i])
+			}
+			exc[at+j] = round16(s << 1)
+		}
+		return
+	}
 	for j := range n {
 		past := exc[x0+j-9 : x0+j+1 : x0+j+1] // x1[-9..0]
 		next := exc[x0+j+1 : x0+j+11 : x0+j+11]
@@ -98,6 +118,37 @@ func synth(a []int16, x, y []int16, mem *[order]int16, update bool) (overflow bo
 	copy(buf[:order], mem[:])
 	c := (*[mp1]int16)(a)
 	n := len(x)
+	if sumAbs(c[:])*2*32768 <= max32 {
+		// No partial sum can leave 32 bits (every sample is 16 bits):
+		// the saturating multiply-accumulates are plain ones.
+		for i := range n {
+			w := (*[order]int16)(buf[i : i+order])
+			s := int32(x[i]) * int32(c[0])
+			for j := 1; j <= order; j++ {
+				s -= int32(c[j]) * int32(w[order-j])
+			}
+			// L_shl(2s, 3) and round, with saturation.
+			l := int64(s) << 4
+			if l > max32 || l < min32 {
+				overflow = true
+				if l > 0 {
+					l = max32
+				} else {
+					l = min32
+				}
+			}
+			l += 0x8000
+			if l > max32 {
+				l, overflow = max32, true
+			}
+			buf[order+i] = int16(l >> 16)
+		}
+		copy(y, buf[order:order+n])
+		if update {
+			copy(mem[:], y[n-order:n])
+		}
+		return overflow
+	}
 	for i := range n {
 		// L_mult(x, a[0]) cannot saturate: a[0] is 4096.
 		s := int64(x[i]) * int64(c[0]) * 2
@@ -141,4 +192,26 @@ func synth(a []int16, x, y []int16, mem *[order]int16, update bool) (overflow bo
 		copy(mem[:], y[n-order:n])
 	}
 	return overflow
+}
+
+// sumAbs is the sum of the magnitudes of c.
+func sumAbs(c []int16) int64 {
+	var t int64
+	for _, v := range c {
+		t += int64(abs16(v)) + 1 // +1: abs16 of -32768 is 32767
+	}
+	return t
+}
+
+// maxAbs is the largest magnitude in x (32768 for -32768).
+func maxAbs(x []int16) int64 {
+	var m int32
+	for _, v := range x {
+		a := int32(v)
+		if a < 0 {
+			a = -a
+		}
+		m = max(m, a)
+	}
+	return int64(m)
 }

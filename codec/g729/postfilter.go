@@ -51,14 +51,19 @@ func (p *postFilter) filter(syn []int16, az *[2 * mp1]int16, t *[2]int16, voiced
 		weightAz(a, gamma1Pst, &ap4)
 		s := syn[sf*lSubfr : order+sf*lSubfr+lSubfr] // with order of history
 		res := p.res2[pitMax:]
-		for i := range lSubfr {
-			w := (*[mp1]int16)(s[i : i+mp1]) // w[order] is the current sample
-			acc := lMult(w[order], ap3[0])
-			for j := 1; j <= order; j++ {
-				acc = lMac(acc, ap3[j], w[order-j])
+		if 2*maxAbs(s)*sumAbs(ap3[:]) <= max32 {
+			// No partial sum can saturate: plain multiply-accumulates.
+			for i := range lSubfr {
+				w := (*[mp1]int16)(s[i : i+mp1])
+				var acc int32
+				for j := 0; j <= order; j++ {
+					acc += int32(ap3[j]) * int32(w[order-j])
+				}
+				res[i] = round16(lShl(acc<<1, 3))
+				p.scalRes2[pitMax+i] = shr(res[i], 2)
 			}
-			res[i] = round16(lShl(acc, 3))
-			p.scalRes2[pitMax+i] = shr(res[i], 2)
+		} else {
+			p.residual(s, &ap3)
 		}
 		if voiced {
 			p.pitch(tmin, tmax, &resPst)
@@ -121,11 +126,22 @@ func (p *postFilter) pitch(tmin, tmax int16, dst *[lSubfr]int16) {
 	const at = pitMax
 	var corMax int32 = min32
 	t0 := tmin
+	m := maxAbs(scal[at-int(tmax) : at+lSubfr])
+	plain := 1+2*lSubfr*m*m <= max32 // no correlation or energy can saturate
+	cur := (*[lSubfr]int16)(scal[at : at+lSubfr])
 	for i := tmin; i <= tmax; i++ {
 		var corr int32
 		d := at - int(i)
-		for j := range lSubfr {
-			corr = lMac(corr, scal[at+j], scal[d+j])
+		if plain {
+			past := (*[lSubfr]int16)(scal[d : d+lSubfr])
+			for j := range lSubfr {
+				corr += int32(cur[j]) * int32(past[j])
+			}
+			corr <<= 1
+		} else {
+			for j := range lSubfr {
+				corr = lMac(corr, scal[at+j], scal[d+j])
+			}
 		}
 		if lSub(corr, corMax) > 0 {
 			corMax = corr
@@ -236,18 +252,39 @@ type highPass struct {
 }
 
 func (h *highPass) filter(sig []int16) {
+	// The Recommendation's operators, with the saturation left out where
+	// the filter's coefficients rule it out: a1, a2 are far from -32768,
+	// so the double precision products and their sum stay within 31 bits.
+	a1, a2 := int64(a100[1]), int64(a100[2])
+	b0, b1, b2 := int64(b100[0]), int64(b100[1]), int64(b100[2])
 	for i, v := range sig {
 		x2 := h.x1
 		h.x1 = h.x0
 		h.x0 = v
-		l := mpy3216(h.y1hi, h.y1lo, a100[1])
-		l = lAdd(l, mpy3216(h.y2hi, h.y2lo, a100[2]))
-		l = lMac(l, h.x0, b100[0])
-		l = lMac(l, h.x1, b100[1])
-		l = lMac(l, x2, b100[2])
-		l = lShl(l, 2)
-		sig[i] = round16(lShl(l, 1))
+		l := 2*int64(h.y1hi)*a1 + 2*(int64(h.y1lo)*a1>>15) +
+			2*int64(h.y2hi)*a2 + 2*(int64(h.y2lo)*a2>>15)
+		l = int64(sat32(l + 2*int64(h.x0)*b0))
+		l = int64(sat32(l + 2*int64(h.x1)*b1))
+		l = int64(sat32(l + 2*int64(x2)*b2))
+		l32 := sat32(l << 2)
+		sig[i] = round16(sat32(int64(l32) << 1))
 		h.y2hi, h.y2lo = h.y1hi, h.y1lo
-		h.y1hi, h.y1lo = lExtract(l)
+		h.y1hi = int16(l32 >> 16)
+		h.y1lo = int16(l32>>1 - int32(h.y1hi)<<15)
+	}
+}
+
+// residual filters the subframe s[order:] (with order samples of history)
+// through A(z/0.55) into the residual buffer, with saturating arithmetic.
+func (p *postFilter) residual(s []int16, ap3 *[mp1]int16) {
+	res := p.res2[pitMax:]
+	for i := range lSubfr {
+		w := (*[mp1]int16)(s[i : i+mp1]) // w[order] is the current sample
+		acc := lMult(w[order], ap3[0])
+		for j := 1; j <= order; j++ {
+			acc = lMac(acc, ap3[j], w[order-j])
+		}
+		res[i] = round16(lShl(acc, 3))
+		p.scalRes2[pitMax+i] = shr(res[i], 2)
 	}
 }
