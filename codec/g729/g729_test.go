@@ -3,6 +3,7 @@ package g729
 import (
 	"errors"
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -228,4 +229,44 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestFastPathsExact decodes the real call, random frames (loud, often
+// saturating) with SID frames and concealment, once with the plain
+// multiply-accumulates and once with the saturating operators only: the
+// output must be the same sample for sample.
+func TestFastPathsExact(t *testing.T) {
+	payloads := capturePayloads(t)
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 300 {
+		p := make([]byte, 20)
+		for i := range p {
+			p[i] = byte(rng.Uint32())
+		}
+		payloads = append(payloads, p)
+	}
+	payloads = append(payloads, sidFrame(1, 7, 3, 31), sidFrame(0, 30, 12, 2))
+	run := func() []int16 {
+		d := NewDecoder()
+		var pcm []int16
+		for i, p := range payloads {
+			pcm, _ = d.Decode(pcm, p)
+			if i%37 == 0 {
+				pcm = d.Conceal(pcm, 240)
+			}
+		}
+		return pcm
+	}
+	fast := run()
+	fastPaths = false
+	slow := run()
+	fastPaths = true
+	if len(fast) != len(slow) {
+		t.Fatalf("%d samples against %d", len(fast), len(slow))
+	}
+	for i := range fast {
+		if fast[i] != slow[i] {
+			t.Fatalf("sample %d of %d: %d with the plain paths, %d without", i, len(fast), fast[i], slow[i])
+		}
+	}
 }

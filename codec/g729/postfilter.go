@@ -51,7 +51,7 @@ func (p *postFilter) filter(syn []int16, az *[2 * mp1]int16, t *[2]int16, voiced
 		weightAz(a, gamma1Pst, &ap4)
 		s := syn[sf*lSubfr : order+sf*lSubfr+lSubfr] // with order of history
 		res := p.res2[pitMax:]
-		if 2*maxAbs(s)*sumAbs(ap3[:]) <= max32 {
+		if fastPaths && 2*maxAbs(s)*sumAbs(ap3[:]) <= max32 {
 			// No partial sum can saturate: plain multiply-accumulates.
 			for i := range lSubfr {
 				w := (*[mp1]int16)(s[i : i+mp1])
@@ -127,7 +127,7 @@ func (p *postFilter) pitch(tmin, tmax int16, dst *[lSubfr]int16) {
 	var corMax int32 = min32
 	t0 := tmin
 	m := maxAbs(scal[at-int(tmax) : at+lSubfr])
-	plain := 1+2*lSubfr*m*m <= max32 // no correlation or energy can saturate
+	plain := fastPaths && 1+2*lSubfr*m*m <= max32 // no correlation or energy can saturate
 	cur := (*[lSubfr]int16)(scal[at : at+lSubfr])
 	for i := tmin; i <= tmax; i++ {
 		var corr int32
