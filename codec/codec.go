@@ -42,6 +42,15 @@ type Concealer interface {
 	Conceal(pcm []int16, samples int) []int16
 }
 
+// A GarbageDetector is a Decoder whose bitstream carries its own checks
+// (G.729's pitch parity bit): Garbage reports that the payloads decoded
+// lately fail them too often to be this codec at all (encrypted media, or
+// another codec's payloads). render's noise guard uses it where decoded
+// random bytes do not sound like white noise.
+type GarbageDetector interface {
+	Garbage() bool
+}
+
 // Codec describes a decodable RTP audio encoding.
 type Codec struct {
 	Name       string // canonical encoding name as in SDP rtpmap ("PCMU", "PCMA", "G722", "L16", "GSM", "G726-32", ...)

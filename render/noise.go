@@ -31,9 +31,11 @@ type noiseGuard struct {
 }
 
 // add judges the samples pcm placed at pos and reports whether the run
-// of noise is long enough to call the track noise.
-func (g *noiseGuard) add(pcm []int16, pos int64) bool {
-	if len(pcm) < 32 || audio.RMS(pcm) < noiseRMS || audio.Flatness(pcm) < noiseFlatness {
+// of noise is long enough to call the track noise. garbage says that the
+// decoder found the payload's bitstream implausible
+// (codec.GarbageDetector): noise whatever it sounds like.
+func (g *noiseGuard) add(pcm []int16, pos int64, garbage bool) bool {
+	if !garbage && (len(pcm) < 32 || audio.RMS(pcm) < noiseRMS || audio.Flatness(pcm) < noiseFlatness) {
 		g.run = 0
 		g.clean = max(g.clean, pos+int64(len(pcm)))
 		return false

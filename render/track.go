@@ -280,7 +280,8 @@ func (tr *Track) checkNoise(pos int64, payload []byte) bool {
 		pcm, _ = tr.dec.Decode(tr.pcm[:0], payload)
 		tr.pcm = pcm
 	}
-	if !tr.guard.add(pcm, pos) {
+	gd, ok := tr.dec.(codec.GarbageDetector)
+	if !tr.guard.add(pcm, pos, ok && gd.Garbage()) {
 		return false
 	}
 	tr.Noise = true

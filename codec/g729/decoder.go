@@ -13,6 +13,7 @@ package g729
 import (
 	"errors"
 	"fmt"
+	"math/bits"
 )
 
 const (
@@ -57,6 +58,11 @@ type Decoder struct {
 	pastFtyp         int
 	sidSav, shSidSav int16
 	cngState         cngState
+
+	// The pitch parity checks of the last 32 speech frames (bit set:
+	// failed) and how many of them there were, for Garbage.
+	parity     uint32
+	paritySeen int
 
 	post postFilter
 	hp   highPass
@@ -110,6 +116,11 @@ func (d *Decoder) Decode(pcm []int16, payload []byte) ([]int16, error) {
 func (d *Decoder) DecodeFrame(pcm []int16, frame []byte) []int16 {
 	var prm [nParams]int16
 	unpack(frame[:FrameSize], paramBits[:], prm[:])
+	d.parity <<= 1
+	if parityError(prm[pP1], prm[pP0]) {
+		d.parity |= 1
+	}
+	d.paritySeen = min(d.paritySeen+1, 32)
 	return d.frame(pcm, ftypSpeech, &prm, nil, false)
 }
 
@@ -119,6 +130,16 @@ func (d *Decoder) DecodeSID(pcm []int16, sid []byte) []int16 {
 	var s [nSIDParams]int16
 	unpack(sid[:SIDSize], sidBits[:], s[:])
 	return d.frame(pcm, ftypSID, nil, &s, false)
+}
+
+// Garbage reports whether the frames do not look like G.729 at all: a
+// quarter or more of the last 16 to 32 speech frames failed the pitch
+// parity check (§3.7.2). A real stream over IP, free of bit errors,
+// practically never fails it; random bytes (encrypted media, another
+// codec's payloads) fail it half the time, yet decode to shaped, speech-
+// like noise that no spectral test can tell from speech.
+func (d *Decoder) Garbage() bool {
+	return d.paritySeen >= 16 && 4*bits.OnesCount32(d.parity) >= d.paritySeen
 }
 
 // Conceal appends about samples samples (a whole number of 10 ms frames,

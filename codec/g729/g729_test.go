@@ -270,3 +270,27 @@ func TestFastPathsExact(t *testing.T) {
 		}
 	}
 }
+
+// TestGarbage checks the parity-based plausibility test: the real call
+// never trips it, random bytes (encrypted media taken for G.729) soon do.
+func TestGarbage(t *testing.T) {
+	d := NewDecoder()
+	for i, p := range capturePayloads(t) {
+		d.Decode(nil, p)
+		if d.Garbage() {
+			t.Fatalf("real call: Garbage after packet %d", i)
+		}
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	d = NewDecoder()
+	for i := range 32 {
+		p := make([]byte, 10)
+		for j := range p {
+			p[j] = byte(rng.Uint32())
+		}
+		d.Decode(nil, p)
+		if i == 31 && !d.Garbage() {
+			t.Errorf("32 random frames: not Garbage (parity errors %032b)", d.parity)
+		}
+	}
+}
