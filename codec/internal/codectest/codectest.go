@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -243,4 +244,16 @@ func SoxG72x(tb testing.TB, data []byte, bits int) []int16 {
 		tb.Fatalf("sox: %v\n%s", err, stderr.Bytes())
 	}
 	return S16LE(out)
+}
+
+// ReportSpeed reports a decode benchmark's speed in multiples of real
+// time on one core, per wall second (x-realtime) and per CPU second
+// (x-realtime-cpu, which the load of a shared machine does not skew),
+// given the audio one op decodes and the CPUTime at the loop's start.
+func ReportSpeed(b *testing.B, perOp time.Duration, cpu0 time.Duration) {
+	audio := time.Duration(b.N) * perOp
+	b.ReportMetric(audio.Seconds()/b.Elapsed().Seconds(), "x-realtime")
+	if cpu := CPUTime() - cpu0; cpu > 0 && cpu0 > 0 {
+		b.ReportMetric(audio.Seconds()/cpu.Seconds(), "x-realtime-cpu")
+	}
 }
