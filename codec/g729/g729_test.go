@@ -294,3 +294,53 @@ func TestGarbage(t *testing.T) {
 		}
 	}
 }
+
+// TestComfortNoiseLevel checks the Annex B excitation against its
+// definition: after a few SID frames of one energy index, the comfort
+// noise excitation (Gaussian, pitch-like and 4-pulse parts scaled by the
+// solved gain) has an RMS of the SID gain / 8 (tabSIDGain is in Q3).
+func TestComfortNoiseLevel(t *testing.T) {
+	for _, gi := range []int{10, 16, 22, 28} {
+		d := NewDecoder()
+		var sum float64
+		var n int
+		for k := range 40 {
+			d.Decode(nil, sidFrame(0, 5, 5, gi))
+			if k < 5 {
+				continue
+			}
+			// The frame's excitation, shifted into the past.
+			for _, v := range d.exc[pitMax+lInterpol-lFrame : pitMax+lInterpol] {
+				sum += float64(v) * float64(v)
+				n++
+			}
+		}
+		got := math.Sqrt(sum/float64(n)) / float64(tabSIDGain[gi]) * 8
+		if got < 0.9 || got > 1.1 {
+			t.Errorf("SID gain index %d: excitation RMS is %.3f of gain/8", gi, got)
+		}
+	}
+}
+
+// TestUntransmittedAfterSpeech covers Annex B's untransmitted frame right
+// after speech (the first SID frame never came, signalled as such rather
+// than as an erasure, as ITU bitstreams do): the comfort noise takes its
+// energy from the last speech frame's excitation, so it is neither silent
+// nor louder than the speech.
+func TestUntransmittedAfterSpeech(t *testing.T) {
+	payloads := capturePayloads(t)
+	d := NewDecoder()
+	var speech []int16
+	for _, p := range payloads[100:150] {
+		speech, _ = d.Decode(speech, p)
+	}
+	var noise []int16
+	for range 20 {
+		noise = d.frame(noise, ftypNone, nil, nil, false)
+	}
+	s, n := rms(speech[len(speech)-800:]), rms(noise)
+	t.Logf("speech RMS %.0f, comfort noise RMS %.1f", s, n)
+	if n < 1 || n > s {
+		t.Errorf("comfort noise RMS %.1f after speech of RMS %.0f", n, s)
+	}
+}
