@@ -20,6 +20,7 @@ import (
 
 	"github.com/spanrec/spanrec"
 	"github.com/spanrec/spanrec/dialog"
+	"github.com/spanrec/spanrec/keys"
 	"github.com/spanrec/spanrec/packet"
 	"github.com/spanrec/spanrec/render"
 	"github.com/spanrec/spanrec/sipmsg"
@@ -62,6 +63,17 @@ type Config struct {
 	// AudioMaxRate caps the sample rate of recordings (render.Rate: 8000,
 	// 16000 or 48000; 0 is 48000). The recorder mixes with it.
 	AudioMaxRate int
+	// SDES, if set, returns the SRTP master keys the operator supplied
+	// (key file, --keys), by Call-ID and side or by the RTP source
+	// address they encrypt. They are tried for a stream besides the keys
+	// its SDP announced, so that SRTP whose keys are not in the visible
+	// signalling (SIP over TLS) is decrypted; a stream they match is taken
+	// for SRTP even when its SDP says plain RTP. The Assembler calls it
+	// at start and about once a second of packet time (Expire), and
+	// reindexes the keys when the slice it returns is another one (a key
+	// file read again on SIGHUP); the slice must not be changed.
+	// Reconfigure keeps it.
+	SDES func() []keys.SDES
 }
 
 func (c *Config) defaults() {
@@ -116,6 +128,9 @@ type Stats struct {
 	MalformedRTP   int
 	FileErrors     int
 	PendingDropped int
+	// SRTP and SRTCP packets decrypted, and those no key authenticated.
+	SRTPDecrypted, SRTPAuthFailures   int
+	SRTCPDecrypted, SRTCPAuthFailures int
 }
 
 // Add adds o's counters to s (the recorder sums its shards').
@@ -127,6 +142,10 @@ func (s *Stats) Add(o Stats) {
 	s.MalformedRTP += o.MalformedRTP
 	s.FileErrors += o.FileErrors
 	s.PendingDropped += o.PendingDropped
+	s.SRTPDecrypted += o.SRTPDecrypted
+	s.SRTPAuthFailures += o.SRTPAuthFailures
+	s.SRTCPDecrypted += o.SRTCPDecrypted
+	s.SRTCPAuthFailures += o.SRTCPAuthFailures
 }
 
 // Assembler joins signalling and media into calls. It is not safe for
@@ -138,6 +157,7 @@ type Assembler struct {
 	media map[netip.AddrPort]binding // SDP (and learned) endpoints
 	flows map[flowKey]*flow          // directional media flows
 	stats Stats
+	keys  operatorKeys
 }
 
 type binding struct {
@@ -152,20 +172,22 @@ type flowKey struct{ src, dst netip.AddrPort }
 // call, from within HandleSIP, HandleMedia, Expire or Close.
 func NewAssembler(cfg Config, done func(*Finished)) *Assembler {
 	cfg.defaults()
-	return &Assembler{
+	a := &Assembler{
 		cfg:   cfg,
 		done:  done,
 		calls: make(map[string]*state),
 		media: make(map[netip.AddrPort]binding),
 		flows: make(map[flowKey]*flow),
 	}
+	a.refreshKeys()
+	return a
 }
 
 // Reconfigure applies cfg's networks and timeouts from now on, to the
 // calls in progress too; DataDir and Journal keep their values, and a nil
 // Logger keeps the current one.
 func (a *Assembler) Reconfigure(cfg Config) {
-	cfg.DataDir, cfg.Journal, cfg.Progress, cfg.Spool = a.cfg.DataDir, a.cfg.Journal, a.cfg.Progress, a.cfg.Spool
+	cfg.DataDir, cfg.Journal, cfg.Progress, cfg.Spool, cfg.SDES = a.cfg.DataDir, a.cfg.Journal, a.cfg.Progress, a.cfg.Spool, a.cfg.SDES
 	if cfg.Logger == nil {
 		cfg.Logger = a.cfg.Logger
 	}
@@ -418,6 +440,7 @@ func other(s spanrec.Side) spanrec.Side {
 // answer) or went silent (MediaTimeout), and forgets unassigned flows, as
 // of packet time now.
 func (a *Assembler) Expire(now time.Time) {
+	a.refreshKeys()
 	for id, c := range a.calls {
 		linger := a.cfg.EndLinger
 		if c.d.Challenged() {

@@ -25,8 +25,16 @@ type flow struct {
 	track   *render.Track
 	tracks  []*render.Track // every track the flow made, to judge noise
 	zrtp    int             // ZRTP packets (RFC 6189)
-	trackPT uint8
-	events  rtpstream.Events
+
+	// sec decrypts the flow's SRTP with the keys its sender announced
+	// (keyGen: the call's key generation it has) and the operator's
+	// (opGen).
+	sec           *srtp.Stream
+	keyGen, opGen int
+	enc           spanrec.Encryption // cached by encryption
+	encKey        encCache
+	trackPT       uint8
+	events        rtpstream.Events
 
 	rtcpPackets int
 	pt          payloadInfo // cache of the last payload type
@@ -50,6 +58,7 @@ type stream struct {
 	// undecrypted counts the packets of an encrypted stream that were
 	// not decrypted (no key, or no key authenticated them).
 	undecrypted  int
+	decrypted    int
 	authFailures int
 	noise        bool // its audio decoded to white noise (render noise guard)
 }
@@ -70,6 +79,16 @@ func (f *flow) handle(a *Assembler, p *packet.Packet) {
 	}
 	if f.rtcp || rtpstream.IsRTCP(p.Payload) {
 		f.rtcpPackets++
+		if f.encryption(a, c) == spanrec.SRTP {
+			// SRTCP (RFC 3711 §3.4): authenticated and counted; its
+			// reports are not read.
+			f.refreshKeys(a, c)
+			if _, st := f.sec.DecryptRTCP(p.Payload); st == srtp.Decrypted {
+				a.stats.SRTCPDecrypted++
+			} else if st == srtp.AuthFailed {
+				a.stats.SRTCPAuthFailures++
+			}
+		}
 		return
 	}
 	h, payload, err := rtpstream.Parse(p.Payload)
@@ -90,15 +109,38 @@ func (f *flow) handle(a *Assembler, p *packet.Packet) {
 		clock = 0
 	}
 	s.stats.Update(h, p.Time, clock)
-	if enc := c.encryption(f.side); enc != spanrec.Plain {
-		// Never decode ciphertext as if it were audio or events.
+	if enc := f.encryption(a, c); enc != spanrec.Plain {
+		// Never decode ciphertext as if it were audio or events: only
+		// what a key authenticated goes on, decrypted.
 		s.enc = enc
-		s.undecrypted++
 		if s.codec == "" {
 			s.codec, s.pt, s.clock = pt.name, h.PayloadType, pt.clock
 			s.stats.Codec = pt.name
 		}
-		return
+		if enc != spanrec.SRTP {
+			s.undecrypted++
+			return
+		}
+		f.refreshKeys(a, c)
+		plain, st := f.sec.DecryptRTP(p.Payload)
+		switch st {
+		case srtp.Decrypted:
+		case srtp.AuthFailed:
+			s.authFailures++
+			a.stats.SRTPAuthFailures++
+			return
+		case srtp.Replayed:
+			return // a copy of a packet decrypted already
+		default:
+			s.undecrypted++
+			return
+		}
+		if h, payload, err = rtpstream.Parse(plain); err != nil {
+			a.stats.MalformedRTP++
+			return
+		}
+		s.decrypted++
+		a.stats.SRTPDecrypted++
 	}
 	switch pt.kind {
 	case eventPayload:
@@ -215,7 +257,7 @@ func (s *stream) snapshot(f *flow) spanrec.Stream {
 		PayloadType:  s.pt,
 		Codec:        s.codec,
 		ClockRate:    s.clock,
-		Decoded:      s.decodable && s.enc == spanrec.Plain && !s.noise,
+		Decoded:      s.decodable && (s.enc == spanrec.Plain || s.decrypted > 0) && !s.noise,
 		Encryption:   s.enc,
 		AuthFailures: s.authFailures,
 	}

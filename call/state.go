@@ -48,6 +48,8 @@ type state struct {
 	secure [2]sideSecurity
 	// zrtp is set once a ZRTP packet was seen in the call's media.
 	zrtp bool
+	// keyGen counts the changes of the sides' a=crypto lines.
+	keyGen int
 
 	endpoints []netip.AddrPort
 	flows     []*flow
@@ -180,7 +182,8 @@ func (c *state) result(a *Assembler) *Finished {
 			st := s.snapshot(f)
 			call.Streams = append(call.Streams, st)
 			if st.Encryption != spanrec.Plain && !st.Decoded {
-				c.note("%s", encryptionNote(&st, len(c.secure[sideIndex(f.side)].crypto) > 0))
+				sec := &c.secure[sideIndex(f.side)]
+				c.note("%s", encryptionNote(&st, f.sec != nil && f.sec.HasKeys(), sec.unsupported))
 			}
 			if st.Lost > 0 {
 				call.CaptureLoss = true

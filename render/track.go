@@ -113,11 +113,16 @@ func NewTrack(pool *Pool, path string, side spanrec.Side, c codec.Codec, start t
 	if err != nil {
 		return nil, fmt.Errorf("render: create spool: %w", err)
 	}
-	return &Track{
+	tr := &Track{
 		Side: side, Codec: c, Start: start, Path: path,
 		dec: c.New(), rate: int64(c.SampleRate), f: f, fmt: formatOf(path, c), pool: pool,
 		buf: make([]byte, 0, bufBytes),
-	}, nil
+	}
+	tr.guard.flatness = noiseFlatness
+	if tr.fmt.bps == 1 {
+		tr.guard.flatness = noiseFlatnessG711
+	}
+	return tr, nil
 }
 
 // Rate returns the sample rate of the spooled PCM.
