@@ -6,9 +6,9 @@ import (
 	"errors"
 	"fmt"
 
-	pionsrtp "github.com/pion/srtp/v3"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+	pionsrtp "github.com/pion/srtp/v3"
 )
 
 // Status says what became of one packet handed to a Stream.
