@@ -214,6 +214,11 @@ func (l *Live) Run(ctx context.Context, events func(Event)) error {
 		cfg.Renderers = runtime.GOMAXPROCS(0)
 	}
 	cfg.Call.Spool = spoolPool(cfg, cfg.Logger)
+	if cfg.Keys != nil && cfg.Call.SDES == nil {
+		// The SDES lines of the key file: SRTP keys for streams whose
+		// SDP carries none (the Store is replaced on SIGHUP).
+		cfg.Call.SDES = cfg.Keys.SDES
+	}
 	if cfg.Call.Spool != nil {
 		fillCtx, stopFill := context.WithCancel(ctx)
 		defer stopFill()

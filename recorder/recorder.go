@@ -56,8 +56,9 @@ type Config struct {
 	// packets/s: the worker stalls while the disk is slow).
 	Queue  int
 	Logger *slog.Logger
-	// Keys, if set, has the NSS key log used to decrypt SIP over TLS; it
-	// may change while a Live recording runs.
+	// Keys, if set, has the NSS key log used to decrypt SIP over TLS and
+	// the SDES keys used to decrypt SRTP (when Call.SDES is nil); it may
+	// change while a Live recording runs.
 	Keys *keys.Store
 }
 
@@ -203,6 +204,11 @@ func Import(ctx context.Context, cfg Config, src capture.Source, index spanrec.C
 	// No Pool.Fill: an import has no queue to overflow, and a small one
 	// would leave a thousand spare files behind for nothing.
 	cfg.Call.Spool = spoolPool(cfg, cfg.Logger)
+	if cfg.Keys != nil && cfg.Call.SDES == nil {
+		// The SDES lines of the key file: SRTP keys for streams whose
+		// SDP carries none (the Store is replaced on SIGHUP).
+		cfg.Call.SDES = cfg.Keys.SDES
+	}
 	began := time.Now()
 	var sum Summary
 

@@ -171,7 +171,7 @@ func importKeyed(t *testing.T, o pcaptest.Options, keyFile string) (string, []*s
 		t.Fatal(err)
 	}
 	defer db.Close()
-	cfg := recorder.Config{Call: call.Config{DataDir: data, SDES: func() []keys.SDES { return ks.SDES }}}
+	cfg := recorder.Config{Call: call.Config{DataDir: data}, Keys: keys.NewStore(ks)}
 	sum, err := recorder.Import(context.Background(), cfg, src, db, nil)
 	if err != nil {
 		t.Fatal(err)

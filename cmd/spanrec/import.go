@@ -191,6 +191,10 @@ func printSummary(w io.Writer, path, dataDir string, s recorder.Summary) {
 	if s.Encrypted > 0 {
 		fmt.Fprintf(w, "  encrypted streams   %d in %d calls: %d decrypted, %d not decryptable (%d calls; see their notes)\n",
 			s.Encrypted, s.EncryptedCalls, s.Decrypted, s.Undecryptable, s.UndecryptableCalls)
+		if a := s.Assembler; a.SRTPAuthFailures > 0 || a.SRTCPAuthFailures > 0 {
+			fmt.Fprintf(w, "                      %d SRTP and %d SRTCP packets failed authentication (wrong or missing key, or damaged): not decoded\n",
+				a.SRTPAuthFailures, a.SRTCPAuthFailures)
+		}
 	}
 	fmt.Fprintf(w, "  RTP without a call  %d packets (no SIP/SDP seen for them)\n", s.Assembler.Unassigned)
 	if s.Assembler.MalformedRTP > 0 {
