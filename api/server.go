@@ -94,6 +94,9 @@ type Config struct {
 	// Heartbeat is the interval of the comment lines that keep an idle
 	// /api/live stream open through proxies. Default 15 s.
 	Heartbeat time.Duration
+	// Keys, if set, takes the keys POST /api/keys gives to the running
+	// recorder; nil: the route answers 404.
+	Keys KeyStore
 	// UI holds the web UI's files; nil means the embedded ui/ directory.
 	UI fs.FS
 	// Now returns the current time; nil means time.Now. For tests.
@@ -226,6 +229,7 @@ func (s *Server) routes() {
 	s.handle("GET /api/tokens", s.admin(s.listTokens))
 	s.handle("POST /api/tokens", s.admin(s.createToken))
 	s.handle("DELETE /api/tokens/{id}", s.admin(s.revokeToken))
+	s.handle("POST /api/keys", s.admin(s.addKeys))
 }
 
 func (s *Server) handle(pattern string, h http.HandlerFunc) {

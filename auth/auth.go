@@ -80,6 +80,7 @@ const (
 	ActionUserDelete   = "user_delete"
 	ActionTokenCreate  = "token_create"
 	ActionTokenRevoke  = "token_revoke"
+	ActionKeysAdd      = "keys_add" // key lines given to the running recorder (POST /api/keys); never the keys
 )
 
 // Event is one entry of the audit trail: who did what, when, from where.

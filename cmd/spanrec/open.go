@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/spanrec/spanrec/keys"
 	"github.com/spanrec/spanrec/sqlite"
 )
 
@@ -16,6 +17,9 @@ type env struct {
 	cfg     *fileConfig
 	dataDir string
 	log     *slog.Logger
+	// keys is the running recorder's key store (record), which
+	// POST /api/keys adds to; nil elsewhere.
+	keys *keys.Store
 }
 
 func (c *common) setup(fs *flag.FlagSet, stderr io.Writer) (*env, error) {

@@ -162,6 +162,7 @@ func cmdRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		// An empty store, so that keys given later (API) are used.
 		ks = keys.NewStore(nil)
 	}
+	e.keys = ks
 	cfg := recorder.Config{
 		Call:   e.cfg.callConfig(e.dataDir),
 		Packet: e.cfg.packetConfig(),

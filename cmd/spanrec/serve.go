@@ -151,10 +151,14 @@ func newWeb(ctx context.Context, e *env, db *sqlite.DB, hc httpConfig, stdout io
 	if err != nil {
 		return nil, err
 	}
+	var ks api.KeyStore // nil unless a recorder runs: no typed nil
+	if e.keys != nil {
+		ks = e.keys
+	}
 	srv, err := api.New(api.Config{
 		DataDir: e.dataDir, Index: db, Accounts: db, Logger: e.log, Secure: tlsConfig != nil,
 		TrustedProxies: proxies, PasswordChecks: hc.PasswordChecks,
-		LoginFailures: hc.LoginFailures, LoginWindow: hc.LoginWindow,
+		LoginFailures: hc.LoginFailures, LoginWindow: hc.LoginWindow, Keys: ks,
 	})
 	if err != nil {
 		return nil, err
