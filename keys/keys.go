@@ -101,9 +101,15 @@ func (e *LineError) Unwrap() error { return e.Err }
 // ErrTooLarge is returned for input beyond MaxFileSize or MaxLines.
 var ErrTooLarge = errors.New("keys: file too large")
 
-// LoadFile reads a key file. It logs a warning (without content) when the
-// file may be read by its group or by anyone: key files are secrets.
+// LoadFile reads a key file. It logs a warning (without content) to the
+// default logger when the file may be read by its group or by anyone: key
+// files are secrets.
 func LoadFile(path string) (*Set, error) {
+	return LoadFileLog(path, slog.Default())
+}
+
+// LoadFileLog is LoadFile logging to log.
+func LoadFileLog(path string, log *slog.Logger) (*Set, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("keys: %w", err)
@@ -111,7 +117,7 @@ func LoadFile(path string) (*Set, error) {
 	defer f.Close()
 	if st, err := f.Stat(); err == nil {
 		if st.Mode().Perm()&0o077 != 0 {
-			slog.Warn("key file is readable by group or others; chmod 600 it", "file", path, "mode", st.Mode().Perm().String())
+			log.Warn("key file is readable by group or others; chmod 600 it", "file", path, "mode", st.Mode().Perm().String())
 		}
 		if st.Size() > MaxFileSize {
 			return nil, fmt.Errorf("%w: %s is %d bytes, at most %d", ErrTooLarge, path, st.Size(), MaxFileSize)

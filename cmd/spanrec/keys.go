@@ -29,7 +29,7 @@ func loadKeys(path string, log *slog.Logger) (*keys.Store, error) {
 	if path == "" {
 		return nil, nil
 	}
-	s, err := keys.LoadFile(path)
+	s, err := keys.LoadFileLog(path, log)
 	if err != nil {
 		return nil, fmt.Errorf("key file: %w", err)
 	}
@@ -47,7 +47,7 @@ func reloadKeys(path string, st *keys.Store, log *slog.Logger) {
 	if path == "" || st == nil {
 		return
 	}
-	s, err := keys.LoadFile(path)
+	s, err := keys.LoadFileLog(path, log)
 	if err != nil {
 		log.Error("reload key file: keeping the old keys", "err", err)
 		return
