@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/netip"
 	"os"
@@ -717,5 +718,49 @@ func TestTrustedProxies(t *testing.T) {
 	}
 	if got := loginWith(f, map[string]string{"X-Forwarded-For": "203.0.113.7"}); got != "203.0.113.7" {
 		t.Errorf("after another client's failures: %q", got)
+	}
+}
+
+// TestConnectionLimit: past the connection bound, a new client waits until
+// a connection closes; the wait is counted.
+func TestConnectionLimit(t *testing.T) {
+	f := newFixture(t, false, nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: f.api.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go hs.Serve(f.api.LimitListener(ln, 2))
+	defer hs.Close()
+	var idle []net.Conn
+	for range 2 {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		idle = append(idle, c)
+	}
+	third, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer third.Close()
+	fmt.Fprintf(third, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	third.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	buf := make([]byte, 12)
+	if n, err := third.Read(buf); err == nil {
+		t.Fatalf("third connection answered while two are open: %q", buf[:n])
+	}
+	idle[0].Close()
+	third.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadFull(third, buf); err != nil || string(buf) != "HTTP/1.1 200" {
+		t.Fatalf("third connection after one closed: %q %v", buf, err)
+	}
+	if n := metricValue(t, f, `spanrec_http_limit_hits_total{limit="connections"}`); n < 1 {
+		t.Errorf("connection waits: %v", n)
+	}
+	if n := metricValue(t, f, "spanrec_http_connections_max"); n != 2 {
+		t.Errorf("spanrec_http_connections_max %v", n)
 	}
 }

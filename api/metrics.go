@@ -117,6 +117,10 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	labelled(w, "spanrec_login_throttled_total", "Logins refused (429) by a login limit, by its scope.", "scope", scopes, throttles)
 	labelled(w, "spanrec_http_limit_hits_total", "Requests refused by a bound on their size or number, by bound.", "limit", bounds, hits)
 	labelled(w, "spanrec_live_closed_total", "Live streams ended by the server, by reason.", "reason", reasons, closed)
+	if l := s.conns; l != nil {
+		fmt.Fprintf(w, "# HELP spanrec_http_connections_open Open HTTP connections.\n# TYPE spanrec_http_connections_open gauge\nspanrec_http_connections_open %d\n", l.open.Load())
+		fmt.Fprintf(w, "# HELP spanrec_http_connections_max The most HTTP connections kept open (http.max_connections).\n# TYPE spanrec_http_connections_max gauge\nspanrec_http_connections_max %d\n", cap(l.sem))
+	}
 	g := s.gate
 	fmt.Fprintf(w, "# HELP spanrec_login_password_checks_total Password checks run.\n# TYPE spanrec_login_password_checks_total counter\nspanrec_login_password_checks_total %d\n", g.checks.Load())
 	fmt.Fprintf(w, "# HELP spanrec_login_password_check_slots Password checks that may run at once.\n# TYPE spanrec_login_password_check_slots gauge\nspanrec_login_password_check_slots %d\n", cap(g.slots))

@@ -112,6 +112,8 @@ type Server struct {
 	gate    *checkGate
 	seen    auditSeen // content audits of the last auditWindow
 
+	conns *limitListener // nil unless LimitListener was called
+
 	liveMu    sync.Mutex
 	liveTotal int
 	liveUsers map[string]int // open live streams by user

@@ -335,7 +335,7 @@ func TestServeTrustedProxies(t *testing.T) {
 	data := importDemo(t)
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "spanrec.yaml")
-	os.WriteFile(cfg, []byte("http:\n  trusted_proxies: [127.0.0.1, \"::1/128\"]\n  login_failures: 2\n  password_checks: 1\n"), 0o600)
+	os.WriteFile(cfg, []byte("http:\n  trusted_proxies: [127.0.0.1, \"::1/128\"]\n  login_failures: 2\n  password_checks: 1\n  max_connections: 8\n"), 0o600)
 	base, _ := serve(t, "--data", data, "--config", cfg)
 	login := func(client string) int {
 		req, _ := http.NewRequest("POST", base+"/api/login", strings.NewReader(`{"user":"nobody","password":"guess"}`))
@@ -357,7 +357,7 @@ func TestServeTrustedProxies(t *testing.T) {
 		t.Errorf("another client behind the proxy: %d, want 401", got)
 	}
 
-	for _, bad := range []string{"trusted_proxies: [not-a-prefix]", "password_checks: -1", "login_window: -1s"} {
+	for _, bad := range []string{"trusted_proxies: [not-a-prefix]", "password_checks: -1", "login_window: -1s", "max_connections: -5"} {
 		os.WriteFile(cfg, []byte("http:\n  "+bad+"\n"), 0o600)
 		code, _, errs := runCLI(t, nil, "serve", "--data", data, "--config", cfg)
 		if code == 0 || !strings.Contains(errs, "http.") {

@@ -30,7 +30,11 @@ type httpConfig struct {
 	// LoginFailures per name and address within LoginWindow block logins.
 	LoginFailures int           `yaml:"login_failures"`
 	LoginWindow   time.Duration `yaml:"login_window"`
+	// MaxConnections bounds the open connections; 0: 1024.
+	MaxConnections int `yaml:"max_connections"`
 }
+
+const defaultMaxConnections = 1024
 
 // maxPasswordChecks bounds http.password_checks: each check holds 19 MiB.
 const maxPasswordChecks = 64
@@ -53,6 +57,9 @@ func (hc *httpConfig) trustedProxies() ([]netip.Prefix, error) {
 	}
 	if hc.PasswordChecks < 0 || hc.PasswordChecks > maxPasswordChecks {
 		errs = append(errs, fmt.Errorf("http.password_checks must be 0 (one per CPU) to %d", maxPasswordChecks))
+	}
+	if hc.MaxConnections < 0 {
+		errs = append(errs, errors.New("http.max_connections must not be negative"))
 	}
 	if hc.LoginFailures < 0 || hc.LoginWindow < 0 {
 		errs = append(errs, errors.New("http.login_failures and http.login_window must not be negative"))
@@ -167,6 +174,11 @@ func newWeb(ctx context.Context, e *env, db *sqlite.DB, hc httpConfig, stdout io
 	if err != nil {
 		return nil, err
 	}
+	maxConns := hc.MaxConnections
+	if maxConns == 0 {
+		maxConns = defaultMaxConnections
+	}
+	ln = srv.LimitListener(ln, maxConns)
 	scheme := "http"
 	if tlsConfig != nil {
 		ln, scheme = tls.NewListener(ln, tlsConfig), "https"
