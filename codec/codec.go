@@ -99,6 +99,26 @@ func RegisterFunc(name string, lookup func(clockRate, channels int) (Codec, bool
 	registry.m[key] = lookup
 }
 
+// Alias makes Lookup resolve the encoding name as target, a registered
+// name, for the whole process: for equipment that announces one encoding
+// and sends another, such as G726-32 packed big-endian like AAL2
+// (Alias("G726-32", "AAL2-G726-32")). The codec Lookup returns keeps
+// target's Name. It replaces what name resolved to before.
+func Alias(name, target string) error {
+	key := strings.ToUpper(strings.TrimSpace(name))
+	registry.Lock()
+	defer registry.Unlock()
+	f := registry.m[strings.ToUpper(strings.TrimSpace(target))]
+	if f == nil {
+		return fmt.Errorf("codec: alias %s: %q is not a codec spanrec decodes", name, target)
+	}
+	if key == "" {
+		return fmt.Errorf("codec: alias to %s: empty name", target)
+	}
+	registry.m[key] = f
+	return nil
+}
+
 // Lookup returns the decodable codec for an rtpmap encoding name
 // (case-insensitive, RFC 4566 §6 and RFC 3551 §6), clock rate and channel
 // count (0 means 1). ok is false for codecs spanrec cannot decode (opus,

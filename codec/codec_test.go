@@ -211,3 +211,29 @@ func TestRegister(t *testing.T) {
 		}()
 	}
 }
+
+func TestAlias(t *testing.T) {
+	if err := Alias("X-Test-G726", "aal2-g726-32"); err != nil {
+		t.Fatal(err)
+	}
+	c, ok := Lookup("x-test-g726", 8000, 1)
+	if !ok || c.Name != "AAL2-G726-32" {
+		t.Errorf("Lookup of the alias: %+v, %v", c, ok)
+	}
+	// The same packet decodes as the target does, not as G726-32.
+	p := []byte{0x12, 0x34, 0x56, 0x78, 0x9a}
+	want, _ := Lookup("AAL2-G726-32", 8000, 1)
+	le, _ := Lookup("G726-32", 8000, 1)
+	a, _ := c.New().Decode(nil, p)
+	b, _ := want.New().Decode(nil, p)
+	l, _ := le.New().Decode(nil, p)
+	if !slices.Equal(a, b) || slices.Equal(a, l) {
+		t.Errorf("alias decodes %v; AAL2-G726-32 %v, G726-32 %v", a, b, l)
+	}
+	if err := Alias("X-Test-2", "NOPE"); err == nil {
+		t.Error("alias to an unknown codec: no error")
+	}
+	if err := Alias(" ", "PCMU"); err == nil {
+		t.Error("empty alias: no error")
+	}
+}

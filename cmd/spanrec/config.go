@@ -13,6 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/spanrec/spanrec/call"
+	"github.com/spanrec/spanrec/codec"
 	"github.com/spanrec/spanrec/packet"
 )
 
@@ -51,6 +52,11 @@ type fileConfig struct {
 		// MaxRate caps the recordings' sample rate: 8000, 16000 or
 		// 48000 (default); a recording follows its widest leg up to it.
 		MaxRate int `yaml:"max_rate"`
+		// Aliases maps an rtpmap encoding name to the codec to decode it
+		// as, for equipment that mislabels its streams (G726-32 packed
+		// big-endian: {G726-32: AAL2-G726-32}). Process-wide; a reload
+		// adds aliases but does not remove them.
+		Aliases map[string]string `yaml:"aliases"`
 	} `yaml:"audio"`
 }
 
@@ -124,6 +130,11 @@ func loadConfig(path string) (*fileConfig, error) {
 	case 0, 8000, 16000, 48000:
 	default:
 		return nil, fmt.Errorf("config %s: audio.max_rate %d: want 8000, 16000 or 48000", path, fc.Audio.MaxRate)
+	}
+	for name, target := range fc.Audio.Aliases {
+		if err := codec.Alias(name, target); err != nil {
+			return nil, fmt.Errorf("config %s: audio.aliases: %w", path, err)
+		}
 	}
 	return &fc, nil
 }

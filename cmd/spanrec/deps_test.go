@@ -58,7 +58,7 @@ func TestDependencyGraph(t *testing.T) {
 			t.Errorf("the domain package %s imports %s (only the standard library is allowed)", mod, dep)
 		}
 	}
-	stages := []string{"packet", "sipmsg", "dialog", "rtpstream", "call", "codec", "codec/g711", "codec/g722",
+	stages := []string{"packet", "sipmsg", "dialog", "rtpstream", "call", "codec", "codec/g711", "codec/g722", "codec/g726", "codec/gsm",
 		"codec/l16", "audio", "audio/wav", "render"}
 	forbidden := []string{"net/http", "database/sql", mod + "/sqlite", mod + "/api", mod + "/recorder", mod + "/auth"}
 	for _, s := range stages {
