@@ -36,9 +36,10 @@ type Decoder interface {
 // for the gaps of a stream's timeline when the decoder has it.
 type Concealer interface {
 	// Conceal appends about samples samples of substitute audio to pcm
-	// and returns the extended slice. It may append fewer (whole frames,
-	// and a decoder bounds what it makes up) but never more than
-	// samples plus half a frame.
+	// and returns the extended slice: whole frames, never more than
+	// samples plus half a frame. A gap may take several calls; the
+	// decoder bounds what it makes up and appends nothing once it has
+	// made up enough (G.729: 1 s after speech, 60 s of comfort noise).
 	Conceal(pcm []int16, samples int) []int16
 }
 

@@ -14,57 +14,81 @@ import (
 	"github.com/spanrec/spanrec/render"
 )
 
-// TestTrackConceal feeds a G.729 stream (two 10-byte frames per 20 ms
+// TestTrackConceal feeds G.729 streams (two 10-byte frames per 20 ms
 // packet; the frames are random bits with a right parity bit, which a
-// G.729 decoder takes like any other) with two lost packets and a 3 s gap through a Track. The
-// short loss is filled by the decoder's concealment (codec.Concealer),
-// sample for sample what a decoder that is told of the loss gives; the
-// long gap (beyond a second) stays silent, as it has no business being
-// made up.
+// G.729 decoder takes like any other) through a Track. With two lost
+// packets and a 3 s outage after speech, the loss is filled by the
+// decoder's frame erasure concealment (codec.Concealer) for at most 1 s,
+// then silence; with Annex B, a SID frame followed by 3 s of
+// discontinuous transmission is comfort noise all through. Each must be,
+// sample for sample, what a decoder told of the missing packets gives.
 func TestTrackConceal(t *testing.T) {
-	cd, ok := codec.Lookup("G729", 8000, 1)
-	if !ok {
-		t.Fatal("G729 not decodable")
-	}
-	dir := t.TempDir()
-	path := filepath.Join(dir, "1"+render.SpoolExt(cd))
-	start := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
-	tr, err := render.NewTrack(nil, path, spanrec.CallerSide, cd, start)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rng := rand.New(rand.NewPCG(1, 2))
-	ref := g729.NewDecoder()
-	const n = 300
-	want := make([]int16, n*160)
-	lost := func(i int) bool { return i == 20 || i == 21 || (i >= 100 && i < 250) }
-	for i := range n {
-		payload := randomG729(rng, 2, true)
-		if lost(i) {
-			if i < 100 { // the long gap is not concealed, the reference is not told of it
-				copy(want[160*i:], ref.Conceal(nil, 160))
+	for _, tt := range []struct {
+		name      string
+		sid       bool // packet 100 is a SID frame, then nothing until 250
+		concealed int64
+	}{
+		{"erasure", false, 320 + 8000},
+		{"annex b", true, 320 + 299*80},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cd, ok := codec.Lookup("G729", 8000, 1)
+			if !ok {
+				t.Fatal("G729 not decodable")
 			}
-			continue
-		}
-		pcm, err := ref.Decode(nil, payload)
-		if err != nil {
-			t.Fatal(err)
-		}
-		copy(want[160*i:], pcm)
-		tr.Add(0x1234, uint16(1000+i), uint32(5000+160*i), start.Add(time.Duration(i)*20*time.Millisecond), payload)
-	}
-	if err := tr.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if tr.Concealed != 320 || tr.DecodeErrors != 0 {
-		t.Errorf("Concealed %d samples, %d decode errors; want 320, 0", tr.Concealed, tr.DecodeErrors)
-	}
-	left := mixLeft(t, filepath.Join(dir, "a.wav"), tr, start, start.Add(n*20*time.Millisecond))
-	if !slices.Equal(left, want) {
-		t.Errorf("recording differs from the reference decoding at %d samples", countDiff(left, want))
-	}
-	if slices.Equal(left[20*160:22*160], make([]int16, 320)) {
-		t.Error("the lost packets are silent, not concealed")
+			dir := t.TempDir()
+			path := filepath.Join(dir, "1"+render.SpoolExt(cd))
+			start := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
+			tr, err := render.NewTrack(nil, path, spanrec.CallerSide, cd, start)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rng := rand.New(rand.NewPCG(1, 2))
+			ref := g729.NewDecoder()
+			const n = 300
+			want := make([]int16, n*160)
+			for i := range n {
+				payload := randomG729(rng, 2, true)
+				switch {
+				case i == 20 || i == 21 || (i > 100 && i < 250) || (i == 100 && !tt.sid):
+					copy(want[160*i:], ref.Conceal(nil, 160))
+					continue
+				case i == 100:
+					payload = []byte{0x0d, 0x54} // SID: energy index 10
+					pcm, _ := ref.Decode(nil, payload)
+					copy(want[160*i:], ref.Conceal(pcm, 80)) // the rest of the packet's 20 ms
+					tr.Add(0x1234, uint16(1000+i), uint32(5000+160*i), start.Add(time.Duration(i)*20*time.Millisecond), payload)
+					continue
+				}
+				pcm, err := ref.Decode(nil, payload)
+				if err != nil {
+					t.Fatal(err)
+				}
+				copy(want[160*i:], pcm)
+				seq := i
+				if tt.sid && i >= 250 {
+					seq = i - 149 // nothing was sent in the silence
+				}
+				tr.Add(0x1234, uint16(1000+seq), uint32(5000+160*i), start.Add(time.Duration(i)*20*time.Millisecond), payload)
+			}
+			if err := tr.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if tr.Concealed != tt.concealed || tr.DecodeErrors != 0 {
+				t.Errorf("Concealed %d samples, %d decode errors; want %d, 0", tr.Concealed, tr.DecodeErrors, tt.concealed)
+			}
+			left := mixLeft(t, filepath.Join(dir, "a.wav"), tr, start, start.Add(n*20*time.Millisecond))
+			if !slices.Equal(left, want) {
+				t.Errorf("recording differs from the reference decoding at %d samples", countDiff(left, want))
+			}
+			if slices.Equal(left[20*160:22*160], make([]int16, 320)) {
+				t.Error("the lost packets are silent, not concealed")
+			}
+			gapEnd := left[240*160 : 250*160]
+			if silent := slices.Equal(gapEnd, make([]int16, len(gapEnd))); silent == tt.sid {
+				t.Errorf("end of the 3 s gap silent: %v; want %v", silent, !tt.sid)
+			}
+		})
 	}
 }
 

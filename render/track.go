@@ -307,10 +307,15 @@ func (tr *Track) cut(pos int64) {
 	}
 }
 
-// maxConceal bounds the gap a Concealer fills, in seconds: beyond it the
-// gap stays silent (a long loss is not speech, and a G.729 Annex B
-// silence longer than this gets a second of comfort noise, then silence).
-const maxConceal = 1
+// maxConceal bounds the gap a Concealer fills, in seconds (60: the longest
+// silence of discontinuous transmission worth comfort noise); the decoder
+// bounds it further (G.729: 1 s of erasure after speech). What is not
+// filled stays silent. concealChunk is the most it is asked for at once,
+// in seconds/5, which bounds the Track's buffers.
+const (
+	maxConceal   = 60
+	concealChunk = 5
+)
 
 // conceal fills the gap between the end of the audio decoded so far and
 // pos (where the next payload goes) with the decoder's substitute audio,
@@ -326,14 +331,16 @@ func (tr *Track) conceal(pos int64) {
 	if gap <= 0 || gap > maxConceal*tr.rate {
 		return
 	}
-	tr.pcm = c.Conceal(tr.pcm[:0], int(gap))
-	if len(tr.pcm) == 0 {
-		return
+	for at := tr.end; at < pos; {
+		tr.pcm = c.Conceal(tr.pcm[:0], int(min(pos-at, tr.rate/concealChunk)))
+		if len(tr.pcm) == 0 {
+			return
+		}
+		tr.enc = putSamples(tr.enc[:0], tr.pcm)
+		tr.write(at, tr.enc)
+		tr.Concealed += int64(len(tr.pcm))
+		at += int64(len(tr.pcm))
 	}
-	tr.enc = putSamples(tr.enc[:0], tr.pcm)
-	at := tr.end
-	tr.write(at, tr.enc)
-	tr.Concealed += int64(len(tr.pcm))
 }
 
 // write puts the spooled samples b at position pos, through the write

@@ -23,8 +23,12 @@ const (
 	SIDSize = 2
 	// FrameSamples is the number of samples a frame decodes to.
 	FrameSamples = lFrame
-	// maxConcealFrames bounds one call of Conceal: 1 s.
-	maxConcealFrames = 100
+	// maxErasedFrames bounds the frame erasure concealment of one gap
+	// after speech: 1 s, by when its gains have decayed by 35 dB.
+	maxErasedFrames = 100
+	// maxCNGFrames bounds the comfort noise of one gap after a SID
+	// frame: 60 s of discontinuous transmission.
+	maxCNGFrames = 6000
 )
 
 // Frame types of Annex B.
@@ -58,6 +62,8 @@ type Decoder struct {
 	pastFtyp         int
 	sidSav, shSidSav int16
 	cngState         cngState
+
+	concealed int // frames made up by Conceal since the last decoded frame
 
 	// The pitch parity checks of the last 32 speech frames (bit set:
 	// failed) and how many of them there were, for Garbage.
@@ -116,6 +122,7 @@ func (d *Decoder) Decode(pcm []int16, payload []byte) ([]int16, error) {
 func (d *Decoder) DecodeFrame(pcm []int16, frame []byte) []int16 {
 	var prm [nParams]int16
 	unpack(frame[:FrameSize], paramBits[:], prm[:])
+	d.concealed = 0
 	d.parity <<= 1
 	if parityError(prm[pP1], prm[pP0]) {
 		d.parity |= 1
@@ -129,6 +136,7 @@ func (d *Decoder) DecodeFrame(pcm []int16, frame []byte) []int16 {
 func (d *Decoder) DecodeSID(pcm []int16, sid []byte) []int16 {
 	var s [nSIDParams]int16
 	unpack(sid[:SIDSize], sidBits[:], s[:])
+	d.concealed = 0
 	return d.frame(pcm, ftypSID, nil, &s, false)
 }
 
@@ -142,14 +150,21 @@ func (d *Decoder) Garbage() bool {
 	return d.paritySeen >= 16 && 4*bits.OnesCount32(d.parity) >= d.paritySeen
 }
 
-// Conceal appends about samples samples (a whole number of 10 ms frames,
-// at most 1 s) standing in for lost or untransmitted frames: frame
-// erasure concealment after speech, comfort noise after a SID frame.
+// Conceal appends about samples samples (whole 10 ms frames) standing in
+// for lost or untransmitted frames: frame erasure concealment after
+// speech, comfort noise after a SID frame (Annex B's discontinuous
+// transmission). A gap may be concealed in several calls; Conceal stops
+// making frames up (appends nothing) after 1 s of erasures or 60 s of
+// comfort noise in a row, until a frame is decoded again.
 func (d *Decoder) Conceal(pcm []int16, samples int) []int16 {
-	n := (samples + lFrame/2) / lFrame
-	n = min(n, maxConcealFrames)
+	limit := maxErasedFrames
+	if d.pastFtyp != ftypSpeech {
+		limit = maxCNGFrames
+	}
+	n := min((samples+lFrame/2)/lFrame, limit-d.concealed)
 	for range n {
 		pcm = d.frame(pcm, ftypNone, nil, nil, true)
+		d.concealed++
 	}
 	return pcm
 }
