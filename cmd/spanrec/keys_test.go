@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,5 +51,33 @@ func TestImportKeys(t *testing.T) {
 	code, _, errs = runCLI(t, nil, "import", capFile, "--keys", keyFile, "--data", filepath.Join(dir, "bad"), "--no-progress")
 	if code == 0 || !strings.Contains(errs, "line 1") {
 		t.Errorf("bad key file: exit %d\n%s", code, errs)
+	}
+}
+
+// TestReloadKeys checks the SIGHUP path: the store takes the file's new
+// keys, and keeps its old ones when the file turned bad.
+func TestReloadKeys(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "keys.log")
+	line := func(b string) string {
+		return "CLIENT_RANDOM " + strings.Repeat(b, 32) + " " + strings.Repeat("01", 48) + "\n"
+	}
+	if err := os.WriteFile(p, []byte(line("ab")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	st, err := loadKeys(p, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(p, []byte(line("cd")+line("ef")), 0o600)
+	reloadKeys(p, st, log)
+	if n, _ := st.Len(); n != 2 {
+		t.Errorf("after reload: %d connections, want 2", n)
+	}
+	os.WriteFile(p, []byte("garbage\n"), 0o600)
+	reloadKeys(p, st, log)
+	if n, _ := st.Len(); n != 2 {
+		t.Errorf("after a bad reload: %d connections, want the 2 kept", n)
 	}
 }
