@@ -37,6 +37,11 @@ type Config struct {
 	// MediaTimeout closes a call that has seen neither SIP nor media for
 	// this long (packet time). Default 2 h.
 	MediaTimeout time.Duration
+	// MaxDuration is a sanity limit on a call's length: a call open this
+	// long (packet time, from its first packet) is closed, with a note,
+	// and no audio is spooled past it, whatever its signalling says.
+	// Default 12 h (config calls.max_duration).
+	MaxDuration time.Duration
 	// EndLinger keeps an ended call open this long after its BYE or final
 	// answer, to catch the last answers and packets. Default 2 s.
 	EndLinger time.Duration
@@ -83,6 +88,9 @@ func (c *Config) defaults() {
 	if c.EndLinger <= 0 {
 		c.EndLinger = 2 * time.Second
 	}
+	if c.MaxDuration <= 0 {
+		c.MaxDuration = DefaultMaxDuration
+	}
 	if c.AuthLinger <= 0 {
 		c.AuthLinger = 3 * time.Minute
 	}
@@ -90,6 +98,9 @@ func (c *Config) defaults() {
 		c.Logger = slog.Default()
 	}
 }
+
+// DefaultMaxDuration is Config.MaxDuration's default.
+const DefaultMaxDuration = 12 * time.Hour
 
 // ProgressEvent reports a call in progress: it started (its first INVITE
 // was seen) or, with Answered, it was answered. Call holds what is known so
@@ -131,6 +142,8 @@ type Stats struct {
 	// SRTP and SRTCP packets decrypted, and those no key authenticated.
 	SRTPDecrypted, SRTPAuthFailures   int
 	SRTCPDecrypted, SRTCPAuthFailures int
+	TooLong                           int // calls closed at Config.MaxDuration
+	BeyondAudio                       int // RTP payloads not spooled: placed past Config.MaxDuration
 }
 
 // Add adds o's counters to s (the recorder sums its shards').
@@ -146,6 +159,8 @@ func (s *Stats) Add(o Stats) {
 	s.SRTPAuthFailures += o.SRTPAuthFailures
 	s.SRTCPDecrypted += o.SRTCPDecrypted
 	s.SRTCPAuthFailures += o.SRTCPAuthFailures
+	s.TooLong += o.TooLong
+	s.BeyondAudio += o.BeyondAudio
 }
 
 // Assembler joins signalling and media into calls. It is not safe for
@@ -449,6 +464,9 @@ func (a *Assembler) Expire(now time.Time) {
 		switch {
 		case !c.finishedAt.IsZero() && now.Sub(c.finishedAt) >= linger:
 		case now.Sub(c.last) >= a.cfg.MediaTimeout:
+		case now.Sub(c.first) >= a.cfg.MaxDuration:
+			a.stats.TooLong++
+			c.note("call longer than calls.max_duration (%s): closed then; what followed is not recorded", a.cfg.MaxDuration)
 		default:
 			continue
 		}

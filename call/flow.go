@@ -241,6 +241,7 @@ func (f *flow) newTrack(a *Assembler, c *state, cd codec.Codec, t time.Time) *re
 		a.fileError(c, err)
 		return nil
 	}
+	tr.Until = c.first.Add(a.cfg.MaxDuration)
 	c.tracks = append(c.tracks, tr)
 	f.tracks = append(f.tracks, tr)
 	c.dirty = true

@@ -116,6 +116,7 @@ func (c *state) closeTrack(a *Assembler, tr *render.Track) {
 	if err := tr.Close(); err != nil {
 		a.fileError(c, err)
 	}
+	a.stats.BeyondAudio += tr.Beyond
 }
 
 // result closes the call's files and builds its record.
@@ -215,6 +216,9 @@ func (c *state) result(a *Assembler) *Finished {
 		from = c.firstMedia
 	}
 	to := call.End
+	if limit := c.first.Add(a.cfg.MaxDuration); to.After(limit) {
+		to = limit
+	}
 	if len(tracks) > 0 && !from.IsZero() && to.After(from) {
 		fin.AudioPath = c.base + ".wav"
 		fin.AudioFrom, fin.AudioTo = from, to

@@ -2,12 +2,20 @@ package recorder_test
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/spanrec/spanrec"
+	"github.com/spanrec/spanrec/call"
+	"github.com/spanrec/spanrec/capture"
 	"github.com/spanrec/spanrec/pcaptest"
+	"github.com/spanrec/spanrec/recorder"
+	"github.com/spanrec/spanrec/sqlite"
 )
 
 // TestBadTimestampSkipped: one RTP record whose capture time is hours
@@ -88,4 +96,52 @@ func diskUse(t *testing.T, dir string) int64 {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestMaxDuration: a call is closed when it has lasted calls.max_duration
+// (a sanity limit: audio and spool stay bounded whatever the signalling
+// says), with a note, and its recording is no longer than that.
+func TestMaxDuration(t *testing.T) {
+	o := pcaptest.Options{Seed: synthSeed, Calls: []pcaptest.Call{{Talk: 20 * time.Second}}}
+	path := filepath.Join(t.TempDir(), "long.pcap")
+	var buf bytes.Buffer
+	if err := pcaptest.Write(&buf, o); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data := t.TempDir()
+	src, err := capture.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	db, err := sqlite.Open(context.Background(), filepath.Join(data, "index.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	cfg := recorder.Config{Call: call.Config{DataDir: data, MaxDuration: 8 * time.Second}}
+	sum, err := recorder.Import(context.Background(), cfg, src, db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Assembler.TooLong != 1 {
+		t.Errorf("%d calls closed at their maximum duration, want 1", sum.Assembler.TooLong)
+	}
+	calls, err := db.Calls(context.Background(), spanrec.CallFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(calls) != 1 {
+		t.Fatalf("%d calls recorded, want 1", len(calls))
+	}
+	c := calls[0]
+	if c.AudioMS <= 0 || c.AudioMS > 8000 {
+		t.Errorf("audio of %d ms, want at most the 8 s limit", c.AudioMS)
+	}
+	if !slices.ContainsFunc(c.Notes, func(n string) bool { return strings.Contains(n, "max_duration") }) {
+		t.Errorf("no note says the call was cut: %q", c.Notes)
+	}
 }

@@ -58,6 +58,12 @@ type Track struct {
 	// transmission); DecodeErrors the payloads that could not be decoded.
 	Concealed    int64
 	DecodeErrors int
+	// Until, if not zero, is the capture time past which no audio is
+	// spooled: a payload whose place is at or after it (a corrupt
+	// capture time or RTP timestamp, a call past its maximum duration)
+	// is dropped and counted in Beyond, so that the spool stays bounded.
+	Until  time.Time
+	Beyond int
 
 	dec  codec.Decoder
 	rate int64 // decoded sample rate
@@ -224,7 +230,13 @@ func (tr *Track) drain() {
 
 // at returns the position of capture time t.
 func (tr *Track) at(t time.Time) int64 {
-	return int64(t.Sub(tr.Start)) * tr.rate / int64(time.Second)
+	return samplesIn(t.Sub(tr.Start), tr.rate)
+}
+
+// samplesIn returns the samples at rate in d, without overflowing for
+// any duration (d in nanoseconds times the rate would, past 13 days).
+func samplesIn(d time.Duration, rate int64) int64 {
+	return int64(d/time.Second)*rate + int64(d%time.Second)*rate/int64(time.Second)
 }
 
 func (tr *Track) decode(ets int64, t time.Time, payload []byte) {
@@ -240,7 +252,11 @@ func (tr *Track) decode(ets int64, t time.Time, payload []byte) {
 		tr.anchorTS, tr.anchorTime, tr.anchorPos = ets, t, tr.at(t)
 		d = 0
 	}
-	pos := tr.anchorPos + int64(d)*tr.rate/int64(time.Second)
+	pos := tr.anchorPos + samplesIn(d, tr.rate)
+	if !tr.Until.IsZero() && pos >= tr.at(tr.Until) {
+		tr.Beyond++
+		return
+	}
 	if tr.Noise {
 		tr.NoiseFrames++
 		return

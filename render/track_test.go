@@ -200,3 +200,50 @@ func countDiff(a, b []int16) int {
 	}
 	return n
 }
+
+// TestTrackUntil: a payload whose RTP timestamp or capture time places it
+// decades after the track's start (a corrupt record) would make a sparse
+// spool of gigabytes that Mix then reads; past Track.Until it is dropped
+// and counted.
+func TestTrackUntil(t *testing.T) {
+	c, ok := codec.Lookup("PCMU", 8000, 1)
+	if !ok {
+		t.Fatal("no PCMU")
+	}
+	path := filepath.Join(t.TempDir(), "1"+render.SpoolExt(c))
+	start := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+	tr, err := render.NewTrack(nil, path, spanrec.CallerSide, c, start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.Until = start.Add(time.Minute)
+	payload := make([]byte, 160)
+	for i := range 50 {
+		at := start.Add(time.Duration(i) * 20 * time.Millisecond)
+		ts := uint32(i * 160)
+		if i == 25 {
+			at = at.Add(40 * 365 * 24 * time.Hour) // the capture clock, and
+		}
+		if i == 30 {
+			ts += 2_000_000_000 // the RTP clock: both far ahead
+			at = at.Add(2 * time.Hour)
+		}
+		tr.Add(1, uint16(i), ts, at, payload)
+	}
+	if err := tr.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if tr.Beyond != 2 {
+		t.Errorf("%d payloads counted beyond Until, want 2", tr.Beyond)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Size() > 8000*60 {
+		t.Errorf("spool of %d bytes for 1 s of audio limited to a minute", st.Size())
+	}
+	if tr.Samples() > 8000*60 {
+		t.Errorf("%d samples", tr.Samples())
+	}
+}

@@ -37,6 +37,8 @@ type fileConfig struct {
 		MediaTimeout time.Duration `yaml:"media_timeout"`
 		EndLinger    time.Duration `yaml:"end_linger"`
 		AuthLinger   time.Duration `yaml:"auth_linger"`
+		// MaxDuration closes a call that lasted this long (sanity limit).
+		MaxDuration time.Duration `yaml:"max_duration"`
 		// Shards is the number of goroutines that assemble calls; 0: one
 		// per CPU.
 		Shards int `yaml:"shards"`
@@ -172,7 +174,7 @@ func (fc *fileConfig) networks() (call.Networks, error) {
 		errs = append(errs, errors.New("networks.extension_digits must not be negative"))
 	}
 	n.ExtensionDigits = fc.Networks.ExtensionDigits
-	if fc.Calls.MediaTimeout < 0 || fc.Calls.EndLinger < 0 || fc.Calls.AuthLinger < 0 {
+	if fc.Calls.MediaTimeout < 0 || fc.Calls.EndLinger < 0 || fc.Calls.AuthLinger < 0 || fc.Calls.MaxDuration < 0 {
 		errs = append(errs, errors.New("calls: durations must not be negative"))
 	}
 	if fc.Calls.Shards < 0 || fc.Calls.Shards > maxShards {
@@ -190,6 +192,7 @@ func (fc *fileConfig) callConfig(dataDir string) call.Config {
 		EndLinger:    fc.Calls.EndLinger,
 		AuthLinger:   fc.Calls.AuthLinger,
 		AudioMaxRate: fc.Audio.MaxRate,
+		MaxDuration:  fc.Calls.MaxDuration,
 	}
 }
 
