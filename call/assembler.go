@@ -21,6 +21,7 @@ import (
 	"github.com/spanrec/spanrec"
 	"github.com/spanrec/spanrec/dialog"
 	"github.com/spanrec/spanrec/keys"
+	"github.com/spanrec/spanrec/limits"
 	"github.com/spanrec/spanrec/packet"
 	"github.com/spanrec/spanrec/render"
 	"github.com/spanrec/spanrec/sipmsg"
@@ -79,6 +80,10 @@ type Config struct {
 	// file read again on SIGHUP); the slice must not be changed.
 	// Reconfigure keeps it.
 	SDES func() []keys.SDES
+	// Budget, if set, bounds the memory of the media held for flows no
+	// SDP claims yet and of the calls in progress, shared with the other
+	// stages (see package limits); Reconfigure keeps it.
+	Budget *limits.Budget
 }
 
 func (c *Config) defaults() {
@@ -142,8 +147,9 @@ type Stats struct {
 	// SRTP and SRTCP packets decrypted, and those no key authenticated.
 	SRTPDecrypted, SRTPAuthFailures   int
 	SRTCPDecrypted, SRTCPAuthFailures int
-	TooLong                           int // calls closed at Config.MaxDuration
-	BeyondAudio                       int // RTP payloads not spooled: placed past Config.MaxDuration
+	TooLong        int // calls closed at Config.MaxDuration
+	Evicted        int // calls closed early for the memory budget
+	BeyondAudio    int // RTP payloads not spooled: placed past Config.MaxDuration
 }
 
 // Add adds o's counters to s (the recorder sums its shards').
@@ -160,6 +166,7 @@ func (s *Stats) Add(o Stats) {
 	s.SRTCPDecrypted += o.SRTCPDecrypted
 	s.SRTCPAuthFailures += o.SRTCPAuthFailures
 	s.TooLong += o.TooLong
+	s.Evicted += o.Evicted
 	s.BeyondAudio += o.BeyondAudio
 }
 
@@ -202,7 +209,7 @@ func NewAssembler(cfg Config, done func(*Finished)) *Assembler {
 // calls in progress too; DataDir and Journal keep their values, and a nil
 // Logger keeps the current one.
 func (a *Assembler) Reconfigure(cfg Config) {
-	cfg.DataDir, cfg.Journal, cfg.Progress, cfg.Spool, cfg.SDES = a.cfg.DataDir, a.cfg.Journal, a.cfg.Progress, a.cfg.Spool, a.cfg.SDES
+	cfg.DataDir, cfg.Journal, cfg.Progress, cfg.Spool, cfg.SDES, cfg.Budget = a.cfg.DataDir, a.cfg.Journal, a.cfg.Progress, a.cfg.Spool, a.cfg.SDES, a.cfg.Budget
 	if cfg.Logger == nil {
 		cfg.Logger = a.cfg.Logger
 	}
@@ -250,7 +257,11 @@ func (a *Assembler) handleSIP(m *sipmsg.Message, p *packet.Packet, frames []Fram
 		if !dialog.IsInitialInvite(m) || m.CallID == "" {
 			return false
 		}
+		if !a.takeCallMemory(nil, callCost) {
+			return false
+		}
 		c = a.newCall(m, p)
+		c.mem = callCost
 		a.calls[m.CallID] = c
 		a.stats.Calls++
 		isNew = true
@@ -414,6 +425,20 @@ const (
 	PendingAge        = 5 * time.Second
 )
 
+// HeldSize returns the bytes a held copy of p takes, for the memory
+// budget: the frame, its fragments and the Packet itself.
+func HeldSize(p *packet.Packet) int64 {
+	n := len(p.Frame) + heldOverhead
+	for _, f := range p.Fragments {
+		n += len(f)
+	}
+	return int64(n)
+}
+
+// heldOverhead is what a held packet costs besides its bytes (the Packet
+// value, slice headers, allocation rounding).
+const heldOverhead = 256
+
 // hold keeps an unassigned RTP-looking packet for a while, in case the
 // SDP that claims its flow comes later (reordering across mirror ports).
 func (a *Assembler) hold(f *flow, key flowKey, p *packet.Packet) bool {
@@ -433,8 +458,48 @@ func (a *Assembler) hold(f *flow, key flowKey, p *packet.Packet) bool {
 		a.stats.Unassigned++
 		return false
 	}
+	n := HeldSize(p)
+	for !a.cfg.Budget.Take(limits.HeldMedia, n) {
+		if !a.evictHeld(f) {
+			a.cfg.Budget.Evicted(limits.HeldMedia, n)
+			a.stats.Unassigned++
+			return false
+		}
+	}
+	f.pendingMem += n
 	f.pending = append(f.pending, p.Clone())
 	return true
+}
+
+// evictHeld forgets the packets of the held flows held longest, other
+// than keep, an eighth of them at a time; it reports whether it forgot
+// any.
+func (a *Assembler) evictHeld(keep *flow) bool {
+	var held []*flow
+	for _, f := range a.flows {
+		if f.c == nil && f != keep && f.pendingMem > 0 {
+			held = append(held, f)
+		}
+	}
+	if len(held) == 0 {
+		return false
+	}
+	slices.SortFunc(held, func(x, y *flow) int { return x.pendingSince.Compare(y.pendingSince) })
+	for _, f := range held[:max(1, len(held)/8)] {
+		a.cfg.Budget.Evicted(limits.HeldMedia, f.pendingMem)
+		a.stats.Unassigned += len(f.pending)
+		a.dropPending(f)
+		delete(a.flows, f.key)
+	}
+	return true
+}
+
+// dropPending forgets what f held and returns its memory.
+func (a *Assembler) dropPending(f *flow) {
+	a.cfg.Budget.Free(limits.HeldMedia, f.pendingMem)
+	f.pendingMem = 0
+	clear(f.pending)
+	f.pending = nil
 }
 
 // adopt replays the packets a pending flow held into the matched flow.
@@ -442,6 +507,7 @@ func (a *Assembler) adopt(nf, pend *flow) {
 	for i := range pend.pending {
 		nf.handle(a, &pend.pending[i])
 	}
+	a.dropPending(pend)
 }
 
 func other(s spanrec.Side) spanrec.Side {
@@ -476,6 +542,7 @@ func (a *Assembler) Expire(now time.Time) {
 	for k, f := range a.flows {
 		if f.c == nil && now.Sub(f.lastSeen) > PendingAge {
 			a.stats.Unassigned += len(f.pending)
+			a.dropPending(f)
 			delete(a.flows, k)
 		}
 	}
@@ -499,11 +566,60 @@ func (a *Assembler) Close() {
 	}
 	for k, f := range a.flows {
 		a.stats.Unassigned += len(f.pending)
+		a.dropPending(f)
 		delete(a.flows, k)
 	}
 }
 
+// Memory a call takes, for the budget (measured with an INVITE flood and
+// with calls carrying audio: docs/SECURITY.md): its state, dialog and
+// pcapng writer, and each audio track (write buffer, reorder window,
+// decoder).
+const (
+	callCost  = 12 << 10
+	trackCost = 20 << 10
+)
+
+// takeCallMemory takes n bytes of the budget for a call (keep, or a new
+// one when keep is nil); when the budget refuses, the calls in progress
+// that wait longest without an answer are closed first, then the oldest
+// answered ones, each with a note. It reports false when no call is left
+// to close.
+func (a *Assembler) takeCallMemory(keep *state, n int64) bool {
+	for !a.cfg.Budget.Take(limits.Calls, n) {
+		var open []*state
+		for _, c := range a.calls {
+			if c != keep {
+				open = append(open, c)
+			}
+		}
+		if len(open) == 0 {
+			a.cfg.Budget.Evicted(limits.Calls, n)
+			return false
+		}
+		slices.SortFunc(open, func(x, y *state) int {
+			if ax, ay := !x.d.Answer.IsZero(), !y.d.Answer.IsZero(); ax != ay {
+				if ax {
+					return 1
+				}
+				return -1
+			}
+			return cmp.Or(x.first.Compare(y.first), cmp.Compare(x.d.CallID, y.d.CallID))
+		})
+		for _, c := range open[:max(1, len(open)/8)] {
+			a.cfg.Budget.Evicted(limits.Calls, c.mem)
+			a.stats.Evicted++
+			c.note("closed early: the recorder's memory limit (limits.memory) was reached; what followed is not recorded")
+			delete(a.calls, c.d.CallID)
+			a.finish(c)
+		}
+	}
+	return true
+}
+
 func (a *Assembler) finish(c *state) {
+	a.cfg.Budget.Free(limits.Calls, c.mem)
+	c.mem = 0
 	a.stats.CallsFinished++
 	if !c.d.Finished() {
 		c.d.Close(c.last)

@@ -42,6 +42,7 @@ type flow struct {
 
 	// Unassigned flows only.
 	pending      []packet.Packet
+	pendingMem   int64 // bytes of pending taken from Config.Budget
 	pendingSince time.Time
 	lastSeen     time.Time
 }
@@ -230,6 +231,11 @@ func (f *flow) stream(ssrc uint32) *stream {
 }
 
 func (f *flow) newTrack(a *Assembler, c *state, cd codec.Codec, t time.Time) *render.Track {
+	if !a.takeCallMemory(c, trackCost) {
+		c.note("an audio track was not recorded: the recorder's memory limit (limits.memory) was reached")
+		return nil
+	}
+	c.mem += trackCost
 	if err := a.cfg.Spool.MkdirAll(c.spool); err != nil {
 		a.fileError(c, err)
 		return nil

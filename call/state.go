@@ -57,6 +57,8 @@ type state struct {
 	trackSeq  int
 	notes     []string
 	dirty     bool // changed since the journal was last written
+	// mem is the bytes of the budget the call holds (Config.Budget).
+	mem int64
 	// journalSize is the size of the journal file written so far; 0
 	// before the first version.
 	journalSize int

@@ -14,6 +14,7 @@ import (
 	"github.com/spanrec/spanrec"
 	"github.com/spanrec/spanrec/call"
 	"github.com/spanrec/spanrec/capture"
+	"github.com/spanrec/spanrec/limits"
 	"github.com/spanrec/spanrec/packet"
 )
 
@@ -65,15 +66,16 @@ type sourceState struct {
 // workerSnapshot is what the worker publishes about itself, once a
 // second.
 type workerSnapshot struct {
-	active     int
-	assembler  call.Stats
-	sip        int
-	sipErrors  int
-	tcpFlows   int
-	badTime    int
-	tls        TLSStats
-	crossDups  uint64
-	packetTime time.Time
+	active      int
+	assembler   call.Stats
+	sip         int
+	sipErrors   int
+	tcpFlows    int
+	badTime     int
+	sipTooLarge int
+	tls         TLSStats
+	crossDups   uint64
+	packetTime  time.Time
 }
 
 // SourceStats counts what one source captured and lost.
@@ -106,8 +108,12 @@ type LiveStats struct {
 	TCPFlows        int
 	// BadTime counts packets skipped for an absurd capture time (see
 	// Summary.BadTime).
-	BadTime   int
-	TLS       TLSStats // SIP over TLS connections
+	BadTime int
+	TLS     TLSStats // SIP over TLS connections
+	// SIPTooLarge counts SIP messages over TCP dropped for their size.
+	SIPTooLarge int
+	// Memory is the memory budget's account (see Summary.Memory).
+	Memory    limits.Stats
 	Assembler call.Stats
 	// PacketTime is the capture time of the latest packet.
 	PacketTime time.Time
@@ -159,6 +165,7 @@ const (
 // their reader notice the end of the run.
 func NewLive(cfg Config, srcs []capture.Source, index spanrec.CallIndex) *Live {
 	cfg.Call.Journal = true
+	budget(&cfg)
 	l := &Live{cfg: cfg, srcs: srcs, index: index, reconf: make(chan call.Config, 1)}
 	for i, s := range srcs {
 		name := fmt.Sprintf("source %d", i)
@@ -326,7 +333,8 @@ func (l *Live) Run(ctx context.Context, events func(Event)) error {
 		l.snap.Store(&workerSnapshot{
 			active: w.active(), assembler: w.stats(),
 			sip: w.sip, sipErrors: w.sipErrors, tcpFlows: w.tcpFlows, badTime: w.guard.skipped, tls: w.tls,
-			crossDups: crossDups, packetTime: lastPkt,
+			sipTooLarge: w.tooLarge(),
+			crossDups:   crossDups, packetTime: lastPkt,
 		})
 	}
 	tick := time.NewTicker(liveTick)
@@ -480,6 +488,8 @@ func (l *Live) Stats() LiveStats {
 		TCPFlows:        ws.tcpFlows,
 		BadTime:         ws.badTime,
 		TLS:             ws.tls,
+		SIPTooLarge:     ws.sipTooLarge,
+		Memory:          l.cfg.Call.Budget.Stats(),
 		Assembler:       ws.assembler,
 		PacketTime:      ws.packetTime,
 	}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/spanrec/spanrec/limits"
 	"github.com/spanrec/spanrec/packet"
 )
 
@@ -25,6 +26,11 @@ import (
 //	spanrec_decode_errors_total{reason}  truncated, unsupported_link, fragment_dropped, sip, rtp,
 //	                                     bad_time (packets skipped for an absurd capture time)
 //	spanrec_unsupported_link_frames_total{link}  frames of an undecoded link type, per LINKTYPE
+//	spanrec_memory_limit_bytes           the memory budget (limits.memory)
+//	spanrec_memory_peak_bytes            most of it held at once
+//	spanrec_memory_held_bytes{kind}      held now: tcp, held_media, calls
+//	spanrec_memory_evictions_total{kind} holdings evicted (oldest first) to stay within it
+//	spanrec_calls_closed_early_total{reason}  max_duration, memory
 //	spanrec_active_calls                 calls in progress
 //	spanrec_calls_recorded_total         calls written to the index
 //	spanrec_calls_failed_total           calls whose files or entry could not be written
@@ -76,6 +82,25 @@ func (l *Live) WriteMetrics(w io.Writer) error {
 	for _, l := range slices.Sorted(maps.Keys(links)) {
 		m.sample("spanrec_unsupported_link_frames_total", "link", strconv.Itoa(int(l)), links[l])
 	}
+
+	m.sample("spanrec_decode_errors_total", "reason", "sip_too_large", uint64(st.SIPTooLarge))
+
+	mem := st.Memory
+	m.head("spanrec_memory_limit_bytes", "The memory budget of what the recorder buffers for the traffic (limits.memory).", "gauge")
+	m.sample("spanrec_memory_limit_bytes", "", "", uint64(mem.Limit))
+	m.head("spanrec_memory_peak_bytes", "Most bytes of the memory budget held at once.", "gauge")
+	m.sample("spanrec_memory_peak_bytes", "", "", uint64(mem.Peak))
+	m.head("spanrec_memory_held_bytes", "Bytes of the memory budget held, per kind of holding.", "gauge")
+	for _, k := range limits.Kinds {
+		m.sample("spanrec_memory_held_bytes", "kind", k.String(), uint64(max(mem.Kinds[k].Held, 0)))
+	}
+	m.head("spanrec_memory_evictions_total", "Holdings evicted, oldest first, to stay within the memory budget, per kind.", "counter")
+	for _, k := range limits.Kinds {
+		m.sample("spanrec_memory_evictions_total", "kind", k.String(), mem.Kinds[k].Evictions)
+	}
+	m.head("spanrec_calls_closed_early_total", "Calls closed before their end: at calls.max_duration, or for the memory budget.", "counter")
+	m.sample("spanrec_calls_closed_early_total", "reason", "max_duration", uint64(st.Assembler.TooLong))
+	m.sample("spanrec_calls_closed_early_total", "reason", "memory", uint64(st.Assembler.Evicted))
 
 	m.head("spanrec_active_calls", "Calls in progress.", "gauge")
 	m.sample("spanrec_active_calls", "", "", uint64(st.ActiveCalls))

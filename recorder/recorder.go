@@ -33,6 +33,7 @@ import (
 	"github.com/spanrec/spanrec/call"
 	"github.com/spanrec/spanrec/capture"
 	"github.com/spanrec/spanrec/keys"
+	"github.com/spanrec/spanrec/limits"
 	"github.com/spanrec/spanrec/packet"
 	"github.com/spanrec/spanrec/render"
 	"github.com/spanrec/spanrec/sipmsg"
@@ -54,12 +55,31 @@ type Config struct {
 	// 128 packets or 50 ms each) a source may have waiting for the worker
 	// before its reader drops them; default 1024 (about 1 s at 100,000
 	// packets/s: the worker stalls while the disk is slow).
-	Queue  int
+	Queue int
+	// Memory is the budget, in bytes, of what the stages buffer for the
+	// traffic (SIP over TCP, held media, calls in progress; see package
+	// limits); 0 means limits.DefaultMemory (a quarter of the memory the
+	// process may use), negative no limit. Config limits.memory.
+	Memory int64
 	Logger *slog.Logger
 	// Keys, if set, has the NSS key log used to decrypt SIP over TLS and
 	// the SDES keys used to decrypt SRTP (when Call.SDES is nil); it may
 	// change while a Live recording runs.
 	Keys *keys.Store
+}
+
+// budget returns the memory budget of a run configured by cfg, and sets
+// it as the call shards' budget too.
+func budget(cfg *Config) *limits.Budget {
+	if cfg.Call.Budget != nil {
+		return cfg.Call.Budget
+	}
+	n := cfg.Memory
+	if n == 0 {
+		n = limits.DefaultMemory()
+	}
+	cfg.Call.Budget = limits.New(n)
+	return cfg.Call.Budget
 }
 
 // Summary tells what a run did.
@@ -69,6 +89,12 @@ type Summary struct {
 	SIP       int // SIP messages parsed
 	SIPErrors int // datagrams or TCP messages that looked like SIP but did not parse
 	TCPFlows  int
+	// SIPTooLarge counts SIP messages over TCP dropped for exceeding the
+	// framer's limit (sipmsg.DefaultMaxMessage).
+	SIPTooLarge int
+	// Memory is the memory budget's account: limit, peak, and per kind
+	// of holding the bytes held and the evictions.
+	Memory limits.Stats
 	// BadTime counts packets skipped because their capture time is
 	// absurd against the capture's (more than 10 min away from it, and not
 	// confirmed by the packets after them).
@@ -209,6 +235,7 @@ func Import(ctx context.Context, cfg Config, src capture.Source, index spanrec.C
 		// SDP carries none (the Store is replaced on SIGHUP).
 		cfg.Call.SDES = cfg.Keys.SDES
 	}
+	mem := budget(&cfg)
 	began := time.Now()
 	var sum Summary
 
@@ -318,6 +345,8 @@ func Import(ctx context.Context, cfg Config, src capture.Source, index spanrec.C
 	sum.Packet = decStats
 	sum.SIP, sum.SIPErrors, sum.TCPFlows, sum.TLS = w.sip, w.sipErrors, w.tcpFlows, w.tls
 	sum.BadTime = w.guard.skipped
+	sum.SIPTooLarge = w.tooLarge()
+	sum.Memory = mem.Stats()
 	sum.Assembler = w.stats()
 	if st, ok := src.(interface{ Stats() capture.FileStats }); ok {
 		sum.Truncated = st.Stats().Truncated
@@ -447,16 +476,20 @@ type worker struct {
 	guard     timeGuard
 	process   func(*packet.Packet) // w.handlePacket, bound once
 	tcp       map[flowKey]*tcpStream
+	budget    *limits.Budget
 	keys      *keys.Store // nil: no key log
 	tls       TLSStats
 	curTLS    *tlsHalf // the TLS connection of the stream being framed
 	sip       int
 	sipErrors int
 	tcpFlows  int
-	lastTick  time.Time
-	cur       *packet.Packet
-	frames    []call.Frame // scratch for emitTCP
-	finished  atomic.Int64 // calls finished, all shards
+	// sipTooLarge counts SIP messages over TCP dropped for exceeding the
+	// framer's limit (sipmsg.DefaultMaxMessage), of the streams forgotten.
+	sipTooLarge int
+	lastTick    time.Time
+	cur         *packet.Packet
+	frames      []call.Frame // scratch for emitTCP
+	finished    atomic.Int64 // calls finished, all shards
 }
 
 type flowKey struct {
@@ -472,7 +505,7 @@ func shardCount(cfg Config) int {
 }
 
 func newWorker(cfg Config, done func(*call.Finished)) *worker {
-	w := &worker{tcp: make(map[flowKey]*tcpStream), keys: cfg.Keys}
+	w := &worker{tcp: make(map[flowKey]*tcpStream), keys: cfg.Keys, budget: cfg.Call.Budget}
 	w.process = w.handlePacket
 	n := shardCount(cfg)
 	if n <= 1 {
@@ -482,7 +515,7 @@ func newWorker(cfg Config, done func(*call.Finished)) *worker {
 		})
 		return w
 	}
-	w.route = newRouter(n)
+	w.route = newRouter(n, cfg.Call.Budget)
 	for range n {
 		s := newShard(cfg.Call, func(f *call.Finished) {
 			w.route.finished(f.Call)
@@ -609,6 +642,9 @@ func (w *worker) sendAll() {
 // close finishes every call still open and, with shards, waits for them.
 func (w *worker) close() {
 	w.guard.end(w.process)
+	for k, s := range w.tcp {
+		w.forgetTCP(k, s)
+	}
 	if w.asm != nil {
 		w.asm.Close()
 		return
@@ -700,7 +736,9 @@ func (w *worker) handleTCP(p *packet.Packet) {
 	if (s == nil || !s.data) && looksClientHello(p.Payload) {
 		// SIP over TLS, maybe: followed when it can be decrypted.
 		if !w.startTLS(p, k) {
-			delete(w.tcp, k)
+			if s := w.tcp[k]; s != nil {
+				w.forgetTCP(k, s)
+			}
 			return
 		}
 		s = w.tcp[k]
@@ -721,20 +759,102 @@ func (w *worker) handleTCP(p *packet.Packet) {
 	if !s.data && len(p.Payload) > 0 {
 		s.data = true
 		if !sipmsg.Looks(p.Payload) {
-			delete(w.tcp, k)
+			w.forgetTCP(k, s)
 			return
 		}
 	}
 	w.cur, w.curTLS = p, s.tls
 	s.add(p, w.emitTCP)
 	w.curTLS = nil
+	w.account(k, s, p.Time)
 	if p.TCPFlags&(tcpFIN|tcpRST) != 0 {
-		delete(w.tcp, k)
+		w.forgetTCP(k, s)
 		return
 	}
 	if s.tls != nil {
 		w.checkTLS(k, s.tls)
 	}
+}
+
+// account brings the memory budget up to date with what stream k holds
+// now; when the budget refuses, the streams whose incomplete message is
+// the oldest are dropped (k itself last), each counted.
+func (w *worker) account(k flowKey, s *tcpStream, now time.Time) {
+	n := s.size()
+	d := n - s.mem
+	switch {
+	case d < 0:
+		w.budget.Free(limits.TCP, -d)
+	case d > 0:
+		if s.mem == 0 {
+			s.since = now
+		}
+		for !w.budget.Take(limits.TCP, d) {
+			if !w.evictTCP(s) {
+				// s alone is over the budget: give up on its message.
+				w.budget.Evicted(limits.TCP, s.mem+d)
+				w.evict(k, s)
+				return
+			}
+		}
+	}
+	s.mem = n
+}
+
+// evictTCP drops the oldest incomplete messages of streams other than
+// keep, an eighth of the streams holding bytes at a time (so that a flood
+// costs one sort per many evictions); it reports whether it dropped any.
+func (w *worker) evictTCP(keep *tcpStream) bool {
+	type ks struct {
+		k flowKey
+		s *tcpStream
+	}
+	var holders []ks
+	for k, s := range w.tcp {
+		if s != keep && s.mem > 0 {
+			holders = append(holders, ks{k, s})
+		}
+	}
+	if len(holders) == 0 {
+		return false
+	}
+	slices.SortFunc(holders, func(a, b ks) int { return a.s.since.Compare(b.s.since) })
+	for _, h := range holders[:max(1, len(holders)/8)] {
+		w.budget.Evicted(limits.TCP, h.s.mem)
+		w.evict(h.k, h.s)
+	}
+	return true
+}
+
+// evict gives up what stream k holds: its bytes (the framer resynchronises
+// on the next start line), or for SIP over TLS, which cannot skip bytes,
+// the connection.
+func (w *worker) evict(k flowKey, s *tcpStream) {
+	if s.tls != nil {
+		w.dropTLS(k)
+		return
+	}
+	w.budget.Free(limits.TCP, s.mem)
+	s.mem = 0
+	s.drop()
+}
+
+// tooLarge returns the SIP messages over TCP dropped for their size.
+func (w *worker) tooLarge() int {
+	n := w.sipTooLarge
+	for _, s := range w.tcp {
+		n += int(s.framer.Stats().Overflows)
+	}
+	return n
+}
+
+// forgetTCP stops following a TCP stream, returning its memory and
+// keeping its framer's counts.
+func (w *worker) forgetTCP(k flowKey, s *tcpStream) {
+	w.budget.Free(limits.TCP, s.mem)
+	s.mem = 0
+	w.sipTooLarge += int(s.framer.Stats().Overflows)
+	delete(w.tcp, k)
 }
 
 // emitTCP hands a message framed from a TCP stream to the assembler, with
@@ -767,7 +887,7 @@ func (w *worker) emitTCP(tm tcpMessage) {
 func (w *worker) expireTCP(now time.Time) {
 	for k, s := range w.tcp {
 		if now.Sub(s.lastSeen) > tcpIdleLimit {
-			delete(w.tcp, k)
+			w.forgetTCP(k, s)
 		}
 	}
 }

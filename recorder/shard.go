@@ -2,6 +2,7 @@ package recorder
 
 import (
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/spanrec/spanrec"
 	"github.com/spanrec/spanrec/call"
 	"github.com/spanrec/spanrec/dialog"
+	"github.com/spanrec/spanrec/limits"
 	"github.com/spanrec/spanrec/packet"
 	"github.com/spanrec/spanrec/rtpstream"
 	"github.com/spanrec/spanrec/sipmsg"
@@ -157,6 +159,7 @@ type router struct {
 	byCall map[string]*route
 	dir    map[netip.AddrPort]*route
 	held   map[heldKey]*heldFlow
+	budget *limits.Budget
 
 	unassigned, pendingDropped int
 
@@ -180,12 +183,15 @@ type endedCall struct {
 type heldKey struct{ src, dst netip.AddrPort }
 
 type heldFlow struct {
-	pkts []packet.Packet // owned copies
-	last time.Time
+	pkts  []packet.Packet // owned copies
+	mem   int64           // their bytes, taken from the budget
+	first time.Time
+	last  time.Time
 }
 
-func newRouter(n int) *router {
+func newRouter(n int, b *limits.Budget) *router {
 	return &router{
+		budget: b,
 		n:      uint32(n),
 		byCall: make(map[string]*route),
 		dir:    make(map[netip.AddrPort]*route),
@@ -269,7 +275,7 @@ func (r *router) hold(p *packet.Packet) {
 			r.pendingDropped++
 			return
 		}
-		f = &heldFlow{}
+		f = &heldFlow{first: p.Time}
 		r.held[k] = f
 	}
 	f.last = p.Time
@@ -277,7 +283,48 @@ func (r *router) hold(p *packet.Packet) {
 		r.unassigned++
 		return
 	}
+	n := call.HeldSize(p)
+	for !r.budget.Take(limits.HeldMedia, n) {
+		if !r.evict(f) {
+			r.budget.Evicted(limits.HeldMedia, n)
+			r.unassigned++
+			return
+		}
+	}
+	f.mem += n
 	f.pkts = append(f.pkts, p.Clone())
+}
+
+// evict forgets the held flows held longest, other than keep, an eighth
+// of them at a time; it reports whether it forgot any.
+func (r *router) evict(keep *heldFlow) bool {
+	type kf struct {
+		k heldKey
+		f *heldFlow
+	}
+	var held []kf
+	for k, f := range r.held {
+		if f != keep && f.mem > 0 {
+			held = append(held, kf{k, f})
+		}
+	}
+	if len(held) == 0 {
+		return false
+	}
+	slices.SortFunc(held, func(x, y kf) int { return x.f.first.Compare(y.f.first) })
+	for _, h := range held[:max(1, len(held)/8)] {
+		r.budget.Evicted(limits.HeldMedia, h.f.mem)
+		r.unassigned += len(h.f.pkts)
+		r.forget(h.k, h.f)
+	}
+	return true
+}
+
+// forget drops a held flow and returns its memory.
+func (r *router) forget(k heldKey, f *heldFlow) {
+	r.budget.Free(limits.HeldMedia, f.mem)
+	f.mem = 0
+	delete(r.held, k)
 }
 
 // take removes the held flow of p's 5-tuple, if any, and returns its
@@ -291,7 +338,7 @@ func (r *router) take(p *packet.Packet) []packet.Packet {
 	if f == nil {
 		return nil
 	}
-	delete(r.held, k)
+	r.forget(k, f)
 	return f.pkts
 }
 
@@ -301,7 +348,7 @@ func (r *router) expire(now time.Time) {
 	for k, f := range r.held {
 		if now.Sub(f.last) > call.PendingAge {
 			r.unassigned += len(f.pkts)
-			delete(r.held, k)
+			r.forget(k, f)
 		}
 	}
 	r.mu.Lock()
@@ -334,6 +381,6 @@ func (r *router) finished(c *spanrec.Call) {
 func (r *router) close() {
 	for k, f := range r.held {
 		r.unassigned += len(f.pkts)
-		delete(r.held, k)
+		r.forget(k, f)
 	}
 }

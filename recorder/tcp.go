@@ -41,6 +41,10 @@ type tcpStream struct {
 	tls      *tlsHalf
 	base     int64
 	msgStart int64
+	// mem is the bytes of the stream's buffers taken from the memory
+	// budget, since when they were not empty (for oldest-first eviction).
+	mem   int64
+	since time.Time
 }
 
 type tcpSegment struct {
@@ -179,6 +183,33 @@ func (s *tcpStream) frame(data []byte, fr call.Frame, emit func(tcpMessage), own
 		emit(m)
 	})
 	s.trim()
+}
+
+// size returns the bytes the stream holds: the framer's incomplete
+// message, the held segments' payload and frame copies, and the segments
+// waiting for a hole to fill.
+func (s *tcpStream) size() int64 {
+	n := s.framer.Buffered() + len(s.buf)
+	for _, h := range s.held {
+		if h.owned {
+			n += len(h.frame.Data)
+		}
+	}
+	for _, g := range s.ooo {
+		n += len(g.data) + len(g.frame.Data)
+	}
+	return int64(n)
+}
+
+// drop forgets every byte the stream holds, as a recorder short of memory
+// does with the oldest incomplete message: the framer resynchronises on
+// the next SIP start line.
+func (s *tcpStream) drop() {
+	s.framer.Drop()
+	clear(s.held)
+	clear(s.ooo)
+	s.base += int64(len(s.buf))
+	s.held, s.buf, s.ooo, s.scan = nil, nil, nil, 0
 }
 
 // trim forgets the segments whose bytes were all emitted, and the oldest

@@ -138,8 +138,11 @@ func (w *worker) checkTLS(k flowKey, h *tlsHalf) {
 
 // dropTLS stops following both directions of stream k's connection.
 func (w *worker) dropTLS(k flowKey) {
-	delete(w.tcp, k)
-	delete(w.tcp, flowKey{src: k.dst, dst: k.src})
+	for _, k := range []flowKey{k, {src: k.dst, dst: k.src}} {
+		if s := w.tcp[k]; s != nil {
+			w.forgetTCP(k, s)
+		}
+	}
 }
 
 // frameTLS hands a segment's bytes, the last in s.buf, to the stream's

@@ -36,6 +36,17 @@ type FramerStats struct {
 // complete.
 func (f *Framer) Buffered() int { return len(f.buf) }
 
+// Drop forgets the bytes buffered (a recorder short of memory gives up on
+// the message); the Framer resynchronises on the next start line. The
+// counts are kept.
+func (f *Framer) Drop() {
+	if len(f.buf) > 0 {
+		f.stats.Resyncs++
+		f.stats.Skipped += uint64(len(f.buf))
+	}
+	f.buf = nil
+}
+
 // Stats returns the counts since the Framer was created.
 func (f *Framer) Stats() FramerStats { return f.stats }
 

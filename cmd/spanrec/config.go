@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -43,6 +45,13 @@ type fileConfig struct {
 		// per CPU.
 		Shards int `yaml:"shards"`
 	} `yaml:"calls"`
+	Limits struct {
+		// Memory is the budget of what the recorder buffers for the
+		// traffic (recorder.Config.Memory): bytes, or with a unit (KiB,
+		// MiB, GiB, KB, MB, GB), or "none"; default a quarter of the
+		// memory available.
+		Memory byteSize `yaml:"memory"`
+	} `yaml:"limits"`
 	Capture captureConfig `yaml:"capture"`
 	HTTP    httpConfig    `yaml:"http"` // spanrec serve
 	// Keys is the operator's key file (import --keys, record; reread on
@@ -60,6 +69,35 @@ type fileConfig struct {
 		// adds aliases but does not remove them.
 		Aliases map[string]string `yaml:"aliases"`
 	} `yaml:"audio"`
+}
+
+// byteSize is a size in bytes in the configuration file: a number,
+// optionally with a unit, or "none" (no limit: Bytes < 0).
+type byteSize struct{ Bytes int64 }
+
+func (b *byteSize) UnmarshalYAML(n *yaml.Node) error {
+	v, err := parseByteSize(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %w", n.Line, err)
+	}
+	b.Bytes = v
+	return nil
+}
+
+func parseByteSize(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	if strings.EqualFold(s, "none") {
+		return -1, nil
+	}
+	num := strings.TrimRightFunc(s, func(r rune) bool { return r < '0' || r > '9' })
+	unit := strings.TrimSpace(s[len(num):])
+	n, err := strconv.ParseInt(num, 10, 64)
+	mult := map[string]int64{"": 1, "B": 1, "K": 1 << 10, "KIB": 1 << 10, "KB": 1000, "M": 1 << 20, "MIB": 1 << 20, "MB": 1000_000,
+		"G": 1 << 30, "GIB": 1 << 30, "GB": 1000_000_000, "T": 1 << 40, "TIB": 1 << 40, "TB": 1000_000_000_000}[strings.ToUpper(unit)]
+	if err != nil || n <= 0 || mult == 0 || n > (1<<62)/mult {
+		return 0, fmt.Errorf("limits.memory: %q is not a size (bytes, or a number with KiB, MiB, GiB, KB, MB, GB; or none)", s)
+	}
+	return n * mult, nil
 }
 
 // maxShards bounds calls.shards and --shards.

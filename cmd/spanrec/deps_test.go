@@ -59,7 +59,7 @@ func TestDependencyGraph(t *testing.T) {
 		}
 	}
 	stages := []string{"packet", "sipmsg", "dialog", "rtpstream", "call", "codec", "codec/g711", "codec/g722", "codec/g726", "codec/gsm",
-		"codec/l16", "audio", "audio/wav", "render"}
+		"codec/l16", "audio", "audio/wav", "render", "limits"}
 	forbidden := []string{"net/http", "database/sql", mod + "/sqlite", mod + "/api", mod + "/recorder", mod + "/auth"}
 	for _, s := range stages {
 		p, ok := byPath[mod+"/"+s]

@@ -15,7 +15,9 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/spanrec/spanrec/capture"
+	"github.com/spanrec/spanrec/limits"
 	"github.com/spanrec/spanrec/recorder"
+	"github.com/spanrec/spanrec/sipmsg"
 )
 
 func cmdImport(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -98,6 +100,7 @@ func cmdImport(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		Call:   e.cfg.callConfig(e.dataDir),
 		Packet: e.cfg.packetConfig(),
 		Shards: shards,
+		Memory: e.cfg.Limits.Memory.Bytes,
 		Logger: e.log,
 		Keys:   ks,
 	}
@@ -161,6 +164,14 @@ func printTLS(w io.Writer, t recorder.TLSStats) {
 	}
 }
 
+// mib formats a byte count in MiB.
+func mib(n int64) string {
+	if n <= 0 {
+		return "none"
+	}
+	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+}
+
 func printSummary(w io.Writer, path, dataDir string, s recorder.Summary) {
 	p := s.Packet
 	fmt.Fprintf(w, "Imported %s in %s\n", path, s.Elapsed.Round(time.Millisecond))
@@ -200,6 +211,19 @@ func printSummary(w io.Writer, path, dataDir string, s recorder.Summary) {
 	if s.Assembler.MalformedRTP > 0 {
 		fmt.Fprintf(w, "  malformed RTP       %d\n", s.Assembler.MalformedRTP)
 	}
+	if s.SIPTooLarge > 0 {
+		fmt.Fprintf(w, "  SIP too large       %d messages over TCP larger than %d KiB dropped\n", s.SIPTooLarge, sipmsg.DefaultMaxMessage>>10)
+	}
+	if a := s.Assembler; a.TooLong > 0 || a.BeyondAudio > 0 {
+		fmt.Fprintf(w, "  max duration        %d calls closed at calls.max_duration, %d RTP payloads placed past it not spooled\n", a.TooLong, a.BeyondAudio)
+	}
+	m := s.Memory
+	fmt.Fprintf(w, "  memory budget       peak %s of %s (limits.memory)", mib(m.Peak), mib(m.Limit))
+	if m.Evictions() > 0 {
+		fmt.Fprintf(w, "; over it, evicted the oldest: %d TCP messages, %d held media flows, %d calls (closed early, still written)",
+			m.Kinds[limits.TCP].Evictions, m.Kinds[limits.HeldMedia].Evictions, m.Kinds[limits.Calls].Evictions)
+	}
+	fmt.Fprintln(w)
 	if s.Errors > 0 {
 		fmt.Fprintf(w, "  errors              %d calls could not be written\n", s.Errors)
 	}

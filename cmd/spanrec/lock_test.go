@@ -43,3 +43,16 @@ func TestDataDirLockRefusesSecondWriter(t *testing.T) {
 	}
 	l.Close()
 }
+
+func TestParseByteSize(t *testing.T) {
+	for in, want := range map[string]int64{"1048576": 1 << 20, "512MiB": 512 << 20, "2 GiB": 2 << 30, "500MB": 500e6, "64k": 64 << 10, "none": -1} {
+		if got, err := parseByteSize(in); err != nil || got != want {
+			t.Errorf("%q: %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "-1", "12 parsecs", "1.5G", "0", "99999999999999 TiB"} {
+		if _, err := parseByteSize(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

@@ -21,6 +21,7 @@ import (
 	"github.com/spanrec/spanrec/api"
 	"github.com/spanrec/spanrec/capture"
 	"github.com/spanrec/spanrec/keys"
+	"github.com/spanrec/spanrec/limits"
 	"github.com/spanrec/spanrec/recorder"
 )
 
@@ -167,6 +168,7 @@ func cmdRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		Call:   e.cfg.callConfig(e.dataDir),
 		Packet: e.cfg.packetConfig(),
 		Shards: shards,
+		Memory: e.cfg.Limits.Memory.Bytes,
 		Logger: log,
 		Keys:   ks,
 	}
@@ -365,6 +367,15 @@ func logStats(log *slog.Logger, st recorder.LiveStats) {
 	}
 	log.Info("calls", "active", st.ActiveCalls, "recorded", st.CallsRecorded, "failed", st.CallsFailed,
 		"rtp_lost", st.Lost, "duplicates_across_ports", st.CrossDuplicates)
+	m := st.Memory
+	lv := slog.LevelInfo
+	if m.Evictions() > 0 || st.BadTime > 0 || st.SIPTooLarge > 0 {
+		lv = slog.LevelWarn
+	}
+	log.Log(context.Background(), lv, "limits", "memory_bytes", m.Used, "memory_peak_bytes", m.Peak, "memory_limit_bytes", m.Limit,
+		"evicted_tcp", m.Kinds[limits.TCP].Evictions, "evicted_held_media", m.Kinds[limits.HeldMedia].Evictions,
+		"evicted_calls", m.Kinds[limits.Calls].Evictions, "sip_too_large", st.SIPTooLarge, "bad_time", st.BadTime,
+		"calls_max_duration", st.Assembler.TooLong)
 }
 
 // filter builds the capture filter of the configuration.
