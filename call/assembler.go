@@ -147,9 +147,9 @@ type Stats struct {
 	// SRTP and SRTCP packets decrypted, and those no key authenticated.
 	SRTPDecrypted, SRTPAuthFailures   int
 	SRTCPDecrypted, SRTCPAuthFailures int
-	TooLong        int // calls closed at Config.MaxDuration
-	Evicted        int // calls closed early for the memory budget
-	BeyondAudio    int // RTP payloads not spooled: placed past Config.MaxDuration
+	TooLong                           int // calls closed at Config.MaxDuration
+	Evicted                           int // calls closed early for the memory budget
+	BeyondAudio                       int // RTP payloads not spooled: placed past Config.MaxDuration
 }
 
 // Add adds o's counters to s (the recorder sums its shards').
