@@ -167,3 +167,24 @@ func BenchmarkDecode(b *testing.B) {
 	}
 	codectest.ReportSpeed(b, 20*time.Millisecond, cpu0)
 }
+
+// TestGarbage: a stream whose frames lack the signature (random bytes:
+// 15 in 16) is Garbage; a real GSM stream never is.
+func TestGarbage(t *testing.T) {
+	d := gsm.NewDecoder()
+	p := make([]byte, gsm.FrameBytes)
+	for i := range 40 {
+		p[0] = byte(i * 37) // signature 0xD only now and then
+		_, _ = d.Decode(nil, p)
+	}
+	if !d.Garbage() {
+		t.Error("random signatures: not Garbage")
+	}
+	streams := codectest.RTPStreams(t, codectest.Capture(t, "wireshark-samples/sip-rtp-gsm.pcap"))
+	d = gsm.NewDecoder()
+	for _, p := range streams[0].Payloads {
+		if _, err := d.Decode(nil, p); err != nil || d.Garbage() {
+			t.Fatalf("real stream: %v, Garbage %v", err, d.Garbage())
+		}
+	}
+}
