@@ -253,6 +253,16 @@ func TestLoginLimitsHoldUnderConcurrency(t *testing.T) {
 	if counts[http.StatusUnauthorized] != 20 || counts[http.StatusTooManyRequests] != 80 {
 		t.Errorf("one name, 100 addresses: %v; want 20 × 401, 80 × 429", counts)
 	}
+	// Each block began with one login_blocked entry: the address's, then
+	// the name's; the refused attempts are not in the trail.
+	es, _, err := f.db.Events(context.Background(), auth.EventFilter{Action: auth.ActionLoginBlocked})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(es) != 2 || !strings.Contains(es[1].Detail, "every name from 192.0.2.1") || es[1].Remote != "192.0.2.1" ||
+		es[0].User != "agnes" || !strings.Contains(es[0].Detail, "user name agnes from addresses") {
+		t.Errorf("login_blocked entries %+v", es)
+	}
 	// An address agnes logged in from before is not locked out by the
 	// others' failures on her name.
 	f.clock.advance(5*time.Minute + time.Second)

@@ -58,6 +58,9 @@ type ticket struct {
 	name, addr string
 	keys       []string
 	at         time.Time
+	// fills are the scopes of the keys this attempt brought to their
+	// limit: if it fails, a block of those scopes begins.
+	fills []string
 }
 
 func nameAddressKey(name, addr string) string { return "u\x00" + name + "\x00" + addr }
@@ -96,10 +99,14 @@ func (l *limiter) reserve(name, addr string, now time.Time) (t ticket, wait time
 		return ticket{}, wait, scope, false
 	}
 	l.makeRoom(now, len(keys))
+	t = ticket{name: name, addr: addr, keys: keys, at: now}
 	for _, k := range keys {
 		l.fails[k] = append(l.fails[k], now)
+		if n, sc := l.limit(k); len(l.fails[k]) == n {
+			t.fills = append(t.fills, sc)
+		}
 	}
-	return ticket{name: name, addr: addr, keys: keys, at: now}, 0, "", true
+	return t, 0, "", true
 }
 
 // release gives back the attempt of t: it was not checked.

@@ -249,6 +249,13 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		if err := s.auditStrict(r, req.User, auth.ActionLoginFailed, "", ""); err != nil {
 			return err
 		}
+		// One entry when a block begins; the attempts it refuses are
+		// only counted (spanrec_login_throttled_total), so that a flood
+		// cannot flood the trail.
+		for _, scope := range tk.fills {
+			s.log.Warn("api: logins blocked", "scope", scope, "user", req.User, "remote", ip)
+			s.audit(r, req.User, auth.ActionLoginBlocked, "", "blocked for "+s.cfg.LoginWindow.String()+": "+blockDetail(scope, req.User, ip))
+		}
 		return unauthenticated("wrong user name or password")
 	}
 	s.limiter.succeed(tk, now)
@@ -280,6 +287,17 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	})
 	writeJSON(w, http.StatusOK, meResponse{User: u.Name, Role: u.Role, Extensions: nonNil(u.Extensions), CSRF: sess.CSRF})
 	return nil
+}
+
+// blockDetail says what a login block covers.
+func blockDetail(scope, name, ip string) string {
+	switch scope {
+	case scopeAddress:
+		return "every name from " + limitAddr(ip)
+	case scopeName:
+		return "user name " + name + " from addresses it has not logged in from"
+	}
+	return "user name " + name + " from " + limitAddr(ip)
 }
 
 // errOverloaded answers a login that found no free password-check slot.

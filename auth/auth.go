@@ -75,6 +75,7 @@ const (
 	ActionDelete       = "delete"        // call and its files deleted
 	ActionLogin        = "login"
 	ActionLoginFailed  = "login_failed"
+	ActionLoginBlocked = "login_blocked" // failed logins reached a limit: further attempts are refused for a while
 	ActionLogout       = "logout"
 	ActionUserAdd      = "user_add"
 	ActionUserDelete   = "user_delete"
