@@ -45,7 +45,16 @@ type Decoder struct {
 	// frame without the signature; seen counts payloads up to 32.
 	badSig uint32
 	seen   int
+	// Concealment: the last good frame's parameters, whether there is
+	// one, and how many frames have been concealed since.
+	last frame
+	good bool
+	lost int
 }
+
+// maxConcealFrames is how many lost frames in a row Conceal stands in
+// for: 320 ms, by which GSM 06.11 has the output muted.
+const maxConcealFrames = 16
 
 // NewDecoder returns a decoder in the recommendation's home state.
 func NewDecoder() *Decoder {
@@ -97,7 +106,31 @@ func (d *Decoder) Decode(pcm []int16, payload []byte) ([]int16, error) {
 		d.params.unpack(payload[i : i+FrameBytes])
 		pcm = d.decodeFrame(pcm)
 	}
+	d.last, d.good, d.lost = d.params, true, 0
 	return pcm, nil
+}
+
+// Conceal appends about samples samples (whole 20 ms frames) standing in
+// for frames that never came, after GSM 06.11's substitution and muting:
+// the first repeats the last good frame, each next one repeats it with its
+// block amplitudes 4 codes (about 3 dB) lower, and after 16 frames (320
+// ms) it appends nothing. Before the first good frame it appends nothing.
+func (d *Decoder) Conceal(pcm []int16, samples int) []int16 {
+	if !d.good {
+		return pcm
+	}
+	for range (samples + FrameSamples/2) / FrameSamples {
+		if d.lost >= maxConcealFrames {
+			break
+		}
+		d.params = d.last
+		for j := range d.params.xmaxc {
+			d.params.xmaxc[j] = max(0, d.params.xmaxc[j]-int16(4*d.lost))
+		}
+		pcm = d.decodeFrame(pcm)
+		d.lost++
+	}
+	return pcm
 }
 
 // frame holds the 76 parameters of one frame (§1.7, Table 1.1).

@@ -188,3 +188,47 @@ func TestGarbage(t *testing.T) {
 		}
 	}
 }
+
+// TestConceal: after speech (the real call), lost frames are the last
+// good one repeated ever quieter, 16 frames (320 ms) at most, and a good
+// frame starts the count again; before any frame nothing is made up.
+func TestConceal(t *testing.T) {
+	d := gsm.NewDecoder()
+	if pcm := d.Conceal(nil, 160); len(pcm) != 0 {
+		t.Fatalf("concealed %d samples before any frame", len(pcm))
+	}
+	streams := codectest.RTPStreams(t, codectest.Capture(t, "wireshark-samples/sip-rtp-gsm.pcap"))
+	payloads := streams[0].Payloads
+	// Stop in speech: the loudest frame of the first 200.
+	loud, level := 0, 0.0
+	ref := gsm.NewDecoder()
+	for i, p := range payloads[:200] {
+		pcm, _ := ref.Decode(nil, p)
+		if r := codectest.RMS(pcm); r > level {
+			loud, level = i, r
+		}
+	}
+	for _, p := range payloads[:loud+1] {
+		if _, err := d.Decode(nil, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pcm := d.Conceal(nil, 30*gsm.FrameSamples)
+	if len(pcm) != 16*gsm.FrameSamples {
+		t.Fatalf("concealed %d samples of 30 frames, want 16 frames", len(pcm))
+	}
+	first := codectest.RMS(pcm[:gsm.FrameSamples])
+	lastRMS := codectest.RMS(pcm[15*gsm.FrameSamples:])
+	if first < level/4 || lastRMS > first/10 {
+		t.Errorf("concealed frames: first RMS %.0f (last good %.0f), last %.0f", first, level, lastRMS)
+	}
+	if more := d.Conceal(nil, gsm.FrameSamples); len(more) != 0 {
+		t.Errorf("%d more samples after 16 concealed frames", len(more))
+	}
+	if _, err := d.Decode(nil, payloads[loud+1]); err != nil {
+		t.Fatal(err)
+	}
+	if again := d.Conceal(nil, 100); len(again) != gsm.FrameSamples {
+		t.Errorf("after a good frame: %d samples for 100 asked, want one frame", len(again))
+	}
+}
