@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -776,5 +777,83 @@ func TestConnectionLimit(t *testing.T) {
 	}
 	if n := metricValue(t, f, "spanrec_http_connections_max"); n != 2 {
 		t.Errorf("spanrec_http_connections_max %v", n)
+	}
+}
+
+// TestLiveOutlivesReadTimeout: the HTTP server's ReadTimeout (slow-loris
+// bound on reading requests) does not end live streams, which read nothing
+// after their request.
+func TestLiveOutlivesReadTimeout(t *testing.T) {
+	f := newFixture(t, false, nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: f.api.Handler(), ReadHeaderTimeout: 200 * time.Millisecond, ReadTimeout: 300 * time.Millisecond}
+	go hs.Serve(ln)
+	defer hs.Close()
+	c := f.login(t, "sue")
+	c.base = "http://" + ln.Addr().String()
+	jar := c.hc.Jar
+	for _, ck := range jar.Cookies(mustURL(t, f.srv.URL)) {
+		jar.SetCookies(mustURL(t, c.base), []*http.Cookie{ck})
+	}
+	req, _ := http.NewRequest("GET", c.base+"/api/live", nil)
+	res, err := c.hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("live: %d", res.StatusCode)
+	}
+	r := bufio.NewReader(res.Body)
+	time.Sleep(time.Second)
+	waitSubscribers(t, f, 1)
+	f.api.Events().Publish(api.Event{Type: api.EventEnd, Call: f.calls[0]})
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("the live stream ended after the read timeout: %v", err)
+		}
+		if strings.HasPrefix(line, "event: end") {
+			return
+		}
+	}
+}
+
+func mustURL(t *testing.T, s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// TestSlowReader: a client that stops reading a large download loses the
+// connection once a write has been blocked for WriteIdle, instead of
+// holding the server's goroutine and file forever.
+func TestSlowReader(t *testing.T) {
+	f := newFixture(t, false, func(c *api.Config) { c.WriteIdle = 200 * time.Millisecond })
+	call := f.callWith(t, func(c *spanrec.Call) bool { return c.PCAP != "" })
+	// A capture far larger than the socket buffers of loopback.
+	const size = 64 << 20
+	if err := os.WriteFile(filepath.Join(f.dir, call.PCAP), make([]byte, size), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := f.login(t, "sue")
+	req, _ := http.NewRequest("GET", c.base+"/api/calls/"+string(call.ID)+"/pcap", nil)
+	res, err := c.hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("pcap: %d", res.StatusCode)
+	}
+	time.Sleep(1500 * time.Millisecond) // read nothing
+	n, err := io.Copy(io.Discard, res.Body)
+	if err == nil || n >= size {
+		t.Errorf("a reader that stalled got %d of %d bytes, err %v; want the connection cut", n, size, err)
 	}
 }

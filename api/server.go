@@ -91,6 +91,9 @@ type Config struct {
 	// AuditTimeout is how long a write to the audit trail is retried
 	// before the action it records is refused. Default 10 s.
 	AuditTimeout time.Duration
+	// WriteIdle is how long one write of a response may block (a client
+	// that does not read) before the connection is closed. Default 1 min.
+	WriteIdle time.Duration
 	// Heartbeat is the interval of the comment lines that keep an idle
 	// /api/live stream open through proxies. Default 15 s.
 	Heartbeat time.Duration
@@ -165,6 +168,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.LiveRecheck <= 0 {
 		cfg.LiveRecheck = 10 * time.Second
+	}
+	if cfg.WriteIdle <= 0 {
+		cfg.WriteIdle = time.Minute
 	}
 	if cfg.AuditTimeout <= 0 {
 		cfg.AuditTimeout = 10 * time.Second
@@ -253,9 +259,9 @@ const cspPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	start := s.cfg.Now()
 	r = s.withClient(r)
-	sw := &statusWriter{ResponseWriter: w, rc: http.NewResponseController(w)}
+	sw := &statusWriter{ResponseWriter: w, rc: http.NewResponseController(w), idle: s.cfg.WriteIdle}
 	// A response must make progress: a client that stops reading loses
-	// the connection after writeIdle, whatever the response's length.
+	// the connection after WriteIdle, whatever the response's length.
 	sw.extend()
 	h := w.Header()
 	h.Set("Content-Security-Policy", cspPolicy)
@@ -374,23 +380,20 @@ func checkQuery(r *http.Request) error {
 	return nil
 }
 
-// writeIdle is how long one write of a response may block before the
-// connection is closed (a client that does not read).
-const writeIdle = time.Minute
-
 // statusWriter records the status code of a response and extends the
 // write deadline before each write. Unwrap lets http.ResponseController
 // reach the connection (Flush, deadlines).
 type statusWriter struct {
 	http.ResponseWriter
 	rc     *http.ResponseController
+	idle   time.Duration
 	status int
 }
 
-// extend moves the write deadline writeIdle ahead (where the connection
+// extend moves the write deadline idle ahead (where the connection
 // supports deadlines).
 func (w *statusWriter) extend() {
-	w.rc.SetWriteDeadline(time.Now().Add(writeIdle))
+	w.rc.SetWriteDeadline(time.Now().Add(w.idle))
 }
 
 func (w *statusWriter) WriteHeader(code int) {

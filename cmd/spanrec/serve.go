@@ -200,7 +200,7 @@ func newWeb(ctx context.Context, e *env, db *sqlite.DB, hc httpConfig, stdout io
 		Handler: srv.Handler(),
 		// Slow clients: the headers must arrive within 10 s and the whole
 		// request (bodies are at most 64 KiB) within 30 s; each write of
-		// the answer may block at most a minute (api's writeIdle), which
+		// the answer may block at most a minute (api.Config.WriteIdle), which
 		// lets long downloads and live streams go on while they move.
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
