@@ -118,54 +118,36 @@ func synth(a []int16, x, y []int16, mem *[order]int16, update bool) (overflow bo
 	copy(buf[:order], mem[:])
 	c := (*[mp1]int16)(a)
 	n := len(x)
-	if fastPaths && sumAbs(c[:])*2*32768 <= max32 {
-		// No partial sum can leave 32 bits (every sample is 16 bits):
-		// the saturating multiply-accumulates are plain ones.
-		for i := range n {
-			w := (*[order]int16)(buf[i : i+order])
-			s := int32(x[i]) * int32(c[0])
-			for j := 1; j <= order; j++ {
-				s -= int32(c[j]) * int32(w[order-j])
-			}
-			// L_shl(2s, 3) and round, with saturation.
-			l := int64(s) << 4
-			if l > max32 || l < min32 {
-				overflow = true
-				if l > 0 {
-					l = max32
-				} else {
-					l = min32
-				}
-			}
-			l += 0x8000
-			if l > max32 {
-				l, overflow = max32, true
-			}
-			buf[order+i] = int16(l >> 16)
-		}
-		copy(y, buf[order:order+n])
-		if update {
-			copy(mem[:], y[n-order:n])
-		}
-		return overflow
-	}
+	// sa bounds the feedback's gain and m the magnitude of every sample
+	// fed back so far: where they rule saturation out for a sample, its
+	// multiply-accumulates are plain ones.
+	sa, c0 := sumAbs(c[1:]), int64(abs16(c[0]))+1
+	m := maxAbs(mem[:])
 	for i := range n {
-		// L_mult(x, a[0]) cannot saturate: a[0] is 4096.
-		s := int64(x[i]) * int64(c[0]) * 2
 		w := (*[order]int16)(buf[i : i+order]) // the last order outputs
-		for j := 1; j <= order; j++ {
-			p := int64(c[j]) * int64(w[order-j]) * 2
-			if p == 1<<31 { // L_mult saturates
-				p = max32
-				overflow = true
+		var s int64
+		if fastPaths && 2*(sa*m+c0*(int64(abs16(x[i]))+1)) <= max32 {
+			s32 := int32(x[i]) * int32(c[0])
+			for j := 1; j <= order; j++ {
+				s32 -= int32(c[j]) * int32(w[order-j])
 			}
-			s -= p
-			if uint64(s-min32) > max32-min32 {
-				overflow = true
-				if s > 0 {
-					s = max32
-				} else {
-					s = min32
+			s = int64(s32) * 2
+		} else {
+			s = int64(lMult(x[i], c[0]))
+			for j := 1; j <= order; j++ {
+				p := int64(c[j]) * int64(w[order-j]) * 2
+				if p == 1<<31 { // L_mult saturates
+					p = max32
+					overflow = true
+				}
+				s -= p
+				if uint64(s-min32) > max32-min32 {
+					overflow = true
+					if s > 0 {
+						s = max32
+					} else {
+						s = min32
+					}
 				}
 			}
 		}
@@ -185,7 +167,9 @@ func synth(a []int16, x, y []int16, mem *[order]int16, update bool) (overflow bo
 		if s > max32 {
 			s, overflow = max32, true
 		}
-		buf[order+i] = int16(s >> 16)
+		v := int16(s >> 16)
+		buf[order+i] = v
+		m = max(m, int64(abs16(v))+1)
 	}
 	copy(y, buf[order:order+n])
 	if update {
