@@ -67,7 +67,7 @@ type Token struct {
 
 // Audit actions.
 const (
-	ActionPlay         = "play"          // audio fetched from its start for playback
+	ActionPlay         = "play"          // bytes of the audio served for playback (once per session and call in 30 min)
 	ActionDownload     = "download"      // audio downloaded as a file
 	ActionDownloadPCAP = "download_pcap" // per-call capture downloaded
 	ActionWaveform     = "waveform"      // peaks of the audio fetched (derived from the recording)
