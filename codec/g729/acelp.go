@@ -50,35 +50,30 @@ func predLt3(exc []int16, at int, t0, frac int16, n int) {
 		c1[i] = inter3l[int(frac)+3*i]
 		c2[i] = inter3l[3-int(frac)+3*i]
 	}
+	// m bounds every sample the filter reads: those of its window as they
+	// were, and those it has written since (short lags read them). Where
+	// m rules saturation out for a sample, its multiply-accumulates are
+	// plain ones.
 	m := maxAbs(exc[x0-9 : x0+n+10])
-	if x0+n+9 >= at {
-		// The window reaches samples this loop writes (short lags):
-		// each is at most (sum of coefficients, < 1.82) times what it
-		// reads, over at most 4 generations (lag >= 20, 40 samples).
-		m = 12*m + 8
-	}
-	if fastPaths && 2*m*(sumAbs(c1[:])+sumAbs(c2[:])) <= max32 {
-		// No partial sum can saturate: plain multiply-accumulates.
-		for j := range n {
-			past := exc[x0+j-9 : x0+j+1 : x0+j+1]
-			next := exc[x0+j+1 : x0+j+11 : x0+j+11]
-			var s int32
-			for i := range 10 {
-				s += int32(past[9-i])*int32(c1[i]) + int32(next[i])*int32(c2[i])
-			}
-			exc[at+j] = round16(s << 1)
-		}
-		return
-	}
+	sc := sumAbs(c1[:]) + sumAbs(c2[:])
 	for j := range n {
 		past := exc[x0+j-9 : x0+j+1 : x0+j+1] // x1[-9..0]
 		next := exc[x0+j+1 : x0+j+11 : x0+j+11]
 		var s int32
-		for i := range 10 {
-			s = lMac(s, past[9-i], c1[i])
-			s = lMac(s, next[i], c2[i])
+		if fastPaths && 2*m*sc <= max32 {
+			for i := range 10 {
+				s += int32(past[9-i])*int32(c1[i]) + int32(next[i])*int32(c2[i])
+			}
+			s <<= 1
+		} else {
+			for i := range 10 {
+				s = lMac(s, past[9-i], c1[i])
+				s = lMac(s, next[i], c2[i])
+			}
 		}
-		exc[at+j] = round16(s)
+		v := round16(s)
+		exc[at+j] = v
+		m = max(m, int64(abs16(v))+1)
 	}
 }
 
