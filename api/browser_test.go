@@ -235,7 +235,8 @@ func TestBrowser(t *testing.T) {
 	needChromium(t)
 	// The server first: cleanups run last-in first-out, so the browser
 	// (and its open /api/live stream) is gone before the server closes.
-	f := newFixture(t, false, nil)
+	// Live streams check their session every 300 ms (the last step).
+	f := newFixture(t, false, func(c *api.Config) { c.LiveRecheck = 300 * time.Millisecond })
 	b := newBrowser(t)
 	// 205 → 201, answered with audio and two DTMF digits (see testdata/README.md).
 	target := f.callWith(t, func(c *spanrec.Call) bool { return c.Caller.Number == "205" && c.Audio != "" })
@@ -432,6 +433,23 @@ func TestBrowser(t *testing.T) {
 		if err != nil || len(evs) != 1 || evs[0].CallID != string(victim.ID) || evs[0].User != "ada" {
 			t.Errorf("audit delete events %+v (%v)", evs, err)
 		}
+		b.check(t)
+	})
+
+	step("the live view stops when the session ends", func(t *testing.T) {
+		b.do(t, "open the live view", chromedp.Click(chromedp.CSS(`a[data-nav="live"]`)))
+		b.waitFor(t, "the live stream", `document.getElementById('live-conn').textContent === 'Connected'`)
+		// A new password ends every session of the user (as deleting
+		// the user does): the browser's EventSource gets "unauthorized",
+		// its reconnection 401, and it stays closed.
+		h, err := auth.HashPassword("another password", cheap)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.db.SetPassword(context.Background(), "ada", h); err != nil {
+			t.Fatal(err)
+		}
+		b.waitFor(t, "the closed stream", `document.getElementById('live-conn').textContent === 'Disconnected — reload the page'`)
 		b.check(t)
 	})
 }
