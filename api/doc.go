@@ -15,9 +15,25 @@
 // supervisor sees every call, an admin also deletes calls, manages users and
 // tokens and reads the audit trail. A cookie-authenticated request that
 // changes state must carry the session's CSRF token in X-CSRF-Token, and a
-// cross-origin Origin header is refused. Failed logins are limited per user
-// name and client address. Every playback, download and deletion, every
-// login and every account change is written to the audit trail.
+// cross-origin Origin header is refused. An agent asking for a call not
+// theirs gets 404, as for a call that does not exist.
+//
+// # Hostile clients
+//
+// Login attempts are counted before their password is checked, per user
+// name and address, per address and per name (limit.go), and at most
+// Config.PasswordChecks Argon2id checks run at once, which bounds their
+// memory. Every answer that carries bytes of a recording (audio, pcap,
+// waveform peaks) is audited on what it serves, not on the Range header
+// that asked, once per session, call and action in 30 minutes; refusals
+// are audited too, and an answer whose entry cannot be written is not
+// given (503) (audit.go). Range headers are parsed and put in canonical
+// form before net/http serves them (ranges.go). Query strings, bodies, live
+// streams, connections (LimitListener) and stalled writes are bounded, and
+// client addresses come from X-Forwarded-For only through
+// Config.TrustedProxies (client.go). /api/live streams check their session
+// every Config.LiveRecheck. docs/SECURITY.md lists every bound and its
+// metric; hostile_test.go is their suite.
 //
 // Every response carries a strict Content-Security-Policy (no inline
 // scripts), nosniff, no-referrer and frame-denial headers, HSTS when served
@@ -34,5 +50,5 @@
 // # Concurrency
 //
 // A Server and an Events are safe for concurrent use. The package starts no
-// goroutines; net/http runs the handlers, and the caller runs WatchIndex.
+// goroutines of its own; net/http runs the handlers, and the caller runs WatchIndex.
 package api
