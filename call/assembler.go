@@ -63,6 +63,10 @@ type Config struct {
 	// answered, from the goroutine that feeds the Assembler; it must not
 	// block. Reconfigure keeps it.
 	Progress func(ProgressEvent)
+	// IgnoreSignalless keeps RTP that no SDP claims from becoming
+	// signalless calls (calls.rtp_without_signalling: ignore); it is only
+	// counted, as unassigned.
+	IgnoreSignalless bool
 	// Spool, if set, recycles the spool directories, track files and
 	// journals of calls (see render.Pool); Reconfigure keeps it.
 	Spool *render.Pool
@@ -150,6 +154,9 @@ type Stats struct {
 	TooLong                           int // calls closed at Config.MaxDuration
 	Evicted                           int // calls closed early for the memory budget
 	BeyondAudio                       int // RTP payloads not spooled: placed past Config.MaxDuration
+	// Signalless counts the calls found as RTP alone (no SDP claimed
+	// it): spanrec.SignallingNone.
+	Signalless int
 }
 
 // Add adds o's counters to s (the recorder sums its shards').
@@ -168,6 +175,7 @@ func (s *Stats) Add(o Stats) {
 	s.TooLong += o.TooLong
 	s.Evicted += o.Evicted
 	s.BeyondAudio += o.BeyondAudio
+	s.Signalless += o.Signalless
 }
 
 // Assembler joins signalling and media into calls. It is not safe for
@@ -178,8 +186,11 @@ type Assembler struct {
 	calls map[string]*state          // by SIP Call-ID
 	media map[netip.AddrPort]binding // SDP (and learned) endpoints
 	flows map[flowKey]*flow          // directional media flows
-	stats Stats
 	keys  operatorKeys
+	// orphans holds the media no SDP claims yet, and makes signalless
+	// calls of it.
+	orphans *Orphans
+	stats   Stats
 }
 
 type binding struct {
@@ -194,12 +205,16 @@ type flowKey struct{ src, dst netip.AddrPort }
 // call, from within HandleSIP, HandleMedia, Expire or Close.
 func NewAssembler(cfg Config, done func(*Finished)) *Assembler {
 	cfg.defaults()
+	o := NewOrphans()
+	o.Ignore = cfg.IgnoreSignalless
+	o.Budget = cfg.Budget
 	a := &Assembler{
-		cfg:   cfg,
-		done:  done,
-		calls: make(map[string]*state),
-		media: make(map[netip.AddrPort]binding),
-		flows: make(map[flowKey]*flow),
+		cfg:     cfg,
+		done:    done,
+		calls:   make(map[string]*state),
+		media:   make(map[netip.AddrPort]binding),
+		flows:   make(map[flowKey]*flow),
+		orphans: o,
 	}
 	a.refreshKeys()
 	return a
@@ -215,10 +230,22 @@ func (a *Assembler) Reconfigure(cfg Config) {
 	}
 	cfg.defaults()
 	a.cfg = cfg
+	a.orphans.Ignore = cfg.IgnoreSignalless
 }
 
 // Stats returns the counters.
-func (a *Assembler) Stats() Stats { return a.stats }
+func (a *Assembler) Stats() Stats {
+	s := a.stats
+	s.Unassigned += a.orphans.Unassigned
+	s.PendingDropped += a.orphans.Dropped
+	return s
+}
+
+// ObserveSignalling shows the Assembler a TCP or UDP packet that is not
+// SIP, so that it can say why a signalless call has no signalling (see
+// Hints). The recorder calls it for every such packet, before
+// HandleMedia.
+func (a *Assembler) ObserveSignalling(p *packet.Packet) { a.orphans.Hints.Observe(p) }
 
 // Active returns the number of calls in progress.
 func (a *Assembler) Active() int { return len(a.calls) }
@@ -286,7 +313,7 @@ func (a *Assembler) handleSIP(m *sipmsg.Message, p *packet.Packet, frames []Fram
 		c.writeFrames(a, p)
 	}
 	if u.SDP != nil {
-		a.bindSDP(c, u.Side, u.SDP)
+		a.bindSDP(c, u.Side, u.SDP, p.Time)
 	}
 	if c.d.Finished() && c.finishedAt.IsZero() {
 		c.finishedAt = p.Time
@@ -298,14 +325,19 @@ func (a *Assembler) handleSIP(m *sipmsg.Message, p *packet.Packet, frames []Fram
 }
 
 func (a *Assembler) newCall(m *sipmsg.Message, p *packet.Packet) *state {
-	d := dialog.New(m, p.Time, p.Src, p.Dst)
+	return a.newState(dialog.New(m, p.Time, p.Src, p.Dst), spanrec.NewCallID(m.CallID, p.Time), p.Time)
+}
+
+// newState starts the state of a call with dialog d, ID id, first seen at
+// t, and opens its pcapng.
+func (a *Assembler) newState(d *dialog.Dialog, id spanrec.CallID, t time.Time) *state {
 	c := &state{
 		d:     d,
-		id:    spanrec.NewCallID(m.CallID, p.Time),
+		id:    id,
 		rtp:   make(map[spanrec.Side]map[uint8]sipmsg.RTPMap, 2),
-		first: p.Time,
+		first: t,
 	}
-	day := p.Time.UTC().Format("2006/01/02")
+	day := t.UTC().Format("2006/01/02")
 	dir := filepath.Join(a.cfg.DataDir, "recordings", filepath.FromSlash(day))
 	c.base = filepath.Join(dir, string(c.id))
 	c.spool = filepath.Join(a.cfg.DataDir, "spool", string(c.id))
@@ -330,10 +362,60 @@ func (a *Assembler) fileError(c *state, err error) {
 	}
 }
 
+// StartSignalless makes a call of media no SDP claimed (see Orphans): its
+// parties are the media addresses, it is answered at its first packet,
+// and its held packets are replayed into it. The recorder's shards call
+// it for what their router decided; an Assembler on its own decides in
+// Expire and Close.
+func (a *Assembler) StartSignalless(g *Orphan) {
+	key := g.Key()
+	if a.calls[key] != nil {
+		return
+	}
+	c := a.newState(dialog.Signalless(g.Caller, g.Callee, g.First), spanrec.NewCallID(key, g.First), g.First)
+	c.signalless = true
+	a.calls[key] = c
+	a.stats.Signalless++
+	c.note("%s", g.Reason)
+	if !g.Paired {
+		c.note("RTP seen one way only (%s → %s): the other direction was not mirrored, or there was none", g.Caller, g.Callee)
+	}
+	// The srtp stage's hook: a side whose payloads look like SRTP is
+	// marked encrypted, so that its packets are never decoded as plain
+	// audio (keys supplied for its RTP source may decrypt it).
+	for i, enc := range g.Encrypted {
+		if enc {
+			c.secure[i].enc = spanrec.SRTP
+		}
+	}
+	if a.cfg.Progress != nil {
+		a.cfg.Progress(ProgressEvent{Call: c.snapshot(a)})
+		c.answerNotified = true
+		a.cfg.Progress(ProgressEvent{Answered: true, Call: c.snapshot(a)})
+	}
+	a.bind(c, g.Caller, spanrec.CallerSide, false)
+	a.bind(c, g.Callee, spanrec.CalleeSide, false)
+	for _, ep := range []netip.AddrPort{g.Caller, g.Callee} {
+		if ep.Port() < 65535 {
+			rtcp := netip.AddrPortFrom(ep.Addr(), ep.Port()+1)
+			if _, ok := a.media[rtcp]; !ok {
+				side := spanrec.CalleeSide
+				if ep == g.Caller {
+					side = spanrec.CallerSide
+				}
+				a.bind(c, rtcp, side, true)
+			}
+		}
+	}
+	for i := range g.Packets {
+		a.HandleMedia(&g.Packets[i])
+	}
+}
+
 // bindSDP registers the media endpoints side announced in sdp, so that
 // RTP to and from them is assigned to c (RFC 3264 §5: the address and port
 // in the m= line are where the side wants to receive).
-func (a *Assembler) bindSDP(c *state, side spanrec.Side, sdp *sipmsg.SDP) {
+func (a *Assembler) bindSDP(c *state, side spanrec.Side, sdp *sipmsg.SDP, t time.Time) {
 	c.sdpGen++
 	pt := c.rtp[side]
 	if pt == nil {
@@ -357,6 +439,7 @@ func (a *Assembler) bindSDP(c *state, side spanrec.Side, sdp *sipmsg.SDP) {
 			rtcp = netip.AddrPortFrom(m.Addr.Addr(), m.Addr.Port()+1)
 		}
 		a.bind(c, rtcp, side, true)
+		a.orphans.Announce(m.Addr, t)
 	}
 }
 
@@ -379,15 +462,17 @@ func (a *Assembler) bind(c *state, ep netip.AddrPort, side spanrec.Side, rtcp bo
 func (a *Assembler) HandleMedia(p *packet.Packet) bool {
 	key := flowKey{p.Src, p.Dst}
 	f := a.flows[key]
-	if f == nil || f.c == nil {
-		if nf, ok := a.match(key, p); ok {
-			if f != nil {
-				a.adopt(nf, f)
-			}
-			f = nf
-		} else {
-			return a.hold(f, key, p)
+	if f == nil {
+		nf, ok := a.match(key, p)
+		if !ok {
+			return a.orphans.Hold(p)
 		}
+		// What was held of the flow before its SDP came.
+		held := a.orphans.Take(p)
+		for i := range held {
+			nf.handle(a, &held[i])
+		}
+		f = nf
 	}
 	f.handle(a, p)
 	return true
@@ -439,77 +524,6 @@ func HeldSize(p *packet.Packet) int64 {
 // value, slice headers, allocation rounding).
 const heldOverhead = 256
 
-// hold keeps an unassigned RTP-looking packet for a while, in case the
-// SDP that claims its flow comes later (reordering across mirror ports).
-func (a *Assembler) hold(f *flow, key flowKey, p *packet.Packet) bool {
-	if f == nil {
-		if !looksMedia(p.Payload) {
-			return false
-		}
-		if len(a.flows) > MaxPendingFlows {
-			a.stats.PendingDropped++
-			return false
-		}
-		f = &flow{key: key, pendingSince: p.Time}
-		a.flows[key] = f
-	}
-	f.lastSeen = p.Time
-	if len(f.pending) >= MaxPendingPackets {
-		a.stats.Unassigned++
-		return false
-	}
-	n := HeldSize(p)
-	for !a.cfg.Budget.Take(limits.HeldMedia, n) {
-		if !a.evictHeld(f) {
-			a.cfg.Budget.Evicted(limits.HeldMedia, n)
-			a.stats.Unassigned++
-			return false
-		}
-	}
-	f.pendingMem += n
-	f.pending = append(f.pending, p.Clone())
-	return true
-}
-
-// evictHeld forgets the packets of the held flows held longest, other
-// than keep, an eighth of them at a time; it reports whether it forgot
-// any.
-func (a *Assembler) evictHeld(keep *flow) bool {
-	var held []*flow
-	for _, f := range a.flows {
-		if f.c == nil && f != keep && f.pendingMem > 0 {
-			held = append(held, f)
-		}
-	}
-	if len(held) == 0 {
-		return false
-	}
-	slices.SortFunc(held, func(x, y *flow) int { return x.pendingSince.Compare(y.pendingSince) })
-	for _, f := range held[:max(1, len(held)/8)] {
-		a.cfg.Budget.Evicted(limits.HeldMedia, f.pendingMem)
-		a.stats.Unassigned += len(f.pending)
-		a.dropPending(f)
-		delete(a.flows, f.key)
-	}
-	return true
-}
-
-// dropPending forgets what f held and returns its memory.
-func (a *Assembler) dropPending(f *flow) {
-	a.cfg.Budget.Free(limits.HeldMedia, f.pendingMem)
-	f.pendingMem = 0
-	clear(f.pending)
-	f.pending = nil
-}
-
-// adopt replays the packets a pending flow held into the matched flow.
-func (a *Assembler) adopt(nf, pend *flow) {
-	for i := range pend.pending {
-		nf.handle(a, &pend.pending[i])
-	}
-	a.dropPending(pend)
-}
-
 func other(s spanrec.Side) spanrec.Side {
 	if s == spanrec.CallerSide {
 		return spanrec.CalleeSide
@@ -539,18 +553,17 @@ func (a *Assembler) Expire(now time.Time) {
 		delete(a.calls, id)
 		a.finish(c)
 	}
-	for k, f := range a.flows {
-		if f.c == nil && now.Sub(f.lastSeen) > PendingAge {
-			a.stats.Unassigned += len(f.pending)
-			a.dropPending(f)
-			delete(a.flows, k)
-		}
+	for _, g := range a.orphans.Expire(now) {
+		a.StartSignalless(g)
 	}
 }
 
 // Close finishes every call still open, as at the end of a capture file or
 // on shutdown.
 func (a *Assembler) Close() {
+	for _, g := range a.orphans.Close() {
+		a.StartSignalless(g)
+	}
 	ids := make([]string, 0, len(a.calls))
 	for id := range a.calls {
 		ids = append(ids, id)
@@ -564,11 +577,7 @@ func (a *Assembler) Close() {
 		delete(a.calls, id)
 		a.finish(c)
 	}
-	for k, f := range a.flows {
-		a.stats.Unassigned += len(f.pending)
-		a.dropPending(f)
-		delete(a.flows, k)
-	}
+	clear(a.flows)
 }
 
 // Memory a call takes, for the budget (measured with an INVITE flood and

@@ -39,12 +39,6 @@ type flow struct {
 	rtcpPackets int
 	pt          payloadInfo // cache of the last payload type
 	ptGen       int
-
-	// Unassigned flows only.
-	pending      []packet.Packet
-	pendingMem   int64 // bytes of pending taken from Config.Budget
-	pendingSince time.Time
-	lastSeen     time.Time
 }
 
 // stream is the quality state of one SSRC in a flow.

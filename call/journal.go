@@ -58,6 +58,8 @@ type Journal struct {
 	DTMF       []spanrec.DTMF    `json:"dtmf,omitempty"`
 	Streams    []spanrec.Stream  `json:"streams,omitempty"`
 	Notes      []string          `json:"notes,omitempty"`
+	// Signalling is "none" for a signalless call ("" reads as SIP).
+	Signalling string `json:"signalling,omitempty"`
 	// PCAP and Audio are the paths of the call's pcapng and of its future
 	// WAV, relative to the data directory.
 	PCAP  string `json:"pcap,omitempty"`
@@ -130,6 +132,10 @@ func (j *Journal) Call() *spanrec.Call {
 		Streams:    j.Streams,
 		PCAP:       j.PCAP,
 		Notes:      slices.Clone(j.Notes),
+		Signalling: j.Signalling,
+	}
+	if c.Signalling == "" {
+		c.Signalling = spanrec.SignallingSIP
 	}
 	if c.Status == spanrec.Ongoing || c.Status == "" {
 		c.Status = spanrec.NoAnswer
@@ -169,6 +175,7 @@ func (a *Assembler) writeJournal(c *state) {
 		FirstMedia: c.firstMedia,
 		DTMF:       d.DTMF,
 		Notes:      c.notes,
+		Signalling: c.signalling(),
 		Audio:      relPath(a.cfg.DataDir, c.base+".wav"),
 	}
 	if c.pcap != nil {

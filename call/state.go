@@ -56,6 +56,8 @@ type state struct {
 	tracks    []*render.Track
 	trackSeq  int
 	notes     []string
+	// signalless: found as RTP alone (StartSignalless), no SIP.
+	signalless bool
 	dirty     bool // changed since the journal was last written
 	// mem is the bytes of the budget the call holds (Config.Budget).
 	mem int64
@@ -261,14 +263,22 @@ func (c *state) snapshot(a *Assembler) *spanrec.Call {
 		StatusCode: d.Code,
 		Start:      d.Start,
 		Answer:     d.Answer,
-		Signalling: spanrec.SignallingSIP,
+		Signalling: c.signalling(),
 	}
+}
+
+func (c *state) signalling() string {
+	if c.signalless {
+		return spanrec.SignallingNone
+	}
+	return spanrec.SignallingSIP
 }
 
 // mediaNotes says what the media of an answered call lacks, and why: the
 // mirror is blamed only for a direction the SDP says should have flowed.
 func (c *state) mediaNotes(call *spanrec.Call, sent map[spanrec.Side]bool) {
-	if call.Status != spanrec.Answered {
+	// A signalless call is its media: StartSignalless said what it lacks.
+	if call.Status != spanrec.Answered || c.signalless {
 		return
 	}
 	expected := func(side spanrec.Side) bool {

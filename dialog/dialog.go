@@ -79,6 +79,20 @@ func New(m *sipmsg.Message, t time.Time, src, dst netip.AddrPort) *Dialog {
 	return d
 }
 
+// Signalless returns the dialog of a call found as RTP alone, with no
+// signalling: its parties are named by the media addresses caller and
+// callee, and it is answered at t, its first packet. Close ends it.
+func Signalless(caller, callee netip.AddrPort, t time.Time) *Dialog {
+	return &Dialog{
+		Caller: spanrec.Party{Number: caller.String(), Addr: caller.Addr()},
+		Callee: spanrec.Party{Number: callee.String(), Addr: callee.Addr()},
+		Start:  t,
+		Answer: t,
+		Status: spanrec.Answered,
+		Media:  make(map[spanrec.Side]*sipmsg.SDP, 2),
+	}
+}
+
 // party prefers the P-Asserted-Identity (RFC 3325 §9.1) over the From/To
 // header for the number, as the network vouches for it. A URI without a
 // user part (sip:example.com) names the party by its host, and only a URI

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/spanrec/spanrec"
+	"github.com/spanrec/spanrec/call"
 	"github.com/spanrec/spanrec/capture"
 	sipdialog "github.com/spanrec/spanrec/dialog"
 	"github.com/spanrec/spanrec/packet"
@@ -66,6 +67,12 @@ type Analyzer struct {
 	rtcp        uint64
 	unbound     map[flowKey]uint64 // RTP-looking flows no SDP announced
 	unboundPkts uint64
+	// orphans judges the unbound flows as the recorder does: which would
+	// become signalless calls (call.Orphans, shapes only).
+	orphans *call.Orphans
+	// sipOversize counts SIP messages over TCP the framers dropped for
+	// size.
+	sipOversize uint64
 }
 
 type sipPort struct {
@@ -123,6 +130,8 @@ func New(cfg Config) *Analyzer {
 	if cfg.MaxStreams <= 0 {
 		cfg.MaxStreams = defaultMax
 	}
+	orphans := call.NewOrphans()
+	orphans.ShapeOnly = true
 	return &Analyzer{
 		cfg:      cfg,
 		dec:      packet.NewDecoder(cfg.Packet),
@@ -135,6 +144,7 @@ func New(cfg Config) *Analyzer {
 		bindings: make(map[netip.AddrPort]binding),
 		streams:  make(map[streamKey]*stream),
 		unbound:  make(map[flowKey]uint64),
+		orphans:  orphans,
 	}
 }
 
@@ -197,8 +207,10 @@ func (a *Analyzer) Handle(p *packet.Packet) {
 			a.sip(p.Payload, p, "UDP")
 			return
 		}
+		a.orphans.Hints.Observe(p)
 		a.media(p)
 	case packet.ProtoTCP:
+		a.orphans.Hints.Observe(p)
 		a.tcp(p)
 	}
 }
@@ -227,7 +239,9 @@ func (a *Analyzer) tcp(p *packet.Packet) {
 	}
 	// Segments are taken in arrival order: good enough to count messages
 	// and read their SDP; the recorder reorders them.
+	over := fr.Stats().Overflows
 	fr.Write(p.Payload, func(msg []byte) { a.sip(msg, p, "TCP") })
+	a.sipOversize += fr.Stats().Overflows - over
 	if p.TCPFlags&(packet.TCPFin|packet.TCPRst) != 0 {
 		delete(a.tcpSIP, k)
 	}
@@ -363,6 +377,7 @@ func (a *Analyzer) media(p *packet.Packet) {
 			k := flowKey{p.Src, p.Dst}
 			if _, ok := a.unbound[k]; ok || len(a.unbound) < a.cfg.MaxStreams {
 				a.unbound[k]++
+				a.orphans.Hold(p)
 			}
 		}
 		return

@@ -163,8 +163,11 @@ func TestCaptures(t *testing.T) {
 		{"wireshark-samples/SIP_DTMF2.pcap", false, []string{CodeSIP, CodeRTP, CodeRTPLoss, CodeOneWay}, nil, 2, 1},
 		// VXLAN-encapsulated traffic without SIP.
 		{"ndpi/vxlan.pcap", false, []string{CodeTunnel, CodeNoSIP}, nil, 0, 0},
-		// SRTP with no signalling at all: media but no SIP.
+		// SRTP with no signalling at all, one way: media but no SIP.
 		{"wireshark-samples/marseillaise-srtp.pcap", false, []string{CodeNoSIP}, nil, 0, 0},
+		// Cisco SCCP and G.711 RTP both ways: recorded as a signalless
+		// call, fit.
+		{"ndpi/skinny.pcap", true, []string{CodeSignalless}, []string{CodeNoSIP}, 0, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -247,8 +250,14 @@ func TestSynthetic(t *testing.T) {
 		{"one way with signalling", calls(4), func(p *packet.Packet) bool {
 			return p.Src.Addr() == netip.MustParseAddr("10.0.0.10")
 		}, false, []string{CodeOneWay, CodeOneWaySIP}, nil},
+		// Both directions of RTP without SIP: recorded as signalless
+		// calls, fit (with a warning: no numbers).
 		{"media only", calls(2), func(p *packet.Packet) bool { return p.Src.Port() == 5060 || p.Dst.Port() == 5060 },
-			false, []string{CodeNoSIP}, nil},
+			true, []string{CodeSignalless}, []string{CodeNoSIP}},
+		// One direction of RTP without SIP: not fit.
+		{"media only, one way", calls(2), func(p *packet.Packet) bool {
+			return p.Src.Port() == 5060 || p.Dst.Port() == 5060 || p.Src.Addr() == netip.MustParseAddr("10.0.0.10")
+		}, false, []string{CodeNoSIP}, nil},
 		// Silence the SDP asked for is not the mirror's: fit.
 		{"hold and one-way by SDP", []pcaptest.Call{
 			{Talk: 5 * time.Second, Hold: &pcaptest.Hold{At: time.Second, Length: 2 * time.Second}},

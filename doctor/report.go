@@ -47,6 +47,8 @@ const (
 	CodeNotReceiveOnly = "not-receive-only"
 	CodeLinkDown       = "link-down"
 	CodeTruncated      = "truncated"
+	CodeSignalless     = "signalless"
+	CodeSIPOversize    = "sip-oversize"
 )
 
 // Finding is one thing the doctor has to say, in plain words.
@@ -110,6 +112,15 @@ type Counters struct {
 	UnmatchedPkts   uint64            `json:"unmatched_rtp_packets"`
 	OneWayCalls     int               `json:"one_way_calls"`
 	CallsNotTracked uint64            `json:"calls_not_tracked,omitempty"` // beyond Config.MaxDialogs
+
+	// Signalless counts the calls the recorder would make of RTP no SDP
+	// claims (paired by addresses, RTP by its shape), SignallessOneWay
+	// those of them seen in one direction only.
+	Signalless       int `json:"signalless_calls"`
+	SignallessOneWay int `json:"signalless_one_way,omitempty"`
+	// SIPOversize counts SIP messages over TCP dropped for exceeding the
+	// framer's limit.
+	SIPOversize uint64 `json:"sip_oversize,omitempty"`
 }
 
 // Call is what the doctor saw of one SIP dialog.
@@ -204,6 +215,21 @@ func (a *Analyzer) Report(source string, link *Link) Report {
 	c.RTCPPackets = a.rtcp
 	c.UnmatchedFlows = len(a.unbound)
 	c.UnmatchedPkts = a.unboundPkts
+	c.SIPOversize = a.sipOversize
+	signalless := a.orphans.Preview()
+	c.Signalless = len(signalless)
+	for _, g := range signalless {
+		if !g.Paired {
+			c.SignallessOneWay++
+		}
+	}
+	// Complete signalless calls are recorded, from their RTP alone: the
+	// port is fit for them, though numbers and names are missing.
+	signallessOK := c.Signalless > 0 && c.SignallessOneWay == 0
+	var signallessWhy string
+	if c.Signalless > 0 {
+		_, signallessWhy, _ = strings.Cut(signalless[0].Reason, ": ")
+	}
 
 	var oneWay, oneWaySIP, noMedia []*Call
 	srtp := 0
@@ -343,6 +369,16 @@ func (a *Analyzer) Report(source string, link *Link) Report {
 
 	// Signalling.
 	switch {
+	case a.sipMsgs == 0 && len(a.tlsFlows) > 0 && signallessOK:
+		add(SeverityWarning, CodeTLS,
+			"configure the PBX and phones (or the mirrored trunk) to use SIP over UDP or TCP, or mirror a leg where signalling is not encrypted, to get numbers and names",
+			"only encrypted SIP (TLS, port 5061) seen on %d connections: %d %s recorded from their RTP alone (signalless: parties are addresses, no numbers)",
+			len(a.tlsFlows), c.Signalless, plural(c.Signalless, "call is", "calls are"))
+	case a.sipMsgs == 0 && signallessOK:
+		add(SeverityWarning, CodeSignalless,
+			"mirror the port of the PBX or the SIP trunk too, to get numbers and names",
+			"no SIP seen, but %d %s recorded from their RTP alone (signalless: parties are addresses, no numbers): %s",
+			c.Signalless, plural(c.Signalless, "call is", "calls are"), signallessWhy)
 	case a.sipMsgs == 0 && len(a.tlsFlows) > 0:
 		add(SeverityError, CodeTLS,
 			"configure the PBX and phones (or the mirrored trunk) to use SIP over UDP or TCP on port 5060, or mirror a leg where signalling is not encrypted: spanrec cannot read TLS",
@@ -352,6 +388,9 @@ func (a *Analyzer) Report(source string, link *Link) Report {
 		msg := "no SIP seen: without signalling no call can be recorded"
 		if len(a.unbound) > 0 {
 			msg = fmt.Sprintf("no SIP seen, but %d RTP flows: the media is mirrored, the signalling is not", len(a.unbound))
+		}
+		if c.SignallessOneWay > 0 {
+			msg += fmt.Sprintf("; %d calls of RTP alone were seen in one direction only (mirror both rx and tx)", c.SignallessOneWay)
 		}
 		add(SeverityError, CodeNoSIP, fix, "%s", msg)
 	default:
@@ -396,6 +435,16 @@ func (a *Analyzer) Report(source string, link *Link) Report {
 		add(SeverityWarning, CodeNoMedia,
 			"mirror the ports the media flows through too (phones that talk directly to each other, a media gateway or SBC)",
 			"%d answered calls carried no RTP this port sees: the audio takes a path that is not mirrored", len(noMedia))
+	}
+	if c.SIPOversize > 0 {
+		add(SeverityWarning, CodeSIPOversize,
+			"find which equipment sends SIP messages this large (huge SDP or headers) over TCP; spanrec drops any message over 64 KiB",
+			"%d SIP messages over TCP were larger than 64 KiB and dropped: their calls may be missing or incomplete", c.SIPOversize)
+	}
+	if a.sipMsgs > 0 && c.Signalless > 0 {
+		add(SeverityInfo, CodeSignalless, "",
+			"%d %s recorded from RTP that no SIP seen claims (signalless: parties are addresses): %s",
+			c.Signalless, plural(c.Signalless, "call is", "calls are"), signallessWhy)
 	}
 	if a.sipMsgs > 0 && len(a.unbound) > 0 {
 		add(SeverityWarning, CodeUnmatchedRTP,

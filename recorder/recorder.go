@@ -515,7 +515,7 @@ func newWorker(cfg Config, done func(*call.Finished)) *worker {
 		})
 		return w
 	}
-	w.route = newRouter(n, cfg.Call.Budget)
+	w.route = newRouter(n, cfg.Call)
 	for range n {
 		s := newShard(cfg.Call, func(f *call.Finished) {
 			w.route.finished(f.Call)
@@ -551,6 +551,7 @@ func (w *worker) handlePacket(p *packet.Packet) {
 			w.handleSIP(p.Payload, p)
 			return
 		}
+		w.observe(p)
 		if w.asm != nil {
 			w.asm.HandleMedia(p)
 			return
@@ -586,10 +587,35 @@ func (w *worker) tick(now time.Time, flush bool) {
 		}
 		return
 	}
+	var orphans []*call.Orphan
 	if !now.IsZero() {
-		w.route.expire(now)
+		orphans = w.route.expire(now)
 	}
 	w.control(shardItem{kind: itemControl, now: now, flush: flush})
+	w.startSignalless(orphans)
+}
+
+// startSignalless hands the signalless calls the router decided to their
+// shards, after what the shards have (a single assembler starts them at
+// the end of its Expire).
+func (w *worker) startSignalless(orphans []*call.Orphan) {
+	if len(orphans) == 0 {
+		return
+	}
+	var none packet.Packet
+	for _, g := range orphans {
+		w.push(w.route.signalless(g), &none, shardItem{kind: itemSignalless, orphan: g})
+	}
+	w.sendAll()
+}
+
+// observe shows a non-SIP packet to the signalling hints (call.Hints).
+func (w *worker) observe(p *packet.Packet) {
+	if w.asm != nil {
+		w.asm.ObserveSignalling(p)
+	} else {
+		w.route.held.Hints.Observe(p)
+	}
 }
 
 // reconfigure applies a new call configuration to every shard.
@@ -598,6 +624,7 @@ func (w *worker) reconfigure(cfg call.Config) {
 		w.asm.Reconfigure(cfg)
 		return
 	}
+	w.route.held.Ignore = cfg.IgnoreSignalless
 	w.control(shardItem{kind: itemControl, reconf: &cfg})
 }
 
@@ -649,7 +676,7 @@ func (w *worker) close() {
 		w.asm.Close()
 		return
 	}
-	w.route.close()
+	w.startSignalless(w.route.close())
 	w.sendAll()
 	for _, s := range w.shards {
 		close(s.in)
@@ -676,7 +703,7 @@ func (w *worker) stats() call.Stats {
 	if w.asm != nil {
 		return w.asm.Stats()
 	}
-	t := call.Stats{Unassigned: w.route.unassigned, PendingDropped: w.route.pendingDropped}
+	t := call.Stats{Unassigned: w.route.held.Unassigned, PendingDropped: w.route.held.Dropped}
 	for _, s := range w.shards {
 		t.Add(s.snap.Load().stats)
 	}
@@ -731,6 +758,7 @@ func key(p *packet.Packet) flowKey {
 }
 
 func (w *worker) handleTCP(p *packet.Packet) {
+	w.observe(p)
 	k := key(p)
 	s := w.tcp[k]
 	if (s == nil || !s.data) && looksClientHello(p.Payload) {

@@ -2,7 +2,6 @@ package recorder
 
 import (
 	"net/netip"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -10,9 +9,7 @@ import (
 	"github.com/spanrec/spanrec"
 	"github.com/spanrec/spanrec/call"
 	"github.com/spanrec/spanrec/dialog"
-	"github.com/spanrec/spanrec/limits"
 	"github.com/spanrec/spanrec/packet"
-	"github.com/spanrec/spanrec/rtpstream"
 	"github.com/spanrec/spanrec/sipmsg"
 )
 
@@ -46,6 +43,7 @@ const (
 	itemSIP
 	itemSIPStream
 	itemControl
+	itemSignalless
 )
 
 // shardItem is what goes with each packet of a shardBatch.
@@ -58,6 +56,9 @@ type shardItem struct {
 	now    time.Time
 	flush  bool
 	reconf *call.Config
+	// itemSignalless: the signalless call the router decided, with its
+	// held packets (owned).
+	orphan *call.Orphan
 }
 
 // shardBatch is a batch of packets for one shard, copied into its own
@@ -137,6 +138,9 @@ func (s *shard) handle(p *packet.Packet, it *shardItem) {
 		if it.note != "" {
 			s.asm.Note(it.msg.CallID, it.note)
 		}
+	case itemSignalless:
+		s.asm.StartSignalless(it.orphan)
+		s.publish()
 	case itemControl:
 		if !it.now.IsZero() {
 			s.asm.Expire(it.now)
@@ -158,10 +162,9 @@ type router struct {
 	n      uint32
 	byCall map[string]*route
 	dir    map[netip.AddrPort]*route
-	held   map[heldKey]*heldFlow
-	budget *limits.Budget
-
-	unassigned, pendingDropped int
+	// held is the media no SDP claims yet, decided into signalless calls
+	// as the single assembler decides (call.Orphans).
+	held *call.Orphans
 
 	mu    sync.Mutex
 	ended []endedCall // reported by the shards, applied by the worker
@@ -180,23 +183,41 @@ type endedCall struct {
 	id        spanrec.CallID
 }
 
-type heldKey struct{ src, dst netip.AddrPort }
-
-type heldFlow struct {
-	pkts  []packet.Packet // owned copies
-	mem   int64           // their bytes, taken from the budget
-	first time.Time
-	last  time.Time
-}
-
-func newRouter(n int, b *limits.Budget) *router {
+func newRouter(n int, cfg call.Config) *router {
+	held := call.NewOrphans()
+	held.Ignore = cfg.IgnoreSignalless
+	held.Budget = cfg.Budget
 	return &router{
-		budget: b,
 		n:      uint32(n),
 		byCall: make(map[string]*route),
 		dir:    make(map[netip.AddrPort]*route),
-		held:   make(map[heldKey]*heldFlow),
+		held:   held,
 	}
+}
+
+// signallessKey is the byCall key of a signalless call's route: no
+// Call-ID can be it.
+func signallessKey(id spanrec.CallID) string { return "\x00" + string(id) }
+
+// signalless routes a signalless call the router decided: to the shard of
+// its key, with its media endpoints (and the RTCP ports beside them, if
+// free) bound to it, as call.Assembler.StartSignalless binds them.
+func (r *router) signalless(g *call.Orphan) int {
+	key := g.Key()
+	id := spanrec.NewCallID(key, g.First)
+	rt := &route{shard: r.shardOf(key), id: id}
+	r.byCall[signallessKey(id)] = rt
+	r.bind(rt, g.Caller)
+	r.bind(rt, g.Callee)
+	for _, ep := range []netip.AddrPort{g.Caller, g.Callee} {
+		if ep.Port() < 65535 {
+			rtcp := netip.AddrPortFrom(ep.Addr(), ep.Port()+1)
+			if _, ok := r.dir[rtcp]; !ok {
+				r.bind(rt, rtcp)
+			}
+		}
+	}
+	return rt.shard
 }
 
 // shardOf hashes a Call-ID (FNV-1a) to a shard.
@@ -230,6 +251,7 @@ func (r *router) sip(m *sipmsg.Message, p *packet.Packet) int {
 			continue
 		}
 		r.bind(rt, md.Addr)
+		r.held.Announce(md.Addr, p.Time)
 		rtcp := md.RTCPAddr
 		if !rtcp.IsValid() {
 			rtcp = netip.AddrPortFrom(md.Addr.Addr(), md.Addr.Port()+1)
@@ -264,93 +286,23 @@ func (r *router) media(p *packet.Packet) (int, bool) {
 }
 
 // hold keeps a copy of an RTP-looking packet no SDP claims yet.
-func (r *router) hold(p *packet.Packet) {
-	k := heldKey{p.Src, p.Dst}
-	f := r.held[k]
-	if f == nil {
-		if !rtpstream.LooksRTP(p.Payload) && !rtpstream.IsRTCP(p.Payload) {
-			return
-		}
-		if len(r.held) > call.MaxPendingFlows {
-			r.pendingDropped++
-			return
-		}
-		f = &heldFlow{first: p.Time}
-		r.held[k] = f
-	}
-	f.last = p.Time
-	if len(f.pkts) >= call.MaxPendingPackets {
-		r.unassigned++
-		return
-	}
-	n := call.HeldSize(p)
-	for !r.budget.Take(limits.HeldMedia, n) {
-		if !r.evict(f) {
-			r.budget.Evicted(limits.HeldMedia, n)
-			r.unassigned++
-			return
-		}
-	}
-	f.mem += n
-	f.pkts = append(f.pkts, p.Clone())
-}
-
-// evict forgets the held flows held longest, other than keep, an eighth
-// of them at a time; it reports whether it forgot any.
-func (r *router) evict(keep *heldFlow) bool {
-	type kf struct {
-		k heldKey
-		f *heldFlow
-	}
-	var held []kf
-	for k, f := range r.held {
-		if f != keep && f.mem > 0 {
-			held = append(held, kf{k, f})
-		}
-	}
-	if len(held) == 0 {
-		return false
-	}
-	slices.SortFunc(held, func(x, y kf) int { return x.f.first.Compare(y.f.first) })
-	for _, h := range held[:max(1, len(held)/8)] {
-		r.budget.Evicted(limits.HeldMedia, h.f.mem)
-		r.unassigned += len(h.f.pkts)
-		r.forget(h.k, h.f)
-	}
-	return true
-}
-
-// forget drops a held flow and returns its memory.
-func (r *router) forget(k heldKey, f *heldFlow) {
-	r.budget.Free(limits.HeldMedia, f.mem)
-	f.mem = 0
-	delete(r.held, k)
-}
+func (r *router) hold(p *packet.Packet) { r.held.Hold(p) }
 
 // take removes the held flow of p's 5-tuple, if any, and returns its
 // packets.
-func (r *router) take(p *packet.Packet) []packet.Packet {
-	if len(r.held) == 0 {
-		return nil
-	}
-	k := heldKey{p.Src, p.Dst}
-	f := r.held[k]
-	if f == nil {
-		return nil
-	}
-	r.forget(k, f)
-	return f.pkts
+func (r *router) take(p *packet.Packet) []packet.Packet { return r.held.Take(p) }
+
+// expire decides the held flows as the assembler would (call.Orphans):
+// it returns the signalless calls to start, and forgets the rest once idle
+// for call.PendingAge; and it forgets the routes of the calls the shards
+// finished.
+func (r *router) expire(now time.Time) []*call.Orphan {
+	r.forget()
+	return r.held.Expire(now)
 }
 
-// expire forgets held flows idle for call.PendingAge, and the routes of the calls
-// the shards finished.
-func (r *router) expire(now time.Time) {
-	for k, f := range r.held {
-		if now.Sub(f.last) > call.PendingAge {
-			r.unassigned += len(f.pkts)
-			r.forget(k, f)
-		}
-	}
+// forget drops the routes of the calls the shards reported finished.
+func (r *router) forget() {
 	r.mu.Lock()
 	ended := r.ended
 	r.ended = nil
@@ -372,15 +324,15 @@ func (r *router) expire(now time.Time) {
 
 // finished is called by the shards for every call they finish.
 func (r *router) finished(c *spanrec.Call) {
+	k := c.SIPCallID
+	if c.Signalling == spanrec.SignallingNone {
+		k = signallessKey(c.ID)
+	}
 	r.mu.Lock()
-	r.ended = append(r.ended, endedCall{sipCallID: c.SIPCallID, id: c.ID})
+	r.ended = append(r.ended, endedCall{sipCallID: k, id: c.ID})
 	r.mu.Unlock()
 }
 
-// close counts what is still held as never assigned.
-func (r *router) close() {
-	for k, f := range r.held {
-		r.unassigned += len(f.pkts)
-		r.forget(k, f)
-	}
-}
+// close decides what is still held, at the end of input: the signalless
+// calls to start; the rest counts as never assigned.
+func (r *router) close() []*call.Orphan { return r.held.Close() }

@@ -44,6 +44,9 @@ type fileConfig struct {
 		// Shards is the number of goroutines that assemble calls; 0: one
 		// per CPU.
 		Shards int `yaml:"shards"`
+		// RTPWithoutSignalling is "record" (RTP no SDP claims becomes a
+		// signalless call) or "ignore"; "" means record.
+		RTPWithoutSignalling string `yaml:"rtp_without_signalling"`
 	} `yaml:"calls"`
 	Limits struct {
 		// Memory is the budget of what the recorder buffers for the
@@ -215,6 +218,11 @@ func (fc *fileConfig) networks() (call.Networks, error) {
 	if fc.Calls.MediaTimeout < 0 || fc.Calls.EndLinger < 0 || fc.Calls.AuthLinger < 0 || fc.Calls.MaxDuration < 0 {
 		errs = append(errs, errors.New("calls: durations must not be negative"))
 	}
+	switch fc.Calls.RTPWithoutSignalling {
+	case "", "record", "ignore":
+	default:
+		errs = append(errs, fmt.Errorf("calls.rtp_without_signalling %q: want record or ignore", fc.Calls.RTPWithoutSignalling))
+	}
 	if fc.Calls.Shards < 0 || fc.Calls.Shards > maxShards {
 		errs = append(errs, fmt.Errorf("calls.shards must be 0 (one per CPU) to %d", maxShards))
 	}
@@ -231,7 +239,33 @@ func (fc *fileConfig) callConfig(dataDir string) call.Config {
 		AuthLinger:   fc.Calls.AuthLinger,
 		AudioMaxRate: fc.Audio.MaxRate,
 		MaxDuration:  fc.Calls.MaxDuration,
+
+		IgnoreSignalless: fc.Calls.RTPWithoutSignalling == "ignore",
 	}
+}
+
+// signallessFlag registers --rtp-without-signalling on fs; applied to the
+// configuration by signalless.
+func signallessFlag(fs *flag.FlagSet) {
+	fs.String("rtp-without-signalling", "", "record (RTP no SIP/SDP claims becomes a signalless call) or ignore (default: config calls.rtp_without_signalling, else record)")
+}
+
+// signalless applies fs's --rtp-without-signalling, if given, to the
+// configuration.
+func (fc *fileConfig) signalless(fs *flag.FlagSet) error {
+	f := fs.Lookup("rtp-without-signalling")
+	given := false
+	fs.Visit(func(v *flag.Flag) { given = given || v == f })
+	if !given {
+		return nil
+	}
+	switch v := f.Value.String(); v {
+	case "record", "ignore":
+		fc.Calls.RTPWithoutSignalling = v
+	default:
+		return fmt.Errorf("%w: --rtp-without-signalling %q: want record or ignore", errUsage, v)
+	}
+	return nil
 }
 
 func (fc *fileConfig) packetConfig() packet.Config {

@@ -27,6 +27,7 @@ func cmdImport(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	noProgress := fs.Bool("no-progress", false, "do not draw the progress bar")
 	shardsFlag(fs)
 	keysFlag(fs)
+	signallessFlag(fs)
 	serveAddr := fs.String("serve", "", "after the import, serve the web UI and API at ADDR (e.g. 127.0.0.1:8080) until stopped")
 	firstAdmin := fs.String("first-admin", "", "with --serve: when no account exists, create this admin with a generated password (printed once)")
 	pos, err := parse(fs, args)
@@ -90,6 +91,9 @@ func cmdImport(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	}
 	shards, err := e.cfg.shards(fs)
 	if err != nil {
+		return err
+	}
+	if err := e.cfg.signalless(fs); err != nil {
 		return err
 	}
 	ks, err := loadKeys(e.cfg.keysPath(fs), e.log)
@@ -197,6 +201,9 @@ func printSummary(w io.Writer, path, dataDir string, s recorder.Summary) {
 	fmt.Fprintf(w, "  SIP messages        %d (%d not parseable)\n", s.SIP, s.SIPErrors)
 	printTLS(w, s.TLS)
 	fmt.Fprintf(w, "  calls found         %d\n", s.Assembler.Calls)
+	if s.Assembler.Signalless > 0 {
+		fmt.Fprintf(w, "  signalless calls    %d (RTP with no SIP seen for it, paired by addresses; see their notes)\n", s.Assembler.Signalless)
+	}
 	fmt.Fprintf(w, "  calls recorded      %d (%d with audio, %d without audio)\n", s.Calls, s.WithAudio, s.WithoutAudio)
 	fmt.Fprintf(w, "  RTP streams         %d (%d with a codec not decodable yet), %d packets lost\n", s.Streams, s.Undecodable, s.Lost)
 	if s.Encrypted > 0 {

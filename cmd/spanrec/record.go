@@ -60,6 +60,7 @@ func cmdRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	noPromisc := fs.Bool("no-promisc", false, "do not switch the interfaces to promiscuous mode")
 	shardsFlag(fs)
 	keysFlag(fs)
+	signallessFlag(fs)
 	statsEvery := fs.Duration("stats-interval", time.Minute, "how often to log per-interface capture statistics")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -152,6 +153,9 @@ func cmdRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	defer db.Close()
 	shards, err := e.cfg.shards(fs)
 	if err != nil {
+		return err
+	}
+	if err := e.cfg.signalless(fs); err != nil {
 		return err
 	}
 	keysPath := e.cfg.keysPath(fs)
