@@ -335,3 +335,38 @@ func TestSignallessFalsePositives(t *testing.T) {
 	}
 	t.Logf("%d captures, %d non-SIP UDP packets: signalless calls only where expected", files, udp)
 }
+
+// TestLiveSignalless: live recording (wall-time ticks, journal, flush)
+// makes the same signalless calls as the import of the same frames: SIP
+// stripped from generated calls, and ndpi/skinny.pcap.
+func TestLiveSignalless(t *testing.T) {
+	opts := pcaptest.Options{Seed: 23, Calls: []pcaptest.Call{
+		{Talk: 6 * time.Second, Caller: pcaptest.Endpoint{Tone: 440}, Callee: pcaptest.Endpoint{Tone: 1000}},
+		{Talk: 5 * time.Second, Start: 3 * time.Second, Codec: "PCMA"},
+	}}
+	sets := map[string][]capture.Frame{"generated": filterFrames(generatedFrames(t, opts), isSIP)}
+	if dir := pcaptest.CapturesDir(t); dir != "" {
+		sets["skinny"] = loadFrames(t, filepath.Join(dir, "ndpi/skinny.pcap"))
+	}
+	for name, frames := range sets {
+		t.Run(name, func(t *testing.T) {
+			want, _ := importShards(t, frames, 1)
+			dir := t.TempDir()
+			db := openIndex(t, dir)
+			l := recorder.NewLive(recorder.Config{Call: call.Config{DataDir: dir}, Queue: 4096, Shards: 2},
+				[]capture.Source{&fakeLive{name: "eth1", frames: frames}}, db)
+			if err := l.Run(context.Background(), nil); err != nil {
+				t.Fatal(err)
+			}
+			got := allCalls(t, db)
+			if len(got) != len(want) || len(got) == 0 {
+				t.Fatalf("live: %d calls, import: %d", len(got), len(want))
+			}
+			for k, c := range got {
+				if _, ok := want[k]; !ok || c.Signalling != spanrec.SignallingNone || c.Audio == "" {
+					t.Errorf("live call %s (signalling %q, audio %q) not as imported", k, c.Signalling, c.Audio)
+				}
+			}
+		})
+	}
+}
