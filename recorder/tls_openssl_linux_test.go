@@ -75,9 +75,15 @@ func TestSIPOverTLSOpenSSL(t *testing.T) {
 			dir := t.TempDir()
 			pcap, keyLog := opensslCall(t, dir, v.args, v.keyUpdate)
 
+			// Without keys only the RTP is recorded, as a signalless call.
 			s, sum := importWithKeys(t, pcap, nil)
-			if len(s) != 0 || sum.TLS.Connections != 1 || sum.TLS.NoKeys != 1 {
-				t.Errorf("without keys: %d calls, TLS %+v", len(s), sum.TLS)
+			if sum.Assembler.Calls != 0 || sum.TLS.Connections != 1 || sum.TLS.NoKeys != 1 {
+				t.Errorf("without keys: %d SIP calls, TLS %+v", sum.Assembler.Calls, sum.TLS)
+			}
+			for _, c := range s {
+				if c.Signalling != spanrec.SignallingNone {
+					t.Errorf("without keys: call %q followed by its SIP", c.SIPCallID)
+				}
 			}
 			calls, sum := importWithKeys(t, pcap, keyLog)
 			if sum.TLS.Decrypted != 1 || sum.TLS.AuthFailures != 0 {

@@ -6,6 +6,8 @@ import (
 	"crypto/tls"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -85,16 +87,22 @@ func recordTLS(t *testing.T, calls []pcaptest.Call, log []byte, shards int) *syn
 // TLS 1.2 with AES-128-GCM, AES-256-GCM over IPv6, ChaCha20-Poly1305,
 // AES-128-CBC-SHA) with the key log crypto/tls wrote: every call is
 // recorded as if its SIP were plain, with its tones in the right channels.
-// Without the key log no call is recorded, and the connections are
-// counted.
+// Without the key log no SIP call is recorded, the connections are
+// counted, and the RTP becomes signalless calls whose note names the TLS
+// seen between the same hosts.
 func TestSIPOverTLS(t *testing.T) {
 	var log bytes.Buffer
 	calls := tlsCalls(&log)
 	for _, shards := range []int{1, 2} {
 		log.Reset()
 		s := recordTLS(t, calls, nil, shards) // writes the key log of the capture
-		if len(s.calls) != 0 {
-			t.Errorf("shards %d, no keys: %d calls recorded from encrypted SIP", shards, len(s.calls))
+		for _, c := range s.calls {
+			if c.Signalling != spanrec.SignallingNone || !slices.ContainsFunc(c.Notes, func(n string) bool { return strings.Contains(n, "SIP over TLS (port 5061) was seen between these hosts") }) {
+				t.Errorf("shards %d, no keys: call %q (signalling %q, notes %q) recorded from encrypted SIP", shards, c.SIPCallID, c.Signalling, c.Notes)
+			}
+		}
+		if len(s.calls) != len(calls) {
+			t.Errorf("shards %d, no keys: %d signalless calls, want %d (their RTP)", shards, len(s.calls), len(calls))
 		}
 		if st := s.sum.TLS; st.Connections != len(calls) || st.NoKeys != len(calls) || st.Decrypted != 0 {
 			t.Errorf("shards %d, no keys: TLS stats %+v", shards, st)
