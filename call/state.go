@@ -58,7 +58,7 @@ type state struct {
 	notes     []string
 	// signalless: found as RTP alone (StartSignalless), no SIP.
 	signalless bool
-	dirty     bool // changed since the journal was last written
+	dirty      bool // changed since the journal was last written
 	// mem is the bytes of the budget the call holds (Config.Budget).
 	mem int64
 	// journalSize is the size of the journal file written so far; 0

@@ -105,7 +105,7 @@ type LiveStats struct {
 	// came through another source.
 	CrossDuplicates uint64
 	SIP, SIPErrors  int
-	TCPFlows    int
+	TCPFlows        int
 	// BadTime counts packets skipped for an absurd capture time (see
 	// Summary.BadTime).
 	BadTime int

@@ -97,7 +97,9 @@ func TestSIPOverTLS(t *testing.T) {
 		log.Reset()
 		s := recordTLS(t, calls, nil, shards) // writes the key log of the capture
 		for _, c := range s.calls {
-			if c.Signalling != spanrec.SignallingNone || !slices.ContainsFunc(c.Notes, func(n string) bool { return strings.Contains(n, "SIP over TLS (port 5061) was seen between these hosts") }) {
+			if c.Signalling != spanrec.SignallingNone || !slices.ContainsFunc(c.Notes, func(n string) bool {
+				return strings.Contains(n, "SIP over TLS (port 5061) was seen between these hosts")
+			}) {
 				t.Errorf("shards %d, no keys: call %q (signalling %q, notes %q) recorded from encrypted SIP", shards, c.SIPCallID, c.Signalling, c.Notes)
 			}
 		}
