@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
@@ -172,7 +173,13 @@ func (s *Server) addUser(w http.ResponseWriter, r *http.Request, p *principal) e
 	if err := s.cfg.Accounts.AddUser(r.Context(), u); err != nil {
 		return err
 	}
-	s.audit(r, p.user.Name, auth.ActionUserAdd, "", u.Name+" ("+string(u.Role)+")")
+	// No account without its audit entry: undone if it cannot be written.
+	if err := s.auditStrict(r, p.user.Name, auth.ActionUserAdd, "", u.Name+" ("+string(u.Role)+")"); err != nil {
+		if derr := s.cfg.Accounts.DeleteUser(context.WithoutCancel(r.Context()), u.Name); derr != nil {
+			s.log.Error("api: removing an unaudited user", "user", u.Name, "err", derr)
+		}
+		return err
+	}
 	res := userOf(&u)
 	if generated {
 		res.Password = req.Password
@@ -250,7 +257,13 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p *principa
 		return err
 	}
 	t.ID = id
-	s.audit(r, p.user.Name, auth.ActionTokenCreate, "", "token "+strconv.FormatInt(id, 10)+" for "+t.User)
+	// No token without its audit entry: revoked if it cannot be written.
+	if err := s.auditStrict(r, p.user.Name, auth.ActionTokenCreate, "", "token "+strconv.FormatInt(id, 10)+" for "+t.User); err != nil {
+		if derr := s.cfg.Accounts.DeleteToken(context.WithoutCancel(r.Context()), id); derr != nil {
+			s.log.Error("api: revoking an unaudited token", "token", id, "err", derr)
+		}
+		return err
+	}
 	res := tokenOf(&t)
 	res.Token = tok
 	writeJSON(w, http.StatusCreated, res)

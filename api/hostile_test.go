@@ -504,6 +504,20 @@ func TestAuditFailClosed(t *testing.T) {
 		t.Errorf("audit failures of play: %v", n)
 	}
 	restore()
+	// Accounts and tokens are not made without their entry.
+	ada := f.login(t, "ada")
+	restore = failAudit(t, f)
+	res, body = ada.do("POST", "/api/users", map[string]any{"name": "ghost", "role": "admin"})
+	wantError(t, "unaudited user", res, body, http.StatusServiceUnavailable)
+	if _, err := f.db.User(context.Background(), "ghost"); spanrec.ErrorKind(err) != spanrec.ENOTFOUND {
+		t.Errorf("the unaudited user exists: %v", err)
+	}
+	res, body = ada.do("POST", "/api/tokens", map[string]string{"user": "sue"})
+	wantError(t, "unaudited token", res, body, http.StatusServiceUnavailable)
+	if ts, err := f.db.Tokens(context.Background(), ""); err != nil || len(ts) != 0 {
+		t.Errorf("tokens after an unaudited creation: %v %v", ts, err)
+	}
+	restore()
 	if res, body := sue.do("GET", "/api/calls/"+string(call.ID)+"/audio", nil); res.StatusCode != http.StatusOK || string(body) != string(file) {
 		t.Errorf("after the audit works again: %d, %d bytes", res.StatusCode, len(body))
 	}
