@@ -319,6 +319,7 @@ func (l *Live) Run(ctx context.Context, events func(Event)) error {
 		}
 	}(ended)
 	w := newWorker(cfg, func(f *call.Finished) { ended <- f })
+	w.tlsHold = tlsHold // keys may come after the handshake (SIGHUP, POST /api/keys)
 	if len(w.shards) > 0 {
 		l.shards.Store(&w.shards)
 	}

@@ -473,16 +473,19 @@ type worker struct {
 	route  *router
 	wg     sync.WaitGroup
 
-	guard     timeGuard
-	process   func(*packet.Packet) // w.handlePacket, bound once
-	tcp       map[flowKey]*tcpStream
-	budget    *limits.Budget
-	keys      *keys.Store // nil: no key log
-	tls       TLSStats
-	curTLS    *tlsHalf // the TLS connection of the stream being framed
-	sip       int
-	sipErrors int
-	tcpFlows  int
+	guard   timeGuard
+	process func(*packet.Packet) // w.handlePacket, bound once
+	tcp     map[flowKey]*tcpStream
+	budget  *limits.Budget
+	keys    *keys.Store // nil: no key log
+	tls     TLSStats
+	curTLS  *tlsHalf // the TLS connection of the stream being framed
+	tlsHold int      // siptls.Conn.Hold of new connections (live: tlsHold)
+	// tlsWaiting counts the TLS connections waiting for keys.
+	tlsWaiting int
+	sip        int
+	sipErrors  int
+	tcpFlows   int
 	// sipTooLarge counts SIP messages over TCP dropped for exceeding the
 	// framer's limit (sipmsg.DefaultMaxMessage), of the streams forgotten.
 	sipTooLarge int
@@ -801,6 +804,7 @@ func (w *worker) handleTCP(p *packet.Packet) {
 	}
 	if s.tls != nil {
 		w.checkTLS(k, s.tls)
+		w.drainPeer(p, k, s.tls)
 	}
 }
 
@@ -879,6 +883,7 @@ func (w *worker) tooLarge() int {
 // forgetTCP stops following a TCP stream, returning its memory and
 // keeping its framer's counts.
 func (w *worker) forgetTCP(k flowKey, s *tcpStream) {
+	w.forgetTLS(s)
 	w.budget.Free(limits.TCP, s.mem)
 	s.mem = 0
 	w.sipTooLarge += int(s.framer.Stats().Overflows)

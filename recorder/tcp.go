@@ -198,6 +198,9 @@ func (s *tcpStream) size() int64 {
 	for _, g := range s.ooo {
 		n += len(g.data) + len(g.frame.Data)
 	}
+	if s.tls != nil {
+		n += s.tls.conn.c.Buffered(s.tls.client)
+	}
 	return int64(n)
 }
 

@@ -10,6 +10,14 @@ import (
 // are counted even without keys.
 const sipTLSPort = 5061
 
+// Live recording holds the records of a TLS connection whose keys are not
+// known yet (they may come a moment later: SIGHUP, POST /api/keys), up to
+// tlsHold bytes per direction, for at most maxWaitingTLS connections.
+const (
+	tlsHold       = 64 << 10
+	maxWaitingTLS = 256
+)
+
 // notSIPAfter is how many bytes of plaintext without a SIP message make a
 // connection not SIP.
 const notSIPAfter = 16 << 10
@@ -45,6 +53,7 @@ type tlsConn struct {
 	state   siptls.State
 	sip     bool // some plaintext framed as SIP
 	counted bool // Decrypted counted
+	gone    bool // forgotten (connection closed or expired)
 }
 
 // tlsHalf is a tcpStream's link to its TLS connection.
@@ -77,6 +86,7 @@ func (w *worker) startTLS(p *packet.Packet, k flowKey) bool {
 		src = w.keys
 	}
 	tc := &tlsConn{c: siptls.New(src), on5061: on5061}
+	tc.c.Hold = w.tlsHold
 	w.tls.Connections++
 	c := w.tcp[k]
 	if c == nil {
@@ -118,6 +128,17 @@ func (w *worker) checkTLS(k flowKey, h *tlsHalf) {
 	if st == tc.state {
 		return
 	}
+	if tc.state == siptls.Waiting {
+		w.tlsWaiting--
+	}
+	if st == siptls.Waiting {
+		if w.tlsWaiting >= maxWaitingTLS {
+			tc.c.GiveUp()
+			st = tc.c.State()
+		} else {
+			w.tlsWaiting++
+		}
+	}
 	tc.state = st
 	switch st {
 	case siptls.NoKeys:
@@ -131,9 +152,45 @@ func (w *worker) checkTLS(k flowKey, h *tlsHalf) {
 	case siptls.Broken:
 		w.tls.AuthFailures += tc.c.Stats().AuthFailures
 	}
-	if st != siptls.Decrypting && st != siptls.Handshake {
+	if st != siptls.Decrypting && st != siptls.Handshake && st != siptls.Waiting {
 		w.dropTLS(k)
 	}
+}
+
+// forgetTLS accounts a TLS connection the worker stops following while
+// it still waited for keys (closed, expired, end of the capture).
+func (w *worker) forgetTLS(s *tcpStream) {
+	if s.tls == nil || s.tls.conn.gone {
+		return
+	}
+	tc := s.tls.conn
+	tc.gone = true
+	if tc.state == siptls.Waiting {
+		w.tlsWaiting--
+		tc.state = siptls.NoKeys
+		if tc.on5061 {
+			w.tls.NoKeys++
+		}
+	}
+}
+
+// drainPeer decrypts what the reverse direction of stream k (whose packet
+// p was just handled) held while its connection waited for keys, now that
+// they came.
+func (w *worker) drainPeer(p *packet.Packet, k flowKey, h *tlsHalf) {
+	if h.conn.c.State() != siptls.Decrypting || !h.conn.c.Queued(!h.client) {
+		return
+	}
+	peer := w.tcp[flowKey{src: k.dst, dst: k.src}]
+	if peer == nil || peer.tls == nil {
+		return
+	}
+	rp := *p
+	rp.Src, rp.Dst = p.Dst, p.Src
+	w.cur, w.curTLS = &rp, peer.tls
+	peer.frameTLS(nil, nil, w.emitTCP)
+	peer.trim()
+	w.curTLS = nil
 }
 
 // dropTLS stops following both directions of stream k's connection.
@@ -146,7 +203,8 @@ func (w *worker) dropTLS(k flowKey) {
 }
 
 // frameTLS hands a segment's bytes, the last in s.buf, to the stream's
-// TLS connection and its plaintext to the framer. A message is emitted
+// TLS connection and its plaintext to the framer (seg nil, data empty:
+// only what the connection held while waiting for keys). A message is emitted
 // with the segments from the one where the first record holding its bytes
 // began.
 func (s *tcpStream) frameTLS(seg *heldSegment, data []byte, emit func(tcpMessage)) {
@@ -164,8 +222,12 @@ func (s *tcpStream) frameTLS(seg *heldSegment, data []byte, emit func(tcpMessage
 					m.segs = append(m.segs, g)
 				}
 			}
-			if len(m.segs) == 0 {
+			if len(m.segs) == 0 && seg != nil {
 				m.segs = append(m.segs, seg)
+			}
+			if len(m.segs) == 0 {
+				// Drained with no segment held: nothing to time it by.
+				return
 			}
 			// The next message begins in this record or a later one.
 			s.msgStart = rec

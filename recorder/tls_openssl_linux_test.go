@@ -31,8 +31,6 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/spanrec/spanrec"
-	"github.com/spanrec/spanrec/audio"
-	"github.com/spanrec/spanrec/audio/wav"
 	"github.com/spanrec/spanrec/call"
 	"github.com/spanrec/spanrec/capture"
 	"github.com/spanrec/spanrec/codec/g711"
@@ -151,38 +149,6 @@ func importWithKeys(t *testing.T, path string, keyLog []byte) ([]*spanrec.Call, 
 		dataDirs.Store(c.ID, data)
 	}
 	return calls, sum
-}
-
-// checkTones checks that the caller's channel of c's WAV holds the tone
-// caller and the callee's the tone callee, in the middle of the talk.
-func checkTones(t *testing.T, c *spanrec.Call, data string, caller, callee int) {
-	t.Helper()
-	if c.Audio == "" {
-		t.Fatalf("%s: no audio (notes %q)", c.SIPCallID, c.Notes)
-	}
-	f, err := os.Open(filepath.Join(data, filepath.FromSlash(c.Audio)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	info, pcm, err := wav.ReadPCM16(f)
-	if err != nil || info.Channels != 2 {
-		t.Fatalf("%s: %v, %d channels", c.Audio, err, info.Channels)
-	}
-	n := len(pcm) / 2
-	if n < info.SampleRate {
-		t.Fatalf("%s: %d samples, want at least 1 s", c.Audio, n)
-	}
-	for ch, tone := range []int{caller, callee} {
-		w := make([]int16, 0, info.SampleRate/2)
-		for k := n/2 - info.SampleRate/4; k < n/2+info.SampleRate/4; k++ {
-			w = append(w, pcm[2*k+ch])
-		}
-		got, share := audio.DominantFrequency(w, info.SampleRate, []float64{float64(caller), float64(callee)})
-		if int(got) != tone || share < 0.5 {
-			t.Errorf("%s: channel %d: dominant %.0f Hz (share %.2f), want %d Hz", c.SIPCallID, ch, got, share, tone)
-		}
-	}
 }
 
 // opensslCall runs the call and returns the capture's path and the key

@@ -12,11 +12,15 @@ import (
 	"time"
 
 	"github.com/spanrec/spanrec"
+	"github.com/spanrec/spanrec/audio"
+	"github.com/spanrec/spanrec/audio/wav"
 	"github.com/spanrec/spanrec/call"
 	"github.com/spanrec/spanrec/capture"
 	"github.com/spanrec/spanrec/keys"
+	"github.com/spanrec/spanrec/packet"
 	"github.com/spanrec/spanrec/pcaptest"
 	"github.com/spanrec/spanrec/recorder"
+	"github.com/spanrec/spanrec/sipmsg"
 	"github.com/spanrec/spanrec/sqlite"
 )
 
@@ -159,4 +163,138 @@ func reimport(t *testing.T, s *synth, log []byte, shards int) *synth {
 	}
 	n.calls = byCallID(t, list)
 	return &n
+}
+
+// keysLater is a live source that gives the recorder the key log only
+// when it reaches frame at (after a pause, so that the worker has handled
+// the frames before): keys pushed while recording (SIGHUP, POST
+// /api/keys) a moment after the handshake.
+type keysLater struct {
+	*fakeLive
+	at    int
+	added bool
+	add   func()
+}
+
+func (k *keysLater) ReadFrame() (capture.Frame, error) {
+	if k.fakeLive.i == k.at && !k.added {
+		k.added = true
+		time.Sleep(300 * time.Millisecond)
+		k.add()
+	}
+	return k.fakeLive.ReadFrame()
+}
+
+// TestLiveTLSKeysLater records a SIP over TLS call live with keys that
+// arrive after its handshake and INVITE: the connection's records are
+// held and decrypted once the keys come, and the call is recorded whole.
+func TestLiveTLSKeysLater(t *testing.T) {
+	for _, v := range []uint16{tls.VersionTLS13, tls.VersionTLS12} {
+		var log bytes.Buffer
+		calls := []pcaptest.Call{{Transport: "tls", TLS: &pcaptest.TLS{Version: v, KeyLog: &log}}}
+		o := pcaptest.Options{Seed: synthSeed, Calls: calls}
+		path := filepath.Join(t.TempDir(), "tls.pcap")
+		var buf bytes.Buffer
+		if err := pcaptest.Write(&buf, o); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		keyLog := bytes.Clone(log.Bytes())
+		exp, err := pcaptest.Expected(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		frames := loadFrames(t, path)
+		// The first RTP packet: after the 200 OK, before the ACK.
+		at := -1
+		dec := packet.NewDecoder(packet.Config{})
+		for i, fr := range frames {
+			p, ok := dec.Decode(fr.Data, packet.LinkType(fr.Link), fr.Time, fr.Orig)
+			if ok && p.Proto == packet.ProtoUDP && !sipmsg.Looks(p.Payload) {
+				at = i
+				break
+			}
+		}
+		if at < 0 {
+			t.Fatal("no RTP in the capture")
+		}
+		store := keys.NewStore(nil)
+		src := &keysLater{fakeLive: &fakeLive{name: "eth1", frames: frames}, at: at, add: func() {
+			set, err := keys.Load(bytes.NewReader(keyLog))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			store.Add(set)
+		}}
+		dir := t.TempDir()
+		db := openIndex(t, dir)
+		l := recorder.NewLive(recorder.Config{Call: call.Config{DataDir: dir}, Queue: 4096, Keys: store}, []capture.Source{src}, db)
+		if err := l.Run(context.Background(), nil); err != nil {
+			t.Fatal(err)
+		}
+		got := allCalls(t, db)
+		c := got[exp[0].Call.SIPCallID]
+		st := l.Stats().TLS
+		if c == nil {
+			t.Fatalf("TLS %x: call not recorded; TLS stats %+v", v, st)
+		}
+		if st.Decrypted != 1 || st.NoKeys != 0 || st.AuthFailures != 0 {
+			t.Errorf("TLS %x: stats %+v", v, st)
+		}
+		e := &exp[0].Call
+		if c.Status != spanrec.Answered || !c.Start.Equal(e.Start) || !c.Answer.Equal(e.Answer) || c.Duration != e.Duration ||
+			len(c.Streams) != 2 || c.Audio == "" {
+			t.Errorf("TLS %x: call %s start %v answer %v duration %v, %d streams, audio %q; want %s %v %v %v",
+				v, c.Status, c.Start, c.Answer, c.Duration, len(c.Streams), c.Audio, e.Status, e.Start, e.Answer, e.Duration)
+		}
+		checkTones(t, c, dir, exp[0].CallerTone, exp[0].CalleeTone)
+
+		// The same without the keys ever coming: no call, and the
+		// connection counted as without keys when the capture ends.
+		src = &keysLater{fakeLive: &fakeLive{name: "eth1", frames: frames}, at: at, add: func() {}}
+		dir = t.TempDir()
+		db = openIndex(t, dir)
+		l = recorder.NewLive(recorder.Config{Call: call.Config{DataDir: dir}, Queue: 4096, Keys: keys.NewStore(nil)}, []capture.Source{src}, db)
+		if err := l.Run(context.Background(), nil); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(allCalls(t, db)); n != 0 || l.Stats().TLS.NoKeys != 1 {
+			t.Errorf("TLS %x, keys never given: %d calls, stats %+v", v, n, l.Stats().TLS)
+		}
+	}
+}
+
+// checkTones checks that the caller's channel of c's WAV holds the tone
+// caller and the callee's the tone callee, in the middle of the talk.
+func checkTones(t *testing.T, c *spanrec.Call, data string, caller, callee int) {
+	t.Helper()
+	if c.Audio == "" {
+		t.Fatalf("%s: no audio (notes %q)", c.SIPCallID, c.Notes)
+	}
+	f, err := os.Open(filepath.Join(data, filepath.FromSlash(c.Audio)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	info, pcm, err := wav.ReadPCM16(f)
+	if err != nil || info.Channels != 2 {
+		t.Fatalf("%s: %v, %d channels", c.Audio, err, info.Channels)
+	}
+	n := len(pcm) / 2
+	if n < info.SampleRate {
+		t.Fatalf("%s: %d samples, want at least 1 s", c.Audio, n)
+	}
+	for ch, tone := range []int{caller, callee} {
+		w := make([]int16, 0, info.SampleRate/2)
+		for k := n/2 - info.SampleRate/4; k < n/2+info.SampleRate/4; k++ {
+			w = append(w, pcm[2*k+ch])
+		}
+		got, share := audio.DominantFrequency(w, info.SampleRate, []float64{float64(caller), float64(callee)})
+		if int(got) != tone || share < 0.5 {
+			t.Errorf("%s: channel %d: dominant %.0f Hz (share %.2f), want %d Hz", c.SIPCallID, ch, got, share, tone)
+		}
+	}
 }

@@ -80,6 +80,7 @@ const (
 	Unsupported              // version or cipher suite not supported
 	Broken                   // bytes that are not TLS, or a record failing authentication
 	Joined                   // the connection was joined after its handshake: no client random
+	Waiting                  // no secrets yet: records are held (Conn.Hold) until the key log has them
 )
 
 func (s State) String() string {
@@ -96,6 +97,8 @@ func (s State) String() string {
 		return "broken"
 	case Joined:
 		return "joined after the handshake"
+	case Waiting:
+		return "waiting for keys"
 	}
 	return "unknown"
 }
@@ -112,6 +115,13 @@ type Stats struct {
 // Conn follows one TLS connection. The zero Conn is not usable; use New.
 // A Conn is not safe for concurrent use.
 type Conn struct {
+	// Hold, when not 0, is how many bytes of records per direction a
+	// connection whose secrets the key log lacks at its ServerHello keeps
+	// (state Waiting) while it looks them up again at each record: a
+	// running recorder may be given the keys a moment after the
+	// handshake. Beyond Hold it gives up (NoKeys).
+	Hold int
+
 	secrets Secrets
 	state   State
 	stats   Stats
@@ -141,6 +151,8 @@ type direction struct {
 
 	ccs  bool // TLS 1.2: ChangeCipherSpec seen, records are protected
 	prot *protection
+	// queue holds the whole records that came while Waiting.
+	queue []byte
 	// TLS 1.3 traffic secret in use, for KeyUpdate; app says it is the
 	// application one.
 	secret []byte
@@ -180,6 +192,12 @@ func (c *Conn) Write(fromClient bool, data []byte, emit func(plain []byte)) {
 		i = 0
 	}
 	d := &c.dir[i]
+	if c.state == Waiting {
+		c.retry()
+	}
+	if c.state != Waiting && len(d.queue) > 0 {
+		c.drain(i, emit)
+	}
 	for len(data) > 0 && c.live() {
 		if len(d.buf) == 0 && len(data) >= 5 {
 			n := recordLen(data)
@@ -232,8 +250,39 @@ func (c *Conn) RecordStart(fromClient bool) int64 {
 	return c.dir[1].recStart
 }
 
+// Queued reports whether records of one direction wait, held while the
+// connection was Waiting, to be decrypted by the next Write of that
+// direction (which may have no data).
+func (c *Conn) Queued(fromClient bool) bool {
+	if fromClient {
+		return len(c.dir[0].queue) > 0
+	}
+	return len(c.dir[1].queue) > 0
+}
+
+// Buffered returns the bytes one direction holds: an incomplete record, a
+// handshake message, and records held while Waiting.
+func (c *Conn) Buffered(fromClient bool) int {
+	d := &c.dir[1]
+	if fromClient {
+		d = &c.dir[0]
+	}
+	return len(d.buf) + len(d.hs) + len(d.queue)
+}
+
+// GiveUp stops a connection that is Waiting for keys: it becomes NoKeys
+// and drops what it held.
+func (c *Conn) GiveUp() {
+	if c.state == Waiting {
+		c.state = NoKeys
+		c.release()
+	}
+}
+
 // live reports whether bytes are still worth parsing.
-func (c *Conn) live() bool { return c.state == Handshake || c.state == Decrypting }
+func (c *Conn) live() bool {
+	return c.state == Handshake || c.state == Decrypting || c.state == Waiting
+}
 
 // recordLen returns the length of the record whose header starts p
 // (len(p) ≥ 5), or -1 when it is not a TLS record, -2 when too long.
@@ -267,6 +316,18 @@ func (c *Conn) release() {
 func (c *Conn) record(i int, rec []byte, emit func([]byte)) {
 	c.stats.Records++
 	d := &c.dir[i]
+	if c.state == Waiting {
+		if len(d.queue)+len(rec) > c.Hold {
+			c.state = NoKeys
+			c.release()
+			return
+		}
+		d.queue = append(d.queue, rec...)
+		if c.retry() {
+			c.drain(i, emit)
+		}
+		return
+	}
 	typ, body := rec[0], rec[5:]
 	if typ == typeCCS && (d.prot == nil || c.version == 0x0304) {
 		// TLS 1.2: the records after it are protected. TLS 1.3: a
@@ -441,26 +502,68 @@ func (c *Conn) serverHello(b []byte) {
 		c.release()
 		return
 	}
-	sec, ok := c.secrets.Lookup(c.clientRandom)
-	if !ok {
-		c.state = NoKeys
-		c.release()
-		return
-	}
-	c.sec = sec
-	if version == 0x0304 {
-		if sec.ClientHandshake == nil || sec.ServerHandshake == nil {
-			c.state = NoKeys
-			c.release()
+	if !c.lookup() {
+		if c.Hold > 0 && c.state == Handshake {
+			c.state = Waiting
 			return
 		}
+		if c.live() {
+			c.state = NoKeys
+			c.release()
+		}
+	}
+}
+
+// lookup looks the connection's secrets up and, when the key log has what
+// the version needs, sets the handshake keys (TLS 1.3) and reports true.
+func (c *Conn) lookup() bool {
+	sec, ok := c.secrets.Lookup(c.clientRandom)
+	if !ok {
+		return false
+	}
+	if c.version == 0x0304 {
+		if sec.ClientHandshake == nil || sec.ServerHandshake == nil {
+			return false
+		}
+		c.sec = sec
 		c.tls13Keys(0, sec.ClientHandshake, false)
 		c.tls13Keys(1, sec.ServerHandshake, false)
-		return
+		return c.state == Decrypting
 	}
 	if sec.Master == nil {
-		c.state = NoKeys
-		c.release()
+		return false
+	}
+	c.sec = sec
+	if c.state == Waiting {
+		c.state = Handshake
+	}
+	return true
+}
+
+// retry looks the secrets of a Waiting connection up again; it reports
+// whether they were found.
+func (c *Conn) retry() bool {
+	if c.state != Waiting || !c.lookup() {
+		return false
+	}
+	if c.state == Waiting {
+		c.state = Handshake
+	}
+	return true
+}
+
+// drain handles the records direction i queued while Waiting.
+func (c *Conn) drain(i int, emit func([]byte)) {
+	q := c.dir[i].queue
+	c.dir[i].queue = nil
+	for len(q) >= 5 && c.live() {
+		n := recordLen(q)
+		if n < 0 || n > len(q) {
+			break
+		}
+		c.dir[i].recStart = c.dir[i].off - int64(len(q)) // approximate: the queued bytes precede off
+		c.record(i, q[:n], emit)
+		q = q[n:]
 	}
 }
 

@@ -232,6 +232,7 @@ func FuzzConn(f *testing.F) {
 	f.Add([]byte{22, 3, 1, 0, 4, 1, 0, 0, 0}, []byte{23, 3, 3, 0xff, 0xff}, uint8(1))
 	f.Fuzz(func(t *testing.T, client, server []byte, step uint8) {
 		c := New(&set.TLS)
+		c.Hold = int(step&1) << 16 // odd steps: wait for keys
 		s := max(int(step), 1)
 		for len(client) > 0 || len(server) > 0 {
 			k := min(s, len(client))
@@ -242,9 +243,58 @@ func FuzzConn(f *testing.F) {
 			server = server[k:]
 		}
 		for i := range c.dir {
-			if len(c.dir[i].buf) > maxRecord || len(c.dir[i].hs) > 4+maxHandshake {
+			if len(c.dir[i].buf) > maxRecord || len(c.dir[i].hs) > 4+maxHandshake || len(c.dir[i].queue) > c.Hold {
 				t.Fatalf("buffer beyond bounds")
 			}
 		}
 	})
+}
+
+// TestWaitForKeys: with Hold, a connection whose keys come after its
+// handshake and first messages is decrypted whole once they come, each
+// direction's held records on its next Write; beyond Hold it gives up.
+func TestWaitForKeys(t *testing.T) {
+	for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		chunks, log := converse(t, v, v, nil, sipMsgs)
+		set, err := keys.Load(bytes.NewReader(log))
+		if err != nil {
+			t.Fatal(err)
+		}
+		store := keys.NewStore(nil)
+		c := New(store)
+		c.Hold = 1 << 20
+		var out [2][]byte
+		clientWrites := 0
+		for _, ch := range chunks {
+			i := 1
+			if ch.fromClient {
+				i = 0
+				clientWrites++
+			}
+			c.Write(ch.fromClient, ch.data, func(p []byte) { out[i] = append(out[i], p...) })
+			if clientWrites == 4 && store != nil { // handshake done, the INVITE sent
+				if c.State() != Waiting {
+					t.Fatalf("version %x: state %v before the keys, want waiting", v, c.State())
+				}
+				store.Add(set)
+				store = nil
+			}
+		}
+		// The client's last write came after the keys; the server's
+		// records held are decrypted by its next Write, even empty.
+		c.Write(false, nil, func(p []byte) { out[1] = append(out[1], p...) })
+		w := want(sipMsgs)
+		if c.State() != Decrypting || !bytes.Equal(out[0], w[0]) || !bytes.Equal(out[1], w[1]) {
+			t.Errorf("version %x: state %v, %d/%d bytes, want %d/%d", v, c.State(), len(out[0]), len(out[1]), len(w[0]), len(w[1]))
+		}
+
+		c = New(keys.NewStore(nil))
+		c.Hold = 4096
+		for _, ch := range chunks {
+			c.Write(ch.fromClient, ch.data, func([]byte) {})
+		}
+		if c.State() != NoKeys {
+			t.Errorf("version %x: held beyond Hold: state %v", v, c.State())
+		}
+	}
 }
