@@ -30,6 +30,7 @@ type cmKey struct {
 	rtpMAC  hash.Hash
 	rtcpMAC hash.Hash
 	sum     [sha1.Size]byte
+	rocBuf  [4]byte // the ROC as hashed; a field, so that it does not escape per packet
 	roc     []rocState
 }
 
@@ -143,11 +144,10 @@ func (c *cmKey) rtp(dst, pkt []byte) ([]byte, error) {
 	ssrc := binary.BigEndian.Uint32(pkt[8:12])
 	seq := binary.BigEndian.Uint16(pkt[2:4])
 	st, roc, known := c.guess(ssrc, seq)
-	var r [4]byte
-	binary.BigEndian.PutUint32(r[:], roc)
+	binary.BigEndian.PutUint32(c.rocBuf[:], roc)
 	c.rtpMAC.Reset()
 	c.rtpMAC.Write(pkt[:end])
-	c.rtpMAC.Write(r[:])
+	c.rtpMAC.Write(c.rocBuf[:])
 	if subtle.ConstantTimeCompare(c.rtpMAC.Sum(c.sum[:0])[:c.tagLen], pkt[len(pkt)-c.tagLen:]) != 1 {
 		return nil, errAuth
 	}
