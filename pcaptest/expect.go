@@ -61,7 +61,7 @@ func Expected(o Options) ([]Expectation, error) {
 		out[i] = expectCall(p, start)
 	}
 	err = run(ps, func(pk *packet) error {
-		if pk.stream < 0 {
+		if pk.stream < 0 || pk.slot < 0 { // signalling, or a ZRTP packet
 			return nil
 		}
 		e := &out[pk.call.index]

@@ -90,6 +90,7 @@ type rtpSource struct {
 
 	a, b rtpPkt
 	held *rtpPkt // generated ahead, to be sent next
+	zrtp bool    // the ZRTP Hello was sent (SRTP.ZRTP)
 }
 
 func newRTPSource(s *rtpSpec, stream int, call *callPlan) *rtpSource {
@@ -131,6 +132,14 @@ func newRTPSource(s *rtpSpec, stream int, call *callPlan) *rtpSource {
 // next stores the next packet in p and reports whether there is one.
 // p.payload is valid until the next call.
 func (r *rtpSource) next(p *packet) bool {
+	if c := r.call.c.SRTP; c != nil && c.ZRTP && !r.zrtp {
+		r.zrtp = true
+		sg := r.spec.segs[0]
+		r.ipID++
+		*p = packet{at: sg.from, call: r.call, src: sg.src, dst: sg.dst, ipID: r.ipID,
+			payload: zrtpHello(r.spec.ssrc), stream: r.stream, slot: -1}
+		return true
+	}
 	for {
 		var q *rtpPkt
 		if r.held != nil {

@@ -229,7 +229,9 @@ func (d *sipDialog) sdp(byCaller bool, version int, media netip.AddrPort, dir st
 	k := d.codec
 	ms := int(d.c.PTime / time.Millisecond)
 	proto, crypto := "RTP/AVP", ""
-	if d.c.SRTP != nil && !d.c.SRTP.Unannounced {
+	if d.c.SRTP != nil && d.c.SRTP.ZRTP {
+		crypto = "a=zrtp-hash:1.10 " + strings.Repeat("fe30efd0", 8) + "\r\n"
+	} else if d.c.SRTP != nil && !d.c.SRTP.Unannounced {
 		side := spanrec.CalleeSide
 		if byCaller {
 			side = spanrec.CallerSide

@@ -43,6 +43,10 @@ type SRTP struct {
 	// while the media is SRTP, as after a ZRTP handshake whose packets
 	// were not captured: only the payload betrays it.
 	Unannounced bool
+	// ZRTP keys the media by ZRTP (RFC 6189) instead: the SDP says plain
+	// RTP with a=zrtp-hash, each party sends a ZRTP Hello before its
+	// SRTP, and no key is ever on the wire.
+	ZRTP bool
 	// WrapAfter, if not 0, starts each party's sequence numbers so that
 	// they wrap this far into its stream, so that the rollover counter
 	// (RFC 3711 §3.3.1) must advance.
@@ -217,4 +221,16 @@ func (s *srtpSender) encrypt(b []byte, t time.Duration) []byte {
 	}
 	s.out = out
 	return out
+}
+
+// zrtpHello returns a ZRTP Hello packet (RFC 6189 §5: version bits 0,
+// sequence number, magic cookie, source identifier; §5.2 message).
+func zrtpHello(ssrc uint32) []byte {
+	b := []byte{0x10, 0, 0, 1, 'Z', 'R', 'T', 'P', byte(ssrc >> 24), byte(ssrc >> 16), byte(ssrc >> 8), byte(ssrc)}
+	b = append(b, 0x50, 0x5a, 0, 22)
+	b = append(b, "Hello   1.10pcaptest        "...)
+	for len(b) < 12+22*4 {
+		b = append(b, 0)
+	}
+	return append(b, 0, 0, 0, 0) // CRC (not checked by spanrec)
 }

@@ -261,3 +261,29 @@ func TestSRTPTwins(t *testing.T) {
 		})
 	}
 }
+
+// TestZRTP: media keyed by ZRTP (a=zrtp-hash in plain RTP/AVP SDP, ZRTP
+// Hello packets, then SRTP) is flagged zrtp and never decoded: no keys
+// are ever on the wire.
+func TestZRTP(t *testing.T) {
+	calls := []pcaptest.Call{{CallID: "zrtp@test", Talk: 2 * time.Second, SRTP: &pcaptest.SRTP{ZRTP: true}}}
+	data, got, sum := importGenerated(t, pcaptest.Options{Seed: 8, Calls: calls})
+	if len(got) != 1 {
+		t.Fatalf("%d calls", len(got))
+	}
+	c := got[0]
+	if c.Audio != "" || wavSamples(t, data, c) != nil {
+		t.Errorf("ZRTP call recorded with audio %q", c.Audio)
+	}
+	for _, s := range c.Streams {
+		if s.Decoded || s.Encryption != spanrec.ZRTP {
+			t.Errorf("stream %s: decoded %v, encryption %q; want zrtp, not decoded", s.Side, s.Decoded, s.Encryption)
+		}
+	}
+	if !slices.ContainsFunc(c.Notes, func(n string) bool { return strings.Contains(n, "ZRTP") }) {
+		t.Errorf("no ZRTP note: %q", c.Notes)
+	}
+	if sum.Undecryptable != 2 || sum.Assembler.MalformedRTP != 0 {
+		t.Errorf("summary %+v", sum)
+	}
+}
