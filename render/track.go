@@ -280,7 +280,7 @@ func (tr *Track) decode(ets int64, t time.Time, payload []byte) {
 		}
 		tr.enc = putSamples(tr.enc[:0], tr.pcm)
 	}
-	if tr.Frames%noiseEvery == 0 && tr.checkNoise(pos, payload) {
+	if every := noiseEvery + (noiseLate-noiseEvery)*min(tr.Frames/noiseEarly, 1); tr.Frames%every == 0 && tr.checkNoise(pos, payload) {
 		return
 	}
 	tr.Frames++
