@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spanrec/spanrec"
+	"github.com/spanrec/spanrec/audio"
 	"github.com/spanrec/spanrec/audio/wav"
 	"github.com/spanrec/spanrec/call"
 	"github.com/spanrec/spanrec/capture"
@@ -156,16 +157,21 @@ func importKeyed(t *testing.T, o pcaptest.Options, keyFile string) (string, []*s
 	if err := pcaptest.Write(&buf, o); err != nil {
 		t.Fatal(err)
 	}
+	src, err := capture.NewReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return importSourceKeyed(t, src, keyFile)
+}
+
+func importSourceKeyed(t *testing.T, src capture.Source, keyFile string) (string, []*spanrec.Call, recorder.Summary) {
+	t.Helper()
+	defer src.Close()
 	ks, err := keys.Load(strings.NewReader(keyFile))
 	if err != nil {
 		t.Fatal(err)
 	}
 	data := t.TempDir()
-	src, err := capture.NewReader(&buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
 	db, err := sqlite.Open(context.Background(), filepath.Join(data, "index.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -181,6 +187,60 @@ func importKeyed(t *testing.T, o pcaptest.Options, keyFile string) (string, []*s
 		t.Fatal(err)
 	}
 	return data, calls, sum
+}
+
+// TestMarseillaiseImport: wireshark's marseillaise-srtp.pcap (SRTP, no
+// SIP) imported with its key in a key file (by the stream's source
+// address) becomes a signalless call whose recording is the anthem:
+// every packet authenticated, audio with a shaped spectrum. Without the
+// key, the call has no audio and says to supply keys.
+func TestMarseillaiseImport(t *testing.T) {
+	path := filepath.Join(pcaptest.CapturesDir(t), "wireshark-samples", "marseillaise-srtp.pcap")
+	for _, keyed := range []bool{false, true} {
+		kf := ""
+		if keyed {
+			kf = "SDES 10.1.1.1:10000 AES_CM_128_HMAC_SHA1_80 inline:aSBrbm93IGFsbCB5b3VyIGxpdHRsZSBzZWNyZXRz\n"
+		}
+		src, err := capture.OpenFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, calls, sum := importSourceKeyed(t, src, kf)
+		if len(calls) != 1 || len(calls[0].Streams) != 1 {
+			t.Fatalf("keyed %v: %d calls, want 1 with 1 stream", keyed, len(calls))
+		}
+		c, s := calls[0], calls[0].Streams[0]
+		if s.Encryption != spanrec.SRTP || s.Packets != 11888 {
+			t.Errorf("keyed %v: stream %q with %d packets, want srtp, 11,888", keyed, s.Encryption, s.Packets)
+		}
+		pcm := wavSamples(t, data, c)
+		if !keyed {
+			if c.Audio != "" || s.Decoded || !slices.ContainsFunc(c.Notes, func(n string) bool { return strings.Contains(n, "--keys") }) {
+				t.Errorf("without the key: audio %q, decoded %v, notes %q", c.Audio, s.Decoded, c.Notes)
+			}
+			continue
+		}
+		if !s.Decoded || s.AuthFailures != 0 || sum.Assembler.SRTPDecrypted != 11888 || sum.WithAudio != 1 {
+			t.Errorf("with the key: decoded %v, %d auth failures, %d decrypted, %d with audio", s.Decoded, s.AuthFailures, sum.Assembler.SRTPDecrypted, sum.WithAudio)
+		}
+		// The caller's channel of the stereo WAV: music, not noise.
+		var flat float64
+		n := 0
+		for i := 0; i+640 <= len(pcm); i += 640 * 10 {
+			ch := make([]int16, 320)
+			for k := range ch {
+				ch[k] = pcm[i+2*k]
+			}
+			if audio.RMS(ch) < 300 {
+				continue
+			}
+			flat += audio.Flatness(ch)
+			n++
+		}
+		if n < 300 || flat/float64(n) > 0.35 {
+			t.Errorf("with the key: %d loud windows of mean flatness %.3f; want music (≥ 300, < 0.35)", n, flat/float64(max(n, 1)))
+		}
+	}
 }
 
 // TestSRTPTwins: every SDES-SRTP call decodes bit-identical to its plain
