@@ -187,9 +187,18 @@ func opensslCall(t *testing.T, dir string, tlsArgs []string, keyUpdate bool) (st
 			frames = append(frames, fr)
 		}
 	}()
-	defer func() {
-		src.Close()
-	}()
+	// stopCapture ends the reader before the source is closed (also when
+	// the test fails half-way).
+	var once sync.Once
+	var readErr error
+	stopCapture := func() {
+		once.Do(func() {
+			close(stop)
+			readErr = <-done
+			src.Close()
+		})
+	}
+	defer stopCapture()
 	time.Sleep(100 * time.Millisecond)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -239,9 +248,9 @@ func opensslCall(t *testing.T, dir string, tlsArgs []string, keyUpdate bool) (st
 	client.Wait()
 	server.Wait()
 	time.Sleep(200 * time.Millisecond)
-	close(stop)
-	if err := <-done; err != nil {
-		t.Fatal(err)
+	stopCapture()
+	if readErr != nil {
+		t.Fatal(readErr)
 	}
 
 	keyLog, err := os.ReadFile(keyLogFile)
@@ -279,7 +288,7 @@ type outWatch struct {
 
 func (o *outWatch) waitFor(t *testing.T, s string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		o.mu.Lock()
 		i := strings.Index(o.buf.String()[o.seen:], s)
@@ -294,7 +303,7 @@ func (o *outWatch) waitFor(t *testing.T, s string) {
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	t.Fatalf("waited 10 s for %q; output:\n%s", s, o.buf.String())
+	t.Fatalf("waited 30 s for %q; output:\n%s", s, o.buf.String())
 }
 
 func pipes(t *testing.T, cmd *exec.Cmd) (io.WriteCloser, *outWatch) {
