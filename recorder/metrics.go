@@ -102,6 +102,12 @@ func (l *Live) WriteMetrics(w io.Writer) error {
 	m.sample("spanrec_calls_closed_early_total", "reason", "max_duration", uint64(st.Assembler.TooLong))
 	m.sample("spanrec_calls_closed_early_total", "reason", "memory", uint64(st.Assembler.Evicted))
 
+	m.head("spanrec_srtp_packets_total", "SRTP and SRTCP packets of calls, by result: decrypted, or no key authenticated them (wrong or missing key, damaged).", "counter")
+	m.sample2("spanrec_srtp_packets_total", "proto", "srtp", "result", "decrypted", uint64(st.Assembler.SRTPDecrypted))
+	m.sample2("spanrec_srtp_packets_total", "proto", "srtp", "result", "auth_failed", uint64(st.Assembler.SRTPAuthFailures))
+	m.sample2("spanrec_srtp_packets_total", "proto", "srtcp", "result", "decrypted", uint64(st.Assembler.SRTCPDecrypted))
+	m.sample2("spanrec_srtp_packets_total", "proto", "srtcp", "result", "auth_failed", uint64(st.Assembler.SRTCPAuthFailures))
+
 	m.head("spanrec_active_calls", "Calls in progress.", "gauge")
 	m.sample("spanrec_active_calls", "", "", uint64(st.ActiveCalls))
 	m.head("spanrec_calls_recorded_total", "Calls written to the index.", "counter")
@@ -138,6 +144,11 @@ func (m metricWriter) sample(name, label, value string, v uint64) {
 		m.w.WriteString("{" + label + "=\"" + escapeLabel(value) + "\"}")
 	}
 	m.w.WriteString(" " + strconv.FormatUint(v, 10) + "\n")
+}
+
+// sample2 writes a sample with two labels.
+func (m metricWriter) sample2(name, l1, v1, l2, v2 string, v uint64) {
+	m.w.WriteString(name + "{" + l1 + "=\"" + escapeLabel(v1) + "\"," + l2 + "=\"" + escapeLabel(v2) + "\"} " + strconv.FormatUint(v, 10) + "\n")
 }
 
 // escapeLabel escapes a label value: backslash, double quote and line feed.

@@ -347,3 +347,66 @@ func TestZRTP(t *testing.T) {
 		t.Errorf("summary %+v", sum)
 	}
 }
+
+// TestSRTPKeysReloaded: keys that come while the recorder runs (the key
+// file read again on SIGHUP) decrypt the calls after them: the first
+// call's keys are known from the start, the second's only from 5 s of
+// capture time on, before its media.
+func TestSRTPKeysReloaded(t *testing.T) {
+	o := pcaptest.Options{Seed: 12, Calls: []pcaptest.Call{
+		{CallID: "first@test", Talk: 2 * time.Second, SRTP: &pcaptest.SRTP{OutOfBand: true}},
+		{CallID: "second@test", Start: 10 * time.Second, Talk: 2 * time.Second, SRTP: &pcaptest.SRTP{OutOfBand: true}},
+	}}
+	kf, err := pcaptest.KeyFile(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := keys.Load(strings.NewReader(kf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first []keys.SDES
+	for _, k := range all.SDES {
+		if k.CallID == "first@test" {
+			first = append(first, k)
+		}
+	}
+	if len(first) != 2 || len(all.SDES) != 4 {
+		t.Fatalf("key file: %d keys, %d of the first call", len(all.SDES), len(first))
+	}
+	var buf bytes.Buffer
+	if err := pcaptest.Write(&buf, o); err != nil {
+		t.Fatal(err)
+	}
+	src, err := capture.NewReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := t.TempDir()
+	db, err := sqlite.Open(context.Background(), filepath.Join(data, "index.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	asked := 0
+	sdes := func() []keys.SDES {
+		// Called at start and once a second of capture time (Expire).
+		asked++
+		if asked < 6 {
+			return first
+		}
+		return all.SDES
+	}
+	cfg := recorder.Config{Shards: 1, Call: call.Config{DataDir: data, SDES: sdes}}
+	sum, err := recorder.Import(context.Background(), cfg, src, db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls, err := db.Calls(context.Background(), spanrec.CallFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(calls) != 2 || sum.Decrypted != 4 || sum.WithAudio != 2 || asked < 6 {
+		t.Errorf("%d calls, %d streams decrypted, %d with audio, keys asked %d times; want 2, 4, 2, ≥ 6", len(calls), sum.Decrypted, sum.WithAudio, asked)
+	}
+}
