@@ -169,6 +169,18 @@ type Call struct {
 	// Signalling is SignallingSIP, or SignallingNone for a call found as
 	// RTP alone (its parties are the media addresses). "" reads as SIP.
 	Signalling string
+	// Interaction identifies the conversation the call is a leg of: the
+	// ID of its earliest leg (its own ID when it has no other). The index
+	// sets it, and Legs, from LinkKeys.
+	Interaction CallID
+	// Legs are the IDs of the other legs of the conversation (B2BUA, SBC
+	// or PBX legs, transfers), earliest first.
+	Legs []CallID
+	// LinkKeys are what ties the call to its other legs: the media
+	// endpoints of its final SDP, correlation header values, transfer
+	// targets (see package call). The index links the calls that share a
+	// key and overlap in time. They are not part of the JSON form.
+	LinkKeys []string
 }
 
 // CallFilter selects calls in CallIndex.Calls. Zero fields do not filter.
@@ -185,6 +197,11 @@ type CallFilter struct {
 	// Codec selects calls that used this codec (Call.Codecs), ignoring
 	// case.
 	Codec string
+	// Interaction selects the legs of one conversation (Call.Interaction).
+	Interaction CallID
+	// GroupInteraction returns one call per conversation: of the calls
+	// that match, the earliest leg of each interaction.
+	GroupInteraction bool
 	// HasLoss, when set, selects calls whose CaptureLoss equals *HasLoss.
 	HasLoss *bool
 	// Signalling selects calls found this way: SignallingSIP or

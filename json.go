@@ -36,6 +36,8 @@ type callJSON struct {
 	Notes       []string  `json:"notes"`
 	Holds       []Hold    `json:"holds"`
 	Signalling  string    `json:"signalling"`
+	Interaction CallID    `json:"interaction,omitempty"`
+	Legs        []CallID  `json:"legs"`
 }
 
 func timeString(t time.Time) string {
@@ -75,6 +77,7 @@ func (c *Call) MarshalJSON() ([]byte, error) {
 		DTMF: nonNil(c.DTMF), Streams: nonNil(c.Streams),
 		CaptureLoss: c.CaptureLoss, Notes: nonNil(c.Notes),
 		Holds: nonNil(c.Holds), Signalling: c.Signalling,
+		Interaction: c.Interaction, Legs: nonNil(c.Legs),
 	}
 	if j.Signalling == "" {
 		j.Signalling = SignallingSIP

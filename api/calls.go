@@ -118,6 +118,16 @@ func parseFilter(q url.Values) (spanrec.CallFilter, error) {
 			default:
 				err = invalid("signalling %q: want sip or none", v)
 			}
+		case "interaction":
+			if v == "" || len(v) > 64 {
+				err = invalid("interaction %q: want a call ID", v)
+			}
+			f.Interaction = spanrec.CallID(v)
+		case "group":
+			if v != "interaction" {
+				err = invalid("group %q: want interaction", v)
+			}
+			f.GroupInteraction = true
 		case "sort":
 			switch v {
 			case spanrec.SortStart, spanrec.SortStartDesc, spanrec.SortDuration, spanrec.SortDurationDesc:

@@ -63,6 +63,12 @@ type Config struct {
 	// answered, from the goroutine that feeds the Assembler; it must not
 	// block. Reconfigure keeps it.
 	Progress func(ProgressEvent)
+	// CorrelationHeaders are the SIP headers whose values link the legs
+	// of one conversation (see DefaultCorrelationHeaders, the list nil
+	// means); an empty list turns header linking off. A header not known
+	// to carry something else gives its value as another leg's Call-ID
+	// or a shared correlation id.
+	CorrelationHeaders []string
 	// IgnoreSignalless keeps RTP that no SDP claims from becoming
 	// signalless calls (calls.rtp_without_signalling: ignore); it is only
 	// counted, as unassigned.
@@ -183,14 +189,32 @@ func (s *Stats) Add(o Stats) {
 type Assembler struct {
 	cfg   Config
 	done  func(*Finished)
-	calls map[string]*state          // by SIP Call-ID
-	media map[netip.AddrPort]binding // SDP (and learned) endpoints
-	flows map[flowKey]*flow          // directional media flows
-	keys  operatorKeys
+	calls map[string]*state // by SIP Call-ID
+	// media is the directory of SDP (and learned) endpoints: the calls
+	// that claim each, the latest binder (the owner) last.
+	media map[netip.AddrPort][]binding
+	flows map[flowKey]*flowSet // directional media flows
+	// gen counts the changes of media, so that a flowSet knows when to
+	// look its calls up again.
+	gen  uint64
+	keys operatorKeys
 	// orphans holds the media no SDP claims yet, and makes signalless
 	// calls of it.
 	orphans *Orphans
 	stats   Stats
+}
+
+// maxClaims bounds the calls that claim one endpoint: the legs of one
+// conversation through B2BUAs, and stale calls whose port was reused.
+const maxClaims = 8
+
+// flowSet is one directional flow (src → dst) and the flows of the calls
+// that get its packets: usually one; several when the legs of one
+// conversation (B2BUA, direct media) all name both of its endpoints.
+type flowSet struct {
+	flows   []*flow
+	gen     uint64 // Assembler.gen when flows was looked up
+	primary bool   // looked up for HandleMedia (not HandleSharedMedia)
 }
 
 type binding struct {
@@ -212,8 +236,8 @@ func NewAssembler(cfg Config, done func(*Finished)) *Assembler {
 		cfg:     cfg,
 		done:    done,
 		calls:   make(map[string]*state),
-		media:   make(map[netip.AddrPort]binding),
-		flows:   make(map[flowKey]*flow),
+		media:   make(map[netip.AddrPort][]binding),
+		flows:   make(map[flowKey]*flowSet),
 		orphans: o,
 	}
 	a.refreshKeys()
@@ -294,6 +318,7 @@ func (a *Assembler) handleSIP(m *sipmsg.Message, p *packet.Packet, frames []Fram
 		isNew = true
 	}
 	u := c.d.Apply(m, p.Time, p.Src)
+	a.link(c, m, u.Side, u.SDP)
 	if a.cfg.Progress != nil {
 		if isNew {
 			a.cfg.Progress(ProgressEvent{Call: c.snapshot(a)})
@@ -317,25 +342,30 @@ func (a *Assembler) handleSIP(m *sipmsg.Message, p *packet.Packet, frames []Fram
 	}
 	if c.d.Finished() && c.finishedAt.IsZero() {
 		c.finishedAt = p.Time
+		a.gen++ // it shares no more media (see match)
 	}
-	if u.Reopened {
+	if u.Reopened && !c.finishedAt.IsZero() {
 		c.finishedAt = time.Time{}
+		a.gen++
 	}
 	return true
 }
 
 func (a *Assembler) newCall(m *sipmsg.Message, p *packet.Packet) *state {
-	return a.newState(dialog.New(m, p.Time, p.Src, p.Dst), spanrec.NewCallID(m.CallID, p.Time), p.Time)
+	c := a.newState(dialog.New(m, p.Time, p.Src, p.Dst), spanrec.NewCallID(m.CallID, p.Time), p.Time)
+	c.addKey(keyCallID, m.CallID)
+	return c
 }
 
 // newState starts the state of a call with dialog d, ID id, first seen at
 // t, and opens its pcapng.
 func (a *Assembler) newState(d *dialog.Dialog, id spanrec.CallID, t time.Time) *state {
 	c := &state{
-		d:     d,
-		id:    id,
-		rtp:   make(map[spanrec.Side]map[uint8]sipmsg.RTPMap, 2),
-		first: t,
+		d:       d,
+		id:      id,
+		rtp:     make(map[spanrec.Side]map[uint8]sipmsg.RTPMap, 2),
+		mediaEP: make(map[spanrec.Side]netip.AddrPort, 2),
+		first:   t,
 	}
 	day := t.UTC().Format("2006/01/02")
 	dir := filepath.Join(a.cfg.DataDir, "recordings", filepath.FromSlash(day))
@@ -443,62 +473,148 @@ func (a *Assembler) bindSDP(c *state, side spanrec.Side, sdp *sipmsg.SDP, t time
 	}
 }
 
+// bind makes c the owner of ep: the latest call to announce it. A call
+// that owned it before keeps its claim, which gets it the packets of the
+// flows whose both endpoints it claims (the legs of one conversation),
+// not those of a new call that reused the port (see match).
 func (a *Assembler) bind(c *state, ep netip.AddrPort, side spanrec.Side, rtcp bool) {
-	if old, ok := a.media[ep]; ok && old.c != c {
-		// The port was reused by a new call: detach the old call's flows
-		// through it so that new packets go to the new call.
-		for _, f := range old.c.flows {
-			if f.key.src == ep || f.key.dst == ep {
-				delete(a.flows, f.key)
-			}
+	bs := a.media[ep]
+	if n := len(bs); n > 0 && bs[n-1].c == c && bs[n-1].side == side && bs[n-1].rtcp == rtcp {
+		return // unchanged
+	}
+	a.gen++
+	known := false
+	for i, b := range bs {
+		if b.c == c {
+			bs = slices.Delete(bs, i, i+1)
+			known = true
+			break
 		}
 	}
-	a.media[ep] = binding{c: c, side: side, rtcp: rtcp}
-	c.endpoints = append(c.endpoints, ep)
+	if len(bs) >= maxClaims {
+		bs = slices.Delete(bs, 0, 1)
+	}
+	a.media[ep] = append(bs, binding{c: c, side: side, rtcp: rtcp})
+	if !known {
+		c.endpoints = append(c.endpoints, ep)
+	}
+}
+
+// claims reports whether c claims ep.
+func (a *Assembler) claims(ep netip.AddrPort, c *state) bool {
+	for _, b := range a.media[ep] {
+		if b.c == c {
+			return true
+		}
+	}
+	return false
 }
 
 // HandleMedia accounts one UDP packet that is not SIP. It reports whether
 // the packet was assigned to a call (now or, when its SDP comes, later).
 func (a *Assembler) HandleMedia(p *packet.Packet) bool {
+	return a.handleMedia(p, true)
+}
+
+// HandleSharedMedia accounts a media packet whose flow a call of another
+// Assembler owns (the recorder's shards): it goes only to the calls here
+// that claim both of its endpoints (legs of the owner's conversation), and
+// is neither held nor counted when none does.
+func (a *Assembler) HandleSharedMedia(p *packet.Packet) bool {
+	return a.handleMedia(p, false)
+}
+
+func (a *Assembler) handleMedia(p *packet.Packet, primary bool) bool {
 	key := flowKey{p.Src, p.Dst}
-	f := a.flows[key]
-	if f == nil {
-		nf, ok := a.match(key, p)
-		if !ok {
+	fs := a.flows[key]
+	if fs == nil || fs.gen != a.gen || fs.primary != primary {
+		if fs = a.match(fs, key, primary); fs == nil {
+			if !primary {
+				return false
+			}
 			return a.orphans.Hold(p)
 		}
-		// What was held of the flow before its SDP came.
-		held := a.orphans.Take(p)
-		for i := range held {
-			nf.handle(a, &held[i])
+		if primary {
+			// What was held of the flow before its SDP came.
+			held := a.orphans.Take(p)
+			for i := range held {
+				for _, f := range fs.flows {
+					f.handle(a, &held[i])
+				}
+			}
 		}
-		f = nf
 	}
-	f.handle(a, p)
+	for _, f := range fs.flows {
+		f.handle(a, p)
+	}
 	return true
 }
 
-// match finds the call of a new flow: by the SDP endpoint it is sent to,
-// else by the one it comes from. A flow matched by its destination teaches
-// the source as the sender's observed address (NAT).
-func (a *Assembler) match(key flowKey, p *packet.Packet) (*flow, bool) {
-	var sender spanrec.Side
-	b, ok := a.media[key.dst]
-	if ok {
-		sender = other(b.side)
-		if _, known := a.media[key.src]; !known {
-			a.media[key.src] = binding{c: b.c, side: sender, rtcp: b.rtcp}
-			b.c.endpoints = append(b.c.endpoints, key.src)
+// match looks up the calls of a flow (again, after the directory
+// changed) and returns its flowSet, or nil (and forgets it) when no call
+// claims it. The owner of the destination endpoint gets the flow, else
+// the owner of the source; a flow matched by its destination teaches the
+// source as the sender's observed address (NAT). Every other call that
+// claims both endpoints gets it too, unless it ended in signalling: media
+// seen once belongs to each leg whose SDP names it. Without primary only
+// the latter are looked up.
+func (a *Assembler) match(fs *flowSet, key flowKey, primary bool) *flowSet {
+	var owner *state
+	var next []*flow
+	if primary {
+		if ds := a.media[key.dst]; len(ds) > 0 {
+			b := ds[len(ds)-1]
+			owner = b.c
+			if _, known := a.media[key.src]; !known {
+				a.media[key.src] = []binding{{c: b.c, side: other(b.side), rtcp: b.rtcp}}
+				b.c.endpoints = append(b.c.endpoints, key.src)
+				a.gen++
+			}
+			next = append(next, a.flowOf(fs, b.c, key, other(b.side), b.rtcp))
+		} else if ss := a.media[key.src]; len(ss) > 0 {
+			b := ss[len(ss)-1]
+			owner = b.c
+			next = append(next, a.flowOf(fs, b.c, key, b.side, b.rtcp))
 		}
-	} else if b, ok = a.media[key.src]; ok {
-		sender = b.side
-	} else {
-		return nil, false
 	}
-	f := &flow{key: key, c: b.c, side: sender, rtcp: b.rtcp}
-	a.flows[key] = f
-	b.c.flows = append(b.c.flows, f)
-	return f, true
+	for _, b := range a.media[key.dst] {
+		// A call that ended in signalling (lingering for its last
+		// packets) shares no more: its ports may be reused at once.
+		if b.c == owner || !b.c.finishedAt.IsZero() || !a.claims(key.src, b.c) {
+			continue
+		}
+		next = append(next, a.flowOf(fs, b.c, key, other(b.side), b.rtcp))
+	}
+	if len(next) == 0 {
+		delete(a.flows, key)
+		return nil
+	}
+	if fs == nil {
+		fs = &flowSet{}
+		a.flows[key] = fs
+	}
+	fs.flows, fs.gen, fs.primary = next, a.gen, primary
+	return fs
+}
+
+// flowOf returns c's flow for key: the one it had in fs or before (a
+// flow it lost and gets back keeps its figures), else a new one.
+func (a *Assembler) flowOf(fs *flowSet, c *state, key flowKey, sender spanrec.Side, rtcp bool) *flow {
+	if fs != nil {
+		for _, f := range fs.flows {
+			if f.c == c {
+				return f
+			}
+		}
+	}
+	for i := len(c.flows) - 1; i >= 0; i-- {
+		if f := c.flows[i]; f.key == key {
+			return f
+		}
+	}
+	f := &flow{key: key, c: c, side: sender, rtcp: rtcp}
+	c.flows = append(c.flows, f)
+	return f
 }
 
 // Limits of the media held for flows whose SDP is not seen yet: packets
@@ -634,12 +750,29 @@ func (a *Assembler) finish(c *state) {
 		c.d.Close(c.last)
 	}
 	for _, ep := range c.endpoints {
-		if b, ok := a.media[ep]; ok && b.c == c {
+		bs := a.media[ep]
+		for i, b := range bs {
+			if b.c == c {
+				bs = slices.Delete(bs, i, i+1)
+				break
+			}
+		}
+		if len(bs) == 0 {
 			delete(a.media, ep)
+		} else {
+			a.media[ep] = bs
 		}
 	}
+	a.gen++
 	for _, f := range c.flows {
-		if a.flows[f.key] == f {
+		fs := a.flows[f.key]
+		if fs == nil {
+			continue
+		}
+		if i := slices.Index(fs.flows, f); i >= 0 {
+			fs.flows = slices.Delete(fs.flows, i, i+1)
+		}
+		if len(fs.flows) == 0 {
 			delete(a.flows, f.key)
 		}
 	}

@@ -52,10 +52,14 @@ type state struct {
 	keyGen int
 
 	endpoints []netip.AddrPort
-	flows     []*flow
-	tracks    []*render.Track
-	trackSeq  int
-	notes     []string
+	// links are the call's link keys from its messages; mediaEP the
+	// latest media endpoint each side's SDP announced (see links.go).
+	links    []string
+	mediaEP  map[spanrec.Side]netip.AddrPort
+	flows    []*flow
+	tracks   []*render.Track
+	trackSeq int
+	notes    []string
 	// signalless: found as RTP alone (StartSignalless), no SIP.
 	signalless bool
 	dirty      bool // changed since the journal was last written
@@ -236,6 +240,7 @@ func (c *state) result(a *Assembler) *Finished {
 		c.note("file error while recording: %v", c.fileErr)
 	}
 	call.Notes = c.notes
+	call.LinkKeys = c.linkKeys()
 	if rel, err := filepath.Rel(a.cfg.DataDir, fin.PCAPPath); err == nil && fin.PCAPPath != "" {
 		call.PCAP = filepath.ToSlash(rel)
 	}

@@ -153,6 +153,25 @@ type Call struct {
 	// with Encoded.PT, and each party's packets carry its stream. Not
 	// with EarlyMedia or SilentCopy (no ringback or silence to encode).
 	Encoded *Encoded
+	// Headers are extra header lines of the INVITE, as "Name: value"
+	// (correlation headers such as X-Orig-Call-ID or P-Charging-Vector,
+	// Replaces, Referred-By).
+	Headers []string
+	// SignalOnly sends the call's SIP and no RTP: a leg of a conversation
+	// whose media another leg's capture carries (a B2BUA with direct
+	// media, see B2BUA). Its Expectation has no streams.
+	SignalOnly bool
+	// Refer makes the caller send a REFER (RFC 3515) during the talk,
+	// answered 202 Accepted: a transfer.
+	Refer *Refer
+}
+
+// Refer is a REFER the caller of an answered call sends.
+type Refer struct {
+	At time.Duration // offset from the answer
+	// To is the Refer-To value, e.g. "<sip:3000@10.0.3.1?Replaces=...>"
+	// (RFC 3891 §7: an attended transfer names the call to replace).
+	To string
 }
 
 // Encoded is each party's audio already encoded for a codec pcaptest has
@@ -362,6 +381,17 @@ func withDefaults(c Call, i int) (Call, codecInfo, error) {
 	for _, d := range c.DTMF + c.DTMFInfo {
 		if dtmfEvent(byte(d)) < 0 {
 			bad("DTMF digit %q is not 0-9, *, #, A-D", d)
+		}
+	}
+	if c.Refer != nil && (c.Outcome != Answered || c.Refer.At < 100*time.Millisecond || c.Refer.At > c.Talk-200*time.Millisecond || c.Refer.To == "") {
+		bad("REFER needs an answered call, a Refer-To and a time within the talk")
+	}
+	if c.SignalOnly && (c.DTMF != "" || c.SilentCopy.IsValid() || c.EarlyMedia) {
+		bad("SignalOnly sends no RTP: no DTMF events, silent copy or early media")
+	}
+	for _, h := range c.Headers {
+		if !strings.Contains(h, ":") || strings.ContainsAny(h, "\r\n") {
+			bad("header %q is not one Name: value line", h)
 		}
 	}
 	if c.Outcome != Answered && (c.Hold != nil || c.DTMF != "" || c.DTMFInfo != "") {

@@ -129,6 +129,7 @@ func planCall(c Call, i int, seed int64) (*callPlan, error) {
 		ctype: "application/sdp",
 		body:  d.sdp(true, 1, c.Caller.RTP, offerDir(&c)),
 	}
+	inv.headers = append(inv.headers, c.Headers...)
 	if c.FragmentInvite {
 		// Three fragments: more than two fragments' worth of UDP payload.
 		inv.headers = append(inv.headers, d.padHeaders(len(d.encodeRequest(inv)), 2*1480+200)...)
@@ -193,6 +194,9 @@ func planCall(c Call, i int, seed int64) (*callPlan, error) {
 	if c.SilentCopy.IsValid() && p.answer >= 0 {
 		p.streams = append(p.streams, p.silentCopy(seen(c.Caller.RTP)))
 	}
+	if c.SignalOnly {
+		p.streams = nil
+	}
 	if tcp {
 		if p.sig, err = tcpPackets(p, rng); err != nil {
 			return nil, fmt.Errorf("pcaptest: call %d: %w", i, err)
@@ -235,10 +239,13 @@ func (p *callPlan) planAnswered(d *sipDialog, inv *request, seen func(netip.Addr
 	// Caller-initiated in-dialog transactions get CSeq numbers in time order.
 	type txn struct {
 		at   time.Duration
-		kind string // "hold", "resume", "info", "bye"
+		kind string // "hold", "resume", "info", "refer", "bye"
 		info byte
 	}
 	txns := []txn{{at: bye, kind: "bye"}}
+	if c.Refer != nil {
+		txns = append(txns, txn{at: ans + c.Refer.At, kind: "refer"})
+	}
 
 	// Media. The caller starts after its ACK; its stream may move at resume.
 	callerFrom := ans + ackAfter + mediaAfter
@@ -323,6 +330,11 @@ func (p *callPlan) planAnswered(d *sipDialog, inv *request, seen func(netip.Addr
 			r.method = "BYE"
 			add(t.at, true, d.encodeRequest(r), "BYE", 0)
 			add(t.at+okAfter, false, d.encodeResponse(r, 200, ""), "", 200)
+		case "refer":
+			r.method = "REFER"
+			r.headers = []string{"Refer-To: " + c.Refer.To, "Referred-By: <" + d.callerURI + ">"}
+			add(t.at, true, d.encodeRequest(r), "REFER", 0)
+			add(t.at+okAfter, false, d.encodeResponse(r, 202, ""), "", 202)
 		case "info":
 			// application/dtmf-relay, the de-facto format of SIP INFO digits.
 			r.method, r.ctype = "INFO", "application/dtmf-relay"

@@ -189,6 +189,7 @@ var reasons = map[int]string{
 	180: "Ringing",
 	183: "Session Progress",
 	200: "OK",
+	202: "Accepted",
 	480: "Temporarily Unavailable",
 	486: "Busy Here",
 	487: "Request Terminated",

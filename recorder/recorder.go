@@ -559,14 +559,20 @@ func (w *worker) handlePacket(p *packet.Packet) {
 			w.asm.HandleMedia(p)
 			return
 		}
-		if s, ok := w.route.media(p); ok {
+		if s, shared, ok := w.route.media(p); ok {
 			// The assembler adopts what it held of a flow when the flow's
 			// next packet finds its call; so does the router.
 			held := w.route.take(p)
 			for i := range held {
 				w.push(s, &held[i], shardItem{kind: itemMedia})
+				for _, o := range shared {
+					w.push(o, &held[i], shardItem{kind: itemSharedMedia})
+				}
 			}
 			w.push(s, p, shardItem{kind: itemMedia})
+			for _, o := range shared {
+				w.push(o, p, shardItem{kind: itemSharedMedia})
+			}
 		} else {
 			w.route.hold(p)
 		}

@@ -2,6 +2,7 @@ package recorder
 
 import (
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,6 +27,11 @@ import (
 //     destination, else its source (the assembler's own matching order),
 //     from a directory of media endpoints the router keeps from the SDP it
 //     parses and forgets when the shard reports the call finished;
+//   - a copy of a media packet to the shard of every other call that
+//     claims both its endpoints (the legs of one conversation through a
+//     B2BUA with direct media), which the shard's assembler gives to its
+//     calls that claim both, by the rule a single assembler applies
+//     (call.Assembler.HandleSharedMedia);
 //   - media of an endpoint no SDP announced yet is held in the router (by
 //     the assembler's limits, call.MaxPendingPackets and the others) and released to the
 //     call's shard just before the flow's first packet that can be routed,
@@ -40,6 +46,7 @@ type itemKind uint8
 
 const (
 	itemMedia itemKind = iota
+	itemSharedMedia
 	itemSIP
 	itemSIPStream
 	itemControl
@@ -131,6 +138,8 @@ func (s *shard) handle(p *packet.Packet, it *shardItem) {
 	switch it.kind {
 	case itemMedia:
 		s.asm.HandleMedia(p)
+	case itemSharedMedia:
+		s.asm.HandleSharedMedia(p)
 	case itemSIP:
 		s.asm.HandleSIP(it.msg, p)
 	case itemSIPStream:
@@ -161,7 +170,11 @@ func (s *shard) handle(p *packet.Packet, it *shardItem) {
 type router struct {
 	n      uint32
 	byCall map[string]*route
-	dir    map[netip.AddrPort]*route
+	// dir holds the routes that claim each endpoint, the latest binder
+	// (the owner) last, as the assembler's directory does.
+	dir map[netip.AddrPort][]*route
+	// shared is scratch for media: the shards of the other claimants.
+	shared []int
 	// held is the media no SDP claims yet, decided into signalless calls
 	// as the single assembler decides (call.Orphans).
 	held *call.Orphans
@@ -190,7 +203,7 @@ func newRouter(n int, cfg call.Config) *router {
 	return &router{
 		n:      uint32(n),
 		byCall: make(map[string]*route),
-		dir:    make(map[netip.AddrPort]*route),
+		dir:    make(map[netip.AddrPort][]*route),
 		held:   held,
 	}
 }
@@ -261,28 +274,55 @@ func (r *router) sip(m *sipmsg.Message, p *packet.Packet) int {
 	return s
 }
 
+// bind makes rt the owner of ep, as call.Assembler's bind does; the
+// routes that claimed it before keep their claims.
 func (r *router) bind(rt *route, ep netip.AddrPort) {
-	if r.dir[ep] != rt {
-		r.dir[ep] = rt
+	rs := r.dir[ep]
+	if n := len(rs); n > 0 && rs[n-1] == rt {
+		return
+	}
+	if i := slices.Index(rs, rt); i >= 0 {
+		rs = slices.Delete(rs, i, i+1)
+	} else {
 		rt.eps = append(rt.eps, ep)
 	}
+	if len(rs) >= maxClaims {
+		rs = slices.Delete(rs, 0, 1)
+	}
+	r.dir[ep] = append(rs, rt)
 }
 
+// maxClaims is call's bound on the calls that claim one endpoint.
+const maxClaims = 8
+
 // media returns the shard of a media packet's call, if its destination or
-// source is a known endpoint; a source first seen sending to a known
-// endpoint is learned (NAT), as the assembler does.
-func (r *router) media(p *packet.Packet) (int, bool) {
-	if rt := r.dir[p.Dst]; rt != nil {
-		if _, ok := r.dir[p.Src]; !ok {
-			r.dir[p.Src] = rt
-			rt.eps = append(rt.eps, p.Src)
+// source is a known endpoint, and in shared the other shards whose calls
+// claim both endpoints (valid until the next call); a source first seen
+// sending to a known endpoint is learned (NAT), as the assembler does.
+func (r *router) media(p *packet.Packet) (primary int, shared []int, ok bool) {
+	var owner *route
+	ds := r.dir[p.Dst]
+	if n := len(ds); n > 0 {
+		owner = ds[n-1]
+		if _, known := r.dir[p.Src]; !known {
+			r.dir[p.Src] = []*route{owner}
+			owner.eps = append(owner.eps, p.Src)
 		}
-		return rt.shard, true
+	} else if ss := r.dir[p.Src]; len(ss) > 0 {
+		owner = ss[len(ss)-1]
+	} else {
+		return 0, nil, false
 	}
-	if rt := r.dir[p.Src]; rt != nil {
-		return rt.shard, true
+	r.shared = r.shared[:0]
+	if len(ds) > 1 {
+		ss := r.dir[p.Src]
+		for _, rt := range ds[:len(ds)-1] {
+			if rt.shard != owner.shard && !slices.Contains(r.shared, rt.shard) && slices.Contains(ss, rt) {
+				r.shared = append(r.shared, rt.shard)
+			}
+		}
 	}
-	return 0, false
+	return owner.shard, r.shared, true
 }
 
 // hold keeps a copy of an RTP-looking packet no SDP claims yet.
@@ -315,8 +355,14 @@ func (r *router) forget() {
 		}
 		delete(r.byCall, e.sipCallID)
 		for _, ep := range rt.eps {
-			if r.dir[ep] == rt {
+			rs := r.dir[ep]
+			if i := slices.Index(rs, rt); i >= 0 {
+				rs = slices.Delete(rs, i, i+1)
+			}
+			if len(rs) == 0 {
 				delete(r.dir, ep)
+			} else {
+				r.dir[ep] = rs
 			}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"io/fs"
 	"net/netip"
@@ -140,6 +141,46 @@ func TestShardsSameRecordings(t *testing.T) {
 		}
 		if got := sameWithShards(t, generatedFrames(t, pcaptest.Options{Seed: 11, Calls: calls})); len(got) != len(calls) {
 			t.Errorf("%d calls, want %d", len(got), len(calls))
+		}
+	})
+	t.Run("legs", func(t *testing.T) {
+		// B2BUA conversations whose legs (different Call-IDs, so likely
+		// different shards) share their media (direct media) or are
+		// linked by a header; media shared between legs must reach every
+		// leg with any shard count.
+		var calls []pcaptest.Call
+		for k := range 12 {
+			b := conversation(k%9, k%2 == 0, time.Duration(k)*300*time.Millisecond)
+			b.Caller.SIP = netip.AddrFrom4([4]byte{10, 0, 1, byte(10 + k)})
+			b.Callee.SIP = netip.AddrFrom4([4]byte{10, 0, 2, byte(10 + k)})
+			b.PBXPort = uint16(20000 + 10*k)
+			if k%3 == 1 {
+				b.Headers = []string{"X-Orig-Call-ID: {a}"}
+			}
+			calls = append(calls, b.Legs(k)...)
+		}
+		got := sameWithShards(t, generatedFrames(t, pcaptest.Options{Seed: 5, Calls: calls}))
+		if len(got) != len(calls) {
+			t.Errorf("%d calls, want %d", len(got), len(calls))
+		}
+		for id, js := range got {
+			var c struct {
+				Legs    []string
+				Streams []json.RawMessage
+			}
+			if err := json.Unmarshal([]byte(js), &c); err != nil {
+				t.Fatal(err)
+			}
+			var k int
+			if _, err := fmt.Sscanf(id[len("b2bua-a-"):], "%d@", &k); err != nil {
+				t.Fatalf("call %s: %v", id, err)
+			}
+			if linked := k%2 == 0 || k%3 == 1; len(c.Legs) != map[bool]int{true: 1}[linked] {
+				t.Errorf("call %s: legs %v, linked %v", id, c.Legs, linked)
+			}
+			if len(c.Streams) == 0 {
+				t.Errorf("call %s: no streams", id)
+			}
 		}
 	})
 	t.Run("corpus", func(t *testing.T) {

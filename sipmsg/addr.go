@@ -33,6 +33,13 @@ func parseAddr(v string) (Addr, string) {
 	return a, param(params, "tag")
 }
 
+// ParseAddr parses a name-addr or addr-spec header value (From, To, Refer-To, Referred-By; RFC 3261 §25.1) as
+// Parse does its From and To: display name, URI without angle brackets, user and host of a sip, sips or tel URI.
+func ParseAddr(v string) Addr {
+	a, _ := parseAddr(v)
+	return a
+}
+
 // displayName returns a display name (RFC 3261 §25.1 display-name), unquoted and with quoted-pairs resolved.
 func displayName(s string) string {
 	s = strings.TrimSpace(s)

@@ -51,6 +51,11 @@ func FuzzParse(f *testing.F) {
 		if !sipmsg.Looks(m.Raw) {
 			t.Fatal("parsed a message that does not Look like SIP")
 		}
+		for _, h := range []string{"Refer-To", "b", "X-Call-ID", "Session-ID"} {
+			if vs := m.Header(h); len(vs) > sipmsg.MaxHeaderValues {
+				t.Fatalf("Header(%s): %d values", h, len(vs))
+			}
+		}
 	})
 }
 

@@ -68,6 +68,9 @@ func (db *DB) PutCall(ctx context.Context, c *spanrec.Call) error {
 	if err := putCall(ctx, tx, c, args); err != nil {
 		return fmt.Errorf("sqlite: put call %s: %w", c.ID, err)
 	}
+	if err := linkCall(ctx, tx, c); err != nil {
+		return fmt.Errorf("sqlite: put call %s: %w", c.ID, err)
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlite: put call %s: commit: %w", c.ID, err)
 	}
@@ -279,7 +282,7 @@ func (db *DB) Calls(ctx context.Context, f spanrec.CallFilter) ([]*spanrec.Call,
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT ` + callColumns + ` FROM calls` + where + order
+	q := `SELECT ` + callColumns + ` FROM ` + callsFrom(f, where) + order
 	if f.Limit > 0 || f.Offset > 0 {
 		limit := -1 // SQLite: no limit
 		if f.Limit > 0 {
@@ -310,7 +313,7 @@ func (db *DB) Count(ctx context.Context, f spanrec.CallFilter) (int, error) {
 		return 0, err
 	}
 	var n int
-	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM calls`+where, args...).Scan(&n); err != nil {
+	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM `+callsFrom(f, where), args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("sqlite: count calls: %w", err)
 	}
 	return n, nil
@@ -378,6 +381,10 @@ func filterSQL(f spanrec.CallFilter) (string, []any, error) {
 		conds = append(conds, `EXISTS (SELECT 1 FROM json_each(calls.codecs) WHERE json_each.value = ? COLLATE NOCASE)`)
 		args = append(args, f.Codec)
 	}
+	if f.Interaction != "" {
+		conds = append(conds, `interaction = ?`)
+		args = append(args, f.Interaction)
+	}
 	if f.HasLoss != nil {
 		conds = append(conds, `capture_loss = ?`)
 		args = append(args, *f.HasLoss)
@@ -400,6 +407,17 @@ func filterSQL(f spanrec.CallFilter) (string, []any, error) {
 		return "", nil, nil
 	}
 	return " WHERE " + strings.Join(conds, " AND "), args, nil
+}
+
+// callsFrom returns the FROM clause of a search with the WHERE clause
+// where: the calls table, or with f.GroupInteraction the earliest
+// matching leg of each interaction, under the same name.
+func callsFrom(f spanrec.CallFilter, where string) string {
+	if !f.GroupInteraction {
+		return `calls` + where
+	}
+	return `(SELECT *, row_number() OVER (PARTITION BY CASE interaction WHEN '' THEN id ELSE interaction END
+		ORDER BY start_ns, id) AS leg_rank FROM calls` + where + `) AS calls WHERE leg_rank = 1`
 }
 
 // escapeLike escapes the LIKE wildcards of s for ESCAPE '\'.

@@ -51,6 +51,9 @@ func queryCalls(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]*span
 	if err := loadDTMF(ctx, tx, string(idList), byID); err != nil {
 		return nil, err
 	}
+	if err := loadLegs(ctx, tx, string(idList), byID); err != nil {
+		return nil, err
+	}
 	return calls, nil
 }
 

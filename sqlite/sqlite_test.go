@@ -24,6 +24,8 @@ func fullCall(loc *time.Location) *spanrec.Call {
 	at := func(d time.Duration) time.Time { return t0.Add(d).In(loc) }
 	return &spanrec.Call{
 		ID:          spanrec.NewCallID("a84b4c76e66710@pc33.example.com", t0),
+		Interaction: spanrec.NewCallID("a84b4c76e66710@pc33.example.com", t0), // no other leg
+		LinkKeys:    []string{"cid:a84b4c76e66710@pc33.example.com", "media:192.0.2.10:40000|198.51.100.7:20000"},
 		SIPCallID:   "a84b4c76e66710@pc33.example.com",
 		Caller:      spanrec.Party{Number: "+4930123456", Name: "Ålice \"A\" O'Hara", Addr: netip.MustParseAddr("192.0.2.10")},
 		Callee:      spanrec.Party{Number: "2001", Name: "Bob", Addr: netip.MustParseAddr("2001:db8::20")},
@@ -133,7 +135,7 @@ func TestRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	berlin := time.FixedZone("CET", 3600)
 	unanswered := fullCall(time.UTC)
-	unanswered.ID = "0000unanswered"
+	unanswered.ID, unanswered.Interaction, unanswered.LinkKeys = "0000unanswered", "0000unanswered", nil
 	unanswered.Status, unanswered.StatusCode = spanrec.NoAnswer, 480
 	unanswered.Answer, unanswered.Duration, unanswered.AudioStart = time.Time{}, 0, time.Time{}
 	unanswered.Audio, unanswered.AudioSHA256, unanswered.AudioMS = "", "", 0

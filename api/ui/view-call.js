@@ -64,6 +64,9 @@ function header(call, title, ctx) {
     h('li', { title: call.start }, h('span', { class: 'fact-label' }, 'Started '), f.dateTime(call.start)),
     h('li', {}, h('span', { class: 'fact-label' }, 'Talk time '), call.duration_ms > 0 ? f.duration(call.duration_ms) : '–'),
     (call.codecs || []).length ? h('li', {}, h('span', { class: 'fact-label' }, 'Codec '), call.codecs.join(', ')) : null,
+    (call.legs || []).length ? h('li', { id: 'legs' }, h('span', { class: 'fact-label' }, 'Other legs '),
+      call.legs.map((id, i) => [i ? ', ' : '', h('a', { href: `#/calls/${encodeURIComponent(id)}` }, id.slice(0, 8))]).flat(),
+      ' · ', h('a', { href: `#/calls?interaction=${encodeURIComponent(call.interaction)}` }, 'all legs')) : null,
     h('li', {}, h('span', { class: ['mos', `mos-${grade}`] }, mos > 0 ? `MOS ${mos.toFixed(1)}` : 'No RTP'), mos > 0 ? h('span', { class: 'muted' }, ` ${f.mosText[grade]}`) : null));
   return h('div', { class: 'call-head' },
     h('div', { class: 'call-title' }, h('h1', { tabindex: '-1', id: 'call-title' }, title), facts),

@@ -7,7 +7,7 @@ import { go } from './app.js';
 import { h } from './dom.js';
 import * as f from './format.js';
 
-const FILTERS = ['number', 'from', 'to', 'direction', 'status', 'codec', 'min_duration', 'max_duration', 'has_loss', 'sort', 'limit', 'offset'];
+const FILTERS = ['number', 'from', 'to', 'direction', 'status', 'codec', 'min_duration', 'max_duration', 'has_loss', 'group', 'interaction', 'sort', 'limit', 'offset'];
 const PAGE_SIZES = [25, 50, 100, 200];
 const CODECS = ['PCMU', 'PCMA', 'G722', 'G729', 'L16', 'OPUS', 'GSM', 'ILBC', 'SPEEX', 'G726-32'];
 
@@ -46,6 +46,8 @@ export async function showCalls(ctx) {
         h('span', { 'aria-hidden': 'true' }, '–'),
         h('input', { id: 'max_duration', name: 'max_duration', type: 'number', min: '0', step: '1', value: val('max_duration'), placeholder: 'max', 'aria-label': 'Maximum talk time in seconds' }))),
     select('has_loss', 'Packet loss', [['', 'Any'], ['true', 'With loss'], ['false', 'Without loss']], val('has_loss')),
+    select('group', 'Legs', [['', 'Every leg'], ['interaction', 'One row per conversation']], val('group')),
+    val('interaction') ? h('input', { type: 'hidden', name: 'interaction', value: val('interaction') }) : null,
     select('sort', 'Order', [['-start', 'Newest first'], ['start', 'Oldest first'], ['-duration', 'Longest first'], ['duration', 'Shortest first']], val('sort') || '-start'),
     h('div', { class: 'filter-actions' },
       h('button', { type: 'submit', class: 'btn btn-primary' }, 'Search'),
@@ -77,7 +79,7 @@ export async function showCalls(ctx) {
   const table = h('table', { class: 'calls', id: 'calls', 'aria-describedby': 'result-count' },
     h('caption', { class: 'sr-only' }, 'Recorded calls. Press Enter on a row to open the call.'),
     h('thead', {}, h('tr', {},
-      ['Time', 'Caller', 'Callee', 'Direction', 'Talk time', 'Status', 'Codec', 'Quality'].map((c, i) =>
+      ['Time', 'Caller', 'Callee', 'Direction', 'Talk time', 'Status', 'Codec', 'Legs', 'Quality'].map((c, i) =>
         h('th', { scope: 'col', class: i === 4 ? 'num' : undefined }, c)))),
     body);
   const pager = h('nav', { class: 'pager', 'aria-label': 'Pages' });
@@ -97,7 +99,7 @@ export async function showCalls(ctx) {
   const total = res.total ?? calls.length;
   if (calls.length === 0) {
     status.textContent = total > 0 ? 'No calls on this page.' : 'No calls match these filters.';
-    body.append(h('tr', { class: 'empty' }, h('td', { colspan: '8' }, 'No calls found. Try a wider time range or fewer filters.')));
+    body.append(h('tr', { class: 'empty' }, h('td', { colspan: '9' }, 'No calls found. Try a wider time range or fewer filters.')));
   } else {
     status.textContent = `${offset + 1}–${offset + calls.length} of ${total} call${total === 1 ? '' : 's'}`;
   }
@@ -140,6 +142,9 @@ function row(c) {
   h('td', { class: 'num' }, c.duration_ms > 0 ? f.duration(c.duration_ms) : '–'),
   h('td', {}, h('span', { class: ['pill', `st-${c.status}`], title: c.status_code ? `SIP ${c.status_code}` : undefined }, statusText)),
   h('td', { class: 'codec' }, (c.codecs || []).join(', ') || '–'),
+  h('td', { class: 'legs' }, (c.legs || []).length
+    ? h('a', { href: `#/calls?interaction=${encodeURIComponent(c.interaction)}`, title: 'The legs of this conversation (B2BUA, PBX, transfer)' }, `${c.legs.length + 1} legs`)
+    : '–'),
   quality);
 }
 

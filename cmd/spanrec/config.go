@@ -47,6 +47,10 @@ type fileConfig struct {
 		// RTPWithoutSignalling is "record" (RTP no SDP claims becomes a
 		// signalless call) or "ignore"; "" means record.
 		RTPWithoutSignalling string `yaml:"rtp_without_signalling"`
+		// CorrelationHeaders are the SIP headers that link the legs of
+		// one conversation; absent: call.DefaultCorrelationHeaders, []:
+		// none (legs are then linked by their media endpoints only).
+		CorrelationHeaders []string `yaml:"correlation_headers"`
 	} `yaml:"calls"`
 	Limits struct {
 		// Memory is the budget of what the recorder buffers for the
@@ -223,6 +227,11 @@ func (fc *fileConfig) networks() (call.Networks, error) {
 	default:
 		errs = append(errs, fmt.Errorf("calls.rtp_without_signalling %q: want record or ignore", fc.Calls.RTPWithoutSignalling))
 	}
+	for _, h := range fc.Calls.CorrelationHeaders {
+		if h == "" || strings.ContainsAny(h, ": \t\r\n") {
+			errs = append(errs, fmt.Errorf("calls.correlation_headers: %q is not a header name", h))
+		}
+	}
 	if fc.Calls.Shards < 0 || fc.Calls.Shards > maxShards {
 		errs = append(errs, fmt.Errorf("calls.shards must be 0 (one per CPU) to %d", maxShards))
 	}
@@ -240,7 +249,8 @@ func (fc *fileConfig) callConfig(dataDir string) call.Config {
 		AudioMaxRate: fc.Audio.MaxRate,
 		MaxDuration:  fc.Calls.MaxDuration,
 
-		IgnoreSignalless: fc.Calls.RTPWithoutSignalling == "ignore",
+		IgnoreSignalless:   fc.Calls.RTPWithoutSignalling == "ignore",
+		CorrelationHeaders: fc.Calls.CorrelationHeaders,
 	}
 }
 
