@@ -244,6 +244,10 @@ func TestLiveTLSKeysLater(t *testing.T) {
 		if st.Decrypted != 1 || st.NoKeys != 0 || st.AuthFailures != 0 {
 			t.Errorf("TLS %x: stats %+v", v, st)
 		}
+		var mb bytes.Buffer
+		if err := l.WriteMetrics(&mb); err != nil || !strings.Contains(mb.String(), `spanrec_tls_connections_total{outcome="decrypted"} 1`) {
+			t.Errorf("TLS %x: metrics lack the decrypted connection (%v)", v, err)
+		}
 		e := &exp[0].Call
 		if c.Status != spanrec.Answered || !c.Start.Equal(e.Start) || !c.Answer.Equal(e.Answer) || c.Duration != e.Duration ||
 			len(c.Streams) != 2 || c.Audio == "" {

@@ -84,7 +84,9 @@ type protection struct {
 	mac     hash.Hash // CBC: HMAC with macKey
 	etm     bool
 	seq     uint64
-	out     []byte // plaintext scratch
+	cbcDec  cipher.BlockMode // CBC decrypter, its IV set per record
+	sum     []byte           // MAC scratch
+	out     []byte           // plaintext scratch
 	nonce   [12]byte
 	aad     [13]byte
 }
@@ -167,7 +169,8 @@ func (p *protection) openCBC(rec []byte) ([]byte, byte, bool) {
 		p.mac.Reset()
 		p.mac.Write(p.header12(rec[0], rec[1:3], len(ct)))
 		p.mac.Write(ct)
-		if !hmac.Equal(p.mac.Sum(nil), tag) {
+		p.sum = p.mac.Sum(p.sum[:0])
+		if !hmac.Equal(p.sum, tag) {
 			return nil, 0, false
 		}
 		out, ok := p.decryptCBC(ct)
@@ -187,7 +190,8 @@ func (p *protection) openCBC(rec []byte) ([]byte, byte, bool) {
 	p.mac.Reset()
 	p.mac.Write(p.header12(rec[0], rec[1:3], len(content)))
 	p.mac.Write(content)
-	if subtle.ConstantTimeCompare(p.mac.Sum(nil), tag) != 1 {
+	p.sum = p.mac.Sum(p.sum[:0])
+	if subtle.ConstantTimeCompare(p.sum, tag) != 1 {
 		return nil, 0, false
 	}
 	return content, rec[0], true
@@ -201,7 +205,12 @@ func (p *protection) decryptCBC(b []byte) ([]byte, bool) {
 	}
 	iv, ct := b[:bs], b[bs:]
 	p.out = append(p.out[:0], ct...)
-	cipher.NewCBCDecrypter(p.block, iv).CryptBlocks(p.out, p.out)
+	if s, ok := p.cbcDec.(interface{ SetIV([]byte) }); ok {
+		s.SetIV(iv)
+	} else {
+		p.cbcDec = cipher.NewCBCDecrypter(p.block, iv)
+	}
+	p.cbcDec.CryptBlocks(p.out, p.out)
 	pad := int(p.out[len(p.out)-1])
 	if pad+1 > len(p.out) {
 		return nil, false

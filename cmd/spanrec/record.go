@@ -371,6 +371,10 @@ func logStats(log *slog.Logger, st recorder.LiveStats) {
 	}
 	log.Info("calls", "active", st.ActiveCalls, "recorded", st.CallsRecorded, "failed", st.CallsFailed,
 		"rtp_lost", st.Lost, "duplicates_across_ports", st.CrossDuplicates)
+	if t := st.TLS; t.Connections > 0 {
+		log.Info("sip over tls", "connections", t.Connections, "decrypted", t.Decrypted, "no_keys_on_5061", t.NoKeys,
+			"joined_after_handshake", t.Joined, "unsupported", t.Unsupported, "auth_failures", t.AuthFailures)
+	}
 	m := st.Memory
 	lv := slog.LevelInfo
 	if m.Evictions() > 0 || st.BadTime > 0 || st.SIPTooLarge > 0 {
