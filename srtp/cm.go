@@ -132,7 +132,12 @@ func (c *cmKey) guess(ssrc uint32, seq uint16) (*rocState, uint32, bool) {
 	return nil, 0, false
 }
 
-func (c *cmKey) rtp(dst, pkt []byte) ([]byte, error) {
+func (c *cmKey) rtp(dst, pkt []byte) ([]byte, error) { return c.rtpROC(dst, pkt, -1) }
+
+// rtpROC decrypts pkt; a roc ≥ 0 is the rollover counter to assume for
+// an SSRC the key has not authenticated yet (Stream's search after a
+// capture joined a stream past a sequence wrap).
+func (c *cmKey) rtpROC(dst, pkt []byte, forced int64) ([]byte, error) {
 	hl, ok := headerLen(pkt)
 	end := len(pkt) - c.tagLen - len(c.mki)
 	if !ok || end < hl {
@@ -144,6 +149,12 @@ func (c *cmKey) rtp(dst, pkt []byte) ([]byte, error) {
 	ssrc := binary.BigEndian.Uint32(pkt[8:12])
 	seq := binary.BigEndian.Uint16(pkt[2:4])
 	st, roc, known := c.guess(ssrc, seq)
+	if forced >= 0 {
+		if known {
+			return nil, errAuth
+		}
+		roc = uint32(forced)
+	}
 	binary.BigEndian.PutUint32(c.rocBuf[:], roc)
 	c.rtpMAC.Reset()
 	c.rtpMAC.Write(pkt[:end])

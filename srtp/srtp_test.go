@@ -311,3 +311,47 @@ func FuzzParseCrypto(f *testing.F) {
 		}
 	})
 }
+
+// TestJoinAfterWrap: a capture that starts after the sender's sequence
+// numbers wrapped (rollover counter 1 or 2, unknown to the receiver) is
+// decrypted by the rollover counter search, for pion's suites and our
+// AES-192; without the right key, nothing is.
+func TestJoinAfterWrap(t *testing.T) {
+	for _, tt := range []struct {
+		suite string
+		prof  pionsrtp.ProtectionProfile
+	}{
+		{"AES_CM_128_HMAC_SHA1_80", pionsrtp.ProtectionProfileAes128CmHmacSha1_80},
+		{"AEAD_AES_128_GCM", pionsrtp.ProtectionProfileAeadAes128Gcm},
+	} {
+		for _, roc := range []uint32{1, 2} {
+			key := testKey(t, tt.suite, 21, nil)
+			enc := encryptor(t, tt.prof, key)
+			enc.SetROC(77, roc) // the sender has wrapped roc times
+			var s, wrong srtp.Stream
+			if err := s.AddKey(key); err != nil {
+				t.Fatal(err)
+			}
+			if err := wrong.AddKey(testKey(t, tt.suite, 22, nil)); err != nil {
+				t.Fatal(err)
+			}
+			for i := range 300 {
+				seq := uint16(65400 + i) // wraps again, to roc+1
+				plain := rtpPacket(seq, 77)
+				ct, err := enc.EncryptRTP(nil, plain, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got, st := s.DecryptRTP(ct); st != srtp.Decrypted || !bytes.Equal(got, plain) {
+					t.Fatalf("%s, ROC %d: packet %d: %v", tt.suite, roc, i, st)
+				}
+				if _, st := wrong.DecryptRTP(ct); st != srtp.AuthFailed {
+					t.Fatalf("wrong key: packet %d: %v", i, st)
+				}
+			}
+			if st := s.Stats(); st.ROCFound != 1 || st.Decrypted != 300 {
+				t.Errorf("%s, ROC %d: %+v", tt.suite, roc, st)
+			}
+		}
+	}
+}

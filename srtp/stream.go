@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
@@ -31,6 +32,7 @@ type Stats struct {
 	Replayed     int // duplicates of decrypted packets
 	Malformed    int
 	KeySwitches  int // times a packet authenticated only with another key than the last one's
+	ROCFound     int // SSRCs joined past a sequence wrap, decrypted by the rollover counter search
 
 	RTCPDecrypted    int
 	RTCPAuthFailures int
@@ -75,6 +77,9 @@ type streamKey struct {
 type decrypter interface {
 	// rtp returns the plaintext RTP packet of pkt in dst's storage.
 	rtp(dst, pkt []byte) ([]byte, error)
+	// rtpROC is rtp assuming rollover counter roc for an SSRC the key
+	// has not authenticated yet; it fails for one it has.
+	rtpROC(dst, pkt []byte, roc int64) ([]byte, error)
 	rtcp(dst, pkt []byte) ([]byte, error)
 }
 
@@ -85,7 +90,22 @@ type replay struct {
 	last uint16
 	top  int64
 	seen uint64
+	// authenticated: a packet of the SSRC was decrypted; searched: how
+	// many of its packets the rollover counter search was tried on.
+	authenticated bool
+	searched      int
 }
+
+// The rollover counter search (RFC 3711 §3.3.1 assumes the receiver saw
+// the stream from its start; a capture may join it after sequence
+// numbers wrapped): while no packet of an SSRC has authenticated, its
+// first rocSearchPackets packets are also tried with rollover counters
+// 1..rocSearchMax (each 65,536 packets, 22 min at 50 packets/s), so a
+// call joined up to 3 hours in is still decrypted.
+const (
+	rocSearchPackets = 4
+	rocSearchMax     = 8
+)
 
 // HasKeys reports whether the Stream has a key to try.
 func (s *Stream) HasKeys() bool { return len(s.keys) > 0 }
@@ -152,12 +172,48 @@ func newDecrypter(k Key) (decrypter, error) {
 // mark a packet seen); its Context keeps the rollover counter per SSRC
 // and commits it only for packets that authenticate.
 type pionKey struct {
-	ctx  *pionsrtp.Context
-	hdr  rtp.Header
-	rhdr rtcp.Header
+	ctx   *pionsrtp.Context
+	hdr   rtp.Header
+	rhdr  rtcp.Header
+	ssrcs []uint32 // the SSRCs it authenticated, for the rollover counter search
 }
 
-func (p *pionKey) rtp(dst, pkt []byte) ([]byte, error) { return p.ctx.DecryptRTP(dst, pkt, &p.hdr) }
+func (p *pionKey) rtp(dst, pkt []byte) ([]byte, error) {
+	out, err := p.ctx.DecryptRTP(dst, pkt, &p.hdr)
+	if err == nil {
+		p.authenticated(binary.BigEndian.Uint32(pkt[8:12]))
+	}
+	return out, err
+}
+
+func (p *pionKey) rtpROC(dst, pkt []byte, roc int64) ([]byte, error) {
+	ssrc := binary.BigEndian.Uint32(pkt[8:12])
+	if slices.Contains(p.ssrcs, ssrc) {
+		return nil, errAuth
+	}
+	p.ctx.SetROC(ssrc, uint32(roc))
+	out, err := p.ctx.DecryptRTP(dst, pkt, &p.hdr)
+	if err != nil {
+		// Back to what an SSRC never seen has: index 0, no packet
+		// processed.
+		p.ctx.SetROC(ssrc, 0)
+		return nil, err
+	}
+	p.authenticated(ssrc)
+	return out, nil
+}
+
+// authenticated notes that the key authenticated a packet of ssrc.
+func (p *pionKey) authenticated(ssrc uint32) {
+	if slices.Contains(p.ssrcs, ssrc) {
+		return
+	}
+	if len(p.ssrcs) >= maxSSRCs {
+		p.ssrcs = p.ssrcs[1:]
+	}
+	p.ssrcs = append(p.ssrcs, ssrc)
+}
+
 func (p *pionKey) rtcp(dst, pkt []byte) ([]byte, error) {
 	return p.ctx.DecryptRTCP(dst, pkt, &p.rhdr)
 }
@@ -183,10 +239,15 @@ func (s *Stream) DecryptRTP(pkt []byte) ([]byte, Status) {
 		return nil, Replayed
 	}
 	out, k := s.try(pkt, false)
+	if k == nil && !w.authenticated && w.searched < rocSearchPackets {
+		w.searched++
+		out, k = s.searchROC(pkt)
+	}
 	if k == nil {
 		s.stats.AuthFailures++
 		return nil, AuthFailed
 	}
+	w.authenticated = true
 	w.mark(ext, seq)
 	s.stats.Decrypted++
 	return out, Decrypted
@@ -228,6 +289,27 @@ func (s *Stream) try(pkt []byte, isRTCP bool) ([]byte, *streamKey) {
 			if s.cur != nil {
 				s.stats.KeySwitches++
 			}
+			s.cur = k
+			return out, k
+		}
+	}
+	return nil, nil
+}
+
+// searchROC tries pkt with every key and rollover counters
+// 1..rocSearchMax.
+func (s *Stream) searchROC(pkt []byte) ([]byte, *streamKey) {
+	for roc := int64(1); roc <= rocSearchMax; roc++ {
+		for i := len(s.keys) - 1; i >= 0; i-- {
+			k := s.keys[i]
+			out, err := k.dec.rtpROC(s.buf[:0], pkt, roc)
+			if err != nil {
+				continue
+			}
+			if cap(out) > cap(s.buf) {
+				s.buf = out[:0]
+			}
+			s.stats.ROCFound++
 			s.cur = k
 			return out, k
 		}
