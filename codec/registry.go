@@ -7,6 +7,7 @@ import (
 	"github.com/spanrec/spanrec/codec/g729"
 	"github.com/spanrec/spanrec/codec/gsm"
 	"github.com/spanrec/spanrec/codec/l16"
+	"github.com/spanrec/spanrec/codec/speex"
 )
 
 // The built-in codecs: one line per SDP encoding name. Mono 8000 Hz codecs
@@ -36,6 +37,18 @@ func init() {
 	Register(g726Codec("AAL2-G726-32", 32, g726.BigEndian)) // ITU-T I.366.2 packing
 	Register(g726Codec("AAL2-G726-40", 40, g726.BigEndian)) // ITU-T I.366.2 packing
 	Register(g726Codec("G721", 32, g726.LittleEndian))      // RFC 1890 static PT 2: G726-32
+	RegisterFunc("speex", lookupSpeex)                      // RFC 5574
+}
+
+// lookupSpeex: speex/8000 is narrowband, speex/16000 wideband (RFC 5574
+// §3); 0 stands for 8000. Ultra-wideband (32000) is not decoded.
+func lookupSpeex(clockRate, channels int) (Codec, bool) {
+	if channels != 1 || (clockRate != 0 && clockRate != 8000 && clockRate != 16000) {
+		return Codec{}, false
+	}
+	rate := max(clockRate, 8000)
+	return Codec{Name: "speex", ClockRate: rate, Channels: 1, SampleRate: rate,
+		New: func() Decoder { return speex.NewDecoder(rate == 16000) }}, true
 }
 
 // mono8k is a mono codec with an 8000 Hz clock and sample rate.

@@ -1,0 +1,76 @@
+package speex_test
+
+import (
+	"bytes"
+	"errors"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/spanrec/spanrec/codec/speex"
+)
+
+// FuzzDecode feeds arbitrary payloads to both decoders: they must not
+// panic, must return pcm unchanged on error, and must bound what one
+// payload yields (32 frames).
+func FuzzDecode(f *testing.F) {
+	f.Add([]byte{0x27, 0x67, 0x9d, 0x02, 0xff}, false)
+	f.Add(bytes.Repeat([]byte{0x29, 0xcb, 0x01, 0x9a}, 11), true)
+	f.Add([]byte{0x00}, false)
+	f.Add(bytes.Repeat([]byte{0x00}, 200), true)
+	f.Add([]byte{0x7f, 0xff}, false)
+	f.Fuzz(func(t *testing.T, payload []byte, wb bool) {
+		d := speex.NewDecoder(wb)
+		prefix := []int16{1, 2, 3}
+		for range 3 {
+			pcm, err := d.Decode(prefix, payload)
+			if err != nil {
+				if len(pcm) != len(prefix) {
+					t.Fatalf("error %v but %d samples appended", err, len(pcm)-len(prefix))
+				}
+				continue
+			}
+			frame := 160
+			if wb {
+				frame = 320
+			}
+			n := len(pcm) - len(prefix)
+			if n == 0 || n%frame != 0 || n > 32*frame {
+				t.Fatalf("%d samples from %d bytes", n, len(payload))
+			}
+		}
+	})
+}
+
+// TestGarbage: random payloads never panic; most are rejected or decode
+// to bounded output, and a terminator alone is no frame.
+func TestGarbage(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, wb := range []bool{false, true} {
+		d := speex.NewDecoder(wb)
+		for range 2000 {
+			p := make([]byte, r.IntN(120))
+			for i := range p {
+				p[i] = byte(r.Uint32())
+			}
+			pcm, err := d.Decode(nil, p)
+			if err == nil && len(pcm) > 32*320 {
+				t.Fatalf("%d samples", len(pcm))
+			}
+		}
+	}
+	d := speex.NewDecoder(false)
+	// Mode 15 is the terminator: no frame.
+	if _, err := d.Decode(nil, []byte{0x7f}); err == nil {
+		t.Error("terminator alone decoded")
+	}
+	// Modes 9..12 are invalid.
+	if _, err := d.Decode(nil, []byte{0x48, 0, 0, 0}); err == nil {
+		t.Error("mode 9 decoded")
+	}
+	// A mode-5 frame cut short.
+	if _, err := d.Decode(nil, []byte{0x28, 0x11, 0x22}); err == nil {
+		t.Error("truncated frame decoded")
+	} else if errors.Is(err, speex.ErrTooManyFrames) {
+		t.Error(err)
+	}
+}
