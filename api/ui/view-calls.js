@@ -46,7 +46,7 @@ export async function showCalls(ctx) {
         h('span', { 'aria-hidden': 'true' }, '–'),
         h('input', { id: 'max_duration', name: 'max_duration', type: 'number', min: '0', step: '1', value: val('max_duration'), placeholder: 'max', 'aria-label': 'Maximum talk time in seconds' }))),
     select('has_loss', 'Packet loss', [['', 'Any'], ['true', 'With loss'], ['false', 'Without loss']], val('has_loss')),
-    select('group', 'Legs', [['', 'Every leg'], ['interaction', 'One row per conversation']], val('group')),
+    select('group', 'Legs', [['', 'Every leg'], ['interaction', 'Per conversation']], val('group')),
     val('interaction') ? h('input', { type: 'hidden', name: 'interaction', value: val('interaction') }) : null,
     select('sort', 'Order', [['-start', 'Newest first'], ['start', 'Oldest first'], ['-duration', 'Longest first'], ['duration', 'Shortest first']], val('sort') || '-start'),
     h('div', { class: 'filter-actions' },
