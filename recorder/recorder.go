@@ -913,6 +913,9 @@ func (w *worker) emitTCP(tm tcpMessage) {
 	}
 	p := *w.cur
 	p.Time = tm.segs[0].frame.Time
+	if !tm.at.IsZero() {
+		p.Time = tm.at
+	}
 	w.frames = w.frames[:0]
 	for _, h := range tm.segs {
 		if !slices.Contains(h.calls, m.CallID) {

@@ -41,6 +41,10 @@ type tcpStream struct {
 	tls      *tlsHalf
 	base     int64
 	msgStart int64
+	// tlsFirst says a message was emitted: the first one also takes the
+	// TLS handshake's segments, so that its call's pcap can be decrypted
+	// with the key log (Wireshark).
+	tlsFirst bool
 	// mem is the bytes of the stream's buffers taken from the memory
 	// budget, since when they were not empty (for oldest-first eviction).
 	mem   int64
@@ -65,6 +69,7 @@ type heldSegment struct {
 type tcpMessage struct {
 	msg  []byte
 	segs []*heldSegment
+	at   time.Time // when set, the message's time (else its first segment's)
 }
 
 const (

@@ -1,6 +1,8 @@
 package recorder
 
 import (
+	"slices"
+
 	"github.com/spanrec/spanrec/keys"
 	"github.com/spanrec/spanrec/packet"
 	"github.com/spanrec/spanrec/siptls"
@@ -54,12 +56,14 @@ type tlsConn struct {
 	sip     bool // some plaintext framed as SIP
 	counted bool // Decrypted counted
 	gone    bool // forgotten (connection closed or expired)
+	first   bool // a message was emitted: the handshake went with it
 }
 
 // tlsHalf is a tcpStream's link to its TLS connection.
 type tlsHalf struct {
 	conn   *tlsConn
 	client bool
+	peer   *tcpStream // the other direction
 }
 
 // looksClientHello reports whether b starts with a TLS handshake record
@@ -97,14 +101,14 @@ func (w *worker) startTLS(p *packet.Packet, k flowKey) bool {
 		w.tcp[k] = c
 		w.tcpFlows++
 	}
-	c.data, c.tls = true, &tlsHalf{conn: tc, client: true}
 	rk := flowKey{src: k.dst, dst: k.src}
 	s := w.tcp[rk]
 	if s == nil {
 		s = &tcpStream{}
 		w.tcp[rk] = s
 	}
-	s.data, s.tls = true, &tlsHalf{conn: tc}
+	c.data, c.tls = true, &tlsHalf{conn: tc, client: true, peer: s}
+	s.data, s.tls = true, &tlsHalf{conn: tc, peer: c}
 	return true
 }
 
@@ -217,10 +221,29 @@ func (s *tcpStream) frameTLS(seg *heldSegment, data []byte, emit func(tcpMessage
 		s.framer.Write(plain, func(msg []byte) {
 			start := int(max(s.msgStart-s.base, 0))
 			m := tcpMessage{msg: msg}
+			from := start
+			if !s.tlsFirst {
+				// The handshake's segments go with the stream's first
+				// message.
+				s.tlsFirst, from = true, 0
+			}
 			for _, g := range s.held {
-				if g.end > start {
+				if g.end > from {
 					m.segs = append(m.segs, g)
 				}
+				if m.at.IsZero() && g.end > start {
+					m.at = g.frame.Time
+				}
+			}
+			if !h.conn.first && h.peer != nil {
+				// The connection's first message takes the other
+				// direction's handshake too, in time order, so that its
+				// call's pcap holds the whole handshake (Wireshark
+				// decrypts it with the key log); the peer's first
+				// message does not write them again (heldSegment.calls).
+				h.conn.first = true
+				m.segs = append(m.segs, h.peer.held...)
+				slices.SortStableFunc(m.segs, func(a, b *heldSegment) int { return a.frame.Time.Compare(b.frame.Time) })
 			}
 			if len(m.segs) == 0 && seg != nil {
 				m.segs = append(m.segs, seg)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -129,7 +130,52 @@ func TestSIPOverTLS(t *testing.T) {
 		for i := range calls {
 			r := s2.checkRecording(t, i, 8000)
 			s2.checkTalk(t, i, r)
+			if shards == 1 {
+				s2.tsharkDecrypts(t, i, keyLog)
+			}
 		}
+	}
+}
+
+// tsharkDecrypts checks, when tshark is installed, that it decrypts every
+// SIP message of call i from the call's pcapng with the key log: the
+// pcapng holds the TLS handshake of both directions, in order.
+func (s *synth) tsharkDecrypts(t *testing.T, i int, keyLog []byte) {
+	t.Helper()
+	if _, err := exec.LookPath("tshark"); err != nil {
+		t.Log("tshark not installed: not checking that it decrypts the per-call pcapng")
+		return
+	}
+	c := s.call(t, i)
+	want := 0
+	for _, n := range s.exp[i].Requests {
+		want += n
+	}
+	for _, n := range s.exp[i].Responses {
+		want += n
+	}
+	kf := filepath.Join(t.TempDir(), "keys.log")
+	if err := os.WriteFile(kf, keyLog, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "tshark", "-n", "-r", filepath.Join(s.data, filepath.FromSlash(c.PCAP)),
+		"-o", "tls.keylog_file:"+kf, "-d", "tcp.port==5061,tls", "-Y", "sip", "-T", "fields", "-e", "sip.Call-ID").Output()
+	if err != nil {
+		t.Fatalf("tshark: %v", err)
+	}
+	got := 0
+	for _, l := range strings.Fields(string(out)) {
+		for _, id := range strings.Split(l, ",") {
+			got++
+			if id != c.SIPCallID {
+				t.Errorf("%s: tshark finds SIP of call %q", c.PCAP, id)
+			}
+		}
+	}
+	if got != want {
+		t.Errorf("%s: tshark decrypts %d SIP messages with the key log, want %d", c.PCAP, got, want)
 	}
 }
 
