@@ -99,11 +99,29 @@ func printCall(w io.Writer, dataDir string, c *spanrec.Call) {
 			if codec == "" {
 				codec = fmt.Sprintf("pt%d", s.PayloadType)
 			}
-			fmt.Fprintf(w, "    0x%08X %-6s %-22s %-22s %-8s %7d %6d %7.2fms %5.2f\n",
-				s.SSRC, s.Side, s.Src, s.Dst, codec, s.Packets, s.Lost, s.JitterMS, s.MOS)
+			fmt.Fprintf(w, "    0x%08X %-6s %-22s %-22s %-8s %7d %6d %7.2fms %5.2f%s\n",
+				s.SSRC, s.Side, s.Src, s.Dst, codec, s.Packets, s.Lost, s.JitterMS, s.MOS, encryptionText(s))
 		}
 	}
 	for _, n := range c.Notes {
 		fmt.Fprintf(w, "  note: %s\n", n)
 	}
+}
+
+// encryptionText says, after a stream's figures, how its media was
+// encrypted and whether it was decrypted; "" for plain RTP.
+func encryptionText(s spanrec.Stream) string {
+	if s.Encryption == spanrec.Plain {
+		return ""
+	}
+	t := "  " + string(s.Encryption)
+	if s.Decoded {
+		t += ", decrypted"
+	} else {
+		t += ", not decrypted"
+	}
+	if s.AuthFailures > 0 {
+		t += fmt.Sprintf(", %d failed authentication", s.AuthFailures)
+	}
+	return t
 }

@@ -42,9 +42,10 @@ func TestImportSRTPKeys(t *testing.T) {
 		summary string
 		audio   bool
 		enc     string
+		show    string
 	}{
-		{"without keys", nil, "encrypted streams   2 in 1 calls: 0 decrypted, 2 not decryptable", false, "srtp"},
-		{"with --keys", []string{"--keys", keyPath}, "encrypted streams   2 in 1 calls: 2 decrypted, 0 not decryptable", true, "srtp"},
+		{"without keys", nil, "encrypted streams   2 in 1 calls: 0 decrypted, 2 not decryptable", false, "srtp", "srtp, not decrypted"},
+		{"with --keys", []string{"--keys", keyPath}, "encrypted streams   2 in 1 calls: 2 decrypted, 0 not decryptable", true, "srtp", "srtp, decrypted"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			data := filepath.Join(t.TempDir(), "data")
@@ -62,6 +63,9 @@ func TestImportSRTPKeys(t *testing.T) {
 			c := calls[0]
 			if got := c["audio"] != ""; got != tt.audio {
 				t.Errorf("audio %q, want audio: %v", c["audio"], tt.audio)
+			}
+			if code, out, errs := runCLI(t, nil, "show", c["id"].(string), "--data", data); code != 0 || strings.Count(out, tt.show) != 2 {
+				t.Errorf("show: exit %d, want both streams %q:\n%s%s", code, tt.show, out, errs)
 			}
 			for _, s := range c["streams"].([]any) {
 				st := s.(map[string]any)
