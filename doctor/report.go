@@ -371,7 +371,7 @@ func (a *Analyzer) Report(source string, link *Link) Report {
 	switch {
 	case a.sipMsgs == 0 && len(a.tlsFlows) > 0 && signallessOK:
 		add(SeverityWarning, CodeTLS,
-			"configure the PBX and phones (or the mirrored trunk) to use SIP over UDP or TCP, or mirror a leg where signalling is not encrypted, to get numbers and names",
+			"give spanrec the TLS key log of the PBX or phones (--keys; README \"Decrypting SIP over TLS\"), or use SIP over UDP or TCP on the mirrored legs, to get numbers and names",
 			"only encrypted SIP (TLS, port 5061) seen on %d connections: %d %s recorded from their RTP alone (signalless: parties are addresses, no numbers)",
 			len(a.tlsFlows), c.Signalless, plural(c.Signalless, "call is", "calls are"))
 	case a.sipMsgs == 0 && signallessOK:
@@ -381,7 +381,7 @@ func (a *Analyzer) Report(source string, link *Link) Report {
 			c.Signalless, plural(c.Signalless, "call is", "calls are"), signallessWhy)
 	case a.sipMsgs == 0 && len(a.tlsFlows) > 0:
 		add(SeverityError, CodeTLS,
-			"configure the PBX and phones (or the mirrored trunk) to use SIP over UDP or TCP on port 5060, or mirror a leg where signalling is not encrypted: spanrec cannot read TLS",
+			"give spanrec the TLS key log of the PBX or phones (--keys; README \"Decrypting SIP over TLS\"), or use SIP over UDP or TCP on the mirrored legs: without the keys spanrec cannot read TLS",
 			"only encrypted SIP (TLS, port 5061) seen on %d connections: calls cannot be followed, and the SRTP keys they carry cannot be read", len(a.tlsFlows))
 	case a.sipMsgs == 0:
 		fix := "mirror the port of the PBX or the SIP trunk (the signalling goes there), or make a call while the doctor listens"
@@ -398,7 +398,7 @@ func (a *Analyzer) Report(source string, link *Link) Report {
 			a.sipMsgs, c.Dialogs, plural(c.Dialogs, "call", "calls"), c.Answered, strings.Join(c.SIPPorts, ", "))
 		if len(a.tlsFlows) > 0 {
 			add(SeverityWarning, CodeTLS,
-				"use SIP over UDP or TCP on the mirrored legs, or accept that those calls are not recorded",
+				"give spanrec their TLS key log (--keys; README \"Decrypting SIP over TLS\"), or use SIP over UDP or TCP on the mirrored legs",
 				"also %d encrypted SIP connections (TLS, port 5061): calls on them cannot be recorded", len(a.tlsFlows))
 		}
 	}
