@@ -90,6 +90,10 @@ type Config struct {
 	// file read again on SIGHUP); the slice must not be changed.
 	// Reconfigure keeps it.
 	SDES func() []keys.SDES
+	// OpenFiles bounds the files this Assembler's calls hold open at once
+	// (pcapngs and audio spools; see render.Files); 0: no bound. The
+	// recorder gives each shard its share of the process's limit.
+	OpenFiles int
 	// Budget, if set, bounds the memory of the media held for flows no
 	// SDP claims yet and of the calls in progress, shared with the other
 	// stages (see package limits); Reconfigure keeps it.
@@ -143,6 +147,10 @@ type Finished struct {
 	PCAPSHA256 string
 	// SpoolDir is the directory of the track spools.
 	SpoolDir string
+	// FileErr is the first error writing the call's files (pcapng, spools,
+	// journal), if any: the call's record says so in a note, and the
+	// recorder counts the call as not recorded whole.
+	FileErr error
 }
 
 // Stats counts what an Assembler did.
@@ -196,8 +204,9 @@ type Assembler struct {
 	flows map[flowKey]*flowSet // directional media flows
 	// gen counts the changes of media, so that a flowSet knows when to
 	// look its calls up again.
-	gen  uint64
-	keys operatorKeys
+	gen   uint64
+	files *render.Files // nil: no bound
+	keys  operatorKeys
 	// orphans holds the media no SDP claims yet, and makes signalless
 	// calls of it.
 	orphans *Orphans
@@ -239,6 +248,9 @@ func NewAssembler(cfg Config, done func(*Finished)) *Assembler {
 		media:   make(map[netip.AddrPort][]binding),
 		flows:   make(map[flowKey]*flowSet),
 		orphans: o,
+	}
+	if cfg.OpenFiles > 0 {
+		a.files = render.NewFiles(cfg.OpenFiles)
 	}
 	a.refreshKeys()
 	return a
@@ -380,7 +392,7 @@ func (a *Assembler) newState(d *dialog.Dialog, id spanrec.CallID, t time.Time) *
 		a.fileError(c, err)
 		return c
 	}
-	c.openPCAP(f)
+	c.openPCAP(a.files.Adopt(f))
 	return c
 }
 
@@ -453,6 +465,9 @@ func (a *Assembler) bindSDP(c *state, side spanrec.Side, sdp *sipmsg.SDP, t time
 		c.rtp[side] = pt
 	}
 	c.secureSDP(side, sdp)
+	if sdp.MediaDropped > 0 {
+		c.note("an SDP with %d m= sections: only the first %d were followed", len(sdp.Media)+sdp.MediaDropped, sipmsg.MaxMedia)
+	}
 	for _, m := range sdp.Media {
 		for k, v := range m.RTPMap {
 			pt[k] = v

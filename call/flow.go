@@ -236,7 +236,7 @@ func (f *flow) newTrack(a *Assembler, c *state, cd codec.Codec, t time.Time) *re
 	}
 	c.trackSeq++
 	path := filepath.Join(c.spool, strconv.Itoa(c.trackSeq)+render.SpoolExt(cd))
-	tr, err := render.NewTrack(a.cfg.Spool, path, f.side, cd, t)
+	tr, err := render.NewTrackIn(a.cfg.Spool, a.files, path, f.side, cd, t)
 	if err != nil {
 		a.fileError(c, err)
 		return nil

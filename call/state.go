@@ -7,7 +7,6 @@ import (
 	"hash"
 	"io"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -38,7 +37,7 @@ type state struct {
 
 	base     string // recordings/YYYY/MM/DD/<id> (absolute, no extension)
 	spool    string
-	pcapFile *os.File
+	pcapFile *render.File
 	pcapHash hash.Hash // SHA-256 of every byte written to pcapFile
 	pcap     *capture.Writer
 	fileErr  error
@@ -238,6 +237,7 @@ func (c *state) result(a *Assembler) *Finished {
 	c.mediaNotes(call, sent)
 	if c.fileErr != nil {
 		c.note("file error while recording: %v", c.fileErr)
+		fin.FileErr = c.fileErr
 	}
 	call.Notes = c.notes
 	call.LinkKeys = c.linkKeys()
@@ -249,7 +249,7 @@ func (c *state) result(a *Assembler) *Finished {
 
 // openPCAP makes the call's pcapng writer on f, hashing every byte as it
 // goes to the file so that the file need not be read back for its SHA-256.
-func (c *state) openPCAP(f *os.File) {
+func (c *state) openPCAP(f *render.File) {
 	c.pcapFile = f
 	c.pcapHash = sha256.New()
 	c.pcap = capture.NewWriter(io.MultiWriter(f, c.pcapHash))

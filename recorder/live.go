@@ -166,6 +166,7 @@ const (
 func NewLive(cfg Config, srcs []capture.Source, index spanrec.CallIndex) *Live {
 	cfg.Call.Journal = true
 	budget(&cfg)
+	shareFiles(&cfg)
 	l := &Live{cfg: cfg, srcs: srcs, index: index, reconf: make(chan call.Config, 1)}
 	for i, s := range srcs {
 		name := fmt.Sprintf("source %d", i)

@@ -68,6 +68,26 @@ type Config struct {
 	Keys *keys.Store
 }
 
+// filesReserve is how many descriptors are left to the rest of the
+// process (capture sockets, the index, the HTTP server, and per renderer
+// the spools and WAV of the call it mixes) when the calls' own files are
+// bounded (call.Config.OpenFiles).
+const filesReserve = 256
+
+// shareFiles sets cfg.Call.OpenFiles, unless set, to each shard's share
+// of the process's limit of open files.
+func shareFiles(cfg *Config) {
+	if cfg.Call.OpenFiles != 0 {
+		return
+	}
+	limit := openFilesLimit()
+	if limit <= 0 {
+		return
+	}
+	n := (limit - filesReserve - 16*max(cfg.Renderers, 1)) / shardCount(*cfg)
+	cfg.Call.OpenFiles = max(n, 16)
+}
+
 // budget returns the memory budget of a run configured by cfg, and sets
 // it as the call shards' budget too.
 func budget(cfg *Config) *limits.Budget {
@@ -236,6 +256,7 @@ func Import(ctx context.Context, cfg Config, src capture.Source, index spanrec.C
 		cfg.Call.SDES = cfg.Keys.SDES
 	}
 	mem := budget(&cfg)
+	shareFiles(&cfg)
 	began := time.Now()
 	var sum Summary
 
@@ -399,6 +420,9 @@ func finishWith(ctx context.Context, cc call.Config, f *call.Finished, index spa
 			errs = append(errs, err)
 		}
 		c.PCAPSHA256 = sum
+	}
+	if f.FileErr != nil {
+		errs = append(errs, fmt.Errorf("call files: %w", f.FileErr))
 	}
 	if err := index.PutCall(ctx, c); err != nil {
 		errs = append(errs, fmt.Errorf("index call: %w", err))

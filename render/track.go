@@ -15,7 +15,6 @@ package render
 import (
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/spanrec/spanrec"
@@ -67,7 +66,7 @@ type Track struct {
 
 	dec  codec.Decoder
 	rate int64 // decoded sample rate
-	f    *os.File
+	f    *File
 	fmt  spoolFormat
 	pool *Pool
 
@@ -115,13 +114,19 @@ type slot struct {
 // with SpoolExt(c) so that G.711 is spooled as 8-bit codes. The file
 // comes from pool (which may be nil), and Remove gives it back.
 func NewTrack(pool *Pool, path string, side spanrec.Side, c codec.Codec, start time.Time) (*Track, error) {
+	return NewTrackIn(pool, nil, path, side, c, start)
+}
+
+// NewTrackIn is NewTrack with the spool's descriptor held through files
+// (see Files), which may be nil.
+func NewTrackIn(pool *Pool, files *Files, path string, side spanrec.Side, c codec.Codec, start time.Time) (*Track, error) {
 	f, err := pool.Create(path)
 	if err != nil {
 		return nil, fmt.Errorf("render: create spool: %w", err)
 	}
 	tr := &Track{
 		Side: side, Codec: c, Start: start, Path: path,
-		dec: c.New(), rate: int64(c.SampleRate), f: f, fmt: formatOf(path, c), pool: pool,
+		dec: c.New(), rate: int64(c.SampleRate), f: files.Adopt(f), fmt: formatOf(path, c), pool: pool,
 		buf: make([]byte, 0, bufBytes),
 	}
 	tr.guard.flatness = noiseFlatness
