@@ -10,7 +10,14 @@ import (
 type SDP struct {
 	Origin string // the o= value as sent
 	Media  []Media
+	// MediaDropped counts the m= sections past MaxMedia, ignored.
+	MediaDropped int
 }
+
+// MaxMedia bounds the m= sections an SDP keeps: a real offer has a few
+// (audio, video, T.38, each at most once or twice); a thousand, from a
+// fuzzer or a hostile sender, would each cost the call a media binding.
+const MaxMedia = 16
 
 // Media is one m= section of an SDP.
 type Media struct {
@@ -82,6 +89,13 @@ func parseSDP(s string) (*SDP, error) {
 		if len(line) < 2 || line[1] != '=' {
 			continue
 		}
+		if sdp.MediaDropped > 0 {
+			// Within the sections dropped (the last ones): skipped.
+			if line[0] == 'm' {
+				sdp.MediaDropped++
+			}
+			continue
+		}
 		val := strings.TrimSpace(line[2:])
 		var cur *Media
 		var cb *sdpMedia
@@ -105,6 +119,10 @@ func parseSDP(s string) (*SDP, error) {
 			}
 		case 'm':
 			seen = true
+			if len(sdp.Media) >= MaxMedia {
+				sdp.MediaDropped++
+				continue
+			}
 			m, port := parseMediaLine(val)
 			sdp.Media = append(sdp.Media, m)
 			build = append(build, sdpMedia{port: port})

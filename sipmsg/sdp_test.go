@@ -2,9 +2,11 @@ package sipmsg_test
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/spanrec/spanrec/sipmsg"
@@ -152,4 +154,26 @@ func TestSDPCaptures(t *testing.T) {
 		want(t, "rtpmap 100", m.SDP.Media[0].RTPMap[100].Name, "AMR-WB")
 		want(t, "PAI.User", m.PAI.User, "08019200026")
 	})
+}
+
+// TestSDPMaxMedia: an SDP of a thousand m= sections keeps MaxMedia of
+// them, counts the rest, and their attributes do not leak into the last
+// one kept.
+func TestSDPMaxMedia(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n")
+	for i := range 1000 {
+		fmt.Fprintf(&b, "m=audio %d RTP/AVP 0 8\r\na=rtpmap:8 PCMA/8000\r\n", 10000+2*i)
+	}
+	fmt.Fprintf(&b, "m=audio 30000 RTP/AVP 96\r\na=rtpmap:96 opus/48000/2\r\n")
+	sdp, err := sipmsg.ParseSDP([]byte(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sdp.Media) != sipmsg.MaxMedia || sdp.MediaDropped != 1001-sipmsg.MaxMedia {
+		t.Fatalf("%d media kept, %d dropped", len(sdp.Media), sdp.MediaDropped)
+	}
+	if last := sdp.Media[len(sdp.Media)-1]; len(last.RTPMap) != 1 || last.RTPMap[96].Name != "" {
+		t.Errorf("the last media kept has rtpmap %v", last.RTPMap)
+	}
 }
