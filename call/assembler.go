@@ -800,8 +800,12 @@ func (a *Assembler) finish(c *state) {
 // rewrites the journal of every call that changed.
 func (a *Assembler) Flush() {
 	for _, c := range a.calls {
-		if a.cfg.Journal && c.dirty {
+		// The stream statistics change with every packet: a call with
+		// media since the last version gets a new one too, so that a
+		// recovered call has the statistics of the last flush.
+		if a.cfg.Journal && (c.dirty || c.media != c.journalMedia) {
 			c.dirty = false
+			c.journalMedia = c.media
 			a.writeJournal(c)
 		}
 		if c.pcap != nil {

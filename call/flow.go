@@ -67,6 +67,7 @@ func (f *flow) handle(a *Assembler, p *packet.Packet) {
 	c.touch(p.Time)
 	c.writeFrames(a, p)
 	a.stats.MediaPackets++
+	c.media++
 	if srtp.IsZRTP(p.Payload) {
 		f.zrtp++
 		c.zrtp = true

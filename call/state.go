@@ -62,6 +62,9 @@ type state struct {
 	// signalless: found as RTP alone (StartSignalless), no SIP.
 	signalless bool
 	dirty      bool // changed since the journal was last written
+	// media counts the media packets of the call, journalMedia their
+	// count when the journal was last written.
+	media, journalMedia int
 	// mem is the bytes of the budget the call holds (Config.Budget).
 	mem int64
 	// journalSize is the size of the journal file written so far; 0
