@@ -61,6 +61,11 @@ type Config struct {
 	// limits); 0 means limits.DefaultMemory (a quarter of the memory the
 	// process may use), negative no limit. Config limits.memory.
 	Memory int64
+	// Locked says that the caller holds the data directory's writer lock
+	// (spanrec record and import take it): Recover then also removes the
+	// spool directories and recordings an import killed in the middle
+	// left behind, which no journal describes.
+	Locked bool
 	Logger *slog.Logger
 	// Keys, if set, has the NSS key log used to decrypt SIP over TLS and
 	// the SDES keys used to decrypt SRTP (when Call.SDES is nil); it may

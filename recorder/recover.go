@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spanrec/spanrec"
@@ -46,6 +47,7 @@ func Recover(ctx context.Context, cfg Config, index spanrec.CallIndex, events fu
 	}
 	n := 0
 	var errs []error
+	var leftovers []string // spool directories of calls without a journal
 	for _, e := range ents {
 		if !e.IsDir() {
 			continue
@@ -53,6 +55,9 @@ func Recover(ctx context.Context, cfg Config, index spanrec.CallIndex, events fu
 		dir := filepath.Join(spool, e.Name())
 		j, err := call.ReadJournal(dir)
 		if errors.Is(err, os.ErrNotExist) {
+			if cfg.Locked && e.Name() != render.PoolDir {
+				leftovers = append(leftovers, e.Name())
+			}
 			continue
 		}
 		if err != nil {
@@ -79,7 +84,71 @@ func Recover(ctx context.Context, cfg Config, index spanrec.CallIndex, events fu
 			events(Event{Kind: CallRecovered, Call: c})
 		}
 	}
+	if len(leftovers) > 0 {
+		errs = append(errs, removeLeftovers(ctx, dataDir, leftovers, index, log))
+	}
 	return n, errors.Join(errs...)
+}
+
+// removeLeftovers removes what an import killed in the middle left of
+// the calls it had in progress: their spool directories (an import keeps
+// no journal: nothing there can be recovered) and their pcapngs (and a
+// WAV, if the kill came between the WAV and the index) in recordings/,
+// which no index row points to; a re-import records those calls again.
+// Only a writer that holds the data directory's lock may call it.
+func removeLeftovers(ctx context.Context, dataDir string, ids []string, index spanrec.CallIndex, log *slog.Logger) error {
+	var errs []error
+	var bytes int64
+	want := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		dir := filepath.Join(dataDir, "spool", id)
+		bytes += dirSize(dir)
+		if err := os.RemoveAll(dir); err != nil {
+			errs = append(errs, fmt.Errorf("remove spool leftover: %w", err))
+		}
+		want[id] = true
+	}
+	files := 0
+	err := filepath.WalkDir(filepath.Join(dataDir, "recordings"), func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		ext := filepath.Ext(path)
+		id := strings.TrimSuffix(d.Name(), ext)
+		if (ext != ".pcapng" && ext != ".wav") || !want[id] {
+			return nil
+		}
+		if _, err := index.Call(ctx, spanrec.CallID(id)); spanrec.ErrorKind(err) != spanrec.ENOTFOUND {
+			return nil // indexed (or the index cannot tell): kept
+		}
+		if st, err := d.Info(); err == nil {
+			bytes += st.Size()
+		}
+		if err := os.Remove(path); err != nil {
+			errs = append(errs, fmt.Errorf("remove leftover: %w", err))
+		} else {
+			files++
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		errs = append(errs, err)
+	}
+	log.Warn("removed what an interrupted import left", "spool_dirs", len(ids), "recording_files", files, "bytes", bytes)
+	return errors.Join(errs...)
+}
+
+func dirSize(dir string) int64 {
+	var n int64
+	_ = filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if st, err := d.Info(); err == nil {
+				n += st.Size()
+			}
+		}
+		return nil
+	})
+	return n
 }
 
 func recoverCall(ctx context.Context, cc call.Config, dir string, j *call.Journal, index spanrec.CallIndex) (*spanrec.Call, error) {

@@ -105,6 +105,7 @@ func cmdImport(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		Packet: e.cfg.packetConfig(),
 		Shards: shards,
 		Memory: e.cfg.Limits.Memory.Bytes,
+		Locked: true,
 		Logger: e.log,
 		Keys:   ks,
 	}

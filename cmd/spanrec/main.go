@@ -10,6 +10,7 @@
 //	spanrec calls [flags]             list recorded calls, newest first
 //	spanrec show [flags] CALL-ID      everything known about one call
 //	spanrec doctor -i IF [--for 30s]  is this mirror port fit to record from?
+//	spanrec fsck [--repair]           check (and repair) the index against the files
 //	spanrec serve [--listen ADDR]     web UI and HTTP API over the data directory
 //	spanrec user add|list|delete      accounts of the web UI and API
 //	spanrec token create|list|revoke  API tokens for machines
@@ -40,6 +41,8 @@ Usage:
   spanrec show   [flags] CALL-ID   one call: parties, times, status, streams, quality, files
   spanrec doctor -i IF [--for 30s] [--json]   is this mirror port fit to record from? (exit 0 fit, 1 not)
   spanrec doctor [--json] FILE     the same diagnosis on a capture file taken at the mirror port
+  spanrec fsck [--repair]          index ↔ files: missing files, SHA-256 mismatches, unindexed
+                                   recordings, spool leftovers (exit 1 if any, unless repaired)
   spanrec serve [--listen 127.0.0.1:8080] [--tls-cert F --tls-key F]   web UI and HTTP API (no capture)
   spanrec user add NAME --role admin|supervisor|agent [--extension N]... [--generate]
   spanrec user password NAME | user list | user delete NAME
@@ -85,6 +88,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdDoctor(ctx, args[1:], stdout, stderr)
 	case "serve":
 		err = cmdServe(ctx, args[1:], stdout, stderr)
+	case "fsck":
+		err = cmdFsck(ctx, args[1:], stdout, stderr)
 	case "user":
 		err = cmdUser(ctx, args[1:], stdin, stdout, stderr)
 	case "token":

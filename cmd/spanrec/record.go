@@ -173,6 +173,7 @@ func cmdRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		Packet: e.cfg.packetConfig(),
 		Shards: shards,
 		Memory: e.cfg.Limits.Memory.Bytes,
+		Locked: true,
 		Logger: log,
 		Keys:   ks,
 	}

@@ -1,0 +1,224 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/spanrec/spanrec"
+	"github.com/spanrec/spanrec/call"
+	"github.com/spanrec/spanrec/recorder"
+	"github.com/spanrec/spanrec/render"
+	"github.com/spanrec/spanrec/sqlite"
+)
+
+// fsckReport is what fsck found.
+type fsckReport struct {
+	missing    []string // "id: path" of rows whose file is gone
+	mismatch   []string // "id: path" of files whose SHA-256 is not the row's
+	unindexed  []string // recordings no row points to
+	spool      []string // spool directories left (interrupted calls, import leftovers)
+	calls      int
+	files      int
+	repaired   int
+	repairErrs []error
+}
+
+func (r *fsckReport) problems() int {
+	return len(r.missing) + len(r.mismatch) + len(r.unindexed) + len(r.spool)
+}
+
+// cmdFsck checks the index against the files of the data directory and,
+// with --repair, makes them agree.
+func cmdFsck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("fsck", flag.ContinueOnError)
+	var c common
+	c.register(fs)
+	repair := fs.Bool("repair", false, "remove recordings no call points to and spool leftovers, recover interrupted calls, and drop the paths of missing files from their calls (with a note)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return fmt.Errorf("%w: fsck takes no arguments", errUsage)
+	}
+	e, err := c.setup(fs, stderr)
+	if err != nil {
+		return err
+	}
+	if *repair {
+		// Repairing writes: no recorder may write meanwhile.
+		lock, err := e.lockWriter(append([]string{"spanrec", "fsck"}, args...))
+		if err != nil {
+			return err
+		}
+		defer lock.Close()
+	}
+	db, err := e.openIndex(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	r, err := fsck(ctx, e.dataDir, db, *repair)
+	if err != nil {
+		return err
+	}
+	if *repair && len(r.spool) > 0 {
+		cfg := recorder.Config{Call: e.cfg.callConfig(e.dataDir), Locked: true, Logger: e.log}
+		if _, err := recorder.Recover(ctx, cfg, db, nil); err != nil {
+			r.repairErrs = append(r.repairErrs, err)
+		} else {
+			r.repaired += len(r.spool)
+		}
+	}
+	printFsck(stdout, e.dataDir, r, *repair)
+	switch {
+	case len(r.repairErrs) > 0:
+		return fmt.Errorf("repair: %w", errors.Join(r.repairErrs...))
+	case r.problems() > 0 && !*repair:
+		return fmt.Errorf("%d problems found (spanrec fsck --repair fixes them)", r.problems())
+	}
+	return nil
+}
+
+func fsck(ctx context.Context, dataDir string, db *sqlite.DB, repair bool) (*fsckReport, error) {
+	r := &fsckReport{}
+	calls, err := db.Calls(ctx, spanrec.CallFilter{})
+	if err != nil {
+		return nil, fmt.Errorf("read the index: %w", err)
+	}
+	r.calls = len(calls)
+	indexed := map[string]bool{}
+	for _, c := range calls {
+		changed := false
+		check := func(path, sum *string, what string) {
+			if *path == "" {
+				return
+			}
+			full := filepath.Join(dataDir, filepath.FromSlash(*path))
+			indexed[filepath.Clean(full)] = true
+			got, err := sha256File(full)
+			switch {
+			case errors.Is(err, os.ErrNotExist):
+				r.missing = append(r.missing, fmt.Sprintf("%s: %s", c.ID, *path))
+				if repair {
+					c.Notes = append(c.Notes, fmt.Sprintf("the %s %s was missing (spanrec fsck)", what, *path))
+					*path, *sum = "", ""
+					changed = true
+				}
+			case err != nil:
+				r.repairErrs = append(r.repairErrs, err)
+			case *sum != "" && got != *sum:
+				r.mismatch = append(r.mismatch, fmt.Sprintf("%s: %s", c.ID, *path))
+				note := fmt.Sprintf("the %s %s does not match its SHA-256 recorded at %s (spanrec fsck)", what, *path, *sum)
+				if repair && !slices.Contains(c.Notes, note) {
+					c.Notes = append(c.Notes, note)
+					changed = true
+				}
+			}
+		}
+		check(&c.PCAP, &c.PCAPSHA256, "pcap")
+		check(&c.Audio, &c.AudioSHA256, "recording")
+		if changed {
+			if c.Audio == "" {
+				c.AudioMS = 0
+			}
+			if err := db.PutCall(ctx, c); err != nil {
+				r.repairErrs = append(r.repairErrs, err)
+			} else {
+				r.repaired++
+			}
+		}
+	}
+	rec := filepath.Join(dataDir, "recordings")
+	err = filepath.WalkDir(rec, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		r.files++
+		if indexed[filepath.Clean(path)] {
+			return nil
+		}
+		rel, _ := filepath.Rel(dataDir, path)
+		r.unindexed = append(r.unindexed, filepath.ToSlash(rel))
+		if repair {
+			if err := os.Remove(path); err != nil {
+				r.repairErrs = append(r.repairErrs, err)
+			} else {
+				r.repaired++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read recordings: %w", err)
+	}
+	ents, err := os.ReadDir(filepath.Join(dataDir, "spool"))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("read spool: %w", err)
+	}
+	for _, e := range ents {
+		if !e.IsDir() || e.Name() == render.PoolDir {
+			continue
+		}
+		kind := "import leftover (no journal)"
+		if _, err := os.Stat(filepath.Join(dataDir, "spool", e.Name(), call.JournalFile)); err == nil {
+			kind = "interrupted call (journal: recoverable)"
+		}
+		r.spool = append(r.spool, fmt.Sprintf("spool/%s: %s", e.Name(), kind))
+	}
+	return r, nil
+}
+
+func printFsck(w io.Writer, dataDir string, r *fsckReport, repair bool) {
+	fmt.Fprintf(w, "Checked %s: %d calls in the index, %d files in recordings/\n", dataDir, r.calls, r.files)
+	list := func(title string, items []string) {
+		fmt.Fprintf(w, "  %-32s %d\n", title, len(items))
+		for i, s := range items {
+			if i == 20 {
+				fmt.Fprintf(w, "      … and %d more\n", len(items)-20)
+				break
+			}
+			fmt.Fprintf(w, "      %s\n", s)
+		}
+	}
+	list("calls whose file is missing", r.missing)
+	list("files whose SHA-256 differs", r.mismatch)
+	list("recordings no call points to", r.unindexed)
+	list("spool leftovers", r.spool)
+	switch {
+	case repair:
+		fmt.Fprintf(w, "Repaired %d (missing files dropped from their calls with a note, unindexed recordings removed, spool recovered or removed; SHA-256 mismatches are noted, not changed)\n", r.repaired)
+	case r.problems() == 0:
+		fmt.Fprintln(w, "No problems found.")
+	default:
+		fmt.Fprintln(w, "Run 'spanrec fsck --repair' (no recorder may run meanwhile) to fix them.")
+	}
+}
+
+// sha256File returns the hex SHA-256 of the file at path.
+func sha256File(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("read %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}

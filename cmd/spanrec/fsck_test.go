@@ -1,0 +1,77 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+)
+
+// TestFsck: after damage of every kind (a WAV deleted, a pcap changed, a
+// recording no row points to, a spool leftover), fsck reports each and
+// exits 1; --repair fixes what can be fixed, and notes the changed pcap.
+func TestFsck(t *testing.T) {
+	data := importDemo(t)
+	if code, out, errs := runCLI(t, nil, "fsck", "--data", data); code != 0 {
+		t.Fatalf("fsck of a fresh import: exit %d\n%s\n%s", code, out, errs)
+	}
+	calls := callsJSON(t, "--data", data)
+	var withAudio map[string]any
+	for _, c := range calls {
+		if c["audio"] != "" {
+			withAudio = c
+			break
+		}
+	}
+	if err := os.Remove(filepath.Join(data, withAudio["audio"].(string))); err != nil {
+		t.Fatal(err)
+	}
+	pcap := filepath.Join(data, calls[0]["pcap"].(string))
+	f, err := os.OpenFile(pcap, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write([]byte{0})
+	f.Close()
+	stray := filepath.Join(filepath.Dir(pcap), "00000000000000000000.pcapng")
+	if err := os.WriteFile(stray, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(data, "spool", "11111111111111111111"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	count := func(out, label string) string {
+		m := regexp.MustCompile(regexp.QuoteMeta(label) + `\s+(\d+)`).FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("no %q in\n%s", label, out)
+		}
+		return m[1]
+	}
+	code, out, errs := runCLI(t, nil, "fsck", "--data", data)
+	if code != 1 {
+		t.Fatalf("fsck of a damaged directory: exit %d\n%s\n%s", code, out, errs)
+	}
+	for _, label := range []string{"calls whose file is missing", "files whose SHA-256 differs", "recordings no call points to", "spool leftovers"} {
+		if n := count(out, label); n != "1" {
+			t.Errorf("%s: %s, want 1\n%s", label, n, out)
+		}
+	}
+	if code, out, errs := runCLI(t, nil, "fsck", "--repair", "--data", data); code != 0 {
+		t.Fatalf("fsck --repair: exit %d\n%s\n%s", code, out, errs)
+	}
+	_, out, _ = runCLI(t, nil, "fsck", "--data", data)
+	for label, want := range map[string]string{"calls whose file is missing": "0", "files whose SHA-256 differs": "1",
+		"recordings no call points to": "0", "spool leftovers": "0"} {
+		if n := count(out, label); n != want {
+			t.Errorf("after repair, %s: %s, want %s\n%s", label, n, want, out)
+		}
+	}
+	if _, err := os.Stat(stray); !os.IsNotExist(err) {
+		t.Error("the unindexed recording is still there")
+	}
+	for _, c := range callsJSON(t, "--data", data) {
+		if c["id"] == withAudio["id"] && c["audio"] != "" {
+			t.Errorf("the call whose WAV is gone still points to %v", c["audio"])
+		}
+	}
+}
