@@ -13,8 +13,9 @@ import (
 
 // Write writes the capture described by o to w as a classic pcap file
 // (microsecond timestamps, Ethernet link type), frames in time order. The
-// output depends only on o. Invalid options are reported before anything is
-// written.
+// output depends only on o, except the TLS bytes of calls with Transport
+// "tls" (crypto/tls draws fresh keys). Invalid options are reported before
+// anything is written.
 func Write(w io.Writer, o Options) error {
 	ps, err := plan(o)
 	if err != nil {
