@@ -20,13 +20,16 @@ func init() {
 	Register(mono8k("GSM", func() Decoder { return gsm.NewDecoder() }))    // RFC 3551 §4.5.8
 	// RFC 3551 §4.5.6; G729A is a common rtpmap alias (same bitstream).
 	// Annex B (a=fmtp annexb) needs no parameter: SID frames decode
-	// whenever they come.
-	Register(mono8k("G729", func() Decoder { return g729.NewDecoder() }))
+	// whenever they come. The bitstreams are interoperable and the
+	// decoder is the receiver's choice: G729 gets the Recommendation's
+	// main-body decoder (its full postfilter, §4.2), G729A the Annex A
+	// one the sender announces it uses (§A.4.2).
+	Register(mono8k("G729", func() Decoder { return g729.NewDecoderMode(g729.ModeG729) }))
 	RegisterFunc("G729A", func(clockRate, channels int) (Codec, bool) {
 		if channels != 1 || (clockRate != 0 && clockRate != 8000) {
 			return Codec{}, false
 		}
-		return mono8k("G729", func() Decoder { return g729.NewDecoder() }), true
+		return mono8k("G729", func() Decoder { return g729.NewDecoderMode(g729.ModeG729A) }), true
 	})
 	Register(g726Codec("G726-16", 16, g726.LittleEndian))   // RFC 3551 §4.5.4
 	Register(g726Codec("G726-24", 24, g726.LittleEndian))   // RFC 3551 §4.5.4

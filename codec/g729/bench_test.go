@@ -10,6 +10,12 @@ import (
 // second (x-realtime) and per CPU second (x-realtime-cpu, which the load
 // of a shared machine does not skew).
 func BenchmarkDecode(b *testing.B) {
+	for _, m := range modes {
+		b.Run(m.String(), func(b *testing.B) { benchmarkDecode(b, m) })
+	}
+}
+
+func benchmarkDecode(b *testing.B, m Mode) {
 	payloads := capturePayloads(b)
 	samples := 0
 	for _, p := range payloads {
@@ -19,7 +25,7 @@ func BenchmarkDecode(b *testing.B) {
 	b.ResetTimer()
 	start, cpu0 := time.Now(), cpuTime()
 	for range b.N {
-		d := NewDecoder()
+		d := NewDecoderMode(m)
 		pcm = pcm[:0]
 		for _, p := range payloads {
 			pcm, _ = d.Decode(pcm, p)

@@ -1,9 +1,12 @@
 // Package g729 decodes ITU-T G.729 and G.729 Annex A (CS-ACELP, 8 kbit/s)
 // speech with Annex B comfort noise to 8 kHz 16-bit PCM.
 //
-// G.729 and G.729A bitstreams are interoperable; this is the Annex A
-// decoder (its simplified postfilter), written in the Recommendation's
-// 16/32-bit fixed-point arithmetic. An RTP payload (RFC 3551 §4.5.6)
+// G.729 and G.729A bitstreams are interoperable; the decoders differ in
+// their postfilter (and in how they conceal erased frames). A Decoder is
+// either (Mode): the main-body decoder (ModeG729, postfilter of §4.2 with a
+// fractional pitch delay) or the Annex A one (ModeG729A, simplified
+// postfilter of §A.4.2), both in the Recommendation's 16/32-bit
+// fixed-point arithmetic. An RTP payload (RFC 3551 §4.5.6)
 // holds zero or more 10-byte frames of 10 ms (80 samples) and at most one
 // trailing 2-byte Annex B SID frame; Decode decodes one, Conceal stands in
 // for lost packets (frame erasure concealment of §4.4, or more comfort
@@ -70,21 +73,54 @@ type Decoder struct {
 	parity     uint32
 	paritySeen int
 
-	post postFilter
-	hp   highPass
-	syn  [order + lFrame]int16 // synthesis with the last order samples of the previous frame
+	mode    Mode
+	post    postFilter     // ModeG729A
+	mpost   mainPostFilter // ModeG729
+	voicing bool           // ModeG729: the last frame was periodic (§4.4.4)
+	hp      highPass
+	syn     [order + lFrame]int16 // synthesis with the last order samples of the previous frame
 }
 
-// NewDecoder returns a decoder in its initial state.
-func NewDecoder() *Decoder {
-	d := &Decoder{}
+// Mode selects which of the Recommendation's decoders a Decoder is. The
+// bitstreams are the same; the decoders differ in their postfilter and
+// in how they conceal erased frames.
+type Mode int
+
+const (
+	// ModeG729A is the Annex A decoder: its simplified postfilter
+	// (§A.4.2: integer pitch delay, tilt from the impulse response,
+	// energy-based gain control).
+	ModeG729A Mode = iota
+	// ModeG729 is the main-body decoder: the postfilter of §4.2
+	// (fractional pitch delay at 1/8 resolution searched around the first
+	// subframe's lag, short-term filter normalized by its gain, tilt
+	// from the first reflection coefficient, gain control on sums of
+	// magnitudes) and the periodic or random excitation of erased frames
+	// after periodic or other frames (§4.4.4).
+	ModeG729
+)
+
+// String returns the mode's name.
+func (m Mode) String() string {
+	if m == ModeG729 {
+		return "G.729"
+	}
+	return "G.729A"
+}
+
+// NewDecoder returns an Annex A decoder (ModeG729A) in its initial state.
+func NewDecoder() *Decoder { return NewDecoderMode(ModeG729A) }
+
+// NewDecoderMode returns a decoder of the given mode in its initial state.
+func NewDecoderMode(m Mode) *Decoder {
+	d := &Decoder{mode: m}
 	d.Reset()
 	return d
 }
 
-// Reset puts the decoder in its initial state.
+// Reset puts the decoder in its initial state; it keeps its mode.
 func (d *Decoder) Reset() {
-	*d = Decoder{}
+	*d = Decoder{mode: d.mode}
 	d.exc = d.excBuf[:]
 	d.sharp = sharpMin
 	d.oldT0 = 60
@@ -97,6 +133,7 @@ func (d *Decoder) Reset() {
 	d.shSidSav = 1
 	d.cngState.reset()
 	d.post.reset()
+	d.mpost.reset()
 }
 
 // Decode appends the samples of an RTP payload (RFC 3551 §4.5.6: 10-byte
@@ -206,7 +243,11 @@ func (d *Decoder) frame(pcm []int16, ftyp int, prm *[nParams]int16, sid *[nSIDPa
 	copy(d.exc[:pitMax+lInterpol], d.exc[lFrame:])
 	d.pastFtyp = ftyp
 
-	d.post.filter(d.syn[:], &az, &t, ftyp == ftypSpeech)
+	if d.mode == ModeG729 {
+		d.voicing = d.mpost.filter(d.syn[:], &az, t[0], ftyp == ftypSpeech)
+	} else {
+		d.post.filter(d.syn[:], &az, &t, ftyp == ftypSpeech)
+	}
 	d.hp.filter(syn)
 	return append(pcm, syn...)
 }
@@ -274,10 +315,21 @@ func (d *Decoder) speech(prm *[nParams]int16, bfi bool, az *[2 * mp1]int16, t *[
 		}
 		d.sharp = min(max(d.gainPit, sharpMin), sharpMax)
 
+		gp, gc := d.gainPit, d.gainCod
+		if bfi && d.mode == ModeG729 {
+			// §4.4.4: an erased frame after a periodic one repeats the
+			// adaptive codebook alone, after any other the random fixed
+			// codebook alone.
+			if d.voicing {
+				gc = 0
+			} else {
+				gp = 0
+			}
+		}
 		e := exc[sf*lSubfr : (sf+1)*lSubfr]
 		for i := range lSubfr {
-			l := lMult(e[i], d.gainPit)
-			l = lMac(l, code[i], d.gainCod)
+			l := lMult(e[i], gp)
+			l = lMac(l, code[i], gc)
 			e[i] = round16(lShl(l, 1))
 		}
 		d.synthesize(az[sf*mp1:(sf+1)*mp1], e, syn[sf*lSubfr:(sf+1)*lSubfr])

@@ -2,6 +2,7 @@ package g729
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -9,6 +10,9 @@ import (
 
 // TestTables checks the Recommendation's tables against the formulas and
 // properties that define them, to catch a mistyped number.
+// modes are the decoders the tests run.
+var modes = []Mode{ModeG729A, ModeG729}
+
 func TestTables(t *testing.T) {
 	near := func(what string, got int16, want float64, tol float64) {
 		t.Helper()
@@ -85,6 +89,26 @@ func TestTables(t *testing.T) {
 			t.Errorf("inter3l phase %d: DC gain %.3f", frac, float64(s)/32768)
 		}
 	}
+	// The main-body postfilter's interpolation filters (§4.2.1): tap i of
+	// phase phi is the Hamming-windowed sinc at x = L - i - phi/8,
+	// window 0.54 + 0.46 cos(pi x / L), in Q15. The Recommendation's
+	// values are those rounded, except two whose exact value is within
+	// 0.02 of a half (-579.49 and -6414.52), which it rounds the other way.
+	checkHup := func(name string, l int, row func(phi, i int) int16) {
+		for phi := 1; phi < fUpPst; phi++ {
+			for i := range 2 * l {
+				x := float64(l-i) - float64(phi)/8
+				v := 32768 * math.Sin(math.Pi*x) / (math.Pi * x) * (0.54 + 0.46*math.Cos(math.Pi*x/float64(l)))
+				tol := 0.0
+				if f := math.Abs(v - math.Trunc(v)); f > 0.48 && f < 0.52 {
+					tol = 1
+				}
+				near(fmt.Sprintf("%s[%d][%d]", name, phi-1, i), row(phi, i), math.Round(v), tol)
+			}
+		}
+	}
+	checkHup("hupS", lhUpS, func(phi, i int) int16 { return hupS[phi-1][i] })
+	checkHup("hupL", lhUpL, func(phi, i int) int16 { return hupL[phi-1][i] })
 	for i := 1; i < len(tabSIDGain); i++ {
 		if tabSIDGain[i] <= tabSIDGain[i-1] {
 			t.Errorf("tabSIDGain not increasing at %d", i)
@@ -127,8 +151,14 @@ func sidFrame(mode, l1, l2, gain int) []byte {
 // follow the SID level, stay bounded, and continue (smoothed) when frames
 // are missing after a SID frame.
 func TestComfortNoise(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.String(), func(t *testing.T) { testComfortNoise(t, m) })
+	}
+}
+
+func testComfortNoise(t *testing.T, m Mode) {
 	payloads := capturePayloads(t)
-	d := NewDecoder()
+	d := NewDecoderMode(m)
 	var pcm []int16
 	for _, p := range payloads[:50] {
 		pcm, _ = d.Decode(pcm, p)
@@ -171,9 +201,15 @@ func TestComfortNoise(t *testing.T) {
 // filled in with decaying speech-like audio, and the decoder recovers
 // (the output after the loss matches the clean decode again).
 func TestConcealment(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.String(), func(t *testing.T) { testConcealment(t, m) })
+	}
+}
+
+func testConcealment(t *testing.T, m Mode) {
 	payloads := capturePayloads(t)
-	clean := NewDecoder()
-	lossy := NewDecoder()
+	clean := NewDecoderMode(m)
+	lossy := NewDecoderMode(m)
 	var want, got []int16
 	for i, p := range payloads[:200] {
 		want, _ = clean.Decode(want, p)
@@ -207,8 +243,8 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x80, 0x01})
 	f.Add([]byte{1, 2, 3})
 	f.Fuzz(func(t *testing.T, payload []byte) {
-		d := NewDecoder()
-		for range 3 { // run the state through the same frames again
+		d := NewDecoderMode(Mode(len(payload) % 2)) // both modes
+		for range 3 {                               // run the state through the same frames again
 			pcm, err := d.Decode(nil, payload)
 			n := len(payload) / 10 * FrameSamples
 			if len(payload)%10 == 2 {
@@ -236,6 +272,12 @@ func FuzzDecode(f *testing.F) {
 // multiply-accumulates and once with the saturating operators only: the
 // output must be the same sample for sample.
 func TestFastPathsExact(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.String(), func(t *testing.T) { testFastPathsExact(t, m) })
+	}
+}
+
+func testFastPathsExact(t *testing.T, m Mode) {
 	payloads := capturePayloads(t)
 	rng := rand.New(rand.NewPCG(3, 4))
 	for range 300 {
@@ -247,7 +289,7 @@ func TestFastPathsExact(t *testing.T) {
 	}
 	payloads = append(payloads, sidFrame(1, 7, 3, 31), sidFrame(0, 30, 12, 2))
 	run := func() []int16 {
-		d := NewDecoder()
+		d := NewDecoderMode(m)
 		var pcm []int16
 		for i, p := range payloads {
 			pcm, _ = d.Decode(pcm, p)
