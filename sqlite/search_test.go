@@ -25,6 +25,8 @@ func TestCallsSearch(t *testing.T) {
 		mk("c", 30, "2010", "201", 0, false),
 		mk("d", 40, "203", "204", 5*time.Second, true, "PCMA"),
 	}
+	calls[3].Signalling = spanrec.SignallingNone // found as RTP alone
+	calls[0].Signalling = spanrec.SignallingSIP  // "" (b, c) reads as sip
 	yes, no := true, false
 	tests := []struct {
 		name string
@@ -43,6 +45,8 @@ func TestCallsSearch(t *testing.T) {
 		{"extensions several", spanrec.CallFilter{Extensions: []string{"202", "204"}}, "db"},
 		{"extensions none match", spanrec.CallFilter{Extensions: []string{"20"}}, ""},
 		{"extensions and number", spanrec.CallFilter{Extensions: []string{"201", "202"}, Number: "4930"}, "ba"},
+		{"signalling none", spanrec.CallFilter{Signalling: spanrec.SignallingNone}, "d"},
+		{"signalling sip", spanrec.CallFilter{Signalling: spanrec.SignallingSIP}, "cba"},
 		{"sort start", spanrec.CallFilter{Sort: spanrec.SortStart}, "abcd"},
 		{"sort -start", spanrec.CallFilter{Sort: spanrec.SortStartDesc}, "dcba"},
 		{"sort duration", spanrec.CallFilter{Sort: spanrec.SortDuration}, "cdab"},
