@@ -324,6 +324,7 @@ func (a *Assembler) handleSIP(m *sipmsg.Message, p *packet.Packet, frames []Fram
 			return false
 		}
 		c = a.newCall(m, p)
+		c.key = m.CallID
 		c.mem = callCost
 		a.calls[m.CallID] = c
 		a.stats.Calls++
@@ -414,7 +415,12 @@ func (a *Assembler) StartSignalless(g *Orphan) {
 	if a.calls[key] != nil {
 		return
 	}
+	if !a.takeCallMemory(nil, callCost) {
+		a.orphans.Unassigned += len(g.Packets)
+		return
+	}
 	c := a.newState(dialog.Signalless(g.Caller, g.Callee, g.First), spanrec.NewCallID(key, g.First), g.First)
+	c.key, c.mem = key, callCost
 	c.signalless = true
 	a.calls[key] = c
 	a.stats.Signalless++
@@ -744,13 +750,13 @@ func (a *Assembler) takeCallMemory(keep *state, n int64) bool {
 				}
 				return -1
 			}
-			return cmp.Or(x.first.Compare(y.first), cmp.Compare(x.d.CallID, y.d.CallID))
+			return cmp.Or(x.first.Compare(y.first), cmp.Compare(x.key, y.key))
 		})
 		for _, c := range open[:max(1, len(open)/8)] {
 			a.cfg.Budget.Evicted(limits.Calls, c.mem)
 			a.stats.Evicted++
 			c.note("closed early: the recorder's memory limit (limits.memory) was reached; what followed is not recorded")
-			delete(a.calls, c.d.CallID)
+			delete(a.calls, c.key)
 			a.finish(c)
 		}
 	}

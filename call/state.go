@@ -59,6 +59,9 @@ type state struct {
 	tracks   []*render.Track
 	trackSeq int
 	notes    []string
+	// key is the call's key in Assembler.calls: its Call-ID, or the
+	// Orphan's key of a signalless call.
+	key string
 	// signalless: found as RTP alone (StartSignalless), no SIP.
 	signalless bool
 	dirty      bool // changed since the journal was last written
