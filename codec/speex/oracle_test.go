@@ -148,7 +148,7 @@ func TestCapture(t *testing.T) {
 	for i, c := range []struct {
 		wb     bool
 		minSNR float64
-	}{{false, 24}, {true, 36}} {
+	}{{false, 36}, {true, 36}} {
 		s, wb := streams[i], c.wb
 		got := decodeAll(t, s.Payloads, wb)
 		ref := refDecode(t, s.Payloads, wb)
