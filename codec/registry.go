@@ -6,6 +6,7 @@ import (
 	"github.com/spanrec/spanrec/codec/g726"
 	"github.com/spanrec/spanrec/codec/g729"
 	"github.com/spanrec/spanrec/codec/gsm"
+	"github.com/spanrec/spanrec/codec/ilbc"
 	"github.com/spanrec/spanrec/codec/l16"
 	"github.com/spanrec/spanrec/codec/speex"
 )
@@ -31,6 +32,9 @@ func init() {
 		}
 		return mono8k("G729", func() Decoder { return g729.NewDecoderMode(g729.ModeG729A) }), true
 	})
+	// RFC 3952: 20 or 30 ms frames (a=fmtp mode=), told apart by the
+	// payload length (38 or 50 bytes a frame).
+	Register(mono8k("iLBC", func() Decoder { return ilbc.NewDecoder() }))
 	Register(g726Codec("G726-16", 16, g726.LittleEndian))   // RFC 3551 §4.5.4
 	Register(g726Codec("G726-24", 24, g726.LittleEndian))   // RFC 3551 §4.5.4
 	Register(g726Codec("G726-32", 32, g726.LittleEndian))   // RFC 3551 §4.5.4

@@ -1,0 +1,98 @@
+package ilbc_test
+
+import (
+	"math"
+	"testing"
+
+	"github.com/spanrec/spanrec/codec/ilbc"
+	"github.com/spanrec/spanrec/codec/internal/codectest"
+)
+
+// ilbcFile wraps frames in the raw iLBC storage format ffmpeg's ilbc
+// demuxer reads: "#!iLBC30\n" or "#!iLBC20\n", then the frames.
+func ilbcFile(mode int, frames ...[]byte) []byte {
+	b := []byte("#!iLBC30\n")
+	if mode == 20 {
+		b = []byte("#!iLBC20\n")
+	}
+	for _, f := range frames {
+		b = append(b, f...)
+	}
+	return b
+}
+
+func capturePayloads(t *testing.T) [][]byte {
+	t.Helper()
+	codectest.HaveFFmpeg(t)
+	streams := codectest.RTPStreams(t, codectest.Capture(t, "wireshark-samples/sip-rtp-ilbc.pcap"))
+	if len(streams) != 1 || len(streams[0].Payloads) != 284 {
+		t.Fatalf("want 1 stream of 284 packets, got %d streams", len(streams))
+	}
+	return streams[0].Payloads
+}
+
+// frameSNR logs the SNR of each frame against the reference and returns
+// the worst and the median.
+func frameSNR(t *testing.T, want, got []int16, n int) (worst, median float64) {
+	var snrs []float64
+	for i := 0; i+n <= len(want) && i+n <= len(got); i += n {
+		if codectest.RMS(want[i:i+n]) < 30 {
+			continue // near silence says nothing
+		}
+		snrs = append(snrs, codectest.SNR(want[i:i+n], got[i:i+n]))
+	}
+	worst = math.Inf(1)
+	for _, s := range snrs {
+		worst = math.Min(worst, s)
+	}
+	sorted := append([]float64(nil), snrs...)
+	for i := range sorted {
+		for j := i + 1; j < len(sorted); j++ {
+			if sorted[j] < sorted[i] {
+				sorted[i], sorted[j] = sorted[j], sorted[i]
+			}
+		}
+	}
+	if len(sorted) > 0 {
+		median = sorted[len(sorted)/2]
+	}
+	return worst, median
+}
+
+// TestDecodeCapture decodes the 30 ms iLBC stream of a real call
+// (wireshark-samples/sip-rtp-ilbc.pcap, 284 packets of 50 bytes) and
+// compares it with ffmpeg's (fixed-point) iLBC decoder.
+func TestDecodeCapture(t *testing.T) {
+	payloads := capturePayloads(t)
+	want := codectest.FFmpegDecode(t, ilbcFile(30, payloads...), "ilbc")
+	d := ilbc.NewDecoder()
+	var got []int16
+	for i, p := range payloads {
+		var err error
+		if got, err = d.Decode(got, p); err != nil {
+			t.Fatalf("packet %d: %v", i, err)
+		}
+	}
+	if d.Mode() != 30 {
+		t.Errorf("mode %d, want 30", d.Mode())
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d samples, ffmpeg %d", len(got), len(want))
+	}
+	// ffmpeg's fixed-point decoder overflows in the first frame (its
+	// samples 17-45 clip at ±32767 where the call is silent and this
+	// decoder stays within ±20), so the comparison starts at frame 2.
+	if r := codectest.RMS(want[:240]); r < 5000 {
+		t.Logf("ffmpeg's first frame no longer overflows (RMS %.0f): compare it too", r)
+	}
+	snr := codectest.SNR(want[240:], got[240:])
+	worst, median := frameSNR(t, want[240:], got[240:], 240)
+	t.Logf("30 ms capture: %d samples, SNR %.1f dB against ffmpeg from frame 2 (per frame: median %.1f, worst %.1f), RMS %.0f / ffmpeg %.0f; frame 1 alone %.1f dB",
+		len(got), snr, median, worst, codectest.RMS(got[240:]), codectest.RMS(want[240:]), codectest.SNR(want[:240], got[:240]))
+	// Measured 23.0 dB (median frame 27 dB): float (RFC 3951) against
+	// fixed point; the worst frames are the quiet ones (low start-state
+	// scale) and those with a sharp low-frequency LPC resonance.
+	if snr < 20 {
+		t.Errorf("SNR %.1f dB against ffmpeg, want at least 20", snr)
+	}
+}
