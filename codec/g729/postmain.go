@@ -265,7 +265,7 @@ func (p *mainPostFilter) longTerm(t0 int16, dst *[lSubfr]int16) bool {
 				for i := range 2 * lhUpL {
 					acc += int32(h[i]) * int32(w[2*lhUpL-1-i])
 				}
-				yLong[n] = round16(acc << 1)
+				yLong[n] = int16((acc<<1 + 0x8000) >> 16) // as above
 			}
 		} else {
 			for n := range lSubfr {
@@ -399,7 +399,7 @@ func (p *mainPostFilter) searchDelay(t0 int16, plain bool) (d delaySearch) {
 			for n := 0; n <= lSubfr; n++ {
 				w := (*[4]int16)(x[n : n+4]) // sig[base+n-3 .. base+n]
 				acc := h0*int32(w[3]) + h1*int32(w[2]) + h2*int32(w[1]) + h3*int32(w[0])
-				v := round16(acc << 1)
+				v := int16((acc<<1 + 0x8000) >> 16) // round16: the bound rules its saturation out
 				y[n] = v
 				mY = max(mY, int32(v), -int32(v))
 			}
@@ -534,7 +534,9 @@ func interp(h []int16, x []int16, base int) int16 {
 }
 
 // plainBounds reports whether, for residual samples of magnitude at most
-// m, no interpolation with the short or long filters can saturate.
+// m, no interpolation with the short or long filters can saturate, nor
+// its rounding: the sum of any phase's |taps| is at most 68,492, so
+// 2 m 70,000 <= 2^31-1 leaves more than 0x8000 of room.
 func plainBounds(m int64) bool {
 	const sh = 70000 // > the sum of |taps| of any phase of hupS or hupL
 	return fastPaths && 2*m*sh <= max32
