@@ -235,7 +235,7 @@ func TestInviteFlood(t *testing.T) {
 func TestGiantSIP(t *testing.T) {
 	r := importCapture(t, func(w io.Writer) error {
 		return pcaptest.GiantSIP(w, 300, 60<<10)
-	}, "", 0)
+	}, "limits:\n  memory: 16MiB\n", 0)
 	if r.exit != 0 {
 		t.Fatalf("exit %d", r.exit)
 	}

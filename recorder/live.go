@@ -453,7 +453,7 @@ func (l *Live) read(ctx context.Context, cfg Config, i int, s *sourceState, out 
 			first = p.Time
 		}
 		b.add(&p)
-		if len(b.pkts) == batchSize || p.Time.Sub(first) >= liveBatchAge {
+		if b.full() || p.Time.Sub(first) >= liveBatchAge {
 			send()
 		}
 	}

@@ -196,6 +196,16 @@ type pktOffs struct {
 	frame, frameLen, payload, payloadLen int
 }
 
+// maxBatchBytes bounds the bytes of a batch: 128 packets of 64 KB
+// (reassembled datagrams) would make every batch, and the arenas the
+// pipeline keeps for reuse, 8 MB.
+const maxBatchBytes = 256 << 10
+
+// full reports whether the batch should be handed on.
+func (b *batch) full() bool {
+	return len(b.pkts) == batchSize || len(b.arena) >= maxBatchBytes
+}
+
 func (b *batch) reset() {
 	b.pkts = b.pkts[:0]
 	b.arena = b.arena[:0]
@@ -309,7 +319,7 @@ func Import(ctx context.Context, cfg Config, src capture.Source, index spanrec.C
 				continue
 			}
 			b.add(&p)
-			if len(b.pkts) == batchSize {
+			if b.full() {
 				b.seal()
 				batches <- b
 				b = <-free
@@ -684,7 +694,7 @@ func (w *worker) push(i int, p *packet.Packet, it shardItem) {
 	}
 	s.cur.add(p)
 	s.cur.items = append(s.cur.items, it)
-	if len(s.cur.pkts) == batchSize {
+	if s.cur.full() {
 		s.cur.seal()
 		s.in <- s.cur
 		s.cur = nil
