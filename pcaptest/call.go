@@ -180,6 +180,9 @@ type Refer struct {
 type Encoded struct {
 	PT          uint8 // payload type in SDP and RTP: a static one (GSM: 3) or 96–127
 	PacketBytes int   // octets per packet of one ptime: 33 for 20 ms of GSM, 80 for G726-32
+	// ClockRate is the codec's RTP clock and sample rate in the rtpmap
+	// (speex/16000, say); 0 means 8000.
+	ClockRate int
 	// Caller and Callee are whole packets, back to back: the party's
 	// packet sent at media time t carries piece t/ptime, looping.
 	Caller, Callee []byte
@@ -277,8 +280,12 @@ func withDefaults(c Call, i int) (Call, codecInfo, error) {
 		}
 	}
 	if e := c.Encoded; e != nil {
-		ci, found = codecInfo{name: c.Codec, pt: e.PT, clock: 8000, sampleRate: 8000}, true
-		if e.PT >= 128 || e.PT == dtmfPT || e.PacketBytes <= 0 || e.PacketBytes > 1400 {
+		rate := e.ClockRate
+		if rate == 0 {
+			rate = 8000
+		}
+		ci, found = codecInfo{name: c.Codec, pt: e.PT, clock: rate, sampleRate: rate}, true
+		if e.PT >= 128 || e.PT == dtmfPT || e.PacketBytes <= 0 || e.PacketBytes > 1400 || rate < 0 {
 			bad("Encoded: payload type %d or packet size %d out of range", e.PT, e.PacketBytes)
 		} else if len(e.Caller) < e.PacketBytes || len(e.Callee) < e.PacketBytes ||
 			len(e.Caller)%e.PacketBytes != 0 || len(e.Callee)%e.PacketBytes != 0 {
