@@ -499,14 +499,17 @@ func iabs(x int) int {
 	return x
 }
 
+// clampf limits x to [lo, hi]; NaN becomes 0.
 func clampf(x, lo, hi float32) float32 {
-	if x < lo {
+	switch {
+	case x >= lo && x <= hi:
+		return x
+	case x < lo:
 		return lo
-	}
-	if x > hi {
+	case x > hi:
 		return hi
 	}
-	return x
+	return 0
 }
 
 func rms(x []float32) float32 {

@@ -100,6 +100,8 @@ func toInt16(v float32) int16 {
 		return 32767
 	case v < -32768:
 		return -32768
+	case v != v: // NaN
+		return 0
 	}
 	return int16(math.Floor(0.5 + float64(v)))
 }
