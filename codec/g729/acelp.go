@@ -117,15 +117,16 @@ func synth(a []int16, x, y []int16, mem *[order]int16, update bool) (overflow bo
 	// fed back so far: where they rule saturation out for a sample, its
 	// multiply-accumulates are plain ones.
 	sa, c0 := sumAbs(c[1:]), int64(abs16(c[0]))+1
+	a0, a1, a2, a3, a4, a5 := int32(c[0]), int32(c[1]), int32(c[2]), int32(c[3]), int32(c[4]), int32(c[5])
+	a6, a7, a8, a9, a10 := int32(c[6]), int32(c[7]), int32(c[8]), int32(c[9]), int32(c[10])
 	m := maxAbs(mem[:])
 	for i := range n {
 		w := (*[order]int16)(buf[i : i+order]) // the last order outputs
 		var s int64
 		if fastPaths && 2*(sa*m+c0*(int64(abs16(x[i]))+1)) <= max32 {
-			s32 := int32(x[i]) * int32(c[0])
-			for j := 1; j <= order; j++ {
-				s32 -= int32(c[j]) * int32(w[order-j])
-			}
+			s32 := int32(x[i])*a0 - a1*int32(w[9]) - a2*int32(w[8]) - a3*int32(w[7]) -
+				a4*int32(w[6]) - a5*int32(w[5]) - a6*int32(w[4]) - a7*int32(w[3]) -
+				a8*int32(w[2]) - a9*int32(w[1]) - a10*int32(w[0])
 			s = int64(s32) * 2
 		} else {
 			s = int64(lMult(x[i], c[0]))
