@@ -9,7 +9,7 @@ import (
 )
 
 // BenchmarkDecode decodes the capture's narrowband (mode 4) and wideband
-// (mode 5 + layer 2) streams, one 20 ms packet per op, and reports the
+// (mode 5 + layer 1) streams, one 20 ms packet per op, and reports the
 // speed in multiples of real time on one core.
 func BenchmarkDecode(b *testing.B) {
 	streams := codectest.RTPStreams(b, codectest.Capture(b, "wireshark-samples/sip-rtp-speex.pcap"))

@@ -142,7 +142,7 @@ func TestCapture(t *testing.T) {
 	codectest.HaveFFmpeg(t)
 	streams := codectest.RTPStreams(t, name)
 	// In capture order: speex/8000 (narrowband mode 4), speex/16000
-	// (narrowband mode 5 with wideband layer 2), speex/32000 (not decoded).
+	// (narrowband mode 5 with wideband layer 1), speex/32000 (not decoded).
 	// minSNR: measured 2026-12-06 (ffmpeg 5.1, libspeex 1.2.1) less about
 	// 1 dB.
 	for i, c := range []struct {

@@ -6,8 +6,12 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/spanrec/spanrec/codec"
+	"github.com/spanrec/spanrec/codec/internal/codectest"
 	"github.com/spanrec/spanrec/codec/speex"
 )
+
+var _ codec.GarbageDetector = (*speex.Decoder)(nil)
 
 // FuzzDecode feeds arbitrary payloads to both decoders: they must not
 // panic, must return pcm unchanged on error, and must bound what one
@@ -72,5 +76,33 @@ func TestGarbage(t *testing.T) {
 		t.Error("truncated frame decoded")
 	} else if errors.Is(err, speex.ErrTooManyFrames) {
 		t.Error(err)
+	}
+}
+
+// TestGarbageDetector: random payloads make the stream Garbage within 32
+// packets; the capture's real streams never are.
+func TestGarbageDetector(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, wb := range []bool{false, true} {
+		d := speex.NewDecoder(wb)
+		for range 32 {
+			p := make([]byte, 42)
+			for i := range p {
+				p[i] = byte(r.Uint32())
+			}
+			_, _ = d.Decode(nil, p)
+		}
+		if !d.Garbage() {
+			t.Errorf("wideband %v: 32 random payloads not Garbage", wb)
+		}
+	}
+	streams := codectest.RTPStreams(t, codectest.Capture(t, "wireshark-samples/sip-rtp-speex.pcap"))
+	for i, wb := range []bool{false, true} {
+		d := speex.NewDecoder(wb)
+		for k, p := range streams[i].Payloads {
+			if _, err := d.Decode(nil, p); err != nil || d.Garbage() {
+				t.Fatalf("stream %d payload %d: err %v, Garbage %v", i, k, err, d.Garbage())
+			}
+		}
 	}
 }
