@@ -388,6 +388,13 @@ func (a *Assembler) newState(d *dialog.Dialog, id spanrec.CallID, t time.Time) *
 		a.fileError(c, err)
 		return c
 	}
+	// The spool directory exists from the call's start, before its
+	// pcapng: a writer killed now leaves a directory the next one finds
+	// (recorder.Recover), and through it the pcapng.
+	if err := a.cfg.Spool.MkdirAll(c.spool); err != nil {
+		a.fileError(c, err)
+		return c
+	}
 	f, err := a.cfg.Spool.CreateMode(c.base+".pcapng", 0o640)
 	if err != nil {
 		a.fileError(c, err)

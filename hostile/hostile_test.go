@@ -246,3 +246,65 @@ func TestGiantSIP(t *testing.T) {
 	r.checkFiles(t, calls)
 	r.checkRSS(t, 200<<20)
 }
+
+// TestKilledImportLeavesNothing: an import killed with SIGKILL in the
+// middle left its calls' spool folders and pcapngs behind forever (403
+// folders and 405 files). The next import removes them, and fsck finds
+// the data directory consistent.
+func TestKilledImportLeavesNothing(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	write := func(name string, gen func(io.Writer) error) string {
+		path := filepath.Join(dir, name)
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bw := bufio.NewWriterSize(f, 1<<20)
+		if err := gen(bw); err != nil {
+			t.Fatal(err)
+		}
+		if err := bw.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		return path
+	}
+	big := write("big.pcap", func(w io.Writer) error {
+		return pcaptest.Write(w, pcaptest.Options{Seed: 5, Calls: pcaptest.Concurrent(400, 10*time.Second, 30*time.Second)})
+	})
+	small := write("small.pcap", func(w io.Writer) error {
+		return pcaptest.Write(w, pcaptest.Options{Seed: 6, Calls: pcaptest.Concurrent(3, time.Second, 3*time.Second)})
+	})
+	cmd := exec.Command(spanrecBin, "import", "--no-progress", "--data", data, big)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Kill it once calls are in progress: their spool folders exist.
+	deadline := time.Now().Add(time.Minute)
+	for len(pcaptest.SpoolEntries(t, data)) < 50 {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Skip("the import never had 50 calls in progress")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	left := len(pcaptest.SpoolEntries(t, data))
+	if out, err := exec.Command(spanrecBin, "fsck", "--data", data).CombinedOutput(); err == nil {
+		t.Errorf("fsck found nothing wrong after a kill with %d spool folders left:\n%s", left, out)
+	}
+	out, err := exec.Command(spanrecBin, "import", "--no-progress", "--data", data, small).CombinedOutput()
+	if err != nil {
+		t.Fatalf("import after the kill: %v\n%s", err, out)
+	}
+	if n := len(pcaptest.SpoolEntries(t, data)); n != 0 {
+		t.Errorf("%d of the %d spool folders left by the kill are still there", n, left)
+	}
+	if out, err := exec.Command(spanrecBin, "fsck", "--data", data).CombinedOutput(); err != nil {
+		t.Errorf("fsck after the next import: %v\n%s", err, out)
+	}
+	t.Logf("killed with %d spool folders; the next import removed them", left)
+}
