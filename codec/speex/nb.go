@@ -95,6 +95,9 @@ type nbDecoder struct {
 	seed     uint32
 	lastPit  int
 	lastGain float32
+	gainBuf  [3]float32 // pitch gains of the last three frames, for concealment
+	gainIdx  int
+	lost     int // frames concealed since the last decoded one
 	voc      struct {
 		m1, mean float32
 		offset   int
@@ -200,7 +203,7 @@ func (d *nbDecoder) decode(r *bitReader, m int, out []float32) error {
 	if d.lspUnquant(r, mode.lspLBR); r.overrun {
 		return errBits
 	}
-	if d.first {
+	if d.first || d.lost > 0 {
 		d.oldLSP = d.lsp
 	}
 	olPitch := 0
@@ -329,9 +332,64 @@ func (d *nbDecoder) decode(r *bitReader, m int, out []float32) error {
 
 	d.oldLSP = d.lsp
 	d.first = false
+	d.lost = 0
 	d.lastPit = bestPitch
 	d.lastGain = 0.25 * pitchAvg
+	d.pushGain(d.lastGain)
 	return nil
+}
+
+func (d *nbDecoder) pushGain(g float32) {
+	d.gainBuf[d.gainIdx] = g
+	d.gainIdx = (d.gainIdx + 1) % len(d.gainBuf)
+}
+
+// lostAttenuation scales the pitch gain and noise of the n-th lost frame
+// in a row; from the 11th on, concealment is silence.
+var lostAttenuation = [10]float32{1, 0.961, 0.852, 0.698, 0.527, 0.368, 0.237, 0.141, 0.077, 0.039}
+
+// decodeLost stands in for a lost frame as the reference decoder does:
+// the last excitation repeated at a jittered pitch with the median recent
+// pitch gain, plus noise of the energy the pitch does not carry, both
+// fading over ten frames, through the last synthesis filter with its
+// bandwidth widened.
+func (d *nbDecoder) decodeLost(out []float32) {
+	var fact float32
+	if d.lost < len(lostAttenuation) {
+		fact = lostAttenuation[d.lost]
+	}
+	a, b, c := d.gainBuf[0], d.gainBuf[1], d.gainBuf[2]
+	med := max(min(a, b), min(max(a, b), c))
+	if med < d.lastGain {
+		d.lastGain = med
+	}
+	pg := fact*min(d.lastGain, 0.95) + 1e-15
+	innovGain := rms(d.exc()[:nbFrame])
+	noiseGain := innovGain * fact * float32(math.Sqrt(float64(max(1-pg*pg, 0))))
+	copy(d.excBuf[:], d.excBuf[nbFrame:excBufLen])
+	exc := d.exc()
+	pitch := d.lastPit + int(d.rand(float32(1+d.lost)))
+	pitch = min(max(pitch, minPitch), maxPitch)
+	for i := range nbFrame {
+		exc[i] = pg*d.excBuf[excHistory+i-pitch] + d.rand(noiseGain)
+	}
+	g := float32(1)
+	for i := range d.interp {
+		g *= 0.98
+		d.interp[i] *= g
+	}
+	copy(out[:nbFrame], d.excBuf[excHistory-nbSub:])
+	iir(out[:nbFrame], d.interp[:], d.memSP[:])
+	highpass(out[:nbFrame], d.hpFilt, &d.memHP)
+	for i := range d.innov {
+		d.innov[i] = 0
+	}
+	for i := range d.excRMS {
+		d.excRMS[i] = rms(exc[i*nbSub : (i+1)*nbSub])
+	}
+	d.first = false
+	d.lost++
+	d.pushGain(pg)
 }
 
 // decodeNull is sub-mode 0: no parameters, noise shaped by the last filter.

@@ -82,6 +82,29 @@ func (d *Decoder) Decode(pcm []int16, payload []byte) ([]int16, error) {
 	return out, err
 }
 
+// Conceal appends whole frames standing in for about samples lost samples
+// (codec.Concealer): the reference decoder's packet-loss concealment, which
+// fades to silence over 200 ms; after that it appends nothing until a
+// payload decodes again.
+func (d *Decoder) Conceal(pcm []int16, samples int) []int16 {
+	frame := nbFrame
+	if d.wb != nil {
+		frame *= 2
+	}
+	for n := (samples + frame/2) / frame; n > 0 && d.nb.lost < len(lostAttenuation); n-- {
+		d.nb.decodeLost(d.low[:])
+		res := d.low[:]
+		if d.wb != nil {
+			d.wb.decodeLost(d.low[:], d.out[:])
+			res = d.out[:]
+		}
+		for _, v := range res {
+			pcm = append(pcm, toInt16(v))
+		}
+	}
+	return pcm
+}
+
 func (d *Decoder) decode(pcm []int16, payload []byte) ([]int16, error) {
 	start := len(pcm)
 	r := bitReader{b: payload}

@@ -34,9 +34,26 @@ type wbDecoder struct {
 	x1, x2      [qmfTaps/2 - 1]float32   // QMF input history, newest first
 	hexc        [nbSub + nbFrame]float32 // excitation: last sub-frame of the previous frame, then this one
 	first       bool
+	lastEner    float32 // RMS of the last frame's high-band excitation
+	seed        uint32
 }
 
-func newWBDecoder() *wbDecoder { return &wbDecoder{first: true} }
+func newWBDecoder() *wbDecoder { return &wbDecoder{first: true, seed: 1000} }
+
+// decodeLost stands in for a lost frame's high band: noise at the last
+// excitation level, 10 % lower each time, through the last filter.
+func (d *wbDecoder) decodeLost(low, out []float32) {
+	d.first = true
+	d.lastEner *= 0.9
+	var high [nbFrame]float32
+	for i := range high {
+		d.seed = 1664525*d.seed + 1013904223
+		f := math.Float32frombits(0x3f800000 | (d.seed & 0x007fffff))
+		high[i] = 3.4642 * d.lastEner * (f - 1.5)
+	}
+	iir(high[:], d.interp[:], d.memSP[:])
+	d.qmf(low, high[:], out)
+}
 
 // decode reads the wideband layer (if any) after the narrowband frame nb
 // decoded to low, and writes 2*nbFrame samples to out.
@@ -124,6 +141,7 @@ func (d *wbDecoder) decode(r *bitReader, nb *nbDecoder, low, out []float32) erro
 	}
 	d.oldLSP = d.lsp
 	d.first = false
+	d.lastEner = rms(d.hexc[nbSub:])
 	d.qmf(low, high[:], out)
 	return nil
 }
