@@ -347,6 +347,37 @@ func TestBrowser(t *testing.T) {
 		b.check(t)
 	})
 
+	step("hold is shaded on the waveform", func(t *testing.T) {
+		// The demo's call put on hold (a=sendonly/recvonly): its hold span
+		// gets a mark on the held side's lane and a shaded background.
+		held := f.callWith(t, func(c *spanrec.Call) bool { return len(c.Holds) > 0 && c.Audio != "" })
+		b.do(t, "open the held call", chromedp.Navigate(f.srv.URL+"/#/calls/"+string(held.ID)))
+		b.waitFor(t, "the waveform", `document.querySelectorAll('.wave canvas').length === 2`)
+		b.waitFor(t, fmt.Sprintf("%d hold marks", len(held.Holds)),
+			fmt.Sprintf(`document.querySelectorAll('.wave .mark-hold').length === %d`, len(held.Holds)))
+		lane := 0
+		if held.Holds[0].Side == spanrec.CalleeSide {
+			lane = 1
+		}
+		// A pixel in the top row inside the span (above the waveform's
+		// peaks) is shaded, one outside it is not.
+		audioStart := held.AudioStart
+		if audioStart.IsZero() {
+			audioStart = held.Answer
+		}
+		mid := held.Holds[0].Start.Add(held.Holds[0].End.Sub(held.Holds[0].Start) / 2).Sub(audioStart).Seconds()
+		dur := float64(held.AudioMS) / 1000
+		alpha := func(sec float64) int {
+			return eval[int](t, b, fmt.Sprintf(`(() => { const c = document.querySelectorAll('.wave canvas')[%d];
+				const x = Math.min(c.width - 1, Math.max(0, Math.round(%f / %f * c.width)));
+				return c.getContext('2d').getImageData(x, 0, 1, 1).data[3]; })()`, lane, sec, dur))
+		}
+		if in, out := alpha(mid), alpha(0.05); in == 0 || out != 0 {
+			t.Errorf("hold shading: alpha %d inside the span at %.2f s, %d outside; want shaded inside only", in, mid, out)
+		}
+		b.screenshot(t, "hold.png")
+	})
+
 	step("audit log records the play", func(t *testing.T) {
 		evs, _, err := f.db.Events(context.Background(), auth.EventFilter{Action: auth.ActionPlay})
 		if err != nil {
