@@ -160,3 +160,20 @@ func TestCapture(t *testing.T) {
 		}
 	}
 }
+
+// TestNarrowbandOfWideband decodes the capture's wideband call with the
+// narrowband decoder, which steps over the wideband layers as libspeex
+// does: one 160-sample frame per packet, at the level of the wideband
+// decode (ffmpeg decodes such a stream at 16 kHz whatever its header says,
+// so it is no oracle here).
+func TestNarrowbandOfWideband(t *testing.T) {
+	name := codectest.Capture(t, "wireshark-samples/sip-rtp-speex.pcap")
+	s := codectest.RTPStreams(t, name)[1]
+	got := decodeAll(t, s.Payloads, false)
+	wb := decodeAll(t, s.Payloads, true)
+	ratio := codectest.RMS(got) / codectest.RMS(wb)
+	t.Logf("wideband call, narrowband decode: %d samples, RMS %.0f, wideband decode RMS %.0f", len(got), codectest.RMS(got), codectest.RMS(wb))
+	if len(got) != 160*len(s.Payloads) || ratio < 0.8 || ratio > 1.25 {
+		t.Errorf("%d samples for %d packets, RMS ratio %.2f to the wideband decode", len(got), len(s.Payloads), ratio)
+	}
+}
