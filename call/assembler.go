@@ -199,14 +199,13 @@ type Assembler struct {
 	done  func(*Finished)
 	calls map[string]*state // by SIP Call-ID
 	// media is the directory of SDP (and learned) endpoints: the calls
-	// that claim each, the latest binder (the owner) last.
-	media map[netip.AddrPort][]binding
+	// that claim each (see claims).
+	media map[netip.AddrPort]*claims
 	flows map[flowKey]*flowSet // directional media flows
-	// gen counts the changes of media, so that a flowSet knows when to
-	// look its calls up again.
-	gen   uint64
-	files *render.Files // nil: no bound
-	keys  operatorKeys
+	files *render.Files        // nil: no bound
+	// scratch is match's list of flows being built.
+	scratch []*flow
+	keys    operatorKeys
 	// orphans holds the media no SDP claims yet, and makes signalless
 	// calls of it.
 	orphans *Orphans
@@ -217,13 +216,58 @@ type Assembler struct {
 // conversation through B2BUAs, and stale calls whose port was reused.
 const maxClaims = 8
 
+// claims are the calls that claim one media endpoint, the latest binder
+// (the owner) last. ver changes whenever the list does, a claimant stops
+// sharing (ends in signalling) or the entry leaves the directory, so that
+// the flowSets through the endpoint look their calls up again.
+type claims struct {
+	bs  []binding
+	ver uint64
+}
+
 // flowSet is one directional flow (src → dst) and the flows of the calls
 // that get its packets: usually one; several when the legs of one
 // conversation (B2BUA, direct media) all name both of its endpoints.
 type flowSet struct {
-	flows   []*flow
-	gen     uint64 // Assembler.gen when flows was looked up
-	primary bool   // looked up for HandleMedia (not HandleSharedMedia)
+	flows []*flow
+	// The claims of the endpoints and their versions when flows was
+	// looked up.
+	src, dst       *claims
+	srcVer, dstVer uint64
+	primary        bool // looked up for HandleMedia (not HandleSharedMedia)
+}
+
+// current reports whether fs's calls are still those the directory gives.
+func (fs *flowSet) current(primary bool) bool {
+	return fs.primary == primary && fs.src.ver == fs.srcVer && fs.dst.ver == fs.dstVer
+}
+
+// claimsOf returns the bindings of ep, nil if no call claims it.
+func (a *Assembler) claimsOf(ep netip.AddrPort) []binding {
+	if cs := a.media[ep]; cs != nil {
+		return cs.bs
+	}
+	return nil
+}
+
+// entry returns the claims of ep, making an empty entry if there is none.
+func (a *Assembler) entry(ep netip.AddrPort) *claims {
+	cs := a.media[ep]
+	if cs == nil {
+		cs = &claims{}
+		a.media[ep] = cs
+	}
+	return cs
+}
+
+// unshare marks the endpoints of c changed: c stopped (or started again)
+// sharing media.
+func (a *Assembler) unshare(c *state) {
+	for _, ep := range c.endpoints {
+		if cs := a.media[ep]; cs != nil {
+			cs.ver++
+		}
+	}
 }
 
 type binding struct {
@@ -245,7 +289,7 @@ func NewAssembler(cfg Config, done func(*Finished)) *Assembler {
 		cfg:     cfg,
 		done:    done,
 		calls:   make(map[string]*state),
-		media:   make(map[netip.AddrPort][]binding),
+		media:   make(map[netip.AddrPort]*claims),
 		flows:   make(map[flowKey]*flowSet),
 		orphans: o,
 	}
@@ -355,11 +399,11 @@ func (a *Assembler) handleSIP(m *sipmsg.Message, p *packet.Packet, frames []Fram
 	}
 	if c.d.Finished() && c.finishedAt.IsZero() {
 		c.finishedAt = p.Time
-		a.gen++ // it shares no more media (see match)
+		a.unshare(c) // it shares no more media (see match)
 	}
 	if u.Reopened && !c.finishedAt.IsZero() {
 		c.finishedAt = time.Time{}
-		a.gen++
+		a.unshare(c)
 	}
 	return true
 }
@@ -453,7 +497,7 @@ func (a *Assembler) StartSignalless(g *Orphan) {
 	for _, ep := range []netip.AddrPort{g.Caller, g.Callee} {
 		if ep.Port() < 65535 {
 			rtcp := netip.AddrPortFrom(ep.Addr(), ep.Port()+1)
-			if _, ok := a.media[rtcp]; !ok {
+			if len(a.claimsOf(rtcp)) == 0 {
 				side := spanrec.CalleeSide
 				if ep == g.Caller {
 					side = spanrec.CallerSide
@@ -506,11 +550,12 @@ func (a *Assembler) bindSDP(c *state, side spanrec.Side, sdp *sipmsg.SDP, t time
 // flows whose both endpoints it claims (the legs of one conversation),
 // not those of a new call that reused the port (see match).
 func (a *Assembler) bind(c *state, ep netip.AddrPort, side spanrec.Side, rtcp bool) {
-	bs := a.media[ep]
+	cs := a.entry(ep)
+	bs := cs.bs
 	if n := len(bs); n > 0 && bs[n-1].c == c && bs[n-1].side == side && bs[n-1].rtcp == rtcp {
 		return // unchanged
 	}
-	a.gen++
+	cs.ver++
 	known := false
 	for i, b := range bs {
 		if b.c == c {
@@ -522,7 +567,7 @@ func (a *Assembler) bind(c *state, ep netip.AddrPort, side spanrec.Side, rtcp bo
 	if len(bs) >= maxClaims {
 		bs = slices.Delete(bs, 0, 1)
 	}
-	a.media[ep] = append(bs, binding{c: c, side: side, rtcp: rtcp})
+	cs.bs = append(bs, binding{c: c, side: side, rtcp: rtcp})
 	if !known {
 		c.endpoints = append(c.endpoints, ep)
 	}
@@ -530,7 +575,7 @@ func (a *Assembler) bind(c *state, ep netip.AddrPort, side spanrec.Side, rtcp bo
 
 // claims reports whether c claims ep.
 func (a *Assembler) claims(ep netip.AddrPort, c *state) bool {
-	for _, b := range a.media[ep] {
+	for _, b := range a.claimsOf(ep) {
 		if b.c == c {
 			return true
 		}
@@ -555,7 +600,7 @@ func (a *Assembler) HandleSharedMedia(p *packet.Packet) bool {
 func (a *Assembler) handleMedia(p *packet.Packet, primary bool) bool {
 	key := flowKey{p.Src, p.Dst}
 	fs := a.flows[key]
-	if fs == nil || fs.gen != a.gen || fs.primary != primary {
+	if fs == nil || !fs.current(primary) {
 		if fs = a.match(fs, key, primary); fs == nil {
 			if !primary {
 				return false
@@ -588,24 +633,24 @@ func (a *Assembler) handleMedia(p *packet.Packet, primary bool) bool {
 // the latter are looked up.
 func (a *Assembler) match(fs *flowSet, key flowKey, primary bool) *flowSet {
 	var owner *state
-	var next []*flow
+	next := a.scratch[:0]
 	if primary {
-		if ds := a.media[key.dst]; len(ds) > 0 {
+		if ds := a.claimsOf(key.dst); len(ds) > 0 {
 			b := ds[len(ds)-1]
 			owner = b.c
-			if _, known := a.media[key.src]; !known {
-				a.media[key.src] = []binding{{c: b.c, side: other(b.side), rtcp: b.rtcp}}
+			if len(a.claimsOf(key.src)) == 0 {
+				cs := a.entry(key.src)
+				cs.bs, cs.ver = append(cs.bs, binding{c: b.c, side: other(b.side), rtcp: b.rtcp}), cs.ver+1
 				b.c.endpoints = append(b.c.endpoints, key.src)
-				a.gen++
 			}
 			next = append(next, a.flowOf(fs, b.c, key, other(b.side), b.rtcp))
-		} else if ss := a.media[key.src]; len(ss) > 0 {
+		} else if ss := a.claimsOf(key.src); len(ss) > 0 {
 			b := ss[len(ss)-1]
 			owner = b.c
 			next = append(next, a.flowOf(fs, b.c, key, b.side, b.rtcp))
 		}
 	}
-	for _, b := range a.media[key.dst] {
+	for _, b := range a.claimsOf(key.dst) {
 		// A call that ended in signalling (lingering for its last
 		// packets) shares no more: its ports may be reused at once.
 		if b.c == owner || !b.c.finishedAt.IsZero() || !a.claims(key.src, b.c) {
@@ -614,6 +659,7 @@ func (a *Assembler) match(fs *flowSet, key flowKey, primary bool) *flowSet {
 		next = append(next, a.flowOf(fs, b.c, key, other(b.side), b.rtcp))
 	}
 	if len(next) == 0 {
+		a.scratch = next
 		delete(a.flows, key)
 		return nil
 	}
@@ -621,7 +667,11 @@ func (a *Assembler) match(fs *flowSet, key flowKey, primary bool) *flowSet {
 		fs = &flowSet{}
 		a.flows[key] = fs
 	}
-	fs.flows, fs.gen, fs.primary = next, a.gen, primary
+	fs.flows = append(fs.flows[:0], next...)
+	clear(next)
+	a.scratch = next[:0]
+	fs.src, fs.dst = a.entry(key.src), a.entry(key.dst)
+	fs.srcVer, fs.dstVer, fs.primary = fs.src.ver, fs.dst.ver, primary
 	return fs
 }
 
@@ -778,20 +828,21 @@ func (a *Assembler) finish(c *state) {
 		c.d.Close(c.last)
 	}
 	for _, ep := range c.endpoints {
-		bs := a.media[ep]
-		for i, b := range bs {
+		cs := a.media[ep]
+		if cs == nil {
+			continue
+		}
+		cs.ver++
+		for i, b := range cs.bs {
 			if b.c == c {
-				bs = slices.Delete(bs, i, i+1)
+				cs.bs = slices.Delete(cs.bs, i, i+1)
 				break
 			}
 		}
-		if len(bs) == 0 {
+		if len(cs.bs) == 0 {
 			delete(a.media, ep)
-		} else {
-			a.media[ep] = bs
 		}
 	}
-	a.gen++
 	for _, f := range c.flows {
 		fs := a.flows[f.key]
 		if fs == nil {
@@ -802,6 +853,13 @@ func (a *Assembler) finish(c *state) {
 		}
 		if len(fs.flows) == 0 {
 			delete(a.flows, f.key)
+		}
+		// The empty entries the flow made for its endpoints go too.
+		for _, ep := range []netip.AddrPort{f.key.src, f.key.dst} {
+			if cs := a.media[ep]; cs != nil && len(cs.bs) == 0 {
+				cs.ver++
+				delete(a.media, ep)
+			}
 		}
 	}
 	fin := c.result(a)

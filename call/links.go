@@ -71,12 +71,11 @@ func (a *Assembler) link(c *state, m *sipmsg.Message, side spanrec.Side, sdp *si
 		names = DefaultCorrelationHeaders
 	}
 	for _, name := range names {
-		vs := m.Header(name)
-		for _, v := range vs {
-			switch strings.ToLower(name) {
-			case "p-charging-vector":
+		for _, v := range m.Header(name) {
+			switch {
+			case strings.EqualFold(name, "p-charging-vector"):
 				c.addKey(keyICID, paramValue(v, "icid-value"))
-			case "session-id":
+			case strings.EqualFold(name, "session-id"):
 				// "local-uuid;remote=remote-uuid"; a null UUID is not yet known.
 				local, _, _ := strings.Cut(v, ";")
 				for _, u := range []string{local, paramValue(v, "remote")} {
@@ -84,10 +83,10 @@ func (a *Assembler) link(c *state, m *sipmsg.Message, side spanrec.Side, sdp *si
 						c.addKey(keySession, u)
 					}
 				}
-			case "replaces":
+			case strings.EqualFold(name, "replaces"):
 				id, _, _ := strings.Cut(v, ";")
 				c.addKey(keyCallID, id)
-			case "refer-to":
+			case strings.EqualFold(name, "refer-to"):
 				if !m.Request || m.Method != "REFER" {
 					continue
 				}
@@ -108,7 +107,7 @@ func (a *Assembler) link(c *state, m *sipmsg.Message, side spanrec.Side, sdp *si
 				if from, to := aor(referrer), aor(sipmsg.ParseAddr(v)); from != "" && to != "" {
 					c.addKey(keyXfer, from+">"+to)
 				}
-			case "referred-by":
+			case strings.EqualFold(name, "referred-by"):
 				if !m.Request || m.Method != "INVITE" {
 					continue
 				}
