@@ -9,9 +9,9 @@
 // 3-stage gain-shape decoding of the other sub-blocks from the adaptive
 // codebook (with its augmented and filtered halves), the RFC's packet loss
 // concealment (§4.5) for lost and bad frames, synthesis and the output
-// high-pass filter (§4.8). The pitch-synchronous enhancer (§4.6) is not
-// implemented: the decoder takes the RFC's no-enhancer path, as ffmpeg's
-// decoder does.
+// high-pass filter (§4.8). NewDecoder takes the RFC's path without the
+// pitch-synchronous enhancer (§4.6), as ffmpeg's decoder does;
+// NewEnhancedDecoder has it.
 package ilbc
 
 import (
@@ -70,6 +70,13 @@ type Decoder struct {
 	badBits uint32 // of the last 32 frames, which were bad
 	badSeen int    // how many frames badBits covers (at most 32)
 
+	// the enhancer (RFC 3951 §4.6), off unless NewEnhancedDecoder
+	enhance   bool
+	enhBuf    [enhBufL]float32
+	enhPeriod [enhNBlocksTot]float32
+	oldSynt   [6 * (order + 1)]float32
+	prevEnhPL bool
+
 	p   params          // the frame being decoded
 	mem [cbMemL]float32 // codebook memory of the sub-block being decoded
 }
@@ -96,6 +103,17 @@ func NewDecoderMode(mode int) (*Decoder, error) {
 	return d, nil
 }
 
+// NewEnhancedDecoder is NewDecoder with the RFC's pitch-synchronous
+// enhancer (§4.6) on: smoother voiced speech, 40 (20 ms) or 80 (30 ms)
+// samples of delay. ffmpeg's decoder, the reference of the tests, has no
+// enhancer, so this output is checked for its delay, level and
+// robustness only.
+func NewEnhancedDecoder() *Decoder {
+	d := NewDecoder()
+	d.enhance = true
+	return d
+}
+
 func (d *Decoder) reset() {
 	d.lsfOld = lsfMean
 	d.syntMem = [order]float32{}
@@ -108,6 +126,18 @@ func (d *Decoder) reset() {
 	d.seed = 777
 	d.prevLpc = [order + 1]float32{1}
 	d.prevRes = [blockMax]float32{}
+	d.enhBuf = [enhBufL]float32{}
+	for i := range d.enhPeriod {
+		d.enhPeriod[i] = 40
+	}
+	for i := range d.oldSynt {
+		if i%(order+1) == 0 {
+			d.oldSynt[i] = 1
+		} else {
+			d.oldSynt[i] = 0
+		}
+	}
+	d.prevEnhPL = false
 }
 
 func (d *Decoder) setMode(mode int) {
@@ -317,11 +347,39 @@ func (d *Decoder) decodeFrame(out []float32, frame []byte) {
 	copy(d.prevLpc[:], synt[(d.nsub-1)*(order+1):d.nsub*(order+1)])
 	copy(d.prevRes[:], res[:d.blockl])
 
-	copy(out, res[:d.blockl])
-	for i := 0; i < d.nsub; i++ {
-		d.syntFilter(out[i*subl:(i+1)*subl], synt[i*(order+1):(i+1)*(order+1)])
+	d.synthesize(out, res[:d.blockl], synt[:], false)
+}
+
+// synthesize turns the frame's excitation into speech: through the
+// enhancer if it is on (which delays the output by 40 or 80 samples, so
+// the first sub-blocks take the previous frame's filters),
+// the LPC synthesis filters and the output high-pass.
+func (d *Decoder) synthesize(out, res, synt []float32, concealed bool) {
+	const lp = order + 1
+	if !d.enhance {
+		copy(out, res)
+		for i := 0; i < d.nsub; i++ {
+			d.syntFilter(out[i*subl:(i+1)*subl], synt[i*lp:(i+1)*lp])
+		}
+	} else {
+		d.lastLag = d.enhance1(out, res)
+		delay := 1 // sub-blocks
+		if d.mode == 30 {
+			delay = 2
+		}
+		for i := 0; i < d.nsub; i++ {
+			var a []float32
+			if i < delay {
+				a = d.oldSynt[(i+d.nsub-delay)*lp : (i+d.nsub-delay+1)*lp]
+			} else {
+				a = synt[(i-delay)*lp : (i-delay+1)*lp]
+			}
+			d.syntFilter(out[i*subl:(i+1)*subl], a)
+		}
 	}
 	d.highPass(out)
+	copy(d.oldSynt[:], synt[:d.nsub*lp])
+	d.prevEnhPL = concealed
 }
 
 // bestLag is the pitch lag (20..119) of the frame's last 80 samples, the

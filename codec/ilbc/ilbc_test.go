@@ -137,6 +137,9 @@ func FuzzDecode(f *testing.F) {
 		if op&1 == 1 {
 			d, _ = ilbc.NewDecoderMode(20)
 		}
+		if op&2 == 2 {
+			d = ilbc.NewEnhancedDecoder()
+		}
 		for range 3 {
 			pcm, err := d.Decode(nil, b)
 			if err == nil && len(pcm) != len(b)/38*160 && len(pcm) != len(b)/50*240 {
@@ -158,6 +161,23 @@ func BenchmarkDecode(b *testing.B) {
 	streams := codectest.RTPStreams(b, codectest.Capture(b, "wireshark-samples/sip-rtp-ilbc.pcap"))
 	payloads := streams[0].Payloads
 	d := ilbc.NewDecoder()
+	pcm := make([]int16, 0, 240)
+	b.ReportAllocs()
+	cpu0 := codectest.CPUTime()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		pcm, _ = d.Decode(pcm[:0], payloads[i%len(payloads)])
+	}
+	codectest.ReportSpeed(b, 30*time.Millisecond, cpu0)
+}
+
+// BenchmarkDecodeEnhanced decodes the real call's 30 ms frames with the
+// enhancer.
+func BenchmarkDecodeEnhanced(b *testing.B) {
+	codectest.HaveFFmpeg(b)
+	streams := codectest.RTPStreams(b, codectest.Capture(b, "wireshark-samples/sip-rtp-ilbc.pcap"))
+	payloads := streams[0].Payloads
+	d := ilbc.NewEnhancedDecoder()
 	pcm := make([]int16, 0, 240)
 	b.ReportAllocs()
 	cpu0 := codectest.CPUTime()

@@ -13,11 +13,14 @@ func (d *Decoder) conceal(out []float32) {
 	var lag int
 	var maxPer float32
 	if !d.prevPLI {
-		// Search around the last lag for the best pitch period.
-		lag = d.lastLag - 3
+		// Search around the last lag for the best pitch period. (The
+		// enhancer's lag can be twice a pitch lag after a concealed
+		// frame: keep the search within the buffer.)
+		last := min(max(d.lastLag, 20), 120)
+		lag = last - 3
 		maxcc, _, per := compCorr(d.prevRes[:n], lag, 60)
 		maxPer = per
-		for i := d.lastLag - 2; i <= d.lastLag+3; i++ {
+		for i := last - 2; i <= last+3; i++ {
 			cc, _, per := compCorr(d.prevRes[:n], i, 60)
 			if cc > maxcc {
 				maxcc, lag, maxPer = cc, i, per
@@ -47,6 +50,7 @@ func (d *Decoder) conceal(out []float32) {
 	if lag < 80 {
 		useLag = 2 * lag
 	}
+	useLag = min(useLag, n)
 	var rnd [blockMax]float32
 	var energy float32
 	for i := 0; i < n; i++ {
@@ -77,10 +81,13 @@ func (d *Decoder) conceal(out []float32) {
 	}
 	d.prevLag, d.per, d.prevPLI = lag, maxPer, true
 	copy(d.prevRes[:n], res)
+	var synt [6 * (order + 1)]float32
 	for i := 0; i < d.nsub; i++ {
-		d.syntFilter(out[i*subl:(i+1)*subl], d.prevLpc[:])
+		copy(synt[i*(order+1):], d.prevLpc[:])
 	}
-	d.highPass(out)
+	var r [blockMax]float32
+	copy(r[:], res)
+	d.synthesize(out, r[:n], synt[:], true)
 }
 
 // compCorr measures the last sRange samples of buf against themselves lag
