@@ -81,3 +81,20 @@ func TestEncodedModes(t *testing.T) {
 		}
 	}
 }
+
+// TestFramesPerPacket: three frames per packet (RFC 5574 §3.3), as
+// ffmpeg's encoder packs them, decode like one per packet.
+func TestFramesPerPacket(t *testing.T) {
+	codectest.HaveFFmpeg(t)
+	for _, rate := range []int{8000, 16000} {
+		ogg := encodeSpeex(t, rate, 8, 3)
+		pkts := oggPackets(t, ogg)[2:]
+		got := decodeAll(t, pkts, rate == 16000)
+		ref := codectest.FFmpegDecode(t, ogg, "ogg", "-c:a", "libspeex")
+		snr, lag := alignedSNR(ref, got)
+		t.Logf("rate %d, 3 frames per packet (%d bytes): %d samples, ffmpeg %d, lag %d, SNR %.1f dB", rate, len(pkts[10]), len(got), len(ref), lag, snr)
+		if len(got) != len(ref) || lag != 0 || snr < 35 {
+			t.Errorf("rate %d: %d samples (ffmpeg %d), lag %d, SNR %.1f dB; want ≥ 35 dB", rate, len(got), len(ref), lag, snr)
+		}
+	}
+}
