@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"io/fs"
 	"math"
@@ -49,6 +50,9 @@ func (s *Server) listCalls(w http.ResponseWriter, r *http.Request, p *principal)
 	total, err := s.cfg.Index.Count(r.Context(), f)
 	if err != nil {
 		return err
+	}
+	for i, c := range calls {
+		calls[i] = s.forAgent(r.Context(), p.user, c)
 	}
 	writeJSON(w, http.StatusOK, callsResponse{Calls: nonNil(calls), Total: total, Limit: f.Limit, Offset: f.Offset})
 	return nil
@@ -215,6 +219,35 @@ func (s *Server) callFor(r *http.Request, p *principal) (*spanrec.Call, error) {
 	return c, nil
 }
 
+// forAgent returns c as u may see it. An agent is not told the IDs of a
+// conversation's other legs that are not theirs, nor an interaction ID
+// that names such a leg (its own ID stands in): the IDs would let the
+// agent learn that those calls exist, which 404 on every endpoint hides.
+// c itself is not changed; a copy is returned when something is hidden.
+func (s *Server) forAgent(ctx context.Context, u *auth.User, c *spanrec.Call) *spanrec.Call {
+	if u.Role != auth.Agent || c == nil || len(c.Legs) == 0 && (c.Interaction == "" || c.Interaction == c.ID) {
+		return c
+	}
+	visible := func(id spanrec.CallID) bool {
+		if id == c.ID {
+			return true
+		}
+		leg, err := s.cfg.Index.Call(ctx, id)
+		return err == nil && maySee(u, leg)
+	}
+	cc := *c
+	cc.Legs = nil
+	for _, id := range c.Legs {
+		if visible(id) {
+			cc.Legs = append(cc.Legs, id)
+		}
+	}
+	if cc.Interaction != "" && !visible(cc.Interaction) {
+		cc.Interaction = c.ID
+	}
+	return &cc
+}
+
 // maySee reports whether u may see call c: supervisors and admins see all,
 // an agent the calls where one of the agent's extensions is a party.
 func maySee(u *auth.User, c *spanrec.Call) bool {
@@ -229,7 +262,7 @@ func (s *Server) getCall(w http.ResponseWriter, r *http.Request, p *principal) e
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, c)
+	writeJSON(w, http.StatusOK, s.forAgent(r.Context(), p.user, c))
 	return nil
 }
 

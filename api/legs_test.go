@@ -2,16 +2,19 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/spanrec/spanrec"
 	"github.com/spanrec/spanrec/pcaptest"
 )
 
@@ -110,4 +113,72 @@ func TestBrowserLegs(t *testing.T) {
 	b.do(t, "open the legs", chromedp.Click(chromedp.CSS(`#calls td.legs a`)))
 	b.waitFor(t, "the legs of the conversation", `location.hash.includes('interaction=') && `+rows+` === 2`)
 	b.check(t)
+}
+
+// TestAgentLegsHidden: an agent is told neither the IDs of a
+// conversation's legs that are not theirs nor an interaction ID naming
+// one, on the list, the call and nowhere else (404 hides their existence).
+func TestAgentLegsHidden(t *testing.T) {
+	f := newFixture(t, false, nil)
+	withB2BUA(t, f)
+	ctx := context.Background()
+	calls, err := f.db.Calls(ctx, spanrec.CallFilter{Number: "300"})
+	if err != nil || len(calls) != 2 {
+		t.Fatalf("B2BUA legs: %d calls, %v", len(calls), err)
+	}
+	a, b := calls[0], calls[1]
+	if a.Start.After(b.Start) {
+		a, b = b, a
+	}
+	// The PBX translated leg B's numbers: only leg A is 3001's call.
+	b.Caller.Number, b.Callee.Number = "9001", "9002"
+	if err := f.db.PutCall(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := f.db.Call(ctx, a.ID); len(got.Legs) != 1 || got.Interaction != a.ID {
+		t.Fatalf("leg A after the change: legs %v, interaction %s; want leg B, %s", got.Legs, got.Interaction, a.ID)
+	}
+
+	ada := f.login(t, "ada")
+	for name, ext := range map[string]string{"amy": "3001", "bob": "9001"} {
+		res, body := ada.do("POST", "/api/users", map[string]any{"name": name, "role": "agent", "extensions": []string{ext}, "password": password})
+		if res.StatusCode != http.StatusCreated && res.StatusCode != http.StatusOK {
+			t.Fatalf("create agent %s: %d %s", name, res.StatusCode, body)
+		}
+	}
+	type view struct {
+		ID          string   `json:"id"`
+		Interaction string   `json:"interaction"`
+		Legs        []string `json:"legs"`
+	}
+	for name, own := range map[string]*spanrec.Call{"amy": a, "bob": b} {
+		other := a
+		if own == a {
+			other = b
+		}
+		c := f.login(t, name)
+		var one view
+		c.getJSON("/api/calls/"+string(own.ID), http.StatusOK, &one)
+		var list struct{ Calls []view }
+		c.getJSON("/api/calls?limit=500", http.StatusOK, &list)
+		if len(list.Calls) != 1 {
+			t.Fatalf("%s sees %d calls, want 1", name, len(list.Calls))
+		}
+		for where, v := range map[string]view{"call": one, "list": list.Calls[0]} {
+			if len(v.Legs) != 0 || v.Interaction != string(own.ID) {
+				t.Errorf("%s, %s: legs %v, interaction %s; want none and %s", name, where, v.Legs, v.Interaction, own.ID)
+			}
+			if strings.Contains(fmt.Sprint(v), string(other.ID)) {
+				t.Errorf("%s, %s: the other leg's ID %s leaks", name, where, other.ID)
+			}
+		}
+		res, body := c.do("GET", "/api/calls/"+string(other.ID), nil)
+		wantError(t, name+" opens the other leg", res, body, http.StatusNotFound)
+	}
+	// A supervisor still sees the conversation whole.
+	var whole view
+	f.login(t, "sue").getJSON("/api/calls/"+string(b.ID), http.StatusOK, &whole)
+	if len(whole.Legs) != 1 || whole.Legs[0] != string(a.ID) || whole.Interaction != string(a.ID) {
+		t.Errorf("supervisor: legs %v, interaction %s; want %s for both", whole.Legs, whole.Interaction, a.ID)
+	}
 }

@@ -154,7 +154,7 @@ func (s *Server) live(w http.ResponseWriter, r *http.Request, p *principal) erro
 			if e.Call == nil || !maySee(p.user, e.Call) {
 				continue
 			}
-			data, err := json.Marshal(e.Call)
+			data, err := json.Marshal(s.forAgent(r.Context(), p.user, e.Call))
 			if err != nil {
 				s.log.Error("api: live event", "call_id", e.Call.ID, "err", err)
 				continue
