@@ -146,6 +146,15 @@ func (d *wbDecoder) decode(r *bitReader, nb *nbDecoder, low, out []float32) erro
 	return nil
 }
 
+// qmfEven and qmfOdd are the two phases of 2·h0, oldest input first.
+var qmfEven, qmfOdd = func() (e, o [qmfTaps / 2]float32) {
+	for k := range qmfTaps / 2 {
+		e[qmfTaps/2-1-k] = 2 * qmfH0[2*k]
+		o[qmfTaps/2-1-k] = 2 * qmfH0[2*k+1]
+	}
+	return
+}()
+
 // qmf is the synthesis filter bank: out[2n] and out[2n+1] from low[n] and
 // high[n] through the even and odd phases of 2·h0.
 func (d *wbDecoder) qmf(low, high, out []float32) {
@@ -157,16 +166,17 @@ func (d *wbDecoder) qmf(low, high, out []float32) {
 	}
 	copy(a[m2-1:], low)
 	copy(b[m2-1:], high)
+	out = out[:2*nbFrame]
 	for n := range nbFrame {
 		var y0, y1 float32
-		for k := range m2 {
-			s := a[n+m2-1-k]
-			t := b[n+m2-1-k]
-			y0 += qmfH0[2*k] * (s - t)
-			y1 += qmfH0[2*k+1] * (s + t)
+		sa, sb := a[n:n+m2], b[n:n+m2]
+		for j := range sa {
+			s, t := sa[j], sb[j]
+			y0 += qmfEven[j] * (s - t)
+			y1 += qmfOdd[j] * (s + t)
 		}
-		out[2*n] = 2 * y0
-		out[2*n+1] = 2 * y1
+		out[2*n] = y0
+		out[2*n+1] = y1
 	}
 	for i := range m2 - 1 {
 		d.x1[i] = low[nbFrame-1-i]
