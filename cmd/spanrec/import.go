@@ -232,6 +232,9 @@ func printSummary(w io.Writer, path, dataDir string, s recorder.Summary) {
 			m.Kinds[limits.TCP].Evictions, m.Kinds[limits.HeldMedia].Evictions, m.Kinds[limits.Calls].Evictions)
 	}
 	fmt.Fprintln(w)
+	if rss := peakRSS(); rss > 0 {
+		fmt.Fprintf(w, "  process memory      peak RSS %s\n", mib(rss))
+	}
 	if s.Errors > 0 {
 		fmt.Fprintf(w, "  errors              %d calls could not be written\n", s.Errors)
 	}
