@@ -1,6 +1,8 @@
 package ilbc
 
-// The numbers of RFC 3951's decoder (Appendix A.8, constants.c).
+// The numbers of RFC 3951's decoder (Appendix A.8, constants.c): data fixed
+// by the format (the encoder indexes them). They were read from a copy of
+// those constants; the code of this package is our own.
 
 // lsfCb is the split-VQ LSF codebook: 64 vectors of 3, then 128 of 3,
 // then 128 of 4 (radians).
