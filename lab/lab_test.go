@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"net/netip"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/spanrec/spanrec"
 	"github.com/spanrec/spanrec/doctor"
+	"github.com/spanrec/spanrec/pcaptest"
 )
 
 // The SPAN lab scenarios of issue 3. Each builds its own namespaces, places
@@ -31,6 +33,7 @@ import (
 //  5. an oversubscribed (rate-limited) mirror port: losses reported
 //  6. doctor on a healthy mirror and on one-direction mirroring
 //  7. real phones (baresip) through a record-routing proxy (kamailio)
+//  8. hostile floods replayed onto the mirror during real calls
 
 // spanrecBin is the binary every lab of this test process runs, built
 // once by TestMain.
@@ -605,4 +608,118 @@ func TestRealPhonesThroughProxy(t *testing.T) {
 			}
 		}
 	}
+}
+
+// Scenario 8: hostile traffic replayed onto the mirrored segment while real
+// calls run. A flood host writes pcaptest's hostile captures (SIP over TCP
+// flows announcing bodies never sent, unanswered INVITEs) onto its switch
+// port, mirrored to the recorder, while SIPp places real calls across the
+// PBX's mirrored port; spanrec record runs with limits.memory 32MiB. Every
+// real call must be recorded whole, the recorder must count the evictions
+// the flood forced, and its peak RSS stay bounded.
+func TestHostileFloodDuringCalls(t *testing.T) {
+	const (
+		n        = 12
+		talk     = 8 * time.Second
+		flows    = 800      // TCPFlood flows …
+		announce = 60 << 10 // … each holding up to 60 KB: 48 MB without a budget
+		invites  = 3000
+		rate     = 8000 // frames/s of the replay
+		// The RSS holds the 64 MiB capture ring (capture.DefaultRingMB)
+		// besides the heap: the budget, the Go heap's headroom over it and
+		// what the budget does not count (index, renderers).
+		rssBound = 256 << 20
+	)
+	l := newLab(t, Topology{Hosts: []HostSpec{{"pbx", MirrorBoth}, {"a", MirrorNone}, {"b", MirrorNone}, {"flood", MirrorSent}}})
+	a, _, pbx := phones(l)
+	if !l.HasRecord() {
+		t.Fatal("spanrec has no record command")
+	}
+	var tcpFlood, inviteFlood bytes.Buffer
+	if err := pcaptest.TCPFlood(&tcpFlood, flows, announce); err != nil {
+		t.Fatal(err)
+	}
+	if err := pcaptest.InviteFlood(&inviteFlood, invites); err != nil {
+		t.Fatal(err)
+	}
+	cfg := l.Config("networks:\n  trunks: [" + pbx.Host.Addr.String() + "]\nlimits:\n  memory: 32MiB\n")
+	data := filepath.Join(l.Dir, "data-record")
+	rec := l.StartRecord(data, cfg)
+	time.Sleep(time.Second)
+
+	batch := Calls{Caller: a, Callee: pbx, Count: n, Rate: 4, Talk: talk}
+	uas := l.StartCallee(batch)
+	time.Sleep(300 * time.Millisecond)
+	uac := l.StartCaller(batch)
+	time.Sleep(time.Second) // the first calls are up when the flood begins
+	flood := l.Host("flood")
+	var sent int
+	for _, c := range []*bytes.Buffer{&tcpFlood, &inviteFlood} {
+		k, err := l.Replay(flood, c.Bytes(), rate)
+		sent += k
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("flood: %d frames replayed from the flood host", sent)
+	// The flood stays on the flood host's port: the idle phone B got
+	// none of it.
+	if got := l.Link(l.Host("b").NS, "eth0").RxPackets; got > 100 {
+		t.Errorf("phone B received %d frames during the flood: the replay left the flood host's port", got)
+	}
+	if err := WaitCalls(batch.Timeout(), uac, uas); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if rec.ExitCode() != -1 {
+		t.Fatalf("spanrec record ended during the flood (exit %d):\n%s", rec.ExitCode(), tail(rec.Output(), 3000))
+	}
+	peak, err := rec.PeakRSS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rec.Stop(syscall.SIGTERM, 2*time.Minute); err != nil {
+		t.Fatalf("spanrec record: %v\n%s", err, tail(rec.Output(), 3000))
+	}
+	out := rec.Output()
+	t.Logf("spanrec record:\n%s", tail(out, 3000))
+
+	kernel, queue, ok := recordDrops(out)
+	lim := regexp.MustCompile(`msg=limits .*memory_peak_bytes=(\d+) memory_limit_bytes=(\d+) evicted_tcp=(\d+) evicted_held_media=(\d+) evicted_calls=(\d+) sip_too_large=(\d+)`).FindAllStringSubmatch(out, -1)
+	if len(lim) == 0 {
+		t.Fatalf("no limits line in spanrec record's log")
+	}
+	m := lim[len(lim)-1]
+	num := func(i int) uint64 { v, _ := strconv.ParseUint(m[i], 10, 64); return v }
+	budgetPeak, limit, evTCP, evCalls := num(1), num(2), num(3), num(5)
+	t.Logf("SPAN lab flood: %d real calls × %s during %d flood frames (%d TCP flows of %d KiB, %d INVITEs) at %d frames/s: "+
+		"peak RSS %.0f MiB (bound %d MiB), budget peak %.1f MiB of %.0f MiB, evicted %d TCP messages and %d calls, kernel drops %d, queue drops %d",
+		n, talk, sent, flows, announce>>10, invites, rate, float64(peak)/(1<<20), rssBound>>20,
+		float64(budgetPeak)/(1<<20), float64(limit)/(1<<20), evTCP, evCalls, kernel, queue)
+	if limit != 32<<20 || budgetPeak > limit {
+		t.Errorf("memory budget: peak %d of %d, want within 32 MiB", budgetPeak, limit)
+	}
+	if evTCP == 0 {
+		t.Errorf("no TCP message evicted: the flood did not reach the budget")
+	}
+	if peak > rssBound {
+		t.Errorf("spanrec record's peak RSS %d MiB, want at most %d MiB", peak>>20, rssBound>>20)
+	}
+	if !ok || kernel != 0 || queue != 0 {
+		t.Errorf("spanrec record: kernel drops %d, queue drops %d (summary found: %v)", kernel, queue, ok)
+	}
+
+	var real, flooded int
+	for _, c := range Recorded(t, data) {
+		if c.Caller.Number != a.Number {
+			flooded++
+			continue
+		}
+		real++
+		checkCall(t, data, c, a, pbx, spanrec.Outbound, talk)
+	}
+	if real != n {
+		t.Errorf("%d real calls recorded, want %d", real, n)
+	}
+	t.Logf("%d real calls recorded; %d calls of the INVITE flood indexed", real, flooded)
 }
