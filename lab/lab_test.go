@@ -635,11 +635,18 @@ func TestHostileFloodDuringCalls(t *testing.T) {
 	if !l.HasRecord() {
 		t.Fatal("spanrec has no record command")
 	}
+	// The flood comes from the upper half of the lab's subnet (its hosts
+	// are .10 and up) and is addressed to the PBX: no address outside the
+	// lab's namespaces.
+	fl := pcaptest.Flood{From: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 77, 0, 128}), 25), To: pbx.Host.Addr}
+	if !Subnet.Contains(fl.From.Addr()) {
+		t.Fatalf("flood hosts %s outside the lab's %s", fl.From, Subnet)
+	}
 	var tcpFlood, inviteFlood bytes.Buffer
-	if err := pcaptest.TCPFlood(&tcpFlood, flows, announce); err != nil {
+	if err := fl.TCPFlood(&tcpFlood, flows, announce); err != nil {
 		t.Fatal(err)
 	}
-	if err := pcaptest.InviteFlood(&inviteFlood, invites); err != nil {
+	if err := fl.InviteFlood(&inviteFlood, invites); err != nil {
 		t.Fatal(err)
 	}
 	cfg := l.Config("networks:\n  trunks: [" + pbx.Host.Addr.String() + "]\nlimits:\n  memory: 32MiB\n")
