@@ -143,6 +143,13 @@ func (f *Framer) resync(p []byte) []byte {
 		}
 		skipped += eol + 1
 		p = p[eol+1:]
+		if len(p) > 0 && (p[0] == '\r' || p[0] == '\n') {
+			// CRs and LFs before a start line are skipped by frame
+			// (RFC 3261 §7.5) whether or not they end a write: judging
+			// the line after them here, with them, would frame a stream
+			// differently depending on where it was split.
+			break
+		}
 		next := bytes.IndexByte(p, '\n')
 		if next >= 0 && Looks(p[:next+1]) {
 			break

@@ -60,8 +60,14 @@ func TestFramer(t *testing.T) {
 		{"LF only without Content-Length", []string{ok + ok}, []string{ok, ok}, sipmsg.FramerStats{Messages: 2}},
 		{"starts mid-message", []string{"=audio 4000 RTP/AVP 0\r\na=sendrecv\r\n", "\r\n" + bye}, []string{bye},
 			sipmsg.FramerStats{Messages: 1, Resyncs: 1, Skipped: 35, KeepAlives: 1}},
+		// The empty line that ends the garbage counts as CRLFs before a
+		// start line, as it would had a write ended before it.
 		{"garbage between messages", []string{bye + "HTTP/1.1 200 OK\r\nServer: x\r\n\r\n" + bye}, []string{bye, bye},
-			sipmsg.FramerStats{Messages: 2, Resyncs: 1, Skipped: 30}},
+			sipmsg.FramerStats{Messages: 2, KeepAlives: 1, Resyncs: 1, Skipped: 28}},
+		{"garbage, CR, start line, split after the CR", []string{"0000000\n\r", "0 A:00000 SIP/2.0\n\n"}, []string{"0 A:00000 SIP/2.0\n\n"},
+			sipmsg.FramerStats{Messages: 1, KeepAlives: 1, Resyncs: 1, Skipped: 8}},
+		{"garbage, CR, start line, one write", []string{"0000000\n\r0 A:00000 SIP/2.0\n\n"}, []string{"0 A:00000 SIP/2.0\n\n"},
+			sipmsg.FramerStats{Messages: 1, KeepAlives: 1, Resyncs: 1, Skipped: 8}},
 		{"garbage line split", []string{"xyz", "zy\r\n" + bye}, []string{bye},
 			sipmsg.FramerStats{Messages: 1, Resyncs: 1, Skipped: 7}},
 	}
