@@ -1,6 +1,7 @@
 package pcaptest
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -48,4 +49,32 @@ func CapturesDir(tb testing.TB) string {
 		tb.Skipf("third-party captures not found: %v", err)
 	}
 	return d
+}
+
+// RTPPayloads returns copies of the RTP payloads of one stream of the
+// corpus capture rel (relative to CapturesDir): the UDP datagrams from
+// source port srcPort with payload type pt, in an Ethernet/IPv4 capture
+// without IP options, RTP headers without CSRCs or extensions (what the
+// Wireshark codec samples are). It skips tb when the corpus is absent.
+// Tests of codecs spanrec has no encoder for send these real frames.
+func RTPPayloads(tb testing.TB, rel string, srcPort uint16, pt uint8) [][]byte {
+	tb.Helper()
+	f, err := os.Open(filepath.Join(CapturesDir(tb), rel))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	frames, err := ReadFrames(f)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var out [][]byte
+	for _, b := range frames {
+		if len(b) < 54 || b[12] != 0x08 || b[13] != 0 || b[14] != 0x45 || b[23] != 17 ||
+			binary.BigEndian.Uint16(b[34:]) != srcPort || b[43]&0x7f != pt {
+			continue
+		}
+		out = append(out, append([]byte(nil), b[54:]...))
+	}
+	return out
 }

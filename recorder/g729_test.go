@@ -1,13 +1,10 @@
 package recorder_test
 
 import (
-	"encoding/binary"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/spanrec/spanrec/audio"
-	"github.com/spanrec/spanrec/capture"
 	"github.com/spanrec/spanrec/pcaptest"
 )
 
@@ -17,20 +14,10 @@ import (
 // synthetic G.729 calls send these.
 func g729Frames(t *testing.T) [][]byte {
 	t.Helper()
-	frames, err := capture.ReadAll(filepath.Join(capturesDir(t), "wireshark-samples", "sip-rtp-g729a.pcap"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out [][]byte
-	for _, f := range frames {
-		b := f.Data
-		// Ethernet, IPv4 without options, UDP, RTP without CSRCs.
-		if len(b) < 54 || b[12] != 0x08 || b[13] != 0 || b[14] != 0x45 || b[23] != 17 ||
-			binary.BigEndian.Uint16(b[34:]) != 28120 || b[43]&0x7f != 18 {
-			continue
-		}
-		for p := b[54:]; len(p) >= 10; p = p[10:] {
-			out = append(out, append([]byte(nil), p[:10]...))
+	for _, p := range pcaptest.RTPPayloads(t, "wireshark-samples/sip-rtp-g729a.pcap", 28120, 18) {
+		for ; len(p) >= 10; p = p[10:] {
+			out = append(out, p[:10:10])
 		}
 	}
 	if len(out) != 850 {

@@ -2,13 +2,10 @@ package recorder_test
 
 import (
 	"bytes"
-	"encoding/binary"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/spanrec/spanrec/audio"
-	"github.com/spanrec/spanrec/capture"
 	"github.com/spanrec/spanrec/pcaptest"
 )
 
@@ -18,19 +15,11 @@ import (
 // synthetic iLBC calls send these.
 func ilbcFrames(t *testing.T) [][]byte {
 	t.Helper()
-	frames, err := capture.ReadAll(filepath.Join(capturesDir(t), "wireshark-samples", "sip-rtp-ilbc.pcap"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out [][]byte
-	for _, f := range frames {
-		b := f.Data
-		// Ethernet, IPv4 without options, UDP, RTP without CSRCs.
-		if len(b) != 54+50 || b[12] != 0x08 || b[13] != 0 || b[14] != 0x45 || b[23] != 17 ||
-			binary.BigEndian.Uint16(b[34:]) != 25256 || b[43]&0x7f != 99 {
-			continue
+	for _, p := range pcaptest.RTPPayloads(t, "wireshark-samples/sip-rtp-ilbc.pcap", 25256, 99) {
+		if len(p) == 50 {
+			out = append(out, p)
 		}
-		out = append(out, append([]byte(nil), b[54:]...))
 	}
 	if len(out) != 284 {
 		t.Fatalf("%d iLBC frames in the capture, want 284", len(out))
