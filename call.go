@@ -49,6 +49,19 @@ const (
 	Ongoing   Status = "ongoing"   // still in progress (live view only)
 )
 
+// Hangup says who ended a call.
+type Hangup string
+
+// Who ended a call, from the signalling (see package dialog): the party
+// that sent the BYE or the CANCEL, the callee that declined (486, 600,
+// 603), or the network (any other final failure: 404, 408, 480, 5xx…).
+const (
+	HangupUnknown Hangup = ""       // no BYE, CANCEL or final answer seen (end of capture, timeout)
+	HangupCaller  Hangup = "caller" // BYE from the caller, CANCEL, or 487
+	HangupCallee  Hangup = "callee" // BYE from the callee, or 486/600/603
+	HangupSystem  Hangup = "system" // another final failure answer
+)
+
 // Side is one of the two parties of a call.
 type Side string
 
@@ -143,10 +156,22 @@ type Call struct {
 	Callee     Party
 	Direction  Direction
 	Status     Status
-	StatusCode int       // final SIP answer code, 0 if none
-	Start      time.Time // first INVITE
-	Answer     time.Time // 2xx to the INVITE; zero if unanswered
-	End        time.Time // BYE (or its 200), final failure, or last packet
+	StatusCode int // final SIP answer code, 0 if none
+	// StatusReason is the reason phrase of that answer ("OK", "Busy
+	// Here"), "" if none.
+	StatusReason string
+	// HangupBy says who ended the call.
+	HangupBy Hangup
+	// PDD is the post-dial delay: from the INVITE that got an answer to
+	// its first 18x, or to its 2xx when no 18x came first (RFC 6076
+	// §4.1); 0 if not measured.
+	PDD time.Duration
+	// RingTime is from the first 18x to the 2xx, the CANCEL or the end of
+	// an unanswered call; 0 without an 18x.
+	RingTime time.Duration
+	Start    time.Time // first INVITE
+	Answer   time.Time // 2xx to the INVITE; zero if unanswered
+	End      time.Time // BYE (or its 200), final failure, or last packet
 	// Duration is the talk time, from Answer to End; 0 if unanswered.
 	Duration time.Duration
 	Codecs   []string
@@ -210,9 +235,20 @@ type CallFilter struct {
 	// Extensions, when not empty, selects calls whose caller or callee
 	// number is exactly one of them: what an agent may see.
 	Extensions []string
-	// Sort orders the calls: "-start" (newest first, the default when
-	// empty), "start" (oldest first), "duration" (shortest first) or
-	// "-duration" (longest first). Ties are broken by ID.
+	// HangupBy selects calls ended by this party: HangupCaller,
+	// HangupCallee, HangupSystem, or "unknown" for HangupUnknown.
+	HangupBy string
+	// StatusCode selects calls whose final SIP answer had this code.
+	StatusCode int
+	// MinPDD and MaxPDD bound the post-dial delay, MinRing and MaxRing
+	// the ring time, both inclusive; a bound excludes the calls where it
+	// was not measured.
+	MinPDD, MaxPDD   time.Duration
+	MinRing, MaxRing time.Duration
+	// Sort orders the calls by one of the SortKeys, ascending, or
+	// descending with a leading "-" ("-start", newest first, is the
+	// default when empty). Calls without a value (no MOS, no PDD) come
+	// last either way; ties are broken by ID.
 	Sort   string
 	Limit  int // 0: no limit
 	Offset int
@@ -225,6 +261,16 @@ const (
 	SortDuration     = "duration"
 	SortDurationDesc = "-duration"
 )
+
+// SortKeys are the keys CallFilter.Sort takes, one per column of the
+// call list: start time, caller and callee number, direction, talk time
+// ("duration", or "talk"), status, final SIP code, first codec, number of
+// legs, worst MOS ("mos", or "quality"), post-dial delay, ring time and
+// who hung up.
+var SortKeys = []string{
+	"start", "caller", "callee", "direction", "duration", "talk", "status", "status_code",
+	"codec", "legs", "mos", "quality", "pdd", "ring", "hangup_by",
+}
 
 // CallIndex stores call records and answers searches. The sqlite package
 // implements it.

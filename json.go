@@ -19,6 +19,10 @@ type callJSON struct {
 	Direction   Direction `json:"direction"`
 	Status      Status    `json:"status"`
 	StatusCode  int       `json:"status_code,omitempty"`
+	StatusText  string    `json:"status_reason,omitempty"`
+	HangupBy    Hangup    `json:"hangup_by,omitempty"`
+	PDDMS       *int64    `json:"pdd_ms"`
+	RingMS      *int64    `json:"ring_ms"`
 	Start       string    `json:"start"`
 	Answer      *string   `json:"answer"`
 	End         string    `json:"end"`
@@ -69,6 +73,8 @@ func (c *Call) MarshalJSON() ([]byte, error) {
 		Caller: c.Caller.Number, CallerName: c.Caller.Name, CallerAddr: addrString(c.Caller),
 		Callee: c.Callee.Number, CalleeName: c.Callee.Name, CalleeAddr: addrString(c.Callee),
 		Direction: c.Direction, Status: c.Status, StatusCode: c.StatusCode,
+		StatusText: c.StatusReason, HangupBy: c.HangupBy,
+		PDDMS: msPtr(c.PDD), RingMS: msPtr(c.RingTime),
 		Start: timeString(c.Start), Answer: timePtr(c.Answer), End: timeString(c.End),
 		DurationMS: c.Duration.Milliseconds(),
 		Codecs:     nonNil(c.Codecs),
@@ -83,6 +89,16 @@ func (c *Call) MarshalJSON() ([]byte, error) {
 		j.Signalling = SignallingSIP
 	}
 	return json.Marshal(j)
+}
+
+// msPtr returns d in milliseconds, or nil (JSON null) when d is 0: not
+// measured.
+func msPtr(d time.Duration) *int64 {
+	if d <= 0 {
+		return nil
+	}
+	ms := d.Milliseconds()
+	return &ms
 }
 
 func nonNil[T any](s []T) []T {

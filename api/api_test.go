@@ -242,7 +242,7 @@ func TestListCalls(t *testing.T) {
 
 	for _, q := range []string{
 		"from=yesterday", "to=2026-11-01", "direction=sideways", "status=odd", "min_duration=-1", "max_duration=abc",
-		"has_loss=maybe", "signalling=maybe", "sort=caller", "limit=0", "limit=501", "limit=x", "offset=-1", "frm=2026-11-01T00:00:00Z",
+		"has_loss=maybe", "signalling=maybe", "sort=nope", "sort=caller%3BDROP%20TABLE%20calls", "sort=--start", "hangup_by=both", "status_code=99", "min_pdd=-1", "max_ring=x", "limit=0", "limit=501", "limit=x", "offset=-1", "frm=2026-11-01T00:00:00Z",
 		"number=1&number=2", "from=2026-11-02T00:00:00Z&to=2026-11-01T00:00:00Z", "min_duration=10&max_duration=5",
 	} {
 		res, body := c.do("GET", "/api/calls?"+q, nil)

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -133,12 +134,27 @@ func parseFilter(q url.Values) (spanrec.CallFilter, error) {
 			}
 			f.GroupInteraction = true
 		case "sort":
-			switch v {
-			case spanrec.SortStart, spanrec.SortStartDesc, spanrec.SortDuration, spanrec.SortDurationDesc:
-				f.Sort = v
-			default:
-				err = invalid("sort %q: want start, -start, duration or -duration", v)
+			if !slices.Contains(spanrec.SortKeys, strings.TrimPrefix(v, "-")) {
+				err = invalid("sort %q: want one of %s, with a leading - for descending", v, strings.Join(spanrec.SortKeys, ", "))
 			}
+			f.Sort = v
+		case "hangup_by":
+			switch v {
+			case string(spanrec.HangupCaller), string(spanrec.HangupCallee), string(spanrec.HangupSystem), "unknown":
+				f.HangupBy = v
+			default:
+				err = invalid("hangup_by %q: want caller, callee, system or unknown", v)
+			}
+		case "status_code":
+			f.StatusCode, err = parseInt(k, v, 100, 699)
+		case "min_pdd":
+			f.MinPDD, err = parseSeconds(k, v)
+		case "max_pdd":
+			f.MaxPDD, err = parseSeconds(k, v)
+		case "min_ring":
+			f.MinRing, err = parseSeconds(k, v)
+		case "max_ring":
+			f.MaxRing, err = parseSeconds(k, v)
 		case "limit":
 			f.Limit, err = parseInt(k, v, 1, maxLimit)
 		case "offset":
@@ -155,6 +171,12 @@ func parseFilter(q url.Values) (spanrec.CallFilter, error) {
 	}
 	if f.MaxDuration > 0 && f.MaxDuration < f.MinDuration {
 		return f, invalid("max_duration is less than min_duration")
+	}
+	if f.MaxPDD > 0 && f.MaxPDD < f.MinPDD {
+		return f, invalid("max_pdd is less than min_pdd")
+	}
+	if f.MaxRing > 0 && f.MaxRing < f.MinRing {
+		return f, invalid("max_ring is less than min_ring")
 	}
 	return f, nil
 }

@@ -50,14 +50,20 @@ type Journal struct {
 	Direction  spanrec.Direction `json:"direction"`
 	Status     spanrec.Status    `json:"status"`
 	StatusCode int               `json:"status_code,omitempty"`
-	Start      time.Time         `json:"start"`
-	Answer     time.Time         `json:"answer"`
-	End        time.Time         `json:"end"`
-	FirstMedia time.Time         `json:"first_media"`
-	Codecs     []string          `json:"codecs,omitempty"`
-	DTMF       []spanrec.DTMF    `json:"dtmf,omitempty"`
-	Streams    []spanrec.Stream  `json:"streams,omitempty"`
-	Notes      []string          `json:"notes,omitempty"`
+	// StatusReason, HangupBy, PDD and RingTime are the call's (see
+	// spanrec.Call).
+	StatusReason string           `json:"status_reason,omitempty"`
+	HangupBy     spanrec.Hangup   `json:"hangup_by,omitempty"`
+	PDD          time.Duration    `json:"pdd,omitempty"`
+	RingTime     time.Duration    `json:"ring_time,omitempty"`
+	Start        time.Time        `json:"start"`
+	Answer       time.Time        `json:"answer"`
+	End          time.Time        `json:"end"`
+	FirstMedia   time.Time        `json:"first_media"`
+	Codecs       []string         `json:"codecs,omitempty"`
+	DTMF         []spanrec.DTMF   `json:"dtmf,omitempty"`
+	Streams      []spanrec.Stream `json:"streams,omitempty"`
+	Notes        []string         `json:"notes,omitempty"`
 	// Signalling is "none" for a signalless call ("" reads as SIP).
 	Signalling string `json:"signalling,omitempty"`
 	// PCAP and Audio are the paths of the call's pcapng and of its future
@@ -117,22 +123,26 @@ func ReadJournal(dir string) (*Journal, error) {
 // as not answered).
 func (j *Journal) Call() *spanrec.Call {
 	c := &spanrec.Call{
-		ID:         j.ID,
-		SIPCallID:  j.SIPCallID,
-		Caller:     j.Caller,
-		Callee:     j.Callee,
-		Direction:  j.Direction,
-		Status:     j.Status,
-		StatusCode: j.StatusCode,
-		Start:      j.Start,
-		Answer:     j.Answer,
-		End:        j.End,
-		Codecs:     j.Codecs,
-		DTMF:       j.DTMF,
-		Streams:    j.Streams,
-		PCAP:       j.PCAP,
-		Notes:      slices.Clone(j.Notes),
-		Signalling: j.Signalling,
+		ID:           j.ID,
+		SIPCallID:    j.SIPCallID,
+		Caller:       j.Caller,
+		Callee:       j.Callee,
+		Direction:    j.Direction,
+		Status:       j.Status,
+		StatusCode:   j.StatusCode,
+		StatusReason: j.StatusReason,
+		HangupBy:     j.HangupBy,
+		PDD:          j.PDD,
+		RingTime:     j.RingTime,
+		Start:        j.Start,
+		Answer:       j.Answer,
+		End:          j.End,
+		Codecs:       j.Codecs,
+		DTMF:         j.DTMF,
+		Streams:      j.Streams,
+		PCAP:         j.PCAP,
+		Notes:        slices.Clone(j.Notes),
+		Signalling:   j.Signalling,
 	}
 	if c.Signalling == "" {
 		c.Signalling = spanrec.SignallingSIP
@@ -158,25 +168,29 @@ func (j *Journal) Call() *spanrec.Call {
 func (a *Assembler) writeJournal(c *state) {
 	d := c.d
 	j := Journal{
-		Version:    1,
-		PID:        os.Getpid(),
-		Updated:    c.last,
-		Last:       c.last,
-		ID:         c.id,
-		SIPCallID:  d.CallID,
-		Caller:     d.Caller,
-		Callee:     d.Callee,
-		Direction:  a.cfg.Networks.Direction(d.Caller, d.Callee),
-		Status:     d.Status,
-		StatusCode: d.Code,
-		Start:      d.Start,
-		Answer:     d.Answer,
-		End:        d.End,
-		FirstMedia: c.firstMedia,
-		DTMF:       d.DTMF,
-		Notes:      c.notes,
-		Signalling: c.signalling(),
-		Audio:      relPath(a.cfg.DataDir, c.base+".wav"),
+		Version:      1,
+		PID:          os.Getpid(),
+		Updated:      c.last,
+		Last:         c.last,
+		ID:           c.id,
+		SIPCallID:    d.CallID,
+		Caller:       d.Caller,
+		Callee:       d.Callee,
+		Direction:    a.cfg.Networks.Direction(d.Caller, d.Callee),
+		Status:       d.Status,
+		StatusCode:   d.Code,
+		StatusReason: d.Reason,
+		HangupBy:     d.HangupBy,
+		PDD:          d.PDD(),
+		RingTime:     d.RingTime(),
+		Start:        d.Start,
+		Answer:       d.Answer,
+		End:          d.End,
+		FirstMedia:   c.firstMedia,
+		DTMF:         d.DTMF,
+		Notes:        c.notes,
+		Signalling:   c.signalling(),
+		Audio:        relPath(a.cfg.DataDir, c.base+".wav"),
 	}
 	if c.pcap != nil {
 		j.PCAP = relPath(a.cfg.DataDir, c.base+".pcapng")

@@ -265,16 +265,20 @@ func (c *state) openPCAP(f *render.File) {
 func (c *state) snapshot(a *Assembler) *spanrec.Call {
 	d := c.d
 	return &spanrec.Call{
-		ID:         c.id,
-		SIPCallID:  d.CallID,
-		Caller:     d.Caller,
-		Callee:     d.Callee,
-		Direction:  a.cfg.Networks.Direction(d.Caller, d.Callee),
-		Status:     d.Status,
-		StatusCode: d.Code,
-		Start:      d.Start,
-		Answer:     d.Answer,
-		Signalling: c.signalling(),
+		ID:           c.id,
+		SIPCallID:    d.CallID,
+		Caller:       d.Caller,
+		Callee:       d.Callee,
+		Direction:    a.cfg.Networks.Direction(d.Caller, d.Callee),
+		Status:       d.Status,
+		StatusCode:   d.Code,
+		StatusReason: d.Reason,
+		HangupBy:     d.HangupBy,
+		PDD:          d.PDD(),
+		RingTime:     d.RingTime(),
+		Start:        d.Start,
+		Answer:       d.Answer,
+		Signalling:   c.signalling(),
 	}
 }
 

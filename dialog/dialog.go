@@ -30,7 +30,12 @@ type Dialog struct {
 	Answer    time.Time // first 2xx to the INVITE
 	End       time.Time // BYE, or the final failure answer
 	Status    spanrec.Status
-	Code      int // final answer code of the INVITE transaction
+	Code      int    // final answer code of the INVITE transaction
+	Reason    string // reason phrase of that answer
+	// HangupBy says who ended the call (see spanrec.Hangup).
+	HangupBy spanrec.Hangup
+	// Ringing is the first 18x to the INVITE transaction; zero if none.
+	Ringing time.Time
 
 	// Media holds, per side, the latest SDP that side sent (nil if none yet).
 	Media map[spanrec.Side]*sipmsg.SDP
@@ -42,9 +47,13 @@ type Dialog struct {
 	muted [2]time.Time
 
 	inviteCSeq uint32
-	cancelled  bool
-	finished   bool
-	infos      []infoKey // the INFO requests with DTMF seen
+	// inviteAt is when the current INVITE transaction was first sent
+	// (zero for a dialog joined in the middle); okAt its first 2xx and
+	// cancelAt the first CANCEL before one.
+	inviteAt, okAt, cancelAt time.Time
+	cancelled                bool
+	finished                 bool
+	infos                    []infoKey // the INFO requests with DTMF seen
 }
 
 // infoKey identifies an INFO request of a dialog.
@@ -75,6 +84,8 @@ func New(m *sipmsg.Message, t time.Time, src, dst netip.AddrPort) *Dialog {
 	if m.ToTag != "" {
 		d.Answer = t
 		d.Status = spanrec.Answered
+	} else {
+		d.inviteAt = t
 	}
 	return d
 }
@@ -288,16 +299,26 @@ func (d *Dialog) request(m *sipmsg.Message, t time.Time, u *Update) {
 			}
 			d.finished = false
 			d.Status = spanrec.Ongoing
-			d.Code = 0
+			d.Code, d.Reason, d.HangupBy = 0, "", spanrec.HangupUnknown
 			d.End = time.Time{}
+			d.inviteAt, d.Ringing, d.cancelAt = t, time.Time{}, time.Time{}
 		}
 	case "CANCEL":
 		if d.Answer.IsZero() {
 			d.cancelled = true
+			if d.cancelAt.IsZero() {
+				d.cancelAt = t
+			}
+			if d.HangupBy == spanrec.HangupUnknown {
+				d.HangupBy = spanrec.HangupCaller
+			}
 		}
 	case "BYE":
 		if d.End.IsZero() {
 			d.End = t
+		}
+		if d.HangupBy == spanrec.HangupUnknown {
+			d.HangupBy = spanrec.Hangup(u.Side)
 		}
 		d.finished = true
 		if d.Answer.IsZero() && d.Status == spanrec.Ongoing {
@@ -328,9 +349,17 @@ func (d *Dialog) response(m *sipmsg.Message, t time.Time, src netip.AddrPort) {
 	code := m.StatusCode
 	switch {
 	case code < 200:
+		if 180 <= code && code <= 189 && d.Ringing.IsZero() && d.Answer.IsZero() && !d.finished {
+			d.Ringing = t
+		}
 		return
 	case code < 300:
+		if d.okAt.IsZero() && d.Answer.IsZero() {
+			d.okAt = t
+		}
 		if d.Answer.IsZero() {
+			// A CANCEL that crossed the 2xx ended nothing (RFC 3261 §9.2).
+			d.HangupBy = spanrec.HangupUnknown
 			d.Answer = t
 			d.Callee.Addr = src.Addr()
 			if m.PAI.User != "" {
@@ -341,16 +370,74 @@ func (d *Dialog) response(m *sipmsg.Message, t time.Time, src netip.AddrPort) {
 			}
 		}
 		d.Status = spanrec.Answered
-		d.Code = code
+		d.Code, d.Reason = code, m.Reason
 	default:
 		if !d.Answer.IsZero() || d.finished {
 			return
 		}
-		d.Code = code
+		d.Code, d.Reason = code, m.Reason
 		d.Status = failure(code, d.cancelled)
+		d.HangupBy = hangup(code, d.cancelled)
 		d.End = t
 		d.finished = true
 	}
+}
+
+// hangup says who ended a call that failed with code: the caller who
+// cancelled it (RFC 3261 §9: a CANCEL, answered by 487 to the INVITE),
+// the callee who was busy or declined (486 Busy Here, 600 Busy
+// Everywhere, 603 Decline: the callee's user agent's answer, §21.4.24,
+// §21.6), or else the network (no route, timeout, unavailable, server
+// errors).
+func hangup(code int, cancelled bool) spanrec.Hangup {
+	switch {
+	case cancelled || code == 487:
+		return spanrec.HangupCaller
+	case code == 486 || code == 600 || code == 603:
+		return spanrec.HangupCallee
+	default:
+		return spanrec.HangupSystem
+	}
+}
+
+// PDD returns the post-dial delay: from the INVITE transaction that was
+// answered to its first 18x, or to its 2xx when no 18x came first (RFC
+// 6076 §4.1, session request delay). It is 0 when neither was seen, or
+// when the capture joined the dialog after its INVITE. The INVITE sent
+// again after a 401/407 challenge starts the count afresh: the time the
+// user took to give a password is not the network's delay.
+func (d *Dialog) PDD() time.Duration {
+	first := d.Ringing
+	if first.IsZero() || !d.okAt.IsZero() && d.okAt.Before(first) {
+		first = d.okAt
+	}
+	if d.inviteAt.IsZero() || first.IsZero() || first.Before(d.inviteAt) {
+		return 0
+	}
+	return first.Sub(d.inviteAt)
+}
+
+// RingTime returns the time from the first 18x to the 2xx, the CANCEL,
+// or the end of a call not answered; 0 without an 18x, or when the call
+// was answered but its 2xx was not captured (when it rang up to is not
+// known).
+func (d *Dialog) RingTime() time.Duration {
+	if d.Ringing.IsZero() {
+		return 0
+	}
+	end := d.End
+	switch {
+	case !d.okAt.IsZero():
+		end = d.okAt
+	case !d.Answer.IsZero():
+		return 0
+	case !d.cancelAt.IsZero():
+		end = d.cancelAt
+	}
+	if end.Before(d.Ringing) {
+		return 0
+	}
+	return end.Sub(d.Ringing)
 }
 
 // failure maps a final failure answer to a call status.

@@ -146,3 +146,96 @@ func TestHolds(t *testing.T) {
 		t.Error("Expected: callee held the whole span yet expected, or never expected over a long call")
 	}
 }
+
+func invite(t *testing.T, cseq int) *sipmsg.Message {
+	return parse(t, "INVITE sip:b@10.0.0.2 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK%d\r\n"+
+		"From: <sip:a@10.0.0.1>;tag=A\r\nTo: <sip:b@10.0.0.2>\r\nCall-ID: x\r\nCSeq: %d INVITE\r\nContent-Length: 0\r\n\r\n", cseq, cseq)
+}
+
+func answer(t *testing.T, cseq, code int, reason string) *sipmsg.Message {
+	return parse(t, "SIP/2.0 %d %s\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK%d\r\n"+
+		"From: <sip:a@10.0.0.1>;tag=A\r\nTo: <sip:b@10.0.0.2>;tag=B\r\nCall-ID: x\r\nCSeq: %d INVITE\r\nContent-Length: 0\r\n\r\n", code, reason, cseq, cseq)
+}
+
+func request(t *testing.T, method, from, to string, cseq int) *sipmsg.Message {
+	toTag := ""
+	if to != "" {
+		toTag = ";tag=" + to
+	}
+	return parse(t, "%s sip:x@10.0.0.9 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bKr%d\r\n"+
+		"From: <sip:a@10.0.0.1>;tag=%s\r\nTo: <sip:b@10.0.0.2>%s\r\nCall-ID: x\r\nCSeq: %d %s\r\nContent-Length: 0\r\n\r\n",
+		method, cseq, from, toTag, cseq, method)
+}
+
+// TestOutcome follows who hung up, the post-dial delay and the ring time
+// through the cases the third-party captures lack (api's
+// TestCallOutcomeCaptures checks those they have).
+func TestOutcome(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	a, b := netip.MustParseAddrPort("10.0.0.1:5060"), netip.MustParseAddrPort("10.0.0.2:5060")
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	type step struct {
+		ms  int
+		m   *sipmsg.Message
+		src netip.AddrPort
+	}
+	tests := []struct {
+		name      string
+		steps     []step
+		closeAt   int // ms; 0: not closed
+		status    spanrec.Status
+		code      int
+		reason    string
+		hangup    spanrec.Hangup
+		pdd, ring time.Duration
+	}{
+		{"callee hangs up after ringing", []step{
+			{0, invite(t, 1), a}, {120, answer(t, 1, 180, "Ringing"), b}, {150, answer(t, 1, 183, "Session Progress"), b},
+			{2120, answer(t, 1, 200, "OK"), b}, {9000, request(t, "BYE", "B", "A", 1), b},
+		}, 0, spanrec.Answered, 200, "OK", spanrec.HangupCallee, 120 * time.Millisecond, 2 * time.Second},
+		{"cancel while ringing", []step{
+			{0, invite(t, 1), a}, {300, answer(t, 1, 180, "Ringing"), b},
+			{5300, request(t, "CANCEL", "A", "", 1), a}, {5310, answer(t, 1, 487, "Request Terminated"), b},
+		}, 0, spanrec.Cancelled, 487, "Request Terminated", spanrec.HangupCaller, 300 * time.Millisecond, 5 * time.Second},
+		{"487 with its CANCEL lost", []step{
+			{0, invite(t, 1), a}, {300, answer(t, 1, 180, "Ringing"), b}, {4300, answer(t, 1, 487, "Request Terminated"), b},
+		}, 0, spanrec.Cancelled, 487, "Request Terminated", spanrec.HangupCaller, 300 * time.Millisecond, 4 * time.Second},
+		{"a CANCEL that crossed the 200, then the callee's BYE", []step{
+			{0, invite(t, 1), a}, {100, answer(t, 1, 180, "Ringing"), b}, {1100, request(t, "CANCEL", "A", "", 1), a},
+			{1100, answer(t, 1, 200, "OK"), b}, {3000, request(t, "BYE", "B", "A", 1), b},
+		}, 0, spanrec.Answered, 200, "OK", spanrec.HangupCallee, 100 * time.Millisecond, time.Second},
+		{"busy", []step{
+			{0, invite(t, 1), a}, {40, answer(t, 1, 486, "Busy Here"), b},
+		}, 0, spanrec.Busy, 486, "Busy Here", spanrec.HangupCallee, 0, 0},
+		{"no answer until the end of the capture", []step{
+			{0, invite(t, 1), a}, {200, answer(t, 1, 180, "Ringing"), b},
+		}, 10200, spanrec.NoAnswer, 0, "", spanrec.HangupUnknown, 200 * time.Millisecond, 10 * time.Second},
+		{"challenged: the delay counts from the INVITE with credentials", []step{
+			{0, invite(t, 1), a}, {10, answer(t, 1, 407, "Proxy Authentication Required"), b},
+			{7000, invite(t, 2), a}, {7250, answer(t, 2, 180, "Ringing"), b}, {8250, answer(t, 2, 200, "OK"), b},
+			{9000, request(t, "BYE", "A", "B", 3), a},
+		}, 0, spanrec.Answered, 200, "OK", spanrec.HangupCaller, 250 * time.Millisecond, time.Second},
+		{"200 lost: answered by the BYE, no ring time", []step{
+			{0, invite(t, 1), a}, {100, answer(t, 1, 180, "Ringing"), b}, {5000, request(t, "BYE", "A", "B", 2), a},
+		}, 0, spanrec.Answered, 0, "", spanrec.HangupCaller, 100 * time.Millisecond, 0},
+		{"not found", []step{
+			{0, invite(t, 1), a}, {30, answer(t, 1, 404, "Not Found"), b},
+		}, 0, spanrec.Failed, 404, "Not Found", spanrec.HangupSystem, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := dialog.New(tt.steps[0].m, at(tt.steps[0].ms), a, b)
+			for _, s := range tt.steps {
+				d.Apply(s.m, at(s.ms), s.src)
+			}
+			if tt.closeAt > 0 {
+				d.Close(at(tt.closeAt))
+			}
+			got := fmt.Sprintf("%s %d %q hangup=%q pdd=%v ring=%v", d.Status, d.Code, d.Reason, d.HangupBy, d.PDD(), d.RingTime())
+			want := fmt.Sprintf("%s %d %q hangup=%q pdd=%v ring=%v", tt.status, tt.code, tt.reason, tt.hangup, tt.pdd, tt.ring)
+			if got != want {
+				t.Errorf("\n got %s\nwant %s", got, want)
+			}
+		})
+	}
+}

@@ -21,10 +21,11 @@ const callColumns = `id, sip_call_id,
 	direction, status, status_code,
 	start_ns, answer_ns, end_ns, duration_ns, codecs,
 	audio_start_ns, audio_ms, audio, audio_sha256, pcap, pcap_sha256,
-	capture_loss, notes, holds, signalling`
+	capture_loss, notes, holds, signalling,
+	status_reason, hangup_by, pdd_ns, ring_ns, mos`
 
 const upsertCall = `INSERT INTO calls (` + callColumns + `)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT (id) DO UPDATE SET
 	sip_call_id = excluded.sip_call_id,
 	caller_number = excluded.caller_number, caller_name = excluded.caller_name, caller_addr = excluded.caller_addr,
@@ -35,7 +36,9 @@ const upsertCall = `INSERT INTO calls (` + callColumns + `)
 	audio_start_ns = excluded.audio_start_ns, audio_ms = excluded.audio_ms, audio = excluded.audio,
 	audio_sha256 = excluded.audio_sha256, pcap = excluded.pcap, pcap_sha256 = excluded.pcap_sha256,
 	capture_loss = excluded.capture_loss, notes = excluded.notes,
-	holds = excluded.holds, signalling = excluded.signalling`
+	holds = excluded.holds, signalling = excluded.signalling,
+	status_reason = excluded.status_reason, hangup_by = excluded.hangup_by,
+	pdd_ns = excluded.pdd_ns, ring_ns = excluded.ring_ns, mos = excluded.mos`
 
 const streamColumns = `call_id, seq, ssrc, src, dst, side, payload_type, codec, clock_rate, decoded,
 	first_ns, last_ns, packets, lost, duplicates, out_of_order,
@@ -179,7 +182,32 @@ func callArgs(c *spanrec.Call) ([]any, error) {
 		nsOf(c.Start), nsOf(c.Answer), nsOf(c.End), int64(c.Duration), string(codecs),
 		nsOf(c.AudioStart), c.AudioMS, c.Audio, c.AudioSHA256, c.PCAP, c.PCAPSHA256,
 		c.CaptureLoss, string(notes), string(holds), signalling,
+		c.StatusReason, c.HangupBy, durationOf(c.PDD), durationOf(c.RingTime), worstMOS(c.Streams),
 	}, nil
+}
+
+// durationOf returns the column value of a measured duration: its
+// nanoseconds, or NULL for 0 (not measured).
+func durationOf(d time.Duration) any {
+	if d <= 0 {
+		return nil
+	}
+	return int64(d)
+}
+
+// worstMOS returns the lowest MOS of the streams that have one, or NULL:
+// the call list's quality column, stored so that it sorts.
+func worstMOS(streams []spanrec.Stream) any {
+	worst := 0.0
+	for _, s := range streams {
+		if s.MOS > 0 && (worst == 0 || s.MOS < worst) {
+			worst = s.MOS
+		}
+	}
+	if worst == 0 {
+		return nil
+	}
+	return worst
 }
 
 // Call returns the call with the given ID, with its streams and DTMF. id may
@@ -343,7 +371,7 @@ func filterSQL(f spanrec.CallFilter) (string, []any, error) {
 	if f.Limit < 0 || f.Offset < 0 {
 		return "", nil, spanrec.Errorf(spanrec.EINVALID, "sqlite: negative limit or offset")
 	}
-	if f.MinDuration < 0 || f.MaxDuration < 0 {
+	if f.MinDuration < 0 || f.MaxDuration < 0 || f.MinPDD < 0 || f.MaxPDD < 0 || f.MinRing < 0 || f.MaxRing < 0 {
 		return "", nil, spanrec.Errorf(spanrec.EINVALID, "sqlite: negative duration bound")
 	}
 	var conds []string
@@ -376,6 +404,32 @@ func filterSQL(f spanrec.CallFilter) (string, []any, error) {
 	if f.MaxDuration > 0 {
 		conds = append(conds, `duration_ns <= ?`)
 		args = append(args, int64(f.MaxDuration))
+	}
+	for _, b := range []struct {
+		cond string
+		v    time.Duration
+	}{
+		{`pdd_ns >= ?`, f.MinPDD}, {`pdd_ns <= ?`, f.MaxPDD},
+		{`ring_ns >= ?`, f.MinRing}, {`ring_ns <= ?`, f.MaxRing},
+	} {
+		if b.v > 0 {
+			conds = append(conds, b.cond)
+			args = append(args, int64(b.v))
+		}
+	}
+	switch f.HangupBy {
+	case "":
+	case "unknown":
+		conds = append(conds, `hangup_by = ''`)
+	case string(spanrec.HangupCaller), string(spanrec.HangupCallee), string(spanrec.HangupSystem):
+		conds = append(conds, `hangup_by = ?`)
+		args = append(args, f.HangupBy)
+	default:
+		return "", nil, spanrec.Errorf(spanrec.EINVALID, "sqlite: unknown hangup_by %q", f.HangupBy)
+	}
+	if f.StatusCode != 0 {
+		conds = append(conds, `status_code = ?`)
+		args = append(args, f.StatusCode)
 	}
 	if f.Codec != "" {
 		conds = append(conds, `EXISTS (SELECT 1 FROM json_each(calls.codecs) WHERE json_each.value = ? COLLATE NOCASE)`)
@@ -425,19 +479,42 @@ func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
-// orderSQL returns the ORDER BY clause of a CallFilter.Sort value.
+// sortExprs maps each of spanrec.SortKeys to the SQL expression it
+// orders by. Only these constant texts enter a statement: the key itself
+// never does.
+var sortExprs = map[string]string{
+	"start":       `start_ns`,
+	"caller":      `caller_number`,
+	"callee":      `callee_number`,
+	"direction":   `direction`,
+	"duration":    `duration_ns`,
+	"talk":        `duration_ns`,
+	"status":      `status`,
+	"status_code": `NULLIF(status_code, 0)`,
+	"codec":       `json_extract(codecs, '$[0]')`,
+	"legs":        `(SELECT count(*) FROM calls AS leg WHERE calls.interaction <> '' AND leg.interaction = calls.interaction)`,
+	"mos":         `mos`,
+	"quality":     `mos`,
+	"pdd":         `pdd_ns`,
+	"ring":        `ring_ns`,
+	"hangup_by":   `NULLIF(hangup_by, '')`,
+}
+
+// orderSQL returns the ORDER BY clause of a CallFilter.Sort value: calls
+// without a value last, ties by ID.
 func orderSQL(sort string) (string, error) {
-	switch sort {
-	case "", spanrec.SortStartDesc:
-		return ` ORDER BY start_ns DESC, id`, nil
-	case spanrec.SortStart:
-		return ` ORDER BY start_ns, id`, nil
-	case spanrec.SortDuration:
-		return ` ORDER BY duration_ns, id`, nil
-	case spanrec.SortDurationDesc:
-		return ` ORDER BY duration_ns DESC, id`, nil
+	if sort == "" {
+		sort = spanrec.SortStartDesc
 	}
-	return "", spanrec.Errorf(spanrec.EINVALID, "sqlite: unknown sort order %q", sort)
+	key, dir := strings.CutPrefix(sort, "-")
+	expr, ok := sortExprs[key]
+	if !ok {
+		return "", spanrec.Errorf(spanrec.EINVALID, "sqlite: unknown sort order %q", sort)
+	}
+	if dir {
+		return ` ORDER BY ` + expr + ` DESC NULLS LAST, id`, nil
+	}
+	return ` ORDER BY ` + expr + ` NULLS LAST, id`, nil
 }
 
 // CallsAfter returns up to limit calls (all if limit ≤ 0) in the order they

@@ -66,6 +66,8 @@ func scanCall(rows *sql.Rows) (*spanrec.Call, error) {
 		duration               int64
 		codecs, notes          string
 		holds                  string
+		pdd, ring              sql.NullInt64
+		mos                    sql.NullFloat64
 	)
 	err := rows.Scan(&c.ID, &c.SIPCallID,
 		&c.Caller.Number, &c.Caller.Name, &callerAddr,
@@ -73,7 +75,8 @@ func scanCall(rows *sql.Rows) (*spanrec.Call, error) {
 		&c.Direction, &c.Status, &c.StatusCode,
 		&start, &answer, &end, &duration, &codecs,
 		&audioStart, &c.AudioMS, &c.Audio, &c.AudioSHA256, &c.PCAP, &c.PCAPSHA256,
-		&c.CaptureLoss, &notes, &holds, &c.Signalling)
+		&c.CaptureLoss, &notes, &holds, &c.Signalling,
+		&c.StatusReason, &c.HangupBy, &pdd, &ring, &mos)
 	if err != nil {
 		return nil, err
 	}
@@ -86,6 +89,7 @@ func scanCall(rows *sql.Rows) (*spanrec.Call, error) {
 	c.Start, c.Answer, c.End = timeOf(start), timeOf(answer), timeOf(end)
 	c.AudioStart = timeOf(audioStart)
 	c.Duration = time.Duration(duration)
+	c.PDD, c.RingTime = time.Duration(pdd.Int64), time.Duration(ring.Int64)
 	if err := json.Unmarshal([]byte(codecs), &c.Codecs); err != nil {
 		return nil, fmt.Errorf("call %s: codecs: %w", c.ID, err)
 	}

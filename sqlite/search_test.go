@@ -27,6 +27,13 @@ func TestCallsSearch(t *testing.T) {
 	}
 	calls[3].Signalling = spanrec.SignallingNone // found as RTP alone
 	calls[0].Signalling = spanrec.SignallingSIP  // "" (b, c) reads as sip
+	// Outcome and quality: c has no PDD, ring time or MOS.
+	calls[0].HangupBy, calls[0].PDD, calls[0].RingTime, calls[0].StatusCode = spanrec.HangupCaller, 300*time.Millisecond, 4*time.Second, 200
+	calls[1].HangupBy, calls[1].PDD, calls[1].RingTime, calls[1].StatusCode = spanrec.HangupCallee, 2*time.Second, 0, 200
+	calls[3].HangupBy, calls[3].PDD, calls[3].RingTime, calls[3].StatusCode = spanrec.HangupSystem, 50*time.Millisecond, 9*time.Second, 480
+	calls[0].Streams = []spanrec.Stream{{MOS: 4.1}, {MOS: 3.2}}
+	calls[1].Streams = []spanrec.Stream{{MOS: 4.4}}
+	calls[3].Streams = []spanrec.Stream{{MOS: 0}, {MOS: 3.9}} // 0: no MOS
 	yes, no := true, false
 	tests := []struct {
 		name string
@@ -52,6 +59,23 @@ func TestCallsSearch(t *testing.T) {
 		{"sort duration", spanrec.CallFilter{Sort: spanrec.SortDuration}, "cdab"},
 		{"sort -duration", spanrec.CallFilter{Sort: spanrec.SortDurationDesc}, "badc"},
 		{"sort with limit", spanrec.CallFilter{Sort: spanrec.SortDurationDesc, Limit: 2, Offset: 1}, "ad"},
+		{"sort caller (text)", spanrec.CallFilter{Sort: "caller"}, "bacd"},
+		{"sort -callee", spanrec.CallFilter{Sort: "-callee"}, "dbca"},
+		{"sort codec: first codec, none last", spanrec.CallFilter{Sort: "codec"}, "bdac"},
+		{"sort -mos: worst stream's, none last", spanrec.CallFilter{Sort: "-mos"}, "bdac"},
+		{"sort quality", spanrec.CallFilter{Sort: "quality"}, "adbc"},
+		{"sort pdd, none last", spanrec.CallFilter{Sort: "pdd"}, "dabc"},
+		{"sort -pdd, none last", spanrec.CallFilter{Sort: "-pdd"}, "badc"},
+		{"sort ring", spanrec.CallFilter{Sort: "ring"}, "adbc"},
+		{"sort talk", spanrec.CallFilter{Sort: "talk"}, "cdab"},
+		{"sort -status_code, ties by id", spanrec.CallFilter{Sort: "-status_code"}, "dabc"},
+		{"sort hangup_by", spanrec.CallFilter{Sort: "hangup_by"}, "badc"},
+		{"hangup by callee", spanrec.CallFilter{HangupBy: "callee"}, "b"},
+		{"hangup unknown", spanrec.CallFilter{HangupBy: "unknown"}, "c"},
+		{"status code", spanrec.CallFilter{StatusCode: 200}, "ba"},
+		{"min pdd inclusive", spanrec.CallFilter{MinPDD: 300 * time.Millisecond}, "ba"},
+		{"max pdd leaves out the unmeasured", spanrec.CallFilter{MaxPDD: time.Second}, "da"},
+		{"ring range", spanrec.CallFilter{MinRing: time.Second, MaxRing: 5 * time.Second}, "a"},
 	}
 	kinds(t, func(t *testing.T, db *sqlite.DB) {
 		put(t, db, calls...)
@@ -82,9 +106,13 @@ func TestCallsSearch(t *testing.T) {
 func TestCallsSearchInvalid(t *testing.T) {
 	db := open(t, ":memory:")
 	for name, f := range map[string]spanrec.CallFilter{
-		"sort":         {Sort: "caller"},
-		"min duration": {MinDuration: -time.Second},
-		"max duration": {MaxDuration: -time.Second},
+		"sort":          {Sort: "nope"},
+		"sort injected": {Sort: "caller; DROP TABLE calls"},
+		"sort twice -":  {Sort: "--start"},
+		"hangup by":     {HangupBy: "both"},
+		"min pdd":       {MinPDD: -time.Second},
+		"min duration":  {MinDuration: -time.Second},
+		"max duration":  {MaxDuration: -time.Second},
 	} {
 		if _, err := db.Calls(context.Background(), f); spanrec.ErrorKind(err) != spanrec.EINVALID {
 			t.Errorf("%s: Calls error %v, want kind invalid", name, err)
