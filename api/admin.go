@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -28,34 +29,54 @@ type auditResponse struct {
 	Offset  int         `json:"offset"`
 }
 
-func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, p *principal) error {
-	f := auth.EventFilter{Limit: defaultLimit}
-	for k, vs := range r.URL.Query() {
+// parseEventFilter reads the filters of GET /api/audit and /api/audit.csv;
+// paged says whether limit and offset are allowed.
+func parseEventFilter(q url.Values, paged bool) (auth.EventFilter, error) {
+	f := auth.EventFilter{}
+	if paged {
+		f.Limit = defaultLimit
+	}
+	for k, vs := range q {
 		if len(vs) != 1 {
-			return invalid("parameter %s given %d times", k, len(vs))
+			return f, invalid("parameter %s given %d times", k, len(vs))
 		}
 		var err error
-		switch v := vs[0]; k {
-		case "limit":
+		switch v := vs[0]; {
+		case k == "limit" && paged:
 			f.Limit, err = parseInt(k, v, 1, maxLimit)
-		case "offset":
+		case k == "offset" && paged:
 			f.Offset, err = parseInt(k, v, 0, 1<<31-1)
-		case "user":
+		case k == "user":
 			if len(v) > maxNameLen {
 				err = invalid("user longer than %d characters", maxNameLen)
 			}
 			f.User = v
-		case "action":
+		case k == "action":
 			if len(v) > 32 {
 				err = invalid("action longer than 32 characters")
 			}
 			f.Action = v
+		case k == "from":
+			f.From, err = parseTime(k, v)
+		case k == "to":
+			f.To, err = parseTime(k, v)
 		default:
 			err = invalid("unknown parameter %q", k)
 		}
 		if err != nil {
-			return err
+			return f, err
 		}
+	}
+	if !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To) {
+		return f, invalid("from must be before to")
+	}
+	return f, nil
+}
+
+func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, p *principal) error {
+	f, err := parseEventFilter(r.URL.Query(), true)
+	if err != nil {
+		return err
 	}
 	es, total, err := s.cfg.Accounts.Events(r.Context(), f)
 	if err != nil {
@@ -75,13 +96,14 @@ type userJSON struct {
 	Role       auth.Role `json:"role"`
 	Extensions []string  `json:"extensions"`
 	Created    time.Time `json:"created"`
+	Disabled   bool      `json:"disabled"`
 	// Password is set only in the answer to a POST without a password:
 	// the generated one, shown this once.
 	Password string `json:"password,omitempty"`
 }
 
 func userOf(u *auth.User) userJSON {
-	return userJSON{Name: u.Name, Role: u.Role, Extensions: nonNil(u.Extensions), Created: u.Created.UTC()}
+	return userJSON{Name: u.Name, Role: u.Role, Extensions: nonNil(u.Extensions), Created: u.Created.UTC(), Disabled: u.Disabled}
 }
 
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, p *principal) error {
@@ -159,13 +181,12 @@ func (s *Server) addUser(w http.ResponseWriter, r *http.Request, p *principal) e
 			return invalid("extension %q: use up to 32 digits, letters and + * # . _ -", e)
 		}
 	}
-	generated := req.Password == ""
-	if generated {
-		req.Password = auth.GeneratePassword()
-	} else if len(req.Password) < MinPassword || len(req.Password) > maxPassword {
-		return invalid("the password must have %d to %d characters", MinPassword, maxPassword)
+	// An agent sees only the calls of its extensions: one without any
+	// would be an account that can see nothing.
+	if role == auth.Agent && len(req.Extensions) == 0 {
+		return invalid("an agent needs at least one extension")
 	}
-	hash, err := auth.HashPassword(req.Password, s.cfg.PasswordParams)
+	hash, generated, err := s.passwordHash(&req.Password)
 	if err != nil {
 		return err
 	}
@@ -185,6 +206,85 @@ func (s *Server) addUser(w http.ResponseWriter, r *http.Request, p *principal) e
 		res.Password = req.Password
 	}
 	writeJSON(w, http.StatusCreated, res)
+	return nil
+}
+
+// passwordHash checks *password (generating one if it is empty) and
+// returns its hash, and whether it was generated.
+func (s *Server) passwordHash(password *string) (string, bool, error) {
+	generated := *password == ""
+	if generated {
+		*password = auth.GeneratePassword()
+	} else if len(*password) < MinPassword || len(*password) > maxPassword {
+		return "", false, invalid("the password must have %d to %d characters", MinPassword, maxPassword)
+	}
+	hash, err := auth.HashPassword(*password, s.cfg.PasswordParams)
+	return hash, generated, err
+}
+
+type setPasswordRequest struct {
+	Password string `json:"password"` // "": generate one
+}
+
+type setPasswordResponse struct {
+	// Password is the generated password, shown this once; "" when the
+	// request gave one.
+	Password string `json:"password,omitempty"`
+}
+
+// setPassword sets a user's password (ending the user's sessions).
+func (s *Server) setPassword(w http.ResponseWriter, r *http.Request, p *principal) error {
+	name := r.PathValue("name")
+	var req setPasswordRequest
+	if err := readJSON(w, r, &req); err != nil {
+		return err
+	}
+	hash, generated, err := s.passwordHash(&req.Password)
+	if err != nil {
+		return err
+	}
+	if err := s.cfg.Accounts.SetPassword(r.Context(), name, hash); err != nil {
+		return err
+	}
+	s.audit(r, p.user.Name, auth.ActionUserPassword, "", name)
+	res := setPasswordResponse{}
+	if generated {
+		res.Password = req.Password
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+type patchUserRequest struct {
+	Disabled *bool `json:"disabled"`
+}
+
+// patchUser disables or enables a user.
+func (s *Server) patchUser(w http.ResponseWriter, r *http.Request, p *principal) error {
+	name := r.PathValue("name")
+	var req patchUserRequest
+	if err := readJSON(w, r, &req); err != nil {
+		return err
+	}
+	if req.Disabled == nil {
+		return invalid("nothing to change: send {\"disabled\": true} or false")
+	}
+	if *req.Disabled && name == p.user.Name {
+		return invalid("you cannot disable yourself")
+	}
+	action := auth.ActionUserEnable
+	if *req.Disabled {
+		action = auth.ActionUserDisable
+	}
+	if err := s.cfg.Accounts.SetDisabled(r.Context(), name, *req.Disabled); err != nil {
+		return err
+	}
+	s.audit(r, p.user.Name, action, "", name)
+	u, err := s.cfg.Accounts.User(r.Context(), name)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, userOf(u))
 	return nil
 }
 

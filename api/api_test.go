@@ -688,7 +688,7 @@ func TestUsers(t *testing.T) {
 		t.Errorf("add user with a password: %d %s", res.StatusCode, body)
 	}
 	for name, req := range map[string]map[string]any{
-		"duplicate":     {"name": "carl", "role": "agent"},
+		"duplicate":     {"name": "carl", "role": "agent", "extensions": []string{"202"}},
 		"bad role":      {"name": "erin", "role": "root"},
 		"bad name":      {"name": "../erin", "role": "agent"},
 		"short pw":      {"name": "erin", "role": "agent", "password": "short"},

@@ -35,6 +35,11 @@ type Accounts interface {
 	User(ctx context.Context, name string) (*auth.User, error)
 	Users(ctx context.Context) ([]auth.User, error)
 	DeleteUser(ctx context.Context, name string) error
+	// SetPassword replaces a user's password hash and ends its sessions.
+	SetPassword(ctx context.Context, name, hash string) error
+	// SetDisabled disables (ending its sessions) or enables a user; it
+	// refuses (ECONFLICT) to disable the last enabled admin.
+	SetDisabled(ctx context.Context, name string, disabled bool) error
 
 	PutSession(ctx context.Context, s auth.Session) error
 	Session(ctx context.Context, idHash string) (*auth.Session, error)
@@ -229,10 +234,14 @@ func (s *Server) routes() {
 	s.handle("GET /api/calls/{id}/ladder", s.user(s.ladder))
 	s.handle("GET /api/calls/{id}/waveform", s.user(s.content("waveform", s.waveform)))
 	s.handle("GET /api/live", s.user(s.live))
+	s.handle("GET /api/dashboard", s.supervisor(s.dashboard))
 
 	s.handle("GET /api/audit", s.admin(s.listAudit))
+	s.handle("GET /api/audit.csv", s.admin(s.exportAudit))
 	s.handle("GET /api/users", s.admin(s.listUsers))
 	s.handle("POST /api/users", s.admin(s.addUser))
+	s.handle("PATCH /api/users/{name}", s.admin(s.patchUser))
+	s.handle("PUT /api/users/{name}/password", s.admin(s.setPassword))
 	s.handle("DELETE /api/users/{name}", s.admin(s.deleteUser))
 	s.handle("GET /api/tokens", s.admin(s.listTokens))
 	s.handle("POST /api/tokens", s.admin(s.createToken))

@@ -42,6 +42,9 @@ func (s *Server) public(h func(http.ResponseWriter, *http.Request) error) http.H
 // user wraps a handler that needs a user of any role.
 func (s *Server) user(h handler) http.HandlerFunc { return s.withRole(auth.Agent, h) }
 
+// supervisor wraps a handler that needs a supervisor or an admin.
+func (s *Server) supervisor(h handler) http.HandlerFunc { return s.withRole(auth.Supervisor, h) }
+
 // admin wraps a handler that needs an admin.
 func (s *Server) admin(h handler) http.HandlerFunc { return s.withRole(auth.Admin, h) }
 
@@ -161,6 +164,9 @@ func (s *Server) userNamed(ctx context.Context, name string) (*auth.User, error)
 	u, err := s.cfg.Accounts.User(ctx, name)
 	if spanrec.ErrorKind(err) == spanrec.ENOTFOUND {
 		return nil, unauthenticated("the user no longer exists")
+	}
+	if err == nil && u.Disabled {
+		return nil, unauthenticated("the user is disabled")
 	}
 	return u, err
 }
@@ -317,7 +323,9 @@ func (s *Server) checkPassword(ctx context.Context, name, password string) (*aut
 	if err != nil && spanrec.ErrorKind(err) != spanrec.ENOTFOUND {
 		return nil, false, err
 	}
-	if u == nil || u.PasswordHash == "" {
+	if u == nil || u.PasswordHash == "" || u.Disabled {
+		// A disabled user is refused like a wrong password, after the
+		// same work, so that the answer does not tell which names exist.
 		auth.VerifyPassword(s.dummy, password)
 		return nil, false, nil
 	}

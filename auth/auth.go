@@ -41,6 +41,9 @@ type User struct {
 	// cannot log in with a password (API tokens only).
 	PasswordHash string
 	Created      time.Time
+	// Disabled users cannot log in, and their sessions and API tokens are
+	// refused, until an admin enables them again.
+	Disabled bool
 }
 
 // Session is a browser login. Stores keep it under the SHA-256 of its
@@ -81,7 +84,11 @@ const (
 	ActionUserDelete   = "user_delete"
 	ActionTokenCreate  = "token_create"
 	ActionTokenRevoke  = "token_revoke"
-	ActionKeysAdd      = "keys_add" // key lines given to the running recorder (POST /api/keys); never the keys
+	ActionUserPassword = "user_password" // an admin set a user's password (never the password)
+	ActionUserDisable  = "user_disable"
+	ActionUserEnable   = "user_enable"
+	ActionAuditExport  = "audit_export" // the audit trail downloaded as CSV (the filter in the detail)
+	ActionKeysAdd      = "keys_add"     // key lines given to the running recorder (POST /api/keys); never the keys
 )
 
 // Event is one entry of the audit trail: who did what, when, from where.
@@ -99,8 +106,13 @@ type Event struct {
 type EventFilter struct {
 	User   string
 	Action string
-	Limit  int // 0: no limit
-	Offset int
+	// From and To bound the events' times: From ≤ At < To.
+	From, To time.Time
+	// BeforeID selects the events with an ID below it (0: any), so that a
+	// long trail can be read in pages that rows added meanwhile do not move.
+	BeforeID int64
+	Limit    int // 0: no limit
+	Offset   int
 }
 
 // HasExtension reports whether number is one of u's extensions.

@@ -29,9 +29,9 @@ func (db *DB) AddUser(ctx context.Context, u auth.User) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: user %s: %w", u.Name, err)
 	}
-	res, err := db.w.ExecContext(ctx, `INSERT INTO users (name, role, extensions, password_hash, created_ns)
-		VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`,
-		u.Name, u.Role, string(ext), u.PasswordHash, u.Created.UnixNano())
+	res, err := db.w.ExecContext(ctx, `INSERT INTO users (name, role, extensions, password_hash, created_ns, disabled)
+		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`,
+		u.Name, u.Role, string(ext), u.PasswordHash, u.Created.UnixNano(), u.Disabled)
 	if err != nil {
 		return fmt.Errorf("sqlite: add user %s: %w", u.Name, err)
 	}
@@ -43,7 +43,7 @@ func (db *DB) AddUser(ctx context.Context, u auth.User) error {
 	return nil
 }
 
-const userColumns = `name, role, extensions, password_hash, created_ns`
+const userColumns = `name, role, extensions, password_hash, created_ns, disabled`
 
 // User returns the user called name, or an error of kind ENOTFOUND.
 func (db *DB) User(ctx context.Context, name string) (*auth.User, error) {
@@ -83,7 +83,7 @@ func scanUsers(rows *sql.Rows) ([]auth.User, error) {
 			ext     string
 			created int64
 		)
-		if err := rows.Scan(&u.Name, &u.Role, &ext, &u.PasswordHash, &created); err != nil {
+		if err := rows.Scan(&u.Name, &u.Role, &ext, &u.PasswordHash, &created, &u.Disabled); err != nil {
 			return nil, err
 		}
 		if err := json.Unmarshal([]byte(ext), &u.Extensions); err != nil {
@@ -112,6 +112,43 @@ func (db *DB) SetPassword(ctx context.Context, name, hash string) error {
 	})
 }
 
+// SetDisabled disables or enables the user called name; disabling ends the
+// user's sessions (its API tokens stay, refused while it is disabled). It
+// returns an error of kind ENOTFOUND if there is no such user, and of kind
+// ECONFLICT if disabling would leave no enabled admin.
+func (db *DB) SetDisabled(ctx context.Context, name string, disabled bool) error {
+	verb := "enable"
+	if disabled {
+		verb = "disable"
+	}
+	return db.inTx(ctx, verb+" user "+name, func(tx *sql.Tx) error {
+		var role auth.Role
+		err := tx.QueryRowContext(ctx, `SELECT role FROM users WHERE name = ?`, name).Scan(&role)
+		if errors.Is(err, sql.ErrNoRows) {
+			return spanrec.Errorf(spanrec.ENOTFOUND, "no user %s", name)
+		} else if err != nil {
+			return err
+		}
+		if disabled && role == auth.Admin {
+			var others int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE role = ? AND disabled = 0 AND name <> ?`,
+				auth.Admin, name).Scan(&others); err != nil {
+				return err
+			}
+			if others == 0 {
+				return spanrec.Errorf(spanrec.ECONFLICT, "%s is the last enabled admin; add or enable another admin first", name)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET disabled = ? WHERE name = ?`, disabled, name); err != nil {
+			return err
+		}
+		if disabled {
+			_, err = tx.ExecContext(ctx, `DELETE FROM sessions WHERE user = ?`, name)
+		}
+		return err
+	})
+}
+
 // DeleteUser deletes the user called name with the user's sessions and
 // tokens. It returns an error of kind ENOTFOUND if there is no such user,
 // and of kind ECONFLICT if the user is the last admin.
@@ -131,6 +168,14 @@ func (db *DB) DeleteUser(ctx context.Context, name string) error {
 			}
 			if admins == 1 {
 				return spanrec.Errorf(spanrec.ECONFLICT, "%s is the last admin; add another admin first", name)
+			}
+			var enabled int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE role = ? AND disabled = 0 AND name <> ?`,
+				auth.Admin, name).Scan(&enabled); err != nil {
+				return err
+			}
+			if enabled == 0 {
+				return spanrec.Errorf(spanrec.ECONFLICT, "%s is the last enabled admin; enable another admin first", name)
 			}
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM users WHERE name = ?`, name)
@@ -305,6 +350,18 @@ func (db *DB) Events(ctx context.Context, f auth.EventFilter) ([]auth.Event, int
 	if f.Action != "" {
 		where += ` AND action = ?`
 		args = append(args, f.Action)
+	}
+	if !f.From.IsZero() {
+		where += ` AND at_ns >= ?`
+		args = append(args, timeValue(f.From).clampedNS())
+	}
+	if !f.To.IsZero() {
+		where += ` AND at_ns < ?`
+		args = append(args, timeValue(f.To).clampedNS())
+	}
+	if f.BeforeID > 0 {
+		where += ` AND id < ?`
+		args = append(args, f.BeforeID)
 	}
 	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
