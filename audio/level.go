@@ -97,32 +97,57 @@ const flatnessOrder = 8
 // random bytes decoded as audio give close to 1. It costs about 9
 // multiply-adds per sample and does not allocate.
 func Flatness(pcm []int16) float64 {
+	f, _ := flatness(pcm, 0)
+	return f
+}
+
+// FlatnessAtLeast reports whether Flatness(pcm) >= bar, for the same
+// cost when it is, and at a fraction of it when it is not: the prediction
+// error of each order is at most that of the order before, so the
+// recursion stops at the first order whose error ratio falls below bar.
+// Speech and tones fall below a high bar at order 1 or 2 (their samples
+// are strongly correlated with the next), after 2 or 3 of Flatness's 9
+// passes over pcm.
+func FlatnessAtLeast(pcm []int16, bar float64) bool {
+	f, _ := flatness(pcm, bar)
+	return f >= bar
+}
+
+// flatness computes Flatness, stopping early (with the ratio so far,
+// already below stop) once the error ratio falls below stop. orders is
+// how many orders it went through.
+func flatness(pcm []int16, stop float64) (f float64, orders int) {
 	n := len(pcm)
 	if n < 32 {
-		return 1
+		return 1, 0
 	}
+	// r[k] is the autocorrelation at lag k, computed when order k needs
+	// it: the results are those of computing all lags first, as every
+	// sum runs in the same order.
 	var r [flatnessOrder + 1]float64
-	for k := 0; k <= flatnessOrder; k++ {
+	lag := func(k int) float64 {
 		var sum float64
 		for i := k; i < n; i++ {
 			sum += float64(pcm[i]) * float64(pcm[i-k])
 		}
-		r[k] = sum
+		return sum
 	}
+	r[0] = lag(0)
 	if r[0] <= 0 {
-		return 1
+		return 1, 0
 	}
 	// Levinson–Durbin: err is the prediction error energy of order i.
 	var a, prev [flatnessOrder + 1]float64
 	err := r[0]
 	for i := 1; i <= flatnessOrder; i++ {
+		r[i] = lag(i)
 		acc := r[i]
 		for j := 1; j < i; j++ {
 			acc -= a[j] * r[i-j]
 		}
 		k := acc / err
 		if k >= 1 || k <= -1 {
-			return 0 // perfectly predictable (a pure tone, numerically)
+			return 0, i // perfectly predictable (a pure tone, numerically)
 		}
 		prev = a
 		a[i] = k
@@ -130,6 +155,9 @@ func Flatness(pcm []int16) float64 {
 			a[j] = prev[j] - k*prev[i-j]
 		}
 		err *= 1 - k*k
+		if err/r[0] < stop {
+			return err / r[0], i
+		}
 	}
-	return err / r[0]
+	return err / r[0], flatnessOrder
 }

@@ -47,7 +47,7 @@ type noiseGuard struct {
 // decoder found the payload's bitstream implausible
 // (codec.GarbageDetector): noise whatever it sounds like.
 func (g *noiseGuard) add(pcm []int16, pos int64, garbage bool) bool {
-	if !garbage && (len(pcm) < 32 || audio.RMS(pcm) < noiseRMS || audio.Flatness(pcm) < g.flatness) {
+	if !garbage && (len(pcm) < 32 || audio.RMS(pcm) < noiseRMS || !audio.FlatnessAtLeast(pcm, g.flatness)) {
 		g.run = 0
 		g.clean = max(g.clean, pos+int64(len(pcm)))
 		return false
