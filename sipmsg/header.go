@@ -23,7 +23,10 @@ func compact(name string) string {
 // MaxHeaderValues of them. A comma-separated list stays one value. It reads Raw, so it costs a scan of the header
 // section (without allocating unless the header is there): meant for the few headers Parse does not keep.
 func (m *Message) Header(name string) []string {
-	s := string(m.Raw)
+	s := m.raw
+	if len(s) != len(m.Raw) {
+		s = string(m.Raw) // not from Parse, or Raw was replaced
+	}
 	end := strings.Index(s, "\r\n\r\n")
 	if e := strings.Index(s, "\n\n"); e >= 0 && (end < 0 || e < end) {
 		end = e

@@ -39,6 +39,9 @@ type Message struct {
 	// Raw is the whole message, start line to the end of the body (trailing datagram bytes beyond
 	// Content-Length are not part of it). It is the Message's own copy.
 	Raw []byte
+	// raw is Raw as Parse read it: the string every other field is cut
+	// from, which Header scans without copying Raw again.
+	raw string
 }
 
 // Addr is a parsed name-addr or addr-spec (RFC 3261 §25.1) of a From, To or P-Asserted-Identity header.
@@ -173,7 +176,8 @@ func Parse(b []byte) (*Message, error) {
 	if !m.Request {
 		m.Method = m.CSeqMethod
 	}
-	m.Raw = []byte(s[:bodyEnd])
+	m.raw = s[:bodyEnd]
+	m.Raw = []byte(m.raw)
 	m.Body = m.Raw[bodyStart:bodyEnd:bodyEnd]
 	if !haveCallID {
 		return nil, ErrNoCallID
