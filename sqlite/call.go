@@ -68,10 +68,10 @@ func (db *DB) PutCall(ctx context.Context, c *spanrec.Call) error {
 		return fmt.Errorf("sqlite: put call %s: %w", c.ID, err)
 	}
 	defer tx.Rollback()
-	if err := putCall(ctx, tx, c, args); err != nil {
+	if err := db.putCall(ctx, tx, c, args); err != nil {
 		return fmt.Errorf("sqlite: put call %s: %w", c.ID, err)
 	}
-	if err := linkCall(ctx, tx, c); err != nil {
+	if err := db.linkCall(ctx, tx, c); err != nil {
 		return fmt.Errorf("sqlite: put call %s: %w", c.ID, err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -80,22 +80,21 @@ func (db *DB) PutCall(ctx context.Context, c *spanrec.Call) error {
 	return nil
 }
 
-func putCall(ctx context.Context, tx *sql.Tx, c *spanrec.Call, args []any) error {
-	if _, err := tx.ExecContext(ctx, upsertCall, args...); err != nil {
+func (db *DB) putCall(ctx context.Context, tx *sql.Tx, c *spanrec.Call, args []any) error {
+	if err := db.exec(ctx, tx, upsertCall, args...); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM streams WHERE call_id = ?`, c.ID); err != nil {
+	if err := db.exec(ctx, tx, deleteStreams, c.ID); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM dtmf WHERE call_id = ?`, c.ID); err != nil {
+	if err := db.exec(ctx, tx, deleteDTMF, c.ID); err != nil {
 		return err
 	}
 	if len(c.Streams) > 0 {
-		st, err := tx.PrepareContext(ctx, insertStream)
+		st, err := db.txStmt(ctx, tx, insertStream)
 		if err != nil {
 			return err
 		}
-		defer st.Close()
 		for i := range c.Streams {
 			s := &c.Streams[i]
 			src, _ := s.Src.MarshalText() // never fails
@@ -111,11 +110,10 @@ func putCall(ctx context.Context, tx *sql.Tx, c *spanrec.Call, args []any) error
 		}
 	}
 	if len(c.DTMF) > 0 {
-		st, err := tx.PrepareContext(ctx, insertDTMF)
+		st, err := db.txStmt(ctx, tx, insertDTMF)
 		if err != nil {
 			return err
 		}
-		defer st.Close()
 		for i := range c.DTMF {
 			d := &c.DTMF[i]
 			_, err := st.ExecContext(ctx, c.ID, i, d.Digit, nsOf(d.At), d.DurationMS, d.Side, d.Source)

@@ -24,17 +24,29 @@ const (
 	maxLegs = 32
 )
 
+// linkedCalls selects the calls that share a link key with a call (?1)
+// and overlap it in time: within linkSlack (?2, ?3) for signalling keys,
+// strictly for media keys (a port reused later is another conversation).
+const linkedCalls = `SELECT DISTINCT l2.call_id, b.start_ns FROM call_links l1
+	JOIN call_links l2 ON l2.key = l1.key AND l2.call_id <> l1.call_id
+	JOIN calls a ON a.id = l1.call_id
+	JOIN calls b ON b.id = l2.call_id
+	WHERE l1.call_id = ?
+	AND b.start_ns < coalesce(a.end_ns, a.start_ns) + CASE WHEN l1.key LIKE 'media:%' THEN 0 ELSE ? END
+	AND a.start_ns < coalesce(b.end_ns, b.start_ns) + CASE WHEN l1.key LIKE 'media:%' THEN 0 ELSE ? END
+	ORDER BY l2.call_id`
+
 // linkCall stores c's link keys and sets the interaction of c and of the
 // calls linked with it.
-func linkCall(ctx context.Context, tx *sql.Tx, c *spanrec.Call) error {
-	if _, err := tx.ExecContext(ctx, `DELETE FROM call_links WHERE call_id = ?`, c.ID); err != nil {
+func (db *DB) linkCall(ctx context.Context, tx *sql.Tx, c *spanrec.Call) error {
+	if err := db.exec(ctx, tx, deleteLinks, c.ID); err != nil {
 		return fmt.Errorf("links: %w", err)
 	}
 	for i, k := range c.LinkKeys {
 		if i >= 64 || len(k) > 512 {
 			break
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO call_links (call_id, key) VALUES (?, ?)`, c.ID, k); err != nil {
+		if err := db.exec(ctx, tx, insertLink, c.ID, k); err != nil {
 			return fmt.Errorf("links: %w", err)
 		}
 	}
@@ -45,14 +57,11 @@ func linkCall(ctx context.Context, tx *sql.Tx, c *spanrec.Call) error {
 	members := []member{{c.ID, c.Start.UnixNano()}}
 	seen := map[spanrec.CallID]bool{c.ID: true}
 	for i := 0; i < len(members) && len(members) < maxLegs; i++ {
-		rows, err := tx.QueryContext(ctx, `SELECT DISTINCT l2.call_id, b.start_ns FROM call_links l1
-			JOIN call_links l2 ON l2.key = l1.key AND l2.call_id <> l1.call_id
-			JOIN calls a ON a.id = l1.call_id
-			JOIN calls b ON b.id = l2.call_id
-			WHERE l1.call_id = ?
-			AND b.start_ns < coalesce(a.end_ns, a.start_ns) + CASE WHEN l1.key LIKE 'media:%' THEN 0 ELSE ? END
-			AND a.start_ns < coalesce(b.end_ns, b.start_ns) + CASE WHEN l1.key LIKE 'media:%' THEN 0 ELSE ? END
-			ORDER BY l2.call_id`, members[i].id, linkSlack, linkSlack)
+		st, err := db.txStmt(ctx, tx, linkedCalls)
+		if err != nil {
+			return fmt.Errorf("links: %w", err)
+		}
+		rows, err := st.QueryContext(ctx, members[i].id, linkSlack, linkSlack)
 		if err != nil {
 			return fmt.Errorf("links: %w", err)
 		}
@@ -78,7 +87,7 @@ func linkCall(ctx context.Context, tx *sql.Tx, c *spanrec.Call) error {
 		}
 	}
 	for _, m := range members {
-		if _, err := tx.ExecContext(ctx, `UPDATE calls SET interaction = ? WHERE id = ?`, first.id, m.id); err != nil {
+		if err := db.exec(ctx, tx, setInteraction, first.id, m.id); err != nil {
 			return fmt.Errorf("links: %w", err)
 		}
 	}

@@ -64,6 +64,9 @@ var migrationFS embed.FS
 type DB struct {
 	w *sql.DB // the one write connection; also the read pool for ":memory:"
 	r *sql.DB // read-only connections
+	// stmts are w's prepared statements for the queries run per call
+	// (cachedQueries), read-only after Open.
+	stmts map[string]*sql.Stmt
 }
 
 var _ spanrec.CallIndex = (*DB)(nil)
@@ -93,7 +96,12 @@ func open(ctx context.Context, path string) (*DB, error) {
 			w.Close()
 			return nil, err
 		}
-		return &DB{w: w, r: w}, nil
+		stmts, err := prepare(ctx, w)
+		if err != nil {
+			w.Close()
+			return nil, err
+		}
+		return &DB{w: w, r: w, stmts: stmts}, nil
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -111,19 +119,25 @@ func open(ctx context.Context, path string) (*DB, error) {
 		w.Close()
 		return nil, err
 	}
-	r, err := openPool(ctx, uri+"?"+dsnParams(false), maxReaders)
+	stmts, err := prepare(ctx, w)
 	if err != nil {
 		w.Close()
 		return nil, err
 	}
-	return &DB{w: w, r: r}, nil
+	r, err := openPool(ctx, uri+"?"+dsnParams(false), maxReaders)
+	if err != nil {
+		closeStmts(stmts)
+		w.Close()
+		return nil, err
+	}
+	return &DB{w: w, r: r, stmts: stmts}, nil
 }
 
 // Close closes the database. Calls in progress finish first.
 func (db *DB) Close() error {
-	var err error
+	err := closeStmts(db.stmts)
 	if db.r != db.w {
-		err = db.r.Close()
+		err = errors.Join(err, db.r.Close())
 	}
 	return errors.Join(err, db.w.Close())
 }
