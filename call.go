@@ -96,9 +96,13 @@ type Stream struct {
 	Duplicates  int            `json:"duplicates"`
 	OutOfOrder  int            `json:"out_of_order"`
 	JitterMS    float64        `json:"jitter_ms"` // RFC 3550 interarrival jitter at the end
-	MaxJitterMS float64        `json:"max_jitter_ms"`
-	MaxDeltaMS  float64        `json:"max_delta_ms"` // largest gap between packets
-	MOS         float64        `json:"mos"`          // ITU-T G.107 E-model, simplified (see rtpstream)
+	// MeanJitterMS is the mean of the interarrival jitter over the
+	// stream's packets (what its MOS is computed from); 0 for calls
+	// indexed before it was kept.
+	MeanJitterMS float64 `json:"mean_jitter_ms"`
+	MaxJitterMS  float64 `json:"max_jitter_ms"`
+	MaxDeltaMS   float64 `json:"max_delta_ms"` // largest gap between packets
+	MOS          float64 `json:"mos"`          // ITU-T G.107 E-model, simplified (see rtpstream)
 	// Encryption says how the stream's media was protected; "" for plain
 	// RTP. An encrypted stream is Decoded only when it was decrypted.
 	Encryption Encryption `json:"encryption"`
@@ -201,11 +205,24 @@ type Call struct {
 	// Legs are the IDs of the other legs of the conversation (B2BUA, SBC
 	// or PBX legs, transfers), earliest first.
 	Legs []CallID
+	// Tags are the labels people put on the call (see CallNote), sorted;
+	// the index loads them.
+	Tags []string
 	// LinkKeys are what ties the call to its other legs: the media
 	// endpoints of its final SDP, correlation header values, transfer
 	// targets (see package call). The index links the calls that share a
 	// key and overlap in time. They are not part of the JSON form.
 	LinkKeys []string
+}
+
+// CallNote is a note a person wrote on a call (Call.Notes are the
+// recorder's own remarks).
+type CallNote struct {
+	ID     int64     `json:"id"`
+	CallID CallID    `json:"call_id"`
+	User   string    `json:"user"`
+	At     time.Time `json:"at"`
+	Text   string    `json:"text"`
 }
 
 // CallFilter selects calls in CallIndex.Calls. Zero fields do not filter.
@@ -232,6 +249,11 @@ type CallFilter struct {
 	// Signalling selects calls found this way: SignallingSIP or
 	// SignallingNone.
 	Signalling string
+	// Tag selects calls that carry this tag (Call.Tags), exactly.
+	Tag string
+	// NoteText selects calls with a note (CallNote) that contains this
+	// text, ignoring case.
+	NoteText string
 	// Extensions, when not empty, selects calls whose caller or callee
 	// number is exactly one of them: what an agent may see.
 	Extensions []string

@@ -42,6 +42,7 @@ type callJSON struct {
 	Signalling  string    `json:"signalling"`
 	Interaction CallID    `json:"interaction,omitempty"`
 	Legs        []CallID  `json:"legs"`
+	Tags        []string  `json:"tags"`
 }
 
 func timeString(t time.Time) string {
@@ -84,6 +85,7 @@ func (c *Call) MarshalJSON() ([]byte, error) {
 		CaptureLoss: c.CaptureLoss, Notes: nonNil(c.Notes),
 		Holds: nonNil(c.Holds), Signalling: c.Signalling,
 		Interaction: c.Interaction, Legs: nonNil(c.Legs),
+		Tags: nonNil(c.Tags),
 	}
 	if j.Signalling == "" {
 		j.Signalling = SignallingSIP

@@ -64,6 +64,8 @@ func (s *Server) listCalls(w http.ResponseWriter, r *http.Request, p *principal)
 const (
 	maxNumber = 64
 	maxCodec  = 32
+	// maxNoteSearch bounds the text looked for in notes.
+	maxNoteSearch = 200
 )
 
 // parseFilter reads the search parameters of GET /api/calls. Unknown
@@ -133,6 +135,13 @@ func parseFilter(q url.Values) (spanrec.CallFilter, error) {
 				err = invalid("group %q: want interaction", v)
 			}
 			f.GroupInteraction = true
+		case "tag":
+			f.Tag, err = ParseTag(v)
+		case "note":
+			if v == "" || len(v) > maxNoteSearch {
+				err = invalid("note: want 1 to %d bytes of text to look for", maxNoteSearch)
+			}
+			f.NoteText = v
 		case "sort":
 			if !slices.Contains(spanrec.SortKeys, strings.TrimPrefix(v, "-")) {
 				err = invalid("sort %q: want one of %s, with a leading - for descending", v, strings.Join(spanrec.SortKeys, ", "))

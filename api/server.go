@@ -233,6 +233,11 @@ func (s *Server) routes() {
 	s.handle("GET /api/calls/{id}/pcap", s.user(s.content("pcap", s.pcap)))
 	s.handle("GET /api/calls/{id}/ladder", s.user(s.ladder))
 	s.handle("GET /api/calls/{id}/waveform", s.user(s.content("waveform", s.waveform)))
+	s.handle("PUT /api/calls/{id}/tags/{tag}", s.user(s.putTag))
+	s.handle("DELETE /api/calls/{id}/tags/{tag}", s.user(s.deleteTag))
+	s.handle("GET /api/calls/{id}/notes", s.user(s.listNotes))
+	s.handle("POST /api/calls/{id}/notes", s.user(s.addNote))
+	s.handle("DELETE /api/calls/{id}/notes/{note}", s.user(s.deleteNote))
 	s.handle("GET /api/live", s.user(s.live))
 	s.handle("GET /api/dashboard", s.supervisor(s.dashboard))
 

@@ -89,6 +89,10 @@ const (
 	ActionUserEnable   = "user_enable"
 	ActionAuditExport  = "audit_export" // the audit trail downloaded as CSV (the filter in the detail)
 	ActionKeysAdd      = "keys_add"     // key lines given to the running recorder (POST /api/keys); never the keys
+	ActionTagAdd       = "tag_add"      // a tag put on a call (Detail: the tag)
+	ActionTagRemove    = "tag_remove"   // a tag taken off a call (Detail: the tag)
+	ActionNoteAdd      = "note_add"     // a note written on a call (Detail: its ID and text)
+	ActionNoteDelete   = "note_delete"  // a note deleted (Detail: its ID, author and text)
 )
 
 // Event is one entry of the audit trail: who did what, when, from where.

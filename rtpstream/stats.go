@@ -360,7 +360,7 @@ func (s *Stats) Snapshot() Snapshot {
 }
 
 // Fill copies the figures into the quality fields of st (First, Last,
-// Packets, Lost, Duplicates, OutOfOrder, JitterMS, MaxJitterMS, MaxDeltaMS
+// Packets, Lost, Duplicates, OutOfOrder, JitterMS, MeanJitterMS, MaxJitterMS, MaxDeltaMS
 // and MOS), leaving its identity fields alone.
 func (sn Snapshot) Fill(st *spanrec.Stream) {
 	st.First, st.Last = sn.First, sn.Last
@@ -369,6 +369,7 @@ func (sn Snapshot) Fill(st *spanrec.Stream) {
 	st.Duplicates = sn.Duplicates
 	st.OutOfOrder = sn.OutOfOrder
 	st.JitterMS = sn.JitterMS
+	st.MeanJitterMS = sn.MeanJitterMS
 	st.MaxJitterMS = sn.MaxJitterMS
 	st.MaxDeltaMS = sn.MaxDeltaMS
 	st.MOS = sn.MOS

@@ -42,10 +42,10 @@ const upsertCall = `INSERT INTO calls (` + callColumns + `)
 
 const streamColumns = `call_id, seq, ssrc, src, dst, side, payload_type, codec, clock_rate, decoded,
 	first_ns, last_ns, packets, lost, duplicates, out_of_order,
-	jitter_ms, max_jitter_ms, max_delta_ms, mos, encryption, auth_failures`
+	jitter_ms, max_jitter_ms, max_delta_ms, mos, encryption, auth_failures, mean_jitter_ms`
 
 const insertStream = `INSERT INTO streams (` + streamColumns + `)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 const dtmfColumns = `call_id, seq, digit, at_ns, duration_ms, side, source`
 
@@ -103,7 +103,7 @@ func (db *DB) putCall(ctx context.Context, tx *sql.Tx, c *spanrec.Call, args []a
 				s.PayloadType, s.Codec, s.ClockRate, s.Decoded,
 				nsOf(s.First), nsOf(s.Last), s.Packets, s.Lost, s.Duplicates, s.OutOfOrder,
 				realOf(s.JitterMS), realOf(s.MaxJitterMS), realOf(s.MaxDeltaMS), realOf(s.MOS),
-				s.Encryption, s.AuthFailures)
+				s.Encryption, s.AuthFailures, realOf(s.MeanJitterMS))
 			if err != nil {
 				return fmt.Errorf("stream %d: %w", i, err)
 			}
@@ -444,6 +444,14 @@ func filterSQL(f spanrec.CallFilter) (string, []any, error) {
 	if f.Signalling != "" {
 		conds = append(conds, `signalling = ?`)
 		args = append(args, f.Signalling)
+	}
+	if f.Tag != "" {
+		conds = append(conds, `EXISTS (SELECT 1 FROM call_tags WHERE call_tags.call_id = calls.id AND call_tags.tag = ?)`)
+		args = append(args, f.Tag)
+	}
+	if f.NoteText != "" {
+		conds = append(conds, `EXISTS (SELECT 1 FROM call_notes WHERE call_notes.call_id = calls.id AND call_notes.text LIKE ? ESCAPE '\')`)
+		args = append(args, "%"+escapeLike(f.NoteText)+"%")
 	}
 	if len(f.Extensions) > 0 {
 		// One JSON array parameter, as in queryCalls: any number of

@@ -54,6 +54,9 @@ func queryCalls(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]*span
 	if err := loadLegs(ctx, tx, string(idList), byID); err != nil {
 		return nil, err
 	}
+	if err := loadTags(ctx, tx, string(idList), byID); err != nil {
+		return nil, err
+	}
 	return calls, nil
 }
 
@@ -119,10 +122,11 @@ func loadStreams(ctx context.Context, tx *sql.Tx, idList string, byID map[spanre
 			src, dst                           string
 			first, last                        sql.NullInt64
 			jitter, maxJitter, maxDelta, score sql.NullFloat64
+			meanJitter                         sql.NullFloat64
 		)
 		err := rows.Scan(&id, &seq, &s.SSRC, &src, &dst, &s.Side, &s.PayloadType, &s.Codec,
 			&s.ClockRate, &s.Decoded, &first, &last, &s.Packets, &s.Lost, &s.Duplicates,
-			&s.OutOfOrder, &jitter, &maxJitter, &maxDelta, &score, &s.Encryption, &s.AuthFailures)
+			&s.OutOfOrder, &jitter, &maxJitter, &maxDelta, &score, &s.Encryption, &s.AuthFailures, &meanJitter)
 		if err != nil {
 			return fmt.Errorf("streams: %w", err)
 		}
@@ -135,6 +139,7 @@ func loadStreams(ctx context.Context, tx *sql.Tx, idList string, byID map[spanre
 		s.First, s.Last = timeOf(first), timeOf(last)
 		s.JitterMS, s.MaxJitterMS = floatOf(jitter), floatOf(maxJitter)
 		s.MaxDeltaMS, s.MOS = floatOf(maxDelta), floatOf(score)
+		s.MeanJitterMS = floatOf(meanJitter)
 		if c := byID[id]; c != nil {
 			c.Streams = append(c.Streams, s)
 		}

@@ -54,7 +54,7 @@ func fullCall(loc *time.Location) *spanrec.Call {
 				PayloadType: 0, Codec: "PCMU", ClockRate: 8000, Decoded: true,
 				First: at(3 * time.Second), Last: at(63 * time.Second),
 				Packets: 3000, Lost: 2, Duplicates: 1, OutOfOrder: 3,
-				JitterMS: 1.25, MaxJitterMS: 4.5, MaxDeltaMS: 41.0625, MOS: 4.31,
+				JitterMS: 1.25, MeanJitterMS: 0.875, MaxJitterMS: 4.5, MaxDeltaMS: 41.0625, MOS: 4.31,
 			},
 			{
 				SSRC: 1, Src: netip.MustParseAddrPort("[2001:db8::20]:30000"),

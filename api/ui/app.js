@@ -18,7 +18,7 @@ let session = null;
 
 const routes = [
   { re: /^#\/login$/, view: showLogin, open: true },
-  { re: /^#\/calls\/([^/?]+)$/, view: showCall, nav: 'calls' },
+  { re: /^#\/calls\/([^/?]+)(?:\?(.*))?$/, view: showCall, nav: 'calls' },
   { re: /^#\/calls(?:\?(.*))?$/, view: showCalls, nav: 'calls' },
   { re: /^#\/live$/, view: showLive, nav: 'live' },
   { re: /^#\/audit(?:\?(.*))?$/, view: showAudit, nav: 'audit' },

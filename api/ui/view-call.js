@@ -1,6 +1,8 @@
 // #/calls/{id}: one call — who, when, status and notes; the recording with
 // a waveform per party, DTMF marks and a playhead; per-stream quality; the
-// SIP ladder with each message's raw text; downloads; delete (admins).
+// tags and notes people added; the SIP ladder with each message's raw
+// text; downloads; delete (admins). #/calls/{id}?t=73.5 opens the call
+// with the player and the waveform at 73.5 s.
 
 import { APIError, callURL, del, get } from './api.js';
 import { go, toast } from './app.js';
@@ -8,6 +10,7 @@ import { h, s, isTyping } from './dom.js';
 import * as f from './format.js';
 import { Ladder, label as msgLabel } from './ladder.js';
 import { Waveform } from './waveform.js';
+import { annotations } from './call-notes.js';
 
 const icon = {
   play: () => s('svg', { viewBox: '0 0 24 24', 'aria-hidden': 'true', class: 'icon' }, s('path', { d: 'M7 4.5v15l13-7.5z' })),
@@ -39,7 +42,8 @@ export async function showCall(ctx) {
       call.pcap ? ' Its packets are in the pcap download.' : ''));
   }
 
-  ctx.main.append(h('div', { class: 'grid-2' }, quality(call), details(call)));
+  ctx.main.append(quality(call));
+  ctx.main.append(h('div', { class: 'grid-2' }, annotations(call, ctx), details(call)));
 
   const ladderBox = h('section', { class: 'panel ladder-panel', 'aria-labelledby': 'ladder-title' },
     h('div', { class: 'panel-head' }, h('h2', { id: 'ladder-title' }, 'SIP ladder'),
@@ -99,14 +103,30 @@ function player(box, call, ctx) {
   const waveBox = h('div', { class: 'wave-box' }, h('p', { class: 'loading' }, 'Loading waveform…'));
 
   box.querySelector('.panel-head').append(h('span', { class: 'muted' }, 'Space plays and pauses · click the waveform to seek'));
-  box.append(h('div', { class: 'player-bar' }, playBtn, clock, h('label', { class: 'speed' }, 'Speed ', speed), state), waveBox, audio);
 
   let wave = null;
+  let pos = 0; // where the player is (audio.currentTime lags until the audio loads)
   const seek = (t) => {
+    pos = t;
     audio.currentTime = t;
     wave && wave.setTime(t);
     clock.textContent = `${f.position(t)} / ${f.position(durationSec)}`;
   };
+  // #/calls/{id}?t=SECONDS: start there (a link to a moment of the call).
+  const startAt = Number(ctx.query.get('t'));
+  if (ctx.query.has('t') && Number.isFinite(startAt) && startAt >= 0) seek(Math.min(startAt, durationSec));
+  const shareBtn = h('button', {
+    type: 'button', class: 'btn', id: 'share-moment', title: 'Copy a link that opens this call at the current position',
+    onclick: () => {
+      const t = Math.round((audio.paused && audio.readyState < 1 ? pos : audio.currentTime) * 10) / 10;
+      const url = `${location.origin}${location.pathname}#/calls/${encodeURIComponent(call.id)}?t=${t}`;
+      history.replaceState(null, '', `#/calls/${encodeURIComponent(call.id)}?t=${t}`);
+      const done = () => toast(`Link to ${f.position(t)} copied.`);
+      if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(url).then(done, () => toast(`Link: ${url}`));
+      else toast(`Link: ${url}`);
+    },
+  }, 'Link to this moment');
+  box.append(h('div', { class: 'player-bar' }, playBtn, clock, h('label', { class: 'speed' }, 'Speed ', speed), shareBtn, state), waveBox, audio);
   const toggle = () => {
     if (audio.paused) {
       state.textContent = audio.readyState < 2 ? 'Loading…' : '';
@@ -120,8 +140,9 @@ function player(box, call, ctx) {
 
   let raf = 0;
   const tick = () => {
-    wave && wave.setTime(audio.currentTime);
-    clock.textContent = `${f.position(audio.currentTime)} / ${f.position(audio.duration || durationSec)}`;
+    if (audio.readyState >= 1) pos = audio.currentTime;
+    wave && wave.setTime(pos);
+    clock.textContent = `${f.position(pos)} / ${f.position(audio.duration || durationSec)}`;
     raf = audio.paused ? 0 : requestAnimationFrame(tick);
   };
   audio.addEventListener('play', () => {
@@ -196,7 +217,7 @@ function player(box, call, ctx) {
       onSeek: seek,
     });
     waveBox.replaceChildren(wave.el);
-    wave.setTime(audio.currentTime);
+    wave.setTime(pos);
   }).catch((err) => {
     if (err.name === 'AbortError') return;
     waveBox.replaceChildren(h('p', { class: 'empty-note' }, `The waveform is not available: ${err.message}`));
@@ -214,7 +235,7 @@ function player(box, call, ctx) {
 
 function quality(call) {
   const streams = call.streams || [];
-  const box = h('section', { class: 'panel', 'aria-labelledby': 'quality-title' },
+  const box = h('section', { class: 'panel quality', id: 'quality', 'aria-labelledby': 'quality-title' },
     h('div', { class: 'panel-head' }, h('h2', { id: 'quality-title' }, 'Media quality')));
   if (streams.length === 0) {
     box.append(h('p', { class: 'empty-note' }, 'No RTP streams were seen for this call.'));
@@ -225,22 +246,28 @@ function quality(call) {
     h('caption', { class: 'sr-only' }, 'RTP streams with packets, loss, jitter and MOS'),
     h('thead', {}, h('tr', {},
       th('Leg'), th('Codec'), th('Packets', 'num'), th('Lost', 'num'),
-      th('Jitter (ms)', 'num', 'RFC 3550 interarrival jitter at the end / maximum'), th('Max gap', 'num', 'Largest gap between packets'), th('MOS', 'num', 'ITU-T G.107 E-model estimate'))),
+      h('th', { scope: 'col', class: 'num', title: 'RFC 3550 interarrival jitter: mean over the stream / largest value, in milliseconds' },
+        'Jitter', h('span', { class: 'th-sub' }, 'mean / max ms')),
+      th('Max gap', 'num', 'Largest gap between packets'), th('MOS', 'num', 'ITU-T G.107 E-model estimate'))),
     h('tbody', {}, streams.map((st) => {
       const loss = f.lossPercent([st]);
       const grade = f.mosGrade(st.mos);
+      // data-label names each cell where the narrow layout drops the header.
+      const mean = st.mean_jitter_ms > 0 || !(st.max_jitter_ms > 0) ? (st.mean_jitter_ms || 0).toFixed(1) : '–';
       return h('tr', { class: st.lost > 0 ? 'has-loss' : undefined },
-        h('td', { class: 'leg' },
+        h('td', { class: 'leg', 'data-label': 'Leg' },
           h('span', { class: 'leg-name' }, st.side === 'caller' ? 'Caller → callee' : st.side === 'callee' ? 'Callee → caller' : st.side || 'Unknown'),
           h('span', { class: 'mono addr' }, `${st.src} → ${st.dst}`)),
-        h('td', {}, st.codec || `PT ${st.payload_type}`, encryptionBadge(st),
+        h('td', { 'data-label': 'Codec' }, st.codec || `PT ${st.payload_type}`, encryptionBadge(st),
           st.decoded === false && !st.encryption ? h('span', { class: 'sub warn-text', title: 'This codec cannot be decoded; the audio is only in the pcap' }, 'not decoded') : null),
-        h('td', { class: 'num' }, String(st.packets),
+        h('td', { class: 'num', 'data-label': 'Packets' }, String(st.packets),
           st.duplicates || st.out_of_order ? h('span', { class: 'sub', title: 'duplicates / out of order' }, `dup ${st.duplicates || 0} · ooo ${st.out_of_order || 0}`) : null),
-        h('td', { class: ['num', st.lost > 0 ? 'warn-text' : null] }, st.lost > 0 ? `${st.lost} (${f.percent(loss)})` : '0'),
-        h('td', { class: 'num' }, `${(st.jitter_ms || 0).toFixed(1)} / ${(st.max_jitter_ms || 0).toFixed(1)}`),
-        h('td', { class: 'num' }, st.max_delta_ms ? `${Math.round(st.max_delta_ms)} ms` : '–'),
-        h('td', { class: 'num' }, h('span', { class: ['mos', `mos-${grade}`], title: f.mosText[grade] }, st.mos > 0 ? st.mos.toFixed(2) : '–')));
+        h('td', { class: ['num', st.lost > 0 ? 'warn-text' : null], 'data-label': 'Lost' }, String(st.lost || 0),
+          st.lost > 0 ? h('span', { class: 'sub' }, f.percent(loss)) : null),
+        h('td', { class: 'num', 'data-label': 'Jitter mean / max (ms)', title: `mean ${mean} ms, largest ${(st.max_jitter_ms || 0).toFixed(1)} ms, at the end ${(st.jitter_ms || 0).toFixed(1)} ms` },
+          `${mean} / ${(st.max_jitter_ms || 0).toFixed(1)}`),
+        h('td', { class: 'num', 'data-label': 'Max gap' }, st.max_delta_ms ? `${Math.round(st.max_delta_ms)} ms` : '–'),
+        h('td', { class: 'num', 'data-label': 'MOS' }, h('span', { class: ['mos', `mos-${grade}`], title: f.mosText[grade] }, st.mos > 0 ? st.mos.toFixed(2) : '–')));
     })))));
   return box;
 }
