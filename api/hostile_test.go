@@ -558,7 +558,7 @@ func TestLiveEndsWithAccess(t *testing.T) {
 					got <- types
 					return
 				}
-				if typ, ok := strings.CutPrefix(line, "event: "); ok {
+				if typ, ok := strings.CutPrefix(line, "event: "); ok && typ != "snapshot\n" {
 					types = append(types, strings.TrimSpace(typ))
 				}
 			}

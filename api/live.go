@@ -1,11 +1,15 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spanrec/spanrec"
@@ -13,56 +17,138 @@ import (
 
 // Live event types.
 const (
-	EventStart  = "start"  // the INVITE of a call was seen
-	EventAnswer = "answer" // the call was answered
-	EventEnd    = "end"    // the call ended and is in the index
+	// EventSnapshot opens every stream (and follows a resynchronisation):
+	// the calls in progress, as {"calls": [...]}; the events after it
+	// change that set.
+	EventSnapshot = "snapshot"
+	EventStart    = "start"  // the INVITE of a call was seen
+	EventAnswer   = "answer" // the call was answered
+	EventUpdate   = "update" // what is known of a call in progress changed (its codecs)
+	EventEnd      = "end"    // the call ended and is in the index
+	EventFailed   = "failed" // the call ended but could not be recorded
 )
 
 // Event is a change in a call, for the live view.
 type Event struct {
-	Type string // EventStart, EventAnswer or EventEnd
+	Type string // EventStart, EventAnswer, EventUpdate, EventEnd or EventFailed
 	Call *spanrec.Call
 }
 
 // subscriberQueue is how many events a slow live client may lag behind
-// before it misses some.
+// before its stream is resynchronised with a new snapshot.
 const subscriberQueue = 64
 
+// maxActiveCalls bounds the calls in progress Events keeps for the
+// snapshots (a few hundred bytes each); past it new calls are left out of
+// the snapshots (counted) but their events still go out.
+const maxActiveCalls = 20_000
+
 // Events passes live call events from a publisher (the recorder, or
-// WatchIndex) to the /api/live streams. It is safe for concurrent use.
+// WatchIndex) to the /api/live streams, and keeps the calls in progress
+// (started, not ended) so that a stream can begin with them. It is safe
+// for concurrent use.
 type Events struct {
-	mu   sync.Mutex
-	subs map[chan Event]struct{}
+	mu     sync.Mutex
+	subs   map[*subscriber]struct{}
+	active map[spanrec.CallID]*spanrec.Call
+
+	activeDropped atomic.Uint64 // calls left out of the snapshots (maxActiveCalls)
+	resyncs       atomic.Uint64 // snapshots sent again to a lagging stream
+}
+
+// A subscriber is one stream's queue. lost (under Events.mu) says that
+// an event did not fit in the queue; kick wakes the stream to resync.
+type subscriber struct {
+	ch   chan Event
+	kick chan struct{}
+	lost bool
 }
 
 // NewEvents returns an Events without subscribers.
-func NewEvents() *Events { return &Events{subs: map[chan Event]struct{}{}} }
+func NewEvents() *Events {
+	return &Events{subs: map[*subscriber]struct{}{}, active: map[spanrec.CallID]*spanrec.Call{}}
+}
 
-// Publish sends e to every subscriber without blocking: a subscriber whose
-// queue is full misses e. e.Call must not be modified afterwards.
+// Publish records e in the set of calls in progress and sends it to every
+// subscriber without blocking: a subscriber whose queue is full gets a
+// new snapshot instead (see resync). e.Call must not be modified
+// afterwards.
 func (ev *Events) Publish(e Event) {
 	ev.mu.Lock()
 	defer ev.mu.Unlock()
-	for ch := range ev.subs {
+	if e.Call != nil {
+		switch e.Type {
+		case EventStart, EventAnswer, EventUpdate:
+			if _, ok := ev.active[e.Call.ID]; ok || len(ev.active) < maxActiveCalls {
+				ev.active[e.Call.ID] = e.Call
+			} else if e.Type == EventStart {
+				ev.activeDropped.Add(1)
+			}
+		case EventEnd, EventFailed:
+			delete(ev.active, e.Call.ID)
+		}
+	}
+	for s := range ev.subs {
+		if s.lost {
+			continue // the snapshot it will get covers e
+		}
 		select {
-		case ch <- e:
+		case s.ch <- e:
 		default:
+			s.lost = true
+			select {
+			case s.kick <- struct{}{}:
+			default:
+			}
 		}
 	}
 }
 
-// subscribe returns a channel of the events published from now on, and
-// the function that ends the subscription.
-func (ev *Events) subscribe() (<-chan Event, func()) {
-	ch := make(chan Event, subscriberQueue)
+// snapshotLocked returns the calls in progress, oldest first. ev.mu must
+// be held.
+func (ev *Events) snapshotLocked() []*spanrec.Call {
+	calls := slices.Collect(maps.Values(ev.active))
+	slices.SortFunc(calls, func(a, b *spanrec.Call) int {
+		return cmp.Or(a.Start.Compare(b.Start), cmp.Compare(a.ID, b.ID))
+	})
+	return calls
+}
+
+// Active returns the calls in progress, oldest first.
+func (ev *Events) Active() []*spanrec.Call {
 	ev.mu.Lock()
-	ev.subs[ch] = struct{}{}
+	defer ev.mu.Unlock()
+	return ev.snapshotLocked()
+}
+
+// subscribe returns the calls in progress and a subscriber that gets
+// every event published after them, taken at once: no event is both in
+// the snapshot and queued, none is in neither. The returned function ends
+// the subscription.
+func (ev *Events) subscribe() ([]*spanrec.Call, *subscriber, func()) {
+	s := &subscriber{ch: make(chan Event, subscriberQueue), kick: make(chan struct{}, 1)}
+	ev.mu.Lock()
+	ev.subs[s] = struct{}{}
+	calls := ev.snapshotLocked()
 	ev.mu.Unlock()
-	return ch, func() {
+	return calls, s, func() {
 		ev.mu.Lock()
-		delete(ev.subs, ch)
+		delete(ev.subs, s)
 		ev.mu.Unlock()
 	}
+}
+
+// resync empties s's queue and returns a new snapshot, at once, as
+// subscribe does: for a subscriber that lost events.
+func (ev *Events) resync(s *subscriber) []*spanrec.Call {
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	for len(s.ch) > 0 {
+		<-s.ch
+	}
+	s.lost = false
+	ev.resyncs.Add(1)
+	return ev.snapshotLocked()
 }
 
 // Bounds of the live streams: in all, and of one user.
@@ -98,12 +184,16 @@ func (s *Server) liveSlot(user string) (func(), error) {
 }
 
 // live streams call events as Server-Sent Events (HTML Living Standard
-// §9.2): "event: start|answer|end" with the call's JSON as data, and a
-// comment line every Heartbeat. Agents get only their own calls' events.
-// Every LiveRecheck the session or token is checked again: when it has
-// ended (logout, expiry, user deleted, token revoked) the stream gets an
-// "unauthorized" event and ends; a changed role or extension list takes
-// effect.
+// §9.2). It begins with a "snapshot" event, the calls in progress as
+// {"now": server time, "calls": [...]}, then sends "event: start|answer|update|end|failed"
+// with the call's JSON as data, and a comment line every Heartbeat. The
+// snapshot and the subscription are taken at once (Events.subscribe), so
+// no change is lost or told twice between them; a stream that falls more
+// than subscriberQueue events behind gets a new snapshot instead of the
+// events it missed. Agents get only their own calls. Every LiveRecheck
+// the session or token is checked again: when it has ended (logout,
+// expiry, user deleted, token revoked) the stream gets an "unauthorized"
+// event and ends; a changed role or extension list takes effect.
 func (s *Server) live(w http.ResponseWriter, r *http.Request, p *principal) error {
 	free, err := s.liveSlot(p.user.Name)
 	if err != nil {
@@ -111,13 +201,16 @@ func (s *Server) live(w http.ResponseWriter, r *http.Request, p *principal) erro
 	}
 	defer free()
 	rc := http.NewResponseController(w)
-	events, cancel := s.events.subscribe()
+	active, sub, cancel := s.events.subscribe()
 	defer cancel()
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
 	w.WriteHeader(http.StatusOK)
 	fmt.Fprint(w, "retry: 5000\n: connected\n\n")
+	if err := s.writeSnapshot(w, r, p, active); err != nil {
+		return nil
+	}
 	if err := rc.Flush(); err != nil {
 		return nil // the connection cannot stream; nothing to answer
 	}
@@ -150,7 +243,11 @@ func (s *Server) live(w http.ResponseWriter, r *http.Request, p *principal) erro
 			if _, err := fmt.Fprint(w, ": heartbeat\n\n"); err != nil {
 				return nil
 			}
-		case e := <-events:
+		case <-sub.kick:
+			if err := s.writeSnapshot(w, r, p, s.events.resync(sub)); err != nil {
+				return nil
+			}
+		case e := <-sub.ch:
 			if e.Call == nil || !maySee(p.user, e.Call) {
 				continue
 			}
@@ -168,6 +265,29 @@ func (s *Server) live(w http.ResponseWriter, r *http.Request, p *principal) erro
 			return nil
 		}
 	}
+}
+
+// writeSnapshot writes the "snapshot" event of the calls in progress p
+// may see.
+func (s *Server) writeSnapshot(w http.ResponseWriter, r *http.Request, p *principal, calls []*spanrec.Call) error {
+	snap := struct {
+		// Now is the server's clock: the capture time of a live
+		// capture, from which the browser tells how long calls have
+		// lasted whatever its own clock says.
+		Now   time.Time       `json:"now"`
+		Calls []*spanrec.Call `json:"calls"`
+	}{Now: s.cfg.Now().UTC(), Calls: make([]*spanrec.Call, 0, len(calls))}
+	for _, c := range calls {
+		if maySee(p.user, c) {
+			snap.Calls = append(snap.Calls, s.forAgent(r.Context(), p.user, c))
+		}
+	}
+	data, err := json.Marshal(snap)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "event: %s\ndata: %s\n\n", EventSnapshot, data)
+	return err
 }
 
 // Feed lists calls in the order they were indexed; sqlite.DB has it.

@@ -131,4 +131,11 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(w, "# HELP spanrec_login_limiter_evictions_total Login-limit keys dropped because the limiter was full.\n# TYPE spanrec_login_limiter_evictions_total counter\nspanrec_login_limiter_evictions_total %d\n", s.limiter.evictions())
 	fmt.Fprintf(w, "# HELP spanrec_live_subscribers Open /api/live streams.\n# TYPE spanrec_live_subscribers gauge\nspanrec_live_subscribers %d\n",
 		s.events.subscribers())
+	ev := s.events
+	ev.mu.Lock()
+	active := len(ev.active)
+	ev.mu.Unlock()
+	fmt.Fprintf(w, "# HELP spanrec_live_calls_in_progress Calls in progress the live view knows of (its snapshots).\n# TYPE spanrec_live_calls_in_progress gauge\nspanrec_live_calls_in_progress %d\n", active)
+	fmt.Fprintf(w, "# HELP spanrec_live_calls_untracked_total Calls left out of the live snapshots because %d were in progress.\n# TYPE spanrec_live_calls_untracked_total counter\nspanrec_live_calls_untracked_total %d\n", maxActiveCalls, ev.activeDropped.Load())
+	fmt.Fprintf(w, "# HELP spanrec_live_resyncs_total Live streams that fell %d events behind and were sent a new snapshot.\n# TYPE spanrec_live_resyncs_total counter\nspanrec_live_resyncs_total %d\n", subscriberQueue, ev.resyncs.Load())
 }

@@ -122,10 +122,13 @@ func (c *Config) defaults() {
 const DefaultMaxDuration = 12 * time.Hour
 
 // ProgressEvent reports a call in progress: it started (its first INVITE
-// was seen) or, with Answered, it was answered. Call holds what is known so
-// far: ID, Call-ID, parties, direction, status, start and answer times.
+// was seen), with Answered it was answered, with Update its media brought
+// a codec not told yet (Flush tells, at most once a flush). Call holds
+// what is known so far: ID, Call-ID, parties, direction, status, start and
+// answer times, and the codecs of its media.
 type ProgressEvent struct {
 	Answered bool
+	Update   bool
 	Call     *spanrec.Call
 }
 
@@ -871,6 +874,12 @@ func (a *Assembler) finish(c *state) {
 // rewrites the journal of every call that changed.
 func (a *Assembler) Flush() {
 	for _, c := range a.calls {
+		if a.cfg.Progress != nil {
+			if n := len(c.codecs()); n != c.codecsTold {
+				c.codecsTold = n
+				a.cfg.Progress(ProgressEvent{Update: true, Call: c.snapshot(a)})
+			}
+		}
 		// The stream statistics change with every packet: a call with
 		// media since the last version gets a new one too, so that a
 		// recovered call has the statistics of the last flush.

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/spanrec/spanrec"
@@ -198,11 +197,9 @@ func (a *Assembler) writeJournal(c *state) {
 	for _, f := range c.flows {
 		for _, s := range f.streams {
 			j.Streams = append(j.Streams, s.snapshot(f))
-			if s.codec != "" && !strings.EqualFold(s.codec, "telephone-event") && !strings.EqualFold(s.codec, "CN") && !slices.Contains(j.Codecs, s.codec) {
-				j.Codecs = append(j.Codecs, s.codec)
-			}
 		}
 	}
+	j.Codecs = c.codecs()
 	for _, tr := range c.tracks {
 		j.Tracks = append(j.Tracks, JournalTrack{
 			File: filepath.Base(tr.Path), Side: tr.Side, Codec: tr.Codec.Name,

@@ -33,6 +33,7 @@ type state struct {
 
 	finishedAt     time.Time // when the dialog ended in signalling
 	answerNotified bool      // Config.Progress was told of the answer
+	codecsTold     int       // codecs Config.Progress was told of
 	firstMedia     time.Time
 
 	base     string // recordings/YYYY/MM/DD/<id> (absolute, no extension)
@@ -278,8 +279,23 @@ func (c *state) snapshot(a *Assembler) *spanrec.Call {
 		RingTime:     d.RingTime(),
 		Start:        d.Start,
 		Answer:       d.Answer,
+		Codecs:       c.codecs(),
 		Signalling:   c.signalling(),
 	}
+}
+
+// codecs returns the codecs of the call's media so far, in the order its
+// streams came (telephone-event and comfort noise left out).
+func (c *state) codecs() []string {
+	var out []string
+	for _, f := range c.flows {
+		for _, s := range f.streams {
+			if s.codec != "" && !strings.EqualFold(s.codec, "telephone-event") && !strings.EqualFold(s.codec, "CN") && !slices.Contains(out, s.codec) {
+				out = append(out, s.codec)
+			}
+		}
+	}
+	return out
 }
 
 func (c *state) signalling() string {

@@ -136,6 +136,9 @@ const (
 	CallStarted
 	// CallAnswered: a call was answered.
 	CallAnswered
+	// CallUpdated: what is known of a call in progress changed (its
+	// media brought a new codec; Call.Codecs).
+	CallUpdated
 )
 
 // Event reports a call that started, was answered, or was written to the
@@ -205,7 +208,7 @@ func (l *Live) Reconfigure(cfg call.Config) {
 // for the renderers and returns. It closes the sources. events, if not
 // nil, is called from the renderer goroutines for every call written, and
 // from the call shards' goroutines (so it must not block) when a call
-// starts or is answered; it must be safe for concurrent use.
+// starts, is answered or gets a new codec; it must be safe for concurrent use.
 // Run may be called once.
 func (l *Live) Run(ctx context.Context, events func(Event)) error {
 	if l.started.Swap(true) {
@@ -235,7 +238,10 @@ func (l *Live) Run(ctx context.Context, events func(Event)) error {
 	if events != nil {
 		cfg.Call.Progress = func(p call.ProgressEvent) {
 			kind := CallStarted
-			if p.Answered {
+			switch {
+			case p.Update:
+				kind = CallUpdated
+			case p.Answered:
 				kind = CallAnswered
 			}
 			events(Event{Kind: kind, Call: p.Call})

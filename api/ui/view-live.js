@@ -1,7 +1,9 @@
-// #/live: calls in progress, from the server-sent events of /api/live
-// (event start | answer | end, data: the call). Ended calls go to the top
-// of the "recently ended" list (filled first with the latest recorded
-// calls), which links to their recordings.
+// #/live: calls in progress, from the server-sent events of /api/live.
+// The stream begins with a "snapshot" event (the calls in progress when
+// the page connected, or reconnected), then events start | answer |
+// update | end | failed (data: the call). Ended calls go to the top of
+// the "recently ended" list (filled with the latest recorded calls at
+// each snapshot), which links to their recordings.
 
 import { get } from './api.js';
 import { h } from './dom.js';
@@ -70,13 +72,28 @@ export function showLive(ctx) {
       : [h('tr', { class: 'empty' }, h('td', { colspan: '7' }, 'No recorded calls yet.'))]));
   }
 
+  function onSnapshot(ev) {
+    let snap;
+    try { snap = JSON.parse(ev.data); } catch { return; }
+    if (!snap || !Array.isArray(snap.calls)) return;
+    // The server's clock: capture time for a live capture.
+    const now = f.date(snap.now);
+    if (now) skew = Date.now() - now.getTime();
+    active.clear();
+    for (const c of snap.calls) if (c && c.id) active.set(c.id, c);
+    render();
+    loadEnded();
+  }
+
   function onEvent(kind, ev) {
     let c;
     try { c = JSON.parse(ev.data); } catch { return; }
     if (!c || !c.id) return;
-    const at = f.date(kind === 'end' ? c.end : kind === 'answer' ? c.answer : c.start);
+    const at = f.date({ end: c.end, answer: c.answer, start: c.start }[kind]);
     if (at) skew = Date.now() - at.getTime();
-    if (kind === 'end') {
+    if (kind === 'failed') {
+      active.delete(c.id); // not recorded: nothing to open
+    } else if (kind === 'end') {
       active.delete(c.id);
       const i = ended.findIndex((x) => x.id === c.id);
       if (i >= 0) ended.splice(i, 1);
@@ -88,23 +105,27 @@ export function showLive(ctx) {
     render();
   }
 
+  function loadEnded() {
+    get('/api/calls?limit=10&sort=-start', ctx.signal).then((res) => {
+      for (const c of res.calls || []) {
+        if (!ended.some((x) => x.id === c.id)) ended.push(c);
+      }
+      const endOf = (c) => (f.date(c.end) || f.date(c.start) || new Date(0)).getTime();
+      ended.sort((a, b) => endOf(b) - endOf(a));
+      ended.length = Math.min(ended.length, KEEP_ENDED);
+      render();
+    }).catch(() => { /* the list is a convenience; the stream still works */ });
+  }
+
   render();
-  get('/api/calls?limit=10&sort=-start', ctx.signal).then((res) => {
-    for (const c of res.calls || []) {
-      if (!ended.some((x) => x.id === c.id)) ended.push(c);
-    }
-    const endOf = (c) => (f.date(c.end) || f.date(c.start) || new Date(0)).getTime();
-    ended.sort((a, b) => endOf(b) - endOf(a));
-    ended.length = Math.min(ended.length, KEEP_ENDED);
-    render();
-  }).catch(() => { /* the list is a convenience; the stream still works */ });
   const es = new EventSource('/api/live');
   es.addEventListener('open', () => { conn.className = 'conn conn-ok'; conn.textContent = 'Connected'; });
   es.addEventListener('error', () => {
     conn.className = 'conn conn-wait';
     conn.textContent = es.readyState === EventSource.CLOSED ? 'Disconnected — reload the page' : 'Reconnecting…';
   });
-  for (const k of ['start', 'answer', 'end']) es.addEventListener(k, (ev) => onEvent(k, ev));
+  es.addEventListener('snapshot', onSnapshot);
+  for (const k of ['start', 'answer', 'update', 'end', 'failed']) es.addEventListener(k, (ev) => onEvent(k, ev));
 
   const timer = setInterval(() => {
     for (const td of activeBody.querySelectorAll('td.elapsed')) {

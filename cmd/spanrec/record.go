@@ -254,8 +254,12 @@ func cmdRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 				ui.srv.Events().Publish(api.Event{Type: api.EventStart, Call: c})
 			case recorder.CallAnswered:
 				ui.srv.Events().Publish(api.Event{Type: api.EventAnswer, Call: c})
+			case recorder.CallUpdated:
+				ui.srv.Events().Publish(api.Event{Type: api.EventUpdate, Call: c})
 			case recorder.CallRecorded, recorder.CallRecovered:
 				ui.srv.Events().Publish(api.Event{Type: api.EventEnd, Call: c})
+			case recorder.CallFailed:
+				ui.srv.Events().Publish(api.Event{Type: api.EventFailed, Call: c})
 			}
 		}
 		switch ev.Kind {

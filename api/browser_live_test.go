@@ -1,0 +1,58 @@
+package api_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/spanrec/spanrec/api"
+	"github.com/spanrec/spanrec/pcaptest"
+)
+
+// TestBrowserLiveInProgress: the live page opened (and reloaded) while
+// calls are in progress shows them, talking, with their codec and how
+// long they have lasted; when they end they move to "Recently ended".
+// The calls come from a real recorder fed a generated capture.
+func TestBrowserLiveInProgress(t *testing.T) {
+	needChromium(t)
+	f := newFixture(t, false, func(c *api.Config) { c.Now = time.Now })
+	run := recordLive(t, f, pcaptest.Options{Seed: 11, Calls: pcaptest.Concurrent(8, 2*time.Second, 8*time.Second)}, 0)
+	run.feed.release(run.start.Add(5 * time.Second))
+	active := waitActive(t, f, 8)
+
+	b := newBrowser(t)
+	b.do(t, "open the UI", chromedp.Navigate(f.srv.URL+"/"))
+	b.login(t, "sue", password)
+	b.waitFor(t, "the call list", `document.querySelectorAll('#calls tbody tr[data-id]').length > 0`)
+	shown := func(what string) {
+		t.Helper()
+		b.waitFor(t, what, `document.getElementById('live-count').textContent === '8' && document.querySelectorAll('#live-active tr[data-id] .st-talking').length === 8`)
+		for _, c := range active {
+			row := fmt.Sprintf(`document.querySelector('#live-active tr[data-id="%s"]')`, c.ID)
+			text := eval[string](t, b, row+`.innerText`)
+			if !strings.Contains(text, c.Caller.Number) || !strings.Contains(text, c.Callee.Number) || !strings.Contains(text, "PCMU") {
+				t.Errorf("%s: row %q lacks the parties or the codec", what, text)
+			}
+			// The capture stopped 2-4 s after these calls were
+			// answered, a moment ago: they have lasted a few seconds.
+			if el := eval[string](t, b, row+`.querySelector('td.elapsed').textContent`); el == "0:00" {
+				t.Errorf("%s: call %s elapsed %s", what, c.ID, el)
+			}
+		}
+	}
+	b.do(t, "open the live view", chromedp.Click(chromedp.CSS(`a[data-nav="live"]`)))
+	shown("the calls in progress")
+	b.screenshot(t, "live-in-progress.png")
+	b.do(t, "reload the live view", chromedp.Reload())
+	shown("the calls in progress after a reload")
+
+	run.feed.releaseAll()
+	b.waitFor(t, "every call ended", `document.getElementById('live-count').textContent === '0'`)
+	for _, c := range active {
+		b.waitFor(t, "the ended call "+string(c.ID), fmt.Sprintf(`!!document.querySelector('#live-ended a[href="#/calls/%s"]')`, c.ID))
+	}
+	b.check(t)
+}
