@@ -30,12 +30,16 @@ func cmdImport(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	signallessFlag(fs)
 	serveAddr := fs.String("serve", "", "after the import, serve the web UI and API at ADDR (e.g. 127.0.0.1:8080) until stopped")
 	firstAdmin := fs.String("first-admin", "", "with --serve: when no account exists, create this admin with a generated password (printed once)")
+	poll := fs.Duration("poll", 2*time.Second, "with --serve: how often the live view looks for newly indexed calls")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
 		return fmt.Errorf("%w: import takes one capture file (or - for standard input)", errUsage)
+	}
+	if *poll <= 0 {
+		return fmt.Errorf("%w: --poll must be positive", errUsage)
 	}
 	e, err := c.setup(fs, stderr)
 	if err != nil {
@@ -131,6 +135,10 @@ func cmdImport(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	if *serveAddr == "" {
 		return nil
 	}
+	// Serving reads the data directory as spanrec serve does: another
+	// import or a recorder may write it meanwhile, and the live view
+	// shows what they index.
+	lock.Close()
 	if *firstAdmin != "" {
 		if err := ensureFirstAdmin(ctx, db, *firstAdmin, stdout); err != nil {
 			return err
@@ -143,7 +151,7 @@ func cmdImport(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		return err
 	}
 	fmt.Fprintln(stdout, "Stop with Ctrl-C.")
-	return w.run(ctx)
+	return w.runWatching(ctx, db, *poll)
 }
 
 // printTLS prints what was seen of SIP over TLS, if anything.

@@ -116,15 +116,23 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	return w.runWatching(ctx, db, *poll)
+}
+
+// runWatching serves until ctx is done, as run does, while watching the
+// index every poll for calls another process (record, import) indexes and
+// publishing them to the live view: the server of serve and import --serve,
+// which records nothing itself.
+func (w *web) runWatching(ctx context.Context, db *sqlite.DB, poll time.Duration) error {
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	watched := make(chan error, 1)
 	go func() {
-		watched <- api.WatchIndex(watchCtx, db, w.srv.Events(), *poll, func(err error) {
-			e.log.Warn("serve: live view: reading the index", "err", err)
+		watched <- api.WatchIndex(watchCtx, db, w.srv.Events(), poll, func(err error) {
+			w.log.Warn("serve: live view: reading the index", "err", err)
 		})
 	}()
-	err = w.run(ctx)
+	err := w.run(ctx)
 	stopWatch()
 	if werr := <-watched; werr != nil {
 		err = errors.Join(err, fmt.Errorf("live view: %w", werr))
