@@ -422,7 +422,7 @@ func TestAudio(t *testing.T) {
 
 	res, body = c.do("GET", path+"?download=1", nil)
 	if res.StatusCode != http.StatusOK || !bytes.Equal(body, file) ||
-		res.Header.Get("Content-Disposition") != `attachment; filename="`+string(call.ID)+`.wav"` {
+		res.Header.Get("Content-Disposition") != `attachment; filename="`+fileName(call, ".wav")+`"` {
 		t.Errorf("download: %d, %v", res.StatusCode, res.Header)
 	}
 	if n := auditCount(t, f, auth.ActionDownload, call.ID); n != 1 {
@@ -463,7 +463,7 @@ func TestPCAP(t *testing.T) {
 	res, body := c.do("GET", "/api/calls/"+string(call.ID)+"/pcap", nil)
 	if res.StatusCode != http.StatusOK || !bytes.Equal(body, file) ||
 		res.Header.Get("Content-Type") != "application/vnd.tcpdump.pcap" ||
-		res.Header.Get("Content-Disposition") != `attachment; filename="`+string(call.ID)+`.pcapng"` {
+		res.Header.Get("Content-Disposition") != `attachment; filename="`+fileName(call, ".pcapng")+`"` {
 		t.Fatalf("pcap: %d, %d bytes, %v", res.StatusCode, len(body), res.Header)
 	}
 	if n := auditCount(t, f, auth.ActionDownloadPCAP, call.ID); n != 1 {

@@ -233,21 +233,7 @@ func validID(id string) bool {
 // are answered like a call that does not exist, so that neither its
 // existence nor its full ID leaks.
 func (s *Server) callFor(r *http.Request, p *principal) (*spanrec.Call, error) {
-	id := r.PathValue("id")
-	if !validID(id) {
-		return nil, invalid("%q is not a call ID", id)
-	}
-	c, err := s.cfg.Index.Call(r.Context(), spanrec.CallID(id))
-	if p.user.Role == auth.Agent {
-		kind := spanrec.ErrorKind(err)
-		if err == nil && !maySee(p.user, c) || kind == spanrec.ENOTFOUND || kind == spanrec.EINVALID {
-			return nil, spanrec.Errorf(spanrec.ENOTFOUND, "no call %s", id)
-		}
-	}
-	if err != nil {
-		return nil, err
-	}
-	return c, nil
+	return s.callByID(r, p, r.PathValue("id"))
 }
 
 // forAgent returns c as u may see it. An agent is not told the IDs of a

@@ -133,6 +133,7 @@ func newFixture(t testing.TB, extra bool, mod func(*api.Config)) *fixture {
 	cfg := api.Config{
 		DataDir: dir, Index: db, Accounts: db, PasswordParams: cheap,
 		Logger: slog.New(slog.DiscardHandler), Now: f.clock.now, Heartbeat: 50 * time.Millisecond,
+		Zone: time.UTC,
 	}
 	if mod != nil {
 		mod(&cfg)
@@ -319,4 +320,10 @@ func agnesCall(c *spanrec.Call) bool {
 
 func otherCall(c *spanrec.Call) bool {
 	return c.Audio != "" && c.Caller.Number != "201" && c.Callee.Number != "201"
+}
+
+// fileName is the name a fixture call's file downloads as (the fixture's
+// zone is UTC; the demo's numbers need no replacing).
+func fileName(c *spanrec.Call, ext string) string {
+	return c.Start.UTC().Format("2006-01-02_1504") + "_" + c.Caller.Number + "-to-" + c.Callee.Number + "_" + string(c.ID) + ext
 }

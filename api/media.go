@@ -5,7 +5,6 @@ import (
 	"io/fs"
 	"net/http"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/spanrec/spanrec"
@@ -32,7 +31,7 @@ func (s *Server) audio(w http.ResponseWriter, r *http.Request, p *principal) err
 	if c.Audio == "" {
 		return spanrec.Errorf(spanrec.ENOTFOUND, "call %s has no recording", c.ID)
 	}
-	return s.serveFile(w, r, p, c, c.Audio, c.AudioSHA256, "audio/wav", string(c.ID)+".wav", download, action)
+	return s.serveFile(w, r, p, c, c.Audio, c.AudioSHA256, "audio/wav", downloadName(c, s.zone(), ".wav"), download, action)
 }
 
 // pcap serves the call's capture as an attachment.
@@ -44,10 +43,7 @@ func (s *Server) pcap(w http.ResponseWriter, r *http.Request, p *principal) erro
 	if c.PCAP == "" {
 		return spanrec.Errorf(spanrec.ENOTFOUND, "call %s has no capture file", c.ID)
 	}
-	name := string(c.ID) + ".pcap"
-	if strings.HasSuffix(c.PCAP, ".pcapng") {
-		name += "ng"
-	}
+	name := downloadName(c, s.zone(), pcapExt(c))
 	return s.serveFile(w, r, p, c, c.PCAP, c.PCAPSHA256, "application/vnd.tcpdump.pcap", name, true, auth.ActionDownloadPCAP)
 }
 
@@ -99,11 +95,11 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, p *principal,
 		return err
 	}
 	h.Set("Content-Type", ctype)
+	disp := "inline"
 	if attach {
-		h.Set("Content-Disposition", `attachment; filename="`+name+`"`)
-	} else {
-		h.Set("Content-Disposition", `inline; filename="`+name+`"`)
+		disp = "attachment"
 	}
+	h.Set("Content-Disposition", disposition(disp, name))
 	// The decision to audit is taken on the answer ServeContent gives
 	// (its status and length), not on the request's headers.
 	aw := &auditedWriter{ResponseWriter: w, r: r, s: s, audit: func() error {

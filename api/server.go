@@ -105,6 +105,9 @@ type Config struct {
 	// Keys, if set, takes the keys POST /api/keys gives to the running
 	// recorder; nil: the route answers 404.
 	Keys KeyStore
+	// Zone is the time zone of the start times in the names of downloaded
+	// files (2026-11-01_0900_205-to-201_ID.wav); nil means time.Local.
+	Zone *time.Location
 	// UI holds the web UI's files; nil means the embedded ui/ directory.
 	UI fs.FS
 	// Now returns the current time; nil means time.Now. For tests.
@@ -227,6 +230,8 @@ func (s *Server) routes() {
 	s.handle("GET /api/me", s.user(s.me))
 
 	s.handle("GET /api/calls", s.user(s.listCalls))
+	s.handle("GET /api/calls.csv", s.user(s.exportCalls))
+	s.handle("POST /api/calls/download.zip", s.user(s.downloadZip))
 	s.handle("GET /api/calls/{id}", s.user(s.getCall))
 	s.handle("DELETE /api/calls/{id}", s.admin(s.deleteCall))
 	s.handle("GET /api/calls/{id}/audio", s.user(s.content("audio", s.audio)))

@@ -99,6 +99,14 @@ func (s *Server) checkUnsafe(r *http.Request, p *principal) error {
 		return nil
 	}
 	got := r.Header.Get("X-CSRF-Token")
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); got == "" && mt == "application/x-www-form-urlencoded" {
+		// A form the web UI submits for a download the browser streams
+		// to disk (POST /api/calls/download.zip) carries it as a field.
+		if err := parseForm(r); err != nil {
+			return err
+		}
+		got = r.PostForm.Get("csrf_token")
+	}
 	if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(p.session.CSRF)) != 1 {
 		return forbidden("missing or wrong X-CSRF-Token header")
 	}

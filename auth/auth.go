@@ -93,6 +93,7 @@ const (
 	ActionTagRemove    = "tag_remove"   // a tag taken off a call (Detail: the tag)
 	ActionNoteAdd      = "note_add"     // a note written on a call (Detail: its ID and text)
 	ActionNoteDelete   = "note_delete"  // a note deleted (Detail: its ID, author and text)
+	ActionExport       = "export"       // the call list exported as CSV (GET /api/calls.csv); detail: the query
 )
 
 // Event is one entry of the audit trail: who did what, when, from where.

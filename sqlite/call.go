@@ -308,6 +308,25 @@ func (db *DB) Calls(ctx context.Context, f spanrec.CallFilter) ([]*spanrec.Call,
 	if err != nil {
 		return nil, err
 	}
+	if f.After != nil {
+		cond, kargs, err := afterSQL(f.Sort, f.After.ID)
+		if err != nil {
+			return nil, err
+		}
+		// Without grouping the condition joins the filter; with it, it
+		// applies to the grouped rows, after the legs are ranked.
+		switch {
+		case f.GroupInteraction:
+		case where == "":
+			where, cond = " WHERE "+cond, ""
+		default:
+			where, cond = where+" AND "+cond, ""
+		}
+		args = append(args, kargs...)
+		if cond != "" {
+			order = " AND " + cond + order
+		}
+	}
 	q := `SELECT ` + callColumns + ` FROM ` + callsFrom(f, where) + order
 	if f.Limit > 0 || f.Offset > 0 {
 		limit := -1 // SQLite: no limit
@@ -324,6 +343,16 @@ func (db *DB) Calls(ctx context.Context, f spanrec.CallFilter) ([]*spanrec.Call,
 		return nil, fmt.Errorf("sqlite: calls: %w", err)
 	}
 	defer tx.Rollback()
+	if f.After != nil {
+		// A page cannot follow a call that is gone: its key is unknown.
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM calls WHERE id = ?`, f.After.ID).Scan(&n); err != nil {
+			return nil, fmt.Errorf("sqlite: calls: %w", err)
+		}
+		if n == 0 {
+			return nil, spanrec.Errorf(spanrec.ECONFLICT, "sqlite: call %s, after which the page starts, is gone", f.After.ID)
+		}
+	}
 	calls, err := queryCalls(ctx, tx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: calls: %w", err)
@@ -331,8 +360,8 @@ func (db *DB) Calls(ctx context.Context, f spanrec.CallFilter) ([]*spanrec.Call,
 	return calls, nil
 }
 
-// Count returns the number of calls that match f, ignoring f.Limit and
-// f.Offset.
+// Count returns the number of calls that match f, ignoring f.Limit,
+// f.Offset and f.After.
 func (db *DB) Count(ctx context.Context, f spanrec.CallFilter) (int, error) {
 	where, args, err := filterSQL(f)
 	if err != nil {
@@ -521,6 +550,32 @@ func orderSQL(sort string) (string, error) {
 		return ` ORDER BY ` + expr + ` DESC NULLS LAST, id`, nil
 	}
 	return ` ORDER BY ` + expr + ` NULLS LAST, id`, nil
+}
+
+// afterSQL returns the condition (and its arguments) that selects the rows
+// after call id in the order sort gives (keyset pagination): rows whose
+// sort key comes after that call's, or equals it with a greater ID; calls
+// without a value come last in either direction. The call's key is read
+// from the index by a subquery, so any sort expression pages alike.
+func afterSQL(sort string, id spanrec.CallID) (string, []any, error) {
+	if sort == "" {
+		sort = spanrec.SortStartDesc
+	}
+	key, desc := strings.CutPrefix(sort, "-")
+	expr, ok := sortExprs[key]
+	if !ok {
+		return "", nil, spanrec.Errorf(spanrec.EINVALID, "sqlite: unknown sort order %q", sort)
+	}
+	op := ` > `
+	if desc {
+		op = ` < `
+	}
+	// The subquery's own calls table hides the outer one, so an expression
+	// that names calls.x reads the after call's row.
+	v := `(SELECT ` + expr + ` FROM calls WHERE id = ?)`
+	cond := `((` + v + ` IS NULL AND ` + expr + ` IS NULL AND id > ?) OR (` + v + ` IS NOT NULL AND (` +
+		expr + op + v + ` OR (` + expr + ` = ` + v + ` AND id > ?) OR ` + expr + ` IS NULL)))`
+	return cond, []any{id, id, id, id, id, id}, nil
 }
 
 // CallsAfter returns up to limit calls (all if limit ≤ 0) in the order they

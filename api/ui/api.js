@@ -16,6 +16,11 @@ export function setCSRF(token) {
   csrf = token || '';
 }
 
+/** getCSRF returns the session's CSRF token, for a form the page submits. */
+export function getCSRF() {
+  return csrf;
+}
+
 /**
  * request sends method path with an optional JSON body and returns the
  * decoded JSON answer (null when there is none). It throws APIError.

@@ -6,6 +6,7 @@ import { get, query } from './api.js';
 import { go } from './app.js';
 import { h } from './dom.js';
 import * as f from './format.js';
+import { callTools } from './calls-tools.js';
 
 const FILTERS = ['number', 'from', 'to', 'direction', 'status', 'codec', 'min_duration', 'max_duration', 'has_loss', 'group', 'interaction', 'sort', 'limit', 'offset'];
 const PAGE_SIZES = [25, 50, 100, 200];
@@ -104,6 +105,7 @@ export async function showCalls(ctx) {
     status.textContent = `${offset + 1}–${offset + calls.length} of ${total} call${total === 1 ? '' : 's'}`;
   }
   for (const c of calls) body.append(row(c));
+  callTools(ctx, params, table, status.parentElement);
   pagerButtons(pager, q, offset, limit, total);
 
   // Keyboard: arrows move between rows, Enter opens one.

@@ -32,6 +32,9 @@ type httpConfig struct {
 	LoginWindow   time.Duration `yaml:"login_window"`
 	// MaxConnections bounds the open connections; 0: 1024.
 	MaxConnections int `yaml:"max_connections"`
+	// TimeZone names the zone of the start times in download file names;
+	// "": the local zone.
+	TimeZone string `yaml:"time_zone"`
 }
 
 const defaultMaxConnections = 1024
@@ -166,6 +169,12 @@ func newWeb(ctx context.Context, e *env, db *sqlite.DB, hc httpConfig, stdout io
 	if err != nil {
 		return nil, err
 	}
+	var zone *time.Location
+	if hc.TimeZone != "" {
+		if zone, err = time.LoadLocation(hc.TimeZone); err != nil {
+			return nil, fmt.Errorf("http.time_zone: %w", err)
+		}
+	}
 	var ks api.KeyStore // nil unless a recorder runs: no typed nil
 	if e.keys != nil {
 		ks = e.keys
@@ -173,7 +182,7 @@ func newWeb(ctx context.Context, e *env, db *sqlite.DB, hc httpConfig, stdout io
 	srv, err := api.New(api.Config{
 		DataDir: e.dataDir, Index: db, Accounts: db, Logger: e.log, Secure: tlsConfig != nil,
 		TrustedProxies: proxies, PasswordChecks: hc.PasswordChecks,
-		LoginFailures: hc.LoginFailures, LoginWindow: hc.LoginWindow, Keys: ks,
+		LoginFailures: hc.LoginFailures, LoginWindow: hc.LoginWindow, Keys: ks, Zone: zone,
 	})
 	if err != nil {
 		return nil, err

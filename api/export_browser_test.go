@@ -1,0 +1,143 @@
+package api_test
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	cdpbrowser "github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/chromedp"
+
+	"github.com/spanrec/spanrec"
+)
+
+// downloads lets the browser save downloads into a new directory.
+func (b *browser) downloads(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if _, err := chromedp.CallBrowser(b.ctx, cdpbrowser.SetDownloadBehavior, cdpbrowser.SetDownloadBehaviorParams{
+		Behavior: cdpbrowser.SetDownloadBehaviorBehaviorAllow, DownloadPath: dir,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// waitFile waits for a finished download whose name ends with suffix in
+// dir and returns its name and contents.
+func waitFile(t *testing.T, dir, suffix string) (string, []byte) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		ents, _ := os.ReadDir(dir)
+		for _, e := range ents {
+			if strings.HasSuffix(e.Name(), suffix) {
+				b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+				if err != nil {
+					t.Fatal(err)
+				}
+				os.Remove(filepath.Join(dir, e.Name()))
+				return e.Name(), b
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("no %s download in %s", suffix, dir)
+	return "", nil
+}
+
+// TestBrowserExport: in the call list, "Export CSV" saves the current
+// search, and checking rows then "Download selected" saves their
+// recordings in a ZIP.
+func TestBrowserExport(t *testing.T) {
+	needChromium(t)
+	f := newFixture(t, false, nil)
+	b := newBrowser(t)
+	dir := b.downloads(t)
+	step := func(name string, fn func(t *testing.T)) {
+		if !t.Run(name, fn) {
+			t.FailNow()
+		}
+	}
+	step("login and search", func(t *testing.T) {
+		b.do(t, "open the UI", chromedp.Navigate(f.srv.URL+"/#/calls?status=answered"))
+		b.login(t, "sue", password)
+		b.waitFor(t, "the answered calls", `location.hash.includes('status=answered') && document.querySelectorAll('#calls tbody tr[data-id]').length > 0 && !!document.getElementById('export-csv')`)
+	})
+	var answered []*spanrec.Call
+	for _, c := range f.calls {
+		if c.Status == spanrec.Answered {
+			answered = append(answered, c)
+		}
+	}
+
+	step("export CSV", func(t *testing.T) {
+		b.do(t, "click Export CSV", chromedp.Click(chromedp.ID("export-csv")))
+		name, body := waitFile(t, dir, ".csv")
+		if !strings.HasPrefix(name, "calls_") {
+			t.Errorf("CSV saved as %q", name)
+		}
+		rows := readCSV(t, body)
+		var got, want []string
+		for _, r := range rows {
+			got = append(got, r["id"])
+		}
+		for _, c := range answered {
+			want = append(want, string(c.ID))
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("CSV has calls %v, want the answered ones %v", got, want)
+		}
+	})
+
+	step("download selected", func(t *testing.T) {
+		if n := eval[int](t, b, `document.querySelectorAll('#calls tbody input.sel-box').length`); n != len(answered) {
+			t.Fatalf("%d checkboxes for %d rows", n, len(answered))
+		}
+		if !eval[bool](t, b, `document.getElementById('download-selected').disabled`) {
+			t.Error("Download selected is enabled with nothing selected")
+		}
+		// Check the first two rows; the click must not open the call.
+		b.do(t, "check two rows",
+			chromedp.Click(chromedp.CSS(`#calls tbody tr:nth-child(1) input.sel-box`)),
+			chromedp.Click(chromedp.CSS(`#calls tbody tr:nth-child(2) input.sel-box`)),
+			chromedp.Click(chromedp.ID("sel-pcap")))
+		if h := eval[string](t, b, `location.hash`); !strings.HasPrefix(h, "#/calls?") {
+			t.Fatalf("checking a row navigated to %s", h)
+		}
+		if s := eval[string](t, b, `document.getElementById('sel-count').textContent`); s != "2 selected" {
+			t.Errorf("selection count %q", s)
+		}
+		b.do(t, "click Download selected", chromedp.Click(chromedp.ID("download-selected")))
+		name, body := waitFile(t, dir, ".zip")
+		if !strings.HasPrefix(name, "calls_") {
+			t.Errorf("ZIP saved as %q", name)
+		}
+		files := unzip(t, body)
+		for _, c := range answered[:2] {
+			want, err := os.ReadFile(filepath.Join(f.dir, c.Audio))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := files[fileName(c, ".wav")]; !bytes.Equal(got, want) {
+				t.Errorf("%s: %d bytes in the ZIP, %d on disk", fileName(c, ".wav"), len(got), len(want))
+			}
+			if _, ok := files[fileName(c, ".pcapng")]; !ok {
+				t.Errorf("no capture of %s in the ZIP", c.ID)
+			}
+		}
+		if len(files) != 4 {
+			t.Errorf("ZIP has %d files, want 2 recordings and 2 captures", len(files))
+		}
+		// The page stayed where it was.
+		if h := eval[string](t, b, `location.hash`); !strings.Contains(h, "status=answered") {
+			t.Errorf("after the download the page is %s", h)
+		}
+		b.screenshot(t, "calls-selection.png")
+		b.check(t)
+	})
+}
