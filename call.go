@@ -271,14 +271,14 @@ type CallFilter struct {
 	// descending with a leading "-" ("-start", newest first, is the
 	// default when empty). Calls without a value (no MOS, no PDD) come
 	// last either way; ties are broken by ID.
-	Sort   string
+	Sort string
 	// After, when set, selects only the calls that come after it in the
 	// order Sort gives (by its sort key, then ID): the previous page's
 	// last call, for paging through any number of calls (keyset
 	// pagination) without Offset's cost and without skipping or
 	// repeating calls when others are added meanwhile. Only its ID is
 	// read: its sort key is the index's.
-	After *Call
+	After  *Call
 	Limit  int // 0: no limit
 	Offset int
 }

@@ -28,7 +28,8 @@ const exportPage = 200
 var csvColumns = []string{
 	"id", "start", "answer", "end", "duration_s",
 	"caller", "caller_name", "caller_addr", "callee", "callee_name", "callee_addr",
-	"direction", "status", "status_code", "codecs", "signalling",
+	"direction", "status", "status_code", "status_reason", "hangup_by", "pdd_ms", "ring_ms",
+	"codecs", "signalling",
 	"capture_loss", "streams", "packets", "lost", "min_mos", "dtmf",
 	"audio", "interaction", "legs", "sip_call_id", "notes",
 }
@@ -140,12 +141,21 @@ func csvRow(row []string, c *spanrec.Call) []string {
 		c.Caller.Number, c.Caller.Name, addrString(c.Caller.Addr),
 		c.Callee.Number, c.Callee.Name, addrString(c.Callee.Addr),
 		string(c.Direction), string(c.Status), strconv.Itoa(c.StatusCode),
+		c.StatusReason, string(c.HangupBy), msCell(c.PDD), msCell(c.RingTime),
 		strings.Join(c.Codecs, " "), signalling,
 		strconv.FormatBool(c.CaptureLoss), strconv.Itoa(len(c.Streams)),
 		strconv.Itoa(packets), strconv.Itoa(lost), minMOS, dtmf.String(),
 		audio, string(c.Interaction), strings.Join(legs, " "), c.SIPCallID,
 		strings.Join(c.Notes, "; "),
 	)
+}
+
+// msCell is d in milliseconds, "" when not measured (0), as the JSON's null.
+func msCell(d time.Duration) string {
+	if d <= 0 {
+		return ""
+	}
+	return strconv.FormatInt(d.Milliseconds(), 10)
 }
 
 // csvTime formats t as the JSON form does (RFC 3339, UTC); "" if zero.

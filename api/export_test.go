@@ -78,6 +78,8 @@ func TestExportCSV(t *testing.T) {
 					CalleeName                                                 string `json:"callee_name"`
 					SIPCallID                                                  string `json:"call_id"`
 					StatusCode                                                 int    `json:"status_code"`
+					StatusReason                                               string `json:"status_reason"`
+					HangupBy                                                   string `json:"hangup_by"`
 					Start                                                      time.Time
 					DurationMS                                                 int64    `json:"duration_ms"`
 					CodecList                                                  []string `json:"codecs"`
@@ -108,6 +110,7 @@ func TestExportCSV(t *testing.T) {
 					"caller_name": call.CallerName, "callee_name": call.CalleeName,
 					"status": call.Status, "direction": call.Direction,
 					"status_code": strconv.Itoa(call.StatusCode), "sip_call_id": call.SIPCallID,
+					"status_reason": call.StatusReason, "hangup_by": call.HangupBy,
 					"start":      call.Start.UTC().Format(time.RFC3339Nano),
 					"duration_s": strconv.FormatFloat(float64(call.DurationMS)/1000, 'f', 3, 64),
 					"codecs":     strings.Join(call.CodecList, " "), "interaction": call.Interaction,
@@ -182,30 +185,35 @@ func TestExportCSVLarge(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	want, err := f.db.Calls(ctx, spanrec.CallFilter{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	cl := f.login(t, "sue")
-	res, body := cl.do("GET", "/api/calls.csv", nil)
-	if res.StatusCode != http.StatusOK {
-		t.Fatalf("%d %s", res.StatusCode, body)
-	}
-	rows := readCSV(t, body)
-	if len(rows) != len(want) || len(want) < n {
-		t.Fatalf("%d rows of %d calls", len(rows), len(want))
-	}
-	for i, c := range want {
-		if rows[i]["id"] != string(c.ID) {
-			t.Fatalf("row %d is %s, want %s", i, rows[i]["id"], c.ID)
+	for _, sort := range []string{"-start", "caller", "-mos", "pdd"} {
+		want, err := f.db.Calls(ctx, spanrec.CallFilter{Sort: sort})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pc.mu.Lock()
+		pc.queries, pc.largest = 0, 0
+		pc.mu.Unlock()
+		res, body := cl.do("GET", "/api/calls.csv?sort="+sort, nil)
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("%d %s", res.StatusCode, body)
+		}
+		rows := readCSV(t, body)
+		if len(rows) != len(want) || len(want) < n {
+			t.Fatalf("sort %q: %d rows of %d calls", sort, len(rows), len(want))
+		}
+		for i, c := range want {
+			if rows[i]["id"] != string(c.ID) {
+				t.Fatalf("sort %q: row %d is %s, want %s", sort, i, rows[i]["id"], c.ID)
+			}
+		}
+		if pc.largest > 200 || pc.queries < len(want)/200 {
+			t.Errorf("sort %q: the export read %d pages, the largest of %d calls: not paged", sort, pc.queries, pc.largest)
 		}
 	}
-	if pc.largest > 200 || pc.queries < len(want)/200 {
-		t.Errorf("the export read %d pages, the largest of %d calls: not paged", pc.queries, pc.largest)
-	}
 	// A limit caps the export, an offset skips as in the JSON list.
-	res, body = cl.do("GET", "/api/calls.csv?limit=450&offset=7&sort=start", nil)
-	rows = readCSV(t, body)
+	res, body := cl.do("GET", "/api/calls.csv?limit=450&offset=7&sort=start", nil)
+	rows := readCSV(t, body)
 	asc, _ := f.db.Calls(ctx, spanrec.CallFilter{Sort: spanrec.SortStart, Offset: 7, Limit: 450})
 	if res.StatusCode != http.StatusOK || len(rows) != 450 || rows[449]["id"] != string(asc[449].ID) || rows[0]["id"] != string(asc[0].ID) {
 		t.Errorf("limit 450 offset 7: %d rows", len(rows))
