@@ -27,15 +27,19 @@ func (b *browser) downloads(t *testing.T) string {
 	return dir
 }
 
-// waitFile waits for a finished download whose name ends with suffix in
-// dir and returns its name and contents.
+// waitFile waits for a finished (not empty) download whose name ends
+// with suffix in dir and returns its name and contents.
 func waitFile(t *testing.T, dir, suffix string) (string, []byte) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		ents, _ := os.ReadDir(dir)
+		busy := false // Chromium writes NAME.crdownload, beside an empty NAME
 		for _, e := range ents {
-			if strings.HasSuffix(e.Name(), suffix) {
+			busy = busy || strings.HasSuffix(e.Name(), ".crdownload")
+		}
+		for _, e := range ents {
+			if info, err := e.Info(); !busy && err == nil && info.Size() > 0 && strings.HasSuffix(e.Name(), suffix) {
 				b, err := os.ReadFile(filepath.Join(dir, e.Name()))
 				if err != nil {
 					t.Fatal(err)
