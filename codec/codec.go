@@ -122,8 +122,8 @@ func Alias(name, target string) error {
 
 // Lookup returns the decodable codec for an rtpmap encoding name
 // (case-insensitive, RFC 4566 §6 and RFC 3551 §6), clock rate and channel
-// count (0 means 1). ok is false for codecs spanrec cannot decode (Opus,
-// AMR, ... — callers report them) and for parameters a decoder cannot
+// count (0 means 1). ok is false for codecs spanrec cannot decode (AMR,
+// ... — callers report them) and for parameters a decoder cannot
 // honour. registry.go lists what is registered and with which parameters.
 func Lookup(name string, clockRate, channels int) (Codec, bool) {
 	if channels == 0 {

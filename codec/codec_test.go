@@ -43,7 +43,11 @@ func TestLookup(t *testing.T) {
 		{"G721", 8000, 1, true, "G721", 8000, 8000, 1},
 		{"G726-64", 8000, 1, false, "", 0, 0, 0},
 		{"G726-32", 8000, 2, false, "", 0, 0, 0},
-		{"opus", 48000, 2, false, "", 0, 0, 0},
+		{"opus", 48000, 2, true, "opus", 48000, 48000, 2},
+		{"OPUS", 48000, 0, true, "opus", 48000, 48000, 2},
+		{"opus", 48000, 1, true, "opus", 48000, 48000, 2},
+		{"opus", 16000, 2, false, "", 0, 0, 0},
+		{"opus", 48000, 3, false, "", 0, 0, 0},
 		{"telephone-event", 8000, 1, false, "", 0, 0, 0},
 		{"", 8000, 1, false, "", 0, 0, 0},
 	}
@@ -82,6 +86,7 @@ func TestLookupDecoders(t *testing.T) {
 		{"G726-40", 8000, 1, 100},
 		{"AAL2-G726-40", 8000, 1, 100},
 		{"G721", 8000, 1, 80},
+		{"opus", 48000, 2, 40},
 	}
 	for _, tt := range tests {
 		c, ok := Lookup(tt.name, tt.clock, tt.channels)
@@ -90,8 +95,11 @@ func TestLookupDecoders(t *testing.T) {
 		}
 		d := c.New()
 		payload := make([]byte, tt.payload)
-		if tt.name == "GSM" {
+		switch tt.name {
+		case "GSM":
 			payload[0] = 0xD0 // frame signature
+		case "opus":
+			payload[0] = 1 << 3 // TOC: SILK narrowband, 20 ms, one frame
 		}
 		pcm, err := d.Decode(nil, payload)
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/spanrec/spanrec/codec/gsm"
 	"github.com/spanrec/spanrec/codec/ilbc"
 	"github.com/spanrec/spanrec/codec/l16"
+	"github.com/spanrec/spanrec/codec/opus"
 	"github.com/spanrec/spanrec/codec/speex"
 )
 
@@ -45,6 +46,18 @@ func init() {
 	Register(g726Codec("AAL2-G726-40", 40, g726.BigEndian)) // ITU-T I.366.2 packing
 	Register(g726Codec("G721", 32, g726.LittleEndian))      // RFC 1890 static PT 2: G726-32
 	RegisterFunc("speex", lookupSpeex)                      // RFC 5574
+	RegisterFunc("opus", lookupOpus)                        // RFC 7587
+}
+
+// lookupOpus: RFC 7587 §7 names Opus opus/48000/2 whatever the audio's
+// bandwidth and channels; opus/48000 (no channel count, or 1) is accepted
+// too, as some endpoints write it. Other clock rates are not Opus's.
+func lookupOpus(clockRate, channels int) (Codec, bool) {
+	if clockRate != opus.SampleRate || channels > 2 {
+		return Codec{}, false
+	}
+	return Codec{Name: "opus", ClockRate: opus.SampleRate, Channels: 2, SampleRate: opus.SampleRate,
+		New: func() Decoder { return opus.NewDecoder() }}, true
 }
 
 // lookupSpeex: speex/8000 is narrowband, speex/16000 wideband (RFC 5574

@@ -183,6 +183,8 @@ type Encoded struct {
 	// ClockRate is the codec's RTP clock and sample rate in the rtpmap
 	// (speex/16000, say); 0 means 8000.
 	ClockRate int
+	// Channels, if not 0, is the rtpmap's channel count (opus/48000/2).
+	Channels int
 	// Caller and Callee are whole packets, back to back: the party's
 	// packet sent at media time t carries piece t/ptime, looping.
 	Caller, Callee []byte
@@ -284,7 +286,7 @@ func withDefaults(c Call, i int) (Call, codecInfo, error) {
 		if rate == 0 {
 			rate = 8000
 		}
-		ci, found = codecInfo{name: c.Codec, pt: e.PT, clock: rate, sampleRate: rate}, true
+		ci, found = codecInfo{name: strings.ToUpper(c.Codec), pt: e.PT, clock: rate, sampleRate: rate}, true
 		if e.PT >= 128 || e.PT == dtmfPT || e.PacketBytes <= 0 || e.PacketBytes > 1400 || rate < 0 {
 			bad("Encoded: payload type %d or packet size %d out of range", e.PT, e.PacketBytes)
 		} else if len(e.Caller) < e.PacketBytes || len(e.Callee) < e.PacketBytes ||

@@ -246,13 +246,17 @@ func (d *sipDialog) sdp(byCaller bool, version int, media netip.AddrPort, dir st
 			fmtp = fmt.Sprintf("a=fmtp:%d annexb=yes\r\n", k.pt)
 		}
 	}
+	channels := ""
+	if e := d.c.Encoded; e != nil && e.Channels > 0 {
+		channels = fmt.Sprintf("/%d", e.Channels)
+	}
 	return fmt.Sprintf("v=0\r\n"+
 		"o=%s %d %d IN %s %s\r\n"+
 		"s=pcaptest\r\n"+
 		"c=IN %s %s\r\n"+
 		"t=0 0\r\n"+
 		"m=audio %d %s %d %d\r\n"+
-		"a=rtpmap:%d %s/%d\r\n%s"+
+		"a=rtpmap:%d %s/%d%s\r\n%s"+
 		"a=rtpmap:%d telephone-event/8000\r\n"+
 		"a=fmtp:%d 0-16\r\n"+
 		"a=ptime:%d\r\n"+
@@ -260,7 +264,7 @@ func (d *sipDialog) sdp(byCaller bool, version int, media netip.AddrPort, dir st
 		user, sess, version, ipv, media.Addr(),
 		ipv, media.Addr(),
 		media.Port(), proto, k.pt, dtmfPT,
-		k.pt, d.c.Codec, k.clock, fmtp,
+		k.pt, d.c.Codec, k.clock, channels, fmtp,
 		dtmfPT, dtmfPT, ms, dir, crypto)
 }
 

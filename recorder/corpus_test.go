@@ -77,7 +77,7 @@ var tsharkWrong = map[string]map[uint32]string{
 // decodable is what spanrec decodes; the rest must be reported, not dropped.
 var decodable = map[string]bool{"PCMU": true, "PCMA": true, "G722": true, "G729": true, "L16": true, "GSM": true,
 	"G726-16": true, "G726-24": true, "G726-32": true, "G726-40": true,
-	"AAL2-G726-16": true, "AAL2-G726-24": true, "AAL2-G726-32": true, "AAL2-G726-40": true}
+	"AAL2-G726-16": true, "AAL2-G726-24": true, "AAL2-G726-32": true, "AAL2-G726-40": true, "OPUS": true}
 
 // isDecodable says whether spanrec decodes stream s: by codec name, and
 // for Speex by clock rate (narrowband and wideband; not ultra-wideband).

@@ -26,9 +26,14 @@ func TestNoiseGuardCodecs(t *testing.T) {
 		{"G726-32", 80},
 		{"G726-40", 100},
 		{"AAL2-G726-32", 80},
+		{"opus", 80},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			c, ok := codec.Lookup(tt.name, 8000, 1)
+			clock, channels, step := 8000, 1, 160
+			if tt.name == "opus" {
+				clock, channels, step = 48000, 2, 960
+			}
+			c, ok := codec.Lookup(tt.name, clock, channels)
 			if !ok {
 				t.Fatalf("no %s", tt.name)
 			}
@@ -49,7 +54,7 @@ func TestNoiseGuardCodecs(t *testing.T) {
 				for k := range payload {
 					payload[k] = byte(rng.Uint32())
 				}
-				tr.Add(7, uint16(i), uint32(i*160), start.Add(time.Duration(i)*20*time.Millisecond), payload)
+				tr.Add(7, uint16(i), uint32(i*step), start.Add(time.Duration(i)*20*time.Millisecond), payload)
 			}
 			// Close reports the first decode error (GSM's missing
 			// signatures); the spool itself must close.
@@ -62,7 +67,7 @@ func TestNoiseGuardCodecs(t *testing.T) {
 			// G.726 starts at its smallest step size: the first packets
 			// of random codewords are quiet and pass for clean (at most
 			// half a second here); what is loud is cut.
-			if tr.Samples() > 8000/2 {
+			if tr.Samples() > int64(c.SampleRate/2) {
 				t.Errorf("%d samples of random %s payloads kept in the spool", tr.Samples(), tt.name)
 			}
 		})
