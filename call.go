@@ -93,6 +93,10 @@ type Stream struct {
 	Last        time.Time      `json:"last"`
 	Packets     int            `json:"packets"`
 	Lost        int            `json:"lost"` // expected − received (RFC 3550 A.3), never negative
+	// ConcealedMS is how much of the stream's audio its decoder made up
+	// for lost packets (frame erasure concealment, comfort noise after a
+	// SID frame), in milliseconds; the rest of a loss stays silent.
+	ConcealedMS int `json:"concealed_ms,omitempty"`
 	Duplicates  int            `json:"duplicates"`
 	OutOfOrder  int            `json:"out_of_order"`
 	JitterMS    float64        `json:"jitter_ms"` // RFC 3550 interarrival jitter at the end

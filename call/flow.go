@@ -249,6 +249,18 @@ func (f *flow) newTrack(a *Assembler, c *state, cd codec.Codec, t time.Time) *re
 	return tr
 }
 
+// concealedMS returns how much audio the decoders of f's tracks made up
+// for lost packets, in milliseconds.
+func (f *flow) concealedMS() int {
+	var ms int64
+	for _, tr := range f.tracks {
+		if tr.Rate() > 0 && !tr.Noise {
+			ms += tr.Concealed * 1000 / int64(tr.Rate())
+		}
+	}
+	return int(ms)
+}
+
 // snapshot returns the spanrec.Stream view of s.
 func (s *stream) snapshot(f *flow) spanrec.Stream {
 	st := spanrec.Stream{

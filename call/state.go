@@ -193,8 +193,15 @@ func (c *state) result(a *Assembler) *Finished {
 
 	sent := map[spanrec.Side]bool{}
 	for _, f := range c.flows {
+		// The flow's concealment goes to its stream with the most
+		// packets: the tracks are the flow's (one per codec), not a
+		// stream's; a flow has one stream but after an SSRC change.
+		concealed, most := f.concealedMS(), -1
 		for _, s := range f.streams {
 			st := s.snapshot(f)
+			if !s.noise && (most < 0 || st.Packets > call.Streams[most].Packets) {
+				most = len(call.Streams)
+			}
 			call.Streams = append(call.Streams, st)
 			if st.Encryption != spanrec.Plain && !st.Decoded {
 				sec := &c.secure[sideIndex(f.side)]
@@ -209,6 +216,9 @@ func (c *state) result(a *Assembler) *Finished {
 				}
 				sent[f.side] = true
 			}
+		}
+		if most >= 0 {
+			call.Streams[most].ConcealedMS = concealed
 		}
 	}
 	slices.SortStableFunc(call.Streams, func(x, y spanrec.Stream) int { return x.First.Compare(y.First) })

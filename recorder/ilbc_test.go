@@ -54,6 +54,12 @@ func TestSyntheticILBC(t *testing.T) {
 			if !st.Decoded || st.Codec != "ILBC" {
 				t.Errorf("call %d: stream %s codec %q decoded %v", i, st.Side, st.Codec, st.Decoded)
 			}
+			// Each lost 30 ms packet is concealed, but one lost at the
+			// very end (no packet after it to close the gap).
+			t.Logf("call %d: stream %s lost %d, concealed %d ms", i, st.Side, st.Lost, st.ConcealedMS)
+			if want := 30 * st.Lost; st.ConcealedMS > want || st.ConcealedMS < want-30 {
+				t.Errorf("call %d: stream %s lost %d packets of 30 ms, concealed %d ms", i, st.Side, st.Lost, st.ConcealedMS)
+			}
 		}
 		r := s.checkRecording(t, i, 8000)
 		e := &s.exp[i].Call

@@ -42,10 +42,10 @@ const upsertCall = `INSERT INTO calls (` + callColumns + `)
 
 const streamColumns = `call_id, seq, ssrc, src, dst, side, payload_type, codec, clock_rate, decoded,
 	first_ns, last_ns, packets, lost, duplicates, out_of_order,
-	jitter_ms, max_jitter_ms, max_delta_ms, mos, encryption, auth_failures, mean_jitter_ms`
+	jitter_ms, max_jitter_ms, max_delta_ms, mos, encryption, auth_failures, mean_jitter_ms, concealed_ms`
 
 const insertStream = `INSERT INTO streams (` + streamColumns + `)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 const dtmfColumns = `call_id, seq, digit, at_ns, duration_ms, side, source`
 
@@ -103,7 +103,7 @@ func (db *DB) putCall(ctx context.Context, tx *sql.Tx, c *spanrec.Call, args []a
 				s.PayloadType, s.Codec, s.ClockRate, s.Decoded,
 				nsOf(s.First), nsOf(s.Last), s.Packets, s.Lost, s.Duplicates, s.OutOfOrder,
 				realOf(s.JitterMS), realOf(s.MaxJitterMS), realOf(s.MaxDeltaMS), realOf(s.MOS),
-				s.Encryption, s.AuthFailures, realOf(s.MeanJitterMS))
+				s.Encryption, s.AuthFailures, realOf(s.MeanJitterMS), s.ConcealedMS)
 			if err != nil {
 				return fmt.Errorf("stream %d: %w", i, err)
 			}

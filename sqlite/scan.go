@@ -126,7 +126,7 @@ func loadStreams(ctx context.Context, tx *sql.Tx, idList string, byID map[spanre
 		)
 		err := rows.Scan(&id, &seq, &s.SSRC, &src, &dst, &s.Side, &s.PayloadType, &s.Codec,
 			&s.ClockRate, &s.Decoded, &first, &last, &s.Packets, &s.Lost, &s.Duplicates,
-			&s.OutOfOrder, &jitter, &maxJitter, &maxDelta, &score, &s.Encryption, &s.AuthFailures, &meanJitter)
+			&s.OutOfOrder, &jitter, &maxJitter, &maxDelta, &score, &s.Encryption, &s.AuthFailures, &meanJitter, &s.ConcealedMS)
 		if err != nil {
 			return fmt.Errorf("streams: %w", err)
 		}
