@@ -226,7 +226,7 @@ func cmdRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	bg.Add(1)
 	go func() {
 		defer bg.Done()
-		background(runCtx, c.config, e.dataDir, lf, live, *statsEvery, log, func(cfg *fileConfig) {
+		background(runCtx, reloader(c.config, fs), e.dataDir, lf, live, *statsEvery, log, func(cfg *fileConfig) {
 			p := keysPath
 			if f := fs.Lookup("keys"); f == nil || f.Value.String() == "" {
 				p = cfg.Keys.File
@@ -332,9 +332,26 @@ func privilegeHint(err error) error {
 		"  or grant them to the binary: setcap cap_net_raw,cap_net_admin=ep $(command -v spanrec)", err)
 }
 
+// reloader returns the configuration loader of a SIGHUP: the file again,
+// with the command line's overrides applied on top, as at start (a flag
+// given on the command line keeps winning over the file).
+func reloader(configPath string, fs *flag.FlagSet) func() (*fileConfig, string, error) {
+	return func() (*fileConfig, string, error) {
+		cfg, err := loadConfig(configPath)
+		if err != nil {
+			return nil, configPath, err
+		}
+		if err := cfg.signalless(fs); err != nil {
+			return nil, configPath, err
+		}
+		return cfg, configPath, nil
+	}
+}
+
 // background logs the capture statistics every interval and handles
-// SIGHUP until ctx is done.
-func background(ctx context.Context, configPath, dataDir string, lf *logFile, live *recorder.Live, every time.Duration, log *slog.Logger, reload func(*fileConfig)) {
+// SIGHUP (reopen the log, reload the configuration with load) until ctx
+// is done.
+func background(ctx context.Context, load func() (*fileConfig, string, error), dataDir string, lf *logFile, live *recorder.Live, every time.Duration, log *slog.Logger, reload func(*fileConfig)) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -353,7 +370,7 @@ func background(ctx context.Context, configPath, dataDir string, lf *logFile, li
 			if err := lf.reopen(); err != nil {
 				log.Error("reopen log file", "err", err)
 			}
-			cfg, err := loadConfig(configPath)
+			cfg, configPath, err := load()
 			if err != nil {
 				log.Error("reload configuration: keeping the old one", "err", err)
 				continue
