@@ -36,6 +36,11 @@ func TestBrowserEncrypted(t *testing.T) {
 	b.waitFor(t, "the login page", `!!document.getElementById('login-user')`)
 	b.login(t, "ada", password)
 	b.waitFor(t, "the call list", `document.querySelectorAll('#calls tbody tr[data-id]').length > 0`)
+	// The list flags it encrypted, in words too, and not as a recording.
+	flags := eval[string](t, b, fmt.Sprintf(`[...document.querySelectorAll('#calls tr[data-id="%s"] [data-flag]')].map((e) => e.getAttribute('aria-label')).join(' | ')`, enc.ID))
+	if !strings.HasPrefix(flags, "Encrypted media (SRTP): not decrypted | Notes: ") || strings.Contains(flags, "Recording") {
+		t.Errorf("the encrypted call's flags: %q", flags)
+	}
 	b.do(t, "open the encrypted call", chromedp.Navigate(fmt.Sprintf("%s/#/calls/%s", f.srv.URL, enc.ID)))
 	b.waitFor(t, "the call page", `!!document.getElementById('call-title') && !!document.getElementById('streams')`)
 	if eval[bool](t, b, `!!document.getElementById('play')`) {

@@ -4,11 +4,55 @@
 
 import { get, query } from './api.js';
 import { go } from './app.js';
-import { h } from './dom.js';
+import { h, s } from './dom.js';
 import * as f from './format.js';
 import { callTools } from './calls-tools.js';
 
-const FILTERS = ['number', 'from', 'to', 'direction', 'status', 'codec', 'min_duration', 'max_duration', 'has_loss', 'group', 'interaction', 'sort', 'limit', 'offset'];
+const FILTERS = ['number', 'from', 'to', 'direction', 'status', 'codec', 'min_duration', 'max_duration', 'has_loss', 'hangup_by', 'min_pdd', 'max_pdd', 'group', 'interaction', 'sort', 'limit', 'offset'];
+
+// The columns of the list: id, header, the API's sort key (none: not
+// sortable), whether shown unless the user chose otherwise, numeric
+// (right-aligned), and the cell. The column chooser keeps the user's
+// choice in localStorage under COLUMNS_KEY.
+const COLUMNS_KEY = 'spanrec.calls.columns';
+const COLUMNS = [
+  { id: 'time', label: 'Time', sort: 'start', fixed: true, cell: timeCell },
+  { id: 'caller', label: 'Caller', sort: 'caller', cell: (c) => partyCell(c.caller, c.caller_name) },
+  { id: 'callee', label: 'Callee', sort: 'callee', cell: (c) => partyCell(c.callee, c.callee_name) },
+  { id: 'direction', label: 'Direction', sort: 'direction', cell: directionCell },
+  { id: 'talk', label: 'Talk time', sort: 'duration', num: true, cell: (c) => (c.duration_ms > 0 ? f.duration(c.duration_ms) : '–') },
+  { id: 'status', label: 'Status', sort: 'status', cell: statusCell },
+  { id: 'answer', label: 'SIP answer', sort: 'status_code', hidden: true, cell: answerCell },
+  { id: 'hangup', label: 'Hung up by', sort: 'hangup_by', cell: hangupCell },
+  { id: 'pdd', label: 'PDD', sort: 'pdd', num: true, title: 'Post-dial delay: from the INVITE to the first 18x (or the 2xx)', cell: (c) => delay(c.pdd_ms) },
+  { id: 'ring', label: 'Ring time', sort: 'ring', num: true, hidden: true, title: 'From the first 18x to the answer, the CANCEL or the end', cell: (c) => delay(c.ring_ms) },
+  { id: 'codec', label: 'Codec', sort: 'codec', cell: (c) => (c.codecs || []).join(', ') || '–' },
+  { id: 'legs', label: 'Legs', sort: 'legs', cls: 'legs', cell: legsCell },
+  { id: 'quality', label: 'Quality', sort: 'mos', cell: qualityCell },
+  { id: 'flags', label: 'Flags', cell: flagsCell },
+];
+
+const hangupLabel = { caller: 'Caller', callee: 'Callee', system: 'Network' };
+
+/** shownColumns returns the IDs of the columns to show: the stored choice, else the defaults. */
+function shownColumns() {
+  let ids = null;
+  try { ids = JSON.parse(localStorage.getItem(COLUMNS_KEY) || 'null'); } catch { ids = null; }
+  if (!Array.isArray(ids)) ids = COLUMNS.filter((col) => !col.hidden).map((col) => col.id);
+  return new Set([...ids, ...COLUMNS.filter((col) => col.fixed).map((col) => col.id)]);
+}
+
+function saveColumns(ids) {
+  try { localStorage.setItem(COLUMNS_KEY, JSON.stringify([...ids])); } catch { /* private mode: the choice lasts this page only */ }
+}
+
+// The orders the filter form offers (the headers sort by any column, and
+// narrow screens, where the headers fold away, keep this menu).
+const ORDERS = [
+  ['-start', 'Newest first'], ['start', 'Oldest first'], ['-duration', 'Longest first'], ['duration', 'Shortest first'],
+  ['mos', 'Worst quality first'], ['-pdd', 'Longest post-dial delay'], ['-ring', 'Longest ring time'],
+  ['caller', 'Caller'], ['callee', 'Callee'], ['status', 'Status'], ['hangup_by', 'Hung up by'],
+];
 const PAGE_SIZES = [25, 50, 100, 200];
 const CODECS = ['PCMU', 'PCMA', 'G722', 'G729', 'L16', 'OPUS', 'GSM', 'ILBC', 'SPEEX', 'G726-32'];
 
@@ -47,9 +91,16 @@ export async function showCalls(ctx) {
         h('span', { 'aria-hidden': 'true' }, '–'),
         h('input', { id: 'max_duration', name: 'max_duration', type: 'number', min: '0', step: '1', value: val('max_duration'), placeholder: 'max', 'aria-label': 'Maximum talk time in seconds' }))),
     select('has_loss', 'Packet loss', [['', 'Any'], ['true', 'With loss'], ['false', 'Without loss']], val('has_loss')),
+    select('hangup_by', 'Hung up by', [['', 'Anyone'], ['caller', 'Caller'], ['callee', 'Callee'], ['system', 'Network'], ['unknown', 'Not known']], val('hangup_by')),
+    h('fieldset', { class: 'field field-range' },
+      h('legend', {}, 'Post-dial delay (s)'),
+      h('div', { class: 'range' },
+        h('input', { id: 'min_pdd', name: 'min_pdd', type: 'number', min: '0', step: '0.1', value: val('min_pdd'), placeholder: 'min', 'aria-label': 'Minimum post-dial delay in seconds' }),
+        h('span', { 'aria-hidden': 'true' }, '–'),
+        h('input', { id: 'max_pdd', name: 'max_pdd', type: 'number', min: '0', step: '0.1', value: val('max_pdd'), placeholder: 'max', 'aria-label': 'Maximum post-dial delay in seconds' }))),
     select('group', 'Legs', [['', 'Every leg'], ['interaction', 'Per conversation']], val('group')),
     val('interaction') ? h('input', { type: 'hidden', name: 'interaction', value: val('interaction') }) : null,
-    select('sort', 'Order', [['-start', 'Newest first'], ['start', 'Oldest first'], ['-duration', 'Longest first'], ['duration', 'Shortest first']], val('sort') || '-start'),
+    select('sort', 'Order', orderOptions(val('sort') || '-start'), val('sort') || '-start'),
     h('div', { class: 'filter-actions' },
       h('button', { type: 'submit', class: 'btn btn-primary' }, 'Search'),
       h('button', { type: 'button', class: 'btn btn-ghost', onclick: () => go('#/calls') }, 'Reset')));
@@ -77,13 +128,42 @@ export async function showCalls(ctx) {
 
   const status = h('p', { class: 'result-count', id: 'result-count', 'aria-live': 'polite' }, 'Searching…');
   const body = h('tbody');
+  const head = h('thead');
   const table = h('table', { class: 'calls', id: 'calls', 'aria-describedby': 'result-count' },
     h('caption', { class: 'sr-only' }, 'Recorded calls. Press Enter on a row to open the call.'),
-    h('thead', {}, h('tr', {},
-      ['Time', 'Caller', 'Callee', 'Direction', 'Talk time', 'Status', 'Codec', 'Legs', 'Quality'].map((c, i) =>
-        h('th', { scope: 'col', class: i === 4 ? 'num' : undefined }, c)))),
-    body);
+    head, body);
+  const scroll = h('div', { class: 'table-scroll' }, table);
   const pager = h('nav', { class: 'pager', 'aria-label': 'Pages' });
+  let shown = shownColumns();
+  let calls = [];
+
+  // The table folds each row into a card when its columns do not fit the
+  // width (a narrow window, a phone, many columns chosen): never a
+  // sideways scroll that hides talk time, status or quality.
+  const fit = () => {
+    table.classList.remove('cards');
+    if (table.scrollWidth > scroll.clientWidth + 1) table.classList.add('cards');
+  };
+  // Every column is built once; the chooser hides the cells of those not
+  // shown, so that what others add to the rows (selection) stays.
+  const render = () => {
+    head.replaceChildren(h('tr', {}, COLUMNS.map((col) => headerCell(col, params.sort, q))));
+    body.replaceChildren();
+    if (calls.length === 0) {
+      body.append(h('tr', { class: 'empty' }, h('td', { colspan: String(shown.size) }, 'No calls found. Try a wider time range or fewer filters.')));
+    }
+    for (const c of calls) body.append(row(c, COLUMNS));
+    show();
+  };
+  const show = () => {
+    table.dataset.columns = COLUMNS.filter((col) => shown.has(col.id)).map((col) => col.id).join(' ');
+    for (const col of COLUMNS) {
+      for (const cell of table.querySelectorAll(`.col-${col.id}`)) cell.hidden = !shown.has(col.id);
+    }
+    fit();
+  };
+
+  const chooser = columnChooser(shown, (ids) => { shown = ids; saveColumns(ids); show(); });
 
   ctx.main.append(
     h('div', { class: 'page-head' },
@@ -91,22 +171,31 @@ export async function showCalls(ctx) {
       h('p', { class: 'muted' }, `Times in ${f.timezone()}`)),
     h('section', { class: 'panel panel-filters' }, form),
     h('section', { class: 'panel panel-table' },
-      h('div', { class: 'table-head' }, status),
-      h('div', { class: 'table-scroll' }, table),
+      h('div', { class: 'table-head' }, status, chooser),
+      scroll,
       pager));
 
   const res = await get(`/api/calls${query(params)}`, ctx.signal);
-  const calls = res.calls || [];
+  calls = res.calls || [];
   const total = res.total ?? calls.length;
   if (calls.length === 0) {
     status.textContent = total > 0 ? 'No calls on this page.' : 'No calls match these filters.';
-    body.append(h('tr', { class: 'empty' }, h('td', { colspan: '9' }, 'No calls found. Try a wider time range or fewer filters.')));
   } else {
     status.textContent = `${offset + 1}–${offset + calls.length} of ${total} call${total === 1 ? '' : 's'}`;
   }
-  for (const c of calls) body.append(row(c));
+  render();
   callTools(ctx, params, table, status.parentElement);
   pagerButtons(pager, q, offset, limit, total);
+  if (typeof ResizeObserver === 'function') {
+    // Only a change of width can change the fit; folding rows changes
+    // the height, which must not refit (a loop).
+    let width = scroll.clientWidth;
+    const ro = new ResizeObserver(() => {
+      if (scroll.clientWidth !== width) { width = scroll.clientWidth; fit(); }
+    });
+    ro.observe(scroll);
+    ctx.signal?.addEventListener('abort', () => ro.disconnect());
+  }
 
   // Keyboard: arrows move between rows, Enter opens one.
   body.addEventListener('keydown', (e) => {
@@ -122,32 +211,155 @@ export async function showCalls(ctx) {
   });
 }
 
-function row(c) {
-  const mos = f.worstMOS(c);
-  const grade = f.mosGrade(mos);
-  const loss = f.lossPercent(c.streams);
-  const quality = h('td', { class: 'quality' },
-    h('span', { class: ['mos', `mos-${grade}`], title: mos > 0 ? `MOS ${mos.toFixed(2)} (${f.mosText[grade]})` : 'No RTP in this call' }, mos > 0 ? mos.toFixed(1) : '–'),
-    c.capture_loss || loss > 0
-      ? h('span', { class: 'loss-flag', title: 'RTP packets were lost' }, h('span', { 'aria-hidden': 'true' }, '⚠ '), `${f.percent(loss)} loss`)
-      : null,
-    (c.notes || []).length ? h('span', { class: 'note-flag', title: c.notes.join('\n') }, h('span', { 'aria-hidden': 'true' }, '!'), h('span', { class: 'sr-only' }, c.notes.join('; '))) : null);
+/** orderOptions lists the form's orders, with the current one when a header chose another. */
+function orderOptions(current) {
+  const list = [...ORDERS];
+  if (!list.some(([v]) => v === current)) {
+    const key = current.replace(/^-/, '');
+    const col = COLUMNS.find((c) => c.sort === key);
+    list.push([current, `${col ? col.label : key} ${current.startsWith('-') ? '(descending)' : '(ascending)'}`]);
+  }
+  return list;
+}
+
+/**
+ * headerCell is a column header; a sortable one holds a button that sorts
+ * by its column (ascending first, then the other way), and the sorted one
+ * says so with aria-sort.
+ */
+function headerCell(col, sort, q) {
+  const th = h('th', { scope: 'col', class: [col.num ? 'num' : undefined, `col-${col.id}`], title: col.title });
+  if (!col.sort) { th.append(col.label); return th; }
+  const key = sort.replace(/^-/, '');
+  const desc = sort.startsWith('-');
+  const active = key === col.sort;
+  if (active) th.setAttribute('aria-sort', desc ? 'descending' : 'ascending');
+  const next = active && !desc ? `-${col.sort}` : col.sort;
+  const btn = h('button', {
+    type: 'button', class: 'sort', 'data-sort': col.sort,
+    'aria-label': `${col.label}: sort ${next.startsWith('-') ? 'descending' : 'ascending'}`,
+    onclick: () => {
+      const p = new URLSearchParams(q);
+      p.delete('offset');
+      if (next === '-start') p.delete('sort'); else p.set('sort', next);
+      const s = p.toString();
+      go(`#/calls${s ? `?${s}` : ''}`);
+    },
+  }, col.label, h('span', { class: 'sort-mark', 'aria-hidden': 'true' }, active ? (desc ? '▼' : '▲') : '↕'));
+  th.append(btn);
+  return th;
+}
+
+/** columnChooser is the "Columns" menu: a checkbox per column that may be hidden. */
+function columnChooser(shown, changed) {
+  const boxes = COLUMNS.filter((col) => !col.fixed).map((col) => {
+    const box = h('input', { type: 'checkbox', id: `col-${col.id}`, name: col.id, checked: shown.has(col.id) });
+    box.addEventListener('change', () => {
+      const ids = new Set(COLUMNS.filter((c) => c.fixed || (c.id === col.id ? box.checked : shown.has(c.id))).map((c) => c.id));
+      shown = ids;
+      changed(ids);
+    });
+    return h('label', { class: 'col-choice', for: `col-${col.id}` }, box, col.label);
+  });
+  const reset = h('button', {
+    type: 'button', class: 'btn btn-small btn-ghost',
+    onclick: () => {
+      const ids = new Set(COLUMNS.filter((c) => !c.hidden).map((c) => c.id));
+      for (const box of boxes) box.querySelector('input').checked = ids.has(box.querySelector('input').name);
+      shown = ids;
+      changed(ids);
+    },
+  }, 'Default columns');
+  return h('details', { class: 'col-chooser', id: 'columns' },
+    h('summary', { class: 'btn btn-small' }, 'Columns'),
+    h('fieldset', { class: 'col-menu' }, h('legend', { class: 'sr-only' }, 'Columns to show'), boxes, reset));
+}
+
+function row(c, cols) {
   const statusText = f.statusLabel[c.status] || c.status;
   return h('tr', {
     tabindex: '0', 'data-id': c.id,
     'aria-label': `${f.dateTime(c.start)}, ${f.party(c.caller, c.caller_name)} to ${f.party(c.callee, c.callee_name)}, ${statusText}`,
-  },
-  h('td', { class: 'time', title: c.start }, h('a', { href: `#/calls/${encodeURIComponent(c.id)}`, tabindex: '-1' }, f.dateTime(c.start))),
-  h('td', {}, partyCell(c.caller, c.caller_name)),
-  h('td', {}, partyCell(c.callee, c.callee_name)),
-  h('td', { class: ['dir', `dir-${c.direction}`] }, h('span', { class: 'dir-icon', 'aria-hidden': 'true' }, f.directionIcon[c.direction] || ''), f.directionLabel[c.direction] || c.direction),
-  h('td', { class: 'num' }, c.duration_ms > 0 ? f.duration(c.duration_ms) : '–'),
-  h('td', {}, h('span', { class: ['pill', `st-${c.status}`], title: c.status_code ? `SIP ${c.status_code}` : undefined }, statusText)),
-  h('td', { class: 'codec' }, (c.codecs || []).join(', ') || '–'),
-  h('td', { class: 'legs' }, (c.legs || []).length
+  }, cols.map((col) => h('td', { class: [`col-${col.id}`, col.cls, col.num ? 'num' : undefined], 'data-label': col.label }, col.cell(c))));
+}
+
+function timeCell(c) {
+  return h('a', { href: `#/calls/${encodeURIComponent(c.id)}`, tabindex: '-1', title: c.start }, f.dateTime(c.start));
+}
+
+function directionCell(c) {
+  return h('span', { class: ['dir', `dir-${c.direction}`] }, h('span', { class: 'dir-icon', 'aria-hidden': 'true' }, f.directionIcon[c.direction] || ''), f.directionLabel[c.direction] || c.direction);
+}
+
+function statusCell(c) {
+  const code = c.status_code ? `SIP ${c.status_code}${c.status_reason ? ` ${c.status_reason}` : ''}` : undefined;
+  return h('span', { class: ['pill', `st-${c.status}`], title: code }, f.statusLabel[c.status] || c.status);
+}
+
+function answerCell(c) {
+  if (!c.status_code) return '–';
+  return h('span', { class: 'sip-answer' }, h('span', { class: 'sip-code' }, String(c.status_code)), c.status_reason ? ` ${c.status_reason}` : '');
+}
+
+function hangupCell(c) {
+  if (!c.hangup_by) return h('span', { class: 'muted', title: 'No BYE, CANCEL or final answer was captured' }, '–');
+  const why = {
+    caller: 'The caller sent the BYE or CANCEL',
+    callee: c.status === 'answered' ? 'The callee sent the BYE' : 'The callee was busy or declined',
+    system: 'The network or PBX ended it (final answer other than busy or decline)',
+  }[c.hangup_by];
+  return h('span', { class: ['hangup', `hangup-${c.hangup_by}`], title: why }, hangupLabel[c.hangup_by] || c.hangup_by);
+}
+
+/** delay formats a PDD or ring time in ms: "0.35 s", "12.4 s"; "–" when not measured. */
+function delay(ms) {
+  if (ms === null || ms === undefined) return '–';
+  return ms < 10000 ? `${(ms / 1000).toFixed(2)} s` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+function legsCell(c) {
+  return (c.legs || []).length
     ? h('a', { href: `#/calls?interaction=${encodeURIComponent(c.interaction)}`, title: 'The legs of this conversation (B2BUA, PBX, transfer)' }, `${c.legs.length + 1} legs`)
-    : '–'),
-  quality);
+    : '–';
+}
+
+function qualityCell(c) {
+  const mos = f.worstMOS(c);
+  const grade = f.mosGrade(mos);
+  return h('span', { class: ['mos', `mos-${grade}`], title: mos > 0 ? `MOS ${mos.toFixed(2)} (${f.mosText[grade]})` : 'No RTP in this call' }, mos > 0 ? mos.toFixed(1) : '–');
+}
+
+// Flag icons (24×24 paths); each flag also has its text, for screen
+// readers (aria-label) and as a tooltip (title).
+const FLAG_ICONS = {
+  audio: 'M3 9v6h4l5 5V4L7 9H3zm13.5 3A4.5 4.5 0 0 0 14 8v8a4.5 4.5 0 0 0 2.5-4zM14 3.2v2.1a7 7 0 0 1 0 13.4v2.1a9 9 0 0 0 0-17.6z',
+  dtmf: 'M5 4h4v4H5zm5 0h4v4h-4zm5 0h4v4h-4zM5 10h4v4H5zm5 0h4v4h-4zm5 0h4v4h-4zM5 16h4v4H5zm5 0h4v4h-4zm5 0h4v4h-4z',
+  encrypted: 'M12 2a5 5 0 0 0-5 5v3H5v12h14V10h-2V7a5 5 0 0 0-5-5zm-3 8V7a3 3 0 0 1 6 0v3H9z',
+  loss: 'M12 2 1 21h22L12 2zm-1 7h2v6h-2V9zm0 8h2v2h-2v-2z',
+  notes: 'M12 2a10 10 0 1 0 0 20 10 10 0 0 0 0-20zm-1 5h2v2h-2V7zm0 4h2v6h-2v-6z',
+};
+
+function flag(kind, text, extra) {
+  return h('span', { class: ['flag', `flag-${kind}`], role: 'img', 'aria-label': text, title: text, 'data-flag': kind },
+    s('svg', { viewBox: '0 0 24 24', 'aria-hidden': 'true', class: 'icon' }, s('path', { d: FLAG_ICONS[kind] })),
+    extra ? h('span', { class: 'flag-text', 'aria-hidden': 'true' }, extra) : null);
+}
+
+/** flagsCell shows what a call has or lacks at a glance: recording, DTMF, encryption, loss, notes. */
+function flagsCell(c) {
+  const flags = [];
+  if (c.audio && c.audio_ms > 0) flags.push(flag('audio', `Recording: ${f.duration(c.audio_ms)}`));
+  if ((c.dtmf || []).length) flags.push(flag('dtmf', `DTMF: ${c.dtmf.map((d) => d.digit).join(' ')}`));
+  const enc = (c.streams || []).filter((st) => st.encryption);
+  if (enc.length) {
+    const kinds = [...new Set(enc.map((st) => st.encryption.toUpperCase()))].join(', ');
+    const all = enc.every((st) => st.decoded);
+    flags.push(flag('encrypted', `Encrypted media (${kinds}): ${all ? 'decrypted' : 'not decrypted'}`));
+  }
+  const loss = f.lossPercent(c.streams);
+  if (c.capture_loss || loss > 0) flags.push(flag('loss', `RTP packets lost: ${f.percent(loss)}`, f.percent(loss)));
+  if ((c.notes || []).length) flags.push(flag('notes', `Notes: ${c.notes.join('; ')}`));
+  return flags.length ? h('span', { class: 'flags' }, flags) : '–';
 }
 
 function partyCell(number, name) {
