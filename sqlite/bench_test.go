@@ -8,12 +8,13 @@ import (
 	"time"
 
 	"github.com/spanrec/spanrec"
+	"github.com/spanrec/spanrec/indextest"
 )
 
 // benchCall returns the i-th call of a benchmark index: a full call with two
 // streams and two key presses, a minute after the one before.
 func benchCall(i int) *spanrec.Call {
-	c := fullCall(time.UTC)
+	c := indextest.FullCall(time.UTC)
 	c.ID = spanrec.NewCallID(fmt.Sprint("bench-", i), t0)
 	c.Start = t0.Add(time.Duration(i) * time.Minute)
 	c.Caller.Number = fmt.Sprintf("+49301%06d", i)

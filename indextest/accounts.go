@@ -1,4 +1,4 @@
-package sqlite_test
+package indextest
 
 import (
 	"context"
@@ -8,17 +8,17 @@ import (
 
 	"github.com/spanrec/spanrec"
 	"github.com/spanrec/spanrec/auth"
-	"github.com/spanrec/spanrec/sqlite"
 )
 
-func TestUsers(t *testing.T) {
+func (s *suite) testUsers(t *testing.T) {
 	ctx := context.Background()
-	kinds(t, func(t *testing.T, db *sqlite.DB) {
+	db := s.fresh(t)
+	{
 		if us, err := db.Users(ctx); err != nil || len(us) != 0 {
 			t.Fatalf("Users of a new index = %v, %v", us, err)
 		}
-		alice := auth.User{Name: "alice", Role: auth.Admin, PasswordHash: "$argon2id$x", Created: t0}
-		bob := auth.User{Name: "bob", Role: auth.Agent, Extensions: []string{"201", "1001"}, Created: t0}
+		alice := auth.User{Name: "alice", Role: auth.Admin, PasswordHash: "$argon2id$x", Created: T0}
+		bob := auth.User{Name: "bob", Role: auth.Agent, Extensions: []string{"201", "1001"}, Created: T0}
 		for _, u := range []auth.User{bob, alice} {
 			if err := db.AddUser(ctx, u); err != nil {
 				t.Fatal(err)
@@ -36,7 +36,7 @@ func TestUsers(t *testing.T) {
 		if err != nil || len(us) != 2 || us[0].Name != "alice" || us[1].Name != "bob" {
 			t.Fatalf("Users = %+v, %v", us, err)
 		}
-		if len(us[0].Extensions) != 0 || us[0].Extensions == nil || !us[0].Created.Equal(t0) {
+		if len(us[0].Extensions) != 0 || us[0].Extensions == nil || !us[0].Created.Equal(T0) {
 			t.Errorf("alice = %+v", us[0])
 		}
 		got, err := db.User(ctx, "bob")
@@ -48,14 +48,14 @@ func TestUsers(t *testing.T) {
 		}
 
 		// Sessions and tokens go with their user.
-		s := auth.Session{IDHash: "h1", User: "bob", CSRF: "c", Created: t0, Expires: t0.Add(time.Hour), Remote: "192.0.2.1"}
-		if err := db.PutSession(ctx, s); err != nil {
+		sess := auth.Session{IDHash: "h1", User: "bob", CSRF: "c", Created: T0, Expires: T0.Add(time.Hour), Remote: "192.0.2.1"}
+		if err := db.PutSession(ctx, sess); err != nil {
 			t.Fatal(err)
 		}
-		if gs, err := db.Session(ctx, "h1"); err != nil || *gs != s {
-			t.Errorf("Session = %+v, %v; want %+v", gs, err, s)
+		if gs, err := db.Session(ctx, "h1"); err != nil || *gs != sess {
+			t.Errorf("Session = %+v, %v; want %+v", gs, err, sess)
 		}
-		id, err := db.AddToken(ctx, auth.Token{User: "bob", Name: "crm", Hash: "th", Created: t0})
+		id, err := db.AddToken(ctx, auth.Token{User: "bob", Name: "crm", Hash: "th", Created: T0})
 		if err != nil || id <= 0 {
 			t.Fatalf("AddToken = %d, %v", id, err)
 		}
@@ -71,7 +71,7 @@ func TestUsers(t *testing.T) {
 		if err := db.SetPassword(ctx, "carol", "$new"); spanrec.ErrorKind(err) != spanrec.ENOTFOUND {
 			t.Errorf("SetPassword(carol): %v", err)
 		}
-		if err := db.PutSession(ctx, s); err != nil {
+		if err := db.PutSession(ctx, sess); err != nil {
 			t.Fatal(err)
 		}
 		if err := db.DeleteUser(ctx, "alice"); spanrec.ErrorKind(err) != spanrec.ECONFLICT {
@@ -89,21 +89,21 @@ func TestUsers(t *testing.T) {
 		if _, err := db.TokenByHash(ctx, "th"); spanrec.ErrorKind(err) != spanrec.ENOTFOUND {
 			t.Errorf("token of a deleted user: %v", err)
 		}
-	})
+	}
 }
 
-func TestSessionsExpire(t *testing.T) {
+func (s *suite) testSessionsExpire(t *testing.T) {
 	ctx := context.Background()
-	db := open(t, ":memory:")
-	if err := db.AddUser(ctx, auth.User{Name: "a", Role: auth.Supervisor, Created: t0}); err != nil {
+	db := s.fresh(t)
+	if err := db.AddUser(ctx, auth.User{Name: "a", Role: auth.Supervisor, Created: T0}); err != nil {
 		t.Fatal(err)
 	}
-	for i, exp := range []time.Time{t0.Add(-time.Minute), t0.Add(time.Minute)} {
+	for i, exp := range []time.Time{T0.Add(-time.Minute), T0.Add(time.Minute)} {
 		if err := db.PutSession(ctx, auth.Session{IDHash: string(rune('x' + i)), User: "a", Expires: exp}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := db.DeleteExpiredSessions(ctx, t0); err != nil {
+	if err := db.DeleteExpiredSessions(ctx, T0); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.Session(ctx, "x"); spanrec.ErrorKind(err) != spanrec.ENOTFOUND {
@@ -120,17 +120,17 @@ func TestSessionsExpire(t *testing.T) {
 	}
 }
 
-func TestTokens(t *testing.T) {
+func (s *suite) testTokens(t *testing.T) {
 	ctx := context.Background()
-	db := open(t, ":memory:")
+	db := s.fresh(t)
 	for _, n := range []string{"a", "b"} {
-		if err := db.AddUser(ctx, auth.User{Name: n, Role: auth.Supervisor, Created: t0}); err != nil {
+		if err := db.AddUser(ctx, auth.User{Name: n, Role: auth.Supervisor, Created: T0}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	var ids []int64
 	for i, u := range []string{"a", "b", "a"} {
-		id, err := db.AddToken(ctx, auth.Token{User: u, Name: "t", Hash: string(rune('p' + i)), Created: t0})
+		id, err := db.AddToken(ctx, auth.Token{User: u, Name: "t", Hash: string(rune('p' + i)), Created: T0})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -146,11 +146,11 @@ func TestTokens(t *testing.T) {
 	if err != nil || len(ts) != 2 || ts[0].ID != ids[0] || ts[1].ID != ids[2] || !ts[0].LastUsed.IsZero() {
 		t.Errorf("Tokens(a) = %+v, %v", ts, err)
 	}
-	if err := db.TouchToken(ctx, ids[0], t0.Add(time.Hour)); err != nil {
+	if err := db.TouchToken(ctx, ids[0], T0.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	tok, err := db.TokenByHash(ctx, "p")
-	if err != nil || tok.ID != ids[0] || tok.User != "a" || !tok.LastUsed.Equal(t0.Add(time.Hour)) {
+	if err != nil || tok.ID != ids[0] || tok.User != "a" || !tok.LastUsed.Equal(T0.Add(time.Hour)) {
 		t.Errorf("TokenByHash = %+v, %v", tok, err)
 	}
 	if err := db.DeleteToken(ctx, ids[0]); err != nil {
@@ -164,16 +164,16 @@ func TestTokens(t *testing.T) {
 	}
 }
 
-func TestAudit(t *testing.T) {
+func (s *suite) testAudit(t *testing.T) {
 	ctx := context.Background()
-	db := open(t, ":memory:")
+	db := s.fresh(t)
 	for i, e := range []auth.Event{
 		{User: "a", Action: auth.ActionPlay, CallID: "c1", Remote: "192.0.2.1"},
 		{User: "b", Action: auth.ActionDownload, CallID: "c1", Detail: "c1.wav"},
 		{User: "a", Action: auth.ActionDelete, CallID: "c2"},
 		{User: "a", Action: auth.ActionPlay, CallID: "c3"},
 	} {
-		e.At = t0.Add(time.Duration(i) * time.Second)
+		e.At = T0.Add(time.Duration(i) * time.Second)
 		if err := db.AddEvent(ctx, e); err != nil {
 			t.Fatal(err)
 		}
@@ -198,12 +198,12 @@ func TestAudit(t *testing.T) {
 		for _, e := range es {
 			got = append(got, e.CallID)
 		}
-		if s := strings.Join(got, " "); s != tt.calls || total != tt.total {
-			t.Errorf("Events(%+v) = %q, %d; want %q, %d", tt.f, s, total, tt.calls, tt.total)
+		if joined := strings.Join(got, " "); joined != tt.calls || total != tt.total {
+			t.Errorf("Events(%+v) = %q, %d; want %q, %d", tt.f, joined, total, tt.calls, tt.total)
 		}
 	}
 	es, _, _ := db.Events(ctx, auth.EventFilter{Limit: 1, Offset: 3})
-	if len(es) != 1 || es[0].Remote != "192.0.2.1" || !es[0].At.Equal(t0) || es[0].Action != auth.ActionPlay || es[0].ID <= 0 {
+	if len(es) != 1 || es[0].Remote != "192.0.2.1" || !es[0].At.Equal(T0) || es[0].Action != auth.ActionPlay || es[0].ID <= 0 {
 		t.Errorf("oldest event = %+v", es)
 	}
 	if _, _, err := db.Events(ctx, auth.EventFilter{Limit: -1}); spanrec.ErrorKind(err) != spanrec.EINVALID {
