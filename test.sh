@@ -14,16 +14,26 @@ for tool in tshark:tshark ffmpeg:ffmpeg sox:sox sipp:sip-tester ip:iproute2 tc:i
   # ethtool and kamailio live in /usr/sbin, off a normal user's PATH.
   command -v "${tool%%:*}" >/dev/null || [ -x "/usr/sbin/${tool%%:*}" ] || need+=("${tool##*:}")
 done
+# The postgres index's tests run a throwaway PostgreSQL cluster (package
+# pgtest): they need the server binaries, which Debian keeps off PATH.
+command -v pg_ctl >/dev/null || compgen -G '/usr/lib/postgresql/*/bin/pg_ctl' >/dev/null || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ] && [ -z "${SPANREC_NO_INSTALL:-}" ]; then
   echo "== installing ${need[*]}"
   SUDO=; [ "$(id -u)" -ne 0 ] && SUDO=sudo
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  # Wait for another apt/dpkg (unattended upgrades, a parallel job) to
+  # let go of the dpkg lock rather than fail.
+  $SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   # The kamailio package enables and starts a SIP proxy on every interface
   # of this machine; the lab runs its own inside its namespaces and wants
   # none here.
   if [[ " ${need[*]} " == *" kamailio "* ]] && command -v systemctl >/dev/null; then
     $SUDO systemctl disable --now kamailio.service >/dev/null 2>&1 || true
+  fi
+  # Likewise the postgresql package starts a cluster of its own; the tests
+  # make theirs.
+  if [[ " ${need[*]} " == *" postgresql "* ]] && command -v systemctl >/dev/null; then
+    $SUDO systemctl disable --now postgresql.service >/dev/null 2>&1 || true
   fi
 fi
 

@@ -1,0 +1,546 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/spanrec/spanrec"
+)
+
+// minPrefix is the shortest call ID prefix Call accepts.
+const minPrefix = 6
+
+var callColumnList = []string{"id", "sip_call_id",
+	"caller_number", "caller_name", "caller_addr",
+	"callee_number", "callee_name", "callee_addr",
+	"direction", "status", "status_code",
+	"start_ns", "answer_ns", "end_ns", "duration_ns", "codecs",
+	"audio_start_ns", "audio_ms", "audio", "audio_sha256", "pcap", "pcap_sha256",
+	"capture_loss", "notes", "holds", "signalling"}
+
+var callColumns = strings.Join(callColumnList, ", ")
+
+// upsertCall inserts a calls row or replaces every column but its
+// position (seq) and interaction.
+var upsertCall = func() string {
+	var set []string
+	for _, c := range callColumnList[1:] {
+		set = append(set, c+" = EXCLUDED."+c)
+	}
+	return `INSERT INTO calls (` + callColumns + `) VALUES (` + placeholders(1, len(callColumnList)) +
+		`) ON CONFLICT (id) DO UPDATE SET ` + strings.Join(set, ", ")
+}()
+
+const streamColumns = `call_id, seq, ssrc, src, dst, side, payload_type, codec, clock_rate, decoded,
+	first_ns, last_ns, packets, lost, duplicates, out_of_order,
+	jitter_ms, max_jitter_ms, max_delta_ms, mos, encryption, auth_failures`
+
+var insertStream = `INSERT INTO streams (` + streamColumns + `) VALUES (` + placeholders(1, 22) + `)`
+
+const dtmfColumns = `call_id, seq, digit, at_ns, duration_ms, side, source`
+
+var insertDTMF = `INSERT INTO dtmf (` + dtmfColumns + `) VALUES (` + placeholders(1, 7) + `)`
+
+// placeholders returns "$from, …, $(from+n-1)".
+func placeholders(from, n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("$" + strconv.Itoa(from+i))
+	}
+	return b.String()
+}
+
+// PutCall stores c, replacing the call with the same ID and all its streams
+// and DTMF rows, and links it with the other legs of its conversation, in
+// one transaction. c is not retained. It returns an error of kind EINVALID
+// if c is nil, has no ID, or has a time Unix nanoseconds cannot hold
+// (before 1678 or after 2262).
+func (db *DB) PutCall(ctx context.Context, c *spanrec.Call) error {
+	if c == nil || c.ID == "" {
+		return spanrec.Errorf(spanrec.EINVALID, "postgres: call without an id")
+	}
+	args, err := callArgs(c)
+	if err != nil {
+		return err
+	}
+	id := text(string(c.ID))
+	err = pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		if err := putCall(ctx, tx, c, id, args); err != nil {
+			return err
+		}
+		return linkCall(ctx, tx, c, id)
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: put call %s: %w", id, err)
+	}
+	return nil
+}
+
+func putCall(ctx context.Context, tx pgx.Tx, c *spanrec.Call, id string, args []any) error {
+	b := &pgx.Batch{}
+	b.Queue(upsertCall, args...)
+	b.Queue(`DELETE FROM streams WHERE call_id = $1`, id)
+	b.Queue(`DELETE FROM dtmf WHERE call_id = $1`, id)
+	for i := range c.Streams {
+		s := &c.Streams[i]
+		src, _ := s.Src.MarshalText() // never fails
+		dst, _ := s.Dst.MarshalText()
+		b.Queue(insertStream, id, i, int64(s.SSRC), string(src), string(dst), text(string(s.Side)),
+			int32(s.PayloadType), text(s.Codec), s.ClockRate, s.Decoded,
+			nsOf(s.First), nsOf(s.Last), s.Packets, s.Lost, s.Duplicates, s.OutOfOrder,
+			realOf(s.JitterMS), realOf(s.MaxJitterMS), realOf(s.MaxDeltaMS), realOf(s.MOS),
+			text(string(s.Encryption)), s.AuthFailures)
+	}
+	for i := range c.DTMF {
+		d := &c.DTMF[i]
+		b.Queue(insertDTMF, id, i, text(d.Digit), nsOf(d.At), d.DurationMS, text(string(d.Side)), text(d.Source))
+	}
+	return tx.SendBatch(ctx, b).Close()
+}
+
+// callArgs returns the calls row of c in callColumnList order, after
+// checking that every time of c fits the storage.
+func callArgs(c *spanrec.Call) ([]any, error) {
+	for _, t := range []struct {
+		name string
+		v    time.Time
+	}{
+		{"start", c.Start}, {"answer", c.Answer}, {"end", c.End}, {"audio start", c.AudioStart},
+	} {
+		if !fits(t.v) {
+			return nil, spanrec.Errorf(spanrec.EINVALID, "postgres: call %s: %s time %v out of range", text(string(c.ID)), t.name, t.v)
+		}
+	}
+	for i, s := range c.Streams {
+		if !fits(s.First) || !fits(s.Last) {
+			return nil, spanrec.Errorf(spanrec.EINVALID, "postgres: call %s: stream %d: time out of range", text(string(c.ID)), i)
+		}
+	}
+	for i, d := range c.DTMF {
+		if !fits(d.At) {
+			return nil, spanrec.Errorf(spanrec.EINVALID, "postgres: call %s: dtmf %d: time out of range", text(string(c.ID)), i)
+		}
+	}
+	for i, h := range c.Holds {
+		if !fits(h.Start) || !fits(h.End) {
+			return nil, spanrec.Errorf(spanrec.EINVALID, "postgres: call %s: hold %d: time out of range", text(string(c.ID)), i)
+		}
+	}
+	var codecs any // NULL for none
+	if c.Codecs != nil {
+		b, err := json.Marshal(texts(c.Codecs))
+		if err != nil {
+			return nil, fmt.Errorf("postgres: call %s: codecs: %w", text(string(c.ID)), err)
+		}
+		codecs = string(b)
+	}
+	notes, err := json.Marshal(texts(c.Notes))
+	if err != nil {
+		return nil, fmt.Errorf("postgres: call %s: notes: %w", text(string(c.ID)), err)
+	}
+	holds, err := json.Marshal(holdRows(c.Holds))
+	if err != nil {
+		return nil, fmt.Errorf("postgres: call %s: holds: %w", text(string(c.ID)), err)
+	}
+	signalling := c.Signalling
+	if signalling == "" {
+		signalling = spanrec.SignallingSIP
+	}
+	callerAddr, _ := c.Caller.Addr.MarshalText() // never fails
+	calleeAddr, _ := c.Callee.Addr.MarshalText()
+	return []any{
+		text(string(c.ID)), text(c.SIPCallID),
+		text(c.Caller.Number), text(c.Caller.Name), string(callerAddr),
+		text(c.Callee.Number), text(c.Callee.Name), string(calleeAddr),
+		text(string(c.Direction)), text(string(c.Status)), c.StatusCode,
+		nsOf(c.Start), nsOf(c.Answer), nsOf(c.End), int64(c.Duration), codecs,
+		nsOf(c.AudioStart), c.AudioMS, text(c.Audio), text(c.AudioSHA256), text(c.PCAP), text(c.PCAPSHA256),
+		c.CaptureLoss, string(notes), string(holds), text(signalling),
+	}, nil
+}
+
+// Call returns the call with the given ID, with its streams and DTMF. id may
+// also be a prefix of at least 6 characters of exactly one call's ID. It
+// returns an error of kind ENOTFOUND if no call matches, and of kind EINVALID
+// if the prefix matches several.
+func (db *DB) Call(ctx context.Context, id spanrec.CallID) (*spanrec.Call, error) {
+	var c *spanrec.Call
+	err := db.readTx(ctx, func(tx pgx.Tx) error {
+		full, err := resolveID(ctx, tx, spanrec.CallID(text(string(id))))
+		if err != nil {
+			return err
+		}
+		calls, err := queryCalls(ctx, tx, `SELECT `+callColumns+` FROM calls WHERE id = $1`, full)
+		if err != nil {
+			return fmt.Errorf("postgres: call %s: %w", full, err)
+		}
+		if len(calls) == 0 { // deleted since resolveID: cannot happen in one snapshot
+			return spanrec.Errorf(spanrec.ENOTFOUND, "postgres: no call %s", full)
+		}
+		c = calls[0]
+		return nil
+	})
+	return c, err
+}
+
+// readTx runs fn in a read-only transaction that sees one snapshot of the
+// database (REPEATABLE READ), so calls and their child rows agree even
+// while another process replaces them.
+func (db *DB) readTx(ctx context.Context, fn func(pgx.Tx) error) error {
+	return pgx.BeginTxFunc(ctx, db.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, fn)
+}
+
+// resolveID returns the full ID of the call whose ID is id or, failing
+// that, starts with id.
+func resolveID(ctx context.Context, tx pgx.Tx, id spanrec.CallID) (spanrec.CallID, error) {
+	if id == "" {
+		return "", spanrec.Errorf(spanrec.EINVALID, "postgres: empty call id")
+	}
+	var full spanrec.CallID
+	err := tx.QueryRow(ctx, `SELECT id FROM calls WHERE id = $1`, id).Scan(&full)
+	switch {
+	case err == nil:
+		return full, nil
+	case !errors.Is(err, pgx.ErrNoRows):
+		return "", fmt.Errorf("postgres: call %s: %w", id, err)
+	case len(id) < minPrefix:
+		return "", spanrec.Errorf(spanrec.ENOTFOUND, "postgres: no call %s", id)
+	}
+	// LIKE with a literal prefix on a "C" column is an index range scan.
+	rows, err := tx.Query(ctx, `SELECT id FROM calls WHERE id LIKE $1 ESCAPE '\' ORDER BY id LIMIT 2`, escapeLike(string(id))+"%")
+	if err != nil {
+		return "", fmt.Errorf("postgres: call %s: %w", id, err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[spanrec.CallID])
+	if err != nil {
+		return "", fmt.Errorf("postgres: call %s: %w", id, err)
+	}
+	switch len(ids) {
+	case 0:
+		return "", spanrec.Errorf(spanrec.ENOTFOUND, "postgres: no call %s", id)
+	case 1:
+		return ids[0], nil
+	default:
+		return "", spanrec.Errorf(spanrec.EINVALID, "postgres: call id prefix %s is ambiguous", id)
+	}
+}
+
+// Calls returns the calls that match f, newest first (by start time, then
+// by ID) unless f.Sort says otherwise, with their streams and DTMF. It
+// returns an error of kind EINVALID if f.Limit or f.Offset is negative, a
+// duration bound is negative or f.Sort is unknown.
+func (db *DB) Calls(ctx context.Context, f spanrec.CallFilter) ([]*spanrec.Call, error) {
+	var a args
+	where, err := filterSQL(f, &a)
+	if err != nil {
+		return nil, err
+	}
+	order, err := orderSQL(f.Sort)
+	if err != nil {
+		return nil, err
+	}
+	q := `SELECT ` + callColumns + ` FROM ` + callsFrom(f, where) + order
+	if f.Limit > 0 {
+		q += ` LIMIT ` + a.add(f.Limit)
+	}
+	if f.Offset > 0 {
+		q += ` OFFSET ` + a.add(f.Offset)
+	}
+	var calls []*spanrec.Call
+	err = db.readTx(ctx, func(tx pgx.Tx) error {
+		calls, err = queryCalls(ctx, tx, q, a...)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: calls: %w", err)
+	}
+	return calls, nil
+}
+
+// Count returns the number of calls that match f, ignoring f.Limit and
+// f.Offset.
+func (db *DB) Count(ctx context.Context, f spanrec.CallFilter) (int, error) {
+	var a args
+	where, err := filterSQL(f, &a)
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM `+callsFrom(f, where), a...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("postgres: count calls: %w", err)
+	}
+	return n, nil
+}
+
+// DeleteCall deletes the call with exactly the given ID, with its streams,
+// DTMF and link keys. It returns an error of kind ENOTFOUND if there is no
+// such call.
+func (db *DB) DeleteCall(ctx context.Context, id spanrec.CallID) error {
+	tag, err := db.pool.Exec(ctx, `DELETE FROM calls WHERE id = $1`, text(string(id)))
+	if err != nil {
+		return fmt.Errorf("postgres: delete call %s: %w", text(string(id)), err)
+	}
+	if tag.RowsAffected() == 0 {
+		return spanrec.Errorf(spanrec.ENOTFOUND, "postgres: no call %s", text(string(id)))
+	}
+	return nil
+}
+
+// args collects the parameters of a statement.
+type args []any
+
+// add appends v and returns its placeholder.
+func (a *args) add(v any) string {
+	*a = append(*a, v)
+	return "$" + strconv.Itoa(len(*a))
+}
+
+// filterSQL returns the WHERE clause (with its leading space, or "") that
+// selects the calls f matches, adding its parameters to a. Since is
+// inclusive and Until exclusive.
+func filterSQL(f spanrec.CallFilter, a *args) (string, error) {
+	if f.Limit < 0 || f.Offset < 0 {
+		return "", spanrec.Errorf(spanrec.EINVALID, "postgres: negative limit or offset")
+	}
+	if f.MinDuration < 0 || f.MaxDuration < 0 {
+		return "", spanrec.Errorf(spanrec.EINVALID, "postgres: negative duration bound")
+	}
+	var conds []string
+	if f.Number != "" {
+		// ILIKE under COLLATE "C" folds ASCII letters only, as SQLite's
+		// LIKE does.
+		p := a.add("%" + escapeLike(text(f.Number)) + "%")
+		conds = append(conds, `(caller_number ILIKE `+p+` ESCAPE '\' OR callee_number ILIKE `+p+` ESCAPE '\')`)
+	}
+	if !f.Since.IsZero() {
+		conds = append(conds, `start_ns >= `+a.add(clampedNS(f.Since)))
+	}
+	if !f.Until.IsZero() {
+		conds = append(conds, `start_ns < `+a.add(clampedNS(f.Until)))
+	}
+	if f.Direction != "" {
+		conds = append(conds, `direction = `+a.add(text(string(f.Direction))))
+	}
+	if f.Status != "" {
+		conds = append(conds, `status = `+a.add(text(string(f.Status))))
+	}
+	if f.MinDuration > 0 {
+		conds = append(conds, `duration_ns >= `+a.add(int64(f.MinDuration)))
+	}
+	if f.MaxDuration > 0 {
+		conds = append(conds, `duration_ns <= `+a.add(int64(f.MaxDuration)))
+	}
+	if f.Codec != "" {
+		conds = append(conds, `EXISTS (SELECT 1 FROM jsonb_array_elements_text(calls.codecs) AS e (v)
+			WHERE lower(e.v COLLATE "C") = lower(`+a.add(text(f.Codec))+` COLLATE "C"))`)
+	}
+	if f.Interaction != "" {
+		conds = append(conds, `interaction = `+a.add(text(string(f.Interaction))))
+	}
+	if f.HasLoss != nil {
+		conds = append(conds, `capture_loss = `+a.add(*f.HasLoss))
+	}
+	if f.Signalling != "" {
+		conds = append(conds, `signalling = `+a.add(text(f.Signalling)))
+	}
+	if len(f.Extensions) > 0 {
+		p := a.add(texts(f.Extensions))
+		conds = append(conds, `(caller_number = ANY (`+p+`) OR callee_number = ANY (`+p+`))`)
+	}
+	if len(conds) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(conds, " AND "), nil
+}
+
+// callsFrom returns the FROM clause of a search with the WHERE clause
+// where: the calls table, or with f.GroupInteraction the earliest
+// matching leg of each interaction, under the same name.
+func callsFrom(f spanrec.CallFilter, where string) string {
+	if !f.GroupInteraction {
+		return `calls` + where
+	}
+	return `(SELECT *, row_number() OVER (PARTITION BY CASE interaction WHEN '' THEN id ELSE interaction END
+		ORDER BY start_ns, id) AS leg_rank FROM calls` + where + `) AS calls WHERE leg_rank = 1`
+}
+
+// escapeLike escapes the LIKE wildcards of s for ESCAPE '\'.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// orderSQL returns the ORDER BY clause of a CallFilter.Sort value. NULL
+// start times sort as SQLite sorts them: before every other value.
+func orderSQL(sort string) (string, error) {
+	switch sort {
+	case "", spanrec.SortStartDesc:
+		return ` ORDER BY start_ns DESC NULLS LAST, id`, nil
+	case spanrec.SortStart:
+		return ` ORDER BY start_ns NULLS FIRST, id`, nil
+	case spanrec.SortDuration:
+		return ` ORDER BY duration_ns, id`, nil
+	case spanrec.SortDurationDesc:
+		return ` ORDER BY duration_ns DESC, id`, nil
+	}
+	return "", spanrec.Errorf(spanrec.EINVALID, "postgres: unknown sort order %q", sort)
+}
+
+// CallsAfter returns up to limit calls (all if limit ≤ 0) in the order they
+// were first indexed, starting after the position seq, and the position of
+// the last one returned (seq itself if none). Position 0 is before the first
+// call; LastSeq gives the current end. Replacing a call keeps its position.
+//
+// Positions come from a sequence taken when a call is first inserted: a
+// call whose transaction commits after one that took a later position
+// (two recorders writing at the same instant) can be passed over by a
+// poller that read in between.
+func (db *DB) CallsAfter(ctx context.Context, seq int64, limit int) ([]*spanrec.Call, int64, error) {
+	var lim any // NULL: no limit
+	if limit > 0 {
+		lim = limit
+	}
+	var (
+		calls []*spanrec.Call
+		last  *int64
+	)
+	err := db.readTx(ctx, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `SELECT max(seq) FROM (SELECT seq FROM calls WHERE seq > $1 ORDER BY seq LIMIT $2) AS page`,
+			seq, lim).Scan(&last); err != nil {
+			return err
+		}
+		if last == nil {
+			calls = []*spanrec.Call{}
+			return nil
+		}
+		var err error
+		calls, err = queryCalls(ctx, tx, `SELECT `+callColumns+` FROM calls WHERE seq > $1 AND seq <= $2 ORDER BY seq`, seq, *last)
+		return err
+	})
+	if err != nil {
+		return nil, seq, fmt.Errorf("postgres: calls after %d: %w", seq, err)
+	}
+	if last == nil {
+		return calls, seq, nil
+	}
+	return calls, *last, nil
+}
+
+// LastSeq returns the position of the last call indexed, for CallsAfter.
+func (db *DB) LastSeq(ctx context.Context) (int64, error) {
+	var last *int64
+	if err := db.pool.QueryRow(ctx, `SELECT max(seq) FROM calls`).Scan(&last); err != nil {
+		return 0, fmt.Errorf("postgres: last seq: %w", err)
+	}
+	if last == nil {
+		return 0, nil
+	}
+	return *last, nil
+}
+
+// holdRow is how a spanrec.Hold is stored in the holds JSON column, as in
+// sqlite.
+type holdRow struct {
+	Side  spanrec.Side `json:"side"`
+	Start *int64       `json:"start_ns"`
+	End   *int64       `json:"end_ns"`
+}
+
+func holdRows(hs []spanrec.Hold) []holdRow {
+	rows := make([]holdRow, 0, len(hs))
+	for _, h := range hs {
+		r := holdRow{Side: spanrec.Side(text(string(h.Side)))}
+		if !h.Start.IsZero() {
+			v := h.Start.UnixNano()
+			r.Start = &v
+		}
+		if !h.End.IsZero() {
+			v := h.End.UnixNano()
+			r.End = &v
+		}
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+func holdsOf(rows []holdRow) []spanrec.Hold {
+	if len(rows) == 0 {
+		return nil
+	}
+	hs := make([]spanrec.Hold, 0, len(rows))
+	for _, r := range rows {
+		h := spanrec.Hold{Side: r.Side}
+		if r.Start != nil {
+			h.Start = time.Unix(0, *r.Start).UTC()
+		}
+		if r.End != nil {
+			h.End = time.Unix(0, *r.End).UTC()
+		}
+		hs = append(hs, h)
+	}
+	return hs
+}
+
+var (
+	minTime = time.Unix(0, math.MinInt64)
+	maxTime = time.Unix(0, math.MaxInt64)
+)
+
+// fits reports whether t is zero or has a Unix nanosecond count.
+func fits(t time.Time) bool {
+	return t.IsZero() || !t.Before(minTime) && !t.After(maxTime)
+}
+
+// clampedNS returns t's Unix nanoseconds, clamped to the int64 range.
+func clampedNS(t time.Time) int64 {
+	switch {
+	case t.Before(minTime):
+		return math.MinInt64
+	case t.After(maxTime):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+// nsOf returns the column value of t: its Unix nanoseconds, or NULL if zero.
+// t must fit.
+func nsOf(t time.Time) *int64 {
+	if t.IsZero() {
+		return nil
+	}
+	v := t.UnixNano()
+	return &v
+}
+
+// timeOf is the inverse of nsOf; the time is in UTC.
+func timeOf(v *int64) time.Time {
+	if v == nil {
+		return time.Time{}
+	}
+	return time.Unix(0, *v).UTC()
+}
+
+// realOf returns the column value of f: NULL for NaN, as sqlite stores it.
+func realOf(f float64) *float64 {
+	if math.IsNaN(f) {
+		return nil
+	}
+	return &f
+}
+
+// floatOf is the inverse of realOf.
+func floatOf(v *float64) float64 {
+	if v == nil {
+		return math.NaN()
+	}
+	return *v
+}

@@ -1,0 +1,186 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/spanrec/spanrec"
+)
+
+// Linking the legs of one conversation, as package sqlite does it.
+//
+// Each call's link keys (spanrec.Call.LinkKeys) go to call_links. PutCall
+// then walks the calls that share a key with the call, transitively, and
+// gives them all one interaction: the ID of the earliest. Two calls share
+// a key only if their times overlap: strictly for a media key (the next
+// call may reuse a port pair at once), within linkSlack for a header key
+// (a transfer's new call starts as the old one ends).
+//
+// Several recorders may put the legs of one conversation at the same
+// time, each in its own transaction, which would not see the other's
+// uncommitted keys. So PutCall first takes a transaction-level advisory
+// lock per link key (in one order, so two transactions cannot deadlock):
+// the second leg's transaction waits for the first's commit and then sees
+// its keys, as in SQLite, whose writers are serialised.
+const (
+	linkSlack = int64(10 * time.Second)
+	// maxLegs bounds an interaction, so that a key shared by accident
+	// (a constant correlation header) cannot chain the whole index.
+	maxLegs = 32
+	// maxKeys and maxKeyLen bound the keys of one call.
+	maxKeys   = 64
+	maxKeyLen = 512
+)
+
+// linkLockSpace is the upper half of the advisory lock keys of link keys,
+// apart from migrationLock.
+const linkLockSpace = int64(0x6c696e6b) << 32 // "link"
+
+// linkCall stores c's link keys and sets the interaction of c and of the
+// calls linked with it.
+func linkCall(ctx context.Context, tx pgx.Tx, c *spanrec.Call, id string) error {
+	var keys []string
+	for i, k := range c.LinkKeys {
+		if i >= maxKeys || len(k) > maxKeyLen {
+			break
+		}
+		keys = append(keys, text(k))
+	}
+	locks := make([]int64, 0, len(keys))
+	for _, k := range keys {
+		h := fnv.New32a()
+		h.Write([]byte(k))
+		locks = append(locks, linkLockSpace|int64(h.Sum32()))
+	}
+	slices.Sort(locks)
+	locks = slices.Compact(locks)
+	b := &pgx.Batch{}
+	for _, l := range locks {
+		b.Queue(`SELECT pg_advisory_xact_lock($1)`, l)
+	}
+	b.Queue(`DELETE FROM call_links WHERE call_id = $1`, id)
+	for _, k := range keys {
+		b.Queue(`INSERT INTO call_links (call_id, key) VALUES ($1, $2) ON CONFLICT DO NOTHING`, id, k)
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("links: %w", err)
+	}
+	type member struct {
+		id    string
+		start int64
+	}
+	members := []member{{id, c.Start.UnixNano()}}
+	seen := map[string]bool{id: true}
+	for i := 0; i < len(members) && len(members) < maxLegs; i++ {
+		rows, err := tx.Query(ctx, `SELECT DISTINCT l2.call_id, b.start_ns FROM call_links l1
+			JOIN call_links l2 ON l2.key = l1.key AND l2.call_id <> l1.call_id
+			JOIN calls a ON a.id = l1.call_id
+			JOIN calls b ON b.id = l2.call_id
+			WHERE l1.call_id = $1
+			AND b.start_ns < coalesce(a.end_ns, a.start_ns) + CASE WHEN l1.key LIKE 'media:%' THEN 0 ELSE $2::bigint END
+			AND a.start_ns < coalesce(b.end_ns, b.start_ns) + CASE WHEN l1.key LIKE 'media:%' THEN 0 ELSE $2::bigint END
+			ORDER BY l2.call_id`, members[i].id, linkSlack)
+		if err != nil {
+			return fmt.Errorf("links: %w", err)
+		}
+		for rows.Next() {
+			var (
+				m     member
+				start *int64
+			)
+			if err := rows.Scan(&m.id, &start); err != nil {
+				rows.Close()
+				return fmt.Errorf("links: %w", err)
+			}
+			if start != nil {
+				m.start = *start
+			}
+			if !seen[m.id] && len(members) < maxLegs {
+				seen[m.id] = true
+				members = append(members, m)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("links: %w", err)
+		}
+	}
+	first := members[0]
+	for _, m := range members[1:] {
+		if m.start < first.start || m.start == first.start && m.id < first.id {
+			first = m
+		}
+	}
+	// Lock the rows in ID order first, so that two transactions
+	// relinking overlapping calls cannot deadlock.
+	ids := make([]string, 0, len(members))
+	for _, m := range members {
+		ids = append(ids, m.id)
+	}
+	b = &pgx.Batch{}
+	b.Queue(`SELECT id FROM calls WHERE id = ANY ($1) ORDER BY id FOR UPDATE`, ids)
+	b.Queue(`UPDATE calls SET interaction = $1 WHERE id = ANY ($2)`, first.id, ids)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("links: %w", err)
+	}
+	return nil
+}
+
+// loadLegs sets the Interaction, Legs and LinkKeys (in key order) of the
+// calls of ids.
+func loadLegs(ctx context.Context, tx pgx.Tx, ids []string, byID map[spanrec.CallID]*spanrec.Call) error {
+	rows, err := tx.Query(ctx, `SELECT c.id, c.interaction, l.id FROM calls c
+		LEFT JOIN calls l ON l.interaction = c.interaction AND l.id <> c.id AND c.interaction <> ''
+		WHERE c.id = ANY ($1) ORDER BY c.id, l.start_ns NULLS FIRST, l.id`, ids)
+	if err != nil {
+		return fmt.Errorf("legs: %w", err)
+	}
+	for rows.Next() {
+		var (
+			id, inter spanrec.CallID
+			leg       *string
+		)
+		if err := rows.Scan(&id, &inter, &leg); err != nil {
+			rows.Close()
+			return fmt.Errorf("legs: %w", err)
+		}
+		c := byID[id]
+		if c == nil {
+			continue
+		}
+		c.Interaction = inter
+		if leg != nil {
+			c.Legs = append(c.Legs, spanrec.CallID(*leg))
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("legs: %w", err)
+	}
+	rows, err = tx.Query(ctx, `SELECT call_id, key FROM call_links
+		WHERE call_id = ANY ($1) ORDER BY call_id, key`, ids)
+	if err != nil {
+		return fmt.Errorf("link keys: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id  spanrec.CallID
+			key string
+		)
+		if err := rows.Scan(&id, &key); err != nil {
+			return fmt.Errorf("link keys: %w", err)
+		}
+		if c := byID[id]; c != nil {
+			c.LinkKeys = append(c.LinkKeys, key)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("link keys: %w", err)
+	}
+	return nil
+}
