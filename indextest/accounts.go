@@ -188,6 +188,9 @@ func (s *suite) testAudit(t *testing.T) {
 		{auth.EventFilter{Action: auth.ActionPlay}, "c3 c1", 2},
 		{auth.EventFilter{User: "a", Action: auth.ActionPlay, Limit: 1, Offset: 1}, "c1", 2},
 		{auth.EventFilter{User: "nobody"}, "", 0},
+		{auth.EventFilter{From: T0.Add(time.Second)}, "c3 c2 c1", 3},
+		{auth.EventFilter{From: T0.Add(time.Second), To: T0.Add(3 * time.Second)}, "c2 c1", 2},
+		{auth.EventFilter{To: T0.Add(time.Second).In(time.FixedZone("X", 3600))}, "c1", 1},
 	}
 	for _, tt := range tests {
 		es, total, err := db.Events(ctx, tt.f)
@@ -206,7 +209,80 @@ func (s *suite) testAudit(t *testing.T) {
 	if len(es) != 1 || es[0].Remote != "192.0.2.1" || !es[0].At.Equal(T0) || es[0].Action != auth.ActionPlay || es[0].ID <= 0 {
 		t.Errorf("oldest event = %+v", es)
 	}
+	// Pages before an ID do not move when events are added meanwhile.
+	page, _, err := db.Events(ctx, auth.EventFilter{Limit: 2})
+	if err != nil || len(page) != 2 {
+		t.Fatalf("first page: %v, %v", page, err)
+	}
+	if err := db.AddEvent(ctx, auth.Event{User: "c", Action: auth.ActionPlay, CallID: "c4", At: T0.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	next, total, err := db.Events(ctx, auth.EventFilter{BeforeID: page[1].ID, Limit: 2})
+	if err != nil || len(next) != 2 || next[0].CallID != "c1" || next[1].CallID != "c1" || total != 2 {
+		t.Errorf("page before ID %d = %+v, %d, %v; want the two c1 events", page[1].ID, next, total, err)
+	}
 	if _, _, err := db.Events(ctx, auth.EventFilter{Limit: -1}); spanrec.ErrorKind(err) != spanrec.EINVALID {
 		t.Errorf("negative limit: %v", err)
+	}
+}
+
+func (s *suite) testDisabled(t *testing.T) {
+	ctx := context.Background()
+	db := s.fresh(t)
+	for _, u := range []auth.User{
+		{Name: "a1", Role: auth.Admin, Created: T0},
+		{Name: "a2", Role: auth.Admin, Created: T0},
+		{Name: "bob", Role: auth.Agent, Extensions: []string{"201"}, Created: T0},
+		{Name: "off", Role: auth.Supervisor, Created: T0, Disabled: true},
+	} {
+		if err := db.AddUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if u, err := db.User(ctx, "off"); err != nil || !u.Disabled {
+		t.Errorf("User(off) = %+v, %v; want disabled", u, err)
+	}
+	if err := db.SetDisabled(ctx, "carol", true); spanrec.ErrorKind(err) != spanrec.ENOTFOUND {
+		t.Errorf("SetDisabled(carol): %v, want not found", err)
+	}
+	if err := db.PutSession(ctx, auth.Session{IDHash: "bs", User: "bob", Expires: T0.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.AddToken(ctx, auth.Token{User: "bob", Name: "crm", Hash: "bt", Created: T0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetDisabled(ctx, "bob", true); err != nil {
+		t.Fatal(err)
+	}
+	if u, err := db.User(ctx, "bob"); err != nil || !u.Disabled {
+		t.Errorf("User(bob) = %+v, %v; want disabled", u, err)
+	}
+	if _, err := db.Session(ctx, "bs"); spanrec.ErrorKind(err) != spanrec.ENOTFOUND {
+		t.Errorf("session of a disabled user kept: %v", err)
+	}
+	if _, err := db.TokenByHash(ctx, "bt"); err != nil {
+		t.Errorf("token of a disabled user deleted: %v", err)
+	}
+	if err := db.SetDisabled(ctx, "bob", false); err != nil {
+		t.Fatal(err)
+	}
+	if u, _ := db.User(ctx, "bob"); u == nil || u.Disabled {
+		t.Errorf("bob after enabling: %+v", u)
+	}
+	// One enabled admin must remain, whether disabled or deleted.
+	if err := db.SetDisabled(ctx, "a1", true); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetDisabled(ctx, "a2", true); spanrec.ErrorKind(err) != spanrec.ECONFLICT {
+		t.Errorf("disabling the last enabled admin: %v, want conflict", err)
+	}
+	if err := db.DeleteUser(ctx, "a2"); spanrec.ErrorKind(err) != spanrec.ECONFLICT {
+		t.Errorf("deleting the last enabled admin: %v, want conflict", err)
+	}
+	if err := db.SetDisabled(ctx, "a1", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.DeleteUser(ctx, "a2"); err != nil {
+		t.Errorf("deleting one of two enabled admins: %v", err)
 	}
 }

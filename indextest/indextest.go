@@ -3,7 +3,8 @@
 // recorder see the same behaviour whichever index holds the calls —
 // storing and returning every field of a call, search filters, sort
 // orders and paging, ID prefixes, linking the legs of a conversation, the
-// indexing-order feed of the live view, and the accounts, sessions, tokens
+// indexing-order feed of the live view, the dashboard's aggregates (on
+// third-party captures, against tshark's view of them), and the accounts, sessions, tokens
 // and audit trail of the web UI.
 package indextest
 
@@ -27,11 +28,13 @@ type Index interface {
 	DeleteCall(ctx context.Context, id spanrec.CallID) error
 	CallsAfter(ctx context.Context, seq int64, limit int) ([]*spanrec.Call, int64, error)
 	LastSeq(ctx context.Context) (int64, error)
+	Stats(ctx context.Context, q spanrec.StatsQuery) (*spanrec.CallStats, error)
 
 	AddUser(ctx context.Context, u auth.User) error
 	User(ctx context.Context, name string) (*auth.User, error)
 	Users(ctx context.Context) ([]auth.User, error)
 	SetPassword(ctx context.Context, name, hash string) error
+	SetDisabled(ctx context.Context, name string, disabled bool) error
 	DeleteUser(ctx context.Context, name string) error
 	PutSession(ctx context.Context, s auth.Session) error
 	Session(ctx context.Context, idHash string) (*auth.Session, error)
@@ -82,7 +85,10 @@ func Run(t *testing.T, b Backend) {
 		{"Legs", s.testLegs},
 		{"GroupInteraction", s.testGroupInteraction},
 		{"CanceledContext", s.testCanceledContext},
+		{"Stats", s.testStats},
+		{"StatsBounds", s.testStatsBounds},
 		{"Users", s.testUsers},
+		{"Disabled", s.testDisabled},
 		{"SessionsExpire", s.testSessionsExpire},
 		{"Tokens", s.testTokens},
 		{"Audit", s.testAudit},

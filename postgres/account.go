@@ -35,9 +35,9 @@ func (db *DB) AddUser(ctx context.Context, u auth.User) error {
 	if err != nil {
 		return fmt.Errorf("postgres: user %s: %w", name, err)
 	}
-	tag, err := db.pool.Exec(ctx, `INSERT INTO users (name, role, extensions, password_hash, created_ns)
-		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name) DO NOTHING`,
-		name, string(u.Role), string(extJSON), text(u.PasswordHash), u.Created.UnixNano())
+	tag, err := db.pool.Exec(ctx, `INSERT INTO users (name, role, extensions, password_hash, created_ns, disabled)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (name) DO NOTHING`,
+		name, string(u.Role), string(extJSON), text(u.PasswordHash), u.Created.UnixNano(), u.Disabled)
 	if err != nil {
 		return fmt.Errorf("postgres: add user %s: %w", name, err)
 	}
@@ -47,7 +47,7 @@ func (db *DB) AddUser(ctx context.Context, u auth.User) error {
 	return nil
 }
 
-const userColumns = `name, role, extensions, password_hash, created_ns`
+const userColumns = `name, role, extensions, password_hash, created_ns, disabled`
 
 // User returns the user called name, or an error of kind ENOTFOUND.
 func (db *DB) User(ctx context.Context, name string) (*auth.User, error) {
@@ -84,7 +84,7 @@ func (db *DB) users(ctx context.Context, q string, args ...any) ([]auth.User, er
 			ext     string
 			created int64
 		)
-		if err := rows.Scan(&u.Name, &u.Role, &ext, &u.PasswordHash, &created); err != nil {
+		if err := rows.Scan(&u.Name, &u.Role, &ext, &u.PasswordHash, &created, &u.Disabled); err != nil {
 			return nil, err
 		}
 		if err := json.Unmarshal([]byte(ext), &u.Extensions); err != nil {
@@ -114,23 +114,70 @@ func (db *DB) SetPassword(ctx context.Context, name, hash string) error {
 	})
 }
 
+// lockAdmins locks the rows of the admins and of the user called name, so
+// that two processes removing or disabling the last two admins at once
+// cannot both succeed.
+func lockAdmins(ctx context.Context, tx pgx.Tx, name string) error {
+	rows, err := tx.Query(ctx, `SELECT name FROM users WHERE role = $1 OR name = $2 ORDER BY name FOR UPDATE`, string(auth.Admin), name)
+	if err != nil {
+		return err
+	}
+	_, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	return err
+}
+
+// SetDisabled disables or enables the user called name; disabling ends the
+// user's sessions (its API tokens stay, refused while it is disabled). It
+// returns an error of kind ENOTFOUND if there is no such user, and of kind
+// ECONFLICT if disabling would leave no enabled admin.
+func (db *DB) SetDisabled(ctx context.Context, name string, disabled bool) error {
+	name = text(name)
+	verb := "enable"
+	if disabled {
+		verb = "disable"
+	}
+	return db.inTx(ctx, verb+" user "+name, func(tx pgx.Tx) error {
+		if err := lockAdmins(ctx, tx, name); err != nil {
+			return err
+		}
+		var role auth.Role
+		err := tx.QueryRow(ctx, `SELECT role FROM users WHERE name = $1`, name).Scan(&role)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return spanrec.Errorf(spanrec.ENOTFOUND, "no user %s", name)
+		} else if err != nil {
+			return err
+		}
+		if disabled && role == auth.Admin {
+			var others int
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM users WHERE role = $1 AND NOT disabled AND name <> $2`,
+				string(auth.Admin), name).Scan(&others); err != nil {
+				return err
+			}
+			if others == 0 {
+				return spanrec.Errorf(spanrec.ECONFLICT, "%s is the last enabled admin; add or enable another admin first", name)
+			}
+		}
+		if _, err := tx.Exec(ctx, `UPDATE users SET disabled = $1 WHERE name = $2`, disabled, name); err != nil {
+			return err
+		}
+		if disabled {
+			_, err = tx.Exec(ctx, `DELETE FROM sessions WHERE user_name = $1`, name)
+		}
+		return err
+	})
+}
+
 // DeleteUser deletes the user called name with the user's sessions and
 // tokens. It returns an error of kind ENOTFOUND if there is no such user,
 // and of kind ECONFLICT if the user is the last admin.
 func (db *DB) DeleteUser(ctx context.Context, name string) error {
 	name = text(name)
 	return db.inTx(ctx, "delete user "+name, func(tx pgx.Tx) error {
-		// Lock the admins' rows, so that two processes deleting the
-		// last two admins at once cannot both succeed.
-		rows, err := tx.Query(ctx, `SELECT name FROM users WHERE role = $1 OR name = $2 ORDER BY name FOR UPDATE`, string(auth.Admin), name)
-		if err != nil {
-			return err
-		}
-		if _, err := pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+		if err := lockAdmins(ctx, tx, name); err != nil {
 			return err
 		}
 		var role auth.Role
-		err = tx.QueryRow(ctx, `SELECT role FROM users WHERE name = $1`, name).Scan(&role)
+		err := tx.QueryRow(ctx, `SELECT role FROM users WHERE name = $1`, name).Scan(&role)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return spanrec.Errorf(spanrec.ENOTFOUND, "no user %s", name)
 		} else if err != nil {
@@ -143,6 +190,14 @@ func (db *DB) DeleteUser(ctx context.Context, name string) error {
 			}
 			if admins == 1 {
 				return spanrec.Errorf(spanrec.ECONFLICT, "%s is the last admin; add another admin first", name)
+			}
+			var enabled int
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM users WHERE role = $1 AND NOT disabled AND name <> $2`,
+				string(auth.Admin), name).Scan(&enabled); err != nil {
+				return err
+			}
+			if enabled == 0 {
+				return spanrec.Errorf(spanrec.ECONFLICT, "%s is the last enabled admin; enable another admin first", name)
 			}
 		}
 		_, err = tx.Exec(ctx, `DELETE FROM users WHERE name = $1`, name)
@@ -322,6 +377,15 @@ func (db *DB) Events(ctx context.Context, f auth.EventFilter) ([]auth.Event, int
 	}
 	if f.Action != "" {
 		where += ` AND action = ` + a.add(text(f.Action))
+	}
+	if !f.From.IsZero() {
+		where += ` AND at_ns >= ` + a.add(clampedNS(f.From))
+	}
+	if !f.To.IsZero() {
+		where += ` AND at_ns < ` + a.add(clampedNS(f.To))
+	}
+	if f.BeforeID > 0 {
+		where += ` AND id < ` + a.add(f.BeforeID)
 	}
 	var (
 		total int

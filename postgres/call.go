@@ -23,7 +23,8 @@ var callColumnList = []string{"id", "sip_call_id",
 	"direction", "status", "status_code",
 	"start_ns", "answer_ns", "end_ns", "duration_ns", "codecs",
 	"audio_start_ns", "audio_ms", "audio", "audio_sha256", "pcap", "pcap_sha256",
-	"capture_loss", "notes", "holds", "signalling"}
+	"capture_loss", "notes", "holds", "signalling",
+	"status_reason", "hangup_by", "pdd_ns", "ring_ns", "mos"}
 
 var callColumns = strings.Join(callColumnList, ", ")
 
@@ -166,7 +167,33 @@ func callArgs(c *spanrec.Call) ([]any, error) {
 		nsOf(c.Start), nsOf(c.Answer), nsOf(c.End), int64(c.Duration), codecs,
 		nsOf(c.AudioStart), c.AudioMS, text(c.Audio), text(c.AudioSHA256), text(c.PCAP), text(c.PCAPSHA256),
 		c.CaptureLoss, string(notes), string(holds), text(signalling),
+		text(c.StatusReason), text(string(c.HangupBy)), durationOf(c.PDD), durationOf(c.RingTime), worstMOS(c.Streams),
 	}, nil
+}
+
+// durationOf returns the column value of a measured duration: its
+// nanoseconds, or NULL for 0 (not measured).
+func durationOf(d time.Duration) *int64 {
+	if d <= 0 {
+		return nil
+	}
+	v := int64(d)
+	return &v
+}
+
+// worstMOS returns the lowest MOS of the streams that have one, or NULL:
+// the call list's quality column, stored so that it sorts.
+func worstMOS(streams []spanrec.Stream) *float64 {
+	worst := 0.0
+	for _, s := range streams {
+		if s.MOS > 0 && (worst == 0 || s.MOS < worst) {
+			worst = s.MOS
+		}
+	}
+	if worst == 0 {
+		return nil
+	}
+	return &worst
 }
 
 // Call returns the call with the given ID, with its streams and DTMF. id may
@@ -312,7 +339,7 @@ func filterSQL(f spanrec.CallFilter, a *args) (string, error) {
 	if f.Limit < 0 || f.Offset < 0 {
 		return "", spanrec.Errorf(spanrec.EINVALID, "postgres: negative limit or offset")
 	}
-	if f.MinDuration < 0 || f.MaxDuration < 0 {
+	if f.MinDuration < 0 || f.MaxDuration < 0 || f.MinPDD < 0 || f.MaxPDD < 0 || f.MinRing < 0 || f.MaxRing < 0 {
 		return "", spanrec.Errorf(spanrec.EINVALID, "postgres: negative duration bound")
 	}
 	var conds []string
@@ -339,6 +366,29 @@ func filterSQL(f spanrec.CallFilter, a *args) (string, error) {
 	}
 	if f.MaxDuration > 0 {
 		conds = append(conds, `duration_ns <= `+a.add(int64(f.MaxDuration)))
+	}
+	for _, b := range []struct {
+		cond string
+		v    time.Duration
+	}{
+		{`pdd_ns >= `, f.MinPDD}, {`pdd_ns <= `, f.MaxPDD},
+		{`ring_ns >= `, f.MinRing}, {`ring_ns <= `, f.MaxRing},
+	} {
+		if b.v > 0 {
+			conds = append(conds, b.cond+a.add(int64(b.v)))
+		}
+	}
+	switch f.HangupBy {
+	case "":
+	case "unknown":
+		conds = append(conds, `hangup_by = ''`)
+	case string(spanrec.HangupCaller), string(spanrec.HangupCallee), string(spanrec.HangupSystem):
+		conds = append(conds, `hangup_by = `+a.add(f.HangupBy))
+	default:
+		return "", spanrec.Errorf(spanrec.EINVALID, "postgres: unknown hangup_by %q", text(f.HangupBy))
+	}
+	if f.StatusCode != 0 {
+		conds = append(conds, `status_code = `+a.add(f.StatusCode))
 	}
 	if f.Codec != "" {
 		conds = append(conds, `EXISTS (SELECT 1 FROM jsonb_array_elements_text(calls.codecs) AS e (v)
@@ -379,20 +429,42 @@ func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
-// orderSQL returns the ORDER BY clause of a CallFilter.Sort value. NULL
-// start times sort as SQLite sorts them: before every other value.
+// sortExprs maps each of spanrec.SortKeys to the SQL expression it
+// orders by, as sqlite's do. Only these constant texts enter a statement:
+// the key itself never does.
+var sortExprs = map[string]string{
+	"start":       `start_ns`,
+	"caller":      `caller_number`,
+	"callee":      `callee_number`,
+	"direction":   `direction`,
+	"duration":    `duration_ns`,
+	"talk":        `duration_ns`,
+	"status":      `status`,
+	"status_code": `NULLIF(status_code, 0)`,
+	"codec":       `(codecs ->> 0)`,
+	"legs":        `(SELECT count(*) FROM calls AS leg WHERE calls.interaction <> '' AND leg.interaction = calls.interaction)`,
+	"mos":         `mos`,
+	"quality":     `mos`,
+	"pdd":         `pdd_ns`,
+	"ring":        `ring_ns`,
+	"hangup_by":   `NULLIF(hangup_by, '')`,
+}
+
+// orderSQL returns the ORDER BY clause of a CallFilter.Sort value: calls
+// without a value last, ties by ID.
 func orderSQL(sort string) (string, error) {
-	switch sort {
-	case "", spanrec.SortStartDesc:
-		return ` ORDER BY start_ns DESC NULLS LAST, id`, nil
-	case spanrec.SortStart:
-		return ` ORDER BY start_ns NULLS FIRST, id`, nil
-	case spanrec.SortDuration:
-		return ` ORDER BY duration_ns, id`, nil
-	case spanrec.SortDurationDesc:
-		return ` ORDER BY duration_ns DESC, id`, nil
+	if sort == "" {
+		sort = spanrec.SortStartDesc
 	}
-	return "", spanrec.Errorf(spanrec.EINVALID, "postgres: unknown sort order %q", sort)
+	key, desc := strings.CutPrefix(sort, "-")
+	expr, ok := sortExprs[key]
+	if !ok {
+		return "", spanrec.Errorf(spanrec.EINVALID, "postgres: unknown sort order %q", text(sort))
+	}
+	if desc {
+		return ` ORDER BY ` + expr + ` DESC NULLS LAST, id`, nil
+	}
+	return ` ORDER BY ` + expr + ` NULLS LAST, id`, nil
 }
 
 // CallsAfter returns up to limit calls (all if limit ≤ 0) in the order they

@@ -60,6 +60,8 @@ func scanCall(rows pgx.Rows) (*spanrec.Call, error) {
 		duration               int64
 		codecs                 []byte
 		notes, holds           string
+		pdd, ring              *int64
+		mos                    *float64
 	)
 	err := rows.Scan(&c.ID, &c.SIPCallID,
 		&c.Caller.Number, &c.Caller.Name, &callerAddr,
@@ -67,7 +69,8 @@ func scanCall(rows pgx.Rows) (*spanrec.Call, error) {
 		&c.Direction, &c.Status, &c.StatusCode,
 		&start, &answer, &end, &duration, &codecs,
 		&audioStart, &c.AudioMS, &c.Audio, &c.AudioSHA256, &c.PCAP, &c.PCAPSHA256,
-		&c.CaptureLoss, &notes, &holds, &c.Signalling)
+		&c.CaptureLoss, &notes, &holds, &c.Signalling,
+		&c.StatusReason, &c.HangupBy, &pdd, &ring, &mos)
 	if err != nil {
 		return nil, err
 	}
@@ -80,6 +83,12 @@ func scanCall(rows pgx.Rows) (*spanrec.Call, error) {
 	c.Start, c.Answer, c.End = timeOf(start), timeOf(answer), timeOf(end)
 	c.AudioStart = timeOf(audioStart)
 	c.Duration = time.Duration(duration)
+	if pdd != nil {
+		c.PDD = time.Duration(*pdd)
+	}
+	if ring != nil {
+		c.RingTime = time.Duration(*ring)
+	}
 	if codecs != nil {
 		if err := json.Unmarshal(codecs, &c.Codecs); err != nil {
 			return nil, fmt.Errorf("call %s: codecs: %w", c.ID, err)

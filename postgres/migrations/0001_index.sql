@@ -1,5 +1,5 @@
 -- 0001: the call index and the accounts of the web UI, as sqlite's
--- migrations 0001-0005 build them. Times are Unix nanoseconds (UTC); NULL
+-- migrations 0001-0007 build them. Times are Unix nanoseconds (UTC); NULL
 -- is the zero time. Every text column compares byte by byte (COLLATE "C"),
 -- as SQLite's BINARY does, whatever the database's locale. seq is a call's
 -- position in indexing order (CallsAfter); replacing a call keeps it.
@@ -31,12 +31,21 @@ CREATE TABLE calls (
 	notes          text    COLLATE "C" NOT NULL, -- JSON array, or null
 	holds          text    COLLATE "C" NOT NULL DEFAULT '[]', -- JSON array of {side, start_ns, end_ns}
 	signalling     text    COLLATE "C" NOT NULL DEFAULT 'sip',
-	interaction    text    COLLATE "C" NOT NULL DEFAULT ''
+	interaction    text    COLLATE "C" NOT NULL DEFAULT '',
+	-- How the call ended and was set up (sqlite 0006): the final answer's
+	-- reason phrase, who hung up ('caller', 'callee', 'system', '' not
+	-- known), post-dial delay and ring time (NULL: not measured), and the
+	-- worst MOS of its streams (NULL: none has one).
+	status_reason  text    COLLATE "C" NOT NULL DEFAULT '',
+	hangup_by      text    COLLATE "C" NOT NULL DEFAULT '',
+	pdd_ns         bigint,
+	ring_ns        bigint,
+	mos            double precision
 );
 
 -- The default order (newest first, ties by ID) and the oldest-first one.
 CREATE INDEX calls_start_desc ON calls (start_ns DESC NULLS LAST, id);
-CREATE INDEX calls_start ON calls (start_ns NULLS FIRST, id);
+CREATE INDEX calls_start ON calls (start_ns NULLS LAST, id);
 CREATE INDEX calls_direction_start ON calls (direction, start_ns);
 CREATE INDEX calls_status_start ON calls (status, start_ns);
 CREATE INDEX calls_caller_number ON calls (caller_number);
@@ -44,6 +53,10 @@ CREATE INDEX calls_callee_number ON calls (callee_number);
 CREATE INDEX calls_duration ON calls (duration_ns, id);
 CREATE INDEX calls_signalling_start ON calls (signalling, start_ns);
 CREATE INDEX calls_interaction ON calls (interaction, start_ns);
+CREATE INDEX calls_hangup_by_start ON calls (hangup_by, start_ns);
+CREATE INDEX calls_pdd ON calls (pdd_ns, id);
+CREATE INDEX calls_ring ON calls (ring_ns, id);
+CREATE INDEX calls_mos ON calls (mos, id);
 
 CREATE TABLE streams (
 	call_id       text    COLLATE "C" NOT NULL REFERENCES calls (id) ON DELETE CASCADE,
@@ -94,7 +107,10 @@ CREATE TABLE users (
 	role          text   COLLATE "C" NOT NULL,
 	extensions    text   COLLATE "C" NOT NULL, -- JSON array
 	password_hash text   COLLATE "C" NOT NULL, -- argon2id PHC string; '' = no password login
-	created_ns    bigint NOT NULL
+	created_ns    bigint NOT NULL,
+	-- A disabled user cannot log in, and its sessions and API tokens are
+	-- refused, until an admin enables it again (sqlite 0007).
+	disabled      boolean NOT NULL DEFAULT false
 );
 
 CREATE TABLE sessions (

@@ -1,4 +1,4 @@
-package sqlite_test
+package indextest
 
 import (
 	"bufio"
@@ -18,7 +18,6 @@ import (
 	"github.com/spanrec/spanrec/capture"
 	"github.com/spanrec/spanrec/pcaptest"
 	"github.com/spanrec/spanrec/recorder"
-	"github.com/spanrec/spanrec/sqlite"
 )
 
 // statsCaptures are the third-party captures the dashboard's aggregates
@@ -103,19 +102,15 @@ func readTshark(t *testing.T, path string, v *tsharkView) {
 	}
 }
 
-// TestStatsCaptures imports real captures and checks Stats against
+// testStats imports real captures and checks Stats against
 // tshark's view of them (calls, answered calls, RTP packets and loss by
 // sending host) and against the calls the index returns (per-bucket
 // counts, the MOS histogram, the top talkers).
-func TestStatsCaptures(t *testing.T) {
+func (s *suite) testStats(t *testing.T) {
 	caps := pcaptest.CapturesDir(t)
 	ctx := context.Background()
 	dir := t.TempDir()
-	db, err := sqlite.Open(ctx, filepath.Join(dir, "index.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := s.fresh(t)
 	want := tsharkView{hosts: map[string]*spanrec.HostLoss{}}
 	for _, name := range statsCaptures {
 		path := filepath.Join(caps, name)
@@ -232,14 +227,10 @@ func TestStatsCaptures(t *testing.T) {
 	t.Logf("%d calls (%d answered), MOS %v (+%d without), loss %+v, talkers %+v", st.Calls, st.Answered, st.MOS, st.NoMOS, st.Loss, st.Talkers)
 }
 
-// TestStatsBounds checks that Stats refuses the queries it must not run.
-func TestStatsBounds(t *testing.T) {
+// testStatsBounds checks that Stats refuses the queries it must not run.
+func (s *suite) testStatsBounds(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "index.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := s.fresh(t)
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for _, q := range []spanrec.StatsQuery{
 		{From: t0, To: t0, Bucket: time.Hour, Top: 10},
