@@ -620,3 +620,71 @@ func (s *suite) testCanceledContext(t *testing.T) {
 		t.Errorf("Count = %d, %v; want 0", n, err)
 	}
 }
+
+func (s *suite) testAnnotations(t *testing.T) {
+	ctx := context.Background()
+	db := s.fresh(t)
+	a, b := FullCall(time.UTC), FullCall(time.UTC)
+	b.ID, b.Interaction, b.LinkKeys = "other-call", "other-call", nil
+	b.Start = b.Start.Add(time.Hour)
+	put(t, db, a, b)
+	for _, tag := range []string{"fraud", "Escalated", "fraud"} {
+		if _, err := db.AddTag(ctx, a.ID, tag, "alice", T0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if added, err := db.AddTag(ctx, a.ID, "fraud", "bob", T0); err != nil || added {
+		t.Errorf("AddTag again = %v, %v; want false", added, err)
+	}
+	if _, err := db.AddTag(ctx, "no-such-call", "x", "alice", T0); spanrec.ErrorKind(err) != spanrec.ENOTFOUND {
+		t.Errorf("AddTag(no call): %v, want not found", err)
+	}
+	if n, err := db.TagCount(ctx, a.ID); err != nil || n != 2 {
+		t.Errorf("TagCount = %d, %v; want 2", n, err)
+	}
+	note, err := db.AddNote(ctx, spanrec.CallNote{CallID: a.ID, User: "alice", At: T0, Text: "Customer asked for a REFUND"})
+	if err != nil || note.ID <= 0 {
+		t.Fatalf("AddNote = %+v, %v", note, err)
+	}
+	if _, err := db.AddNote(ctx, spanrec.CallNote{CallID: b.ID, User: "bob", At: T0.Add(time.Minute), Text: "50% off_"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.AddNote(ctx, spanrec.CallNote{CallID: "no-such-call", Text: "x"}); spanrec.ErrorKind(err) != spanrec.ENOTFOUND {
+		t.Errorf("AddNote(no call): %v, want not found", err)
+	}
+	// Storing the call again (a re-import) keeps what people added.
+	put(t, db, a)
+	got, err := db.Call(ctx, a.ID)
+	if err != nil || !slices.Equal(got.Tags, []string{"Escalated", "fraud"}) {
+		t.Errorf("tags of a = %+v, %v; want Escalated, fraud", got.Tags, err)
+	}
+	notes, err := db.Notes(ctx, a.ID)
+	if err != nil || len(notes) != 1 || notes[0] != note {
+		t.Errorf("Notes = %+v, %v; want %+v", notes, err, note)
+	}
+	checkSearch(t, db, false, []searchCase{
+		{name: "tag", f: spanrec.CallFilter{Tag: "fraud"}, want: string(a.ID)},
+		{name: "tag is exact", f: spanrec.CallFilter{Tag: "escalated"}, want: ""},
+		{name: "note text ignores case", f: spanrec.CallFilter{NoteText: "refund"}, want: string(a.ID)},
+		{name: "note wildcards are literal", f: spanrec.CallFilter{NoteText: "% off_"}, want: "other-call"},
+		{name: "note wildcards do not match", f: spanrec.CallFilter{NoteText: "50_"}, want: ""},
+	})
+	if removed, err := db.RemoveTag(ctx, a.ID, "fraud"); err != nil || !removed {
+		t.Errorf("RemoveTag = %v, %v", removed, err)
+	}
+	if removed, err := db.RemoveTag(ctx, a.ID, "fraud"); err != nil || removed {
+		t.Errorf("RemoveTag again = %v, %v; want false", removed, err)
+	}
+	if _, err := db.DeleteNote(ctx, b.ID, note.ID); spanrec.ErrorKind(err) != spanrec.ENOTFOUND {
+		t.Errorf("DeleteNote of another call's note: %v, want not found", err)
+	}
+	if n, err := db.DeleteNote(ctx, a.ID, note.ID); err != nil || n != note {
+		t.Errorf("DeleteNote = %+v, %v", n, err)
+	}
+	if err := db.DeleteCall(ctx, b.ID); err != nil {
+		t.Fatal(err)
+	}
+	if notes, err := db.Notes(ctx, b.ID); err != nil || len(notes) != 0 {
+		t.Errorf("notes of a deleted call: %+v, %v", notes, err)
+	}
+}

@@ -29,6 +29,12 @@ type Index interface {
 	CallsAfter(ctx context.Context, seq int64, limit int) ([]*spanrec.Call, int64, error)
 	LastSeq(ctx context.Context) (int64, error)
 	Stats(ctx context.Context, q spanrec.StatsQuery) (*spanrec.CallStats, error)
+	AddTag(ctx context.Context, id spanrec.CallID, tag, user string, t time.Time) (bool, error)
+	RemoveTag(ctx context.Context, id spanrec.CallID, tag string) (bool, error)
+	TagCount(ctx context.Context, id spanrec.CallID) (int, error)
+	AddNote(ctx context.Context, n spanrec.CallNote) (spanrec.CallNote, error)
+	Notes(ctx context.Context, id spanrec.CallID) ([]spanrec.CallNote, error)
+	DeleteNote(ctx context.Context, id spanrec.CallID, noteID int64) (spanrec.CallNote, error)
 
 	AddUser(ctx context.Context, u auth.User) error
 	User(ctx context.Context, name string) (*auth.User, error)
@@ -85,6 +91,7 @@ func Run(t *testing.T, b Backend) {
 		{"Legs", s.testLegs},
 		{"GroupInteraction", s.testGroupInteraction},
 		{"CanceledContext", s.testCanceledContext},
+		{"Annotations", s.testAnnotations},
 		{"Stats", s.testStats},
 		{"StatsBounds", s.testStatsBounds},
 		{"Users", s.testUsers},

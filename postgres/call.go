@@ -41,9 +41,9 @@ var upsertCall = func() string {
 
 const streamColumns = `call_id, seq, ssrc, src, dst, side, payload_type, codec, clock_rate, decoded,
 	first_ns, last_ns, packets, lost, duplicates, out_of_order,
-	jitter_ms, max_jitter_ms, max_delta_ms, mos, encryption, auth_failures`
+	jitter_ms, max_jitter_ms, max_delta_ms, mos, encryption, auth_failures, mean_jitter_ms`
 
-var insertStream = `INSERT INTO streams (` + streamColumns + `) VALUES (` + placeholders(1, 22) + `)`
+var insertStream = `INSERT INTO streams (` + streamColumns + `) VALUES (` + placeholders(1, 23) + `)`
 
 const dtmfColumns = `call_id, seq, digit, at_ns, duration_ms, side, source`
 
@@ -100,7 +100,7 @@ func putCall(ctx context.Context, tx pgx.Tx, c *spanrec.Call, id string, args []
 			int32(s.PayloadType), text(s.Codec), s.ClockRate, s.Decoded,
 			nsOf(s.First), nsOf(s.Last), s.Packets, s.Lost, s.Duplicates, s.OutOfOrder,
 			realOf(s.JitterMS), realOf(s.MaxJitterMS), realOf(s.MaxDeltaMS), realOf(s.MOS),
-			text(string(s.Encryption)), s.AuthFailures)
+			text(string(s.Encryption)), s.AuthFailures, realOf(s.MeanJitterMS))
 	}
 	for i := range c.DTMF {
 		d := &c.DTMF[i]
@@ -402,6 +402,13 @@ func filterSQL(f spanrec.CallFilter, a *args) (string, error) {
 	}
 	if f.Signalling != "" {
 		conds = append(conds, `signalling = `+a.add(text(f.Signalling)))
+	}
+	if f.Tag != "" {
+		conds = append(conds, `EXISTS (SELECT 1 FROM call_tags WHERE call_tags.call_id = calls.id AND call_tags.tag = `+a.add(text(f.Tag))+`)`)
+	}
+	if f.NoteText != "" {
+		conds = append(conds, `EXISTS (SELECT 1 FROM call_notes WHERE call_notes.call_id = calls.id AND call_notes.text ILIKE `+
+			a.add("%"+escapeLike(text(f.NoteText))+"%")+` ESCAPE '\')`)
 	}
 	if len(f.Extensions) > 0 {
 		p := a.add(texts(f.Extensions))

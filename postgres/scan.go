@@ -48,6 +48,9 @@ func queryCalls(ctx context.Context, tx pgx.Tx, q string, args ...any) ([]*spanr
 	if err := loadLegs(ctx, tx, ids, byID); err != nil {
 		return nil, err
 	}
+	if err := loadTags(ctx, tx, ids, byID); err != nil {
+		return nil, err
+	}
 	return calls, nil
 }
 
@@ -122,10 +125,11 @@ func loadStreams(ctx context.Context, tx pgx.Tx, ids []string, byID map[spanrec.
 			src, dst                           string
 			first, last                        *int64
 			jitter, maxJitter, maxDelta, score *float64
+			meanJitter                         *float64
 		)
 		err := rows.Scan(&id, &seq, &ssrc, &src, &dst, &s.Side, &pt, &s.Codec,
 			&s.ClockRate, &s.Decoded, &first, &last, &s.Packets, &s.Lost, &s.Duplicates,
-			&s.OutOfOrder, &jitter, &maxJitter, &maxDelta, &score, &s.Encryption, &s.AuthFailures)
+			&s.OutOfOrder, &jitter, &maxJitter, &maxDelta, &score, &s.Encryption, &s.AuthFailures, &meanJitter)
 		if err != nil {
 			return fmt.Errorf("streams: %w", err)
 		}
@@ -139,6 +143,7 @@ func loadStreams(ctx context.Context, tx pgx.Tx, ids []string, byID map[spanrec.
 		s.First, s.Last = timeOf(first), timeOf(last)
 		s.JitterMS, s.MaxJitterMS = floatOf(jitter), floatOf(maxJitter)
 		s.MaxDeltaMS, s.MOS = floatOf(maxDelta), floatOf(score)
+		s.MeanJitterMS = floatOf(meanJitter)
 		if c := byID[id]; c != nil {
 			c.Streams = append(c.Streams, s)
 		}

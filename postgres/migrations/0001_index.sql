@@ -1,5 +1,5 @@
 -- 0001: the call index and the accounts of the web UI, as sqlite's
--- migrations 0001-0007 build them. Times are Unix nanoseconds (UTC); NULL
+-- migrations 0001-0008 build them. Times are Unix nanoseconds (UTC); NULL
 -- is the zero time. Every text column compares byte by byte (COLLATE "C"),
 -- as SQLite's BINARY does, whatever the database's locale. seq is a call's
 -- position in indexing order (CallsAfter); replacing a call keeps it.
@@ -81,6 +81,7 @@ CREATE TABLE streams (
 	mos           double precision,
 	encryption    text    COLLATE "C" NOT NULL DEFAULT '',
 	auth_failures bigint  NOT NULL DEFAULT 0,
+	mean_jitter_ms double precision DEFAULT 0,
 	PRIMARY KEY (call_id, seq)
 );
 
@@ -101,6 +102,25 @@ CREATE TABLE call_links (
 	PRIMARY KEY (call_id, key)
 );
 CREATE INDEX call_links_key ON call_links (key);
+
+-- What people add to a call (sqlite 0008): tags and notes, each with who
+-- and when. PutCall's upsert keeps them; deleting the call deletes them.
+CREATE TABLE call_tags (
+	call_id text   COLLATE "C" NOT NULL REFERENCES calls (id) ON DELETE CASCADE,
+	tag     text   COLLATE "C" NOT NULL,
+	author  text   COLLATE "C" NOT NULL,
+	at_ns   bigint,
+	PRIMARY KEY (call_id, tag)
+);
+CREATE INDEX call_tags_tag ON call_tags (tag, call_id);
+CREATE TABLE call_notes (
+	id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	call_id text   COLLATE "C" NOT NULL REFERENCES calls (id) ON DELETE CASCADE,
+	author  text   COLLATE "C" NOT NULL,
+	at_ns   bigint,
+	text    text   COLLATE "C" NOT NULL
+);
+CREATE INDEX call_notes_call ON call_notes (call_id, id);
 
 CREATE TABLE users (
 	name          text   COLLATE "C" NOT NULL PRIMARY KEY,
