@@ -80,6 +80,7 @@ func Run(t *testing.T, b Backend) {
 		{"Filter", s.testFilter},
 		{"Search", s.testSearch},
 		{"SearchInvalid", s.testSearchInvalid},
+		{"Paged", s.testPaged},
 		{"Empty", s.testEmpty},
 		{"ByPrefix", s.testByPrefix},
 		{"DeleteCall", s.testDeleteCall},

@@ -276,6 +276,24 @@ func (db *DB) Calls(ctx context.Context, f spanrec.CallFilter) ([]*spanrec.Call,
 	if err != nil {
 		return nil, err
 	}
+	if f.After != nil {
+		cond, err := afterSQL(f.Sort, f.After.ID, &a)
+		if err != nil {
+			return nil, err
+		}
+		// Without grouping the condition joins the filter; with it, it
+		// applies to the grouped rows, after the legs are ranked.
+		switch {
+		case f.GroupInteraction:
+		case where == "":
+			where, cond = " WHERE "+cond, ""
+		default:
+			where, cond = where+" AND "+cond, ""
+		}
+		if cond != "" {
+			order = " AND " + cond + order
+		}
+	}
 	q := `SELECT ` + callColumns + ` FROM ` + callsFrom(f, where) + order
 	if f.Limit > 0 {
 		q += ` LIMIT ` + a.add(f.Limit)
@@ -285,9 +303,23 @@ func (db *DB) Calls(ctx context.Context, f spanrec.CallFilter) ([]*spanrec.Call,
 	}
 	var calls []*spanrec.Call
 	err = db.readTx(ctx, func(tx pgx.Tx) error {
+		if f.After != nil {
+			// A page cannot follow a call that is gone: its key is unknown.
+			var n int
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM calls WHERE id = $1`, text(string(f.After.ID))).Scan(&n); err != nil {
+				return err
+			}
+			if n == 0 {
+				return spanrec.Errorf(spanrec.ECONFLICT, "postgres: call %s, after which the page starts, is gone", text(string(f.After.ID)))
+			}
+		}
 		calls, err = queryCalls(ctx, tx, q, a...)
 		return err
 	})
+	var e *spanrec.Error
+	if errors.As(err, &e) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, fmt.Errorf("postgres: calls: %w", err)
 	}
@@ -448,7 +480,7 @@ var sortExprs = map[string]string{
 	"talk":        `duration_ns`,
 	"status":      `status`,
 	"status_code": `NULLIF(status_code, 0)`,
-	"codec":       `(codecs ->> 0)`,
+	"codec":       `((codecs ->> 0) COLLATE "C")`,
 	"legs":        `(SELECT count(*) FROM calls AS leg WHERE calls.interaction <> '' AND leg.interaction = calls.interaction)`,
 	"mos":         `mos`,
 	"quality":     `mos`,
@@ -472,6 +504,33 @@ func orderSQL(sort string) (string, error) {
 		return ` ORDER BY ` + expr + ` DESC NULLS LAST, id`, nil
 	}
 	return ` ORDER BY ` + expr + ` NULLS LAST, id`, nil
+}
+
+// afterSQL returns the condition that selects the rows after call id in
+// the order sort gives (keyset pagination), adding its parameter to a:
+// rows whose sort key comes after that call's, or equals it with a greater
+// ID; calls without a value come last in either direction. The call's key
+// is read from the index by a subquery, so any sort expression pages
+// alike.
+func afterSQL(sort string, id spanrec.CallID, a *args) (string, error) {
+	if sort == "" {
+		sort = spanrec.SortStartDesc
+	}
+	key, desc := strings.CutPrefix(sort, "-")
+	expr, ok := sortExprs[key]
+	if !ok {
+		return "", spanrec.Errorf(spanrec.EINVALID, "postgres: unknown sort order %q", text(sort))
+	}
+	op := ` > `
+	if desc {
+		op = ` < `
+	}
+	p := a.add(text(string(id)))
+	// The subquery's own calls table hides the outer one, so an expression
+	// that names calls.x reads the after call's row.
+	v := `(SELECT ` + expr + ` FROM calls WHERE id = ` + p + `)`
+	return `((` + v + ` IS NULL AND ` + expr + ` IS NULL AND id > ` + p + `) OR (` + v + ` IS NOT NULL AND (` +
+		expr + op + v + ` OR (` + expr + ` = ` + v + ` AND id > ` + p + `) OR ` + expr + ` IS NULL)))`, nil
 }
 
 // CallsAfter returns up to limit calls (all if limit ≤ 0) in the order they

@@ -1,4 +1,4 @@
-package sqlite_test
+package indextest
 
 import (
 	"context"
@@ -8,11 +8,10 @@ import (
 	"time"
 
 	"github.com/spanrec/spanrec"
-	"github.com/spanrec/spanrec/sqlite"
 )
 
 // pageAll reads every call f matches in pages of n with CallFilter.After.
-func pageAll(t *testing.T, db *sqlite.DB, f spanrec.CallFilter, n int) []spanrec.CallID {
+func pageAll(t *testing.T, db Index, f spanrec.CallFilter, n int) []spanrec.CallID {
 	t.Helper()
 	f.Limit = n
 	var ids []spanrec.CallID
@@ -31,16 +30,16 @@ func pageAll(t *testing.T, db *sqlite.DB, f spanrec.CallFilter, n int) []spanrec
 	}
 }
 
-// TestCallsPaged pages through calls with ties in every sort key, zero
+// testPaged pages through calls with ties in every sort key, zero
 // start times (stored as NULL) and groups of legs: After gives the same
 // calls in the same order as one query, for every sort and page size.
-func TestCallsPaged(t *testing.T) {
+func (s *suite) testPaged(t *testing.T) {
 	ctx := context.Background()
 	var calls []*spanrec.Call
 	for i := range 40 {
 		c := &spanrec.Call{
 			ID:       spanrec.CallID(fmt.Sprintf("%02x%02x", (i*37)%256, i)),
-			Start:    t0.Add(time.Duration(i/3) * time.Minute), // three calls share each start
+			Start:    T0.Add(time.Duration(i/3) * time.Minute), // three calls share each start
 			Duration: time.Duration(i%4) * time.Second,         // ten share each duration
 			Caller:   spanrec.Party{Number: fmt.Sprint(200 + i%5)},
 		}
@@ -63,7 +62,8 @@ func TestCallsPaged(t *testing.T) {
 		}
 		calls = append(calls, c)
 	}
-	kinds(t, func(t *testing.T, db *sqlite.DB) {
+	{
+		db := s.fresh(t)
 		put(t, db, calls...)
 		sorts := []string{""}
 		for _, k := range spanrec.SortKeys {
@@ -97,5 +97,5 @@ func TestCallsPaged(t *testing.T) {
 		if _, err := db.Calls(ctx, spanrec.CallFilter{After: &spanrec.Call{ID: "gone"}}); spanrec.ErrorKind(err) != spanrec.ECONFLICT {
 			t.Errorf("After a call that is not there: %v", err)
 		}
-	})
+	}
 }
