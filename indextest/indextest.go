@@ -183,7 +183,7 @@ func FullCall(loc *time.Location) *spanrec.Call {
 				PayloadType: 96, ClockRate: 48000,
 				First: at(3 * time.Second), Last: at(62 * time.Second),
 				Packets: 2990, JitterMS: 0.1, MOS: math.Inf(1),
-				Encryption: spanrec.SRTP, AuthFailures: 7,
+				Encryption: spanrec.SRTP, AuthFailures: 7, ConcealedMS: 140,
 			},
 		},
 		CaptureLoss: true,

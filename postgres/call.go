@@ -41,9 +41,9 @@ var upsertCall = func() string {
 
 const streamColumns = `call_id, seq, ssrc, src, dst, side, payload_type, codec, clock_rate, decoded,
 	first_ns, last_ns, packets, lost, duplicates, out_of_order,
-	jitter_ms, max_jitter_ms, max_delta_ms, mos, encryption, auth_failures, mean_jitter_ms`
+	jitter_ms, max_jitter_ms, max_delta_ms, mos, encryption, auth_failures, mean_jitter_ms, concealed_ms`
 
-var insertStream = `INSERT INTO streams (` + streamColumns + `) VALUES (` + placeholders(1, 23) + `)`
+var insertStream = `INSERT INTO streams (` + streamColumns + `) VALUES (` + placeholders(1, 24) + `)`
 
 const dtmfColumns = `call_id, seq, digit, at_ns, duration_ms, side, source`
 
@@ -100,7 +100,7 @@ func putCall(ctx context.Context, tx pgx.Tx, c *spanrec.Call, id string, args []
 			int32(s.PayloadType), text(s.Codec), s.ClockRate, s.Decoded,
 			nsOf(s.First), nsOf(s.Last), s.Packets, s.Lost, s.Duplicates, s.OutOfOrder,
 			realOf(s.JitterMS), realOf(s.MaxJitterMS), realOf(s.MaxDeltaMS), realOf(s.MOS),
-			text(string(s.Encryption)), s.AuthFailures, realOf(s.MeanJitterMS))
+			text(string(s.Encryption)), s.AuthFailures, realOf(s.MeanJitterMS), s.ConcealedMS)
 	}
 	for i := range c.DTMF {
 		d := &c.DTMF[i]

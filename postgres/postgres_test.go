@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -191,5 +192,21 @@ func TestPasswordNeverShown(t *testing.T) {
 	}
 	if r := postgres.Redact("postgres://h/db?user=a&password=qwerty"); strings.Contains(r, "qwerty") {
 		t.Errorf("Redact = %q", r)
+	}
+}
+
+// TestSchemaVersion: one schema version per migration file.
+func TestSchemaVersion(t *testing.T) {
+	u := pgtest.NewSchema(t)
+	open(t, u)
+	conn, err := pgx.Connect(context.Background(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	files, _ := filepath.Glob("migrations/*.sql")
+	var v int
+	if err := conn.QueryRow(context.Background(), `SELECT version FROM spanrec_schema`).Scan(&v); err != nil || v != len(files) || v < 2 {
+		t.Errorf("schema version = %d, %v; want %d", v, err, len(files))
 	}
 }

@@ -129,7 +129,7 @@ func loadStreams(ctx context.Context, tx pgx.Tx, ids []string, byID map[spanrec.
 		)
 		err := rows.Scan(&id, &seq, &ssrc, &src, &dst, &s.Side, &pt, &s.Codec,
 			&s.ClockRate, &s.Decoded, &first, &last, &s.Packets, &s.Lost, &s.Duplicates,
-			&s.OutOfOrder, &jitter, &maxJitter, &maxDelta, &score, &s.Encryption, &s.AuthFailures, &meanJitter)
+			&s.OutOfOrder, &jitter, &maxJitter, &maxDelta, &score, &s.Encryption, &s.AuthFailures, &meanJitter, &s.ConcealedMS)
 		if err != nil {
 			return fmt.Errorf("streams: %w", err)
 		}
