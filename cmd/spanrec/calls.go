@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -23,6 +24,10 @@ func cmdCalls(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	until := fs.String("until", "", "calls that started before this time (RFC 3339 or YYYY-MM-DD)")
 	direction := fs.String("direction", "", "inbound, outbound, internal or unknown")
 	status := fs.String("status", "", "answered, no-answer, busy, cancelled or failed")
+	hangup := fs.String("hangup-by", "", "who ended the call: caller, callee, system or unknown")
+	minPDD := fs.Duration("min-pdd", 0, "post-dial delay at least this (e.g. 2s); calls without one are left out")
+	maxPDD := fs.Duration("max-pdd", 0, "post-dial delay at most this (e.g. 500ms)")
+	sort := fs.String("sort", "-start", "order by "+strings.Join(spanrec.SortKeys, ", ")+"; a leading - for descending")
 	limit := fs.Int("limit", 100, "at most this many calls (0: all)")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -31,7 +36,20 @@ func cmdCalls(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(pos) > 0 {
 		return fmt.Errorf("%w: calls takes no arguments (got %q)", errUsage, pos[0])
 	}
-	f := spanrec.CallFilter{Number: *number, Limit: *limit}
+	f := spanrec.CallFilter{Number: *number, Limit: *limit, MinPDD: *minPDD, MaxPDD: *maxPDD}
+	if !slices.Contains(spanrec.SortKeys, strings.TrimPrefix(*sort, "-")) {
+		return fmt.Errorf("%w: --sort %q: want one of %s, with a leading - for descending", errUsage, *sort, strings.Join(spanrec.SortKeys, ", "))
+	}
+	f.Sort = *sort
+	switch *hangup {
+	case "", string(spanrec.HangupCaller), string(spanrec.HangupCallee), string(spanrec.HangupSystem), "unknown":
+		f.HangupBy = *hangup
+	default:
+		return fmt.Errorf("%w: --hangup-by %q: want caller, callee, system or unknown", errUsage, *hangup)
+	}
+	if *minPDD < 0 || *maxPDD < 0 {
+		return fmt.Errorf("%w: --min-pdd and --max-pdd must not be negative", errUsage)
+	}
 	if f.Since, err = parseTime(*since); err != nil {
 		return fmt.Errorf("%w: --since: %v", errUsage, err)
 	}
@@ -76,12 +94,12 @@ func cmdCalls(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return nil
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTART (UTC)\tCALLER\tCALLEE\tDIRECTION\tSTATUS\tDURATION\tCODECS\tMOS\tNOTES")
+	fmt.Fprintln(tw, "ID\tSTART (UTC)\tCALLER\tCALLEE\tDIRECTION\tSTATUS\tHANGUP\tPDD\tDURATION\tCODECS\tMOS\tNOTES")
 	for _, c := range calls {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
 			c.ID, c.Start.UTC().Format("2006-01-02 15:04:05"), orDash(c.Caller.Number), orDash(c.Callee.Number),
-			c.Direction, statusText(c), c.Duration.Round(time.Second), orDash(strings.Join(c.Codecs, ",")),
-			mosText(c), flags(c))
+			c.Direction, statusText(c), orDash(string(c.HangupBy)), pddText(c.PDD), c.Duration.Round(time.Second),
+			orDash(strings.Join(c.Codecs, ",")), mosText(c), flags(c))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -104,6 +122,14 @@ func parseTime(s string) (time.Time, error) {
 		return t, nil
 	}
 	return time.Time{}, fmt.Errorf("%q is neither RFC 3339 (2026-11-01T09:00:00Z) nor a date (2026-11-01)", s)
+}
+
+// pddText formats a post-dial delay to the millisecond; "-" if not measured.
+func pddText(d time.Duration) string {
+	if d <= 0 {
+		return "-"
+	}
+	return d.Round(time.Millisecond).String()
 }
 
 func orDash(s string) string {

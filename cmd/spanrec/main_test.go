@@ -106,6 +106,8 @@ func TestImportAndList(t *testing.T) {
 			return strings.Contains(c["caller"].(string), "201") || strings.Contains(c["callee"].(string), "201")
 		}},
 		{[]string{"--since", "2026-11-01T09:00:05Z"}, func(c map[string]any) bool { return c["start"].(string) >= "2026-11-01T09:00:05Z" }},
+		{[]string{"--hangup-by", "caller"}, func(c map[string]any) bool { return c["hangup_by"] == "caller" }},
+		{[]string{"--min-pdd", "10ms"}, func(c map[string]any) bool { v, ok := c["pdd_ms"].(float64); return ok && v >= 10 }},
 	} {
 		all := callsJSON(t, "--data", data)
 		got := callsJSON(t, append([]string{"--data", data}, tc.args...)...)
@@ -123,6 +125,17 @@ func TestImportAndList(t *testing.T) {
 				t.Errorf("%v: call %v does not match", tc.args, c)
 			}
 		}
+	}
+
+	// --sort orders by a list column, ties by ID.
+	byCaller := callsJSON(t, "--data", data, "--sort", "-caller")
+	for i := 1; i < len(byCaller); i++ {
+		if a, b := byCaller[i-1]["caller"].(string), byCaller[i]["caller"].(string); a < b || a == b && byCaller[i-1]["id"].(string) > byCaller[i]["id"].(string) {
+			t.Errorf("--sort -caller: %s (%v) before %s (%v)", a, byCaller[i-1]["id"], b, byCaller[i]["id"])
+		}
+	}
+	if len(byCaller) != len(calls) {
+		t.Errorf("--sort -caller: %d calls, want %d", len(byCaller), len(calls))
 	}
 
 	// The table and show.
@@ -203,6 +216,8 @@ func TestErrors(t *testing.T) {
 		{"bad flag", []string{"calls", "--frobnicate"}, 2, "frobnicate"},
 		{"bad direction", []string{"calls", "--direction", "sideways", "--data", dir}, 2, "sideways"},
 		{"bad time", []string{"calls", "--since", "yesterday", "--data", dir}, 2, "yesterday"},
+		{"bad sort", []string{"calls", "--sort", "caller;x", "--data", dir}, 2, "caller;x"},
+		{"bad hangup", []string{"calls", "--hangup-by", "both", "--data", dir}, 2, "both"},
 		{"bad config", []string{"import", demo, "--config", badConfig, "--data", dir}, 1, "10.0.0.0/33"},
 		{"unknown config key", []string{"import", demo, "--config", unknownKey, "--data", dir}, 1, "netwroks"},
 		{"bad shards config", []string{"import", demo, "--config", badShards, "--data", dir}, 1, "calls.shards must be 0"},
