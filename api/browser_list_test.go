@@ -235,6 +235,16 @@ func TestBrowserCallListColumns(t *testing.T) {
 		t.Fatalf("no call %s", callID)
 		return ""
 	}
+	// A tag put on the nb6 call shows as a flag too.
+	var nb6ID string
+	for _, c := range f.calls {
+		if c.SIPCallID == "1135D8701739D86@10.251.23.139" {
+			nb6ID = string(c.ID)
+		}
+	}
+	if res, body := f.login(t, "sue").do("PUT", "/api/calls/"+nb6ID+"/tags/escalated", nil); res.StatusCode/100 != 2 {
+		t.Fatalf("tag the call: %d %s", res.StatusCode, body)
+	}
 	b.do(t, "back to the default order", chromedp.Navigate(f.srv.URL+"/#/calls?limit=100"))
 	b.waitFor(t, "the rows", fmt.Sprintf(`document.querySelectorAll('#calls tbody tr[data-id]').length === %d && !location.hash.includes('sort')`, len(f.calls)))
 	nb6 := rowOf("1135D8701739D86@10.251.23.139")
@@ -243,6 +253,9 @@ func TestBrowserCallListColumns(t *testing.T) {
 	}
 	if got := eval[string](t, b, nb6+`.querySelector('td.col-hangup').textContent`); got != "Caller" {
 		t.Errorf("nb6-telephone hung up by %q, want Caller", got)
+	}
+	if got := eval[string](t, b, nb6+`.querySelector('[data-flag="tags"]').getAttribute('aria-label')`); got != "Tags: escalated" {
+		t.Errorf("nb6-telephone's tags flag %q", got)
 	}
 	decline := rowOf("5514@192.168.105.110")
 	if got := eval[string](t, b, decline+`.querySelector('td.col-hangup').textContent`); got != "Callee" {
@@ -265,7 +278,7 @@ func TestBrowserCallListColumns(t *testing.T) {
 		}
 		kinds[p[3]]++
 	}
-	for _, k := range []string{"audio", "dtmf", "loss", "notes"} {
+	for _, k := range []string{"audio", "dtmf", "loss", "notes", "tags"} {
 		if kinds[k] == 0 {
 			t.Errorf("no %s flag in the list (flags %v)", k, kinds)
 		}

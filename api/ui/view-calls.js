@@ -337,6 +337,7 @@ const FLAG_ICONS = {
   encrypted: 'M12 2a5 5 0 0 0-5 5v3H5v12h14V10h-2V7a5 5 0 0 0-5-5zm-3 8V7a3 3 0 0 1 6 0v3H9z',
   loss: 'M12 2 1 21h22L12 2zm-1 7h2v6h-2V9zm0 8h2v2h-2v-2z',
   notes: 'M12 2a10 10 0 1 0 0 20 10 10 0 0 0 0-20zm-1 5h2v2h-2V7zm0 4h2v6h-2v-6z',
+  tags: 'M3 3h8l10 10-8 8L3 11V3zm4 2.5a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3z',
 };
 
 function flag(kind, text, extra) {
@@ -345,7 +346,7 @@ function flag(kind, text, extra) {
     extra ? h('span', { class: 'flag-text', 'aria-hidden': 'true' }, extra) : null);
 }
 
-/** flagsCell shows what a call has or lacks at a glance: recording, DTMF, encryption, loss, notes. */
+/** flagsCell shows what a call has or lacks at a glance: recording, DTMF, encryption, loss, the recorder's notes, tags. */
 function flagsCell(c) {
   const flags = [];
   if (c.audio && c.audio_ms > 0) flags.push(flag('audio', `Recording: ${f.duration(c.audio_ms)}`));
@@ -359,6 +360,7 @@ function flagsCell(c) {
   const loss = f.lossPercent(c.streams);
   if (c.capture_loss || loss > 0) flags.push(flag('loss', `RTP packets lost: ${f.percent(loss)}`, f.percent(loss)));
   if ((c.notes || []).length) flags.push(flag('notes', `Notes: ${c.notes.join('; ')}`));
+  if ((c.tags || []).length) flags.push(flag('tags', `Tags: ${c.tags.join(', ')}`));
   return flags.length ? h('span', { class: 'flags' }, flags) : '–';
 }
 
