@@ -217,6 +217,10 @@ type Call struct {
 	// targets (see package call). The index links the calls that share a
 	// key and overlap in time. They are not part of the JSON form.
 	LinkKeys []string
+	// LegalHold, when not nil, keeps the call from every deletion (see
+	// LegalHold). The index sets it; PutCall ignores it, so a call
+	// indexed again keeps its hold.
+	LegalHold *LegalHold
 }
 
 // CallNote is a note a person wrote on a call (Call.Notes are the

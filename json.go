@@ -8,41 +8,49 @@ import (
 // callJSON is the wire form of a Call: flat, times in RFC 3339 UTC, paths
 // relative to the data directory.
 type callJSON struct {
-	ID          CallID    `json:"id"`
-	CallID      string    `json:"call_id"`
-	Caller      string    `json:"caller"`
-	CallerName  string    `json:"caller_name,omitempty"`
-	CallerAddr  string    `json:"caller_addr,omitempty"`
-	Callee      string    `json:"callee"`
-	CalleeName  string    `json:"callee_name,omitempty"`
-	CalleeAddr  string    `json:"callee_addr,omitempty"`
-	Direction   Direction `json:"direction"`
-	Status      Status    `json:"status"`
-	StatusCode  int       `json:"status_code,omitempty"`
-	StatusText  string    `json:"status_reason,omitempty"`
-	HangupBy    Hangup    `json:"hangup_by,omitempty"`
-	PDDMS       *int64    `json:"pdd_ms"`
-	RingMS      *int64    `json:"ring_ms"`
-	Start       string    `json:"start"`
-	Answer      *string   `json:"answer"`
-	End         string    `json:"end"`
-	DurationMS  int64     `json:"duration_ms"`
-	Codecs      []string  `json:"codecs"`
-	Audio       string    `json:"audio"`
-	AudioSHA256 string    `json:"audio_sha256,omitempty"`
-	AudioStart  *string   `json:"audio_start,omitempty"`
-	AudioMS     int64     `json:"audio_ms"`
-	PCAP        string    `json:"pcap"`
-	PCAPSHA256  string    `json:"pcap_sha256,omitempty"`
-	DTMF        []DTMF    `json:"dtmf"`
-	Streams     []Stream  `json:"streams"`
-	CaptureLoss bool      `json:"capture_loss"`
-	Notes       []string  `json:"notes"`
-	Holds       []Hold    `json:"holds"`
-	Signalling  string    `json:"signalling"`
-	Interaction CallID    `json:"interaction,omitempty"`
-	Legs        []CallID  `json:"legs"`
-	Tags        []string  `json:"tags"`
+	ID          CallID         `json:"id"`
+	CallID      string         `json:"call_id"`
+	Caller      string         `json:"caller"`
+	CallerName  string         `json:"caller_name,omitempty"`
+	CallerAddr  string         `json:"caller_addr,omitempty"`
+	Callee      string         `json:"callee"`
+	CalleeName  string         `json:"callee_name,omitempty"`
+	CalleeAddr  string         `json:"callee_addr,omitempty"`
+	Direction   Direction      `json:"direction"`
+	Status      Status         `json:"status"`
+	StatusCode  int            `json:"status_code,omitempty"`
+	StatusText  string         `json:"status_reason,omitempty"`
+	HangupBy    Hangup         `json:"hangup_by,omitempty"`
+	PDDMS       *int64         `json:"pdd_ms"`
+	RingMS      *int64         `json:"ring_ms"`
+	Start       string         `json:"start"`
+	Answer      *string        `json:"answer"`
+	End         string         `json:"end"`
+	DurationMS  int64          `json:"duration_ms"`
+	Codecs      []string       `json:"codecs"`
+	Audio       string         `json:"audio"`
+	AudioSHA256 string         `json:"audio_sha256,omitempty"`
+	AudioStart  *string        `json:"audio_start,omitempty"`
+	AudioMS     int64          `json:"audio_ms"`
+	PCAP        string         `json:"pcap"`
+	PCAPSHA256  string         `json:"pcap_sha256,omitempty"`
+	DTMF        []DTMF         `json:"dtmf"`
+	Streams     []Stream       `json:"streams"`
+	CaptureLoss bool           `json:"capture_loss"`
+	Notes       []string       `json:"notes"`
+	Holds       []Hold         `json:"holds"`
+	Signalling  string         `json:"signalling"`
+	Interaction CallID         `json:"interaction,omitempty"`
+	Legs        []CallID       `json:"legs"`
+	Tags        []string       `json:"tags"`
+	LegalHold   *legalHoldJSON `json:"legal_hold"`
+}
+
+// legalHoldJSON is the wire form of a LegalHold.
+type legalHoldJSON struct {
+	By     string `json:"by"`
+	At     string `json:"at"`
+	Reason string `json:"reason"`
 }
 
 func timeString(t time.Time) string {
@@ -89,6 +97,9 @@ func (c *Call) MarshalJSON() ([]byte, error) {
 	}
 	if j.Signalling == "" {
 		j.Signalling = SignallingSIP
+	}
+	if h := c.LegalHold; h != nil {
+		j.LegalHold = &legalHoldJSON{By: h.By, At: timeString(h.At), Reason: h.Reason}
 	}
 	return json.Marshal(j)
 }

@@ -3,19 +3,19 @@ package api
 import (
 	"context"
 	"errors"
-	"io/fs"
 	"math"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spanrec/spanrec"
 	"github.com/spanrec/spanrec/auth"
+	"github.com/spanrec/spanrec/retention"
 )
 
 // Page sizes of GET /api/calls.
@@ -301,27 +301,64 @@ func (s *Server) deleteCall(w http.ResponseWriter, r *http.Request, p *principal
 	if err != nil {
 		return err
 	}
-	// Files first: if one cannot be removed the index entry stays and
-	// the deletion can be retried; the reverse would leave personal data
-	// on disk that no one can find.
-	var removed []string
-	for _, rel := range []string{c.Audio, c.PCAP} {
-		if rel == "" {
-			continue
-		}
-		path, err := s.file(rel)
-		if err != nil {
-			return err
-		}
-		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return err
-		}
-		removed = append(removed, rel)
-	}
-	if err := s.cfg.Index.DeleteCall(r.Context(), c.ID); err != nil {
+	// The intent first, then the files, then the row with the audit
+	// entry (package retention): a crash in between is finished at the
+	// next start, and a call under legal hold is refused (409).
+	d := retention.Deleter{Index: s.cfg.Index, DataDir: s.cfg.DataDir, Logger: s.log, Now: s.cfg.Now}
+	if err := d.Delete(r.Context(), c, p.user.Name, remoteIP(r), "deleted by an admin"); err != nil {
 		return err
 	}
-	s.audit(r, p.user.Name, auth.ActionDelete, c.ID, strings.Join(removed, " "))
+	s.metrics.audited(auth.ActionDelete)
 	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// legalHoldRequest is the optional body of POST /api/calls/{id}/legal-hold.
+type legalHoldRequest struct {
+	Reason string `json:"reason"`
+}
+
+// maxHoldReason bounds the reason of a legal hold, in bytes.
+const maxHoldReason = 1000
+
+func (s *Server) holdCall(w http.ResponseWriter, r *http.Request, p *principal) error {
+	var req legalHoldRequest
+	if r.ContentLength != 0 {
+		if err := readJSON(w, r, &req); err != nil {
+			return err
+		}
+	}
+	if len(req.Reason) > maxHoldReason || !utf8.ValidString(req.Reason) {
+		return spanrec.Errorf(spanrec.EINVALID, "reason: at most %d bytes of UTF-8", maxHoldReason)
+	}
+	return s.setHold(w, r, p, &spanrec.LegalHold{By: p.user.Name, At: s.cfg.Now(), Reason: req.Reason})
+}
+
+func (s *Server) releaseCall(w http.ResponseWriter, r *http.Request, p *principal) error {
+	return s.setHold(w, r, p, nil)
+}
+
+// setHold holds (h) or releases (nil) the call of the request, audited
+// before it takes effect, and answers the call as it is then.
+func (s *Server) setHold(w http.ResponseWriter, r *http.Request, p *principal, h *spanrec.LegalHold) error {
+	c, err := s.callFor(r, p)
+	if err != nil {
+		return err
+	}
+	action, detail := auth.ActionLegalHoldRelease, ""
+	if h != nil {
+		action, detail = auth.ActionLegalHold, h.Reason
+	}
+	if err := s.auditStrict(r, p.user.Name, action, c.ID, detail); err != nil {
+		return err
+	}
+	if err := s.cfg.Index.SetLegalHold(r.Context(), c.ID, h); err != nil {
+		return err
+	}
+	c, err = s.cfg.Index.Call(r.Context(), c.ID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.forAgent(r.Context(), p.user, c))
 	return nil
 }

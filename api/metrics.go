@@ -138,4 +138,7 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(w, "# HELP spanrec_live_calls_in_progress Calls in progress the live view knows of (its snapshots).\n# TYPE spanrec_live_calls_in_progress gauge\nspanrec_live_calls_in_progress %d\n", active)
 	fmt.Fprintf(w, "# HELP spanrec_live_calls_untracked_total Calls left out of the live snapshots because %d were in progress.\n# TYPE spanrec_live_calls_untracked_total counter\nspanrec_live_calls_untracked_total %d\n", maxActiveCalls, ev.activeDropped.Load())
 	fmt.Fprintf(w, "# HELP spanrec_live_resyncs_total Live streams that fell %d events behind and were sent a new snapshot.\n# TYPE spanrec_live_resyncs_total counter\nspanrec_live_resyncs_total %d\n", subscriberQueue, ev.resyncs.Load())
+	if s.cfg.Metrics != nil {
+		_ = s.cfg.Metrics(w)
+	}
 }

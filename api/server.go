@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/spanrec/spanrec"
 	"github.com/spanrec/spanrec/auth"
+	"github.com/spanrec/spanrec/retention"
 )
 
 // Index is what the API needs of the call index; sqlite.DB has it.
@@ -23,8 +25,13 @@ type Index interface {
 	// Count returns the number of calls that match f, ignoring its limit
 	// and offset.
 	Count(ctx context.Context, f spanrec.CallFilter) (int, error)
-	// DeleteCall deletes the call with exactly this ID (ENOTFOUND if none).
-	DeleteCall(ctx context.Context, id spanrec.CallID) error
+	// BeginDeletion, FinishDeletion and PendingDeletions delete a call
+	// with its files (see package retention).
+	retention.Index
+	// SetLegalHold puts the call with exactly this ID under legal hold,
+	// or with h nil releases it (ENOTFOUND if no such call, ECONFLICT if
+	// its deletion has begun).
+	SetLegalHold(ctx context.Context, id spanrec.CallID, h *spanrec.LegalHold) error
 }
 
 // Accounts stores users, sessions, API tokens and the audit trail;
@@ -110,6 +117,9 @@ type Config struct {
 	Zone *time.Location
 	// UI holds the web UI's files; nil means the embedded ui/ directory.
 	UI fs.FS
+	// Metrics, if set, writes more metrics at the end of /metrics (the
+	// retention loop's, when this process runs one).
+	Metrics func(io.Writer) error
 	// Now returns the current time; nil means time.Now. For tests.
 	Now func() time.Time
 }
@@ -234,6 +244,8 @@ func (s *Server) routes() {
 	s.handle("POST /api/calls/download.zip", s.user(s.downloadZip))
 	s.handle("GET /api/calls/{id}", s.user(s.getCall))
 	s.handle("DELETE /api/calls/{id}", s.admin(s.deleteCall))
+	s.handle("POST /api/calls/{id}/legal-hold", s.admin(s.holdCall))
+	s.handle("DELETE /api/calls/{id}/legal-hold", s.admin(s.releaseCall))
 	s.handle("GET /api/calls/{id}/audio", s.user(s.content("audio", s.audio)))
 	s.handle("GET /api/calls/{id}/pcap", s.user(s.content("pcap", s.pcap)))
 	s.handle("GET /api/calls/{id}/ladder", s.user(s.ladder))

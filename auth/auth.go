@@ -94,6 +94,10 @@ const (
 	ActionNoteAdd      = "note_add"     // a note written on a call (Detail: its ID and text)
 	ActionNoteDelete   = "note_delete"  // a note deleted (Detail: its ID, author and text)
 	ActionExport       = "export"       // the call list exported as CSV (GET /api/calls.csv); detail: the query
+	// A call put under legal hold (no deletion until released), and
+	// released.
+	ActionLegalHold        = "legal_hold"
+	ActionLegalHoldRelease = "legal_hold_release"
 )
 
 // Event is one entry of the audit trail: who did what, when, from where.

@@ -98,7 +98,15 @@ type Config struct {
 	// SDP claims yet and of the calls in progress, shared with the other
 	// stages (see package limits); Reconfigure keeps it.
 	Budget *limits.Budget
+	// Disk, if set, is the disk guard's verdict (see limits.Disk): a call
+	// that starts while it is full keeps no audio and no pcap, only its
+	// metadata and the note NoteDiskFull. Reconfigure keeps it.
+	Disk *limits.Disk
 }
+
+// NoteDiskFull is the note of a call started while the disk guard found
+// the data directory's file system full (Config.Disk).
+const NoteDiskFull = "audio not kept: disk full (the data directory's file system is below retention.min_free and nothing more may be deleted)"
 
 func (c *Config) defaults() {
 	if c.MediaTimeout <= 0 {
@@ -174,6 +182,9 @@ type Stats struct {
 	// Signalless counts the calls found as RTP alone (no SDP claimed
 	// it): spanrec.SignallingNone.
 	Signalless int
+	// DiskFull counts the calls started without audio because the disk
+	// guard found the disk full (Config.Disk).
+	DiskFull int
 }
 
 // Add adds o's counters to s (the recorder sums its shards').
@@ -193,6 +204,7 @@ func (s *Stats) Add(o Stats) {
 	s.Evicted += o.Evicted
 	s.BeyondAudio += o.BeyondAudio
 	s.Signalless += o.Signalless
+	s.DiskFull += o.DiskFull
 }
 
 // Assembler joins signalling and media into calls. It is not safe for
@@ -308,6 +320,7 @@ func NewAssembler(cfg Config, done func(*Finished)) *Assembler {
 // Logger keeps the current one.
 func (a *Assembler) Reconfigure(cfg Config) {
 	cfg.DataDir, cfg.Journal, cfg.Progress, cfg.Spool, cfg.SDES, cfg.Budget = a.cfg.DataDir, a.cfg.Journal, a.cfg.Progress, a.cfg.Spool, a.cfg.SDES, a.cfg.Budget
+	cfg.Disk = a.cfg.Disk
 	if cfg.Logger == nil {
 		cfg.Logger = a.cfg.Logger
 	}
@@ -431,6 +444,14 @@ func (a *Assembler) newState(d *dialog.Dialog, id spanrec.CallID, t time.Time) *
 	dir := filepath.Join(a.cfg.DataDir, "recordings", filepath.FromSlash(day))
 	c.base = filepath.Join(dir, string(c.id))
 	c.spool = filepath.Join(a.cfg.DataDir, "spool", string(c.id))
+	if a.cfg.Disk.Full() {
+		// Metadata only: no pcapng, and no tracks (newTrack).
+		c.noAudio = true
+		c.note("%s", NoteDiskFull)
+		a.stats.DiskFull++
+		a.cfg.Disk.Refuse()
+		return c
+	}
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		a.fileError(c, err)
 		return c

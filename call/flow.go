@@ -226,6 +226,9 @@ func (f *flow) stream(ssrc uint32) *stream {
 }
 
 func (f *flow) newTrack(a *Assembler, c *state, cd codec.Codec, t time.Time) *render.Track {
+	if c.noAudio {
+		return nil
+	}
 	if !a.takeCallMemory(c, trackCost) {
 		c.note("an audio track was not recorded: the recorder's memory limit (limits.memory) was reached")
 		return nil

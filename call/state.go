@@ -42,6 +42,7 @@ type state struct {
 	pcapHash hash.Hash // SHA-256 of every byte written to pcapFile
 	pcap     *capture.Writer
 	fileErr  error
+	noAudio  bool // started while the disk was full: no pcapng, no tracks
 
 	// secure is what each side's latest SDP says of the encryption of
 	// its audio (index: sideIndex).

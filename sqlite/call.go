@@ -376,19 +376,20 @@ func (db *DB) Count(ctx context.Context, f spanrec.CallFilter) (int, error) {
 
 // DeleteCall deletes the call with exactly the given ID, with its streams and
 // DTMF. It returns an error of kind ENOTFOUND if there is no such call.
+// The other legs of its interaction are regrouped without it. The call's
+// files are the caller's: BeginDeletion and FinishDeletion delete a call
+// with its files.
 func (db *DB) DeleteCall(ctx context.Context, id spanrec.CallID) error {
-	res, err := db.w.ExecContext(ctx, `DELETE FROM calls WHERE id = ?`, id)
-	if err != nil {
-		return fmt.Errorf("sqlite: delete call %s: %w", id, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("sqlite: delete call %s: %w", id, err)
-	}
-	if n == 0 {
-		return spanrec.Errorf(spanrec.ENOTFOUND, "sqlite: no call %s", id)
-	}
-	return nil
+	return db.inTx(ctx, "delete call "+string(id), func(tx *sql.Tx) error {
+		ok, err := db.deleteLinked(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return spanrec.Errorf(spanrec.ENOTFOUND, "sqlite: no call %s", id)
+		}
+		return nil
+	})
 }
 
 // filterSQL returns the WHERE clause (with its leading space, or "") and

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -50,26 +51,34 @@ func (db *DB) linkCall(ctx context.Context, tx *sql.Tx, c *spanrec.Call) error {
 			return fmt.Errorf("links: %w", err)
 		}
 	}
+	_, err := db.group(ctx, tx, c.ID, c.Start.UnixNano())
+	return err
+}
+
+// group walks the calls linked with the call id (which started at start)
+// through shared keys, transitively, gives them all one interaction (the
+// ID of the earliest) and returns them.
+func (db *DB) group(ctx context.Context, tx *sql.Tx, id spanrec.CallID, start int64) ([]spanrec.CallID, error) {
 	type member struct {
 		id    spanrec.CallID
 		start int64
 	}
-	members := []member{{c.ID, c.Start.UnixNano()}}
-	seen := map[spanrec.CallID]bool{c.ID: true}
+	members := []member{{id, start}}
+	seen := map[spanrec.CallID]bool{id: true}
 	for i := 0; i < len(members) && len(members) < maxLegs; i++ {
 		st, err := db.txStmt(ctx, tx, linkedCalls)
 		if err != nil {
-			return fmt.Errorf("links: %w", err)
+			return nil, fmt.Errorf("links: %w", err)
 		}
 		rows, err := st.QueryContext(ctx, members[i].id, linkSlack, linkSlack)
 		if err != nil {
-			return fmt.Errorf("links: %w", err)
+			return nil, fmt.Errorf("links: %w", err)
 		}
 		for rows.Next() {
 			var m member
 			if err := rows.Scan(&m.id, &m.start); err != nil {
 				rows.Close()
-				return fmt.Errorf("links: %w", err)
+				return nil, fmt.Errorf("links: %w", err)
 			}
 			if !seen[m.id] && len(members) < maxLegs {
 				seen[m.id] = true
@@ -77,7 +86,7 @@ func (db *DB) linkCall(ctx context.Context, tx *sql.Tx, c *spanrec.Call) error {
 			}
 		}
 		if err := rows.Close(); err != nil {
-			return fmt.Errorf("links: %w", err)
+			return nil, fmt.Errorf("links: %w", err)
 		}
 	}
 	first := members[0]
@@ -86,12 +95,75 @@ func (db *DB) linkCall(ctx context.Context, tx *sql.Tx, c *spanrec.Call) error {
 			first = m
 		}
 	}
+	ids := make([]spanrec.CallID, 0, len(members))
 	for _, m := range members {
 		if err := db.exec(ctx, tx, setInteraction, first.id, m.id); err != nil {
-			return fmt.Errorf("links: %w", err)
+			return nil, fmt.Errorf("links: %w", err)
+		}
+		ids = append(ids, m.id)
+	}
+	return ids, nil
+}
+
+// deleteLinked deletes the row of the call id (its streams, DTMF, link
+// keys and legal hold go with it) and regroups the other legs of its
+// interaction: the interaction may have been named after it (the earliest
+// leg), and it may have been the only link between the others, which then
+// become conversations of their own. It reports whether the call existed.
+func (db *DB) deleteLinked(ctx context.Context, tx *sql.Tx, id spanrec.CallID) (bool, error) {
+	var inter spanrec.CallID
+	err := tx.QueryRowContext(ctx, `SELECT interaction FROM calls WHERE id = ?`, id).Scan(&inter)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	type leg struct {
+		id    spanrec.CallID
+		start int64
+	}
+	var legs []leg
+	if inter != "" {
+		rows, err := tx.QueryContext(ctx, `SELECT id, coalesce(start_ns, 0) FROM calls
+			WHERE interaction = ? AND id <> ? ORDER BY start_ns, id`, inter, id)
+		if err != nil {
+			return false, fmt.Errorf("legs: %w", err)
+		}
+		for rows.Next() {
+			var l leg
+			if err := rows.Scan(&l.id, &l.start); err != nil {
+				rows.Close()
+				return false, fmt.Errorf("legs: %w", err)
+			}
+			legs = append(legs, l)
+		}
+		if err := rows.Close(); err != nil {
+			return false, fmt.Errorf("legs: %w", err)
 		}
 	}
-	return nil
+	if _, err := tx.ExecContext(ctx, `DELETE FROM calls WHERE id = ?`, id); err != nil {
+		return false, err
+	}
+	for _, l := range legs {
+		if _, err := tx.ExecContext(ctx, `UPDATE calls SET interaction = id WHERE id = ?`, l.id); err != nil {
+			return false, fmt.Errorf("legs: %w", err)
+		}
+	}
+	done := map[spanrec.CallID]bool{}
+	for _, l := range legs {
+		if done[l.id] {
+			continue
+		}
+		ids, err := db.group(ctx, tx, l.id, l.start)
+		if err != nil {
+			return false, err
+		}
+		for _, g := range ids {
+			done[g] = true
+		}
+	}
+	return true, nil
 }
 
 // loadLegs sets the Interaction, Legs and LinkKeys (in key order) of the

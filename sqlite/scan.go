@@ -57,6 +57,9 @@ func queryCalls(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]*span
 	if err := loadTags(ctx, tx, string(idList), byID); err != nil {
 		return nil, err
 	}
+	if err := loadLegalHolds(ctx, tx, string(idList), byID); err != nil {
+		return nil, err
+	}
 	return calls, nil
 }
 

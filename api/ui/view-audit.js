@@ -8,7 +8,8 @@ import * as f from './format.js';
 
 const LIMIT = 50;
 const ACTIONS = ['play', 'download', 'download_pcap', 'waveform', 'access_denied', 'delete', 'login', 'login_failed',
-  'login_blocked', 'logout', 'user_add', 'user_delete', 'token_create', 'token_revoke', 'export'];
+  'login_blocked', 'logout', 'user_add', 'user_delete', 'token_create', 'token_revoke', 'export',
+  'legal_hold', 'legal_hold_release'];
 
 export async function showAudit(ctx) {
   document.title = 'Audit log · spanrec';

@@ -59,8 +59,10 @@ type fileConfig struct {
 		// memory available.
 		Memory byteSize `yaml:"memory"`
 	} `yaml:"limits"`
-	Capture captureConfig `yaml:"capture"`
-	HTTP    httpConfig    `yaml:"http"` // spanrec serve
+	// Retention deletes old calls and guards the disk (retention.go).
+	Retention retentionConfig `yaml:"retention"`
+	Capture   captureConfig   `yaml:"capture"`
+	HTTP      httpConfig      `yaml:"http"` // spanrec serve
 	// Keys is the operator's key file (import --keys, record; reread on
 	// SIGHUP).
 	Keys struct {
@@ -102,7 +104,7 @@ func parseByteSize(s string) (int64, error) {
 	mult := map[string]int64{"": 1, "B": 1, "K": 1 << 10, "KIB": 1 << 10, "KB": 1000, "M": 1 << 20, "MIB": 1 << 20, "MB": 1000_000,
 		"G": 1 << 30, "GIB": 1 << 30, "GB": 1000_000_000, "T": 1 << 40, "TIB": 1 << 40, "TB": 1000_000_000_000}[strings.ToUpper(unit)]
 	if err != nil || n <= 0 || mult == 0 || n > (1<<62)/mult {
-		return 0, fmt.Errorf("limits.memory: %q is not a size (bytes, or a number with KiB, MiB, GiB, KB, MB, GB; or none)", s)
+		return 0, fmt.Errorf("%q is not a size (bytes, or a number with KiB, MiB, GiB, KB, MB, GB; or none)", s)
 	}
 	return n * mult, nil
 }
@@ -171,6 +173,9 @@ func loadConfig(path string) (*fileConfig, error) {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	if _, err := fc.HTTP.trustedProxies(); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	if _, err := fc.Retention.config(); err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	switch fc.Audio.MaxRate {

@@ -113,16 +113,42 @@ func cmdImport(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		Logger: e.log,
 		Keys:   ks,
 	}
+	// The disk guard runs while the import writes (retention.min_free):
+	// below it the oldest recordings go, and when none may, new calls
+	// are indexed without audio.
+	disk := &limits.Disk{}
+	cfg.Call.Disk = disk
+	sw, err := e.sweeper(ctx, db, disk)
+	if err != nil {
+		return err
+	}
+	if _, err := sw.Guard(ctx); err != nil {
+		e.log.Error("disk guard", "err", err)
+	}
+	guardCtx, stopGuard := context.WithCancel(ctx)
+	guarded := make(chan struct{})
+	go func() {
+		defer close(guarded)
+		_ = sw.RunGuard(guardCtx)
+	}()
 	// Calls a recorder left unfinished in this data directory (killed)
 	// are written first; each is logged.
 	if _, err := recorder.Recover(ctx, cfg, db, nil); err != nil {
 		e.log.Error("recover interrupted calls", "err", err)
 	}
 	sum, err := recorder.Import(ctx, cfg, src, db, progress)
+	stopGuard()
+	<-guarded
+	if _, gerr := sw.Guard(ctx); gerr != nil {
+		e.log.Error("disk guard", "err", gerr)
+	}
 	if bar != nil {
 		_ = bar.Finish()
 	}
 	printSummary(stdout, path, e.dataDir, sum)
+	if n := sum.Assembler.DiskFull; n > 0 {
+		fmt.Fprintf(stderr, "DISK FULL: %d calls were indexed WITHOUT AUDIO: the data directory's file system is below retention.min_free and no recording may be deleted\n", n)
+	}
 	if err != nil {
 		return err
 	}

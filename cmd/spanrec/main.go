@@ -11,6 +11,8 @@
 //	spanrec show [flags] CALL-ID      everything known about one call
 //	spanrec doctor -i IF [--for 30s]  is this mirror port fit to record from?
 //	spanrec fsck [--repair]           check (and repair) the index against the files
+//	spanrec retention [--dry-run]     delete the calls the retention rules say are too old
+//	spanrec hold [--release] CALL-ID  legal hold: keep a call from every deletion
 //	spanrec serve [--listen ADDR]     web UI and HTTP API over the data directory
 //	spanrec user add|list|delete      accounts of the web UI and API
 //	spanrec token create|list|revoke  API tokens for machines
@@ -43,6 +45,9 @@ Usage:
   spanrec doctor [--json] FILE     the same diagnosis on a capture file taken at the mirror port
   spanrec fsck [--repair]          index ↔ files: missing files, SHA-256 mismatches, unindexed
                                    recordings, spool leftovers (exit 1 if any, unless repaired)
+  spanrec retention [--dry-run]    apply the retention rules now: say what is (would be) deleted
+  spanrec hold [--release] [--reason TEXT] CALL-ID   legal hold: no rule, disk guard or user
+                                   deletes the call until released
   spanrec serve [--listen 127.0.0.1:8080] [--tls-cert F --tls-key F]   web UI and HTTP API (no capture)
   spanrec user add NAME --role admin|supervisor|agent [--extension N]... [--generate]
   spanrec user password NAME | user list | user delete NAME
@@ -90,6 +95,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdServe(ctx, args[1:], stdout, stderr)
 	case "fsck":
 		err = cmdFsck(ctx, args[1:], stdout, stderr)
+	case "retention":
+		err = cmdRetention(ctx, args[1:], stdout, stderr)
+	case "hold":
+		err = cmdHold(ctx, args[1:], stdout, stderr)
 	case "user":
 		err = cmdUser(ctx, args[1:], stdin, stdout, stderr)
 	case "token":

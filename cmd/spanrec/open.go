@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/spanrec/spanrec/keys"
+	"github.com/spanrec/spanrec/retention"
 	"github.com/spanrec/spanrec/sqlite"
 )
 
@@ -20,6 +21,10 @@ type env struct {
 	// keys is the running recorder's key store (record), which
 	// POST /api/keys adds to; nil elsewhere.
 	keys *keys.Store
+	// sweep is the retention loop of the data directory when this
+	// process runs it (record, serve): the API deletes through its
+	// Deleter and serves its metrics. nil elsewhere.
+	sweep *retention.Sweeper
 }
 
 func (c *common) setup(fs *flag.FlagSet, stderr io.Writer) (*env, error) {

@@ -183,6 +183,16 @@ func cmdRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintf(stdout, "Recovered %d calls interrupted when the recorder last stopped\n", n)
 	}
 
+	// Retention and the disk guard (retention.*): deletions a crash
+	// interrupted are finished first.
+	disk := &limits.Disk{}
+	cfg.Call.Disk = disk
+	sw, err := e.sweeper(ctx, db, disk)
+	if err != nil {
+		return err
+	}
+	e.sweep = sw
+
 	srcs, err := openSources(ifaces, cc, filter)
 	if err != nil {
 		return err
@@ -214,7 +224,11 @@ func cmdRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return fmt.Errorf("metrics: %w", err)
 		}
 		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", live.MetricsHandler())
+		mux.Handle("GET /metrics", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+			_ = live.WriteMetrics(w)
+			_ = sw.WriteMetrics(w)
+		}))
 		srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 		go srv.Serve(ln)
 		log.Info("metrics", "url", "http://"+ln.Addr().String()+"/metrics")
@@ -233,6 +247,11 @@ func cmdRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			}
 			reloadKeys(p, ks, log)
 		})
+	}()
+	bg.Add(1)
+	go func() {
+		defer bg.Done()
+		_ = sw.Run(runCtx)
 	}()
 	if ui != nil {
 		bg.Add(1)

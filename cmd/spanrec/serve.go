@@ -115,11 +115,28 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
+	// The retention rules and the disk guard run here too (a recorder
+	// over the same data directory runs them as well: a call deleted by
+	// one is found gone by the other).
+	sw, err := e.sweeper(ctx, db, nil)
+	if err != nil {
+		return err
+	}
+	e.sweep = sw
 	w, err := newWeb(ctx, e, db, hc, stdout)
 	if err != nil {
 		return err
 	}
-	return w.runWatching(ctx, db, *poll)
+	sweepCtx, stopSweep := context.WithCancel(ctx)
+	swept := make(chan struct{})
+	go func() {
+		defer close(swept)
+		_ = sw.Run(sweepCtx)
+	}()
+	err = w.runWatching(ctx, db, *poll)
+	stopSweep()
+	<-swept
+	return err
 }
 
 // runWatching serves until ctx is done, as run does, while watching the
@@ -179,10 +196,15 @@ func newWeb(ctx context.Context, e *env, db *sqlite.DB, hc httpConfig, stdout io
 	if e.keys != nil {
 		ks = e.keys
 	}
+	var more func(io.Writer) error
+	if e.sweep != nil {
+		more = e.sweep.WriteMetrics
+	}
 	srv, err := api.New(api.Config{
 		DataDir: e.dataDir, Index: db, Accounts: db, Logger: e.log, Secure: tlsConfig != nil,
 		TrustedProxies: proxies, PasswordChecks: hc.PasswordChecks,
 		LoginFailures: hc.LoginFailures, LoginWindow: hc.LoginWindow, Keys: ks, Zone: zone,
+		Metrics: more,
 	})
 	if err != nil {
 		return nil, err

@@ -1,0 +1,34 @@
+package spanrec
+
+import "time"
+
+// LegalHold marks a call that must be kept whatever the retention rules and
+// the disk guard say: no rule deletes it, and the API and CLI refuse to
+// delete it until it is released.
+type LegalHold struct {
+	By     string    // the user who set it
+	At     time.Time // when
+	Reason string    // free text, may be empty
+}
+
+// Deletion is the intent to delete one call: written to the index before
+// the call's files are removed, and cleared with the call's index row (and
+// the audit entry that records it) in one transaction once they are gone.
+// An intent still pending at the next start is carried out then, so a
+// crash never leaves an index row without its files nor files without
+// their row.
+type Deletion struct {
+	Call CallID
+	At   time.Time // when the deletion was decided
+	// By is who deleted the call: a user's name, or "retention" (an age or
+	// size rule) or "disk-guard" (the data directory's file system ran
+	// low).
+	By string
+	// Remote is the client address of a deletion asked through the API.
+	Remote string
+	// Reason says why, in words: the rule, the free space, or "deleted by
+	// an admin".
+	Reason string
+	// Files are the call's files, relative to the data directory.
+	Files []string
+}
