@@ -4,7 +4,8 @@
 // storing and returning every field of a call, search filters, sort
 // orders and paging, ID prefixes, linking the legs of a conversation, the
 // indexing-order feed of the live view, the dashboard's aggregates (on
-// third-party captures, against tshark's view of them), and the accounts, sessions, tokens
+// third-party captures, against tshark's view of them), legal holds and
+// the deletions of package retention, and the accounts, sessions, tokens
 // and audit trail of the web UI.
 package indextest
 
@@ -26,6 +27,10 @@ type Index interface {
 	spanrec.CallIndex
 	Count(ctx context.Context, f spanrec.CallFilter) (int, error)
 	DeleteCall(ctx context.Context, id spanrec.CallID) error
+	SetLegalHold(ctx context.Context, id spanrec.CallID, h *spanrec.LegalHold) error
+	BeginDeletion(ctx context.Context, d spanrec.Deletion) error
+	FinishDeletion(ctx context.Context, id spanrec.CallID) error
+	PendingDeletions(ctx context.Context) ([]spanrec.Deletion, error)
 	CallsAfter(ctx context.Context, seq int64, limit int) ([]*spanrec.Call, int64, error)
 	LastSeq(ctx context.Context) (int64, error)
 	Stats(ctx context.Context, q spanrec.StatsQuery) (*spanrec.CallStats, error)
@@ -84,6 +89,8 @@ func Run(t *testing.T, b Backend) {
 		{"Empty", s.testEmpty},
 		{"ByPrefix", s.testByPrefix},
 		{"DeleteCall", s.testDeleteCall},
+		{"DeleteRegroupsLegs", s.testDeleteRegroupsLegs},
+		{"LegalHoldDeletion", s.testLegalHoldDeletion},
 		{"Invalid", s.testInvalid},
 		{"HostileStrings", s.testHostileStrings},
 		{"TwoHandles", s.testTwoHandles},

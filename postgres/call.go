@@ -344,15 +344,21 @@ func (db *DB) Count(ctx context.Context, f spanrec.CallFilter) (int, error) {
 // DeleteCall deletes the call with exactly the given ID, with its streams,
 // DTMF and link keys. It returns an error of kind ENOTFOUND if there is no
 // such call.
+// The other legs of its interaction are regrouped without it. The call's
+// files are the caller's: BeginDeletion and FinishDeletion delete a call
+// with its files.
 func (db *DB) DeleteCall(ctx context.Context, id spanrec.CallID) error {
-	tag, err := db.pool.Exec(ctx, `DELETE FROM calls WHERE id = $1`, text(string(id)))
-	if err != nil {
-		return fmt.Errorf("postgres: delete call %s: %w", text(string(id)), err)
-	}
-	if tag.RowsAffected() == 0 {
-		return spanrec.Errorf(spanrec.ENOTFOUND, "postgres: no call %s", text(string(id)))
-	}
-	return nil
+	cid := text(string(id))
+	return db.inTx(ctx, "delete call "+cid, func(tx pgx.Tx) error {
+		ok, err := deleteLinked(ctx, tx, cid)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return spanrec.Errorf(spanrec.ENOTFOUND, "postgres: no call %s", cid)
+		}
+		return nil
+	})
 }
 
 // args collects the parameters of a statement.

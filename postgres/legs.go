@@ -1,10 +1,13 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -50,6 +53,22 @@ func linkCall(ctx context.Context, tx pgx.Tx, c *spanrec.Call, id string) error 
 		}
 		keys = append(keys, text(k))
 	}
+	b := &pgx.Batch{}
+	queueLinkLocks(b, keys)
+	b.Queue(`DELETE FROM call_links WHERE call_id = $1`, id)
+	for _, k := range keys {
+		b.Queue(`INSERT INTO call_links (call_id, key) VALUES ($1, $2) ON CONFLICT DO NOTHING`, id, k)
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("links: %w", err)
+	}
+	_, err := group(ctx, tx, id, c.Start.UnixNano())
+	return err
+}
+
+// queueLinkLocks queues the advisory locks of the link keys keys on b, in
+// one order (so two transactions cannot deadlock).
+func queueLinkLocks(b *pgx.Batch, keys []string) {
 	locks := make([]int64, 0, len(keys))
 	for _, k := range keys {
 		h := fnv.New32a()
@@ -58,22 +77,20 @@ func linkCall(ctx context.Context, tx pgx.Tx, c *spanrec.Call, id string) error 
 	}
 	slices.Sort(locks)
 	locks = slices.Compact(locks)
-	b := &pgx.Batch{}
 	for _, l := range locks {
 		b.Queue(`SELECT pg_advisory_xact_lock($1)`, l)
 	}
-	b.Queue(`DELETE FROM call_links WHERE call_id = $1`, id)
-	for _, k := range keys {
-		b.Queue(`INSERT INTO call_links (call_id, key) VALUES ($1, $2) ON CONFLICT DO NOTHING`, id, k)
-	}
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return fmt.Errorf("links: %w", err)
-	}
+}
+
+// group walks the calls linked with the call id (which started at start)
+// through shared keys, transitively, gives them all one interaction (the
+// ID of the earliest) and returns them.
+func group(ctx context.Context, tx pgx.Tx, id string, start int64) ([]string, error) {
 	type member struct {
 		id    string
 		start int64
 	}
-	members := []member{{id, c.Start.UnixNano()}}
+	members := []member{{id, start}}
 	seen := map[string]bool{id: true}
 	for i := 0; i < len(members) && len(members) < maxLegs; i++ {
 		rows, err := tx.Query(ctx, `SELECT DISTINCT l2.call_id, b.start_ns FROM call_links l1
@@ -85,7 +102,7 @@ func linkCall(ctx context.Context, tx pgx.Tx, c *spanrec.Call, id string) error 
 			AND a.start_ns < coalesce(b.end_ns, b.start_ns) + CASE WHEN l1.key LIKE 'media:%' THEN 0 ELSE $2::bigint END
 			ORDER BY l2.call_id`, members[i].id, linkSlack)
 		if err != nil {
-			return fmt.Errorf("links: %w", err)
+			return nil, fmt.Errorf("links: %w", err)
 		}
 		for rows.Next() {
 			var (
@@ -94,7 +111,7 @@ func linkCall(ctx context.Context, tx pgx.Tx, c *spanrec.Call, id string) error 
 			)
 			if err := rows.Scan(&m.id, &start); err != nil {
 				rows.Close()
-				return fmt.Errorf("links: %w", err)
+				return nil, fmt.Errorf("links: %w", err)
 			}
 			if start != nil {
 				m.start = *start
@@ -106,7 +123,7 @@ func linkCall(ctx context.Context, tx pgx.Tx, c *spanrec.Call, id string) error 
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return fmt.Errorf("links: %w", err)
+			return nil, fmt.Errorf("links: %w", err)
 		}
 	}
 	first := members[0]
@@ -121,13 +138,96 @@ func linkCall(ctx context.Context, tx pgx.Tx, c *spanrec.Call, id string) error 
 	for _, m := range members {
 		ids = append(ids, m.id)
 	}
-	b = &pgx.Batch{}
+	b := &pgx.Batch{}
 	b.Queue(`SELECT id FROM calls WHERE id = ANY ($1) ORDER BY id FOR UPDATE`, ids)
 	b.Queue(`UPDATE calls SET interaction = $1 WHERE id = ANY ($2)`, first.id, ids)
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return fmt.Errorf("links: %w", err)
+		return nil, fmt.Errorf("links: %w", err)
 	}
-	return nil
+	return ids, nil
+}
+
+// deleteLinked deletes the row of the call id (its streams, DTMF, link
+// keys and legal hold go with it) and regroups the other legs of its
+// interaction, as package sqlite does: the interaction may have been named
+// after it, and it may have been the only link between the others. It
+// takes the advisory locks of the call's link keys first, as PutCall
+// does, so that a leg put meanwhile is linked against what is left. It
+// reports whether the call existed.
+func deleteLinked(ctx context.Context, tx pgx.Tx, id string) (bool, error) {
+	rows, err := tx.Query(ctx, `SELECT key FROM call_links WHERE call_id = $1`, id)
+	if err != nil {
+		return false, fmt.Errorf("legs: %w", err)
+	}
+	keys, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return false, fmt.Errorf("legs: %w", err)
+	}
+	b := &pgx.Batch{}
+	queueLinkLocks(b, keys)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return false, fmt.Errorf("legs: %w", err)
+	}
+	var inter string
+	err = tx.QueryRow(ctx, `SELECT interaction FROM calls WHERE id = $1 FOR UPDATE`, id).Scan(&inter)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	type leg struct {
+		id    string
+		start int64
+	}
+	var legs []leg
+	if inter != "" {
+		rows, err := tx.Query(ctx, `SELECT id, coalesce(start_ns, 0) FROM calls
+			WHERE interaction = $1 AND id <> $2 ORDER BY id FOR UPDATE`, inter, id)
+		if err != nil {
+			return false, fmt.Errorf("legs: %w", err)
+		}
+		for rows.Next() {
+			var l leg
+			if err := rows.Scan(&l.id, &l.start); err != nil {
+				rows.Close()
+				return false, fmt.Errorf("legs: %w", err)
+			}
+			legs = append(legs, l)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return false, fmt.Errorf("legs: %w", err)
+		}
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM calls WHERE id = $1`, id); err != nil {
+		return false, err
+	}
+	slices.SortFunc(legs, func(x, y leg) int {
+		if x.start != y.start {
+			return cmp.Compare(x.start, y.start)
+		}
+		return strings.Compare(x.id, y.id)
+	})
+	for _, l := range legs {
+		if _, err := tx.Exec(ctx, `UPDATE calls SET interaction = id WHERE id = $1`, l.id); err != nil {
+			return false, fmt.Errorf("legs: %w", err)
+		}
+	}
+	done := map[string]bool{}
+	for _, l := range legs {
+		if done[l.id] {
+			continue
+		}
+		ids, err := group(ctx, tx, l.id, l.start)
+		if err != nil {
+			return false, err
+		}
+		for _, g := range ids {
+			done[g] = true
+		}
+	}
+	return true, nil
 }
 
 // loadLegs sets the Interaction, Legs and LinkKeys (in key order) of the

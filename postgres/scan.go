@@ -51,6 +51,9 @@ func queryCalls(ctx context.Context, tx pgx.Tx, q string, args ...any) ([]*spanr
 	if err := loadTags(ctx, tx, ids, byID); err != nil {
 		return nil, err
 	}
+	if err := loadLegalHolds(ctx, tx, ids, byID); err != nil {
+		return nil, err
+	}
 	return calls, nil
 }
 
