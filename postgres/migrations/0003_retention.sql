@@ -1,4 +1,4 @@
--- 0002 (sqlite 0010): legal holds (a held call is never deleted) and
+-- 0003 (sqlite 0010): legal holds (a held call is never deleted) and
 -- deletion intents. A deletion is written to deletions before the call's
 -- files are removed; the call's row, its intent and the audit entry go in
 -- one transaction once the files are gone, and an intent left by a crash
