@@ -11,6 +11,7 @@ import * as f from './format.js';
 import { Ladder, label as msgLabel } from './ladder.js';
 import { Waveform } from './waveform.js';
 import { annotations } from './call-notes.js';
+import { legalHold } from './legal-hold.js';
 
 const icon = {
   play: () => s('svg', { viewBox: '0 0 24 24', 'aria-hidden': 'true', class: 'icon' }, s('path', { d: 'M7 4.5v15l13-7.5z' })),
@@ -61,6 +62,7 @@ function header(call, title, ctx) {
   const actions = h('div', { class: 'head-actions' },
     call.audio ? h('a', { class: 'btn', href: `${callURL(call.id, 'audio')}?download=1`, download: `${call.id}.wav`, id: 'download-audio' }, icon.download(), 'Audio (WAV)') : null,
     call.pcap ? h('a', { class: 'btn', href: callURL(call.id, 'pcap'), download: `${call.id}.pcapng`, id: 'download-pcap' }, icon.download(), 'Packets (pcap)') : null,
+    legalHold(call, ctx),
     ctx.session.role === 'admin' ? h('button', { type: 'button', class: 'btn btn-danger', onclick: () => confirmDelete(call) }, 'Delete…') : null);
   const facts = h('ul', { class: 'facts', 'aria-label': 'Summary' },
     h('li', {}, h('span', { class: ['pill', `st-${call.status}`] }, f.statusLabel[call.status] || call.status, call.status_code ? ` · ${call.status_code}` : '')),
