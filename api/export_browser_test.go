@@ -2,6 +2,8 @@ package api_test
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -142,6 +144,40 @@ func TestBrowserExport(t *testing.T) {
 			t.Errorf("after the download the page is %s", h)
 		}
 		b.screenshot(t, "calls-selection.png")
+		b.check(t)
+	})
+
+	step("save a search", func(t *testing.T) {
+		b.waitFor(t, "the saved searches", `document.getElementById('saved-search').options.length === 1`)
+		b.do(t, "name and save the search",
+			chromedp.SendKeys(chromedp.ID("saved-name"), "Answered calls"),
+			chromedp.Click(chromedp.ID("saved-save")))
+		b.waitFor(t, "the saved search in the list", `[...document.getElementById('saved-search').options].some((o) => o.text === 'Answered calls' && o.selected)`)
+		saved, err := f.db.SavedSearches(context.Background(), "sue")
+		if err != nil || len(saved) != 1 || saved[0].Name != "Answered calls" || saved[0].Query != "status=answered" {
+			t.Fatalf("the index has %+v, %v", saved, err)
+		}
+	})
+
+	step("apply a saved search", func(t *testing.T) {
+		b.do(t, "reset the filters", chromedp.Navigate(f.srv.URL+"/#/calls"))
+		b.waitFor(t, "every call", fmt.Sprintf(`location.hash === '#/calls' && document.querySelectorAll('#calls tbody tr[data-id]').length === %d`, len(f.calls)))
+		b.waitFor(t, "the saved searches", `document.getElementById('saved-search').options.length === 2`)
+		eval[chromedp.Void](t, b, `(() => { const s = document.getElementById('saved-search'); s.value = s.options[1].value; s.dispatchEvent(new Event('change')); })()`)
+		b.waitFor(t, "the answered calls", fmt.Sprintf(`location.hash === '#/calls?status=answered' && document.querySelectorAll('#calls tbody tr[data-id]').length === %d`, len(answered)))
+		if v := eval[string](t, b, `document.getElementById('status').value`); v != "answered" {
+			t.Errorf("status filter shows %q", v)
+		}
+		b.screenshot(t, "calls-saved-search.png")
+	})
+
+	step("delete a saved search", func(t *testing.T) {
+		b.waitFor(t, "the saved search chosen", `document.getElementById('saved-search').value !== '' && !document.getElementById('saved-delete').disabled`)
+		b.do(t, "delete it", chromedp.Click(chromedp.ID("saved-delete")))
+		b.waitFor(t, "no saved search", `document.getElementById('saved-search').options.length === 1`)
+		if saved, err := f.db.SavedSearches(context.Background(), "sue"); err != nil || len(saved) != 0 {
+			t.Errorf("the index still has %+v, %v", saved, err)
+		}
 		b.check(t)
 	})
 }

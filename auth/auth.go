@@ -68,6 +68,16 @@ type Token struct {
 	LastUsed time.Time // zero if never used
 }
 
+// SavedSearch is a search of the call list a user saved under a name:
+// the query string of GET /api/calls.
+type SavedSearch struct {
+	ID      int64
+	User    string
+	Name    string
+	Query   string
+	Created time.Time
+}
+
 // Audit actions.
 const (
 	ActionPlay         = "play"          // bytes of the audio served for playback (once per session and call in 30 min)

@@ -4,7 +4,8 @@
 // user's saved searches. view-calls.js calls callTools once the rows are
 // in the table.
 
-import { getCSRF, query } from './api.js';
+import { APIError, del, get, getCSRF, post, query } from './api.js';
+import { go, toast } from './app.js';
 import { h } from './dom.js';
 
 /** The most calls one ZIP download may hold (the API's bound). */
@@ -71,9 +72,65 @@ export function callTools(ctx, params, table, head) {
     form.remove();
   });
 
+  const panel = ctx.main.querySelector('.panel-filters');
+  if (panel) panel.append(savedSearches(ctx, search));
+
   head.append(h('div', { class: 'list-tools' },
     count,
     h('label', { class: 'sel-pcap', for: 'sel-pcap' }, withPcap, ' with captures'),
     dl, csv));
   update();
+}
+
+/**
+ * savedSearches is the bar of the user's saved searches: choosing one
+ * applies it, "Save" keeps the current filters under a name, "Delete"
+ * removes the chosen one.
+ */
+function savedSearches(ctx, search) {
+  const current = query(search).slice(1);
+  const pick = h('select', { id: 'saved-search', 'aria-label': 'Saved searches' }, h('option', { value: '' }, 'Saved searches…'));
+  const name = h('input', { id: 'saved-name', type: 'text', maxlength: '64', placeholder: 'name these filters', 'aria-label': 'Name of the search to save', autocomplete: 'off' });
+  const save = h('button', { type: 'button', class: 'btn btn-small', id: 'saved-save' }, 'Save search');
+  const remove = h('button', { type: 'button', class: 'btn btn-small btn-ghost', id: 'saved-delete', disabled: true }, 'Delete');
+  const bar = h('div', { class: 'saved-searches', role: 'group', 'aria-label': 'Saved searches' }, pick, remove, name, save);
+  let searches = [];
+
+  const fill = async () => {
+    const res = await get('/api/searches', ctx.signal);
+    searches = res.searches || [];
+    pick.replaceChildren(h('option', { value: '' }, searches.length ? 'Saved searches…' : 'No saved searches'),
+      ...searches.map((s) => h('option', { value: String(s.id), selected: s.query === current }, s.name)));
+    remove.disabled = !pick.value;
+  };
+  const failed = (err) => {
+    if (err.name !== 'AbortError') toast(err instanceof APIError ? err.message : 'The saved searches could not be read.', 'error');
+  };
+  pick.addEventListener('change', () => {
+    const s = searches.find((x) => String(x.id) === pick.value);
+    remove.disabled = !s;
+    if (s) go(`#/calls${s.query ? `?${s.query}` : ''}`);
+  });
+  save.addEventListener('click', async () => {
+    const n = name.value.trim();
+    if (!n) { name.focus(); return; }
+    try {
+      await post('/api/searches', { name: n, query: current }, ctx.signal);
+      name.value = '';
+      toast(`Search "${n}" saved.`);
+      await fill();
+    } catch (err) { failed(err); }
+  });
+  name.addEventListener('keydown', (e) => { if (e.key === 'Enter') { e.preventDefault(); save.click(); } });
+  remove.addEventListener('click', async () => {
+    const s = searches.find((x) => String(x.id) === pick.value);
+    if (!s) return;
+    try {
+      await del(`/api/searches/${encodeURIComponent(s.id)}`, ctx.signal);
+      toast(`Search "${s.name}" deleted.`);
+      await fill();
+    } catch (err) { failed(err); }
+  });
+  fill().catch(failed);
+  return bar;
 }

@@ -1,0 +1,76 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spanrec/spanrec"
+	"github.com/spanrec/spanrec/auth"
+)
+
+// SavedSearches returns the searches user saved, by name.
+func (db *DB) SavedSearches(ctx context.Context, user string) ([]auth.SavedSearch, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT id, user, name, query, created_ns FROM saved_searches
+		WHERE user = ? ORDER BY name, id`, user)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: saved searches of %s: %w", user, err)
+	}
+	defer rows.Close()
+	out := []auth.SavedSearch{}
+	for rows.Next() {
+		var (
+			s       auth.SavedSearch
+			created int64
+		)
+		if err := rows.Scan(&s.ID, &s.User, &s.Name, &s.Query, &created); err != nil {
+			return nil, fmt.Errorf("sqlite: saved searches of %s: %w", user, err)
+		}
+		s.Created = time.Unix(0, created).UTC()
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: saved searches of %s: %w", user, err)
+	}
+	return out, nil
+}
+
+// SaveSearch stores s for s.User, replacing the user's search of the same
+// name (keeping its ID), and returns it as stored. A user keeps at most max
+// searches: a new name past that is an error of kind ECONFLICT. It returns
+// an error of kind ENOTFOUND if the user does not exist.
+func (db *DB) SaveSearch(ctx context.Context, s auth.SavedSearch, max int) (auth.SavedSearch, error) {
+	err := db.inTx(ctx, "save search for "+s.User, func(tx *sql.Tx) error {
+		var one int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM users WHERE name = ?`, s.User).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return spanrec.Errorf(spanrec.ENOTFOUND, "no user %s", s.User)
+		} else if err != nil {
+			return err
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM saved_searches WHERE user = ? AND name <> ?`,
+			s.User, s.Name).Scan(&n); err != nil {
+			return err
+		}
+		if n >= max {
+			return spanrec.Errorf(spanrec.ECONFLICT, "%s has %d saved searches already, the most one may keep: delete one first", s.User, n)
+		}
+		return tx.QueryRowContext(ctx, `INSERT INTO saved_searches (user, name, query, created_ns) VALUES (?, ?, ?, ?)
+			ON CONFLICT (user, name) DO UPDATE SET query = excluded.query, created_ns = excluded.created_ns
+			RETURNING id`, s.User, s.Name, s.Query, timeValue(s.Created).clampedNS()).Scan(&s.ID)
+	})
+	return s, err
+}
+
+// DeleteSavedSearch deletes user's saved search id. It returns an error of
+// kind ENOTFOUND if user has no such search (another user's is not theirs).
+func (db *DB) DeleteSavedSearch(ctx context.Context, user string, id int64) error {
+	res, err := db.w.ExecContext(ctx, `DELETE FROM saved_searches WHERE id = ? AND user = ?`, id, user)
+	if err != nil {
+		return fmt.Errorf("sqlite: delete saved search %d: %w", id, err)
+	}
+	return mustAffect(res, fmt.Sprintf("no saved search %d", id))
+}
