@@ -96,10 +96,10 @@ type Stream struct {
 	// ConcealedMS is how much of the stream's audio its decoder made up
 	// for lost packets (frame erasure concealment, comfort noise after a
 	// SID frame), in milliseconds; the rest of a loss stays silent.
-	ConcealedMS int `json:"concealed_ms,omitempty"`
-	Duplicates  int            `json:"duplicates"`
-	OutOfOrder  int            `json:"out_of_order"`
-	JitterMS    float64        `json:"jitter_ms"` // RFC 3550 interarrival jitter at the end
+	ConcealedMS int     `json:"concealed_ms,omitempty"`
+	Duplicates  int     `json:"duplicates"`
+	OutOfOrder  int     `json:"out_of_order"`
+	JitterMS    float64 `json:"jitter_ms"` // RFC 3550 interarrival jitter at the end
 	// MeanJitterMS is the mean of the interarrival jitter over the
 	// stream's packets (what its MOS is computed from); 0 for calls
 	// indexed before it was kept.

@@ -58,6 +58,9 @@ type Index interface {
 	DeleteToken(ctx context.Context, id int64) error
 	AddEvent(ctx context.Context, e auth.Event) error
 	Events(ctx context.Context, f auth.EventFilter) ([]auth.Event, int, error)
+	SavedSearches(ctx context.Context, user string) ([]auth.SavedSearch, error)
+	SaveSearch(ctx context.Context, s auth.SavedSearch, max int) (auth.SavedSearch, error)
+	DeleteSavedSearch(ctx context.Context, user string, id int64) error
 
 	Close() error
 }
@@ -107,6 +110,7 @@ func Run(t *testing.T, b Backend) {
 		{"SessionsExpire", s.testSessionsExpire},
 		{"Tokens", s.testTokens},
 		{"Audit", s.testAudit},
+		{"SavedSearches", s.testSavedSearches},
 	} {
 		t.Run(tc.name, tc.fn)
 	}
