@@ -1,4 +1,4 @@
--- 0002: each user's saved searches of the call list: a name and the query
+-- 0003: each user's saved searches of the call list: a name and the query
 -- string of GET /api/calls. They go with their user (sqlite 0010).
 CREATE TABLE saved_searches (
 	id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
