@@ -1,4 +1,4 @@
--- 0010: each user's saved searches of the call list: a name and the query
+-- 0011: each user's saved searches of the call list: a name and the query
 -- string of GET /api/calls. They go with their user.
 CREATE TABLE saved_searches (
 	id         INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
