@@ -10,6 +10,10 @@ import { showCalls } from './view-calls.js';
 import { showCall } from './view-call.js';
 import { showLive } from './view-live.js';
 import { showAudit } from './view-audit.js';
+import { showAdmin } from './view-admin.js';
+import { showDashboard } from './view-dashboard.js';
+import { installKeys } from './keys.js';
+import { setUTC, utc } from './format.js';
 
 const main = document.getElementById('main');
 
@@ -22,6 +26,8 @@ const routes = [
   { re: /^#\/calls(?:\?(.*))?$/, view: showCalls, nav: 'calls' },
   { re: /^#\/live$/, view: showLive, nav: 'live' },
   { re: /^#\/audit(?:\?(.*))?$/, view: showAudit, nav: 'audit' },
+  { re: /^#\/admin$/, view: showAdmin, nav: 'admin' },
+  { re: /^#\/dashboard(?:\?(.*))?$/, view: showDashboard, nav: 'dashboard' },
 ];
 
 let current = null; // {abort: AbortController, cleanup: function|undefined}
@@ -91,6 +97,8 @@ function shell() {
     h('span', { class: 'who-name' }, session.user),
     h('span', { class: ['role', `role-${session.role}`] }, session.role));
   document.getElementById('nav-audit').hidden = session.role !== 'admin';
+  document.getElementById('nav-admin').hidden = session.role !== 'admin';
+  document.getElementById('nav-dashboard').hidden = session.role === 'agent';
 }
 
 function markNav(name) {
@@ -160,6 +168,10 @@ async function logout() {
 
 async function boot() {
   document.getElementById('logout').addEventListener('click', logout);
+  installKeys();
+  const utcBox = document.getElementById('utc');
+  utcBox.checked = utc();
+  utcBox.addEventListener('change', () => { setUTC(utcBox.checked); route(); });
   try {
     const me = await get('/api/me');
     session = { user: me.user, role: me.role, extensions: me.extensions || [] };

@@ -1,7 +1,27 @@
 // Formatting of times, durations and call fields for display. Times are
-// shown in the browser's time zone; the full UTC time is in title attributes.
+// shown in the browser's time zone, or in UTC when the user chose so (the
+// choice is kept in localStorage); the full UTC time is in title attributes.
 
 const pad = (n, w = 2) => String(n).padStart(w, '0');
+
+const UTC_KEY = 'spanrec.utc';
+
+/** utc tells whether times are shown in UTC rather than the browser's zone. */
+export function utc() {
+  try { return localStorage.getItem(UTC_KEY) === '1'; } catch { return false; }
+}
+
+/** setUTC stores the user's choice of UTC (true) or the browser's zone. */
+export function setUTC(on) {
+  try { localStorage.setItem(UTC_KEY, on ? '1' : '0'); } catch { /* private mode: not kept */ }
+}
+
+// The calendar fields of d in the zone times are shown in.
+function fields(d) {
+  return utc()
+    ? { y: d.getUTCFullYear(), mo: d.getUTCMonth() + 1, d: d.getUTCDate(), h: d.getUTCHours(), mi: d.getUTCMinutes(), s: d.getUTCSeconds(), ms: d.getUTCMilliseconds() }
+    : { y: d.getFullYear(), mo: d.getMonth() + 1, d: d.getDate(), h: d.getHours(), mi: d.getMinutes(), s: d.getSeconds(), ms: d.getMilliseconds() };
+}
 
 /** date parses an RFC 3339 string; null for empty or invalid input. */
 export function date(iso) {
@@ -10,17 +30,19 @@ export function date(iso) {
   return Number.isNaN(d.getTime()) ? null : d;
 }
 
-/** dateTime formats an RFC 3339 time as "2026-11-01 09:00:14" (local time). */
+/** dateTime formats an RFC 3339 time as "2026-11-01 09:00:14" (local time or UTC). */
 export function dateTime(iso) {
   const d = date(iso);
   if (!d) return '';
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${clock(d)}`;
+  const f = fields(d);
+  return `${f.y}-${pad(f.mo)}-${pad(f.d)} ${clock(d)}`;
 }
 
 /** clock formats a Date as "09:00:14". */
 export function clock(d, millis = false) {
-  const base = `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
-  return millis ? `${base}.${pad(d.getMilliseconds(), 3)}` : base;
+  const f = fields(d);
+  const base = `${pad(f.h)}:${pad(f.mi)}:${pad(f.s)}`;
+  return millis ? `${base}.${pad(f.ms, 3)}` : base;
 }
 
 /** duration formats milliseconds as "0:06", "12:03" or "1:02:03". */
@@ -39,8 +61,9 @@ export function position(sec) {
   return `${m}:${rest < 10 ? '0' : ''}${rest.toFixed(1)}`;
 }
 
-/** timezone names the browser's UTC offset, e.g. "UTC+01:00". */
+/** timezone names the zone times are shown in: "UTC", or the browser's offset, e.g. "UTC+01:00". */
 export function timezone() {
+  if (utc()) return 'UTC';
   const off = -new Date().getTimezoneOffset();
   if (off === 0) return 'UTC';
   const a = Math.abs(off);
@@ -51,13 +74,14 @@ export function timezone() {
 export function toLocalInput(iso) {
   const d = date(iso);
   if (!d) return '';
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  const f = fields(d);
+  return `${f.y}-${pad(f.mo)}-${pad(f.d)}T${pad(f.h)}:${pad(f.mi)}`;
 }
 
-/** fromLocalInput turns a datetime-local input value into RFC 3339 UTC. */
+/** fromLocalInput turns a datetime-local input value (in the zone times are shown in) into RFC 3339 UTC. */
 export function fromLocalInput(v) {
   if (!v) return '';
-  const d = new Date(v);
+  const d = new Date(utc() && /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d)?$/.test(v) ? `${v}Z` : v);
   return Number.isNaN(d.getTime()) ? '' : d.toISOString().replace('.000Z', 'Z');
 }
 
