@@ -56,3 +56,57 @@ func TestBrowserLiveInProgress(t *testing.T) {
 	}
 	b.check(t)
 }
+
+// TestBrowserListen: a supervisor clicks Listen on a call in progress
+// (a real recorder records it) and the page receives its audio, both
+// parties' levels moving; Listen on an SRTP call whose keys are unknown
+// says the media is encrypted instead of playing anything.
+func TestBrowserListen(t *testing.T) {
+	needChromium(t)
+	var dir string
+	f := newFixture(t, false, func(c *api.Config) {
+		c.Now = time.Now
+		dir = c.DataDir
+		c.LiveAudio = recorderAudio{c.DataDir}
+	})
+	calls := pcaptest.Concurrent(2, time.Second, 14*time.Second)
+	calls[1].SRTP = &pcaptest.SRTP{OutOfBand: true}
+	run := recordLive(t, f, pcaptest.Options{Seed: 9, Calls: calls}, 1)
+	run.feed.releaseAll()
+	active := waitAnswered(t, f, 2)
+	plain, srtp := active[0], active[1]
+	// Wait for the plain call's first audio on disk (the recorder's flush).
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		l, err := recorderAudio{dir}.Listen(plain.ID)
+		if err == nil {
+			l.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no audio to listen to: %v", err)
+		}
+	}
+
+	b := newBrowser(t)
+	b.do(t, "open the UI", chromedp.Navigate(f.srv.URL+"/#/live"))
+	b.login(t, "sue", password)
+	b.do(t, "open the live view", chromedp.Navigate(f.srv.URL+"/#/live"))
+	b.waitFor(t, "the calls in progress", `document.querySelectorAll('#live-active button.listen').length === 2`)
+	b.do(t, "listen", chromedp.Click(chromedp.CSS(fmt.Sprintf(`button.listen[data-id="%s"]`, plain.ID))))
+	b.waitFor(t, "the audio", `Number(document.getElementById('live-listen').dataset.seconds) >= 2`)
+	b.waitFor(t, "both parties' levels", `[...document.querySelectorAll('#live-listen .level')].every((e) => Number(e.dataset.peak) > 5)`)
+	if st := eval[string](t, b, `document.getElementById('listen-state').textContent`); !strings.Contains(st, "Listening") {
+		t.Errorf("player state %q", st)
+	}
+	if p := eval[string](t, b, fmt.Sprintf(`document.querySelector('button.listen[data-id="%s"]').getAttribute('aria-pressed')`, plain.ID)); p != "true" {
+		t.Errorf("the call's Listen button: aria-pressed %q", p)
+	}
+	b.screenshot(t, "live-listen.png")
+
+	b.do(t, "listen to the SRTP call", chromedp.Click(chromedp.CSS(fmt.Sprintf(`button.listen[data-id="%s"]`, srtp.ID))))
+	b.waitFor(t, "the reason", `document.getElementById('listen-state').textContent.includes('encrypted')`)
+	if s := eval[string](t, b, `document.getElementById('live-listen').dataset.seconds`); s != "0" {
+		t.Errorf("%s s of audio played for the encrypted call", s)
+	}
+	b.check(t)
+}

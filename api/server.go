@@ -109,6 +109,9 @@ type Config struct {
 	// Heartbeat is the interval of the comment lines that keep an idle
 	// /api/live stream open through proxies. Default 15 s.
 	Heartbeat time.Duration
+	// LiveAudio, if set, opens the audio of calls in progress for
+	// GET /api/live/calls/{id}/audio; nil: the route answers 404.
+	LiveAudio LiveAudio
 	// Keys, if set, takes the keys POST /api/keys gives to the running
 	// recorder; nil: the route answers 404.
 	Keys KeyStore
@@ -146,6 +149,11 @@ type Server struct {
 	// patterns are the routes, for the test that holds the OpenAPI
 	// document to them.
 	patterns []string
+
+	// listenTotal and listenUsers count the listening streams (under
+	// liveMu).
+	listenTotal int
+	listenUsers map[string]int
 }
 
 // New returns a Server for cfg, or an error if a required field is missing.
@@ -259,6 +267,7 @@ func (s *Server) routes() {
 	s.handle("POST /api/calls/{id}/notes", s.user(s.addNote))
 	s.handle("DELETE /api/calls/{id}/notes/{note}", s.user(s.deleteNote))
 	s.handle("GET /api/live", s.user(s.live))
+	s.handle("GET /api/live/calls/{id}/audio", s.user(s.content("listen", s.listen)))
 	s.handle("GET /api/dashboard", s.supervisor(s.dashboard))
 
 	s.handle("GET /api/audit", s.admin(s.listAudit))

@@ -84,6 +84,7 @@ const (
 	ActionDownload     = "download"      // audio downloaded as a file
 	ActionDownloadPCAP = "download_pcap" // per-call capture downloaded
 	ActionWaveform     = "waveform"      // peaks of the audio fetched (derived from the recording)
+	ActionListen       = "listen"        // a call in progress listened to (every listen)
 	ActionDenied       = "access_denied" // a call's content asked for and refused (403/404)
 	ActionDelete       = "delete"        // call and its files deleted
 	ActionLogin        = "login"

@@ -13,7 +13,9 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/spanrec/spanrec"
 	"github.com/spanrec/spanrec/api"
+	"github.com/spanrec/spanrec/recorder"
 	"github.com/spanrec/spanrec/sqlite"
 )
 
@@ -204,7 +206,8 @@ func newWeb(ctx context.Context, e *env, db *sqlite.DB, hc httpConfig, stdout io
 		DataDir: e.dataDir, Index: db, Accounts: db, Logger: e.log, Secure: tlsConfig != nil,
 		TrustedProxies: proxies, PasswordChecks: hc.PasswordChecks,
 		LoginFailures: hc.LoginFailures, LoginWindow: hc.LoginWindow, Keys: ks, Zone: zone,
-		Metrics: more,
+		Metrics:   more,
+		LiveAudio: liveAudio{dataDir: e.dataDir, maxRate: e.cfg.Audio.MaxRate},
 	})
 	if err != nil {
 		return nil, err
@@ -272,4 +275,20 @@ func (w *web) run(ctx context.Context) error {
 		}
 	}
 	return err
+}
+
+// liveAudio lets the API play calls in progress from the spool a live
+// recorder writes in the data directory (this process's, with record
+// --listen, or another's beside serve).
+type liveAudio struct {
+	dataDir string
+	maxRate int
+}
+
+func (a liveAudio) Listen(id spanrec.CallID) (api.AudioStream, error) {
+	l, err := recorder.Listen(a.dataDir, id, recorder.ListenConfig{MaxRate: a.maxRate})
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
 }
