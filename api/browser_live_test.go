@@ -69,7 +69,15 @@ func TestBrowserListen(t *testing.T) {
 		dir = c.DataDir
 		c.LiveAudio = recorderAudio{c.DataDir}
 	})
-	calls := pcaptest.Concurrent(2, time.Second, 14*time.Second)
+	// The page first: the calls are fed in real time and must still be
+	// going on when Listen is clicked, however slow Chromium starts.
+	b := newBrowser(t)
+	b.do(t, "open the UI", chromedp.Navigate(f.srv.URL+"/#/live"))
+	b.login(t, "sue", password)
+	b.do(t, "open the live view", chromedp.Navigate(f.srv.URL+"/#/live"))
+	b.waitFor(t, "the live stream", `document.getElementById('live-conn').textContent === 'Connected'`)
+
+	calls := pcaptest.Concurrent(2, time.Second, 20*time.Second)
 	calls[1].SRTP = &pcaptest.SRTP{OutOfBand: true}
 	run := recordLive(t, f, pcaptest.Options{Seed: 9, Calls: calls}, 1)
 	run.feed.releaseAll()
@@ -87,10 +95,6 @@ func TestBrowserListen(t *testing.T) {
 		}
 	}
 
-	b := newBrowser(t)
-	b.do(t, "open the UI", chromedp.Navigate(f.srv.URL+"/#/live"))
-	b.login(t, "sue", password)
-	b.do(t, "open the live view", chromedp.Navigate(f.srv.URL+"/#/live"))
 	b.waitFor(t, "the calls in progress", `document.querySelectorAll('#live-active button.listen').length === 2`)
 	b.do(t, "listen", chromedp.Click(chromedp.CSS(fmt.Sprintf(`button.listen[data-id="%s"]`, plain.ID))))
 	b.waitFor(t, "the audio", `Number(document.getElementById('live-listen').dataset.seconds) >= 2`)
