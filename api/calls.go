@@ -239,10 +239,21 @@ func (s *Server) callFor(r *http.Request, p *principal) (*spanrec.Call, error) {
 // forAgent returns c as u may see it. An agent is not told the IDs of a
 // conversation's other legs that are not theirs, nor an interaction ID
 // that names such a leg (its own ID stands in): the IDs would let the
-// agent learn that those calls exist, which 404 on every endpoint hides.
+// agent learn that those calls exist, which 404 on every endpoint hides;
+// nor whether the call is under legal hold (by whom, why).
 // c itself is not changed; a copy is returned when something is hidden.
 func (s *Server) forAgent(ctx context.Context, u *auth.User, c *spanrec.Call) *spanrec.Call {
-	if u.Role != auth.Agent || c == nil || len(c.Legs) == 0 && (c.Interaction == "" || c.Interaction == c.ID) {
+	if u.Role != auth.Agent || c == nil {
+		return c
+	}
+	if c.LegalHold != nil {
+		// Whether, by whom and why a call is held is for supervisors
+		// and admins.
+		cc := *c
+		cc.LegalHold = nil
+		c = &cc
+	}
+	if len(c.Legs) == 0 && (c.Interaction == "" || c.Interaction == c.ID) {
 		return c
 	}
 	visible := func(id spanrec.CallID) bool {

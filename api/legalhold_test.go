@@ -16,7 +16,10 @@ import (
 // deleted (409, files and entry kept); both actions are audited.
 func TestLegalHold(t *testing.T) {
 	f := newFixture(t, false, nil)
-	call := f.callWith(t, func(c *spanrec.Call) bool { return c.Audio != "" })
+	// A call of agnes's extension 201, with audio.
+	call := f.callWith(t, func(c *spanrec.Call) bool {
+		return c.Audio != "" && (c.Caller.Number == "201" || c.Callee.Number == "201")
+	})
 	path := "/api/calls/" + string(call.ID)
 
 	sue := f.login(t, "sue")
@@ -37,6 +40,16 @@ func TestLegalHold(t *testing.T) {
 	if got.LegalHold == nil || got.LegalHold.By != "ada" || got.LegalHold.Reason != "case 42" || got.LegalHold.At == "" {
 		t.Errorf("hold answer: %s", body)
 	}
+	// An agent sees the call, not the hold.
+	agnes := f.login(t, "agnes")
+	var seen map[string]any
+	agnes.getJSON(path, http.StatusOK, &seen)
+	if h, ok := seen["legal_hold"]; !ok || h != nil {
+		t.Errorf("agent sees legal_hold %v, want null", h)
+	}
+	res, body = agnes.do("POST", path+"/legal-hold", nil)
+	wantError(t, "agent holds", res, body, http.StatusForbidden)
+
 	res, body = ada.do("POST", path+"/legal-hold", map[string]string{"reason": "x", "other": "y"})
 	wantError(t, "unknown field", res, body, http.StatusBadRequest)
 

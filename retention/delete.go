@@ -101,7 +101,13 @@ func (d *Deleter) finish(ctx context.Context, del spanrec.Deletion) error {
 		}
 		return fmt.Errorf("delete call %s: %w", del.Call, err)
 	}
-	d.log().Info("call deleted", "id", del.Call, "by", del.By, "reason", del.Reason, "files", len(paths))
+	// A user's deletion is logged; the loops log what they deleted in
+	// one line per pass (every deletion is in the audit trail).
+	lv := slog.LevelInfo
+	if del.By == ByRule || del.By == ByDiskGuard {
+		lv = slog.LevelDebug
+	}
+	d.log().Log(ctx, lv, "call deleted", "id", del.Call, "by", del.By, "reason", del.Reason, "files", len(paths))
 	return nil
 }
 

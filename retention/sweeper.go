@@ -325,6 +325,14 @@ func (s *Sweeper) Guard(ctx context.Context) ([]Victim, error) {
 			break
 		}
 	}
+	if len(out) > 0 {
+		var freed int64
+		for _, v := range out {
+			freed += v.Bytes
+		}
+		s.log.Warn("disk guard: deleted the oldest recordings to keep retention.min_free free", "data", s.dataDir,
+			"calls", len(out), "freed_bytes", freed, "avail_bytes", avail, "min_free_bytes", need)
+	}
 	if avail >= need {
 		s.held.Store(false)
 		if s.cfg.Disk.SetFull(false) {

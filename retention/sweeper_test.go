@@ -275,3 +275,43 @@ func TestMaxTotalBytes(t *testing.T) {
 		t.Error("held call's files deleted")
 	}
 }
+
+// TestRun: the loop applies the rules at its start and stops when its
+// context ends.
+func TestRun(t *testing.T) {
+	dir := t.TempDir()
+	db := openIndex(t, dir)
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	importDemo(t, dir, db, now.Add(-48*time.Hour))
+	s := retention.New(retention.Config{
+		Rules:   []retention.Rule{{Direction: spanrec.Inbound, MaxAge: 24 * time.Hour}},
+		MinFree: -1, Interval: 20 * time.Millisecond, Logger: quiet, Now: func() time.Time { return now },
+	}, db, dir)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	deadline := time.After(20 * time.Second)
+	for {
+		inbound := 0
+		for _, c := range allCalls(t, db) {
+			if c.Direction == spanrec.Inbound {
+				inbound++
+			}
+		}
+		if inbound == 0 {
+			break
+		}
+		select {
+		case <-deadline:
+			t.Fatalf("%d inbound calls left after 20 s", inbound)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Run = %v, want context.Canceled", err)
+	}
+	if st := s.Stats(); st.DeletedByRule == 0 || st.Errors != 0 {
+		t.Errorf("stats %+v", st)
+	}
+}

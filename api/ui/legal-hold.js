@@ -1,6 +1,7 @@
 // Legal hold on the call page: while a call is held, no retention rule,
-// disk guard or admin deletes it. Everyone sees that a call is held; admins
-// put it under hold (with a reason) and release it. Both are audited.
+// disk guard or admin deletes it. Supervisors and admins see that a call
+// is held (the API tells agents nothing); admins put it under hold (with a
+// reason) and release it. Both are audited.
 
 import { APIError, callURL, del, post } from './api.js';
 import { toast } from './app.js';
