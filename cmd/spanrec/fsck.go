@@ -11,11 +11,13 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/spanrec/spanrec"
 	"github.com/spanrec/spanrec/call"
 	"github.com/spanrec/spanrec/recorder"
 	"github.com/spanrec/spanrec/render"
+	"github.com/spanrec/spanrec/retention"
 	"github.com/spanrec/spanrec/sqlite"
 )
 
@@ -25,6 +27,7 @@ type fsckReport struct {
 	mismatch   []string // "id: path" of files whose SHA-256 is not the row's
 	unindexed  []string // recordings no row points to
 	spool      []string // spool directories left (interrupted calls, import leftovers)
+	pending    int      // deletions begun and not finished (not repaired)
 	calls      int
 	files      int
 	repaired   int
@@ -32,7 +35,7 @@ type fsckReport struct {
 }
 
 func (r *fsckReport) problems() int {
-	return len(r.missing) + len(r.mismatch) + len(r.unindexed) + len(r.spool)
+	return len(r.missing) + len(r.mismatch) + len(r.unindexed) + len(r.spool) + r.pending
 }
 
 // cmdFsck checks the index against the files of the data directory and,
@@ -66,9 +69,36 @@ func cmdFsck(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer db.Close()
+	// Deletions a crash interrupted (package retention): their calls'
+	// files may be gone already; --repair finishes them first, as the
+	// next record, serve or import would.
+	pending, err := db.PendingDeletions(ctx)
+	if err != nil {
+		return err
+	}
+	finished := 0
+	if *repair && len(pending) > 0 {
+		d := retention.Deleter{Index: db, DataDir: e.dataDir, Logger: e.log}
+		if finished, err = d.Recover(ctx); err != nil {
+			return fmt.Errorf("finish interrupted deletions: %w", err)
+		}
+	}
 	r, err := fsck(ctx, e.dataDir, db, *repair)
 	if err != nil {
 		return err
+	}
+	if len(pending) > 0 {
+		if *repair {
+			fmt.Fprintf(stdout, "Finished %d deletions interrupted by a crash\n", finished)
+			r.repaired += finished
+		} else {
+			fmt.Fprintf(stdout, "%d deletions were interrupted by a crash (their calls' files may be gone); the next record, serve, import or fsck --repair finishes them:\n", len(pending))
+			for _, d := range pending {
+				fmt.Fprintf(stdout, "  %s  by %s: %s\n", d.Call, d.By, d.Reason)
+				r.missing = slices.DeleteFunc(r.missing, func(m string) bool { return strings.HasPrefix(m, string(d.Call)+": ") })
+			}
+			r.pending = len(pending)
+		}
 	}
 	if *repair && len(r.spool) > 0 {
 		cfg := recorder.Config{Call: e.cfg.callConfig(e.dataDir), Locked: true, Logger: e.log}

@@ -1,10 +1,15 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
+
+	"github.com/spanrec/spanrec"
+	"github.com/spanrec/spanrec/sqlite"
 )
 
 // TestFsck: after damage of every kind (a WAV deleted, a pcap changed, a
@@ -73,5 +78,57 @@ func TestFsck(t *testing.T) {
 		if c["id"] == withAudio["id"] && c["audio"] != "" {
 			t.Errorf("the call whose WAV is gone still points to %v", c["audio"])
 		}
+	}
+}
+
+// TestFsckInterruptedDeletion: a deletion begun and cut after its first
+// file (a crash) is reported as such, not as a missing file, and
+// --repair finishes it: the row and the other file go, with the audit
+// entry.
+func TestFsckInterruptedDeletion(t *testing.T) {
+	data := importDemo(t)
+	ctx := context.Background()
+	var victim map[string]any
+	for _, c := range callsJSON(t, "--data", data) {
+		if c["audio"] != "" && c["pcap"] != "" {
+			victim = c
+			break
+		}
+	}
+	id := spanrec.CallID(victim["id"].(string))
+	audio, pcap := victim["audio"].(string), victim["pcap"].(string)
+	db, err := sqlite.Open(ctx, filepath.Join(data, "index.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.BeginDeletion(ctx, spanrec.Deletion{Call: id, By: "ada", Reason: "deleted by an admin", Files: []string{audio, pcap}})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(data, audio)); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ := runCLI(t, nil, "fsck", "--data", data)
+	if code != 1 || !strings.Contains(out, "1 deletions were interrupted by a crash") || !strings.Contains(out, string(id)+"  by ada") {
+		t.Errorf("fsck: exit %d\n%s", code, out)
+	}
+	if !regexp.MustCompile(`calls whose file is missing\s+0`).MatchString(out) {
+		t.Errorf("the half-deleted call is reported as missing a file:\n%s", out)
+	}
+	code, out, errs := runCLI(t, nil, "fsck", "--repair", "--data", data)
+	if code != 0 || !strings.Contains(out, "Finished 1 deletions interrupted by a crash") {
+		t.Fatalf("fsck --repair: exit %d\n%s%s", code, out, errs)
+	}
+	if _, err := os.Stat(filepath.Join(data, pcap)); !os.IsNotExist(err) {
+		t.Errorf("the pcap of the deleted call: %v", err)
+	}
+	for _, c := range callsJSON(t, "--data", data) {
+		if c["id"] == string(id) {
+			t.Error("the call is still indexed")
+		}
+	}
+	if code, out, _ := runCLI(t, nil, "fsck", "--data", data); code != 0 {
+		t.Errorf("fsck after repair: exit %d\n%s", code, out)
 	}
 }
