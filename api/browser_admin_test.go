@@ -369,6 +369,10 @@ const layoutJS = `((keys) => {
   if (de.scrollWidth > W + 1) p.push('the page scrolls sideways: ' + de.scrollWidth + ' > ' + W);
   const shown = (el) => {
     if (!el || el.closest('[hidden], dialog:not([open])')) return false;
+    // The content of a closed <details> is laid out but not rendered.
+    const d = el.closest('details:not([open])');
+    if (d && !el.closest('summary')) return false;
+    if (el.checkVisibility && !el.checkVisibility({ visibilityProperty: true, opacityProperty: false })) return false;
     const r = el.getBoundingClientRect(), cs = getComputedStyle(el);
     return r.width > 0 && r.height > 0 && cs.visibility !== 'hidden' && cs.display !== 'none' && !el.closest('.sr-only');
   };
