@@ -185,6 +185,7 @@ export async function showCalls(ctx) {
   }
   render();
   callTools(ctx, params, table, status.parentElement);
+  fit(); // the selection column takes room too
   pagerButtons(pager, q, offset, limit, total);
   if (typeof ResizeObserver === 'function') {
     // Only a change of width can change the fit; folding rows changes
