@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/spanrec/spanrec"
@@ -28,7 +27,6 @@ type Annotations interface {
 // Bounds of annotations: a tag is a short label, a note a paragraph; a
 // call carries a bounded number of each.
 const (
-	maxTagLen    = 40
 	maxTags      = 20
 	maxNoteBytes = 2000
 	maxNotes     = 200
@@ -42,17 +40,13 @@ func (s *Server) annotations() (Annotations, error) {
 	return a, nil
 }
 
-// ParseTag checks a tag and returns its canonical form: trimmed, lower
-// case, 1 to 40 letters, digits and - _ . : / characters.
+// ParseTag checks a tag and returns its canonical form (see
+// spanrec.ParseTag, which the search term tag= and spanrec calls --tag use
+// too).
 func ParseTag(v string) (string, error) {
-	t := strings.ToLower(strings.TrimSpace(v))
-	if t == "" || utf8.RuneCountInString(t) > maxTagLen || !utf8.ValidString(t) {
-		return "", invalid("tag %q: want 1 to %d characters", truncate(v, 50), maxTagLen)
-	}
-	for _, r := range t {
-		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && !strings.ContainsRune("-_.:/", r) {
-			return "", invalid("tag %q: only letters, digits and - _ . : / are allowed", truncate(v, 50))
-		}
+	t, err := spanrec.ParseTag(v)
+	if err != nil {
+		return "", invalid("tag %v", err)
 	}
 	return t, nil
 }

@@ -214,6 +214,20 @@ func TestListCalls(t *testing.T) {
 			return c.Direction == spanrec.Internal && c.Status == spanrec.Answered
 		})}, {"signalling=sip", count(func(c *spanrec.Call) bool { return c.Signalling != spanrec.SignallingNone })},
 		{"signalling=none", count(func(c *spanrec.Call) bool { return c.Signalling == spanrec.SignallingNone })},
+		// The time formats the command line takes too (spanrec.ParseTime):
+		// a date is midnight UTC, a date and time without a zone is UTC.
+		{"from=2026-11-01&to=2026-11-02", count(func(c *spanrec.Call) bool {
+			return c.Start.UTC().Format(time.DateOnly) == "2026-11-01"
+		})},
+		{"from=2026-11-01%2009:00:05&to=2026-11-01T09:00:13", count(func(c *spanrec.Call) bool {
+			t0, t1 := time.Date(2026, 11, 1, 9, 0, 5, 0, time.UTC), time.Date(2026, 11, 1, 9, 0, 13, 0, time.UTC)
+			return !c.Start.Before(t0) && c.Start.Before(t1)
+		})},
+		{"from=2026-11-01T10:00:05%2B01:00&to=2026-11-01T09:00:13Z", count(func(c *spanrec.Call) bool {
+			t0, t1 := time.Date(2026, 11, 1, 9, 0, 5, 0, time.UTC), time.Date(2026, 11, 1, 9, 0, 13, 0, time.UTC)
+			return !c.Start.Before(t0) && c.Start.Before(t1)
+		})},
+		{"to=2026-11-01", count(func(c *spanrec.Call) bool { return c.Start.Before(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)) })},
 	}
 	for _, tt := range tests {
 		var p callsPage
@@ -222,7 +236,7 @@ func TestListCalls(t *testing.T) {
 			t.Errorf("%s: total %d, %d calls; want %d", tt.query, p.Total, len(p.Calls), tt.want)
 		}
 	}
-	if tests[0].want == 0 || tests[5].want == 0 || tests[9].want == 0 {
+	if tests[0].want == 0 || tests[5].want == 0 || tests[9].want == 0 || tests[len(tests)-4].want == 0 || tests[len(tests)-3].want == 0 {
 		t.Fatal("the fixture does not exercise the filters")
 	}
 
@@ -241,7 +255,7 @@ func TestListCalls(t *testing.T) {
 	}
 
 	for _, q := range []string{
-		"from=yesterday", "to=2026-11-01", "direction=sideways", "status=odd", "min_duration=-1", "max_duration=abc",
+		"from=yesterday", "to=2026-11-31", "from=2026-11-01T25:00", "from=1.11.2026", "direction=sideways", "status=odd", "min_duration=-1", "max_duration=abc",
 		"has_loss=maybe", "signalling=maybe", "sort=nope", "sort=caller%3BDROP%20TABLE%20calls", "sort=--start", "hangup_by=both", "status_code=99", "min_pdd=-1", "max_ring=x", "limit=0", "limit=501", "limit=x", "offset=-1", "frm=2026-11-01T00:00:00Z",
 		"number=1&number=2", "from=2026-11-02T00:00:00Z&to=2026-11-01T00:00:00Z", "min_duration=10&max_duration=5",
 	} {

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -59,16 +58,8 @@ func (s *Server) listCalls(w http.ResponseWriter, r *http.Request, p *principal)
 	return nil
 }
 
-// Bounds of search terms: a number is a dial string (extensions have up to
-// 32 characters), a codec an encoding name.
-const (
-	maxNumber = 64
-	maxCodec  = 32
-	// maxNoteSearch bounds the text looked for in notes.
-	maxNoteSearch = 200
-)
-
-// parseFilter reads the search parameters of GET /api/calls. Unknown
+// parseFilter reads the search parameters of GET /api/calls with the
+// parser the command line shares (spanrec.CallFilter.Set). Unknown
 // parameters are refused, so that a misspelt filter does not silently
 // return everything.
 func parseFilter(q url.Values) (spanrec.CallFilter, error) {
@@ -80,130 +71,36 @@ func parseFilter(q url.Values) (spanrec.CallFilter, error) {
 		v := vs[0]
 		var err error
 		switch k {
-		case "from":
-			f.Since, err = parseTime(k, v)
-		case "to":
-			f.Until, err = parseTime(k, v)
-		case "number":
-			if len(v) > maxNumber {
-				err = invalid("number longer than %d characters", maxNumber)
-			}
-			f.Number = v
-		case "direction":
-			switch d := spanrec.Direction(v); d {
-			case spanrec.Inbound, spanrec.Outbound, spanrec.Internal, spanrec.Unknown:
-				f.Direction = d
-			default:
-				err = invalid("direction %q: want inbound, outbound, internal or unknown", v)
-			}
-		case "status":
-			switch st := spanrec.Status(v); st {
-			case spanrec.Answered, spanrec.NoAnswer, spanrec.Busy, spanrec.Cancelled, spanrec.Failed, spanrec.Ongoing:
-				f.Status = st
-			default:
-				err = invalid("status %q: want answered, no-answer, busy, cancelled or failed", v)
-			}
-		case "min_duration":
-			f.MinDuration, err = parseSeconds(k, v)
-		case "max_duration":
-			f.MaxDuration, err = parseSeconds(k, v)
-		case "codec":
-			if len(v) > maxCodec {
-				err = invalid("codec longer than %d characters", maxCodec)
-			}
-			f.Codec = v
-		case "has_loss":
-			b, perr := strconv.ParseBool(v)
-			if perr != nil {
-				err = invalid("has_loss %q: want true or false", v)
-			}
-			f.HasLoss = &b
-		case "signalling":
-			switch v {
-			case spanrec.SignallingSIP, spanrec.SignallingNone:
-				f.Signalling = v
-			default:
-				err = invalid("signalling %q: want sip or none", v)
-			}
-		case "interaction":
-			if v == "" || len(v) > 64 {
-				err = invalid("interaction %q: want a call ID", v)
-			}
-			f.Interaction = spanrec.CallID(v)
-		case "group":
-			if v != "interaction" {
-				err = invalid("group %q: want interaction", v)
-			}
-			f.GroupInteraction = true
-		case "tag":
-			f.Tag, err = ParseTag(v)
-		case "note":
-			if v == "" || len(v) > maxNoteSearch {
-				err = invalid("note: want 1 to %d bytes of text to look for", maxNoteSearch)
-			}
-			f.NoteText = v
-		case "sort":
-			if !slices.Contains(spanrec.SortKeys, strings.TrimPrefix(v, "-")) {
-				err = invalid("sort %q: want one of %s, with a leading - for descending", v, strings.Join(spanrec.SortKeys, ", "))
-			}
-			f.Sort = v
-		case "hangup_by":
-			switch v {
-			case string(spanrec.HangupCaller), string(spanrec.HangupCallee), string(spanrec.HangupSystem), "unknown":
-				f.HangupBy = v
-			default:
-				err = invalid("hangup_by %q: want caller, callee, system or unknown", v)
-			}
-		case "status_code":
-			f.StatusCode, err = parseInt(k, v, 100, 699)
-		case "min_pdd":
-			f.MinPDD, err = parseSeconds(k, v)
-		case "max_pdd":
-			f.MaxPDD, err = parseSeconds(k, v)
-		case "min_ring":
-			f.MinRing, err = parseSeconds(k, v)
-		case "max_ring":
-			f.MaxRing, err = parseSeconds(k, v)
 		case "limit":
 			f.Limit, err = parseInt(k, v, 1, maxLimit)
 		case "offset":
 			f.Offset, err = parseInt(k, v, 0, math.MaxInt32)
 		default:
-			err = invalid("unknown parameter %q", k)
+			if !slices.Contains(spanrec.FilterParams, k) {
+				return f, invalid("unknown parameter %q", truncate(k, 64))
+			}
+			if err := f.Set(k, v); err != nil {
+				return f, invalid("%s %v", k, err)
+			}
 		}
 		if err != nil {
 			return f, err
 		}
 	}
-	if !f.Since.IsZero() && !f.Until.IsZero() && f.Until.Before(f.Since) {
-		return f, invalid("to is before from")
-	}
-	if f.MaxDuration > 0 && f.MaxDuration < f.MinDuration {
-		return f, invalid("max_duration is less than min_duration")
-	}
-	if f.MaxPDD > 0 && f.MaxPDD < f.MinPDD {
-		return f, invalid("max_pdd is less than min_pdd")
-	}
-	if f.MaxRing > 0 && f.MaxRing < f.MinRing {
-		return f, invalid("max_ring is less than min_ring")
+	if err := f.Check(); err != nil {
+		return f, err
 	}
 	return f, nil
 }
 
+// parseTime reads the time parameter name of a query (from, to) as every
+// endpoint and the command line take times: spanrec.ParseTime.
 func parseTime(name, v string) (time.Time, error) {
-	t, err := time.Parse(time.RFC3339, v)
+	t, err := spanrec.ParseTime(v)
 	if err != nil {
-		return t, invalid("%s %q: want an RFC 3339 time such as 2026-11-01T09:00:00Z", name, v)
+		return t, invalid("%s %v", name, err)
 	}
 	return t, nil
-}
-
-func parseSeconds(name, v string) (time.Duration, error) {
-	x, err := strconv.ParseFloat(v, 64)
-	if err != nil || x < 0 || x > 1e9 || math.IsNaN(x) {
-		return 0, invalid("%s %q: want seconds, 0 or more", name, v)
-	}
-	return time.Duration(x * float64(time.Second)), nil
 }
 
 func parseInt(name, v string, lo, hi int) (int, error) {
@@ -215,9 +112,9 @@ func parseInt(name, v string, lo, hi int) (int, error) {
 }
 
 // validID reports whether id can be a call ID or a prefix of one (at least
-// 6 of its lower-case hex digits).
+// spanrec.MinIDPrefix of its lower-case hex digits).
 func validID(id string) bool {
-	if len(id) < 6 || len(id) > 64 {
+	if len(id) < spanrec.MinIDPrefix || len(id) > 64 {
 		return false
 	}
 	for _, c := range []byte(id) {

@@ -446,7 +446,7 @@ func addZipFile(zw *zip.Writer, name string, mod time.Time, src io.Reader, compr
 // it, as callFor does for the request's {id}.
 func (s *Server) callByID(r *http.Request, p *principal, id string) (*spanrec.Call, error) {
 	if !validID(id) {
-		return nil, invalid("%q is not a call ID", truncate(id, 70))
+		return nil, invalid("%q is not a call ID: give the ID or at least its first %d characters (lower-case hex)", truncate(id, 70), spanrec.MinIDPrefix)
 	}
 	c, err := s.cfg.Index.Call(r.Context(), spanrec.CallID(id))
 	if p.user.Role == auth.Agent {

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -19,57 +18,22 @@ func cmdCalls(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var c common
 	c.register(fs)
 	asJSON := fs.Bool("json", false, "print one JSON object per call (JSON lines)")
-	number := fs.String("number", "", "caller or callee number contains this")
-	since := fs.String("since", "", "calls that started at or after this time (RFC 3339 or YYYY-MM-DD)")
-	until := fs.String("until", "", "calls that started before this time (RFC 3339 or YYYY-MM-DD)")
-	direction := fs.String("direction", "", "inbound, outbound, internal or unknown")
-	status := fs.String("status", "", "answered, no-answer, busy, cancelled or failed")
-	hangup := fs.String("hangup-by", "", "who ended the call: caller, callee, system or unknown")
-	minPDD := fs.Duration("min-pdd", 0, "post-dial delay at least this (e.g. 2s); calls without one are left out")
-	maxPDD := fs.Duration("max-pdd", 0, "post-dial delay at most this (e.g. 500ms)")
-	sort := fs.String("sort", "-start", "order by "+strings.Join(spanrec.SortKeys, ", ")+"; a leading - for descending")
 	limit := fs.Int("limit", 100, "at most this many calls (0: all)")
-	pos, err := parse(fs, args)
+	var f spanrec.CallFilter
+	filterFlags(fs, &f)
+	pos, err := parse(fs, args, stdout)
 	if err != nil {
 		return err
 	}
 	if len(pos) > 0 {
 		return fmt.Errorf("%w: calls takes no arguments (got %q)", errUsage, pos[0])
 	}
-	f := spanrec.CallFilter{Number: *number, Limit: *limit, MinPDD: *minPDD, MaxPDD: *maxPDD}
-	if !slices.Contains(spanrec.SortKeys, strings.TrimPrefix(*sort, "-")) {
-		return fmt.Errorf("%w: --sort %q: want one of %s, with a leading - for descending", errUsage, *sort, strings.Join(spanrec.SortKeys, ", "))
-	}
-	f.Sort = *sort
-	switch *hangup {
-	case "", string(spanrec.HangupCaller), string(spanrec.HangupCallee), string(spanrec.HangupSystem), "unknown":
-		f.HangupBy = *hangup
-	default:
-		return fmt.Errorf("%w: --hangup-by %q: want caller, callee, system or unknown", errUsage, *hangup)
-	}
-	if *minPDD < 0 || *maxPDD < 0 {
-		return fmt.Errorf("%w: --min-pdd and --max-pdd must not be negative", errUsage)
-	}
-	if f.Since, err = parseTime(*since); err != nil {
-		return fmt.Errorf("%w: --since: %v", errUsage, err)
-	}
-	if f.Until, err = parseTime(*until); err != nil {
-		return fmt.Errorf("%w: --until: %v", errUsage, err)
-	}
-	switch d := spanrec.Direction(*direction); d {
-	case "", spanrec.Inbound, spanrec.Outbound, spanrec.Internal, spanrec.Unknown:
-		f.Direction = d
-	default:
-		return fmt.Errorf("%w: --direction %q: want inbound, outbound, internal or unknown", errUsage, *direction)
-	}
-	switch s := spanrec.Status(*status); s {
-	case "", spanrec.Answered, spanrec.NoAnswer, spanrec.Busy, spanrec.Cancelled, spanrec.Failed:
-		f.Status = s
-	default:
-		return fmt.Errorf("%w: --status %q: want answered, no-answer, busy, cancelled or failed", errUsage, *status)
-	}
 	if *limit < 0 {
 		return fmt.Errorf("%w: --limit must not be negative", errUsage)
+	}
+	f.Limit = *limit
+	if err := f.Check(); err != nil {
+		return fmt.Errorf("%w: %v (--since/--until, --min-duration/--max-duration)", errUsage, err)
 	}
 	e, err := c.setup(fs, stderr)
 	if err != nil {
@@ -110,18 +74,47 @@ func cmdCalls(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
-// parseTime accepts RFC 3339 or a date (midnight UTC).
-func parseTime(s string) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
+// filterFlags registers on fs the search flags of spanrec calls: the
+// search terms of GET /api/calls (spanrec.FilterParams, '_' spelt '-'),
+// parsed into f by the same spanrec.CallFilter.Set, with the API's from
+// and to named --since and --until.
+func filterFlags(fs *flag.FlagSet, f *spanrec.CallFilter) {
+	for _, p := range spanrec.FilterParams {
+		name, help := strings.ReplaceAll(p, "_", "-"), filterHelp[p]
+		switch p {
+		case "from":
+			name = "since"
+		case "to":
+			name = "until"
+		}
+		fs.Var(filterFlag{f, p}, name, help)
 	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
-	}
-	if t, err := time.Parse("2006-01-02", s); err == nil {
-		return t, nil
-	}
-	return time.Time{}, fmt.Errorf("%q is neither RFC 3339 (2026-11-01T09:00:00Z) nor a date (2026-11-01)", s)
+}
+
+// filterHelp describes each search flag, as the OpenAPI document describes
+// the API's parameter.
+var filterHelp = map[string]string{
+	"from":         "calls that started at or after this `time`: RFC 3339, a date (2026-11-01) or a date and time in UTC (2026-11-01T09:00)",
+	"to":           "calls that started before this `time` (formats as --since)",
+	"number":       "caller or callee number contains this",
+	"direction":    "inbound, outbound, internal or unknown",
+	"status":       "answered, no-answer, busy, cancelled, failed or ongoing",
+	"min_duration": "talk time at least this: `seconds` or a duration (90, 1m30s)",
+	"max_duration": "talk time at most this: `seconds` or a duration",
+	"codec":        "calls that used this codec (PCMU, PCMA, G722, …; any case)",
+	"has_loss":     "only calls with RTP packets lost in capture (--has-loss=false: only calls without)",
+	"signalling":   "sip, or none for calls found as RTP alone",
+	"interaction":  "the legs of one conversation: calls whose interaction is this call `ID`",
+	"group":        "interaction: one row per conversation (its earliest matching leg)",
+	"tag":          "calls that carry this `tag` (any case)",
+	"note":         "calls with a note that contains this `text` (any case)",
+	"status_code":  "calls whose final SIP answer had this `code` (100-699)",
+	"hangup_by":    "calls ended by caller, callee, system or unknown",
+	"min_pdd":      "post-dial delay at least this: `seconds` or a duration (2s); calls without one are left out",
+	"max_pdd":      "post-dial delay at most this: `seconds` or a duration (500ms)",
+	"min_ring":     "ring time at least this: `seconds` or a duration",
+	"max_ring":     "ring time at most this: `seconds` or a duration",
+	"sort":         "by a column: " + strings.Join(spanrec.SortKeys, ", ") + "; a leading - for descending (default -start)",
 }
 
 // pddText formats a post-dial delay to the millisecond; "-" if not measured.
@@ -131,6 +124,19 @@ func pddText(d time.Duration) string {
 	}
 	return d.Round(time.Millisecond).String()
 }
+
+// filterFlag is one search flag: its value goes to CallFilter.Set.
+type filterFlag struct {
+	f     *spanrec.CallFilter
+	param string
+}
+
+func (v filterFlag) String() string { return "" }
+
+func (v filterFlag) Set(s string) error { return v.f.Set(v.param, s) }
+
+// IsBoolFlag makes --has-loss mean --has-loss=true.
+func (v filterFlag) IsBoolFlag() bool { return v.param == "has_loss" }
 
 func orDash(s string) string {
 	if s == "" {
