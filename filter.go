@@ -2,6 +2,7 @@ package spanrec
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"strconv"
@@ -24,6 +25,32 @@ const (
 // MinIDPrefix is the fewest leading characters of a call ID that name it
 // where a call ID is asked for (spanrec show, GET /api/calls/{id}).
 const MinIDPrefix = 6
+
+// MaxIDCandidates is how many of the calls an ambiguous ID prefix names
+// IDPrefixAmbiguous lists.
+const MaxIDCandidates = 10
+
+// IDPrefixTooShort is a call index's error (EINVALID) for id, which no call
+// has and which is shorter than MinIDPrefix, so names no call either.
+func IDPrefixTooShort(id CallID) error {
+	return Errorf(EINVALID, "no call has the ID %s, and a prefix must have at least %d of the ID's characters", truncate(string(id), 64), MinIDPrefix)
+}
+
+// IDPrefixAmbiguous is a call index's error (EINVALID) for a prefix that
+// names several calls: ids are the first of them in order, up to
+// MaxIDCandidates+1 (the one more tells that there are more), and the
+// message lists up to MaxIDCandidates.
+func IDPrefixAmbiguous(prefix CallID, ids []CallID) error {
+	n := fmt.Sprint(len(ids))
+	if len(ids) > MaxIDCandidates {
+		n, ids = fmt.Sprintf("more than %d", MaxIDCandidates), ids[:MaxIDCandidates]
+	}
+	list := make([]string, len(ids))
+	for i, c := range ids {
+		list[i] = string(c)
+	}
+	return Errorf(EINVALID, "the call ID prefix %s names %s calls (%s): give more of the ID", prefix, n, strings.Join(list, ", "))
+}
 
 // FilterParams are the names of the search terms CallFilter.Set takes: the
 // query parameters of GET /api/calls and, spelt with '-' for '_', the flags

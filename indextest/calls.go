@@ -329,14 +329,35 @@ func (s *suite) testByPrefix(t *testing.T) {
 		{"abcde~", "abcde~", ""},
 		{"123456", "123456", ""}, // exact match wins over the prefix of 1234567890
 		{"1234567", "1234567890", ""},
-		{"abcde", "", spanrec.ENOTFOUND}, // too short to be a prefix
+		{"abcde", "", spanrec.EINVALID}, // too short to be a prefix
 		{"abcdef9", "", spanrec.ENOTFOUND},
 		{"ABCDEF0", "", spanrec.ENOTFOUND}, // IDs are case-sensitive
 		{"zzzzzzzz", "", spanrec.ENOTFOUND},
-		{"ab%de", "", spanrec.ENOTFOUND}, // a prefix is not a pattern
+		{"ab%de", "", spanrec.EINVALID}, // too short (and not a pattern)
 		{"ab_def", "ab_def", ""},
-		{"ab_de", "", spanrec.ENOTFOUND},
+		{"ab_de", "", spanrec.EINVALID},
+		{"ab_de_", "", spanrec.ENOTFOUND}, // a prefix is not a pattern: _ matches only _
+		{"ab%d", "", spanrec.EINVALID},
 		{"", "", spanrec.EINVALID},
+	}
+	// The messages are for users (the CLI and the API show them): they
+	// name the calls of an ambiguous prefix and the shortest prefix, and
+	// no Go package.
+	for i := range 12 {
+		put(t, db, &spanrec.Call{ID: spanrec.CallID(fmt.Sprintf("fedcba%02d", i)), Start: T0})
+	}
+	for id, want := range map[string][]string{
+		"abcdef": {"names 2 calls (abcdef0123, abcdef4567): give more of the ID"},
+		"fedcba": {"names more than 10 calls (fedcba00, fedcba01,", "fedcba09)"},
+		"abcde":  {"at least 6"},
+		"zzzzzz": {"no call zzzzzz"},
+	} {
+		_, err := db.Call(ctx, spanrec.CallID(id))
+		for _, w := range want {
+			if err == nil || !strings.Contains(err.Error(), w) || strings.Contains(err.Error(), "sqlite") || strings.Contains(err.Error(), "postgres") {
+				t.Errorf("Call(%s) = %v, want a message with %q and without a package name", id, err, w)
+			}
+		}
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%q", tt.id), func(t *testing.T) {

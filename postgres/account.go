@@ -18,14 +18,14 @@ import (
 // unknown role.
 func (db *DB) AddUser(ctx context.Context, u auth.User) error {
 	if u.Name == "" {
-		return spanrec.Errorf(spanrec.EINVALID, "postgres: user without a name")
+		return spanrec.Errorf(spanrec.EINVALID, "user without a name")
 	}
 	name := text(u.Name)
 	if _, err := auth.ParseRole(string(u.Role)); err != nil {
-		return spanrec.Errorf(spanrec.EINVALID, "postgres: user %s: %v", name, err)
+		return spanrec.Errorf(spanrec.EINVALID, "user %s: %v", name, err)
 	}
 	if !fits(u.Created) {
-		return spanrec.Errorf(spanrec.EINVALID, "postgres: user %s: creation time out of range", name)
+		return spanrec.Errorf(spanrec.EINVALID, "user %s: creation time out of range", name)
 	}
 	ext := u.Extensions
 	if ext == nil {
@@ -33,13 +33,13 @@ func (db *DB) AddUser(ctx context.Context, u auth.User) error {
 	}
 	extJSON, err := json.Marshal(texts(ext))
 	if err != nil {
-		return fmt.Errorf("postgres: user %s: %w", name, err)
+		return fmt.Errorf("index: user %s: %w", name, err)
 	}
 	tag, err := db.pool.Exec(ctx, `INSERT INTO users (name, role, extensions, password_hash, created_ns, disabled)
 		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (name) DO NOTHING`,
 		name, string(u.Role), string(extJSON), text(u.PasswordHash), u.Created.UnixNano(), u.Disabled)
 	if err != nil {
-		return fmt.Errorf("postgres: add user %s: %w", name, err)
+		return fmt.Errorf("index: add user %s: %w", name, err)
 	}
 	if tag.RowsAffected() == 0 {
 		return spanrec.Errorf(spanrec.ECONFLICT, "user %s exists", name)
@@ -54,7 +54,7 @@ func (db *DB) User(ctx context.Context, name string) (*auth.User, error) {
 	name = text(name)
 	us, err := db.users(ctx, `SELECT `+userColumns+` FROM users WHERE name = $1`, name)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: user %s: %w", name, err)
+		return nil, fmt.Errorf("index: user %s: %w", name, err)
 	}
 	if len(us) == 0 {
 		return nil, spanrec.Errorf(spanrec.ENOTFOUND, "no user %s", name)
@@ -66,7 +66,7 @@ func (db *DB) User(ctx context.Context, name string) (*auth.User, error) {
 func (db *DB) Users(ctx context.Context) ([]auth.User, error) {
 	us, err := db.users(ctx, `SELECT `+userColumns+` FROM users ORDER BY name`)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: users: %w", err)
+		return nil, fmt.Errorf("index: users: %w", err)
 	}
 	return us, nil
 }
@@ -208,13 +208,13 @@ func (db *DB) DeleteUser(ctx context.Context, name string) error {
 // PutSession stores s. The user must exist.
 func (db *DB) PutSession(ctx context.Context, s auth.Session) error {
 	if s.IDHash == "" {
-		return spanrec.Errorf(spanrec.EINVALID, "postgres: session without an id")
+		return spanrec.Errorf(spanrec.EINVALID, "session without an id")
 	}
 	_, err := db.pool.Exec(ctx, `INSERT INTO sessions (id_hash, user_name, csrf, created_ns, expires_ns, remote)
 		VALUES ($1, $2, $3, $4, $5, $6)`,
 		text(s.IDHash), text(s.User), text(s.CSRF), clampedNS(s.Created), clampedNS(s.Expires), text(s.Remote))
 	if err != nil {
-		return fmt.Errorf("postgres: put session of %s: %w", text(s.User), err)
+		return fmt.Errorf("index: put session of %s: %w", text(s.User), err)
 	}
 	return nil
 }
@@ -231,7 +231,7 @@ func (db *DB) Session(ctx context.Context, idHash string) (*auth.Session, error)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, spanrec.Errorf(spanrec.ENOTFOUND, "no such session")
 	} else if err != nil {
-		return nil, fmt.Errorf("postgres: session: %w", err)
+		return nil, fmt.Errorf("index: session: %w", err)
 	}
 	s.Created, s.Expires = time.Unix(0, created).UTC(), time.Unix(0, expires).UTC()
 	return &s, nil
@@ -240,7 +240,7 @@ func (db *DB) Session(ctx context.Context, idHash string) (*auth.Session, error)
 // DeleteSession deletes the session stored under idHash, if any.
 func (db *DB) DeleteSession(ctx context.Context, idHash string) error {
 	if _, err := db.pool.Exec(ctx, `DELETE FROM sessions WHERE id_hash = $1`, text(idHash)); err != nil {
-		return fmt.Errorf("postgres: delete session: %w", err)
+		return fmt.Errorf("index: delete session: %w", err)
 	}
 	return nil
 }
@@ -248,7 +248,7 @@ func (db *DB) DeleteSession(ctx context.Context, idHash string) error {
 // DeleteExpiredSessions deletes the sessions that expired before now.
 func (db *DB) DeleteExpiredSessions(ctx context.Context, now time.Time) error {
 	if _, err := db.pool.Exec(ctx, `DELETE FROM sessions WHERE expires_ns < $1`, clampedNS(now)); err != nil {
-		return fmt.Errorf("postgres: delete expired sessions: %w", err)
+		return fmt.Errorf("index: delete expired sessions: %w", err)
 	}
 	return nil
 }
@@ -257,7 +257,7 @@ func (db *DB) DeleteExpiredSessions(ctx context.Context, now time.Time) error {
 // its ID. It returns an error of kind ENOTFOUND if t.User does not exist.
 func (db *DB) AddToken(ctx context.Context, t auth.Token) (int64, error) {
 	if t.Hash == "" {
-		return 0, spanrec.Errorf(spanrec.EINVALID, "postgres: token without a hash")
+		return 0, spanrec.Errorf(spanrec.EINVALID, "token without a hash")
 	}
 	user := text(t.User)
 	var id int64
@@ -275,7 +275,7 @@ func (db *DB) AddToken(ctx context.Context, t auth.Token) (int64, error) {
 	})
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Code == "23505" { // unique_violation
-		return 0, spanrec.Errorf(spanrec.ECONFLICT, "postgres: a token with this hash exists")
+		return 0, spanrec.Errorf(spanrec.ECONFLICT, "a token with this hash exists")
 	}
 	return id, err
 }
@@ -287,7 +287,7 @@ const tokenColumns = `id, user_name, name, hash, created_ns, last_used_ns`
 func (db *DB) TokenByHash(ctx context.Context, hash string) (*auth.Token, error) {
 	ts, err := db.tokens(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE hash = $1`, text(hash))
 	if err != nil {
-		return nil, fmt.Errorf("postgres: token: %w", err)
+		return nil, fmt.Errorf("index: token: %w", err)
 	}
 	if len(ts) == 0 {
 		return nil, spanrec.Errorf(spanrec.ENOTFOUND, "no such token")
@@ -304,7 +304,7 @@ func (db *DB) Tokens(ctx context.Context, user string) ([]auth.Token, error) {
 	}
 	ts, err := db.tokens(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: tokens: %w", err)
+		return nil, fmt.Errorf("index: tokens: %w", err)
 	}
 	return ts, nil
 }
@@ -334,7 +334,7 @@ func (db *DB) tokens(ctx context.Context, q string, args ...any) ([]auth.Token, 
 // TouchToken records that the token with the given ID was used at now.
 func (db *DB) TouchToken(ctx context.Context, id int64, now time.Time) error {
 	if _, err := db.pool.Exec(ctx, `UPDATE tokens SET last_used_ns = $1 WHERE id = $2`, clampedNS(now), id); err != nil {
-		return fmt.Errorf("postgres: touch token %d: %w", id, err)
+		return fmt.Errorf("index: touch token %d: %w", id, err)
 	}
 	return nil
 }
@@ -344,7 +344,7 @@ func (db *DB) TouchToken(ctx context.Context, id int64, now time.Time) error {
 func (db *DB) DeleteToken(ctx context.Context, id int64) error {
 	tag, err := db.pool.Exec(ctx, `DELETE FROM tokens WHERE id = $1`, id)
 	if err != nil {
-		return fmt.Errorf("postgres: delete token %d: %w", id, err)
+		return fmt.Errorf("index: delete token %d: %w", id, err)
 	}
 	if tag.RowsAffected() == 0 {
 		return spanrec.Errorf(spanrec.ENOTFOUND, "no token %d", id)
@@ -358,7 +358,7 @@ func (db *DB) AddEvent(ctx context.Context, e auth.Event) error {
 		VALUES ($1, $2, $3, $4, $5, $6)`, clampedNS(e.At), text(e.User), text(e.Action), text(string(e.CallID)),
 		text(e.Remote), text(e.Detail))
 	if err != nil {
-		return fmt.Errorf("postgres: audit %s by %s: %w", text(e.Action), text(e.User), err)
+		return fmt.Errorf("index: audit %s by %s: %w", text(e.Action), text(e.User), err)
 	}
 	return nil
 }
@@ -368,7 +368,7 @@ func (db *DB) AddEvent(ctx context.Context, e auth.Event) error {
 // kind EINVALID if f.Limit or f.Offset is negative.
 func (db *DB) Events(ctx context.Context, f auth.EventFilter) ([]auth.Event, int, error) {
 	if f.Limit < 0 || f.Offset < 0 {
-		return nil, 0, spanrec.Errorf(spanrec.EINVALID, "postgres: negative limit or offset")
+		return nil, 0, spanrec.Errorf(spanrec.EINVALID, "negative limit or offset")
 	}
 	var a args
 	where := ` WHERE true`
@@ -421,7 +421,7 @@ func (db *DB) Events(ctx context.Context, f auth.EventFilter) ([]auth.Event, int
 		return rows.Err()
 	})
 	if err != nil {
-		return nil, 0, fmt.Errorf("postgres: audit: %w", err)
+		return nil, 0, fmt.Errorf("index: audit: %w", err)
 	}
 	return es, total, nil
 }
@@ -437,5 +437,5 @@ func (db *DB) inTx(ctx context.Context, what string, fn func(pgx.Tx) error) erro
 	if errors.As(err, &e) {
 		return err
 	}
-	return fmt.Errorf("postgres: %s: %w", what, err)
+	return fmt.Errorf("index: %s: %w", what, err)
 }

@@ -26,7 +26,7 @@ func (db *DB) AddTag(ctx context.Context, id spanrec.CallID, tag, user string, t
 		return err
 	})
 	if err != nil {
-		return false, wrap(err, "postgres: add tag to %s", cid)
+		return false, wrap(err, "index: add tag to %s", cid)
 	}
 	return added, nil
 }
@@ -46,7 +46,7 @@ func (db *DB) RemoveTag(ctx context.Context, id spanrec.CallID, tag string) (boo
 		return err
 	})
 	if err != nil {
-		return false, wrap(err, "postgres: remove tag from %s", cid)
+		return false, wrap(err, "index: remove tag from %s", cid)
 	}
 	return removed, nil
 }
@@ -55,7 +55,7 @@ func (db *DB) RemoveTag(ctx context.Context, id spanrec.CallID, tag string) (boo
 func (db *DB) TagCount(ctx context.Context, id spanrec.CallID) (int, error) {
 	var n int
 	if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM call_tags WHERE call_id = $1`, text(string(id))).Scan(&n); err != nil {
-		return 0, fmt.Errorf("postgres: tags of %s: %w", text(string(id)), err)
+		return 0, fmt.Errorf("index: tags of %s: %w", text(string(id)), err)
 	}
 	return n, nil
 }
@@ -72,7 +72,7 @@ func (db *DB) AddNote(ctx context.Context, n spanrec.CallNote) (spanrec.CallNote
 			cid, text(n.User), nsOf(n.At), text(n.Text)).Scan(&n.ID)
 	})
 	if err != nil {
-		return n, wrap(err, "postgres: add note to %s", cid)
+		return n, wrap(err, "index: add note to %s", cid)
 	}
 	return n, nil
 }
@@ -82,7 +82,7 @@ func (db *DB) Notes(ctx context.Context, id spanrec.CallID) ([]spanrec.CallNote,
 	rows, err := db.pool.Query(ctx, `SELECT id, call_id, author, at_ns, text FROM call_notes
 		WHERE call_id = $1 ORDER BY id`, text(string(id)))
 	if err != nil {
-		return nil, fmt.Errorf("postgres: notes of %s: %w", text(string(id)), err)
+		return nil, fmt.Errorf("index: notes of %s: %w", text(string(id)), err)
 	}
 	defer rows.Close()
 	notes := []spanrec.CallNote{}
@@ -90,13 +90,13 @@ func (db *DB) Notes(ctx context.Context, id spanrec.CallID) ([]spanrec.CallNote,
 		var n spanrec.CallNote
 		var at *int64
 		if err := rows.Scan(&n.ID, &n.CallID, &n.User, &at, &n.Text); err != nil {
-			return nil, fmt.Errorf("postgres: notes of %s: %w", text(string(id)), err)
+			return nil, fmt.Errorf("index: notes of %s: %w", text(string(id)), err)
 		}
 		n.At = timeOf(at)
 		notes = append(notes, n)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: notes of %s: %w", text(string(id)), err)
+		return nil, fmt.Errorf("index: notes of %s: %w", text(string(id)), err)
 	}
 	return notes, nil
 }
@@ -110,10 +110,10 @@ func (db *DB) DeleteNote(ctx context.Context, id spanrec.CallID, noteID int64) (
 	err := db.pool.QueryRow(ctx, `DELETE FROM call_notes WHERE call_id = $1 AND id = $2
 		RETURNING id, call_id, author, at_ns, text`, cid, noteID).Scan(&n.ID, &n.CallID, &n.User, &at, &n.Text)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return n, spanrec.Errorf(spanrec.ENOTFOUND, "postgres: call %s has no note %d", cid, noteID)
+		return n, spanrec.Errorf(spanrec.ENOTFOUND, "call %s has no note %d", cid, noteID)
 	}
 	if err != nil {
-		return n, fmt.Errorf("postgres: delete note %d of %s: %w", noteID, cid, err)
+		return n, fmt.Errorf("index: delete note %d of %s: %w", noteID, cid, err)
 	}
 	n.At = timeOf(at)
 	return n, nil
@@ -126,7 +126,7 @@ func callExists(ctx context.Context, tx pgx.Tx, id string) error {
 	var one int
 	err := tx.QueryRow(ctx, `SELECT 1 FROM calls WHERE id = $1 FOR KEY SHARE`, id).Scan(&one)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return spanrec.Errorf(spanrec.ENOTFOUND, "postgres: no call %s", id)
+		return spanrec.Errorf(spanrec.ENOTFOUND, "no call %s", id)
 	}
 	if err != nil {
 		return fmt.Errorf("call %s: %w", id, err)

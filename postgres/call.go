@@ -14,9 +14,6 @@ import (
 	"github.com/spanrec/spanrec"
 )
 
-// minPrefix is the shortest call ID prefix Call accepts.
-const minPrefix = 6
-
 var callColumnList = []string{"id", "sip_call_id",
 	"caller_number", "caller_name", "caller_addr",
 	"callee_number", "callee_name", "callee_addr",
@@ -68,7 +65,7 @@ func placeholders(from, n int) string {
 // (before 1678 or after 2262).
 func (db *DB) PutCall(ctx context.Context, c *spanrec.Call) error {
 	if c == nil || c.ID == "" {
-		return spanrec.Errorf(spanrec.EINVALID, "postgres: call without an id")
+		return spanrec.Errorf(spanrec.EINVALID, "call without an id")
 	}
 	args, err := callArgs(c)
 	if err != nil {
@@ -82,7 +79,7 @@ func (db *DB) PutCall(ctx context.Context, c *spanrec.Call) error {
 		return linkCall(ctx, tx, c, id)
 	})
 	if err != nil {
-		return fmt.Errorf("postgres: put call %s: %w", id, err)
+		return fmt.Errorf("index: put call %s: %w", id, err)
 	}
 	return nil
 }
@@ -119,39 +116,39 @@ func callArgs(c *spanrec.Call) ([]any, error) {
 		{"start", c.Start}, {"answer", c.Answer}, {"end", c.End}, {"audio start", c.AudioStart},
 	} {
 		if !fits(t.v) {
-			return nil, spanrec.Errorf(spanrec.EINVALID, "postgres: call %s: %s time %v out of range", text(string(c.ID)), t.name, t.v)
+			return nil, spanrec.Errorf(spanrec.EINVALID, "call %s: %s time %v out of range", text(string(c.ID)), t.name, t.v)
 		}
 	}
 	for i, s := range c.Streams {
 		if !fits(s.First) || !fits(s.Last) {
-			return nil, spanrec.Errorf(spanrec.EINVALID, "postgres: call %s: stream %d: time out of range", text(string(c.ID)), i)
+			return nil, spanrec.Errorf(spanrec.EINVALID, "call %s: stream %d: time out of range", text(string(c.ID)), i)
 		}
 	}
 	for i, d := range c.DTMF {
 		if !fits(d.At) {
-			return nil, spanrec.Errorf(spanrec.EINVALID, "postgres: call %s: dtmf %d: time out of range", text(string(c.ID)), i)
+			return nil, spanrec.Errorf(spanrec.EINVALID, "call %s: dtmf %d: time out of range", text(string(c.ID)), i)
 		}
 	}
 	for i, h := range c.Holds {
 		if !fits(h.Start) || !fits(h.End) {
-			return nil, spanrec.Errorf(spanrec.EINVALID, "postgres: call %s: hold %d: time out of range", text(string(c.ID)), i)
+			return nil, spanrec.Errorf(spanrec.EINVALID, "call %s: hold %d: time out of range", text(string(c.ID)), i)
 		}
 	}
 	var codecs any // NULL for none
 	if c.Codecs != nil {
 		b, err := json.Marshal(texts(c.Codecs))
 		if err != nil {
-			return nil, fmt.Errorf("postgres: call %s: codecs: %w", text(string(c.ID)), err)
+			return nil, fmt.Errorf("index: call %s: codecs: %w", text(string(c.ID)), err)
 		}
 		codecs = string(b)
 	}
 	notes, err := json.Marshal(texts(c.Notes))
 	if err != nil {
-		return nil, fmt.Errorf("postgres: call %s: notes: %w", text(string(c.ID)), err)
+		return nil, fmt.Errorf("index: call %s: notes: %w", text(string(c.ID)), err)
 	}
 	holds, err := json.Marshal(holdRows(c.Holds))
 	if err != nil {
-		return nil, fmt.Errorf("postgres: call %s: holds: %w", text(string(c.ID)), err)
+		return nil, fmt.Errorf("index: call %s: holds: %w", text(string(c.ID)), err)
 	}
 	signalling := c.Signalling
 	if signalling == "" {
@@ -197,9 +194,10 @@ func worstMOS(streams []spanrec.Stream) *float64 {
 }
 
 // Call returns the call with the given ID, with its streams and DTMF. id may
-// also be a prefix of at least 6 characters of exactly one call's ID. It
-// returns an error of kind ENOTFOUND if no call matches, and of kind EINVALID
-// if the prefix matches several.
+// also be a prefix of at least spanrec.MinIDPrefix characters of exactly one
+// call's ID. It returns an error of kind ENOTFOUND if no call matches, and
+// of kind EINVALID if id is a shorter prefix or the prefix matches several
+// calls (spanrec.IDPrefixAmbiguous lists the first few).
 func (db *DB) Call(ctx context.Context, id spanrec.CallID) (*spanrec.Call, error) {
 	var c *spanrec.Call
 	err := db.readTx(ctx, func(tx pgx.Tx) error {
@@ -209,10 +207,10 @@ func (db *DB) Call(ctx context.Context, id spanrec.CallID) (*spanrec.Call, error
 		}
 		calls, err := queryCalls(ctx, tx, `SELECT `+callColumns+` FROM calls WHERE id = $1`, full)
 		if err != nil {
-			return fmt.Errorf("postgres: call %s: %w", full, err)
+			return fmt.Errorf("index: call %s: %w", full, err)
 		}
 		if len(calls) == 0 { // deleted since resolveID: cannot happen in one snapshot
-			return spanrec.Errorf(spanrec.ENOTFOUND, "postgres: no call %s", full)
+			return spanrec.Errorf(spanrec.ENOTFOUND, "no call %s", full)
 		}
 		c = calls[0]
 		return nil
@@ -231,7 +229,7 @@ func (db *DB) readTx(ctx context.Context, fn func(pgx.Tx) error) error {
 // that, starts with id.
 func resolveID(ctx context.Context, tx pgx.Tx, id spanrec.CallID) (spanrec.CallID, error) {
 	if id == "" {
-		return "", spanrec.Errorf(spanrec.EINVALID, "postgres: empty call id")
+		return "", spanrec.Errorf(spanrec.EINVALID, "empty call id")
 	}
 	var full spanrec.CallID
 	err := tx.QueryRow(ctx, `SELECT id FROM calls WHERE id = $1`, id).Scan(&full)
@@ -239,26 +237,26 @@ func resolveID(ctx context.Context, tx pgx.Tx, id spanrec.CallID) (spanrec.CallI
 	case err == nil:
 		return full, nil
 	case !errors.Is(err, pgx.ErrNoRows):
-		return "", fmt.Errorf("postgres: call %s: %w", id, err)
-	case len(id) < minPrefix:
-		return "", spanrec.Errorf(spanrec.ENOTFOUND, "postgres: no call %s", id)
+		return "", fmt.Errorf("index: call %s: %w", id, err)
+	case len(id) < spanrec.MinIDPrefix:
+		return "", spanrec.IDPrefixTooShort(id)
 	}
 	// LIKE with a literal prefix on a "C" column is an index range scan.
-	rows, err := tx.Query(ctx, `SELECT id FROM calls WHERE id LIKE $1 ESCAPE '\' ORDER BY id LIMIT 2`, escapeLike(string(id))+"%")
+	rows, err := tx.Query(ctx, `SELECT id FROM calls WHERE id LIKE $1 ESCAPE '\' ORDER BY id LIMIT $2`, escapeLike(string(id))+"%", spanrec.MaxIDCandidates+1)
 	if err != nil {
-		return "", fmt.Errorf("postgres: call %s: %w", id, err)
+		return "", fmt.Errorf("index: call %s: %w", id, err)
 	}
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[spanrec.CallID])
 	if err != nil {
-		return "", fmt.Errorf("postgres: call %s: %w", id, err)
+		return "", fmt.Errorf("index: call %s: %w", id, err)
 	}
 	switch len(ids) {
 	case 0:
-		return "", spanrec.Errorf(spanrec.ENOTFOUND, "postgres: no call %s", id)
+		return "", spanrec.Errorf(spanrec.ENOTFOUND, "no call %s", id)
 	case 1:
 		return ids[0], nil
 	default:
-		return "", spanrec.Errorf(spanrec.EINVALID, "postgres: call id prefix %s is ambiguous", id)
+		return "", spanrec.IDPrefixAmbiguous(id, ids)
 	}
 }
 
@@ -310,7 +308,7 @@ func (db *DB) Calls(ctx context.Context, f spanrec.CallFilter) ([]*spanrec.Call,
 				return err
 			}
 			if n == 0 {
-				return spanrec.Errorf(spanrec.ECONFLICT, "postgres: call %s, after which the page starts, is gone", text(string(f.After.ID)))
+				return spanrec.Errorf(spanrec.ECONFLICT, "call %s, after which the page starts, is gone", text(string(f.After.ID)))
 			}
 		}
 		calls, err = queryCalls(ctx, tx, q, a...)
@@ -321,7 +319,7 @@ func (db *DB) Calls(ctx context.Context, f spanrec.CallFilter) ([]*spanrec.Call,
 		return nil, err
 	}
 	if err != nil {
-		return nil, fmt.Errorf("postgres: calls: %w", err)
+		return nil, fmt.Errorf("index: calls: %w", err)
 	}
 	return calls, nil
 }
@@ -336,7 +334,7 @@ func (db *DB) Count(ctx context.Context, f spanrec.CallFilter) (int, error) {
 	}
 	var n int
 	if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM `+callsFrom(f, where), a...).Scan(&n); err != nil {
-		return 0, fmt.Errorf("postgres: count calls: %w", err)
+		return 0, fmt.Errorf("index: count calls: %w", err)
 	}
 	return n, nil
 }
@@ -355,7 +353,7 @@ func (db *DB) DeleteCall(ctx context.Context, id spanrec.CallID) error {
 			return err
 		}
 		if !ok {
-			return spanrec.Errorf(spanrec.ENOTFOUND, "postgres: no call %s", cid)
+			return spanrec.Errorf(spanrec.ENOTFOUND, "no call %s", cid)
 		}
 		return nil
 	})
@@ -375,10 +373,10 @@ func (a *args) add(v any) string {
 // inclusive and Until exclusive.
 func filterSQL(f spanrec.CallFilter, a *args) (string, error) {
 	if f.Limit < 0 || f.Offset < 0 {
-		return "", spanrec.Errorf(spanrec.EINVALID, "postgres: negative limit or offset")
+		return "", spanrec.Errorf(spanrec.EINVALID, "negative limit or offset")
 	}
 	if f.MinDuration < 0 || f.MaxDuration < 0 || f.MinPDD < 0 || f.MaxPDD < 0 || f.MinRing < 0 || f.MaxRing < 0 {
-		return "", spanrec.Errorf(spanrec.EINVALID, "postgres: negative duration bound")
+		return "", spanrec.Errorf(spanrec.EINVALID, "negative duration bound")
 	}
 	var conds []string
 	if f.Number != "" {
@@ -423,7 +421,7 @@ func filterSQL(f spanrec.CallFilter, a *args) (string, error) {
 	case string(spanrec.HangupCaller), string(spanrec.HangupCallee), string(spanrec.HangupSystem):
 		conds = append(conds, `hangup_by = `+a.add(f.HangupBy))
 	default:
-		return "", spanrec.Errorf(spanrec.EINVALID, "postgres: unknown hangup_by %q", text(f.HangupBy))
+		return "", spanrec.Errorf(spanrec.EINVALID, "unknown hangup_by %q", text(f.HangupBy))
 	}
 	if f.StatusCode != 0 {
 		conds = append(conds, `status_code = `+a.add(f.StatusCode))
@@ -504,7 +502,7 @@ func orderSQL(sort string) (string, error) {
 	key, desc := strings.CutPrefix(sort, "-")
 	expr, ok := sortExprs[key]
 	if !ok {
-		return "", spanrec.Errorf(spanrec.EINVALID, "postgres: unknown sort order %q", text(sort))
+		return "", spanrec.Errorf(spanrec.EINVALID, "unknown sort order %q", text(sort))
 	}
 	if desc {
 		return ` ORDER BY ` + expr + ` DESC NULLS LAST, id`, nil
@@ -525,7 +523,7 @@ func afterSQL(sort string, id spanrec.CallID, a *args) (string, error) {
 	key, desc := strings.CutPrefix(sort, "-")
 	expr, ok := sortExprs[key]
 	if !ok {
-		return "", spanrec.Errorf(spanrec.EINVALID, "postgres: unknown sort order %q", text(sort))
+		return "", spanrec.Errorf(spanrec.EINVALID, "unknown sort order %q", text(sort))
 	}
 	op := ` > `
 	if desc {
@@ -571,7 +569,7 @@ func (db *DB) CallsAfter(ctx context.Context, seq int64, limit int) ([]*spanrec.
 		return err
 	})
 	if err != nil {
-		return nil, seq, fmt.Errorf("postgres: calls after %d: %w", seq, err)
+		return nil, seq, fmt.Errorf("index: calls after %d: %w", seq, err)
 	}
 	if last == nil {
 		return calls, seq, nil
@@ -583,7 +581,7 @@ func (db *DB) CallsAfter(ctx context.Context, seq int64, limit int) ([]*spanrec.
 func (db *DB) LastSeq(ctx context.Context) (int64, error) {
 	var last *int64
 	if err := db.pool.QueryRow(ctx, `SELECT max(seq) FROM calls`).Scan(&last); err != nil {
-		return 0, fmt.Errorf("postgres: last seq: %w", err)
+		return 0, fmt.Errorf("index: last seq: %w", err)
 	}
 	if last == nil {
 		return 0, nil

@@ -75,7 +75,7 @@ var _ spanrec.CallIndex = (*DB)(nil)
 func Open(ctx context.Context, rawURL string) (*DB, error) {
 	db, err := open(ctx, rawURL)
 	if err != nil {
-		return nil, scrub(fmt.Errorf("postgres: open %s: %w", Redact(rawURL), err), rawURL)
+		return nil, scrub(fmt.Errorf("index: open %s: %w", Redact(rawURL), err), rawURL)
 	}
 	return db, nil
 }

@@ -51,7 +51,7 @@ func (db *DB) BeginDeletion(ctx context.Context, d spanrec.Deletion) error {
 	cid := text(string(d.Call))
 	files, err := json.Marshal(texts(nonNilStrings(d.Files)))
 	if err != nil {
-		return fmt.Errorf("postgres: delete call %s: %w", cid, err)
+		return fmt.Errorf("index: delete call %s: %w", cid, err)
 	}
 	return db.inTx(ctx, "delete call "+cid, func(tx pgx.Tx) error {
 		if err := lockCall(ctx, tx, cid); err != nil {
@@ -87,7 +87,7 @@ func (db *DB) FinishDeletion(ctx context.Context, id spanrec.CallID) error {
 			return err
 		}
 		if len(ds) == 0 {
-			return spanrec.Errorf(spanrec.ENOTFOUND, "postgres: no deletion of call %s begun", cid)
+			return spanrec.Errorf(spanrec.ENOTFOUND, "no deletion of call %s begun", cid)
 		}
 		d := ds[0]
 		if _, err := deleteLinked(ctx, tx, cid); err != nil {
@@ -116,7 +116,7 @@ func (db *DB) PendingDeletions(ctx context.Context) ([]spanrec.Deletion, error) 
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("postgres: pending deletions: %w", err)
+		return nil, fmt.Errorf("index: pending deletions: %w", err)
 	}
 	return ds, nil
 }
@@ -152,7 +152,7 @@ func lockCall(ctx context.Context, tx pgx.Tx, id string) error {
 	var one int
 	err := tx.QueryRow(ctx, `SELECT 1 FROM calls WHERE id = $1 FOR UPDATE`, id).Scan(&one)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return spanrec.Errorf(spanrec.ENOTFOUND, "postgres: no call %s", id)
+		return spanrec.Errorf(spanrec.ENOTFOUND, "no call %s", id)
 	}
 	return err
 }

@@ -28,12 +28,12 @@ func hostOf(c string) string {
 // buckets, or a Top out of 1..100.
 func (db *DB) Stats(ctx context.Context, q spanrec.StatsQuery) (*spanrec.CallStats, error) {
 	if !q.From.Before(q.To) || q.Bucket <= 0 || q.Top < 1 || q.Top > 100 {
-		return nil, spanrec.Errorf(spanrec.EINVALID, "postgres: stats: empty range, bad bucket or top")
+		return nil, spanrec.Errorf(spanrec.EINVALID, "stats: empty range, bad bucket or top")
 	}
 	from, to, width := clampedNS(q.From), clampedNS(q.To), int64(q.Bucket)
 	n := (to - from + width - 1) / width
 	if n > maxStatsBuckets || n < 0 {
-		return nil, spanrec.Errorf(spanrec.EINVALID, "postgres: stats: %d buckets, more than %d", n, maxStatsBuckets)
+		return nil, spanrec.Errorf(spanrec.EINVALID, "stats: %d buckets, more than %d", n, maxStatsBuckets)
 	}
 	st := &spanrec.CallStats{From: q.From, To: q.To, Bucket: q.Bucket, Buckets: make([]spanrec.StatsBucket, n)}
 	for i := range st.Buckets {
@@ -123,7 +123,7 @@ func (db *DB) Stats(ctx context.Context, q spanrec.StatsQuery) (*spanrec.CallSta
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("postgres: stats: %w", err)
+		return nil, fmt.Errorf("index: stats: %w", err)
 	}
 	return st, nil
 }

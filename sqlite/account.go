@@ -17,26 +17,26 @@ import (
 // unknown role.
 func (db *DB) AddUser(ctx context.Context, u auth.User) error {
 	if u.Name == "" {
-		return spanrec.Errorf(spanrec.EINVALID, "sqlite: user without a name")
+		return spanrec.Errorf(spanrec.EINVALID, "user without a name")
 	}
 	if _, err := auth.ParseRole(string(u.Role)); err != nil {
-		return spanrec.Errorf(spanrec.EINVALID, "sqlite: user %s: %v", u.Name, err)
+		return spanrec.Errorf(spanrec.EINVALID, "user %s: %v", u.Name, err)
 	}
 	if !timeValue(u.Created).fits() {
-		return spanrec.Errorf(spanrec.EINVALID, "sqlite: user %s: creation time out of range", u.Name)
+		return spanrec.Errorf(spanrec.EINVALID, "user %s: creation time out of range", u.Name)
 	}
 	ext, err := json.Marshal(nonNil(u.Extensions))
 	if err != nil {
-		return fmt.Errorf("sqlite: user %s: %w", u.Name, err)
+		return fmt.Errorf("index: user %s: %w", u.Name, err)
 	}
 	res, err := db.w.ExecContext(ctx, `INSERT INTO users (name, role, extensions, password_hash, created_ns, disabled)
 		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`,
 		u.Name, u.Role, string(ext), u.PasswordHash, u.Created.UnixNano(), u.Disabled)
 	if err != nil {
-		return fmt.Errorf("sqlite: add user %s: %w", u.Name, err)
+		return fmt.Errorf("index: add user %s: %w", u.Name, err)
 	}
 	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("sqlite: add user %s: %w", u.Name, err)
+		return fmt.Errorf("index: add user %s: %w", u.Name, err)
 	} else if n == 0 {
 		return spanrec.Errorf(spanrec.ECONFLICT, "user %s exists", u.Name)
 	}
@@ -49,11 +49,11 @@ const userColumns = `name, role, extensions, password_hash, created_ns, disabled
 func (db *DB) User(ctx context.Context, name string) (*auth.User, error) {
 	rows, err := db.r.QueryContext(ctx, `SELECT `+userColumns+` FROM users WHERE name = ?`, name)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: user %s: %w", name, err)
+		return nil, fmt.Errorf("index: user %s: %w", name, err)
 	}
 	us, err := scanUsers(rows)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: user %s: %w", name, err)
+		return nil, fmt.Errorf("index: user %s: %w", name, err)
 	}
 	if len(us) == 0 {
 		return nil, spanrec.Errorf(spanrec.ENOTFOUND, "no user %s", name)
@@ -65,11 +65,11 @@ func (db *DB) User(ctx context.Context, name string) (*auth.User, error) {
 func (db *DB) Users(ctx context.Context) ([]auth.User, error) {
 	rows, err := db.r.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY name`)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: users: %w", err)
+		return nil, fmt.Errorf("index: users: %w", err)
 	}
 	us, err := scanUsers(rows)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: users: %w", err)
+		return nil, fmt.Errorf("index: users: %w", err)
 	}
 	return us, nil
 }
@@ -186,13 +186,13 @@ func (db *DB) DeleteUser(ctx context.Context, name string) error {
 // PutSession stores s. The user must exist.
 func (db *DB) PutSession(ctx context.Context, s auth.Session) error {
 	if s.IDHash == "" {
-		return spanrec.Errorf(spanrec.EINVALID, "sqlite: session without an id")
+		return spanrec.Errorf(spanrec.EINVALID, "session without an id")
 	}
 	_, err := db.w.ExecContext(ctx, `INSERT INTO sessions (id_hash, user, csrf, created_ns, expires_ns, remote)
 		VALUES (?, ?, ?, ?, ?, ?)`,
 		s.IDHash, s.User, s.CSRF, timeValue(s.Created).clampedNS(), timeValue(s.Expires).clampedNS(), s.Remote)
 	if err != nil {
-		return fmt.Errorf("sqlite: put session of %s: %w", s.User, err)
+		return fmt.Errorf("index: put session of %s: %w", s.User, err)
 	}
 	return nil
 }
@@ -209,7 +209,7 @@ func (db *DB) Session(ctx context.Context, idHash string) (*auth.Session, error)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, spanrec.Errorf(spanrec.ENOTFOUND, "no such session")
 	} else if err != nil {
-		return nil, fmt.Errorf("sqlite: session: %w", err)
+		return nil, fmt.Errorf("index: session: %w", err)
 	}
 	s.Created, s.Expires = time.Unix(0, created).UTC(), time.Unix(0, expires).UTC()
 	return &s, nil
@@ -218,7 +218,7 @@ func (db *DB) Session(ctx context.Context, idHash string) (*auth.Session, error)
 // DeleteSession deletes the session stored under idHash, if any.
 func (db *DB) DeleteSession(ctx context.Context, idHash string) error {
 	if _, err := db.w.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = ?`, idHash); err != nil {
-		return fmt.Errorf("sqlite: delete session: %w", err)
+		return fmt.Errorf("index: delete session: %w", err)
 	}
 	return nil
 }
@@ -226,7 +226,7 @@ func (db *DB) DeleteSession(ctx context.Context, idHash string) error {
 // DeleteExpiredSessions deletes the sessions that expired before now.
 func (db *DB) DeleteExpiredSessions(ctx context.Context, now time.Time) error {
 	if _, err := db.w.ExecContext(ctx, `DELETE FROM sessions WHERE expires_ns < ?`, timeValue(now).clampedNS()); err != nil {
-		return fmt.Errorf("sqlite: delete expired sessions: %w", err)
+		return fmt.Errorf("index: delete expired sessions: %w", err)
 	}
 	return nil
 }
@@ -235,7 +235,7 @@ func (db *DB) DeleteExpiredSessions(ctx context.Context, now time.Time) error {
 // its ID. It returns an error of kind ENOTFOUND if t.User does not exist.
 func (db *DB) AddToken(ctx context.Context, t auth.Token) (int64, error) {
 	if t.Hash == "" {
-		return 0, spanrec.Errorf(spanrec.EINVALID, "sqlite: token without a hash")
+		return 0, spanrec.Errorf(spanrec.EINVALID, "token without a hash")
 	}
 	var id int64
 	err := db.inTx(ctx, "add token for "+t.User, func(tx *sql.Tx) error {
@@ -259,11 +259,11 @@ const tokenColumns = `id, user, name, hash, created_ns, last_used_ns`
 func (db *DB) TokenByHash(ctx context.Context, hash string) (*auth.Token, error) {
 	rows, err := db.r.QueryContext(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE hash = ?`, hash)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: token: %w", err)
+		return nil, fmt.Errorf("index: token: %w", err)
 	}
 	ts, err := scanTokens(rows)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: token: %w", err)
+		return nil, fmt.Errorf("index: token: %w", err)
 	}
 	if len(ts) == 0 {
 		return nil, spanrec.Errorf(spanrec.ENOTFOUND, "no such token")
@@ -280,11 +280,11 @@ func (db *DB) Tokens(ctx context.Context, user string) ([]auth.Token, error) {
 	}
 	rows, err := db.r.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: tokens: %w", err)
+		return nil, fmt.Errorf("index: tokens: %w", err)
 	}
 	ts, err := scanTokens(rows)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: tokens: %w", err)
+		return nil, fmt.Errorf("index: tokens: %w", err)
 	}
 	return ts, nil
 }
@@ -310,7 +310,7 @@ func scanTokens(rows *sql.Rows) ([]auth.Token, error) {
 // TouchToken records that the token with the given ID was used at now.
 func (db *DB) TouchToken(ctx context.Context, id int64, now time.Time) error {
 	if _, err := db.w.ExecContext(ctx, `UPDATE tokens SET last_used_ns = ? WHERE id = ?`, timeValue(now).clampedNS(), id); err != nil {
-		return fmt.Errorf("sqlite: touch token %d: %w", id, err)
+		return fmt.Errorf("index: touch token %d: %w", id, err)
 	}
 	return nil
 }
@@ -320,7 +320,7 @@ func (db *DB) TouchToken(ctx context.Context, id int64, now time.Time) error {
 func (db *DB) DeleteToken(ctx context.Context, id int64) error {
 	res, err := db.w.ExecContext(ctx, `DELETE FROM tokens WHERE id = ?`, id)
 	if err != nil {
-		return fmt.Errorf("sqlite: delete token %d: %w", id, err)
+		return fmt.Errorf("index: delete token %d: %w", id, err)
 	}
 	return mustAffect(res, fmt.Sprintf("no token %d", id))
 }
@@ -330,7 +330,7 @@ func (db *DB) AddEvent(ctx context.Context, e auth.Event) error {
 	_, err := db.w.ExecContext(ctx, `INSERT INTO audit (at_ns, user, action, call_id, remote, detail)
 		VALUES (?, ?, ?, ?, ?, ?)`, timeValue(e.At).clampedNS(), e.User, e.Action, e.CallID, e.Remote, e.Detail)
 	if err != nil {
-		return fmt.Errorf("sqlite: audit %s by %s: %w", e.Action, e.User, err)
+		return fmt.Errorf("index: audit %s by %s: %w", e.Action, e.User, err)
 	}
 	return nil
 }
@@ -340,7 +340,7 @@ func (db *DB) AddEvent(ctx context.Context, e auth.Event) error {
 // kind EINVALID if f.Limit or f.Offset is negative.
 func (db *DB) Events(ctx context.Context, f auth.EventFilter) ([]auth.Event, int, error) {
 	if f.Limit < 0 || f.Offset < 0 {
-		return nil, 0, spanrec.Errorf(spanrec.EINVALID, "sqlite: negative limit or offset")
+		return nil, 0, spanrec.Errorf(spanrec.EINVALID, "negative limit or offset")
 	}
 	where, args := ` WHERE 1`, []any{}
 	if f.User != "" {
@@ -365,12 +365,12 @@ func (db *DB) Events(ctx context.Context, f auth.EventFilter) ([]auth.Event, int
 	}
 	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return nil, 0, fmt.Errorf("sqlite: audit: %w", err)
+		return nil, 0, fmt.Errorf("index: audit: %w", err)
 	}
 	defer tx.Rollback()
 	var total int
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM audit`+where, args...).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("sqlite: audit: %w", err)
+		return nil, 0, fmt.Errorf("index: audit: %w", err)
 	}
 	limit := -1
 	if f.Limit > 0 {
@@ -379,7 +379,7 @@ func (db *DB) Events(ctx context.Context, f auth.EventFilter) ([]auth.Event, int
 	rows, err := tx.QueryContext(ctx, `SELECT id, at_ns, user, action, call_id, remote, detail FROM audit`+where+
 		` ORDER BY id DESC LIMIT ? OFFSET ?`, append(args, limit, f.Offset)...)
 	if err != nil {
-		return nil, 0, fmt.Errorf("sqlite: audit: %w", err)
+		return nil, 0, fmt.Errorf("index: audit: %w", err)
 	}
 	defer rows.Close()
 	es := []auth.Event{}
@@ -389,13 +389,13 @@ func (db *DB) Events(ctx context.Context, f auth.EventFilter) ([]auth.Event, int
 			at int64
 		)
 		if err := rows.Scan(&e.ID, &at, &e.User, &e.Action, &e.CallID, &e.Remote, &e.Detail); err != nil {
-			return nil, 0, fmt.Errorf("sqlite: audit: %w", err)
+			return nil, 0, fmt.Errorf("index: audit: %w", err)
 		}
 		e.At = time.Unix(0, at).UTC()
 		es = append(es, e)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, 0, fmt.Errorf("sqlite: audit: %w", err)
+		return nil, 0, fmt.Errorf("index: audit: %w", err)
 	}
 	return es, total, nil
 }
@@ -405,7 +405,7 @@ func (db *DB) Events(ctx context.Context, f auth.EventFilter) ([]auth.Event, int
 func (db *DB) inTx(ctx context.Context, what string, fn func(*sql.Tx) error) error {
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("sqlite: %s: %w", what, err)
+		return fmt.Errorf("index: %s: %w", what, err)
 	}
 	defer tx.Rollback()
 	if err := fn(tx); err != nil {
@@ -413,10 +413,10 @@ func (db *DB) inTx(ctx context.Context, what string, fn func(*sql.Tx) error) err
 		if errors.As(err, &e) {
 			return err
 		}
-		return fmt.Errorf("sqlite: %s: %w", what, err)
+		return fmt.Errorf("index: %s: %w", what, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: %s: commit: %w", what, err)
+		return fmt.Errorf("index: %s: commit: %w", what, err)
 	}
 	return nil
 }

@@ -16,7 +16,7 @@ import (
 func (db *DB) AddTag(ctx context.Context, id spanrec.CallID, tag, user string, t time.Time) (bool, error) {
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
-		return false, fmt.Errorf("sqlite: add tag: %w", err)
+		return false, fmt.Errorf("index: add tag: %w", err)
 	}
 	defer tx.Rollback()
 	if err := callExists(ctx, tx, id); err != nil {
@@ -25,14 +25,14 @@ func (db *DB) AddTag(ctx context.Context, id spanrec.CallID, tag, user string, t
 	res, err := tx.ExecContext(ctx, `INSERT INTO call_tags (call_id, tag, author, at_ns) VALUES (?, ?, ?, ?)
 		ON CONFLICT (call_id, tag) DO NOTHING`, id, tag, user, nsOf(t))
 	if err != nil {
-		return false, fmt.Errorf("sqlite: add tag to %s: %w", id, err)
+		return false, fmt.Errorf("index: add tag to %s: %w", id, err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return false, fmt.Errorf("sqlite: add tag to %s: %w", id, err)
+		return false, fmt.Errorf("index: add tag to %s: %w", id, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return false, fmt.Errorf("sqlite: add tag to %s: commit: %w", id, err)
+		return false, fmt.Errorf("index: add tag to %s: commit: %w", id, err)
 	}
 	return n > 0, nil
 }
@@ -43,7 +43,7 @@ func (db *DB) AddTag(ctx context.Context, id spanrec.CallID, tag, user string, t
 func (db *DB) RemoveTag(ctx context.Context, id spanrec.CallID, tag string) (bool, error) {
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
-		return false, fmt.Errorf("sqlite: remove tag: %w", err)
+		return false, fmt.Errorf("index: remove tag: %w", err)
 	}
 	defer tx.Rollback()
 	if err := callExists(ctx, tx, id); err != nil {
@@ -51,14 +51,14 @@ func (db *DB) RemoveTag(ctx context.Context, id spanrec.CallID, tag string) (boo
 	}
 	res, err := tx.ExecContext(ctx, `DELETE FROM call_tags WHERE call_id = ? AND tag = ?`, id, tag)
 	if err != nil {
-		return false, fmt.Errorf("sqlite: remove tag from %s: %w", id, err)
+		return false, fmt.Errorf("index: remove tag from %s: %w", id, err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return false, fmt.Errorf("sqlite: remove tag from %s: %w", id, err)
+		return false, fmt.Errorf("index: remove tag from %s: %w", id, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return false, fmt.Errorf("sqlite: remove tag from %s: commit: %w", id, err)
+		return false, fmt.Errorf("index: remove tag from %s: commit: %w", id, err)
 	}
 	return n > 0, nil
 }
@@ -67,7 +67,7 @@ func (db *DB) RemoveTag(ctx context.Context, id spanrec.CallID, tag string) (boo
 func (db *DB) TagCount(ctx context.Context, id spanrec.CallID) (int, error) {
 	var n int
 	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM call_tags WHERE call_id = ?`, id).Scan(&n); err != nil {
-		return 0, fmt.Errorf("sqlite: tags of %s: %w", id, err)
+		return 0, fmt.Errorf("index: tags of %s: %w", id, err)
 	}
 	return n, nil
 }
@@ -77,7 +77,7 @@ func (db *DB) TagCount(ctx context.Context, id spanrec.CallID) (int, error) {
 func (db *DB) AddNote(ctx context.Context, n spanrec.CallNote) (spanrec.CallNote, error) {
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
-		return n, fmt.Errorf("sqlite: add note: %w", err)
+		return n, fmt.Errorf("index: add note: %w", err)
 	}
 	defer tx.Rollback()
 	if err := callExists(ctx, tx, n.CallID); err != nil {
@@ -86,13 +86,13 @@ func (db *DB) AddNote(ctx context.Context, n spanrec.CallNote) (spanrec.CallNote
 	res, err := tx.ExecContext(ctx, `INSERT INTO call_notes (call_id, author, at_ns, text) VALUES (?, ?, ?, ?)`,
 		n.CallID, n.User, nsOf(n.At), n.Text)
 	if err != nil {
-		return n, fmt.Errorf("sqlite: add note to %s: %w", n.CallID, err)
+		return n, fmt.Errorf("index: add note to %s: %w", n.CallID, err)
 	}
 	if n.ID, err = res.LastInsertId(); err != nil {
-		return n, fmt.Errorf("sqlite: add note to %s: %w", n.CallID, err)
+		return n, fmt.Errorf("index: add note to %s: %w", n.CallID, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return n, fmt.Errorf("sqlite: add note to %s: commit: %w", n.CallID, err)
+		return n, fmt.Errorf("index: add note to %s: commit: %w", n.CallID, err)
 	}
 	return n, nil
 }
@@ -102,7 +102,7 @@ func (db *DB) Notes(ctx context.Context, id spanrec.CallID) ([]spanrec.CallNote,
 	rows, err := db.r.QueryContext(ctx, `SELECT id, call_id, author, at_ns, text FROM call_notes
 		WHERE call_id = ? ORDER BY id`, id)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: notes of %s: %w", id, err)
+		return nil, fmt.Errorf("index: notes of %s: %w", id, err)
 	}
 	defer rows.Close()
 	notes := []spanrec.CallNote{}
@@ -110,13 +110,13 @@ func (db *DB) Notes(ctx context.Context, id spanrec.CallID) ([]spanrec.CallNote,
 		var n spanrec.CallNote
 		var at sql.NullInt64
 		if err := rows.Scan(&n.ID, &n.CallID, &n.User, &at, &n.Text); err != nil {
-			return nil, fmt.Errorf("sqlite: notes of %s: %w", id, err)
+			return nil, fmt.Errorf("index: notes of %s: %w", id, err)
 		}
 		n.At = timeOf(at)
 		notes = append(notes, n)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: notes of %s: %w", id, err)
+		return nil, fmt.Errorf("index: notes of %s: %w", id, err)
 	}
 	return notes, nil
 }
@@ -129,10 +129,10 @@ func (db *DB) DeleteNote(ctx context.Context, id spanrec.CallID, noteID int64) (
 	err := db.w.QueryRowContext(ctx, `DELETE FROM call_notes WHERE call_id = ? AND id = ?
 		RETURNING id, call_id, author, at_ns, text`, id, noteID).Scan(&n.ID, &n.CallID, &n.User, &at, &n.Text)
 	if errors.Is(err, sql.ErrNoRows) {
-		return n, spanrec.Errorf(spanrec.ENOTFOUND, "sqlite: call %s has no note %d", id, noteID)
+		return n, spanrec.Errorf(spanrec.ENOTFOUND, "call %s has no note %d", id, noteID)
 	}
 	if err != nil {
-		return n, fmt.Errorf("sqlite: delete note %d of %s: %w", noteID, id, err)
+		return n, fmt.Errorf("index: delete note %d of %s: %w", noteID, id, err)
 	}
 	n.At = timeOf(at)
 	return n, nil
@@ -144,10 +144,10 @@ func callExists(ctx context.Context, tx *sql.Tx, id spanrec.CallID) error {
 	var one int
 	err := tx.QueryRowContext(ctx, `SELECT 1 FROM calls WHERE id = ?`, id).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
-		return spanrec.Errorf(spanrec.ENOTFOUND, "sqlite: no call %s", id)
+		return spanrec.Errorf(spanrec.ENOTFOUND, "no call %s", id)
 	}
 	if err != nil {
-		return fmt.Errorf("sqlite: call %s: %w", id, err)
+		return fmt.Errorf("index: call %s: %w", id, err)
 	}
 	return nil
 }

@@ -12,9 +12,6 @@ import (
 	"github.com/spanrec/spanrec"
 )
 
-// minPrefix is the shortest call ID prefix Call accepts.
-const minPrefix = 6
-
 const callColumns = `id, sip_call_id,
 	caller_number, caller_name, caller_addr,
 	callee_number, callee_name, callee_addr,
@@ -57,7 +54,7 @@ const insertDTMF = `INSERT INTO dtmf (` + dtmfColumns + `) VALUES (?, ?, ?, ?, ?
 // cannot hold (before 1678 or after 2262).
 func (db *DB) PutCall(ctx context.Context, c *spanrec.Call) error {
 	if c == nil || c.ID == "" {
-		return spanrec.Errorf(spanrec.EINVALID, "sqlite: call without an id")
+		return spanrec.Errorf(spanrec.EINVALID, "call without an id")
 	}
 	args, err := callArgs(c)
 	if err != nil {
@@ -65,17 +62,17 @@ func (db *DB) PutCall(ctx context.Context, c *spanrec.Call) error {
 	}
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("sqlite: put call %s: %w", c.ID, err)
+		return fmt.Errorf("index: put call %s: %w", c.ID, err)
 	}
 	defer tx.Rollback()
 	if err := db.putCall(ctx, tx, c, args); err != nil {
-		return fmt.Errorf("sqlite: put call %s: %w", c.ID, err)
+		return fmt.Errorf("index: put call %s: %w", c.ID, err)
 	}
 	if err := db.linkCall(ctx, tx, c); err != nil {
-		return fmt.Errorf("sqlite: put call %s: %w", c.ID, err)
+		return fmt.Errorf("index: put call %s: %w", c.ID, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: put call %s: commit: %w", c.ID, err)
+		return fmt.Errorf("index: put call %s: commit: %w", c.ID, err)
 	}
 	return nil
 }
@@ -136,35 +133,35 @@ func callArgs(c *spanrec.Call) ([]any, error) {
 		{"end", timeValue(c.End)}, {"audio start", timeValue(c.AudioStart)},
 	} {
 		if !t.v.fits() {
-			return nil, spanrec.Errorf(spanrec.EINVALID, "sqlite: call %s: %s time %v out of range", c.ID, t.name, t.v)
+			return nil, spanrec.Errorf(spanrec.EINVALID, "call %s: %s time %v out of range", c.ID, t.name, t.v)
 		}
 	}
 	for i, s := range c.Streams {
 		if !timeValue(s.First).fits() || !timeValue(s.Last).fits() {
-			return nil, spanrec.Errorf(spanrec.EINVALID, "sqlite: call %s: stream %d: time out of range", c.ID, i)
+			return nil, spanrec.Errorf(spanrec.EINVALID, "call %s: stream %d: time out of range", c.ID, i)
 		}
 	}
 	for i, d := range c.DTMF {
 		if !timeValue(d.At).fits() {
-			return nil, spanrec.Errorf(spanrec.EINVALID, "sqlite: call %s: dtmf %d: time out of range", c.ID, i)
+			return nil, spanrec.Errorf(spanrec.EINVALID, "call %s: dtmf %d: time out of range", c.ID, i)
 		}
 	}
 	codecs, err := json.Marshal(c.Codecs)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: call %s: codecs: %w", c.ID, err)
+		return nil, fmt.Errorf("index: call %s: codecs: %w", c.ID, err)
 	}
 	notes, err := json.Marshal(c.Notes)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: call %s: notes: %w", c.ID, err)
+		return nil, fmt.Errorf("index: call %s: notes: %w", c.ID, err)
 	}
 	for i, h := range c.Holds {
 		if !timeValue(h.Start).fits() || !timeValue(h.End).fits() {
-			return nil, spanrec.Errorf(spanrec.EINVALID, "sqlite: call %s: hold %d: time out of range", c.ID, i)
+			return nil, spanrec.Errorf(spanrec.EINVALID, "call %s: hold %d: time out of range", c.ID, i)
 		}
 	}
 	holds, err := json.Marshal(holdRows(c.Holds))
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: call %s: holds: %w", c.ID, err)
+		return nil, fmt.Errorf("index: call %s: holds: %w", c.ID, err)
 	}
 	signalling := c.Signalling
 	if signalling == "" {
@@ -209,13 +206,14 @@ func worstMOS(streams []spanrec.Stream) any {
 }
 
 // Call returns the call with the given ID, with its streams and DTMF. id may
-// also be a prefix of at least 6 characters of exactly one call's ID. It
-// returns an error of kind ENOTFOUND if no call matches, and of kind EINVALID
-// if the prefix matches several.
+// also be a prefix of at least spanrec.MinIDPrefix characters of exactly one
+// call's ID. It returns an error of kind ENOTFOUND if no call matches, and
+// of kind EINVALID if id is a shorter prefix or the prefix matches several
+// calls (the message lists the first few).
 func (db *DB) Call(ctx context.Context, id spanrec.CallID) (*spanrec.Call, error) {
 	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: call %s: %w", id, err)
+		return nil, fmt.Errorf("index: call %s: %w", id, err)
 	}
 	defer tx.Rollback()
 	full, err := resolveID(ctx, tx, id)
@@ -224,10 +222,10 @@ func (db *DB) Call(ctx context.Context, id spanrec.CallID) (*spanrec.Call, error
 	}
 	calls, err := queryCalls(ctx, tx, `SELECT `+callColumns+` FROM calls WHERE id = ?`, full)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: call %s: %w", id, err)
+		return nil, fmt.Errorf("index: call %s: %w", id, err)
 	}
 	if len(calls) == 0 { // deleted since resolveID: cannot happen in one transaction
-		return nil, spanrec.Errorf(spanrec.ENOTFOUND, "sqlite: no call %s", id)
+		return nil, spanrec.Errorf(spanrec.ENOTFOUND, "no call %s", id)
 	}
 	return calls[0], nil
 }
@@ -236,7 +234,7 @@ func (db *DB) Call(ctx context.Context, id spanrec.CallID) (*spanrec.Call, error
 // that, starts with id.
 func resolveID(ctx context.Context, tx *sql.Tx, id spanrec.CallID) (spanrec.CallID, error) {
 	if id == "" {
-		return "", spanrec.Errorf(spanrec.EINVALID, "sqlite: empty call id")
+		return "", spanrec.Errorf(spanrec.EINVALID, "empty call id")
 	}
 	var full spanrec.CallID
 	err := tx.QueryRowContext(ctx, `SELECT id FROM calls WHERE id = ?`, id).Scan(&full)
@@ -244,42 +242,41 @@ func resolveID(ctx context.Context, tx *sql.Tx, id spanrec.CallID) (spanrec.Call
 	case err == nil:
 		return full, nil
 	case !errors.Is(err, sql.ErrNoRows):
-		return "", fmt.Errorf("sqlite: call %s: %w", id, err)
-	case len(id) < minPrefix:
-		return "", spanrec.Errorf(spanrec.ENOTFOUND, "sqlite: no call %s", id)
+		return "", fmt.Errorf("index: call %s: %w", id, err)
+	case len(id) < spanrec.MinIDPrefix:
+		return "", spanrec.IDPrefixTooShort(id)
 	}
 	// A range on the primary key rather than LIKE, which ignores case and
 	// cannot use the index.
-	q, args := `SELECT id FROM calls WHERE id > ? ORDER BY id LIMIT 2`, []any{id}
+	q, args := `SELECT id FROM calls WHERE id > ? ORDER BY id LIMIT ?`, []any{id, spanrec.MaxIDCandidates + 1}
 	if hi, ok := prefixEnd(string(id)); ok {
-		q, args = `SELECT id FROM calls WHERE id > ? AND id < ? ORDER BY id LIMIT 2`, []any{id, hi}
+		q, args = `SELECT id FROM calls WHERE id > ? AND id < ? ORDER BY id LIMIT ?`, []any{id, hi, spanrec.MaxIDCandidates + 1}
 	}
 	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
-		return "", fmt.Errorf("sqlite: call %s: %w", id, err)
+		return "", fmt.Errorf("index: call %s: %w", id, err)
 	}
 	defer rows.Close()
 	var ids []spanrec.CallID
 	for rows.Next() {
 		var s spanrec.CallID
 		if err := rows.Scan(&s); err != nil {
-			return "", fmt.Errorf("sqlite: call %s: %w", id, err)
+			return "", fmt.Errorf("index: call %s: %w", id, err)
 		}
 		if strings.HasPrefix(string(s), string(id)) {
 			ids = append(ids, s)
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return "", fmt.Errorf("sqlite: call %s: %w", id, err)
+		return "", fmt.Errorf("index: call %s: %w", id, err)
 	}
 	switch len(ids) {
 	case 0:
-		return "", spanrec.Errorf(spanrec.ENOTFOUND, "sqlite: no call %s", id)
+		return "", spanrec.Errorf(spanrec.ENOTFOUND, "no call %s", id)
 	case 1:
 		return ids[0], nil
-	default:
-		return "", spanrec.Errorf(spanrec.EINVALID, "sqlite: call id prefix %s is ambiguous", id)
 	}
+	return "", spanrec.IDPrefixAmbiguous(id, ids)
 }
 
 // prefixEnd returns the least string greater than every string that starts
@@ -340,22 +337,22 @@ func (db *DB) Calls(ctx context.Context, f spanrec.CallFilter) ([]*spanrec.Call,
 	// snapshot even while a writer replaces calls.
 	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: calls: %w", err)
+		return nil, fmt.Errorf("index: calls: %w", err)
 	}
 	defer tx.Rollback()
 	if f.After != nil {
 		// A page cannot follow a call that is gone: its key is unknown.
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM calls WHERE id = ?`, f.After.ID).Scan(&n); err != nil {
-			return nil, fmt.Errorf("sqlite: calls: %w", err)
+			return nil, fmt.Errorf("index: calls: %w", err)
 		}
 		if n == 0 {
-			return nil, spanrec.Errorf(spanrec.ECONFLICT, "sqlite: call %s, after which the page starts, is gone", f.After.ID)
+			return nil, spanrec.Errorf(spanrec.ECONFLICT, "call %s, after which the page starts, is gone", f.After.ID)
 		}
 	}
 	calls, err := queryCalls(ctx, tx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: calls: %w", err)
+		return nil, fmt.Errorf("index: calls: %w", err)
 	}
 	return calls, nil
 }
@@ -369,7 +366,7 @@ func (db *DB) Count(ctx context.Context, f spanrec.CallFilter) (int, error) {
 	}
 	var n int
 	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM `+callsFrom(f, where), args...).Scan(&n); err != nil {
-		return 0, fmt.Errorf("sqlite: count calls: %w", err)
+		return 0, fmt.Errorf("index: count calls: %w", err)
 	}
 	return n, nil
 }
@@ -386,7 +383,7 @@ func (db *DB) DeleteCall(ctx context.Context, id spanrec.CallID) error {
 			return err
 		}
 		if !ok {
-			return spanrec.Errorf(spanrec.ENOTFOUND, "sqlite: no call %s", id)
+			return spanrec.Errorf(spanrec.ENOTFOUND, "no call %s", id)
 		}
 		return nil
 	})
@@ -397,10 +394,10 @@ func (db *DB) DeleteCall(ctx context.Context, id spanrec.CallID) error {
 // exclusive.
 func filterSQL(f spanrec.CallFilter) (string, []any, error) {
 	if f.Limit < 0 || f.Offset < 0 {
-		return "", nil, spanrec.Errorf(spanrec.EINVALID, "sqlite: negative limit or offset")
+		return "", nil, spanrec.Errorf(spanrec.EINVALID, "negative limit or offset")
 	}
 	if f.MinDuration < 0 || f.MaxDuration < 0 || f.MinPDD < 0 || f.MaxPDD < 0 || f.MinRing < 0 || f.MaxRing < 0 {
-		return "", nil, spanrec.Errorf(spanrec.EINVALID, "sqlite: negative duration bound")
+		return "", nil, spanrec.Errorf(spanrec.EINVALID, "negative duration bound")
 	}
 	var conds []string
 	var args []any
@@ -453,7 +450,7 @@ func filterSQL(f spanrec.CallFilter) (string, []any, error) {
 		conds = append(conds, `hangup_by = ?`)
 		args = append(args, f.HangupBy)
 	default:
-		return "", nil, spanrec.Errorf(spanrec.EINVALID, "sqlite: unknown hangup_by %q", f.HangupBy)
+		return "", nil, spanrec.Errorf(spanrec.EINVALID, "unknown hangup_by %q", f.HangupBy)
 	}
 	if f.StatusCode != 0 {
 		conds = append(conds, `status_code = ?`)
@@ -488,7 +485,7 @@ func filterSQL(f spanrec.CallFilter) (string, []any, error) {
 		// extensions, one statement text.
 		list, err := json.Marshal(f.Extensions)
 		if err != nil {
-			return "", nil, fmt.Errorf("sqlite: extensions: %w", err)
+			return "", nil, fmt.Errorf("index: extensions: %w", err)
 		}
 		conds = append(conds, `(caller_number IN (SELECT value FROM json_each(?)) OR callee_number IN (SELECT value FROM json_each(?)))`)
 		args = append(args, string(list), string(list))
@@ -545,7 +542,7 @@ func orderSQL(sort string) (string, error) {
 	key, dir := strings.CutPrefix(sort, "-")
 	expr, ok := sortExprs[key]
 	if !ok {
-		return "", spanrec.Errorf(spanrec.EINVALID, "sqlite: unknown sort order %q", sort)
+		return "", spanrec.Errorf(spanrec.EINVALID, "unknown sort order %q", sort)
 	}
 	if dir {
 		return ` ORDER BY ` + expr + ` DESC NULLS LAST, id`, nil
@@ -565,7 +562,7 @@ func afterSQL(sort string, id spanrec.CallID) (string, []any, error) {
 	key, desc := strings.CutPrefix(sort, "-")
 	expr, ok := sortExprs[key]
 	if !ok {
-		return "", nil, spanrec.Errorf(spanrec.EINVALID, "sqlite: unknown sort order %q", sort)
+		return "", nil, spanrec.Errorf(spanrec.EINVALID, "unknown sort order %q", sort)
 	}
 	op := ` > `
 	if desc {
@@ -591,20 +588,20 @@ func (db *DB) CallsAfter(ctx context.Context, seq int64, limit int) ([]*spanrec.
 	}
 	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return nil, seq, fmt.Errorf("sqlite: calls after %d: %w", seq, err)
+		return nil, seq, fmt.Errorf("index: calls after %d: %w", seq, err)
 	}
 	defer tx.Rollback()
 	var last sql.NullInt64
 	if err := tx.QueryRowContext(ctx, `SELECT max(rowid) FROM (SELECT rowid FROM calls WHERE rowid > ? ORDER BY rowid LIMIT ?)`,
 		seq, limit).Scan(&last); err != nil {
-		return nil, seq, fmt.Errorf("sqlite: calls after %d: %w", seq, err)
+		return nil, seq, fmt.Errorf("index: calls after %d: %w", seq, err)
 	}
 	if !last.Valid {
 		return []*spanrec.Call{}, seq, nil
 	}
 	calls, err := queryCalls(ctx, tx, `SELECT `+callColumns+` FROM calls WHERE rowid > ? AND rowid <= ? ORDER BY rowid`, seq, last.Int64)
 	if err != nil {
-		return nil, seq, fmt.Errorf("sqlite: calls after %d: %w", seq, err)
+		return nil, seq, fmt.Errorf("index: calls after %d: %w", seq, err)
 	}
 	return calls, last.Int64, nil
 }
@@ -613,7 +610,7 @@ func (db *DB) CallsAfter(ctx context.Context, seq int64, limit int) ([]*spanrec.
 func (db *DB) LastSeq(ctx context.Context) (int64, error) {
 	var last sql.NullInt64
 	if err := db.r.QueryRowContext(ctx, `SELECT max(rowid) FROM calls`).Scan(&last); err != nil {
-		return 0, fmt.Errorf("sqlite: last seq: %w", err)
+		return 0, fmt.Errorf("index: last seq: %w", err)
 	}
 	return last.Int64, nil
 }

@@ -23,7 +23,7 @@ func (db *DB) SetLegalHold(ctx context.Context, id spanrec.CallID, h *spanrec.Le
 			return err
 		}
 		if n == 0 {
-			return spanrec.Errorf(spanrec.ENOTFOUND, "sqlite: no call %s", id)
+			return spanrec.Errorf(spanrec.ENOTFOUND, "no call %s", id)
 		}
 		if h == nil {
 			_, err := tx.ExecContext(ctx, `DELETE FROM legal_holds WHERE call_id = ?`, id)
@@ -49,7 +49,7 @@ func (db *DB) SetLegalHold(ctx context.Context, id spanrec.CallID, h *spanrec.Le
 func (db *DB) BeginDeletion(ctx context.Context, d spanrec.Deletion) error {
 	files, err := json.Marshal(nonNilStrings(d.Files))
 	if err != nil {
-		return fmt.Errorf("sqlite: delete call %s: %w", d.Call, err)
+		return fmt.Errorf("index: delete call %s: %w", d.Call, err)
 	}
 	return db.inTx(ctx, "delete call "+string(d.Call), func(tx *sql.Tx) error {
 		var n int
@@ -57,7 +57,7 @@ func (db *DB) BeginDeletion(ctx context.Context, d spanrec.Deletion) error {
 			return err
 		}
 		if n == 0 {
-			return spanrec.Errorf(spanrec.ENOTFOUND, "sqlite: no call %s", d.Call)
+			return spanrec.Errorf(spanrec.ENOTFOUND, "no call %s", d.Call)
 		}
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM legal_holds WHERE call_id = ?`, d.Call).Scan(&n); err != nil {
 			return err
@@ -85,7 +85,7 @@ func (db *DB) FinishDeletion(ctx context.Context, id spanrec.CallID) error {
 			return err
 		}
 		if len(ds) == 0 {
-			return spanrec.Errorf(spanrec.ENOTFOUND, "sqlite: no deletion of call %s begun", id)
+			return spanrec.Errorf(spanrec.ENOTFOUND, "no deletion of call %s begun", id)
 		}
 		d := ds[0]
 		if _, err := db.deleteLinked(ctx, tx, id); err != nil {
@@ -109,12 +109,12 @@ func (db *DB) FinishDeletion(ctx context.Context, id spanrec.CallID) error {
 func (db *DB) PendingDeletions(ctx context.Context) ([]spanrec.Deletion, error) {
 	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: pending deletions: %w", err)
+		return nil, fmt.Errorf("index: pending deletions: %w", err)
 	}
 	defer tx.Rollback()
 	ds, err := pendingDeletions(ctx, tx, `ORDER BY at_ns, call_id`)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: pending deletions: %w", err)
+		return nil, fmt.Errorf("index: pending deletions: %w", err)
 	}
 	return ds, nil
 }

@@ -77,11 +77,11 @@ var _ spanrec.CallIndex = (*DB)(nil)
 // schema is newer than this binary's.
 func Open(ctx context.Context, path string) (*DB, error) {
 	if path == "" {
-		return nil, errors.New("sqlite: empty database path")
+		return nil, errors.New("index: empty database path")
 	}
 	db, err := open(ctx, path)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		return nil, fmt.Errorf("index: open %s: %w", path, err)
 	}
 	return db, nil
 }

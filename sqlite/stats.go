@@ -28,12 +28,12 @@ func hostOf(c string) string {
 // of 1..100.
 func (db *DB) Stats(ctx context.Context, q spanrec.StatsQuery) (*spanrec.CallStats, error) {
 	if !q.From.Before(q.To) || q.Bucket <= 0 || q.Top < 1 || q.Top > 100 {
-		return nil, spanrec.Errorf(spanrec.EINVALID, "sqlite: stats: empty range, bad bucket or top")
+		return nil, spanrec.Errorf(spanrec.EINVALID, "stats: empty range, bad bucket or top")
 	}
 	from, to, width := timeValue(q.From).clampedNS(), timeValue(q.To).clampedNS(), int64(q.Bucket)
 	n := (to - from + width - 1) / width
 	if n > maxStatsBuckets {
-		return nil, spanrec.Errorf(spanrec.EINVALID, "sqlite: stats: %d buckets, more than %d", n, maxStatsBuckets)
+		return nil, spanrec.Errorf(spanrec.EINVALID, "stats: %d buckets, more than %d", n, maxStatsBuckets)
 	}
 	st := &spanrec.CallStats{From: q.From, To: q.To, Bucket: q.Bucket, Buckets: make([]spanrec.StatsBucket, n)}
 	for i := range st.Buckets {
@@ -42,7 +42,7 @@ func (db *DB) Stats(ctx context.Context, q spanrec.StatsQuery) (*spanrec.CallSta
 	// One read transaction: every figure sees the same index.
 	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: stats: %w", err)
+		return nil, fmt.Errorf("index: stats: %w", err)
 	}
 	defer tx.Rollback()
 	answered := string(spanrec.Answered)
@@ -50,7 +50,7 @@ func (db *DB) Stats(ctx context.Context, q spanrec.StatsQuery) (*spanrec.CallSta
 
 	var first, last sql.NullInt64
 	if err := tx.QueryRowContext(ctx, `SELECT min(start_ns), max(start_ns) FROM calls`).Scan(&first, &last); err != nil {
-		return nil, fmt.Errorf("sqlite: stats: span: %w", err)
+		return nil, fmt.Errorf("index: stats: span: %w", err)
 	}
 	st.First, st.Last = timeOf(first), timeOf(last)
 
@@ -70,7 +70,7 @@ func (db *DB) Stats(ctx context.Context, q spanrec.StatsQuery) (*spanrec.CallSta
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: stats: calls per bucket: %w", err)
+		return nil, fmt.Errorf("index: stats: calls per bucket: %w", err)
 	}
 
 	// MOS bins of 0.5 from 1.0; the E-model's MOS is 1..4.5, a value up
@@ -90,7 +90,7 @@ func (db *DB) Stats(ctx context.Context, q spanrec.StatsQuery) (*spanrec.CallSta
 			return nil
 		})
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: stats: MOS: %w", err)
+		return nil, fmt.Errorf("index: stats: MOS: %w", err)
 	}
 
 	err = eachRow(ctx, tx, `SELECT `+hostOf("s.src")+` AS host, count(*), sum(s.packets), sum(s.lost)
@@ -105,7 +105,7 @@ func (db *DB) Stats(ctx context.Context, q spanrec.StatsQuery) (*spanrec.CallSta
 			return nil
 		})
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: stats: loss: %w", err)
+		return nil, fmt.Errorf("index: stats: loss: %w", err)
 	}
 
 	err = eachRow(ctx, tx, `SELECT number, count(*) AS calls, sum(status = ?), sum(duration_ns) FROM (
@@ -124,7 +124,7 @@ func (db *DB) Stats(ctx context.Context, q spanrec.StatsQuery) (*spanrec.CallSta
 			return nil
 		})
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: stats: talkers: %w", err)
+		return nil, fmt.Errorf("index: stats: talkers: %w", err)
 	}
 	return st, nil
 }
