@@ -703,9 +703,10 @@ func TestUsers(t *testing.T) {
 	}
 	for name, req := range map[string]map[string]any{
 		"duplicate":     {"name": "carl", "role": "agent", "extensions": []string{"202"}},
+		"agent, no ext": {"name": "erin", "role": "agent"},
 		"bad role":      {"name": "erin", "role": "root"},
 		"bad name":      {"name": "../erin", "role": "agent"},
-		"short pw":      {"name": "erin", "role": "agent", "password": "short"},
+		"short pw":      {"name": "erin", "role": "agent", "extensions": []string{"202"}, "password": "short"},
 		"bad extension": {"name": "erin", "role": "agent", "extensions": []string{"20 1"}},
 		"unknown field": {"name": "erin", "role": "agent", "admin": true},
 	} {

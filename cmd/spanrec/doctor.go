@@ -25,7 +25,7 @@ func cmdDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	dur := fs.Duration("for", 30*time.Second, "how long to listen")
 	file := fs.String("file", "", "analyse this capture file instead of an interface")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	pos, err := parse(fs, args)
+	pos, err := parse(fs, args, stdout)
 	if err != nil {
 		return err
 	}

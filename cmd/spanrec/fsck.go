@@ -45,7 +45,7 @@ func cmdFsck(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var c common
 	c.register(fs)
 	repair := fs.Bool("repair", false, "remove recordings no call points to and spool leftovers, recover interrupted calls, and drop the paths of missing files from their calls (with a note)")
-	pos, err := parse(fs, args)
+	pos, err := parse(fs, args, stdout)
 	if err != nil {
 		return err
 	}
@@ -113,7 +113,7 @@ func cmdFsck(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	case len(r.repairErrs) > 0:
 		return fmt.Errorf("repair: %w", errors.Join(r.repairErrs...))
 	case r.problems() > 0 && !*repair:
-		return fmt.Errorf("%d problems found (spanrec fsck --repair fixes them)", r.problems())
+		return fmt.Errorf("%d problems found (%s fsck --repair fixes them)", r.problems(), prog)
 	}
 	return nil
 }
@@ -235,7 +235,7 @@ func printFsck(w io.Writer, dataDir string, r *fsckReport, repair bool) {
 	case r.problems() == 0:
 		fmt.Fprintln(w, "No problems found.")
 	default:
-		fmt.Fprintln(w, "Run 'spanrec fsck --repair' (no recorder may run meanwhile) to fix them.")
+		fmt.Fprintf(w, "Run '%s fsck --repair' (no recorder may run meanwhile) to fix them.\n", prog)
 	}
 }
 

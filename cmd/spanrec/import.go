@@ -31,7 +31,7 @@ func cmdImport(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	serveAddr := fs.String("serve", "", "after the import, serve the web UI and API at ADDR (e.g. 127.0.0.1:8080) until stopped")
 	firstAdmin := fs.String("first-admin", "", "with --serve: when no account exists, create this admin with a generated password (printed once)")
 	poll := fs.Duration("poll", 2*time.Second, "with --serve: how often the live view looks for newly indexed calls")
-	pos, err := parse(fs, args)
+	pos, err := parse(fs, args, stdout)
 	if err != nil {
 		return err
 	}
@@ -166,7 +166,7 @@ func cmdImport(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	// shows what they index.
 	lock.Close()
 	if *firstAdmin != "" {
-		if err := ensureFirstAdmin(ctx, db, *firstAdmin, stdout); err != nil {
+		if err := ensureFirstAdmin(ctx, db, *firstAdmin, e.dataDir, stdout); err != nil {
 			return err
 		}
 	}
@@ -272,5 +272,5 @@ func printSummary(w io.Writer, path, dataDir string, s recorder.Summary) {
 	if s.Errors > 0 {
 		fmt.Fprintf(w, "  errors              %d calls could not be written\n", s.Errors)
 	}
-	fmt.Fprintf(w, "Data directory: %s  (list the calls: spanrec calls --data %s)\n", dataDir, dataDir)
+	fmt.Fprintf(w, "Data directory: %s  (list the calls: %s calls --data %s)\n", dataDir, prog, dataDir)
 }

@@ -30,6 +30,9 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"regexp"
+	"runtime/debug"
+	"strings"
 	"syscall"
 )
 
@@ -59,12 +62,13 @@ Common flags:
   --config FILE   configuration file (YAML; see docs/spanrec.yaml)
   --log-level L   debug, info, warn, error (default info)
 
-Run 'spanrec COMMAND -h' for the flags of a command.
+Run 'spanrec help COMMAND' (or 'spanrec COMMAND -h') for the flags of a command.
 `
 
 var version = "dev"
 
 func main() {
+	prog = invocation(os.Args[0])
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
@@ -104,8 +108,17 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "token":
 		err = cmdToken(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
-		fmt.Fprintln(stdout, "spanrec", version)
+		if len(args) > 1 {
+			fmt.Fprintln(stdout, "usage: spanrec version\n\nprints the version, the VCS revision it was built from and the Go version")
+			return 0
+		}
+		bi, ok := debug.ReadBuildInfo()
+		fmt.Fprintln(stdout, versionText(bi, ok))
 	case "help", "-h", "--help":
+		if len(args) > 1 && args[0] == "help" {
+			// "help CMD [SUB]" is "CMD [SUB] --help".
+			return run(ctx, append(args[1:len(args):len(args)], "--help"), stdin, stdout, stderr)
+		}
 		fmt.Fprint(stdout, usage)
 	default:
 		fmt.Fprintf(stderr, "spanrec: unknown command %q\n\n%s", args[0], usage)
@@ -133,13 +146,18 @@ type common struct {
 }
 
 func (c *common) register(fs *flag.FlagSet) {
-	def := os.Getenv("SPANREC_DATA")
-	if def == "" {
-		def = "spanrec-data"
-	}
-	fs.StringVar(&c.data, "data", def, "data directory")
+	fs.StringVar(&c.data, "data", defaultData(), "data directory")
 	fs.StringVar(&c.config, "config", os.Getenv("SPANREC_CONFIG"), "configuration file (YAML)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+}
+
+// defaultData is the data directory when --data is not given: $SPANREC_DATA,
+// else ./spanrec-data (a configuration file's data comes before it).
+func defaultData() string {
+	if d := os.Getenv("SPANREC_DATA"); d != "" {
+		return d
+	}
+	return "spanrec-data"
 }
 
 func (c *common) logger(stderr io.Writer) (*slog.Logger, error) {
@@ -150,19 +168,32 @@ func (c *common) logger(stderr io.Writer) (*slog.Logger, error) {
 	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv})), nil
 }
 
+var badValue = regexp.MustCompile(`(?s)^invalid (?:boolean )?value ("(?:[^"\\]|\\.)*") for (?:flag )?-([^:]+): (.*)$`)
+
 // parse parses flags that may come before or after the positional
-// arguments ("import FILE --data DIR" and "import --data DIR FILE").
-func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+// arguments ("import FILE --data DIR" and "import --data DIR FILE"). On -h
+// or --help it writes the command's help to stdout and returns
+// flag.ErrHelp.
+func parse(fs *flag.FlagSet, args []string, stdout io.Writer) ([]string, error) {
 	fs.SetOutput(io.Discard)
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				fs.SetOutput(os.Stdout)
-				fs.PrintDefaults()
+				printHelp(stdout, fs)
 				return nil, err
 			}
-			return nil, fmt.Errorf("%w: %s %v", errUsage, fs.Name(), err)
+			msg := err.Error()
+			// The flag package's "invalid value "X" for flag -NAME: WHY"
+			// becomes "--NAME "X": WHY", or "--NAME: WHY" when WHY quotes X.
+			if m := badValue.FindStringSubmatch(msg); m != nil {
+				if strings.HasPrefix(m[3], m[1]) {
+					msg = "--" + m[2] + ": " + m[3]
+				} else {
+					msg = "--" + m[2] + " " + m[1] + ": " + m[3]
+				}
+			}
+			return nil, fmt.Errorf("%w: %s %s", errUsage, fs.Name(), msg)
 		}
 		args = fs.Args()
 		if len(args) == 0 {

@@ -6,7 +6,6 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -313,12 +312,24 @@ func TestImportServe(t *testing.T) {
 	if code := <-done; code != 0 {
 		t.Errorf("exit %d: %s", code, errb.String())
 	}
-	// A second start keeps the account and prints no new password.
+	// A second start keeps the account and prints no new password, but
+	// how to set one (in the form the user ran spanrec: see TestGoRun).
 	ctx2, cancel2 := context.WithCancel(context.Background())
+	out2, errb2 := &syncBuffer{}, &syncBuffer{}
+	go func() {
+		done <- run(ctx2, []string{"serve", "--data", data, "--listen", "127.0.0.1:0", "--first-admin", "admin"}, nil, out2, errb2)
+	}()
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline) && !strings.Contains(out2.String(), "Serving"); {
+		time.Sleep(50 * time.Millisecond)
+	}
 	cancel2()
-	var out2 bytes.Buffer
-	run(ctx2, []string{"serve", "--data", data, "--listen", "127.0.0.1:0", "--first-admin", "admin"}, nil, &out2, io.Discard)
-	if strings.Contains(out2.String(), "password") {
+	if code := <-done; code != 0 {
+		t.Errorf("second start: exit %d: %s", code, errb2.String())
+	}
+	if strings.Contains(out2.String(), pw[1]) || strings.Contains(out2.String(), "Created") {
 		t.Errorf("second start printed a password:\n%s", out2.String())
+	}
+	if hint := "spanrec user password admin --data " + data + " --generate"; !strings.Contains(out2.String(), hint) {
+		t.Errorf("second start does not say how to reset the password (%q):\n%s", hint, out2.String())
 	}
 }

@@ -56,11 +56,11 @@ func (e *env) openIndex(ctx context.Context, create bool) (*sqlite.DB, error) {
 			return nil, fmt.Errorf("data directory: %w", err)
 		}
 	} else if _, err := os.Stat(e.dataDir); err != nil {
-		return nil, fmt.Errorf("data directory %s: %w (record something first with 'spanrec import')", e.dataDir, err)
+		return nil, fmt.Errorf("data directory %s: %w (record something first with '%s import')", e.dataDir, err, prog)
 	}
 	db, err := sqlite.Open(ctx, indexPath(e.dataDir))
 	if err != nil {
-		return nil, fmt.Errorf("open index: %w", err)
+		return nil, err // "index: open PATH: …"
 	}
 	return db, nil
 }

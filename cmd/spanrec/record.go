@@ -62,7 +62,7 @@ func cmdRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	keysFlag(fs)
 	signallessFlag(fs)
 	statsEvery := fs.Duration("stats-interval", time.Minute, "how often to log per-interface capture statistics")
-	pos, err := parse(fs, args)
+	pos, err := parse(fs, args, stdout)
 	if err != nil {
 		return err
 	}

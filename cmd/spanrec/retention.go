@@ -118,7 +118,7 @@ func cmdRetention(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	var c common
 	c.register(fs)
 	dryRun := fs.Bool("dry-run", false, "only say what would be deleted")
-	pos, err := parse(fs, args)
+	pos, err := parse(fs, args, stdout)
 	if err != nil {
 		return err
 	}
@@ -179,7 +179,7 @@ func cmdHold(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	release := fs.Bool("release", false, "release the call from legal hold")
 	reason := fs.String("reason", "", "why the call is held (kept with the hold and in the audit trail)")
 	by := fs.String("by", "", "who holds it, for the audit trail (default: $SUDO_USER, $USER)")
-	pos, err := parse(fs, args)
+	pos, err := parse(fs, args, stdout)
 	if err != nil {
 		return err
 	}
@@ -219,7 +219,7 @@ func cmdHold(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *release {
 		fmt.Fprintf(stdout, "Call %s released from legal hold: retention may delete it again\n", call.ID)
 	} else {
-		fmt.Fprintf(stdout, "Call %s is under legal hold: no rule, disk guard or user can delete it until 'spanrec hold --release %s'\n", call.ID, call.ID)
+		fmt.Fprintf(stdout, "Call %s is under legal hold: no rule, disk guard or user can delete it until '%s hold --release %s'\n", call.ID, prog, call.ID)
 	}
 	return nil
 }

@@ -83,7 +83,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	key := fs.String("tls-key", "", "TLS private key file, PEM (default: config http.tls_key)")
 	firstAdmin := fs.String("first-admin", "", "when no account exists, create this admin with a generated password (printed once)")
 	poll := fs.Duration("poll", 2*time.Second, "how often the live view looks for newly indexed calls")
-	pos, err := parse(fs, args)
+	pos, err := parse(fs, args, stdout)
 	if err != nil {
 		return err
 	}
@@ -113,7 +113,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer db.Close()
 	if *firstAdmin != "" {
-		if err := ensureFirstAdmin(ctx, db, *firstAdmin, stdout); err != nil {
+		if err := ensureFirstAdmin(ctx, db, *firstAdmin, e.dataDir, stdout); err != nil {
 			return err
 		}
 	}
@@ -233,9 +233,9 @@ func newWeb(ctx context.Context, e *env, db *sqlite.DB, hc httpConfig, stdout io
 	// One write, so that whoever waits for the URL line gets the hint too.
 	msg := fmt.Sprintf("Serving %s on %s://%s/\n", e.dataDir, scheme, ln.Addr())
 	if len(users) == 0 {
-		msg += fmt.Sprintf("No user exists yet. Create the first one with:\n  spanrec user add NAME --role admin --data %s\n", e.dataDir)
+		msg += fmt.Sprintf("No user exists yet. Create the first one with:\n  %s user add NAME --role admin --data %s\n", prog, e.dataDir)
 	} else {
-		msg += fmt.Sprintf("Log in with one of the %d accounts (spanrec user list --data %s).\n", len(users), e.dataDir)
+		msg += fmt.Sprintf("Log in with one of the %d accounts (%s user list --data %s).\n", len(users), prog, e.dataDir)
 	}
 	fmt.Fprint(stdout, msg)
 	return &web{srv: srv, ln: ln, log: e.log, hs: &http.Server{

@@ -18,12 +18,17 @@ func cmdShow(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var c common
 	c.register(fs)
 	asJSON := fs.Bool("json", false, "print the call as JSON")
-	pos, err := parse(fs, args)
+	pos, err := parse(fs, args, stdout)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
 		return fmt.Errorf("%w: show takes one call ID (or a unique prefix of one)", errUsage)
+	}
+	id := strings.ToLower(pos[0]) // IDs are lower-case hex
+	if len(id) < spanrec.MinIDPrefix {
+		return fmt.Errorf("%w: show: %q is too short: give a call ID or at least its first %d characters ('%s calls' lists the IDs)",
+			errUsage, pos[0], spanrec.MinIDPrefix, prog)
 	}
 	e, err := c.setup(fs, stderr)
 	if err != nil {
@@ -34,7 +39,7 @@ func cmdShow(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer db.Close()
-	call, err := db.Call(ctx, spanrec.CallID(pos[0]))
+	call, err := db.Call(ctx, spanrec.CallID(id))
 	if err != nil {
 		return err
 	}

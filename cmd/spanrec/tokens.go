@@ -40,7 +40,7 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 func tokenCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("token create", flag.ContinueOnError)
 	name := fs.String("name", "", "a label for the token, e.g. the machine that uses it")
-	pos, db, err := accountsCommand(ctx, fs, args, 1, "one USER", stderr, false)
+	pos, db, err := accountsCommand(ctx, fs, args, 1, "one USER", stdout, stderr, false)
 	if err != nil {
 		return err
 	}
@@ -61,7 +61,7 @@ func tokenCreate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 func tokenList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("token list", flag.ContinueOnError)
 	user := fs.String("user", "", "only this user's tokens")
-	_, db, err := accountsCommand(ctx, fs, args, 0, "no arguments", stderr, false)
+	_, db, err := accountsCommand(ctx, fs, args, 0, "no arguments", stdout, stderr, false)
 	if err != nil {
 		return err
 	}
@@ -88,7 +88,7 @@ func tokenList(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 func tokenRevoke(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("token revoke", flag.ContinueOnError)
-	pos, db, err := accountsCommand(ctx, fs, args, 1, "one token ID (see 'spanrec token list')", stderr, false)
+	pos, db, err := accountsCommand(ctx, fs, args, 1, "one token ID (see '"+prog+" token list')", stdout, stderr, false)
 	if err != nil {
 		return err
 	}

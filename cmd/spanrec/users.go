@@ -61,10 +61,10 @@ func (l *extensionsFlag) Set(s string) error {
 // accountsCommand parses a user or token subcommand's flags, which must
 // leave want positional arguments, and opens the index (creating the data
 // directory if create is set: the first user may come before any call).
-func accountsCommand(ctx context.Context, fs *flag.FlagSet, args []string, want int, what string, stderr io.Writer, create bool) ([]string, *sqlite.DB, error) {
+func accountsCommand(ctx context.Context, fs *flag.FlagSet, args []string, want int, what string, stdout, stderr io.Writer, create bool) ([]string, *sqlite.DB, error) {
 	var c common
 	c.register(fs)
-	pos, err := parse(fs, args)
+	pos, err := parse(fs, args, stdout)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -92,9 +92,9 @@ func userAdd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	fs := flag.NewFlagSet("user add", flag.ContinueOnError)
 	role := fs.String("role", "", "admin, supervisor or agent (required)")
 	var exts extensionsFlag
-	fs.Var(&exts, "extension", "an extension (phone number) of the user; repeat or separate with commas")
+	fs.Var(&exts, "extension", "an extension `N` (phone number) of the user, at least one for an agent; repeat or separate with commas")
 	generate := fs.Bool("generate", false, "generate a random password and print it once")
-	pos, db, err := accountsCommand(ctx, fs, args, 1, "one user NAME", stderr, true)
+	pos, db, err := accountsCommand(ctx, fs, args, 1, "one user NAME", stdout, stderr, true)
 	if err != nil {
 		return err
 	}
@@ -111,6 +111,9 @@ func userAdd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		if !api.ValidExtension(x) {
 			return fmt.Errorf("%w: --extension %q: use up to 32 digits, letters and + * # . _ -", errUsage, x)
 		}
+	}
+	if r == auth.Agent && len(exts) == 0 {
+		return fmt.Errorf("%w: an agent sees only the calls of their extensions: give at least one --extension N", errUsage)
 	}
 	if _, err := db.User(ctx, name); err == nil {
 		return fmt.Errorf("user %s exists", name)
@@ -144,7 +147,7 @@ func userAdd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 func userPassword(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("user password", flag.ContinueOnError)
 	generate := fs.Bool("generate", false, "generate a random password and print it once")
-	pos, db, err := accountsCommand(ctx, fs, args, 1, "one user NAME", stderr, false)
+	pos, db, err := accountsCommand(ctx, fs, args, 1, "one user NAME", stdout, stderr, false)
 	if err != nil {
 		return err
 	}
@@ -210,7 +213,7 @@ func newPassword(name string, generate bool, stdin io.Reader, stderr io.Writer) 
 
 func userList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("user list", flag.ContinueOnError)
-	_, db, err := accountsCommand(ctx, fs, args, 0, "no arguments", stderr, false)
+	_, db, err := accountsCommand(ctx, fs, args, 0, "no arguments", stdout, stderr, false)
 	if err != nil {
 		return err
 	}
@@ -220,7 +223,7 @@ func userList(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if len(us) == 0 {
-		fmt.Fprintln(stderr, "no users yet: add one with 'spanrec user add NAME --role admin'")
+		fmt.Fprintf(stderr, "no users yet: add one with '%s user add NAME --role admin'\n", prog)
 		return nil
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
@@ -233,7 +236,7 @@ func userList(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 func userDelete(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("user delete", flag.ContinueOnError)
-	pos, db, err := accountsCommand(ctx, fs, args, 1, "one user NAME", stderr, false)
+	pos, db, err := accountsCommand(ctx, fs, args, 1, "one user NAME", stdout, stderr, false)
 	if err != nil {
 		return err
 	}
@@ -250,15 +253,27 @@ func userDelete(ctx context.Context, args []string, stdout, stderr io.Writer) er
 
 // ensureFirstAdmin creates the admin account name with a generated
 // password, printed once, when the index has no account at all; with
-// accounts present it does nothing. It serves a first start (and the
-// README's demo command) without any default password.
-func ensureFirstAdmin(ctx context.Context, db *sqlite.DB, name string, stdout io.Writer) error {
+// accounts present it creates none, and says how to set a new password
+// when name is one of them (its password was printed on the first start
+// only). It serves a first start (and the README's demo command) without
+// any default password.
+func ensureFirstAdmin(ctx context.Context, db *sqlite.DB, name, dataDir string, stdout io.Writer) error {
 	if !api.ValidUserName(name) {
 		return fmt.Errorf("%w: --first-admin %q: use 1 to 64 letters, digits and . _ @ -", errUsage, name)
 	}
 	users, err := db.Users(ctx)
-	if err != nil || len(users) > 0 {
+	if err != nil {
 		return err
+	}
+	change := fmt.Sprintf("%s user password %s%s --generate", prog, name, dataFlag(dataDir))
+	for _, u := range users {
+		if u.Name == name {
+			fmt.Fprintf(stdout, "The account %s exists already: its password was shown when it was created. Lost it? Set a new one with:\n  %s\n", name, change)
+			return nil
+		}
+	}
+	if len(users) > 0 {
+		return nil
 	}
 	pw, err := newPassword(name, true, nil, io.Discard)
 	if err != nil {
@@ -274,6 +289,15 @@ func ensureFirstAdmin(ctx context.Context, db *sqlite.DB, name string, stdout io
 	if err := db.AddEvent(ctx, cliEvent(auth.ActionUserAdd, name+" (admin, first start)")); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "Created the first account: user %s (admin), password %s\n(shown only this once; change it with: spanrec user password %s)\n", name, pw, name)
+	fmt.Fprintf(stdout, "Created the first account: user %s (admin), password %s\n(shown only this once; set a new one with: %s)\n", name, pw, change)
 	return nil
+}
+
+// dataFlag returns " --data DIR" for a hint to the user, or "" when DIR is
+// what the command would use anyway.
+func dataFlag(dir string) string {
+	if dir == defaultData() {
+		return ""
+	}
+	return " --data " + dir
 }
