@@ -277,6 +277,12 @@ func TestCallsFilters(t *testing.T) {
 			s := c["start"].(string)
 			return s >= "2026-11-01T09:00:05Z" && s < "2026-11-01T09:00:13Z"
 		}, true},
+		{[]string{"--status-code", "486"}, func(c map[string]any) bool { return c["status_code"] == 486.0 }, true},
+		{[]string{"--hangup-by", "caller"}, func(c map[string]any) bool { return c["hangup_by"] == "caller" }, true},
+		{[]string{"--min-ring", "1", "--max-ring", "2"}, func(c map[string]any) bool {
+			r, ok := c["ring_ms"].(float64)
+			return ok && r >= 1000 && r <= 2000
+		}, true},
 		{[]string{"--since", "2026-11-01T10:00:05+01:00"}, func(c map[string]any) bool { return c["start"].(string) >= "2026-11-01T09:00:05Z" }, true},
 	} {
 		got := callsJSON(t, append([]string{"--data", data}, tc.args...)...)
@@ -313,7 +319,9 @@ func TestCallsFilters(t *testing.T) {
 		{[]string{"--since", "2026-11-02", "--until", "2026-11-01"}, "end of the time range is before its start"},
 		{[]string{"--since", "2026-11-31"}, "want an RFC 3339 time"},
 		{[]string{"--group", "caller"}, "want interaction"},
-		{[]string{"--sort", "caller"}, "want start, -start, duration or -duration"},
+		{[]string{"--sort", "nope"}, "want one of start, caller"},
+		{[]string{"--status-code", "99"}, "from 100 to 699"},
+		{[]string{"--min-ring", "5", "--max-ring", "1"}, "maximum ring time is less than the minimum"},
 		{[]string{"--signalling", "h323"}, "want sip or none"},
 	} {
 		code, _, errs := runCLI(t, nil, append([]string{"calls", "--data", data}, tc.args...)...)

@@ -34,7 +34,11 @@ var synopses = map[string]string{
 
 // printHelp writes a command's help: its usage line, then its flags.
 func printHelp(w io.Writer, fs *flag.FlagSet) {
-	fmt.Fprintf(w, "usage: spanrec %s %s\n\nflags:\n", fs.Name(), synopses[fs.Name()])
+	syn, ok := synopses[fs.Name()]
+	if !ok {
+		syn = "[flags]"
+	}
+	fmt.Fprintf(w, "usage: spanrec %s %s\n\nflags:\n", fs.Name(), syn)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fs.VisitAll(func(f *flag.Flag) {
 		typ, use := flag.UnquoteUsage(f)
