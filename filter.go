@@ -30,10 +30,12 @@ const MinIDPrefix = 6
 // IDPrefixAmbiguous lists.
 const MaxIDCandidates = 10
 
-// IDPrefixTooShort is a call index's error (EINVALID) for id, which no call
-// has and which is shorter than MinIDPrefix, so names no call either.
+// IDPrefixTooShort is a call index's error for id, which no call has and
+// which is shorter than MinIDPrefix, so names no call either: of kind
+// ENOTFOUND (id may be a whole ID that is not, or no longer, there), its
+// message says how long a prefix must be.
 func IDPrefixTooShort(id CallID) error {
-	return Errorf(EINVALID, "no call has the ID %s, and a prefix must have at least %d of the ID's characters", truncate(string(id), 64), MinIDPrefix)
+	return Errorf(ENOTFOUND, "no call %s (a prefix of a call ID must have at least %d of its characters)", truncate(string(id), 64), MinIDPrefix)
 }
 
 // IDPrefixAmbiguous is a call index's error (EINVALID) for a prefix that

@@ -329,15 +329,15 @@ func (s *suite) testByPrefix(t *testing.T) {
 		{"abcde~", "abcde~", ""},
 		{"123456", "123456", ""}, // exact match wins over the prefix of 1234567890
 		{"1234567", "1234567890", ""},
-		{"abcde", "", spanrec.EINVALID}, // too short to be a prefix
+		{"abcde", "", spanrec.ENOTFOUND}, // too short to be a prefix
 		{"abcdef9", "", spanrec.ENOTFOUND},
 		{"ABCDEF0", "", spanrec.ENOTFOUND}, // IDs are case-sensitive
 		{"zzzzzzzz", "", spanrec.ENOTFOUND},
-		{"ab%de", "", spanrec.EINVALID}, // too short (and not a pattern)
+		{"ab%de", "", spanrec.ENOTFOUND}, // too short (and not a pattern)
 		{"ab_def", "ab_def", ""},
-		{"ab_de", "", spanrec.EINVALID},
+		{"ab_de", "", spanrec.ENOTFOUND},
 		{"ab_de_", "", spanrec.ENOTFOUND}, // a prefix is not a pattern: _ matches only _
-		{"ab%d", "", spanrec.EINVALID},
+		{"ab%d", "", spanrec.ENOTFOUND},
 		{"", "", spanrec.EINVALID},
 	}
 	// The messages are for users (the CLI and the API show them): they

@@ -195,9 +195,9 @@ func worstMOS(streams []spanrec.Stream) *float64 {
 
 // Call returns the call with the given ID, with its streams and DTMF. id may
 // also be a prefix of at least spanrec.MinIDPrefix characters of exactly one
-// call's ID. It returns an error of kind ENOTFOUND if no call matches, and
-// of kind EINVALID if id is a shorter prefix or the prefix matches several
-// calls (spanrec.IDPrefixAmbiguous lists the first few).
+// call's ID. It returns an error of kind ENOTFOUND if no call matches (its
+// message names the shortest prefix when id is shorter), and of kind
+// EINVALID if the prefix matches several calls (spanrec.IDPrefixAmbiguous lists the first few).
 func (db *DB) Call(ctx context.Context, id spanrec.CallID) (*spanrec.Call, error) {
 	var c *spanrec.Call
 	err := db.readTx(ctx, func(tx pgx.Tx) error {

@@ -279,7 +279,8 @@ func TestCallsFilters(t *testing.T) {
 		}, true},
 		{[]string{"--status-code", "486"}, func(c map[string]any) bool { return c["status_code"] == 486.0 }, true},
 		{[]string{"--hangup-by", "caller"}, func(c map[string]any) bool { return c["hangup_by"] == "caller" }, true},
-		{[]string{"--min-ring", "1", "--max-ring", "2"}, func(c map[string]any) bool {
+		{[]string{"--max-duration", "1m"}, func(c map[string]any) bool { return ms(c) <= 60000 }, true},
+		{[]string{"--min-ring", "1000ms", "--max-ring", "2"}, func(c map[string]any) bool {
 			r, ok := c["ring_ms"].(float64)
 			return ok && r >= 1000 && r <= 2000
 		}, true},
@@ -314,7 +315,8 @@ func TestCallsFilters(t *testing.T) {
 		{[]string{"--codec", strings.Repeat("x", 40)}, "longer than 32"},
 		{[]string{"--has-loss=maybe"}, "maybe"},
 		{[]string{"--min-duration", "-1"}, "want seconds"},
-		{[]string{"--max-duration", "2m"}, "want seconds"},
+		{[]string{"--min-pdd", "soon"}, "or a duration (1m30s, 500ms)"},
+		{[]string{"--max-duration", "-2s"}, "want seconds"},
 		{[]string{"--min-duration", "10", "--max-duration", "5"}, "maximum duration is less than the minimum"},
 		{[]string{"--since", "2026-11-02", "--until", "2026-11-01"}, "end of the time range is before its start"},
 		{[]string{"--since", "2026-11-31"}, "want an RFC 3339 time"},
