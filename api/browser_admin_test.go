@@ -416,8 +416,9 @@ const layoutJS = `((keys) => {
 
 // TestBrowserLayout loads every main page at 1920×1080, 1280×800 and
 // 390×844 in the light and the dark theme, screenshots it, and checks the
-// layout (layoutJS), the theme's colours, and that keyboard focus is
-// visible on every control Tab reaches.
+// layout (layoutJS), the theme's colours, and at 1280×800 that keyboard
+// focus is visible on every control Tab reaches and that every text shown
+// has enough contrast with the background it is drawn on (contrastJS).
 func TestBrowserLayout(t *testing.T) {
 	needChromium(t)
 	f := newFixture(t, false, nil)
@@ -466,6 +467,9 @@ func TestBrowserLayout(t *testing.T) {
 					}
 					if sz.w == 1280 {
 						b.focusVisible(t, 15)
+						for _, p := range eval[[]string](t, b, contrastJS) {
+							t.Errorf("%s theme: %s", th.scheme, p)
+						}
 					}
 					b.check(t)
 				})
@@ -501,3 +505,48 @@ func (b *browser) focusVisible(t *testing.T, n int) {
 		}
 	}
 }
+
+// contrastJS returns the visible text whose colour has less than 4.5:1
+// contrast (3:1 for large text: 24 px, or 18.66 px bold) against the
+// background it is drawn on: the first opaque background colour of it or
+// an ancestor (WCAG 2.2 SC 1.4.3). Text over images or canvases is not
+// judged; disabled controls are exempt, as WCAG exempts them.
+const contrastJS = `(() => {
+  const parse = (c) => { const m = c.match(/rgba?\(([^)]+)\)/); if (!m) return null; const v = m[1].split(/[ ,\/]+/).filter(Boolean).map(Number); return { r: v[0], g: v[1], b: v[2], a: v.length > 3 ? v[3] : 1 }; };
+  const lum = (c) => { const f = (x) => { x /= 255; return x <= 0.04045 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4; }; return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b); };
+  const mix = (fg, bg) => ({ r: fg.r * fg.a + bg.r * (1 - fg.a), g: fg.g * fg.a + bg.g * (1 - fg.a), b: fg.b * fg.a + bg.b * (1 - fg.a), a: 1 });
+  const bgOf = (el) => {
+    const layers = [];
+    for (let e = el; e; e = e.parentElement) {
+      const c = parse(getComputedStyle(e).backgroundColor);
+      if (getComputedStyle(e).backgroundImage !== 'none') return null;
+      if (c && c.a > 0) { layers.push(c); if (c.a >= 1) break; }
+    }
+    let bg = { r: 255, g: 255, b: 255, a: 1 };
+    if (matchMedia('(prefers-color-scheme: dark)').matches) bg = { r: 0, g: 0, b: 0, a: 1 };
+    for (let i = layers.length - 1; i >= 0; i--) bg = mix(layers[i], bg);
+    return bg;
+  };
+  const out = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const seen = new Set();
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const el = n.parentElement;
+    if (!el || seen.has(el) || !n.textContent.trim()) continue;
+    seen.add(el);
+    if (el.closest('svg, canvas, [hidden], dialog:not([open]), .sr-only, option, script, style, noscript') || el.closest('details:not([open])') && !el.closest('summary')) continue;
+    if (el.closest(':disabled, [aria-disabled="true"], .disabled')) continue;
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 || r.height === 0 || (el.checkVisibility && !el.checkVisibility({ visibilityProperty: true }))) continue;
+    const cs = getComputedStyle(el);
+    const fg = parse(cs.color), bg = bgOf(el);
+    if (!fg || !bg) continue;
+    const c = mix(fg, bg);
+    const l1 = lum(c), l2 = lum(bg);
+    const ratio = (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05);
+    const px = parseFloat(cs.fontSize), bold = parseInt(cs.fontWeight, 10) >= 700;
+    const min = px >= 24 || (bold && px >= 18.66) ? 3 : 4.5;
+    if (ratio < min) out.push(ratio.toFixed(2) + ':1 ' + cs.color + ' on ' + 'rgb(' + [bg.r, bg.g, bg.b].map(Math.round).join(', ') + ') ' + el.tagName.toLowerCase() + '.' + [...el.classList].join('.') + ' "' + n.textContent.trim().slice(0, 30) + '"');
+  }
+  return out.slice(0, 40);
+})()`
