@@ -43,6 +43,9 @@ const subscriberQueue = 64
 // the snapshots (counted) but their events still go out.
 const maxActiveCalls = 20_000
 
+// maxEnded is how many ended calls Events remembers.
+const maxEnded = 4096
+
 // Events passes live call events from a publisher (the recorder, or
 // WatchIndex) to the /api/live streams, and keeps the calls in progress
 // (started, not ended) so that a stream can begin with them. It is safe
@@ -51,6 +54,11 @@ type Events struct {
 	mu     sync.Mutex
 	subs   map[*subscriber]struct{}
 	active map[spanrec.CallID]*spanrec.Call
+	// ended are the calls that ended lately (at most maxEnded, oldest
+	// first in endedRing): news of them in progress that comes late (a
+	// journal read just before the call was indexed) is dropped.
+	ended     map[spanrec.CallID]struct{}
+	endedRing []spanrec.CallID
 
 	activeDropped atomic.Uint64 // calls left out of the snapshots (maxActiveCalls)
 	resyncs       atomic.Uint64 // snapshots sent again to a lagging stream
@@ -66,26 +74,40 @@ type subscriber struct {
 
 // NewEvents returns an Events without subscribers.
 func NewEvents() *Events {
-	return &Events{subs: map[*subscriber]struct{}{}, active: map[spanrec.CallID]*spanrec.Call{}}
+	return &Events{subs: map[*subscriber]struct{}{}, active: map[spanrec.CallID]*spanrec.Call{}, ended: map[spanrec.CallID]struct{}{}}
 }
 
 // Publish records e in the set of calls in progress and sends it to every
 // subscriber without blocking: a subscriber whose queue is full gets a
-// new snapshot instead (see resync). e.Call must not be modified
-// afterwards.
+// new snapshot instead (see resync). News of a call that ended lately (a
+// start, answer, update, or its end again) is dropped. e.Call must not be
+// modified afterwards.
 func (ev *Events) Publish(e Event) {
 	ev.mu.Lock()
 	defer ev.mu.Unlock()
 	if e.Call != nil {
+		id := e.Call.ID
 		switch e.Type {
 		case EventStart, EventAnswer, EventUpdate:
-			if _, ok := ev.active[e.Call.ID]; ok || len(ev.active) < maxActiveCalls {
-				ev.active[e.Call.ID] = e.Call
+			if _, gone := ev.ended[id]; gone {
+				return
+			}
+			if _, ok := ev.active[id]; ok || len(ev.active) < maxActiveCalls {
+				ev.active[id] = e.Call
 			} else if e.Type == EventStart {
 				ev.activeDropped.Add(1)
 			}
 		case EventEnd, EventFailed:
-			delete(ev.active, e.Call.ID)
+			if _, told := ev.ended[id]; told {
+				return // told by another watcher (index and journals) already
+			}
+			delete(ev.active, id)
+			if len(ev.endedRing) >= maxEnded {
+				delete(ev.ended, ev.endedRing[0])
+				ev.endedRing = ev.endedRing[1:]
+			}
+			ev.ended[id] = struct{}{}
+			ev.endedRing = append(ev.endedRing, id)
 		}
 	}
 	for s := range ev.subs {
@@ -344,4 +366,73 @@ func (ev *Events) subscribers() int {
 	ev.mu.Lock()
 	defer ev.mu.Unlock()
 	return len(ev.subs)
+}
+
+// has reports whether the call id is in progress for ev.
+func (ev *Events) has(id spanrec.CallID) bool {
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	_, ok := ev.active[id]
+	return ok
+}
+
+// WatchProgress polls list every interval (default 2 s) for the calls in
+// progress of a recorder that runs apart from the server (cmd/spanrec:
+// recorder.InProgress over its journals) and publishes to ev what
+// changed: "start" for a call not seen before (then "answer" if it is
+// answered), "answer" when it is answered, "update" when its codecs
+// change. A call gone from the list that ev still has in progress ended:
+// "end" with the call as index has it, or "failed" if the index has it
+// not (WatchIndex tells the end of a call it indexes too; Events drops the
+// second). It returns when ctx is done.
+func WatchProgress(ctx context.Context, list func() ([]*spanrec.Call, error), index spanrec.CallIndex, ev *Events, interval time.Duration, log func(error)) {
+	if interval <= 0 {
+		interval = 2 * time.Second
+	}
+	seen := map[spanrec.CallID]*spanrec.Call{}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		calls, err := list()
+		if err != nil {
+			if log != nil {
+				log(err)
+			}
+		} else {
+			now := make(map[spanrec.CallID]*spanrec.Call, len(calls))
+			for _, c := range calls {
+				now[c.ID] = c
+				old := seen[c.ID]
+				switch {
+				case old == nil:
+					ev.Publish(Event{Type: EventStart, Call: c})
+					if !c.Answer.IsZero() {
+						ev.Publish(Event{Type: EventAnswer, Call: c})
+					}
+				case old.Answer.IsZero() && !c.Answer.IsZero():
+					ev.Publish(Event{Type: EventAnswer, Call: c})
+				case !slices.Equal(old.Codecs, c.Codecs):
+					ev.Publish(Event{Type: EventUpdate, Call: c})
+				}
+			}
+			for id, c := range seen {
+				if now[id] != nil || !ev.has(id) {
+					continue
+				}
+				if ic, err := index.Call(ctx, id); err == nil {
+					ev.Publish(Event{Type: EventEnd, Call: ic})
+				} else if spanrec.ErrorKind(err) == spanrec.ENOTFOUND {
+					ev.Publish(Event{Type: EventFailed, Call: c})
+				} else if ctx.Err() == nil && log != nil {
+					log(err)
+				}
+			}
+			seen = now
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

@@ -84,6 +84,12 @@ type liveRun struct {
 // to now, so that capture time is wall time, as on a mirror port) with
 // nothing released yet.
 func recordLive(t *testing.T, f *fixture, o pcaptest.Options, speed float64) *liveRun {
+	return recordInto(t, f, o, speed, true)
+}
+
+// recordInto is recordLive; without publish the recorder tells the
+// server nothing, as one that runs beside spanrec serve.
+func recordInto(t *testing.T, f *fixture, o pcaptest.Options, speed float64, publish bool) *liveRun {
 	t.Helper()
 	o.Start = time.Now().UTC().Truncate(time.Millisecond)
 	var buf bytes.Buffer
@@ -102,6 +108,9 @@ func recordLive(t *testing.T, f *fixture, o pcaptest.Options, speed float64) *li
 	done := make(chan error, 1)
 	go func() {
 		done <- l.Run(ctx, func(e recorder.Event) {
+			if !publish {
+				return
+			}
 			switch e.Kind {
 			case recorder.CallStarted:
 				ev.Publish(api.Event{Type: api.EventStart, Call: e.Call})
@@ -339,5 +348,90 @@ func TestLiveResync(t *testing.T) {
 	_, body := sue.do("GET", "/metrics", nil)
 	if !bytes.Contains(body, []byte("spanrec_live_calls_in_progress 3\n")) || bytes.Contains(body, []byte("spanrec_live_resyncs_total 0\n")) {
 		t.Errorf("metrics:\n%s", body)
+	}
+}
+
+// TestLiveSnapshotBesideRecorder: spanrec serve beside a recorder (which
+// tells it nothing) learns the calls in progress from the recorder's
+// journals: a stream opened while they talk begins with them, and each
+// ends once, as the index gets it.
+func TestLiveSnapshotBesideRecorder(t *testing.T) {
+	f := newFixture(t, false, nil)
+	run := recordInto(t, f, pcaptest.Options{Seed: 13, Calls: pcaptest.Concurrent(8, 2*time.Second, 8*time.Second)}, 0, false)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	watching := make(chan struct{}, 2)
+	go func() {
+		api.WatchProgress(ctx, func() ([]*spanrec.Call, error) {
+			calls, _, err := recorder.InProgress(f.dir, 0)
+			return calls, err
+		}, f.db, f.api.Events(), 100*time.Millisecond, func(err error) { t.Error(err) })
+		watching <- struct{}{}
+	}()
+	go func() {
+		api.WatchIndex(ctx, f.db, f.api.Events(), 100*time.Millisecond, nil)
+		watching <- struct{}{}
+	}()
+	defer func() { cancel(); <-watching; <-watching }()
+	run.feed.release(run.start.Add(5 * time.Second))
+	active := waitActive(t, f, 8)
+
+	s := openLive(t, f.login(t, "sue"))
+	snap := s.snapshot()
+	if len(snap.Calls) != 8 {
+		t.Fatalf("snapshot of %d calls, want 8", len(snap.Calls))
+	}
+	ids := map[string]bool{}
+	for _, c := range active {
+		ids[string(c.ID)] = true
+	}
+	for _, c := range snap.Calls {
+		if !ids[c.ID] || c.Status != "answered" || c.Answer.IsZero() || len(c.Codecs) != 1 || c.Codecs[0] != "PCMU" {
+			t.Errorf("snapshot call %+v", c)
+		}
+	}
+	run.feed.releaseAll()
+	ended := map[string]int{}
+	for len(ended) < 8 {
+		typ, data := s.next()
+		var c struct{ ID string }
+		if err := json.Unmarshal([]byte(data), &c); err != nil {
+			t.Fatal(err)
+		}
+		switch typ {
+		case api.EventEnd:
+			if !ids[c.ID] {
+				t.Errorf("end of call %s, not in the snapshot", c.ID)
+			}
+			if ended[c.ID]++; ended[c.ID] > 1 {
+				t.Errorf("call %s ended twice", c.ID)
+			}
+		case api.EventUpdate, api.EventAnswer:
+		default:
+			t.Errorf("event %s %s", typ, data)
+		}
+	}
+	// A late journal read or the index's own "end" is not told again:
+	// nothing but heartbeats for a few polls.
+	more := make(chan string, 1)
+	go func() {
+		for {
+			line, err := s.r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			if strings.HasPrefix(line, "event: ") {
+				more <- line
+				return
+			}
+		}
+	}()
+	select {
+	case line := <-more:
+		t.Errorf("%q after every end", line)
+	case <-time.After(time.Second):
+	}
+	if n := len(f.api.Events().Active()); n != 0 {
+		t.Errorf("%d calls still in progress", n)
 	}
 }

@@ -255,3 +255,42 @@ func (l *Listening) refresh() error {
 
 // Close releases the spool files.
 func (l *Listening) Close() error { return l.fo.Close() }
+
+// InProgress returns the calls in progress that live recorders write into
+// dataDir, as their journals (spool/ID/call.json, rewritten at every
+// flush) last saw them, for a server that runs apart from the recorder:
+// parties, direction, start and answer times, codecs. Journals whose
+// writer is gone (a recorder killed: Recover's work) are left out. It
+// reads at most limit journals (0: 20,000) and returns how many more
+// there were.
+func InProgress(dataDir string, limit int) ([]*spanrec.Call, int, error) {
+	if limit <= 0 {
+		limit = 20_000
+	}
+	ents, err := os.ReadDir(filepath.Join(dataDir, "spool"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, 0, nil
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("calls in progress: %w", err)
+	}
+	var out []*spanrec.Call
+	more := 0
+	for _, e := range ents {
+		if !e.IsDir() || !plainID(e.Name()) {
+			continue // the pool's directory, and what no call names
+		}
+		if len(out) >= limit {
+			more++
+			continue
+		}
+		j, err := inProgress(filepath.Join(dataDir, "spool", e.Name()), spanrec.CallID(e.Name()))
+		if err != nil {
+			continue // not in progress, or its journal is not written yet
+		}
+		c := j.Call()
+		c.Status, c.End, c.Duration = j.Status, time.Time{}, 0
+		out = append(out, c)
+	}
+	return out, more, nil
+}

@@ -154,8 +154,24 @@ func (w *web) runWatching(ctx context.Context, db *sqlite.DB, poll time.Duration
 			w.log.Warn("serve: live view: reading the index", "err", err)
 		})
 	}()
+	// The calls in progress of a recorder writing this data directory,
+	// from its journals: serve's snapshots and start/answer events.
+	progressed := make(chan struct{})
+	go func() {
+		defer close(progressed)
+		api.WatchProgress(watchCtx, func() ([]*spanrec.Call, error) {
+			calls, more, err := recorder.InProgress(w.dataDir, 0)
+			if more > 0 {
+				w.log.Warn("serve: live view: too many calls in progress to show", "left_out", more)
+			}
+			return calls, err
+		}, db, w.srv.Events(), poll, func(err error) {
+			w.log.Warn("serve: live view: reading the calls in progress", "err", err)
+		})
+	}()
 	err := w.run(ctx)
 	stopWatch()
+	<-progressed
 	if werr := <-watched; werr != nil {
 		err = errors.Join(err, fmt.Errorf("live view: %w", werr))
 	}
@@ -164,10 +180,11 @@ func (w *web) runWatching(ctx context.Context, db *sqlite.DB, poll time.Duration
 
 // web is the HTTP server of the API and the web UI over a data directory.
 type web struct {
-	srv *api.Server
-	hs  *http.Server
-	ln  net.Listener
-	log *slog.Logger
+	dataDir string
+	srv     *api.Server
+	hs      *http.Server
+	ln      net.Listener
+	log     *slog.Logger
 }
 
 // newWeb listens on hc.Listen (TLS when hc has a certificate) and prints
@@ -238,7 +255,7 @@ func newWeb(ctx context.Context, e *env, db *sqlite.DB, hc httpConfig, stdout io
 		msg += fmt.Sprintf("Log in with one of the %d accounts (%s user list --data %s).\n", len(users), prog, e.dataDir)
 	}
 	fmt.Fprint(stdout, msg)
-	return &web{srv: srv, ln: ln, log: e.log, hs: &http.Server{
+	return &web{srv: srv, ln: ln, log: e.log, dataDir: e.dataDir, hs: &http.Server{
 		Handler: srv.Handler(),
 		// Slow clients: the headers must arrive within 10 s and the whole
 		// request (bodies are at most 64 KiB) within 30 s; each write of
