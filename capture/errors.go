@@ -12,9 +12,9 @@ type formatError struct {
 
 func (e *formatError) Error() string {
 	if e.gzip {
-		return fmt.Sprintf("capture: %s is gzip-compressed but not a pcap or pcapng file (decompressed starts with 0x%x)", e.name, e.head)
+		return fmt.Sprintf("%s is gzip-compressed but not a pcap or pcapng file (decompressed starts with 0x%x)", e.name, e.head)
 	}
-	return fmt.Sprintf("capture: %s is not a pcap or pcapng file (starts with 0x%x)", e.name, e.head)
+	return fmt.Sprintf("%s is not a pcap or pcapng file (starts with 0x%x)", e.name, e.head)
 }
 
 // corruptError reports a record or block whose lengths or fields cannot be
@@ -26,5 +26,5 @@ type corruptError struct {
 }
 
 func (e *corruptError) Error() string {
-	return fmt.Sprintf("capture: %s: corrupt record at offset %d: %s", e.name, e.offset, e.msg)
+	return fmt.Sprintf("%s: corrupt record at offset %d: %s", e.name, e.offset, e.msg)
 }

@@ -135,8 +135,9 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // format is detected from the first bytes, not from the name. Path "-" reads
 // standard input.
 //
-// A file that is not a capture gives an error of the form "capture: FILE is not
-// a pcap or pcapng file (starts with 0x…)". A file too short to hold its file
+// A file that is not a capture gives an error of the form "FILE is not a pcap
+// or pcapng file (starts with 0x…)": the messages of errors about the input
+// are for the user and name the file, not this package. A file too short to hold its file
 // header, including an empty file, is a capture with no frames whose
 // Stats().Truncated is true.
 //
@@ -147,7 +148,7 @@ func OpenFile(path string) (Source, error) {
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("capture: %w", err)
+		return nil, err // "open PATH: …"
 	}
 	s, err := newFileSource(f, path, f)
 	if err != nil {

@@ -366,7 +366,7 @@ func TestCorrupt(t *testing.T) {
 			if len(frames) != tt.frames {
 				t.Errorf("%d frames before the error, want %d", len(frames), tt.frames)
 			}
-			want := fmt.Sprintf("capture: stdin: corrupt record at offset %d: %s", tt.offset, tt.msg)
+			want := fmt.Sprintf("stdin: corrupt record at offset %d: %s", tt.offset, tt.msg)
 			var ce *corruptError
 			if !errors.As(err, &ce) || err.Error() != want {
 				t.Fatalf("error %v\nwant %s", err, want)
@@ -388,8 +388,8 @@ func TestUnsupportedVersion(t *testing.T) {
 		file []byte
 		want string
 	}{
-		{pcap, "capture: stdin: corrupt record at offset 0: unsupported pcap version 3.4"},
-		{g.buf, "capture: stdin: corrupt record at offset 0: unsupported pcapng version 2.0"},
+		{pcap, "stdin: corrupt record at offset 0: unsupported pcap version 3.4"},
+		{g.buf, "stdin: corrupt record at offset 0: unsupported pcapng version 2.0"},
 	} {
 		src, err := NewReader(bytes.NewReader(tt.file))
 		if err == nil {
@@ -423,12 +423,12 @@ func TestNotCapture(t *testing.T) {
 			if err == nil || src != nil {
 				t.Fatalf("OpenFile returned %v, %v", src, err)
 			}
-			if want := "capture: " + path + " " + tt.want; err.Error() != want {
+			if want := path + " " + tt.want; err.Error() != want {
 				t.Errorf("error %q\nwant  %q", err, want)
 			}
 		})
 	}
-	if _, err := OpenFile(filepath.Join(t.TempDir(), "missing.pcap")); !errors.Is(err, os.ErrNotExist) || !strings.HasPrefix(err.Error(), "capture: open ") {
+	if _, err := OpenFile(filepath.Join(t.TempDir(), "missing.pcap")); !errors.Is(err, os.ErrNotExist) || !strings.HasPrefix(err.Error(), "open ") {
 		t.Errorf("missing file: %v", err)
 	}
 }

@@ -95,11 +95,11 @@ type LineError struct {
 	Err  error
 }
 
-func (e *LineError) Error() string { return fmt.Sprintf("keys: line %d: %v", e.Line, e.Err) }
+func (e *LineError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
 func (e *LineError) Unwrap() error { return e.Err }
 
 // ErrTooLarge is returned for input beyond MaxFileSize or MaxLines.
-var ErrTooLarge = errors.New("keys: file too large")
+var ErrTooLarge = errors.New("key file too large")
 
 // LoadFile reads a key file. It logs a warning (without content) to the
 // default logger when the file may be read by its group or by anyone: key
@@ -112,7 +112,7 @@ func LoadFile(path string) (*Set, error) {
 func LoadFileLog(path string, log *slog.Logger) (*Set, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("keys: %w", err)
+		return nil, err // "open PATH: …"
 	}
 	defer f.Close()
 	if st, err := f.Stat(); err == nil {

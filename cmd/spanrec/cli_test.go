@@ -332,3 +332,46 @@ func TestCallsFilters(t *testing.T) {
 		}
 	}
 }
+
+// TestMessagesNameNoPackage: what a user gets wrong (a file that is not a
+// capture, a missing file, a bad key file or configuration, an unknown
+// call) is said in the user's terms, without the Go package or type that
+// noticed it.
+func TestMessagesNameNoPackage(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	notes := write("notes.txt", "this is not a capture file\n")
+	typo := write("typo.yaml", "netwroks: {}\n")
+	kind := write("kind.yaml", "calls:\n  shards: many\n")
+	data := importDemo(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"import", notes, "--data", dir}, notes + " is not a pcap or pcapng file"},
+		{[]string{"doctor", notes}, notes + " is not a pcap or pcapng file"},
+		{[]string{"import", filepath.Join(dir, "nope.pcap"), "--data", dir}, "open " + filepath.Join(dir, "nope.pcap") + ": no such file"},
+		{[]string{"import", demo, "--keys", notes, "--data", dir}, "key file: " + notes + ": line 1: not a key log line"},
+		{[]string{"calls", "--config", typo, "--data", data}, "line 1: unknown key netwroks"},
+		{[]string{"calls", "--config", kind, "--data", data}, "line 2: `many` is not the kind of value expected here"},
+		{[]string{"calls", "--config", notes, "--data", data}, "is not the kind of value expected here"},
+		{[]string{"show", "0123456789", "--data", data}, "no call 0123456789"},
+		{[]string{"show", "abc", "--data", data}, "at least its first 6 characters"},
+	} {
+		code, _, errs := runCLI(t, nil, tc.args...)
+		if code == 0 || !strings.Contains(errs, tc.want) {
+			t.Errorf("%v: exit %d, %q; want %q", tc.args, code, errs, tc.want)
+		}
+		for _, pkg := range []string{"capture:", "keys:", "sqlite", "postgres", "index:", "main.", " yaml:", "!!"} {
+			if strings.Contains(errs, pkg) {
+				t.Errorf("%v: %q names %q", tc.args, errs, pkg)
+			}
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -164,7 +165,7 @@ func loadConfig(path string) (*fileConfig, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(&fc); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("config %s: %w", path, err)
+		return nil, fmt.Errorf("config %s: %s", path, yamlMessage(err))
 	}
 	if _, err := fc.networks(); err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
@@ -289,3 +290,28 @@ func (fc *fileConfig) packetConfig() packet.Config {
 		FragmentTimeout: fc.Capture.FragmentTimeout,
 	}
 }
+
+// yamlMessage says what is wrong with a configuration file in its own
+// terms: the YAML decoder's messages name Go types ("into main.fileConfig")
+// and YAML tags, not keys.
+func yamlMessage(err error) string {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return strings.TrimPrefix(err.Error(), "yaml: ")
+	}
+	msgs := make([]string, len(te.Errors))
+	for i, e := range te.Errors {
+		if m := yamlUnknownKey.FindStringSubmatch(e); m != nil {
+			e = m[1] + "unknown key " + m[2] + " (docs/spanrec.yaml lists the keys)"
+		} else if m := yamlWrongKind.FindStringSubmatch(e); m != nil {
+			e = m[1] + m[2] + " is not the kind of value expected here (docs/spanrec.yaml shows each key's)"
+		}
+		msgs[i] = e
+	}
+	return strings.Join(msgs, "; ")
+}
+
+var (
+	yamlUnknownKey = regexp.MustCompile(`^(line \d+: )?field (\S+) not found in type \S+$`)
+	yamlWrongKind  = regexp.MustCompile(`^(line \d+: )?cannot unmarshal !!\w+ (.*) into \S+$`)
+)
