@@ -236,6 +236,9 @@ func TestServe(t *testing.T) {
 			t.Fatal(err)
 		}
 		if strings.HasPrefix(line, "event: ") {
+			if line == "event: snapshot\n" { // the calls in progress when the stream opens (none)
+				continue
+			}
 			if line != "event: end\n" {
 				t.Errorf("live event %q", line)
 			}
