@@ -361,9 +361,10 @@ func TestLiveSnapshotBesideRecorder(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	watching := make(chan struct{}, 2)
+	journals := recorder.NewJournals(f.dir)
 	go func() {
 		api.WatchProgress(ctx, func() ([]*spanrec.Call, error) {
-			calls, _, err := recorder.InProgress(f.dir, 0)
+			calls, _, err := journals.Calls(0)
 			return calls, err
 		}, f.db, f.api.Events(), 100*time.Millisecond, func(err error) { t.Error(err) })
 		watching <- struct{}{}

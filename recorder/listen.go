@@ -256,18 +256,38 @@ func (l *Listening) refresh() error {
 // Close releases the spool files.
 func (l *Listening) Close() error { return l.fo.Close() }
 
-// InProgress returns the calls in progress that live recorders write into
-// dataDir, as their journals (spool/ID/call.json, rewritten at every
-// flush) last saw them, for a server that runs apart from the recorder:
-// parties, direction, start and answer times, codecs. Journals whose
-// writer is gone (a recorder killed: Recover's work) are left out. It
-// reads at most limit journals (0: 20,000) and returns how many more
-// there were.
-func InProgress(dataDir string, limit int) ([]*spanrec.Call, int, error) {
+// Journals reads the calls in progress that live recorders write into a
+// data directory, as their journals (spool/ID/call.json, rewritten at
+// every flush) last saw them, for a server that runs apart from the
+// recorder: parties, direction, status, start and answer times, codecs.
+// Journals whose writer is gone (a recorder killed: Recover's work) are
+// left out. A journal is parsed again only when its size or time changed,
+// so that a poll of thousands of calls costs a stat each. A Journals is
+// not safe for concurrent use.
+type Journals struct {
+	dataDir string
+	cache   map[string]progressEntry
+}
+
+type progressEntry struct {
+	size int64
+	mod  time.Time
+	pid  int
+	call *spanrec.Call
+}
+
+// NewJournals returns a Journals over dataDir.
+func NewJournals(dataDir string) *Journals {
+	return &Journals{dataDir: dataDir, cache: map[string]progressEntry{}}
+}
+
+// Calls returns the calls in progress, at most limit (0: 20,000), and how
+// many more there were.
+func (p *Journals) Calls(limit int) ([]*spanrec.Call, int, error) {
 	if limit <= 0 {
 		limit = 20_000
 	}
-	ents, err := os.ReadDir(filepath.Join(dataDir, "spool"))
+	ents, err := os.ReadDir(filepath.Join(p.dataDir, "spool"))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, 0, nil
 	}
@@ -276,6 +296,7 @@ func InProgress(dataDir string, limit int) ([]*spanrec.Call, int, error) {
 	}
 	var out []*spanrec.Call
 	more := 0
+	next := make(map[string]progressEntry, len(p.cache))
 	for _, e := range ents {
 		if !e.IsDir() || !plainID(e.Name()) {
 			continue // the pool's directory, and what no call names
@@ -284,13 +305,27 @@ func InProgress(dataDir string, limit int) ([]*spanrec.Call, int, error) {
 			more++
 			continue
 		}
-		j, err := inProgress(filepath.Join(dataDir, "spool", e.Name()), spanrec.CallID(e.Name()))
+		dir := filepath.Join(p.dataDir, "spool", e.Name())
+		st, err := os.Stat(filepath.Join(dir, call.JournalFile))
 		if err != nil {
-			continue // not in progress, or its journal is not written yet
+			continue // not written yet
 		}
-		c := j.Call()
-		c.Status, c.End, c.Duration = j.Status, time.Time{}, 0
-		out = append(out, c)
+		pe, ok := p.cache[e.Name()]
+		if !ok || pe.size != st.Size() || !pe.mod.Equal(st.ModTime()) {
+			j, err := call.ReadJournal(dir)
+			if err != nil || j.ID != spanrec.CallID(e.Name()) {
+				continue
+			}
+			c := j.Call()
+			c.Status, c.End, c.Duration = j.Status, time.Time{}, 0
+			pe = progressEntry{size: st.Size(), mod: st.ModTime(), pid: j.PID, call: c}
+		}
+		if pe.pid != os.Getpid() && !processAlive(pe.pid) {
+			continue
+		}
+		next[e.Name()] = pe
+		out = append(out, pe.call)
 	}
+	p.cache = next
 	return out, more, nil
 }

@@ -157,10 +157,11 @@ func (w *web) runWatching(ctx context.Context, db *sqlite.DB, poll time.Duration
 	// The calls in progress of a recorder writing this data directory,
 	// from its journals: serve's snapshots and start/answer events.
 	progressed := make(chan struct{})
+	journals := recorder.NewJournals(w.dataDir)
 	go func() {
 		defer close(progressed)
 		api.WatchProgress(watchCtx, func() ([]*spanrec.Call, error) {
-			calls, more, err := recorder.InProgress(w.dataDir, 0)
+			calls, more, err := journals.Calls(0)
 			if more > 0 {
 				w.log.Warn("serve: live view: too many calls in progress to show", "left_out", more)
 			}
