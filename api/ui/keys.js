@@ -40,6 +40,9 @@ function step(delta) {
   if (list.length > 0) {
     const at = list.indexOf(document.activeElement?.closest('tr[data-id]'));
     const next = at < 0 ? (delta > 0 ? 0 : list.length - 1) : Math.min(list.length - 1, Math.max(0, at + delta));
+    // Rows that are not in the Tab order (the live view's) can still take
+    // focus from the shortcut.
+    if (list[next].tabIndex < 0 && !list[next].hasAttribute('tabindex')) list[next].tabIndex = -1;
     list[next].focus();
     list[next].scrollIntoView({ block: 'nearest' });
     return;
