@@ -26,7 +26,7 @@ import (
 
 var quiet = slog.New(slog.DiscardHandler)
 
-func openIndex(t *testing.T, dir string) *sqlite.DB {
+func openIndex(t testing.TB, dir string) *sqlite.DB {
 	t.Helper()
 	db, err := sqlite.Open(context.Background(), filepath.Join(dir, "index.db"))
 	if err != nil {
@@ -38,7 +38,7 @@ func openIndex(t *testing.T, dir string) *sqlite.DB {
 
 // importSource records every call of src into dir and db, with the disk
 // guard's verdict disk.
-func importSource(t *testing.T, dir string, db *sqlite.DB, disk *limits.Disk, src capture.Source) recorder.Summary {
+func importSource(t testing.TB, dir string, db *sqlite.DB, disk *limits.Disk, src capture.Source) recorder.Summary {
 	t.Helper()
 	defer src.Close()
 	cfg := recorder.Config{Call: call.Config{DataDir: dir, Disk: disk}, Logger: quiet}
@@ -50,7 +50,7 @@ func importSource(t *testing.T, dir string, db *sqlite.DB, disk *limits.Disk, sr
 }
 
 // importDemo imports pcaptest's demo calls captured from start on.
-func importDemo(t *testing.T, dir string, db *sqlite.DB, start time.Time) {
+func importDemo(t testing.TB, dir string, db *sqlite.DB, start time.Time) {
 	t.Helper()
 	var buf bytes.Buffer
 	if err := pcaptest.Write(&buf, pcaptest.Options{Start: start, Calls: pcaptest.Demo()}); err != nil {
@@ -73,7 +73,7 @@ func importCapture(t *testing.T, dir string, db *sqlite.DB, disk *limits.Disk, r
 	return importSource(t, dir, db, disk, src)
 }
 
-func allCalls(t *testing.T, db *sqlite.DB) []*spanrec.Call {
+func allCalls(t testing.TB, db *sqlite.DB) []*spanrec.Call {
 	t.Helper()
 	cs, err := db.Calls(context.Background(), spanrec.CallFilter{Sort: spanrec.SortStart})
 	if err != nil {
