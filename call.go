@@ -209,6 +209,10 @@ type Call struct {
 	// Legs are the IDs of the other legs of the conversation (B2BUA, SBC
 	// or PBX legs, transfers), earliest first.
 	Legs []CallID
+	// Sensor names the recorder that recorded the call (spanrec record
+	// or import --sensor, by default its host name), so that calls from
+	// many recorders in one index can be told apart; "" if not known.
+	Sensor string
 	// Tags are the labels people put on the call (see CallNote), sorted;
 	// the index loads them.
 	Tags []string
@@ -257,6 +261,9 @@ type CallFilter struct {
 	// Signalling selects calls found this way: SignallingSIP or
 	// SignallingNone.
 	Signalling string
+	// Sensor selects calls recorded by this sensor (Call.Sensor),
+	// exactly.
+	Sensor string
 	// Tag selects calls that carry this tag (Call.Tags), exactly.
 	Tag string
 	// NoteText selects calls with a note (CallNote) that contains this

@@ -20,6 +20,8 @@ const (
 	maxFilterID     = 64
 	maxFilterNote   = 200 // the text looked for in notes
 	maxTagLen       = 40
+	// MaxSensor bounds a sensor's name (spanrec record --sensor).
+	MaxSensor = 64
 )
 
 // MinIDPrefix is the fewest leading characters of a call ID that name it
@@ -60,7 +62,7 @@ func IDPrefixAmbiguous(prefix CallID, ids []CallID) error {
 var FilterParams = []string{
 	"from", "to", "number", "direction", "status", "status_code", "hangup_by",
 	"min_duration", "max_duration", "min_pdd", "max_pdd", "min_ring", "max_ring",
-	"codec", "has_loss", "signalling", "interaction", "group", "tag", "note", "sort",
+	"codec", "has_loss", "signalling", "interaction", "group", "tag", "note", "sensor", "sort",
 }
 
 // Set sets the search term param (one of FilterParams) of f from its text
@@ -171,6 +173,11 @@ func (f *CallFilter) Set(param, value string) error {
 			return Errorf(EINVALID, "want 1 to %d bytes of text to look for", maxFilterNote)
 		}
 		f.NoteText = v
+	case "sensor":
+		if v == "" || len(v) > MaxSensor {
+			return Errorf(EINVALID, "want a sensor's name, 1 to %d bytes", MaxSensor)
+		}
+		f.Sensor = v
 	case "sort":
 		if !slices.Contains(SortKeys, strings.TrimPrefix(v, "-")) {
 			return Errorf(EINVALID, "%q: want one of %s, with a leading - for descending", q, strings.Join(SortKeys, ", "))

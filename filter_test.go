@@ -41,7 +41,7 @@ func TestCallFilterSet(t *testing.T) {
 		{"has_loss", "false"}, {"signalling", "none"}, {"interaction", "07ba1706e5c531670ef0"},
 		{"group", "interaction"}, {"sort", "-duration"}, {"status_code", "486"}, {"hangup_by", "callee"},
 		{"min_pdd", "250ms"}, {"max_pdd", "3"}, {"min_ring", "1"}, {"max_ring", "0.5m"},
-		{"tag", " Complaint "}, {"note", "refund"},
+		{"tag", " Complaint "}, {"note", "refund"}, {"sensor", "berlin-1"},
 	} {
 		if err := f.Set(kv[0], kv[1]); err != nil {
 			t.Fatalf("Set(%s, %s): %v", kv[0], kv[1], err)
@@ -66,7 +66,7 @@ func TestCallFilterSet(t *testing.T) {
 		f.MinDuration != want.MinDuration || f.MaxDuration != want.MaxDuration || f.Codec != want.Codec ||
 		f.Signalling != want.Signalling || f.Interaction != want.Interaction || !f.GroupInteraction || f.Sort != want.Sort ||
 		f.StatusCode != want.StatusCode || f.HangupBy != want.HangupBy || f.MinPDD != want.MinPDD || f.MaxPDD != want.MaxPDD ||
-		f.MinRing != want.MinRing || f.MaxRing != want.MaxRing || f.Tag != "complaint" || f.NoteText != "refund" {
+		f.MinRing != want.MinRing || f.MaxRing != want.MaxRing || f.Tag != "complaint" || f.NoteText != "refund" || f.Sensor != "berlin-1" {
 		t.Errorf("filter %+v, want %+v", f, want)
 	}
 	if err := f.Check(); err != nil {

@@ -40,6 +40,7 @@ type callJSON struct {
 	Notes       []string       `json:"notes"`
 	Holds       []Hold         `json:"holds"`
 	Signalling  string         `json:"signalling"`
+	Sensor      string         `json:"sensor,omitempty"`
 	Interaction CallID         `json:"interaction,omitempty"`
 	Legs        []CallID       `json:"legs"`
 	Tags        []string       `json:"tags"`
@@ -91,7 +92,7 @@ func (c *Call) MarshalJSON() ([]byte, error) {
 		PCAP: c.PCAP, PCAPSHA256: c.PCAPSHA256,
 		DTMF: nonNil(c.DTMF), Streams: nonNil(c.Streams),
 		CaptureLoss: c.CaptureLoss, Notes: nonNil(c.Notes),
-		Holds: nonNil(c.Holds), Signalling: c.Signalling,
+		Holds: nonNil(c.Holds), Signalling: c.Signalling, Sensor: c.Sensor,
 		Interaction: c.Interaction, Legs: nonNil(c.Legs),
 		Tags: nonNil(c.Tags),
 	}

@@ -52,6 +52,9 @@ type Config struct {
 	// Default 3 min. The call's times do not depend on it: it only delays
 	// when a failed attempt is written.
 	AuthLinger time.Duration
+	// Sensor names this recorder: every call gets it (Call.Sensor), so
+	// that the calls of many recorders in one index can be told apart.
+	Sensor string
 	// Logger receives per-call debug lines and file errors.
 	Logger *slog.Logger
 	// Journal keeps a journal of every call in progress in its spool

@@ -292,6 +292,7 @@ func (c *state) snapshot(a *Assembler) *spanrec.Call {
 		Answer:       d.Answer,
 		Codecs:       c.codecs(),
 		Signalling:   c.signalling(),
+		Sensor:       a.cfg.Sensor,
 	}
 }
 

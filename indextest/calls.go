@@ -222,8 +222,9 @@ func (s *suite) testSearch(t *testing.T) {
 		mk("c", 30, "2010", "201", 0, false),
 		mk("d", 40, "203", "204", 5*time.Second, true, "PCMA"),
 	}
-	calls[3].Signalling = spanrec.SignallingNone // found as RTP alone
-	calls[0].Signalling = spanrec.SignallingSIP  // "" (b, c) reads as sip
+	calls[3].Signalling = spanrec.SignallingNone                         // found as RTP alone
+	calls[0].Signalling = spanrec.SignallingSIP                          // "" (b, c) reads as sip
+	calls[0].Sensor, calls[1].Sensor, calls[3].Sensor = "s1", "S1", "s1" // c: no sensor
 	// Outcome and quality: c has no PDD, ring time or MOS.
 	calls[0].HangupBy, calls[0].PDD, calls[0].RingTime, calls[0].StatusCode = spanrec.HangupCaller, 300*time.Millisecond, 4*time.Second, 200
 	calls[1].HangupBy, calls[1].PDD, calls[1].RingTime, calls[1].StatusCode = spanrec.HangupCallee, 2*time.Second, 0, 200
@@ -246,6 +247,8 @@ func (s *suite) testSearch(t *testing.T) {
 		{name: "extensions several", f: spanrec.CallFilter{Extensions: []string{"202", "204"}}, want: "db"},
 		{name: "extensions none match", f: spanrec.CallFilter{Extensions: []string{"20"}}, want: ""},
 		{name: "extensions and number", f: spanrec.CallFilter{Extensions: []string{"201", "202"}, Number: "4930"}, want: "ba"},
+		{name: "sensor", f: spanrec.CallFilter{Sensor: "s1"}, want: "da"},
+		{name: "sensor is exact", f: spanrec.CallFilter{Sensor: "s"}, want: ""},
 		{name: "signalling none", f: spanrec.CallFilter{Signalling: spanrec.SignallingNone}, want: "d"},
 		{name: "signalling sip", f: spanrec.CallFilter{Signalling: spanrec.SignallingSIP}, want: "cba"},
 		{name: "sort start", f: spanrec.CallFilter{Sort: spanrec.SortStart}, want: "abcd"},

@@ -204,6 +204,7 @@ func FullCall(loc *time.Location) *spanrec.Call {
 			{Side: spanrec.CallerSide, Start: at(40 * time.Second), End: at(63 * time.Second)},
 		},
 		Signalling: spanrec.SignallingSIP,
+		Sensor:     "sensor-berlin-1",
 	}
 }
 

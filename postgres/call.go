@@ -21,7 +21,7 @@ var callColumnList = []string{"id", "sip_call_id",
 	"start_ns", "answer_ns", "end_ns", "duration_ns", "codecs",
 	"audio_start_ns", "audio_ms", "audio", "audio_sha256", "pcap", "pcap_sha256",
 	"capture_loss", "notes", "holds", "signalling",
-	"status_reason", "hangup_by", "pdd_ns", "ring_ns", "mos"}
+	"status_reason", "hangup_by", "pdd_ns", "ring_ns", "mos", "sensor"}
 
 var callColumns = strings.Join(callColumnList, ", ")
 
@@ -165,6 +165,7 @@ func callArgs(c *spanrec.Call) ([]any, error) {
 		nsOf(c.AudioStart), c.AudioMS, text(c.Audio), text(c.AudioSHA256), text(c.PCAP), text(c.PCAPSHA256),
 		c.CaptureLoss, string(notes), string(holds), text(signalling),
 		text(c.StatusReason), text(string(c.HangupBy)), durationOf(c.PDD), durationOf(c.RingTime), worstMOS(c.Streams),
+		text(c.Sensor),
 	}, nil
 }
 
@@ -438,6 +439,9 @@ func filterSQL(f spanrec.CallFilter, a *args) (string, error) {
 	}
 	if f.Signalling != "" {
 		conds = append(conds, `signalling = `+a.add(text(f.Signalling)))
+	}
+	if f.Sensor != "" {
+		conds = append(conds, `sensor = `+a.add(text(f.Sensor)))
 	}
 	if f.Tag != "" {
 		conds = append(conds, `EXISTS (SELECT 1 FROM call_tags WHERE call_tags.call_id = calls.id AND call_tags.tag = `+a.add(text(f.Tag))+`)`)

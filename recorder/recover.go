@@ -154,6 +154,7 @@ func dirSize(dir string) int64 {
 func recoverCall(ctx context.Context, cc call.Config, dir string, j *call.Journal, index spanrec.CallIndex) (*spanrec.Call, error) {
 	dataDir := cc.DataDir
 	c := j.Call()
+	c.Sensor = cc.Sensor
 	c.Notes = append(c.Notes, InterruptedNote)
 	var tracks []*render.Track
 	var audioEnd time.Time

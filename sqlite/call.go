@@ -19,10 +19,10 @@ const callColumns = `id, sip_call_id,
 	start_ns, answer_ns, end_ns, duration_ns, codecs,
 	audio_start_ns, audio_ms, audio, audio_sha256, pcap, pcap_sha256,
 	capture_loss, notes, holds, signalling,
-	status_reason, hangup_by, pdd_ns, ring_ns, mos`
+	status_reason, hangup_by, pdd_ns, ring_ns, mos, sensor`
 
 const upsertCall = `INSERT INTO calls (` + callColumns + `)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT (id) DO UPDATE SET
 	sip_call_id = excluded.sip_call_id,
 	caller_number = excluded.caller_number, caller_name = excluded.caller_name, caller_addr = excluded.caller_addr,
@@ -35,7 +35,8 @@ const upsertCall = `INSERT INTO calls (` + callColumns + `)
 	capture_loss = excluded.capture_loss, notes = excluded.notes,
 	holds = excluded.holds, signalling = excluded.signalling,
 	status_reason = excluded.status_reason, hangup_by = excluded.hangup_by,
-	pdd_ns = excluded.pdd_ns, ring_ns = excluded.ring_ns, mos = excluded.mos`
+	pdd_ns = excluded.pdd_ns, ring_ns = excluded.ring_ns, mos = excluded.mos,
+	sensor = excluded.sensor`
 
 const streamColumns = `call_id, seq, ssrc, src, dst, side, payload_type, codec, clock_rate, decoded,
 	first_ns, last_ns, packets, lost, duplicates, out_of_order,
@@ -178,6 +179,7 @@ func callArgs(c *spanrec.Call) ([]any, error) {
 		nsOf(c.AudioStart), c.AudioMS, c.Audio, c.AudioSHA256, c.PCAP, c.PCAPSHA256,
 		c.CaptureLoss, string(notes), string(holds), signalling,
 		c.StatusReason, c.HangupBy, durationOf(c.PDD), durationOf(c.RingTime), worstMOS(c.Streams),
+		c.Sensor,
 	}, nil
 }
 
@@ -471,6 +473,10 @@ func filterSQL(f spanrec.CallFilter) (string, []any, error) {
 	if f.Signalling != "" {
 		conds = append(conds, `signalling = ?`)
 		args = append(args, f.Signalling)
+	}
+	if f.Sensor != "" {
+		conds = append(conds, `sensor = ?`)
+		args = append(args, f.Sensor)
 	}
 	if f.Tag != "" {
 		conds = append(conds, `EXISTS (SELECT 1 FROM call_tags WHERE call_tags.call_id = calls.id AND call_tags.tag = ?)`)

@@ -82,7 +82,7 @@ func scanCall(rows *sql.Rows) (*spanrec.Call, error) {
 		&start, &answer, &end, &duration, &codecs,
 		&audioStart, &c.AudioMS, &c.Audio, &c.AudioSHA256, &c.PCAP, &c.PCAPSHA256,
 		&c.CaptureLoss, &notes, &holds, &c.Signalling,
-		&c.StatusReason, &c.HangupBy, &pdd, &ring, &mos)
+		&c.StatusReason, &c.HangupBy, &pdd, &ring, &mos, &c.Sensor)
 	if err != nil {
 		return nil, err
 	}

@@ -306,6 +306,7 @@ function details(call) {
       row('Ended', f.dateTime(call.end)),
       row('SIP Call-ID', call.call_id, 'mono wrap'),
       row('Recording ID', call.id, 'mono'),
+      row('Sensor', call.sensor || 'not named', 'mono'),
       row('Audio', call.audio ? [f.position((call.audio_ms || 0) / 1000), ' · ', short(call.audio_sha256)] : 'none', 'mono'),
       row('Pcap', call.pcap ? short(call.pcap_sha256) : 'none', 'mono')));
 }

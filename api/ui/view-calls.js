@@ -8,7 +8,7 @@ import { h, s } from './dom.js';
 import * as f from './format.js';
 import { callTools } from './calls-tools.js';
 
-const FILTERS = ['number', 'from', 'to', 'direction', 'status', 'codec', 'min_duration', 'max_duration', 'has_loss', 'hangup_by', 'min_pdd', 'max_pdd', 'group', 'interaction', 'sort', 'limit', 'offset'];
+const FILTERS = ['number', 'from', 'to', 'direction', 'status', 'codec', 'min_duration', 'max_duration', 'has_loss', 'hangup_by', 'min_pdd', 'max_pdd', 'group', 'interaction', 'sensor', 'sort', 'limit', 'offset'];
 
 // The columns of the list: id, header, the API's sort key (none: not
 // sortable), whether shown unless the user chose otherwise, numeric
@@ -30,6 +30,7 @@ const COLUMNS = [
   { id: 'legs', label: 'Legs', sort: 'legs', cls: 'legs', cell: legsCell },
   { id: 'quality', label: 'Quality', sort: 'mos', cell: qualityCell },
   { id: 'flags', label: 'Flags', cell: flagsCell },
+  { id: 'sensor', label: 'Sensor', hidden: true, title: 'The recorder that recorded the call', cell: (c) => c.sensor || '–' },
 ];
 
 const hangupLabel = { caller: 'Caller', callee: 'Callee', system: 'Network' };
@@ -98,6 +99,7 @@ export async function showCalls(ctx) {
         h('input', { id: 'min_pdd', name: 'min_pdd', type: 'number', min: '0', step: '0.1', value: val('min_pdd'), placeholder: 'min', 'aria-label': 'Minimum post-dial delay in seconds' }),
         h('span', { 'aria-hidden': 'true' }, '–'),
         h('input', { id: 'max_pdd', name: 'max_pdd', type: 'number', min: '0', step: '0.1', value: val('max_pdd'), placeholder: 'max', 'aria-label': 'Maximum post-dial delay in seconds' }))),
+    input('sensor', 'Sensor', { type: 'search', value: val('sensor'), placeholder: 'recorder name', autocomplete: 'off', maxlength: '64' }),
     select('group', 'Legs', [['', 'Every leg'], ['interaction', 'Per conversation']], val('group')),
     val('interaction') ? h('input', { type: 'hidden', name: 'interaction', value: val('interaction') }) : null,
     select('sort', 'Order', orderOptions(val('sort') || '-start'), val('sort') || '-start'),

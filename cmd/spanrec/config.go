@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"go.yaml.in/yaml/v3"
 
@@ -25,6 +26,12 @@ import (
 type fileConfig struct {
 	Data     string `yaml:"data"`
 	LogLevel string `yaml:"log_level"`
+	// Index is the call index's URL (--index): sqlite:PATH or
+	// postgres://…; "" is the data directory's index.db.
+	Index string `yaml:"index"`
+	// Sensor names this recorder on every call it records (--sensor);
+	// "" is the host name.
+	Sensor string `yaml:"sensor"`
 	// LogFile, if set, receives the log instead of standard error
 	// (record; reopened on SIGHUP).
 	LogFile string `yaml:"log_file"`
@@ -255,9 +262,44 @@ func (fc *fileConfig) callConfig(dataDir string) call.Config {
 		AudioMaxRate: fc.Audio.MaxRate,
 		MaxDuration:  fc.Calls.MaxDuration,
 
+		Sensor:             fc.sensorName(),
 		IgnoreSignalless:   fc.Calls.RTPWithoutSignalling == "ignore",
 		CorrelationHeaders: fc.Calls.CorrelationHeaders,
 	}
+}
+
+// maxSensor bounds a sensor's name.
+const maxSensor = 64
+
+// sensorFlag registers --sensor on fs; applied to the configuration by
+// sensor.
+func sensorFlag(fs *flag.FlagSet) {
+	fs.String("sensor", "", "name of this recorder, stored on every call it records (default: config sensor, else the host name)")
+}
+
+// sensor applies fs's --sensor, if given, to the configuration, and
+// checks the name.
+func (fc *fileConfig) sensor(fs *flag.FlagSet) error {
+	if f := fs.Lookup("sensor"); f != nil && f.Value.String() != "" {
+		fc.Sensor = f.Value.String()
+	}
+	if len(fc.Sensor) > maxSensor || strings.ContainsFunc(fc.Sensor, unicode.IsControl) {
+		return fmt.Errorf("%w: sensor %q: at most %d characters, no control characters", errUsage, fc.Sensor, maxSensor)
+	}
+	return nil
+}
+
+// sensorName returns the sensor's name: the configured one, else the host
+// name.
+func (fc *fileConfig) sensorName() string {
+	if fc.Sensor != "" {
+		return fc.Sensor
+	}
+	h, err := os.Hostname()
+	if err != nil || len(h) > maxSensor {
+		return ""
+	}
+	return h
 }
 
 // signallessFlag registers --rtp-without-signalling on fs; applied to the

@@ -18,7 +18,6 @@ import (
 	"github.com/spanrec/spanrec/recorder"
 	"github.com/spanrec/spanrec/render"
 	"github.com/spanrec/spanrec/retention"
-	"github.com/spanrec/spanrec/sqlite"
 )
 
 // fsckReport is what fsck found.
@@ -118,7 +117,7 @@ func cmdFsck(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return nil
 }
 
-func fsck(ctx context.Context, dataDir string, db *sqlite.DB, repair bool) (*fsckReport, error) {
+func fsck(ctx context.Context, dataDir string, db index, repair bool) (*fsckReport, error) {
 	r := &fsckReport{}
 	calls, err := db.Calls(ctx, spanrec.CallFilter{})
 	if err != nil {

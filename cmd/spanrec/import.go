@@ -28,6 +28,7 @@ func cmdImport(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	shardsFlag(fs)
 	keysFlag(fs)
 	signallessFlag(fs)
+	sensorFlag(fs)
 	serveAddr := fs.String("serve", "", "after the import, serve the web UI and API at ADDR (e.g. 127.0.0.1:8080) until stopped")
 	firstAdmin := fs.String("first-admin", "", "with --serve: when no account exists, create this admin with a generated password (printed once)")
 	poll := fs.Duration("poll", 2*time.Second, "with --serve: how often the live view looks for newly indexed calls")
@@ -98,6 +99,9 @@ func cmdImport(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		return err
 	}
 	if err := e.cfg.signalless(fs); err != nil {
+		return err
+	}
+	if err := e.cfg.sensor(fs); err != nil {
 		return err
 	}
 	ks, err := loadKeys(e.cfg.keysPath(fs), e.log)

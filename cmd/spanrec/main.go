@@ -143,12 +143,14 @@ type common struct {
 	data     string
 	config   string
 	logLevel string
+	index    string
 }
 
 func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.data, "data", defaultData(), "data directory")
 	fs.StringVar(&c.config, "config", os.Getenv("SPANREC_CONFIG"), "configuration file (YAML)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&c.index, "index", os.Getenv("SPANREC_INDEX"), "call index: sqlite:PATH or postgres://USER:PASSWORD@HOST/DB (default: the data directory's index.db)")
 }
 
 // defaultData is the data directory when --data is not given: $SPANREC_DATA,

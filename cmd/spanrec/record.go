@@ -61,6 +61,7 @@ func cmdRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	shardsFlag(fs)
 	keysFlag(fs)
 	signallessFlag(fs)
+	sensorFlag(fs)
 	statsEvery := fs.Duration("stats-interval", time.Minute, "how often to log per-interface capture statistics")
 	pos, err := parse(fs, args, stdout)
 	if err != nil {
@@ -156,6 +157,9 @@ func cmdRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if err := e.cfg.signalless(fs); err != nil {
+		return err
+	}
+	if err := e.cfg.sensor(fs); err != nil {
 		return err
 	}
 	keysPath := e.cfg.keysPath(fs)
@@ -361,6 +365,9 @@ func reloader(configPath string, fs *flag.FlagSet) func() (*fileConfig, string, 
 			return nil, configPath, err
 		}
 		if err := cfg.signalless(fs); err != nil {
+			return nil, configPath, err
+		}
+		if err := cfg.sensor(fs); err != nil {
 			return nil, configPath, err
 		}
 		return cfg, configPath, nil

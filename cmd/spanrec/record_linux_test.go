@@ -26,6 +26,7 @@ import (
 	"github.com/spanrec/spanrec/audio/wav"
 	"github.com/spanrec/spanrec/capture"
 	"github.com/spanrec/spanrec/pcaptest"
+	"github.com/spanrec/spanrec/pgtest"
 )
 
 // TestMain lets the tests run "spanrec" as a child process: the test
@@ -35,7 +36,7 @@ func TestMain(m *testing.M) {
 		main()
 		return
 	}
-	os.Exit(m.Run())
+	os.Exit(pgtest.Main(m))
 }
 
 // recLab is a network namespace with veth pairs txN → rxN: the test sends

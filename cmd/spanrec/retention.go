@@ -16,7 +16,6 @@ import (
 	"github.com/spanrec/spanrec/auth"
 	"github.com/spanrec/spanrec/limits"
 	"github.com/spanrec/spanrec/retention"
-	"github.com/spanrec/spanrec/sqlite"
 )
 
 // retentionConfig is the retention section of the configuration file.
@@ -98,7 +97,7 @@ func (rc *retentionConfig) config() (retention.Config, error) {
 // sweeper returns the retention loop of the data directory, its verdict
 // on the disk going to disk (nil: none kept), after finishing the
 // deletions a crash interrupted.
-func (e *env) sweeper(ctx context.Context, db *sqlite.DB, disk *limits.Disk) (*retention.Sweeper, error) {
+func (e *env) sweeper(ctx context.Context, db index, disk *limits.Disk) (*retention.Sweeper, error) {
 	cfg, err := e.cfg.Retention.config() // validated by loadConfig
 	if err != nil {
 		return nil, err

@@ -16,7 +16,6 @@ import (
 	"github.com/spanrec/spanrec"
 	"github.com/spanrec/spanrec/api"
 	"github.com/spanrec/spanrec/recorder"
-	"github.com/spanrec/spanrec/sqlite"
 )
 
 // httpConfig is the http section of the configuration file.
@@ -145,7 +144,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // index every poll for calls another process (record, import) indexes and
 // publishing them to the live view: the server of serve and import --serve,
 // which records nothing itself.
-func (w *web) runWatching(ctx context.Context, db *sqlite.DB, poll time.Duration) error {
+func (w *web) runWatching(ctx context.Context, db index, poll time.Duration) error {
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	watched := make(chan error, 1)
@@ -190,7 +189,7 @@ type web struct {
 
 // newWeb listens on hc.Listen (TLS when hc has a certificate) and prints
 // the URL, and how to create the first user when there is none.
-func newWeb(ctx context.Context, e *env, db *sqlite.DB, hc httpConfig, stdout io.Writer) (*web, error) {
+func newWeb(ctx context.Context, e *env, db index, hc httpConfig, stdout io.Writer) (*web, error) {
 	if (hc.TLSCert == "") != (hc.TLSKey == "") {
 		return nil, fmt.Errorf("%w: TLS needs both a certificate and a key (--tls-cert and --tls-key, or http.tls_cert and http.tls_key)", errUsage)
 	}

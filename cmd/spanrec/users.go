@@ -16,7 +16,6 @@ import (
 
 	"github.com/spanrec/spanrec/api"
 	"github.com/spanrec/spanrec/auth"
-	"github.com/spanrec/spanrec/sqlite"
 )
 
 const userUsage = `usage:
@@ -61,7 +60,7 @@ func (l *extensionsFlag) Set(s string) error {
 // accountsCommand parses a user or token subcommand's flags, which must
 // leave want positional arguments, and opens the index (creating the data
 // directory if create is set: the first user may come before any call).
-func accountsCommand(ctx context.Context, fs *flag.FlagSet, args []string, want int, what string, stdout, stderr io.Writer, create bool) ([]string, *sqlite.DB, error) {
+func accountsCommand(ctx context.Context, fs *flag.FlagSet, args []string, want int, what string, stdout, stderr io.Writer, create bool) ([]string, index, error) {
 	var c common
 	c.register(fs)
 	pos, err := parse(fs, args, stdout)
@@ -257,7 +256,7 @@ func userDelete(ctx context.Context, args []string, stdout, stderr io.Writer) er
 // when name is one of them (its password was printed on the first start
 // only). It serves a first start (and the README's demo command) without
 // any default password.
-func ensureFirstAdmin(ctx context.Context, db *sqlite.DB, name, dataDir string, stdout io.Writer) error {
+func ensureFirstAdmin(ctx context.Context, db index, name, dataDir string, stdout io.Writer) error {
 	if !api.ValidUserName(name) {
 		return fmt.Errorf("%w: --first-admin %q: use 1 to 64 letters, digits and . _ @ -", errUsage, name)
 	}
