@@ -126,3 +126,46 @@ func TestFollower(t *testing.T) {
 		t.Error("live after every spool was removed")
 	}
 }
+
+// BenchmarkFollower measures listening's read side: a Follower reading
+// 16 kHz stereo from two 8 kHz PCMU spools (resampled), in 200 ms chunks
+// as recorder.Listening asks; "x_realtime" is seconds of audio per second
+// of CPU, what one listener costs.
+func BenchmarkFollower(b *testing.B) {
+	dir := b.TempDir()
+	pcmu, _ := codec.Lookup("PCMU", 8000, 1)
+	start := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
+	var tracks []*render.Track
+	for i, side := range []spanrec.Side{spanrec.CallerSide, spanrec.CalleeSide} {
+		tr, err := render.NewTrack(nil, filepath.Join(dir, string(side)+render.SpoolExt(pcmu)), side, pcmu, start)
+		if err != nil {
+			b.Fatal(err)
+		}
+		feedTrack(tr, start, 0, ulawTone(float64(440+600*i), 0, 3000)) // 60 s
+		tr.Close()
+		tracks = append(tracks, tr)
+	}
+	const chunk = 3200 // 200 ms at 16 kHz
+	var buf []int16
+	var frames int64
+	b.ReportAllocs()
+	for b.Loop() {
+		fo := render.NewFollower(16000, start)
+		for _, tr := range tracks {
+			sp, err := render.OpenSpool(tr.Path, tr.Side, pcmu, start)
+			if err != nil {
+				b.Fatal(err)
+			}
+			fo.Add(sp)
+		}
+		for range 50 { // 10 s
+			var err error
+			if buf, err = fo.Read(buf[:0], chunk); err != nil {
+				b.Fatal(err)
+			}
+			frames += chunk
+		}
+		fo.Close()
+	}
+	b.ReportMetric(float64(frames)/16000/b.Elapsed().Seconds(), "x_realtime")
+}
