@@ -216,6 +216,21 @@ type Call struct {
 	// Tags are the labels people put on the call (see CallNote), sorted;
 	// the index loads them.
 	Tags []string
+	// CallerUA and CalleeUA are the software each side named: the
+	// User-Agent of its first request, or (callee) the Server or
+	// User-Agent of its first answer; at most MaxHeaderValue bytes.
+	CallerUA, CalleeUA string
+	// SIPHeaders are the header fields of the call's first INVITE (names
+	// as sipmsg.HeaderName gives them), for searching by any header: at
+	// most MaxSIPHeaders, each value at most MaxHeaderValue bytes;
+	// Authorization and Proxy-Authorization are never kept (their digest
+	// could be attacked offline). The index stores them for
+	// CallFilter.Header but does not return them (the call's ladder has
+	// the messages); they are not part of the JSON form.
+	SIPHeaders []SIPHeader
+	// HeadersCut counts what those bounds cut: header fields dropped past
+	// MaxSIPHeaders, values and user agents truncated.
+	HeadersCut int
 	// LinkKeys are what ties the call to its other legs: the media
 	// endpoints of its final SDP, correlation header values, transfer
 	// targets (see package call). The index links the calls that share a
@@ -236,6 +251,19 @@ type CallNote struct {
 	At     time.Time `json:"at"`
 	Text   string    `json:"text"`
 }
+
+// SIPHeader is one header field of a call's INVITE.
+type SIPHeader struct {
+	Name  string // lower case, compact forms spelled out
+	Value string
+}
+
+// Bounds of the SIP headers a call keeps.
+const (
+	MaxSIPHeaders  = 64
+	MaxHeaderName  = 64
+	MaxHeaderValue = 256
+)
 
 // CallFilter selects calls in CallIndex.Calls. Zero fields do not filter.
 type CallFilter struct {
@@ -272,6 +300,18 @@ type CallFilter struct {
 	// Extensions, when not empty, selects calls whose caller or callee
 	// number is exactly one of them: what an agent may see.
 	Extensions []string
+	// HeaderName and HeaderValue select calls whose INVITE had a header
+	// field of that name (lower case) with that value (exactly, or with
+	// * standing for any text).
+	HeaderName, HeaderValue string
+	// UserAgent selects calls where either side's user agent contains
+	// this text, ignoring case.
+	UserAgent string
+	// SIPCallID selects calls with this SIP Call-ID, exactly.
+	SIPCallID string
+	// Addr selects calls that had this address as a party's signalling
+	// address or an RTP stream's source or destination.
+	Addr netip.Addr
 	// HangupBy selects calls ended by this party: HangupCaller,
 	// HangupCallee, HangupSystem, or "unknown" for HangupUnknown.
 	HangupBy string

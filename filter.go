@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -63,6 +64,7 @@ var FilterParams = []string{
 	"from", "to", "number", "direction", "status", "status_code", "hangup_by",
 	"min_duration", "max_duration", "min_pdd", "max_pdd", "min_ring", "max_ring",
 	"codec", "has_loss", "signalling", "interaction", "group", "tag", "note", "sensor", "sort",
+	"header", "ua", "call_id", "ip",
 }
 
 // Set sets the search term param (one of FilterParams) of f from its text
@@ -178,6 +180,28 @@ func (f *CallFilter) Set(param, value string) error {
 			return Errorf(EINVALID, "want a sensor's name, 1 to %d bytes", MaxSensor)
 		}
 		f.Sensor = v
+	case "header":
+		name, value, err := ParseHeaderMatch(v)
+		if err != nil {
+			return err
+		}
+		f.HeaderName, f.HeaderValue = HeaderName(name), value
+	case "ua":
+		if v == "" || len(v) > MaxHeaderValue {
+			return Errorf(EINVALID, "want 1 to %d bytes of text to look for", MaxHeaderValue)
+		}
+		f.UserAgent = v
+	case "call_id":
+		if v == "" || len(v) > maxFilterCallID {
+			return Errorf(EINVALID, "want a SIP Call-ID of 1 to %d bytes", maxFilterCallID)
+		}
+		f.SIPCallID = v
+	case "ip":
+		a, err := netip.ParseAddr(v)
+		if err != nil || a.Zone() != "" {
+			return Errorf(EINVALID, "%q: want an IPv4 or IPv6 address", q)
+		}
+		f.Addr = a
 	case "sort":
 		if !slices.Contains(SortKeys, strings.TrimPrefix(v, "-")) {
 			return Errorf(EINVALID, "%q: want one of %s, with a leading - for descending", q, strings.Join(SortKeys, ", "))

@@ -44,6 +44,9 @@ type callJSON struct {
 	Interaction CallID         `json:"interaction,omitempty"`
 	Legs        []CallID       `json:"legs"`
 	Tags        []string       `json:"tags"`
+	CallerUA    string         `json:"caller_user_agent,omitempty"`
+	CalleeUA    string         `json:"callee_user_agent,omitempty"`
+	HeadersCut  int            `json:"sip_headers_cut,omitempty"`
 	LegalHold   *legalHoldJSON `json:"legal_hold"`
 }
 
@@ -94,7 +97,8 @@ func (c *Call) MarshalJSON() ([]byte, error) {
 		CaptureLoss: c.CaptureLoss, Notes: nonNil(c.Notes),
 		Holds: nonNil(c.Holds), Signalling: c.Signalling, Sensor: c.Sensor,
 		Interaction: c.Interaction, Legs: nonNil(c.Legs),
-		Tags: nonNil(c.Tags),
+		Tags:     nonNil(c.Tags),
+		CallerUA: c.CallerUA, CalleeUA: c.CalleeUA, HeadersCut: c.HeadersCut,
 	}
 	if j.Signalling == "" {
 		j.Signalling = SignallingSIP

@@ -31,7 +31,7 @@ var csvColumns = []string{
 	"direction", "status", "status_code", "status_reason", "hangup_by", "pdd_ms", "ring_ms",
 	"codecs", "signalling",
 	"capture_loss", "streams", "packets", "lost", "min_mos", "dtmf",
-	"audio", "interaction", "legs", "sip_call_id", "notes",
+	"audio", "interaction", "legs", "sip_call_id", "caller_user_agent", "callee_user_agent", "sensor", "notes",
 }
 
 // exportCalls answers GET /api/calls.csv: the calls GET /api/calls would
@@ -146,6 +146,7 @@ func csvRow(row []string, c *spanrec.Call) []string {
 		strconv.FormatBool(c.CaptureLoss), strconv.Itoa(len(c.Streams)),
 		strconv.Itoa(packets), strconv.Itoa(lost), minMOS, dtmf.String(),
 		audio, string(c.Interaction), strings.Join(legs, " "), c.SIPCallID,
+		c.CallerUA, c.CalleeUA, c.Sensor,
 		strings.Join(c.Notes, "; "),
 	)
 }

@@ -147,6 +147,22 @@ func TestBrowserExport(t *testing.T) {
 		b.check(t)
 	})
 
+	step("search by IP address", func(t *testing.T) {
+		// The demo's call from Erin (205) came from 203.0.113.50.
+		b.do(t, "search for 203.0.113.50",
+			chromedp.SendKeys(chromedp.ID("ip"), "203.0.113.50"),
+			chromedp.Click(chromedp.CSS(`form.filters button[type="submit"]`)))
+		b.waitFor(t, "the one call", `location.hash.includes('ip=203.0.113.50') && document.querySelectorAll('#calls tbody tr[data-id]').length === 1`)
+		if id := eval[string](t, b, `document.querySelector('#calls tbody tr[data-id]').dataset.id`); id != "39004915f88bacf87ef8" {
+			t.Errorf("ip=203.0.113.50 lists call %s", id)
+		}
+		if href := eval[string](t, b, `document.getElementById('export-csv').getAttribute('href')`); !strings.Contains(href, "ip=203.0.113.50") {
+			t.Errorf("Export CSV links to %s", href)
+		}
+		b.do(t, "back to the answered calls", chromedp.Navigate(f.srv.URL+"/#/calls?status=answered"))
+		b.waitFor(t, "the answered calls", fmt.Sprintf(`location.hash === '#/calls?status=answered' && document.querySelectorAll('#calls tbody tr[data-id]').length === %d && document.getElementById('ip').value === ''`, len(answered)))
+	})
+
 	step("save a search", func(t *testing.T) {
 		b.waitFor(t, "the saved searches", `document.getElementById('saved-search').options.length === 1`)
 		b.do(t, "name and save the search",

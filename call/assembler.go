@@ -395,6 +395,7 @@ func (a *Assembler) handleSIP(m *sipmsg.Message, p *packet.Packet, frames []Fram
 	}
 	u := c.d.Apply(m, p.Time, p.Src)
 	a.link(c, m, u.Side, u.SDP)
+	c.collectHeaders(m, isNew)
 	if a.cfg.Progress != nil {
 		if isNew {
 			a.cfg.Progress(ProgressEvent{Call: c.snapshot(a)})

@@ -55,12 +55,17 @@ type state struct {
 	endpoints []netip.AddrPort
 	// links are the call's link keys from its messages; mediaEP the
 	// latest media endpoint each side's SDP announced (see links.go).
-	links    []string
-	mediaEP  map[spanrec.Side]netip.AddrPort
-	flows    []*flow
-	tracks   []*render.Track
-	trackSeq int
-	notes    []string
+	links []string
+	// headers are the first INVITE's header fields, ua each side's user
+	// agent, headersCut what their bounds cut (see headers.go).
+	headers    []spanrec.SIPHeader
+	ua         map[spanrec.Side]string
+	headersCut int
+	mediaEP    map[spanrec.Side]netip.AddrPort
+	flows      []*flow
+	tracks     []*render.Track
+	trackSeq   int
+	notes      []string
 	// key is the call's key in Assembler.calls: its Call-ID, or the
 	// Orphan's key of a signalless call.
 	key string
@@ -259,6 +264,8 @@ func (c *state) result(a *Assembler) *Finished {
 	}
 	call.Notes = c.notes
 	call.LinkKeys = c.linkKeys()
+	call.SIPHeaders, call.HeadersCut = c.headers, c.headersCut
+	call.CallerUA, call.CalleeUA = c.ua[spanrec.CallerSide], c.ua[spanrec.CalleeSide]
 	if rel, err := filepath.Rel(a.cfg.DataDir, fin.PCAPPath); err == nil && fin.PCAPPath != "" {
 		call.PCAP = filepath.ToSlash(rel)
 	}

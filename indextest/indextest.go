@@ -87,6 +87,7 @@ func Run(t *testing.T, b Backend) {
 		{"Upsert", s.testUpsert},
 		{"Filter", s.testFilter},
 		{"Search", s.testSearch},
+		{"SearchSIP", s.testSearchSIP},
 		{"SearchInvalid", s.testSearchInvalid},
 		{"Paged", s.testPaged},
 		{"Empty", s.testEmpty},

@@ -21,7 +21,8 @@ var callColumnList = []string{"id", "sip_call_id",
 	"start_ns", "answer_ns", "end_ns", "duration_ns", "codecs",
 	"audio_start_ns", "audio_ms", "audio", "audio_sha256", "pcap", "pcap_sha256",
 	"capture_loss", "notes", "holds", "signalling",
-	"status_reason", "hangup_by", "pdd_ns", "ring_ns", "mos", "sensor"}
+	"status_reason", "hangup_by", "pdd_ns", "ring_ns", "mos", "sensor",
+	"caller_ua", "callee_ua", "headers_cut"}
 
 var callColumns = strings.Join(callColumnList, ", ")
 
@@ -99,6 +100,7 @@ func putCall(ctx context.Context, tx pgx.Tx, c *spanrec.Call, id string, args []
 			realOf(s.JitterMS), realOf(s.MaxJitterMS), realOf(s.MaxDeltaMS), realOf(s.MOS),
 			text(string(s.Encryption)), s.AuthFailures, realOf(s.MeanJitterMS), s.ConcealedMS)
 	}
+	putSearch(b, c, id)
 	for i := range c.DTMF {
 		d := &c.DTMF[i]
 		b.Queue(insertDTMF, id, i, text(d.Digit), nsOf(d.At), d.DurationMS, text(string(d.Side)), text(d.Source))
@@ -166,6 +168,7 @@ func callArgs(c *spanrec.Call) ([]any, error) {
 		c.CaptureLoss, string(notes), string(holds), text(signalling),
 		text(c.StatusReason), text(string(c.HangupBy)), durationOf(c.PDD), durationOf(c.RingTime), worstMOS(c.Streams),
 		text(c.Sensor),
+		text(c.CallerUA), text(c.CalleeUA), c.HeadersCut,
 	}, nil
 }
 
@@ -450,6 +453,7 @@ func filterSQL(f spanrec.CallFilter, a *args) (string, error) {
 		conds = append(conds, `EXISTS (SELECT 1 FROM call_notes WHERE call_notes.call_id = calls.id AND call_notes.text ILIKE `+
 			a.add("%"+escapeLike(text(f.NoteText))+"%")+` ESCAPE '\')`)
 	}
+	conds = searchConds(f, conds, a)
 	if len(f.Extensions) > 0 {
 		p := a.add(texts(f.Extensions))
 		conds = append(conds, `(caller_number = ANY (`+p+`) OR callee_number = ANY (`+p+`))`)

@@ -76,7 +76,8 @@ func scanCall(rows pgx.Rows) (*spanrec.Call, error) {
 		&start, &answer, &end, &duration, &codecs,
 		&audioStart, &c.AudioMS, &c.Audio, &c.AudioSHA256, &c.PCAP, &c.PCAPSHA256,
 		&c.CaptureLoss, &notes, &holds, &c.Signalling,
-		&c.StatusReason, &c.HangupBy, &pdd, &ring, &mos, &c.Sensor)
+		&c.StatusReason, &c.HangupBy, &pdd, &ring, &mos, &c.Sensor,
+		&c.CallerUA, &c.CalleeUA, &c.HeadersCut)
 	if err != nil {
 		return nil, err
 	}

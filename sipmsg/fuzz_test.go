@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/spanrec/spanrec/sipmsg"
@@ -50,6 +51,15 @@ func FuzzParse(f *testing.F) {
 		}
 		if !sipmsg.Looks(m.Raw) {
 			t.Fatal("parsed a message that does not Look like SIP")
+		}
+		n := 0
+		for k, v := range m.Fields() {
+			if k == "" || k != sipmsg.HeaderName(k) || strings.Contains(v, "\n") {
+				t.Fatalf("field %q: %q", k, v)
+			}
+			if n++; n > len(m.Raw) {
+				t.Fatal("more fields than bytes")
+			}
 		}
 		for _, h := range []string{"Refer-To", "b", "X-Call-ID", "Session-ID"} {
 			if vs := m.Header(h); len(vs) > sipmsg.MaxHeaderValues {

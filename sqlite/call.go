@@ -19,10 +19,11 @@ const callColumns = `id, sip_call_id,
 	start_ns, answer_ns, end_ns, duration_ns, codecs,
 	audio_start_ns, audio_ms, audio, audio_sha256, pcap, pcap_sha256,
 	capture_loss, notes, holds, signalling,
-	status_reason, hangup_by, pdd_ns, ring_ns, mos, sensor`
+	status_reason, hangup_by, pdd_ns, ring_ns, mos, sensor,
+	caller_ua, callee_ua, headers_cut`
 
 const upsertCall = `INSERT INTO calls (` + callColumns + `)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT (id) DO UPDATE SET
 	sip_call_id = excluded.sip_call_id,
 	caller_number = excluded.caller_number, caller_name = excluded.caller_name, caller_addr = excluded.caller_addr,
@@ -36,7 +37,8 @@ const upsertCall = `INSERT INTO calls (` + callColumns + `)
 	holds = excluded.holds, signalling = excluded.signalling,
 	status_reason = excluded.status_reason, hangup_by = excluded.hangup_by,
 	pdd_ns = excluded.pdd_ns, ring_ns = excluded.ring_ns, mos = excluded.mos,
-	sensor = excluded.sensor`
+	sensor = excluded.sensor,
+	caller_ua = excluded.caller_ua, callee_ua = excluded.callee_ua, headers_cut = excluded.headers_cut`
 
 const streamColumns = `call_id, seq, ssrc, src, dst, side, payload_type, codec, clock_rate, decoded,
 	first_ns, last_ns, packets, lost, duplicates, out_of_order,
@@ -106,6 +108,9 @@ func (db *DB) putCall(ctx context.Context, tx *sql.Tx, c *spanrec.Call, args []a
 				return fmt.Errorf("stream %d: %w", i, err)
 			}
 		}
+	}
+	if err := db.putSearch(ctx, tx, c); err != nil {
+		return err
 	}
 	if len(c.DTMF) > 0 {
 		st, err := db.txStmt(ctx, tx, insertDTMF)
@@ -180,6 +185,7 @@ func callArgs(c *spanrec.Call) ([]any, error) {
 		c.CaptureLoss, string(notes), string(holds), signalling,
 		c.StatusReason, c.HangupBy, durationOf(c.PDD), durationOf(c.RingTime), worstMOS(c.Streams),
 		c.Sensor,
+		c.CallerUA, c.CalleeUA, c.HeadersCut,
 	}, nil
 }
 
@@ -486,6 +492,7 @@ func filterSQL(f spanrec.CallFilter) (string, []any, error) {
 		conds = append(conds, `EXISTS (SELECT 1 FROM call_notes WHERE call_notes.call_id = calls.id AND call_notes.text LIKE ? ESCAPE '\')`)
 		args = append(args, "%"+escapeLike(f.NoteText)+"%")
 	}
+	conds, args = searchConds(f, conds, args)
 	if len(f.Extensions) > 0 {
 		// One JSON array parameter, as in queryCalls: any number of
 		// extensions, one statement text.

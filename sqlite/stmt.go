@@ -21,6 +21,10 @@ var cachedQueries = []string{
 	insertLink,
 	linkedCalls,
 	setInteraction,
+	deleteHeaders,
+	insertHeader,
+	deleteAddrs,
+	insertAddr,
 }
 
 const (

@@ -73,7 +73,10 @@ export function callTools(ctx, params, table, head) {
   });
 
   const panel = ctx.main.querySelector('.panel-filters');
-  if (panel) panel.append(savedSearches(ctx, search));
+  if (panel) {
+    sipFields(panel.querySelector('form'), params);
+    panel.append(savedSearches(ctx, search));
+  }
 
   head.append(h('div', { class: 'list-tools' },
     count,
@@ -133,4 +136,22 @@ function savedSearches(ctx, search) {
   });
   fill().catch(failed);
   return bar;
+}
+
+/**
+ * sipFields adds the SIP search fields (header, user agent, Call-ID,
+ * address) to the filter form, before its buttons, filled from params.
+ */
+function sipFields(form, params) {
+  if (!form || form.elements.namedItem('header')) return;
+  const field = (id, label, placeholder) => h('div', { class: 'field field-sip' },
+    h('label', { for: id }, label),
+    h('input', { id, name: id, type: 'search', value: params[id] || '', placeholder, autocomplete: 'off', spellcheck: 'false' }));
+  const row = h('div', { class: 'sip-fields' },
+    field('header', 'SIP header', 'Name:value, e.g. X-Ticket:4711'),
+    field('ua', 'User agent', 'contains…'),
+    field('call_id', 'Call-ID', 'exact SIP Call-ID'),
+    field('ip', 'IP address', 'signalling or media'));
+  const actions = form.querySelector('.filter-actions');
+  if (actions) actions.before(row); else form.append(row);
 }

@@ -8,7 +8,8 @@ import { h, s } from './dom.js';
 import * as f from './format.js';
 import { callTools } from './calls-tools.js';
 
-const FILTERS = ['number', 'from', 'to', 'direction', 'status', 'codec', 'min_duration', 'max_duration', 'has_loss', 'hangup_by', 'min_pdd', 'max_pdd', 'group', 'interaction', 'sensor', 'sort', 'limit', 'offset'];
+const FILTERS = ['number', 'from', 'to', 'direction', 'status', 'codec', 'min_duration', 'max_duration', 'has_loss', 'hangup_by', 'min_pdd', 'max_pdd', 'group', 'interaction', 'sensor', 'sort', 'limit', 'offset',
+  'header', 'ua', 'call_id', 'ip']; // the last four: calls-tools.js adds their fields
 
 // The columns of the list: id, header, the API's sort key (none: not
 // sortable), whether shown unless the user chose otherwise, numeric

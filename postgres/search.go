@@ -1,0 +1,81 @@
+package postgres
+
+import (
+	"net/netip"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/spanrec/spanrec"
+)
+
+// callAddrs returns every address call c used: its parties' signalling
+// addresses and its streams' sources and destinations, each once.
+func callAddrs(c *spanrec.Call) []netip.Addr {
+	var out []netip.Addr
+	add := func(a netip.Addr) {
+		if !a.IsValid() {
+			return
+		}
+		a = a.Unmap()
+		for _, o := range out {
+			if o == a {
+				return
+			}
+		}
+		out = append(out, a)
+	}
+	add(c.Caller.Addr)
+	add(c.Callee.Addr)
+	for _, s := range c.Streams {
+		add(s.Src.Addr())
+		add(s.Dst.Addr())
+	}
+	return out
+}
+
+// putSearch queues the replacement of the rows that searches by header
+// and address read.
+func putSearch(b *pgx.Batch, c *spanrec.Call, id string) {
+	b.Queue(`DELETE FROM call_headers WHERE call_id = $1`, id)
+	b.Queue(`DELETE FROM call_addrs WHERE call_id = $1`, id)
+	for i, h := range c.SIPHeaders {
+		if i >= spanrec.MaxSIPHeaders {
+			break
+		}
+		b.Queue(`INSERT INTO call_headers (call_id, seq, name, value) VALUES ($1, $2, $3, $4)`,
+			id, i, text(strings.ToLower(h.Name)), text(h.Value))
+	}
+	for _, a := range callAddrs(c) {
+		b.Queue(`INSERT INTO call_addrs (call_id, addr) VALUES ($1, $2) ON CONFLICT DO NOTHING`, id, a.String())
+	}
+}
+
+// searchConds appends the conditions of f's header, user agent, Call-ID
+// and address filters, as the sqlite index has them: an exact header
+// value compares bytes, one with * (any text) and the user agent ignore
+// ASCII case.
+func searchConds(f spanrec.CallFilter, conds []string, a *args) []string {
+	if f.HeaderName != "" {
+		name := a.add(text(strings.ToLower(f.HeaderName)))
+		if strings.Contains(f.HeaderValue, "*") {
+			p := strings.ReplaceAll(escapeLike(text(f.HeaderValue)), "*", "%")
+			conds = append(conds, `EXISTS (SELECT 1 FROM call_headers AS h WHERE h.call_id = calls.id AND h.name = `+name+
+				` AND h.value ILIKE `+a.add(p)+` ESCAPE '\')`)
+		} else {
+			conds = append(conds, `id IN (SELECT h.call_id FROM call_headers AS h WHERE h.name = `+name+
+				` AND h.value = `+a.add(text(f.HeaderValue))+`)`)
+		}
+	}
+	if f.UserAgent != "" {
+		p := a.add("%" + escapeLike(text(f.UserAgent)) + "%")
+		conds = append(conds, `(caller_ua ILIKE `+p+` ESCAPE '\' OR callee_ua ILIKE `+p+` ESCAPE '\')`)
+	}
+	if f.SIPCallID != "" {
+		conds = append(conds, `sip_call_id = `+a.add(text(f.SIPCallID)))
+	}
+	if f.Addr.IsValid() {
+		conds = append(conds, `id IN (SELECT ad.call_id FROM call_addrs AS ad WHERE ad.addr = `+a.add(f.Addr.Unmap().String())+`)`)
+	}
+	return conds
+}

@@ -1,0 +1,98 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/spanrec/spanrec"
+)
+
+const (
+	deleteHeaders = `DELETE FROM call_headers WHERE call_id = ?`
+	insertHeader  = `INSERT INTO call_headers (call_id, seq, name, value) VALUES (?, ?, ?, ?)`
+	deleteAddrs   = `DELETE FROM call_addrs WHERE call_id = ?`
+	insertAddr    = `INSERT OR IGNORE INTO call_addrs (call_id, addr) VALUES (?, ?)`
+)
+
+// callAddrs returns every address call c used: its parties' signalling
+// addresses and its streams' sources and destinations, each once.
+func callAddrs(c *spanrec.Call) []netip.Addr {
+	var out []netip.Addr
+	add := func(a netip.Addr) {
+		if !a.IsValid() {
+			return
+		}
+		a = a.Unmap()
+		for _, o := range out {
+			if o == a {
+				return
+			}
+		}
+		out = append(out, a)
+	}
+	add(c.Caller.Addr)
+	add(c.Callee.Addr)
+	for _, s := range c.Streams {
+		add(s.Src.Addr())
+		add(s.Dst.Addr())
+	}
+	return out
+}
+
+// putSearch replaces the rows that searches by header and address read.
+func (db *DB) putSearch(ctx context.Context, tx *sql.Tx, c *spanrec.Call) error {
+	if err := db.exec(ctx, tx, deleteHeaders, c.ID); err != nil {
+		return err
+	}
+	if err := db.exec(ctx, tx, deleteAddrs, c.ID); err != nil {
+		return err
+	}
+	for i, h := range c.SIPHeaders {
+		if i >= spanrec.MaxSIPHeaders { // the recorder bounds them; so does the index
+			break
+		}
+		if err := db.exec(ctx, tx, insertHeader, c.ID, i, strings.ToLower(h.Name), h.Value); err != nil {
+			return fmt.Errorf("header %d: %w", i, err)
+		}
+	}
+	for _, a := range callAddrs(c) {
+		if err := db.exec(ctx, tx, insertAddr, c.ID, a.String()); err != nil {
+			return fmt.Errorf("address %s: %w", a, err)
+		}
+	}
+	return nil
+}
+
+// searchConds appends the conditions of f's header, user agent, Call-ID
+// and address filters.
+func searchConds(f spanrec.CallFilter, conds []string, args []any) ([]string, []any) {
+	if f.HeaderName != "" {
+		name := strings.ToLower(f.HeaderName)
+		if strings.Contains(f.HeaderValue, "*") {
+			p := escapeLike(f.HeaderValue)
+			p = strings.ReplaceAll(p, "*", "%")
+			conds = append(conds, `EXISTS (SELECT 1 FROM call_headers AS h WHERE h.call_id = calls.id AND h.name = ? AND h.value LIKE ? ESCAPE '\')`)
+			args = append(args, name, p)
+		} else {
+			conds = append(conds, `id IN (SELECT h.call_id FROM call_headers AS h WHERE h.name = ? AND h.value = ?)`)
+			args = append(args, name, f.HeaderValue)
+		}
+	}
+	if f.UserAgent != "" {
+		p := "%" + escapeLike(f.UserAgent) + "%"
+		conds = append(conds, `(caller_ua LIKE ? ESCAPE '\' OR callee_ua LIKE ? ESCAPE '\')`)
+		args = append(args, p, p)
+	}
+	if f.SIPCallID != "" {
+		conds = append(conds, `sip_call_id = ?`)
+		args = append(args, f.SIPCallID)
+	}
+	if f.Addr.IsValid() {
+		conds = append(conds, `id IN (SELECT a.call_id FROM call_addrs AS a WHERE a.addr = ?)`)
+		args = append(args, f.Addr.Unmap().String())
+	}
+	return conds, args
+}
