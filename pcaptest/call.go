@@ -15,6 +15,11 @@ type Endpoint struct {
 	SIP    netip.Addr     // signaling address; default 10.0.1.1 (caller), 10.0.2.1 (callee)
 	RTP    netip.AddrPort // media address announced in SDP; default SIP address, port 16384+4i (+2 callee)
 	Tone   int            // Hz, frequency of the sine the party sends; default 440 (caller), 1000 (callee)
+	// Voice, if not 0, makes the party speak instead of sending its tone:
+	// synthetic vowels in syllables and turns with pauses (the caller
+	// talks first, then the callee), at this fundamental frequency in Hz
+	// (60–400; about 110 for a low voice, 200 for a high one).
+	Voice int
 }
 
 // Outcome is how a generated call ends.
@@ -353,6 +358,11 @@ func withDefaults(c Call, i int) (Call, codecInfo, error) {
 	for _, t := range []int{c.Caller.Tone, c.Callee.Tone} {
 		if t < 0 || t > 3900 {
 			bad("tone %d Hz outside 1–3900 Hz", t)
+		}
+	}
+	for _, v := range []int{c.Caller.Voice, c.Callee.Voice} {
+		if v != 0 && (v < 60 || v > 400) {
+			bad("voice %d Hz outside 60–400 Hz", v)
 		}
 	}
 	if c.PTime < 5*time.Millisecond || c.PTime > 100*time.Millisecond || c.PTime%(5*time.Millisecond) != 0 {

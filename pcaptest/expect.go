@@ -28,8 +28,12 @@ type Expectation struct {
 	// calls have only the callee's early media, if any.
 	Call spanrec.Call
 	// CallerTone and CalleeTone are the frequencies, in Hz, of the sines
-	// the parties send (the callee's early media is a 425 Hz ringback).
+	// the parties send (the callee's early media is a 425 Hz ringback);
+	// 0 for a party that speaks (Endpoint.Voice).
 	CallerTone, CalleeTone int
+	// CallerVoice and CalleeVoice are the parties' Endpoint.Voice: the
+	// fundamental frequency of the speech-like signal they send, or 0.
+	CallerVoice, CalleeVoice int
 	// Requests counts the SIP requests sent per method, Responses the
 	// responses per status code, each message once (mirror copies excluded).
 	Requests  map[string]int
@@ -108,10 +112,18 @@ func Expected(o Options) ([]Expectation, error) {
 func expectCall(p *callPlan, start time.Time) Expectation {
 	c := &p.c
 	e := Expectation{
-		CallerTone: c.Caller.Tone,
-		CalleeTone: c.Callee.Tone,
-		Requests:   map[string]int{},
-		Responses:  map[int]int{},
+		CallerTone:  c.Caller.Tone,
+		CalleeTone:  c.Callee.Tone,
+		CallerVoice: c.Caller.Voice,
+		CalleeVoice: c.Callee.Voice,
+		Requests:    map[string]int{},
+		Responses:   map[int]int{},
+	}
+	if c.Caller.Voice != 0 {
+		e.CallerTone = 0
+	}
+	if c.Callee.Voice != 0 {
+		e.CalleeTone = 0
 	}
 	for _, m := range p.msgs {
 		if m.method != "" {

@@ -397,39 +397,7 @@ func TestTones(t *testing.T) {
 	rtp, _, _ := decode(t, write(t, o))
 	for i, e := range exp {
 		for _, s := range e.Call.Streams {
-			var pkts []rtpPacket
-			for _, p := range rtp {
-				if p.ssrc == s.SSRC && p.pt == s.PayloadType {
-					pkts = append(pkts, p)
-				}
-			}
-			// Sequence order, and one copy of each when duplicated.
-			slices.SortStableFunc(pkts, func(a, b rtpPacket) int { return cmp.Compare(a.seq-pkts[0].seq, b.seq-pkts[0].seq) })
-			pkts = slices.CompactFunc(pkts, func(a, b rtpPacket) bool { return a.seq == b.seq })
-			var pcm []float64
-			rate := 8000.0
-			switch s.Codec {
-			case "PCMU", "PCMA":
-				dec := ulaw
-				if s.Codec == "PCMA" {
-					dec = alaw
-				}
-				for _, p := range pkts {
-					for _, b := range p.payload {
-						pcm = append(pcm, dec(b))
-					}
-				}
-			case "G722":
-				rate = 16000
-				d := g722.NewDecoder()
-				var out []int16
-				for _, p := range pkts {
-					out, _ = d.Decode(out, p.payload)
-				}
-				for _, v := range out {
-					pcm = append(pcm, float64(v))
-				}
-			}
+			pcm, rate := streamPCM(rtp, s)
 			want := e.CallerTone
 			if s.Side == spanrec.CalleeSide {
 				want = e.CalleeTone
@@ -562,4 +530,96 @@ func BenchmarkWrite(b *testing.B) {
 		n += len(frames)
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "frames/s")
+}
+
+// streamPCM decodes the audio of stream s from the capture's RTP packets
+// (G.711 or G.722), in sequence order, one copy of each packet, and returns
+// it with its sample rate.
+func streamPCM(rtp []rtpPacket, s spanrec.Stream) ([]float64, float64) {
+	var pkts []rtpPacket
+	for _, p := range rtp {
+		if p.ssrc == s.SSRC && p.pt == s.PayloadType {
+			pkts = append(pkts, p)
+		}
+	}
+	// Sequence order, and one copy of each when duplicated.
+	slices.SortStableFunc(pkts, func(a, b rtpPacket) int { return cmp.Compare(a.seq-pkts[0].seq, b.seq-pkts[0].seq) })
+	pkts = slices.CompactFunc(pkts, func(a, b rtpPacket) bool { return a.seq == b.seq })
+	var pcm []float64
+	rate := 8000.0
+	switch s.Codec {
+	case "PCMU", "PCMA":
+		dec := ulaw
+		if s.Codec == "PCMA" {
+			dec = alaw
+		}
+		for _, p := range pkts {
+			for _, b := range p.payload {
+				pcm = append(pcm, dec(b))
+			}
+		}
+	case "G722":
+		rate = 16000
+		d := g722.NewDecoder()
+		var out []int16
+		for _, p := range pkts {
+			out, _ = d.Decode(out, p.payload)
+		}
+		for _, v := range out {
+			pcm = append(pcm, float64(v))
+		}
+	}
+	return pcm, rate
+}
+
+// TestDemoVoices checks that the demo's parties speak: each answered
+// stream has voiced stretches with energy in the formant bands and vowels
+// that change, and pauses; and that a tone (a test scenario's party) does
+// not pass for speech.
+func TestDemoVoices(t *testing.T) {
+	o := pcaptest.Options{Seed: 1, Calls: pcaptest.Demo()}
+	exp, err := pcaptest.Expected(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rtp, _, _ := decode(t, write(t, o))
+	voices := 0
+	for i, e := range exp {
+		if e.Call.Status != spanrec.Answered {
+			continue
+		}
+		for _, s := range e.Call.Streams {
+			voice := e.CallerVoice
+			if s.Side == spanrec.CalleeSide {
+				voice = e.CalleeVoice
+			}
+			if voice == 0 {
+				t.Errorf("demo call %d %s: no voice", i, s.Side)
+				continue
+			}
+			voices++
+			pcm, rate := streamPCM(rtp, s)
+			sp := pcaptest.AnalyseSpeech(pcm, int(rate))
+			t.Logf("call %d %s (%s, %d Hz voice): %+v", i, s.Side, s.Codec, voice, sp)
+			if err := sp.Check(); err != nil {
+				t.Errorf("demo call %d %s: %v", i, s.Side, err)
+			}
+		}
+	}
+	if voices != 8 {
+		t.Errorf("%d speaking streams in the demo, want 8 (4 answered calls × 2)", voices)
+	}
+
+	// A party with a tone is not speech.
+	o = pcaptest.Options{Seed: 1, Calls: []pcaptest.Call{{Talk: 3 * time.Second}}}
+	exp, err = pcaptest.Expected(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rtp, _, _ = decode(t, write(t, o))
+	pcm, rate := streamPCM(rtp, exp[0].Call.Streams[0])
+	sp := pcaptest.AnalyseSpeech(pcm, int(rate))
+	if sp.PeakShare < 0.9 || sp.Pauses != 0 || sp.CentroidSpreadHz > 20 || sp.Check() == nil {
+		t.Errorf("a 440 Hz tone analysed as %+v: want one peak, no pause, a steady centroid", sp)
+	}
 }

@@ -397,6 +397,10 @@ func (p *callPlan) rtpSpec(side spanrec.Side, tone int, segs []segment) *rtpSpec
 	if c.SRTP != nil && c.SRTP.WrapAfter > 0 {
 		seq0 = uint16(-int(c.SRTP.WrapAfter / c.PTime))
 	}
+	voice := c.Caller.Voice
+	if side == spanrec.CalleeSide {
+		voice = c.Callee.Voice
+	}
 	var encoded []byte
 	var packetBytes int
 	if e := c.Encoded; e != nil {
@@ -413,6 +417,7 @@ func (p *callPlan) rtpSpec(side spanrec.Side, tone int, segs []segment) *rtpSpec
 		seq0:        seq0,
 		ts0:         r.Uint32(),
 		tone:        tone,
+		voice:       voice,
 		segs:        segs,
 		dtmfSlots:   n,
 		loss:        c.Loss,

@@ -40,6 +40,7 @@ type rtpSpec struct {
 	seq0          uint16
 	ts0           uint32
 	tone          int
+	voice         int // Endpoint.Voice: speech-like audio instead of the tone
 	segs          []segment
 	dtmf          []dtmfSend
 	dtmfSlots     int // n: the event lasts n packets, the last of which is the first end packet
@@ -107,7 +108,7 @@ func newRTPSource(s *rtpSpec, stream int, call *callPlan) *rtpSource {
 	switch s.codec.name {
 	case "G729":
 	case "G722":
-		r.tonePCM = toneTable(s.tone, rate)
+		r.tonePCM = s.pcm(rate)
 		r.ringPCM = toneTable(ringbackHz, rate)
 		r.pcm = make([]int16, r.samples)
 		r.enc = g722.NewEncoder()
@@ -116,7 +117,7 @@ func newRTPSource(s *rtpSpec, stream int, call *callPlan) *rtpSource {
 		if s.codec.name == "PCMA" {
 			enc = g711.EncodeAlaw
 		}
-		r.tone = encodeTable(toneTable(s.tone, rate), enc)
+		r.tone = encodeTable(s.pcm(rate), enc)
 		r.ring = encodeTable(toneTable(ringbackHz, rate), enc)
 		r.silence = enc(0)
 	}
@@ -328,6 +329,15 @@ func rtpHeader(b []byte, pt uint8, marker bool, seq uint16, ts, ssrc uint32) []b
 	b = binary.BigEndian.AppendUint16(b, seq)
 	b = binary.BigEndian.AppendUint32(b, ts)
 	return binary.BigEndian.AppendUint32(b, ssrc)
+}
+
+// pcm returns the loop of audio the party sends at rate Hz: one period of
+// its tone, or its speech (Endpoint.Voice).
+func (s *rtpSpec) pcm(rate int) []int16 {
+	if s.voice != 0 {
+		return voiceTable(s.voice, rate, s.side)
+	}
+	return toneTable(s.tone, rate)
 }
 
 // toneTable returns one period of a freq Hz sine sampled at rate Hz.

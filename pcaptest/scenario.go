@@ -83,7 +83,9 @@ func nearHarmonic(f, g int) bool {
 // RFC 4733 digits, an internal G.722 call put on hold, an inbound call to a
 // busy phone, an outbound call cancelled while ringing, a teleworker behind
 // NAT calling in with SIP INFO digits, and an internal call nobody answers.
-// The tones are musical notes.
+// The parties speak (Endpoint.Voice): turns of synthetic vowels and pauses,
+// so that a recording's waveform, its silences and its digits read at a
+// glance. The tests that check tone frequencies use their own calls.
 func Demo() []Call {
 	ip := func(s string) netip.Addr { return netip.MustParseAddr(s) }
 	ap := func(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
@@ -92,29 +94,29 @@ func Demo() []Call {
 	bob := Endpoint{Number: "202", Name: "Bob", SIP: ip("10.0.1.22"), RTP: ap("10.0.1.22:16384")}
 	carol := Endpoint{Number: "203", Name: "Carol", SIP: ip("10.0.1.23"), RTP: ap("10.0.1.23:16384")}
 	dave := Endpoint{Number: "204", Name: "Dave", SIP: ip("10.0.1.24"), RTP: ap("10.0.1.24:16384")}
-	with := func(e Endpoint, tone int, port uint16) Endpoint {
-		e.Tone = tone
+	with := func(e Endpoint, voice int, port uint16) Endpoint {
+		e.Voice = voice
 		if port != 0 {
 			e.RTP = netip.AddrPortFrom(e.RTP.Addr(), port)
 		}
 		return e
 	}
+	// Fundamental frequencies of the voices, Hz.
 	const (
-		a4, c5, d5, e5, g5, a5 = 440, 523, 587, 659, 784, 880
-		g4                     = 392
+		low, lowish, mid, high, higher = 105, 125, 160, 195, 220
 	)
 	return []Call{{
 		// Inbound from the trunk, with ringback as early media.
-		Caller:     Endpoint{Number: "+15555550123", SIP: trunk, RTP: ap("203.0.113.10:30000"), Tone: a4},
-		Callee:     with(alice, e5, 0),
+		Caller:     Endpoint{Number: "+15555550123", SIP: trunk, RTP: ap("203.0.113.10:30000"), Voice: lowish},
+		Callee:     with(alice, high, 0),
 		Start:      0,
 		Ring:       2 * time.Second,
 		Talk:       6 * time.Second,
 		EarlyMedia: true,
 	}, {
 		// Outbound to an IVR over the carrier, A-law, keys pressed.
-		Caller: with(bob, c5, 0),
-		Callee: Endpoint{Number: "+15555550199", SIP: carrier, RTP: ap("198.51.100.20:40000"), Tone: g5},
+		Caller: with(bob, low, 0),
+		Callee: Endpoint{Number: "+15555550199", SIP: carrier, RTP: ap("198.51.100.20:40000"), Voice: mid},
 		Start:  1500 * time.Millisecond,
 		Ring:   1500 * time.Millisecond,
 		Talk:   6 * time.Second,
@@ -122,8 +124,8 @@ func Demo() []Call {
 		DTMF:   "1234#",
 	}, {
 		// Internal wideband call, Carol puts Dave on hold.
-		Caller: with(carol, g4, 0),
-		Callee: with(dave, d5, 0),
+		Caller: with(carol, higher, 0),
+		Callee: with(dave, lowish, 0),
 		Start:  3 * time.Second,
 		Talk:   8 * time.Second,
 		Codec:  "G722",
@@ -144,8 +146,8 @@ func Demo() []Call {
 		Outcome: Cancelled,
 	}, {
 		// A teleworker's phone behind NAT calls Alice and sends digits as SIP INFO.
-		Caller:    Endpoint{Number: "205", Name: "Erin", SIP: ip("192.168.1.10"), RTP: ap("192.168.1.10:4000"), Tone: a5},
-		Callee:    with(alice, c5, 16392),
+		Caller:    Endpoint{Number: "205", Name: "Erin", SIP: ip("192.168.1.10"), RTP: ap("192.168.1.10:4000"), Voice: high},
+		Callee:    with(alice, mid, 16392),
 		CallerNAT: ap("203.0.113.50:61000"),
 		Start:     12 * time.Second,
 		Talk:      5 * time.Second,
