@@ -114,6 +114,10 @@ type Stream struct {
 	// key authenticated (RFC 3711 §3.4): wrong or missing keys, or
 	// damaged packets. They are never decoded.
 	AuthFailures int `json:"auth_failures,omitempty"`
+	// Quality is the stream's figures over time and its RTCP reports; the
+	// recorder fills it in, the index keeps it apart (not in the JSON
+	// form). Nil when not measured or not loaded.
+	Quality *StreamQuality `json:"-"`
 }
 
 // Encryption is how a stream's media is protected.

@@ -174,6 +174,7 @@ type Stats struct {
 	MediaPackets   int // RTP/RTCP packets assigned to a call
 	Unassigned     int // RTP-looking packets never assigned to a call
 	MalformedRTP   int
+	MalformedRTCP  int // RTCP compound packets whose reports could not all be read
 	FileErrors     int
 	PendingDropped int
 	// SRTP and SRTCP packets decrypted, and those no key authenticated.
@@ -197,6 +198,7 @@ func (s *Stats) Add(o Stats) {
 	s.MediaPackets += o.MediaPackets
 	s.Unassigned += o.Unassigned
 	s.MalformedRTP += o.MalformedRTP
+	s.MalformedRTCP += o.MalformedRTCP
 	s.FileErrors += o.FileErrors
 	s.PendingDropped += o.PendingDropped
 	s.SRTPDecrypted += o.SRTPDecrypted

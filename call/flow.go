@@ -2,6 +2,7 @@ package call
 
 import (
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -37,8 +38,13 @@ type flow struct {
 	events        rtpstream.Events
 
 	rtcpPackets int
-	pt          payloadInfo // cache of the last payload type
-	ptGen       int
+	// reports are the RTCP reports the flow's sender sent (about the
+	// streams it receives), at most maxRTCPReports; reportsDropped
+	// counts the rest.
+	reports        []rtpstream.RTCPReport
+	reportsDropped int
+	pt             payloadInfo // cache of the last payload type
+	ptGen          int
 }
 
 // stream is the quality state of one SSRC in a flow.
@@ -75,15 +81,20 @@ func (f *flow) handle(a *Assembler, p *packet.Packet) {
 	}
 	if f.rtcp || rtpstream.IsRTCP(p.Payload) {
 		f.rtcpPackets++
-		if f.encryption(a, c) == spanrec.SRTP {
-			// SRTCP (RFC 3711 §3.4): authenticated and counted; its
-			// reports are not read.
+		switch f.encryption(a, c) {
+		case spanrec.SRTP:
+			// SRTCP (RFC 3711 §3.4): authenticated, counted and, once
+			// decrypted, read.
 			f.refreshKeys(a, c)
-			if _, st := f.sec.DecryptRTCP(p.Payload); st == srtp.Decrypted {
+			plain, st := f.sec.DecryptRTCP(p.Payload)
+			if st == srtp.Decrypted {
 				a.stats.SRTCPDecrypted++
+				f.readRTCP(a, plain, p.Time)
 			} else if st == srtp.AuthFailed {
 				a.stats.SRTCPAuthFailures++
 			}
+		case spanrec.Plain:
+			f.readRTCP(a, p.Payload, p.Time)
 		}
 		return
 	}
@@ -214,6 +225,30 @@ func (f *flow) payloadType(c *state, pt uint8) payloadInfo {
 	return info
 }
 
+// Quality over time: the interval of a stream's series, and the RTCP
+// reports kept per flow.
+const (
+	qualityInterval = 5 * time.Second
+	maxRTCPReports  = 400
+)
+
+// readRTCP keeps the reports of the compound RTCP packet b, sent at t.
+func (f *flow) readRTCP(a *Assembler, b []byte, t time.Time) {
+	n := len(f.reports)
+	reps, err := rtpstream.ParseRTCP(b, f.reports)
+	if err != nil {
+		a.stats.MalformedRTCP++
+	}
+	for i := n; i < len(reps); i++ {
+		reps[i].At = t
+	}
+	if len(reps) > maxRTCPReports {
+		f.reportsDropped += len(reps) - maxRTCPReports
+		reps = reps[:maxRTCPReports]
+	}
+	f.reports = reps
+}
+
 func (f *flow) stream(ssrc uint32) *stream {
 	for i := len(f.streams) - 1; i >= 0; i-- {
 		if s := f.streams[i]; s.ssrc == ssrc {
@@ -221,6 +256,7 @@ func (f *flow) stream(ssrc uint32) *stream {
 		}
 	}
 	s := &stream{ssrc: ssrc}
+	s.stats.Interval = qualityInterval
 	f.streams = append(f.streams, s)
 	return s
 }
@@ -283,4 +319,29 @@ func (s *stream) snapshot(f *flow) spanrec.Stream {
 	}
 	s.stats.Snapshot().Fill(&st)
 	return st
+}
+
+// quality returns the stream's figures over time and the RTCP reports
+// about it that the call's flows carried (the receiver reports on it).
+func (s *stream) quality(flows []*flow) *spanrec.StreamQuality {
+	ivs, width := s.stats.Series()
+	q := &spanrec.StreamQuality{IntervalMS: width.Milliseconds(), Intervals: ivs, RTCP: []spanrec.RTCPReport{}}
+	for _, f := range flows {
+		for _, r := range f.reports {
+			if r.Source != s.ssrc {
+				continue
+			}
+			rep := r.RTCPReport
+			if b := rep.Block; b != nil && s.clock > 0 {
+				blk := *b
+				ms := float64(blk.Jitter) * 1000 / float64(s.clock)
+				blk.JitterMS = &ms
+				rep.Block = &blk
+			}
+			q.RTCP = append(q.RTCP, rep)
+		}
+		q.RTCPDropped += f.reportsDropped
+	}
+	slices.SortStableFunc(q.RTCP, func(x, y spanrec.RTCPReport) int { return x.At.Compare(y.At) })
+	return q
 }

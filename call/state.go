@@ -208,6 +208,7 @@ func (c *state) result(a *Assembler) *Finished {
 			if !s.noise && (most < 0 || st.Packets > call.Streams[most].Packets) {
 				most = len(call.Streams)
 			}
+			st.Quality = s.quality(c.flows)
 			call.Streams = append(call.Streams, st)
 			if st.Encryption != spanrec.Plain && !st.Decoded {
 				sec := &c.secure[sideIndex(f.side)]

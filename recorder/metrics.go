@@ -23,7 +23,7 @@ import (
 //	spanrec_kernel_freezes_total{iface}  times the ring was full
 //	spanrec_queue_drops_total{iface}     packets dropped because the worker was behind
 //	spanrec_duplicates_total{stage}      mirror copies dropped (stage "source" or "merge")
-//	spanrec_decode_errors_total{reason}  truncated, unsupported_link, fragment_dropped, sip, rtp,
+//	spanrec_decode_errors_total{reason}  truncated, unsupported_link, fragment_dropped, sip, rtp, rtcp,
 //	                                     bad_time (packets skipped for an absurd capture time)
 //	spanrec_unsupported_link_frames_total{link}  frames of an undecoded link type, per LINKTYPE
 //	spanrec_memory_limit_bytes           the memory budget (limits.memory)
@@ -71,6 +71,7 @@ func (l *Live) WriteMetrics(w io.Writer) error {
 	m.sample("spanrec_decode_errors_total", "reason", "fragment_dropped", dec.frag)
 	m.sample("spanrec_decode_errors_total", "reason", "sip", uint64(st.SIPErrors))
 	m.sample("spanrec_decode_errors_total", "reason", "rtp", uint64(st.Assembler.MalformedRTP))
+	m.sample("spanrec_decode_errors_total", "reason", "rtcp", uint64(st.Assembler.MalformedRTCP))
 	m.sample("spanrec_decode_errors_total", "reason", "bad_time", uint64(st.BadTime))
 	links := map[packet.LinkType]uint64{}
 	for _, s := range st.Sources {

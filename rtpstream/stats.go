@@ -70,6 +70,10 @@ type Stats struct {
 	// pick the E-model parameters of Snapshot's MOS. The caller sets it when
 	// it learns it; "" means unknown.
 	Codec string
+	// Interval, if set before the first packet, makes the Stats keep its
+	// figures per interval of capture time (see Series), starting at the
+	// first packet. At most MaxIntervals are kept.
+	Interval time.Duration
 
 	started bool
 	packets int // every packet given to Update
@@ -106,6 +110,8 @@ type Stats struct {
 	lastSeq    uint16
 	lastSeqTS  uint32
 	haveLastTS bool
+
+	series series
 }
 
 // Update accounts one packet of the stream, with header h (from [Parse]),
@@ -117,6 +123,7 @@ type Stats struct {
 // It returns what the packet is in sequence (see [Kind]). Packets are
 // expected in capture order; h.SSRC is not checked.
 func (s *Stats) Update(h Header, t time.Time, clockRate int) Kind {
+	s.roll(t)
 	s.packets++
 	s.lastTime = t
 	if !s.started {
@@ -271,6 +278,7 @@ func (s *Stats) timing(h Header, t time.Time, clockRate int, kind Kind, first bo
 					s.maxJitter = max(s.maxJitter, s.jitter)
 					s.sumJitter += s.jitter
 					s.nJitter++
+					s.noteJitter(s.jitter)
 				}
 			}
 		}

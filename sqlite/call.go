@@ -112,6 +112,9 @@ func (db *DB) putCall(ctx context.Context, tx *sql.Tx, c *spanrec.Call, args []a
 	if err := db.putSearch(ctx, tx, c); err != nil {
 		return err
 	}
+	if err := putQuality(ctx, tx, c); err != nil {
+		return err
+	}
 	if len(c.DTMF) > 0 {
 		st, err := db.txStmt(ctx, tx, insertDTMF)
 		if err != nil {

@@ -254,6 +254,9 @@ func printSummary(w io.Writer, path, dataDir string, s recorder.Summary) {
 		}
 	}
 	fmt.Fprintf(w, "  RTP without a call  %d packets (no SIP/SDP seen for them)\n", s.Assembler.Unassigned)
+	if s.Assembler.MalformedRTCP > 0 {
+		fmt.Fprintf(w, "  malformed RTCP      %d\n", s.Assembler.MalformedRTCP)
+	}
 	if s.Assembler.MalformedRTP > 0 {
 		fmt.Fprintf(w, "  malformed RTP       %d\n", s.Assembler.MalformedRTP)
 	}
