@@ -96,6 +96,39 @@ func TestBrowserCallPage(t *testing.T) {
 		b.check(t)
 	})
 
+	step("quality over time", func(t *testing.T) {
+		b.do(t, "open the call with loss", chromedp.Navigate(f.srv.URL+"/#/calls/"+string(lossy.ID)))
+		b.waitFor(t, "the charts", `document.querySelectorAll('#quality-charts .qchart-row').length === 3`)
+		// One line per stream that has packets (at most four).
+		dirs := 0
+		for _, st := range lossy.Streams {
+			if st.Packets > 0 {
+				dirs++
+			}
+		}
+		n := eval[int](t, b, `document.querySelectorAll('#quality-charts svg[data-metric="mos"] path.qline:not([d="M0,0"])').length`)
+		if n != min(dirs, 4) {
+			t.Errorf("%d MOS lines, want one per stream (%d)", n, min(dirs, 4))
+		}
+		// The loss line rises above 0 where the 2 packets were lost: its
+		// path has a point above the chart's floor.
+		rises := eval[bool](t, b, `(() => { const p = [...document.querySelectorAll('#quality-charts svg[data-metric="loss"] path.qline')];
+			return p.some((e) => (e.getAttribute('d').match(/,[0-9.]+/g) || []).some((y) => parseFloat(y.slice(1)) < 50)); })()`)
+		if !rises {
+			t.Error("the loss chart shows no loss")
+		}
+		// The charts share the waveform's time axis: same left and width.
+		align := eval[[]float64](t, b, `(() => { const a = document.querySelector('.wave-lanes').getBoundingClientRect(), c = document.querySelector('.qchart-plot').getBoundingClientRect(); return [a.left, a.width, c.left, c.width]; })()`)
+		if len(align) == 4 && (align[0] != align[2] || align[1] != align[3]) {
+			t.Errorf("waveform at %.0f+%.0f, charts at %.0f+%.0f", align[0], align[1], align[2], align[3])
+		}
+		// A click on a chart seeks.
+		b.do(t, "click a chart", chromedp.Click(chromedp.CSS(`.qchart-plot`)))
+		b.waitFor(t, "the seek", `parseFloat(document.querySelector('.wave-lanes').getAttribute('aria-valuenow')) > 1`)
+		b.screenshot(t, "call-quality-charts.png")
+		b.check(t)
+	})
+
 	// 205 → 201: 5 s of audio.
 	target := f.callWith(t, func(c *spanrec.Call) bool { return c.Caller.Number == "205" && c.Audio != "" })
 	step("link to a moment", func(t *testing.T) {

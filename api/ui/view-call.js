@@ -12,6 +12,7 @@ import { Ladder, label as msgLabel } from './ladder.js';
 import { Waveform } from './waveform.js';
 import { annotations } from './call-notes.js';
 import { legalHold } from './legal-hold.js';
+import { qualityCharts } from './quality-charts.js';
 
 const icon = {
   play: () => s('svg', { viewBox: '0 0 24 24', 'aria-hidden': 'true', class: 'icon' }, s('path', { d: 'M7 4.5v15l13-7.5z' })),
@@ -220,6 +221,13 @@ function player(box, call, ctx) {
     });
     waveBox.replaceChildren(wave.el);
     wave.setTime(pos);
+    // Jitter, loss and MOS over time, on the waveform's time axis.
+    return get(callURL(call.id, 'quality'), ctx.signal).then((q) => {
+      const charts = qualityCharts(q.streams || [], audioStart, (wf.duration_ms || call.audio_ms) / 1000, seek);
+      if (charts) waveBox.append(charts);
+    }, (err) => {
+      if (err.name !== 'AbortError') waveBox.append(h('p', { class: 'empty-note' }, `Quality over time is not available: ${err.message}`));
+    });
   }).catch((err) => {
     if (err.name === 'AbortError') return;
     waveBox.replaceChildren(h('p', { class: 'empty-note' }, `The waveform is not available: ${err.message}`));
