@@ -161,6 +161,34 @@ func TestBrowserCallPage(t *testing.T) {
 		b.check(t)
 	})
 
+	step("spectrogram", func(t *testing.T) {
+		b.do(t, "open the call", chromedp.Navigate(f.srv.URL+"/#/calls/"+string(target.ID)))
+		b.waitFor(t, "the waveform", `document.querySelectorAll('.wave canvas').length === 2`)
+		// The peaks leave the lane's corner transparent; the spectrogram
+		// fills the lane.
+		corner := `(() => { const c = document.querySelector('.wave canvas'); return c.getContext('2d').getImageData(2, 2, 1, 1).data[3]; })()`
+		b.waitFor(t, "the peaks drawn", `document.querySelector('.wave canvas').width > 10`)
+		if a := eval[int](t, b, corner); a != 0 {
+			t.Fatalf("peaks: corner alpha %d, want transparent", a)
+		}
+		b.do(t, "show the spectrogram", chromedp.Click(chromedp.ID("spectrogram")))
+		b.waitFor(t, "the spectrogram", `document.getElementById('spectrogram').getAttribute('aria-pressed') === 'true' && `+corner+` === 255`)
+		// Where the caller speaks (0.25–1.5 s of 5), the low bands (bottom
+		// of the lane, 0–500 Hz) are louder, so brighter, than the top ones
+		// (3.5–4 kHz).
+		ratio := eval[float64](t, b, `(() => { const c = document.querySelector('.wave canvas'), g = c.getContext('2d');
+			const x0 = Math.round(c.width * 0.05), x1 = Math.round(c.width * 0.3);
+			const mean = (y0, y1) => { const d = g.getImageData(x0, y0, x1 - x0, y1 - y0).data; let s = 0; for (let i = 0; i < d.length; i += 4) s += d[i] + d[i + 1] + d[i + 2]; return s / (d.length / 4); };
+			return mean(Math.round(c.height * 7 / 8), c.height) / Math.max(1, mean(0, Math.round(c.height / 8))); })()`)
+		if ratio < 1.3 {
+			t.Errorf("spectrogram: low bands only %.2f× as bright as high ones", ratio)
+		}
+		b.screenshot(t, "call-spectrogram.png")
+		b.do(t, "back to the peaks", chromedp.Click(chromedp.ID("spectrogram")))
+		b.waitFor(t, "the peaks", `document.getElementById('spectrogram').getAttribute('aria-pressed') === 'false' && `+corner+` === 0`)
+		b.check(t)
+	})
+
 	step("tags and notes", func(t *testing.T) {
 		b.do(t, "reload", chromedp.Navigate(f.srv.URL+"/#/calls/"+string(target.ID)))
 		b.waitFor(t, "the tags panel", `!!document.getElementById('tag-input') && !!document.querySelector('#user-notes .no-notes')`)

@@ -59,3 +59,51 @@ func TestQuality(t *testing.T) {
 	res2, body := f.login(t, "agnes").do("GET", "/api/calls/"+string(other.ID)+"/quality", nil)
 	wantError(t, "agent reads another's quality", res2, body, http.StatusNotFound)
 }
+
+// TestSpectrogram reads the spectrogram of the demo's G.722 call (16 kHz,
+// parties that speak in turns): each channel has silent columns (the
+// other party's turn) and voiced ones whose first formants (250–1000 Hz)
+// stand far above 3–4 kHz; the fetch is audited.
+func TestSpectrogram(t *testing.T) {
+	f := newFixture(t, false, nil)
+	c := f.callWith(t, func(c *spanrec.Call) bool { return len(c.Codecs) > 0 && c.Codecs[0] == "G722" })
+	var sp struct {
+		Rate, Channels, Columns, Bins int
+		MaxHz                         int `json:"max_hz"`
+		Levels                        [][]byte
+	}
+	f.login(t, "sue").getJSON("/api/calls/"+string(c.ID)+"/spectrogram?columns=400", http.StatusOK, &sp)
+	if sp.Rate != 16000 || sp.Bins != 256 || sp.MaxHz != 8000 || sp.Columns != 400 || len(sp.Levels) != 2 {
+		t.Fatalf("spectrogram: %d Hz, %d×%d, %d channels", sp.Rate, sp.Columns, sp.Bins, len(sp.Levels))
+	}
+	hz := func(k int) float64 { return float64(k) * 8000 / 256 }
+	for ch, lv := range sp.Levels {
+		silent, voiced := 0, 0
+		for col := range sp.Columns {
+			row := lv[col*sp.Bins : (col+1)*sp.Bins]
+			low, high, top := 0, 0, 0
+			for k, v := range row {
+				top = max(top, int(v))
+				switch {
+				case hz(k) >= 250 && hz(k) < 1000:
+					low = max(low, int(v))
+				case hz(k) >= 3000 && hz(k) < 4000:
+					high = max(high, int(v))
+				}
+			}
+			switch {
+			case top < 64: // under −72 dBFS everywhere
+				silent++
+			case low > 170 && low-high > 50: // formant peak over −32 dBFS, 19 dB above 3–4 kHz
+				voiced++
+			}
+		}
+		// The callee is on hold for 2.5 s of the 8: it speaks less.
+		if silent < 40 || voiced < 20 {
+			t.Errorf("channel %d: %d silent and %d voiced columns of 400, want 40 and 20 or more", ch, silent, voiced)
+		}
+	}
+	if n := auditCount(t, f, "spectrogram", c.ID); n != 1 {
+		t.Errorf("%d spectrogram audit entries, want 1", n)
+	}
+}

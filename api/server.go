@@ -262,6 +262,7 @@ func (s *Server) routes() {
 	s.handle("GET /api/calls/{id}/ladder", s.user(s.ladder))
 	s.handle("GET /api/calls/{id}/waveform", s.user(s.content("waveform", s.waveform)))
 	s.handle("GET /api/calls/{id}/quality", s.user(s.quality))
+	s.handle("GET /api/calls/{id}/spectrogram", s.user(s.content("spectrogram", s.spectrogram)))
 	s.handle("PUT /api/calls/{id}/tags/{tag}", s.user(s.putTag))
 	s.handle("DELETE /api/calls/{id}/tags/{tag}", s.user(s.deleteTag))
 	s.handle("GET /api/calls/{id}/notes", s.user(s.listNotes))

@@ -85,6 +85,7 @@ const (
 	ActionDownloadPCAP = "download_pcap" // per-call capture downloaded
 	ActionWaveform     = "waveform"      // peaks of the audio fetched (derived from the recording)
 	ActionListen       = "listen"        // a call in progress listened to (every listen)
+	ActionSpectrogram  = "spectrogram"   // spectrogram of the audio fetched (derived from the recording)
 	ActionDenied       = "access_denied" // a call's content asked for and refused (403/404)
 	ActionDelete       = "delete"        // call and its files deleted
 	ActionLogin        = "login"

@@ -129,7 +129,30 @@ function player(box, call, ctx) {
       else toast(`Link: ${url}`);
     },
   }, 'Link to this moment');
-  box.append(h('div', { class: 'player-bar' }, playBtn, clock, h('label', { class: 'speed' }, 'Speed ', speed), shareBtn, state), waveBox, audio);
+  // Spectrogram toggle: the lanes show frequencies over time instead of
+  // levels (fetched once, on first use; audited like the waveform).
+  let spec = null;
+  const specBtn = h('button', {
+    type: 'button', class: 'btn', id: 'spectrogram', 'aria-pressed': 'false',
+    title: 'Show each party\'s frequencies over time (0 Hz at the bottom of a lane)',
+    onclick: async () => {
+      if (!wave) return;
+      const on = specBtn.getAttribute('aria-pressed') !== 'true';
+      if (on && !spec) {
+        specBtn.disabled = true;
+        try {
+          const cols = Math.min(2000, Math.max(200, Math.round(waveBox.clientWidth)));
+          spec = await get(`${callURL(call.id, 'spectrogram')}?columns=${cols}`, ctx.signal);
+        } catch (err) {
+          if (err.name !== 'AbortError') toast(`The spectrogram is not available: ${err.message}`, 'error');
+          return;
+        } finally { specBtn.disabled = false; }
+      }
+      specBtn.setAttribute('aria-pressed', String(on));
+      wave.setSpectrogram(on ? spec : null);
+    },
+  }, 'Spectrogram');
+  box.append(h('div', { class: 'player-bar' }, playBtn, clock, h('label', { class: 'speed' }, 'Speed ', speed), shareBtn, specBtn, state), waveBox, audio);
   const toggle = () => {
     if (audio.paused) {
       state.textContent = audio.readyState < 2 ? 'Loading…' : '';

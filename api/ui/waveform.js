@@ -50,6 +50,37 @@ export class Waveform {
     this.setTime(0);
   }
 
+  /**
+   * setSpectrogram shows spec (from /api/calls/{id}/spectrogram) in the
+   * lanes instead of the peaks, or the peaks again with null.
+   */
+  setSpectrogram(spec) {
+    this.spec = null;
+    if (spec && spec.columns > 0 && spec.bins > 0) {
+      // One small image per channel, a pixel per column and band (low
+      // bands at the bottom), scaled to the lane when drawn.
+      this.spec = (spec.levels || []).map((b64) => {
+        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        const img = new ImageData(spec.columns, spec.bins);
+        for (let x = 0; x < spec.columns; x++) {
+          for (let k = 0; k < spec.bins; k++) {
+            const [r, g, b] = heat(bytes[x * spec.bins + k]);
+            const o = ((spec.bins - 1 - k) * spec.columns + x) * 4;
+            img.data[o] = r; img.data[o + 1] = g; img.data[o + 2] = b; img.data[o + 3] = 255;
+          }
+        }
+        const c = document.createElement('canvas');
+        c.width = spec.columns;
+        c.height = spec.bins;
+        c.getContext('2d').putImageData(img, 0, 0);
+        return c;
+      });
+      this.specMaxHz = spec.max_hz;
+    }
+    this.el.classList.toggle('wave-spectrogram', !!this.spec);
+    this.draw();
+  }
+
   /** destroy stops watching the element's size. */
   destroy() {
     this.resize.disconnect();
@@ -144,6 +175,17 @@ export class Waveform {
     }
   }
 
+  /** drawMarks draws the dashed lines of the marks of lane ch. */
+  drawMarks(g, ch, W, H) {
+    g.fillStyle = getComputedStyle(this.el).getPropertyValue('--wave-mark').trim() || '#b45309';
+    const dpr = window.devicePixelRatio || 1;
+    for (const m of this.marks) {
+      if (m.lane !== undefined && m.lane !== ch) continue;
+      const x = Math.round((m.at / this.duration) * W);
+      for (let y = 0; y < H; y += 6 * dpr) g.fillRect(x, y, Math.max(1, dpr), 3 * dpr);
+    }
+  }
+
   draw() {
     const css = getComputedStyle(this.el);
     const colors = [
@@ -151,7 +193,6 @@ export class Waveform {
       [css.getPropertyValue('--wave-played-2').trim() || '#0d7a6f', css.getPropertyValue('--wave-rest-2').trim() || '#9fd3cb'],
     ];
     const mid = css.getPropertyValue('--wave-mid').trim() || '#d5dbe6';
-    const markColor = css.getPropertyValue('--wave-mark').trim() || '#b45309';
     const holdColor = css.getPropertyValue('--wave-hold').trim() || 'rgba(120, 120, 140, 0.16)';
     this.canvases.forEach((c, ch) => {
       const g = c.getContext('2d');
@@ -164,6 +205,15 @@ export class Waveform {
         const x0 = Math.max(0, Math.round((s.from / this.duration) * W));
         const x1 = Math.min(W, Math.round((s.to / this.duration) * W));
         if (x1 > x0) g.fillRect(x0, 0, x1 - x0, H);
+      }
+      if (this.spec && this.spec[ch]) {
+        g.imageSmoothingEnabled = true;
+        g.drawImage(this.spec[ch], 0, 0, W, H);
+        // The part not played yet is dimmed, as the peaks are.
+        g.fillStyle = 'rgba(255, 255, 255, 0.15)';
+        g.fillRect(px, 0, W - px, H);
+        this.drawMarks(g, ch, W, H);
+        return;
       }
       g.fillStyle = mid;
       g.fillRect(0, Math.floor(H / 2), W, 1);
@@ -187,16 +237,25 @@ export class Waveform {
           g.fillRect(x, top, 1, Math.max(1, bot - top));
         }
       }
-      g.fillStyle = markColor;
-      const dpr = window.devicePixelRatio || 1;
-      for (const m of this.marks) {
-        if (m.lane !== undefined && m.lane !== ch) continue;
-        const x = Math.round((m.at / this.duration) * W);
-        for (let y = 0; y < H; y += 6 * dpr) g.fillRect(x, y, Math.max(1, dpr), 3 * dpr);
-      }
+      this.drawMarks(g, ch, W, H);
     });
     this.drawnX = Math.round((this.time / this.duration) * (this.canvases[0] ? this.canvases[0].width : 0));
   }
+}
+
+// heat maps a level (0 quiet .. 255 loud) to a colour: dark blue through
+// purple and orange to pale yellow.
+function heat(v) {
+  const stops = [[0, [12, 16, 40]], [70, [40, 30, 110]], [130, [150, 40, 120]], [190, [235, 110, 40]], [255, [255, 245, 190]]];
+  for (let i = 1; i < stops.length; i++) {
+    const [v1, c1] = stops[i];
+    if (v <= v1) {
+      const [v0, c0] = stops[i - 1];
+      const t = (v - v0) / (v1 - v0);
+      return c0.map((a, j) => Math.round(a + (c1[j] - a) * t));
+    }
+  }
+  return stops[stops.length - 1][1];
 }
 
 // RANGE_DB is the dynamic range the lanes show: a sample this far below
