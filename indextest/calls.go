@@ -712,3 +712,49 @@ func (s *suite) testAnnotations(t *testing.T) {
 		t.Errorf("notes of a deleted call: %+v, %v", notes, err)
 	}
 }
+
+func (s *suite) testStreamQuality(t *testing.T) {
+	ctx := context.Background()
+	db := s.fresh(t)
+	a := FullCall(time.UTC)
+	mos := 4.1
+	jit := 2.5
+	q := &spanrec.StreamQuality{
+		IntervalMS: 5000,
+		Intervals: []spanrec.QualityInterval{
+			{Start: T0, Packets: 250, Expected: 250, MeanJitterMS: 1.5, MaxJitterMS: 3, JitterSamples: 240, MOS: 4.39},
+			{Start: T0.Add(5 * time.Second), Packets: 240, Expected: 250, Lost: 10, MOS: 3.9},
+		},
+		RTCP: []spanrec.RTCPReport{
+			{At: T0.Add(5 * time.Second), Kind: "rr", Reporter: 7, Block: &spanrec.ReportBlock{FractionLost: 0.04, CumulativeLost: 10, HighestSeq: 70000, Jitter: 20, JitterMS: &jit}},
+			{At: T0.Add(6 * time.Second), Kind: "xr-voip", Reporter: 7, VoIP: &spanrec.VoIPMetrics{LossRate: 0.04, MOSLQ: &mos, JitterBufferMS: 40}},
+		},
+	}
+	a.Streams[1].Quality = q
+	put(t, db, a)
+	got, err := db.StreamQuality(ctx, a.ID)
+	if err != nil || len(got) != 2 || got[0] != nil || got[1] == nil {
+		t.Fatalf("StreamQuality = %+v, %v; want stream 1's only", got, err)
+	}
+	if !reflect.DeepEqual(got[1], q) {
+		t.Errorf("stream 1 quality:\n%+v\nwant\n%+v", got[1], q)
+	}
+	// A call stored again without quality (read back from the index) keeps it.
+	back, err := db.Call(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	put(t, db, back)
+	if got, err := db.StreamQuality(ctx, a.ID); err != nil || len(got) != 2 || !reflect.DeepEqual(got[1], q) {
+		t.Errorf("after storing the call again: %+v, %v", got, err)
+	}
+	if _, err := db.StreamQuality(ctx, "no-such-call"); spanrec.ErrorKind(err) != spanrec.ENOTFOUND {
+		t.Errorf("StreamQuality(no call): %v, want not found", err)
+	}
+	if err := db.DeleteCall(ctx, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.StreamQuality(ctx, a.ID); spanrec.ErrorKind(err) != spanrec.ENOTFOUND {
+		t.Errorf("StreamQuality of a deleted call: %v, want not found", err)
+	}
+}

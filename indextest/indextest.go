@@ -40,6 +40,7 @@ type Index interface {
 	AddNote(ctx context.Context, n spanrec.CallNote) (spanrec.CallNote, error)
 	Notes(ctx context.Context, id spanrec.CallID) ([]spanrec.CallNote, error)
 	DeleteNote(ctx context.Context, id spanrec.CallID, noteID int64) (spanrec.CallNote, error)
+	StreamQuality(ctx context.Context, id spanrec.CallID) ([]*spanrec.StreamQuality, error)
 
 	AddUser(ctx context.Context, u auth.User) error
 	User(ctx context.Context, name string) (*auth.User, error)
@@ -104,6 +105,7 @@ func Run(t *testing.T, b Backend) {
 		{"GroupInteraction", s.testGroupInteraction},
 		{"CanceledContext", s.testCanceledContext},
 		{"Annotations", s.testAnnotations},
+		{"StreamQuality", s.testStreamQuality},
 		{"Stats", s.testStats},
 		{"StatsBounds", s.testStatsBounds},
 		{"Users", s.testUsers},

@@ -101,6 +101,9 @@ func putCall(ctx context.Context, tx pgx.Tx, c *spanrec.Call, id string, args []
 			text(string(s.Encryption)), s.AuthFailures, realOf(s.MeanJitterMS), s.ConcealedMS)
 	}
 	putSearch(b, c, id)
+	if err := queueQuality(b, c, id); err != nil {
+		return err
+	}
 	for i := range c.DTMF {
 		d := &c.DTMF[i]
 		b.Queue(insertDTMF, id, i, text(d.Digit), nsOf(d.At), d.DurationMS, text(string(d.Side)), text(d.Source))

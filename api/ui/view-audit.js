@@ -8,7 +8,7 @@ import { h } from './dom.js';
 import * as f from './format.js';
 
 const LIMIT = 50;
-const ACTIONS = ['play', 'download', 'download_pcap', 'waveform', 'listen', 'access_denied', 'delete', 'login', 'login_failed',
+const ACTIONS = ['play', 'download', 'download_pcap', 'waveform', 'spectrogram', 'listen', 'access_denied', 'delete', 'login', 'login_failed',
   'login_blocked', 'logout', 'user_add', 'user_delete', 'user_password', 'user_disable', 'user_enable',
   'token_create', 'token_revoke', 'keys_add', 'audit_export', 'export', 'tag_add', 'tag_remove', 'note_add', 'note_delete',
   'legal_hold', 'legal_hold_release'];

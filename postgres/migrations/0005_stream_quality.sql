@@ -1,0 +1,10 @@
+-- 0005 (sqlite 0012): each stream's quality over time (intervals and RTCP
+-- reports), one JSON document (spanrec.StreamQuality) per stream, kept
+-- apart from the streams so that searches never read it. seq is the
+-- stream's position in the call's streams.
+CREATE TABLE stream_quality (
+	call_id text    COLLATE "C" NOT NULL REFERENCES calls (id) ON DELETE CASCADE,
+	seq     integer NOT NULL,
+	quality jsonb   NOT NULL,
+	PRIMARY KEY (call_id, seq)
+);
