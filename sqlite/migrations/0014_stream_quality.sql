@@ -1,4 +1,4 @@
--- 0013: each stream's quality over time (intervals and RTCP reports), one
+-- 0014: each stream's quality over time (intervals and RTCP reports), one
 -- JSON document (spanrec.StreamQuality) per stream, kept apart from the
 -- streams so that searches never read it. seq is the stream's position in
 -- the call's streams.
