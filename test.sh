@@ -37,6 +37,19 @@ if [ ${#need[@]} -gt 0 ] && [ -z "${SPANREC_NO_INSTALL:-}" ]; then
   fi
 fi
 
+# The S3 store's tests run a real S3-compatible server, SeaweedFS (package
+# s3/s3test). Its module is served by the Go proxy; `go install` refuses it
+# (its go.mod has a replace directive), so build it from the module's
+# source, once per machine: about 11 minutes on 2 cores the first time.
+weed_version=v0.0.0-20261109003541-7506e5f91cd6
+gobin="$(go env GOPATH)/bin"
+if [ -z "${SPANREC_WEED:-}" ] && ! command -v weed >/dev/null && [ ! -x "$gobin/weed" ]; then
+  echo "== building SeaweedFS $weed_version for the S3 tests (once per machine; about 11 minutes on 2 cores)"
+  weed_dir=$(go mod download -json "github.com/seaweedfs/seaweedfs@$weed_version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  mkdir -p "$gobin"
+  (cd "$weed_dir" && go build -o "$gobin/weed.tmp" ./weed && mv "$gobin/weed.tmp" "$gobin/weed")
+fi
+
 echo "== gofmt"
 bad=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$bad" ]; then echo "gofmt would change: $bad"; exit 1; fi

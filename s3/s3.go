@@ -1,0 +1,340 @@
+// Package s3 keeps recordings' files (audio, pcap) in an S3-compatible
+// object store (AWS S3, MinIO, SeaweedFS, Ceph RGW, Cloudflare R2), through
+// github.com/minio/minio-go/v7 (Apache-2.0): the central store that
+// several sensors ship their calls to.
+//
+// An object is written once under its key (the file's path relative to
+// the data directory, so a call's files keep the names the index gives
+// them) with its SHA-256 in the object's metadata; a second Put of the
+// same key and content is a no-op (shipping is retried, and must be
+// idempotent), and what was uploaded is verified against the SHA-256 the
+// index holds. Reads are ranged GETs (Blob is an io.ReadSeeker that asks
+// for what is read), so the UI's audio player seeks in a recording stored
+// here as in a local file.
+//
+// Credentials come from the standard AWS_ACCESS_KEY_ID,
+// AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN variables or from Config;
+// they are never part of the store's URL or of any error or log line.
+package s3
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+)
+
+// Config is where the store is and how to reach it.
+type Config struct {
+	// URL is s3://BUCKET[/PREFIX][?endpoint=http://host:port&region=R]:
+	// without endpoint, AWS S3 (https://s3.amazonaws.com). The bucket must
+	// exist.
+	URL string
+	// AccessKey, SecretKey and SessionToken, if AccessKey is set, are the
+	// credentials; else the AWS_* environment variables are used.
+	AccessKey, SecretKey, SessionToken string
+	// Transport, if set, is the HTTP transport (tests).
+	Transport http.RoundTripper
+}
+
+// Store is an S3 bucket (and key prefix) holding recordings. It is safe for
+// concurrent use.
+type Store struct {
+	client *minio.Client
+	bucket string
+	prefix string // "" or "a/b/"
+	url    string // the URL without query secrets, for messages
+}
+
+// metaSHA256 is the user metadata key of an object's SHA-256 (hex); S3
+// sends it as the X-Amz-Meta-Sha256 header.
+const metaSHA256 = "Sha256"
+
+// ParseURL splits an s3:// URL into bucket, key prefix (ending in "/" if
+// not empty), endpoint URL and region. It rejects credentials in the URL:
+// they belong in the environment or the configuration file, never in a
+// string that ends up in command lines and logs.
+func ParseURL(raw string) (bucket, prefix string, endpoint *url.URL, region string, err error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", "", nil, "", fmt.Errorf("s3: store URL: %w", redactErr(err))
+	}
+	if u.Scheme != "s3" || u.Host == "" {
+		return "", "", nil, "", errors.New("s3: store URL: want s3://BUCKET/PREFIX?endpoint=http://host:port&region=R")
+	}
+	if u.User != nil {
+		return "", "", nil, "", errors.New("s3: store URL: credentials do not go in the URL: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or store_credentials in the configuration)")
+	}
+	bucket = u.Host
+	prefix = strings.Trim(u.Path, "/")
+	if prefix != "" {
+		prefix += "/"
+	}
+	q := u.Query()
+	region = q.Get("region")
+	ep := q.Get("endpoint")
+	if ep == "" {
+		ep = "https://s3.amazonaws.com"
+	}
+	endpoint, err = url.Parse(ep)
+	if err != nil || (endpoint.Scheme != "http" && endpoint.Scheme != "https") || endpoint.Host == "" || endpoint.User != nil {
+		return "", "", nil, "", fmt.Errorf("s3: store URL: endpoint %q: want http://host:port or https://host", redact(ep))
+	}
+	return bucket, prefix, endpoint, region, nil
+}
+
+// redact drops any user information from a URL string.
+func redact(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		if err != nil {
+			return "(unparseable)"
+		}
+		return s
+	}
+	u.User = nil
+	return u.String()
+}
+
+// redactErr keeps url.Error's message from quoting the URL (which could
+// hold a secret).
+func redactErr(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// Open connects to the store of cfg. It checks that the bucket exists.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	bucket, prefix, ep, region, err := ParseURL(cfg.URL)
+	if err != nil {
+		return nil, err
+	}
+	creds := credentials.NewEnvAWS()
+	if cfg.AccessKey != "" {
+		creds = credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, cfg.SessionToken)
+	}
+	c, err := minio.New(ep.Host, &minio.Options{
+		Creds:        creds,
+		Secure:       ep.Scheme == "https",
+		Region:       region,
+		BucketLookup: minio.BucketLookupPath,
+		Transport:    cfg.Transport,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("s3: %w", err)
+	}
+	s := &Store{client: c, bucket: bucket, prefix: prefix, url: "s3://" + bucket + "/" + prefix + " at " + ep.Scheme + "://" + ep.Host}
+	ok, err := c.BucketExists(ctx, bucket)
+	if err != nil {
+		return nil, fmt.Errorf("s3: %s: %w", s.url, err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("s3: %s: bucket %q does not exist", s.url, bucket)
+	}
+	return s, nil
+}
+
+// String describes the store without credentials.
+func (s *Store) String() string { return s.url }
+
+// objectKey maps a data-directory-relative path to the object's key. It
+// refuses paths that could leave the prefix.
+func (s *Store) objectKey(key string) (string, error) {
+	clean := path.Clean("/" + key)[1:]
+	if key == "" || clean != key || strings.HasPrefix(key, "../") || key == ".." {
+		return "", fmt.Errorf("s3: bad key %q", key)
+	}
+	return s.prefix + key, nil
+}
+
+// ErrMismatch is returned when the content uploaded or found under a key
+// does not have the SHA-256 the index holds.
+var ErrMismatch = errors.New("s3: content does not match its SHA-256")
+
+// Put stores the size bytes of r under key, unless the object is there
+// already with the same SHA-256 (sum, hex): shipping a call again uploads
+// nothing. An object found under key with another SHA-256 is an error
+// (objects are written once), as is content whose SHA-256 is not sum: the
+// object is removed again.
+func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, sum string) error {
+	k, err := s.objectKey(key)
+	if err != nil {
+		return err
+	}
+	sum = strings.ToLower(sum)
+	if len(sum) != 64 {
+		return fmt.Errorf("s3: put %s: SHA-256 %q is not 64 hex digits", key, sum)
+	}
+	switch have, err := s.stat(ctx, k); {
+	case err != nil:
+		return fmt.Errorf("s3: put %s: %w", key, err)
+	case have == sum:
+		return nil
+	case have != "":
+		return fmt.Errorf("s3: put %s: an object with SHA-256 %s is there already: %w", key, have, ErrMismatch)
+	}
+	h := sha256.New()
+	info, err := s.client.PutObject(ctx, s.bucket, k, io.TeeReader(r, h), size, minio.PutObjectOptions{
+		ContentType:  contentType(key),
+		UserMetadata: map[string]string{metaSHA256: sum},
+	})
+	if err != nil {
+		return fmt.Errorf("s3: put %s: %w", key, err)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != sum || info.Size != size {
+		_ = s.client.RemoveObject(ctx, s.bucket, k, minio.RemoveObjectOptions{})
+		return fmt.Errorf("s3: put %s: %d bytes with SHA-256 %s uploaded, want %d with %s: %w", key, info.Size, got, size, sum, ErrMismatch)
+	}
+	return nil
+}
+
+// stat returns the SHA-256 recorded on object k, "" if there is no such
+// object.
+func (s *Store) stat(ctx context.Context, k string) (string, error) {
+	info, err := s.client.StatObject(ctx, s.bucket, k, minio.StatObjectOptions{})
+	if err != nil {
+		if minio.ToErrorResponse(err).Code == "NoSuchKey" || minio.ToErrorResponse(err).StatusCode == http.StatusNotFound {
+			return "", nil
+		}
+		return "", err
+	}
+	for name, v := range info.UserMetadata {
+		if strings.EqualFold(name, metaSHA256) || strings.EqualFold(name, "X-Amz-Meta-"+metaSHA256) {
+			return strings.ToLower(v), nil
+		}
+	}
+	return "unknown", nil
+}
+
+// Has reports whether key is stored with SHA-256 sum.
+func (s *Store) Has(ctx context.Context, key, sum string) (bool, error) {
+	k, err := s.objectKey(key)
+	if err != nil {
+		return false, err
+	}
+	have, err := s.stat(ctx, k)
+	if err != nil {
+		return false, fmt.Errorf("s3: stat %s: %w", key, err)
+	}
+	return have != "" && have == strings.ToLower(sum), nil
+}
+
+// Delete removes key. Removing a key that is not there is not an error.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	k, err := s.objectKey(key)
+	if err != nil {
+		return err
+	}
+	if err := s.client.RemoveObject(ctx, s.bucket, k, minio.RemoveObjectOptions{}); err != nil {
+		return fmt.Errorf("s3: delete %s: %w", key, err)
+	}
+	return nil
+}
+
+// ErrNotFound is returned by Open for a key with no object.
+var ErrNotFound = errors.New("s3: no such object")
+
+// A Blob is one stored object opened for reading: every Read after a Seek
+// is a ranged GET of what is read, so serving a byte range of a recording
+// fetches only that range.
+type Blob struct {
+	obj     *minio.Object
+	size    int64
+	modTime time.Time
+	sum     string
+}
+
+// Open opens key for reading.
+func (s *Store) Open(ctx context.Context, key string) (*Blob, error) {
+	k, err := s.objectKey(key)
+	if err != nil {
+		return nil, err
+	}
+	obj, err := s.client.GetObject(ctx, s.bucket, k, minio.GetObjectOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("s3: open %s: %w", key, err)
+	}
+	info, err := obj.Stat()
+	if err != nil {
+		obj.Close()
+		if minio.ToErrorResponse(err).Code == "NoSuchKey" || minio.ToErrorResponse(err).StatusCode == http.StatusNotFound {
+			return nil, fmt.Errorf("s3: open %s: %w", key, ErrNotFound)
+		}
+		return nil, fmt.Errorf("s3: open %s: %w", key, err)
+	}
+	b := &Blob{obj: obj, size: info.Size, modTime: info.LastModified}
+	for name, v := range info.UserMetadata {
+		if strings.EqualFold(name, metaSHA256) || strings.EqualFold(name, "X-Amz-Meta-"+metaSHA256) {
+			b.sum = strings.ToLower(v)
+		}
+	}
+	return b, nil
+}
+
+// Read reads from the current offset.
+func (b *Blob) Read(p []byte) (int, error) { return b.obj.Read(p) }
+
+// Seek sets the offset of the next Read (io.Seeker).
+func (b *Blob) Seek(offset int64, whence int) (int64, error) { return b.obj.Seek(offset, whence) }
+
+// ReadAt reads len(p) bytes at off (io.ReaderAt): one ranged GET.
+func (b *Blob) ReadAt(p []byte, off int64) (int, error) { return b.obj.ReadAt(p, off) }
+
+// Close releases the object.
+func (b *Blob) Close() error { return b.obj.Close() }
+
+// Size is the object's length in bytes.
+func (b *Blob) Size() int64 { return b.size }
+
+// ModTime is when the object was written.
+func (b *Blob) ModTime() time.Time { return b.modTime }
+
+// SHA256 is the SHA-256 recorded with the object (hex), "" if none.
+func (b *Blob) SHA256() string { return b.sum }
+
+// Verify reads the whole object and checks it against sum (hex), leaving
+// the offset at the end: what a sensor does before deleting its local
+// copy.
+func (b *Blob) Verify(sum string) error {
+	if _, err := b.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	h := sha256.New()
+	return verify(h, b, sum)
+}
+
+func verify(h hash.Hash, r io.Reader, sum string) error {
+	if _, err := io.Copy(h, r); err != nil {
+		return fmt.Errorf("s3: verify: %w", err)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != strings.ToLower(sum) {
+		return fmt.Errorf("s3: verify: SHA-256 %s, want %s: %w", got, sum, ErrMismatch)
+	}
+	return nil
+}
+
+// contentType names what a recording's file holds, for clients that read
+// the bucket directly.
+func contentType(key string) string {
+	switch path.Ext(key) {
+	case ".wav":
+		return "audio/wav"
+	case ".pcap", ".pcapng":
+		return "application/vnd.tcpdump.pcap"
+	}
+	return "application/octet-stream"
+}
