@@ -84,6 +84,13 @@ func (db *DB) putCall(ctx context.Context, tx *sql.Tx, c *spanrec.Call, args []a
 	if err := db.exec(ctx, tx, upsertCall, args...); err != nil {
 		return err
 	}
+	end := c.End
+	if end.IsZero() {
+		end = c.Start
+	}
+	if err := db.exec(ctx, tx, queueCall, c.ID, end.UnixNano(), queueVersion()); err != nil {
+		return err
+	}
 	if err := db.exec(ctx, tx, deleteStreams, c.ID); err != nil {
 		return err
 	}

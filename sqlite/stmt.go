@@ -25,6 +25,7 @@ var cachedQueries = []string{
 	insertHeader,
 	deleteAddrs,
 	insertAddr,
+	queueCall,
 }
 
 const (

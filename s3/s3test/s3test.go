@@ -38,6 +38,8 @@ type Server struct {
 	SecretKey string
 	cmd       *exec.Cmd
 	log       *syncBuffer
+	weed, dir string
+	args      []string
 }
 
 // syncBuffer is the server's output, written by exec's copiers while the
@@ -153,19 +155,34 @@ func Start(tb testing.TB) *Server {
 		"-volume.preStopSeconds=1", "-master.volumeSizeLimitMB=64",
 		"-filer.localSocket=" + filepath.Join(dir, "filer.sock"),
 		"-s3.localSocket=" + filepath.Join(dir, "s3.sock")}
-	cmd := exec.Command(weed, args...)
-	cmd.Dir = dir
+	s.weed, s.dir, s.args = weed, dir, args
+	tb.Cleanup(s.stop)
+	s.run(tb)
+	return s
+}
+
+// run starts the server process and waits until it serves the bucket.
+func (s *Server) run(tb testing.TB) {
+	tb.Helper()
+	cmd := exec.Command(s.weed, s.args...)
+	cmd.Dir = s.dir
 	cmd.Stdout, cmd.Stderr = s.log, s.log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		tb.Fatalf("start weed: %v", err)
 	}
 	s.cmd = cmd
-	tb.Cleanup(s.stop)
 	if err := s.ready(90 * time.Second); err != nil {
 		tb.Fatalf("SeaweedFS S3 on %s not ready: %v\n%s", s.Endpoint, err, s.tail())
 	}
-	return s
+}
+
+// Restart starts the server again after Kill, on the same ports and
+// directory: the objects stored before are there again.
+func (s *Server) Restart(tb testing.TB) {
+	tb.Helper()
+	s.Kill()
+	s.run(tb)
 }
 
 // Client returns a minio client for the server (what tests use to look
