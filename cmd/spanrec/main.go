@@ -13,6 +13,7 @@
 //	spanrec fsck [--repair]           check (and repair) the index against the files
 //	spanrec retention [--dry-run]     delete the calls the retention rules say are too old
 //	spanrec hold [--release] CALL-ID  legal hold: keep a call from every deletion
+//	spanrec ship --index URL --store URL  send the calls recorded here to the central index and store
 //	spanrec serve [--listen ADDR]     web UI and HTTP API over the data directory
 //	spanrec user add|list|delete      accounts of the web UI and API
 //	spanrec token create|list|revoke  API tokens for machines
@@ -51,6 +52,8 @@ Usage:
   spanrec retention [--dry-run]    apply the retention rules now: say what is (would be) deleted
   spanrec hold [--release] [--reason TEXT] CALL-ID   legal hold: no rule, disk guard or user
                                    deletes the call until released
+  spanrec ship --index postgres://… --store s3://…   send this data directory's calls (index rows,
+                                   audio, pcap) to the central index and store; only what they lack
   spanrec serve [--listen 127.0.0.1:8080] [--tls-cert F --tls-key F]   web UI and HTTP API (no capture)
   spanrec user add NAME --role admin|supervisor|agent [--extension N]... [--generate]
   spanrec user password NAME | user list | user delete NAME
@@ -103,6 +106,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdRetention(ctx, args[1:], stdout, stderr)
 	case "hold":
 		err = cmdHold(ctx, args[1:], stdout, stderr)
+	case "ship":
+		err = cmdShip(ctx, args[1:], stdout, stderr)
 	case "user":
 		err = cmdUser(ctx, args[1:], stdin, stdout, stderr)
 	case "token":
