@@ -197,7 +197,9 @@ func TestDiskGuard(t *testing.T) {
 			}
 		}
 	}
-	if _, vs := guard(3 * mib); disk.Full() || len(vs) == 0 {
+	// (What it frees may be the index's write-ahead log alone: the
+	// guard checkpoints it before deleting recordings.)
+	if _, vs := guard(3 * mib); disk.Full() {
 		t.Errorf("verdict full %v after deleting %d calls", disk.Full(), len(vs))
 	}
 	if _, err := db.Call(ctx, held.ID); err != nil {

@@ -268,6 +268,19 @@ func (s *Sweeper) Guard(ctx context.Context) ([]Victim, error) {
 		return nil, fmt.Errorf("disk guard: %w", err)
 	}
 	need := s.minFreeOf(total)
+	if need > 0 && avail < need {
+		// The index's write-ahead log is space too (up to a few MiB
+		// between checkpoints, more after many deletions): give it back
+		// before deleting any recording.
+		if ck, ok := s.del.Index.(checkpointer); ok {
+			if err := ck.Checkpoint(ctx); err != nil {
+				s.log.Warn("disk guard: checkpoint the index", "err", err)
+			} else if total, avail, err = diskSpace(s.dataDir); err != nil {
+				s.errs.Add(1)
+				return nil, fmt.Errorf("disk guard: %w", err)
+			}
+		}
+	}
 	s.store(total, avail, need)
 	if need == 0 || avail >= need {
 		s.held.Store(false)
@@ -315,6 +328,9 @@ func (s *Sweeper) Guard(ctx context.Context) ([]Victim, error) {
 			s.byGuard.Add(1)
 			s.freed.Add(uint64(v.Bytes))
 			out = append(out, v)
+			if ck, ok := s.del.Index.(checkpointer); ok {
+				_ = ck.Checkpoint(ctx) // the deletion's rows went through the log
+			}
 			if total, avail, err = diskSpace(s.dataDir); err != nil {
 				errs = append(errs, err)
 				break
@@ -540,4 +556,10 @@ func bytesText(n uint64) string {
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d B", n)
+}
+
+// checkpointer is an index whose journal takes disk space it can give
+// back (sqlite.DB: its write-ahead log).
+type checkpointer interface {
+	Checkpoint(ctx context.Context) error
 }
