@@ -31,22 +31,7 @@ func speexPackets(t *testing.T, freq, rate int) ([]byte, int) {
 	if err != nil {
 		t.Fatalf("ffmpeg %q: %v\n%s", a, err, stderr.Bytes())
 	}
-	// Ogg pages (RFC 3533): 27-byte header, lacing table, data; a
-	// lacing value below 255 ends a packet.
-	var pkts [][]byte
-	var cur []byte
-	for len(ogg) >= 27 && bytes.HasPrefix(ogg, []byte("OggS")) {
-		n := int(ogg[26])
-		lacing, data := ogg[27:27+n], ogg[27+n:]
-		for _, l := range lacing {
-			cur = append(cur, data[:l]...)
-			data = data[l:]
-			if l < 255 {
-				pkts, cur = append(pkts, cur), nil
-			}
-		}
-		ogg = data
-	}
+	pkts := pcaptest.OggPackets(ogg)
 	if len(pkts) < 10 {
 		t.Fatalf("ffmpeg's Ogg/Speex stream has %d packets", len(pkts))
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spanrec/spanrec/codec/internal/codectest"
 	"github.com/spanrec/spanrec/codec/opus"
+	"github.com/spanrec/spanrec/pcaptest"
 )
 
 // refDecode decodes an Ogg Opus file of channels channels with ffmpeg's
@@ -153,7 +154,7 @@ func encode(tb testing.TB, e encoding) (ogg []byte, packets [][]byte, preSkip in
 	}
 	args := append([]string{"-f", "lavfi", "-i", signal(e.stereo), "-ac", ch, "-c:a", "libopus"}, e.args...)
 	ogg = codectest.FFmpeg(tb, nil, append(args, "-f", "ogg", "pipe:1")...)
-	pkts := oggPackets(ogg)
+	pkts := pcaptest.OggPackets(ogg)
 	if len(pkts) < 3 || !bytes.HasPrefix(pkts[0], []byte("OpusHead")) || len(pkts[0]) < 19 {
 		tb.Fatalf("ffmpeg's Ogg Opus stream has %d packets", len(pkts))
 	}

@@ -7,51 +7,8 @@ import (
 
 	"github.com/spanrec/spanrec/codec/internal/codectest"
 	"github.com/spanrec/spanrec/codec/speex"
+	"github.com/spanrec/spanrec/pcaptest"
 )
-
-// oggCRC is the Ogg page checksum: CRC-32, polynomial 0x04c11db7, not
-// reflected, initial value 0.
-var oggCRC = func() *[256]uint32 {
-	var t [256]uint32
-	for i := range t {
-		r := uint32(i) << 24
-		for range 8 {
-			if r&0x80000000 != 0 {
-				r = r<<1 ^ 0x04c11db7
-			} else {
-				r <<= 1
-			}
-		}
-		t[i] = r
-	}
-	return &t
-}()
-
-func oggPage(b []byte, flags byte, granule int64, seq uint32, packet []byte) []byte {
-	start := len(b)
-	b = append(b, "OggS"...)
-	b = append(b, 0, flags)
-	b = binary.LittleEndian.AppendUint64(b, uint64(granule))
-	b = binary.LittleEndian.AppendUint32(b, 0x5eec5eec)
-	b = binary.LittleEndian.AppendUint32(b, seq)
-	b = append(b, 0, 0, 0, 0)
-	var lacing []byte
-	n := len(packet)
-	for n >= 255 {
-		lacing = append(lacing, 255)
-		n -= 255
-	}
-	lacing = append(lacing, byte(n))
-	b = append(b, byte(len(lacing)))
-	b = append(b, lacing...)
-	b = append(b, packet...)
-	var crc uint32
-	for _, c := range b[start:] {
-		crc = crc<<8 ^ oggCRC[byte(crc>>24)^c]
-	}
-	binary.LittleEndian.PutUint32(b[start+22:], crc)
-	return b
-}
 
 // oggSpeex wraps RTP payloads (each one Ogg packet) in an Ogg/Speex file
 // for ffmpeg, the test oracle.
@@ -71,8 +28,8 @@ func oggSpeex(payloads [][]byte, wideband bool) []byte {
 	c := binary.LittleEndian.AppendUint32(nil, uint32(len(vendor)))
 	c = append(c, vendor...)
 	c = binary.LittleEndian.AppendUint32(c, 0)
-	out := oggPage(nil, 2, 0, 0, h)
-	out = oggPage(out, 0, 0, 1, c)
+	out := pcaptest.OggPage(nil, 2, 0, 0x5eec5eec, 0, h)
+	out = pcaptest.OggPage(out, 0, 0, 0x5eec5eec, 1, c)
 	var gran int64
 	for i, p := range payloads {
 		gran += int64(frame)
@@ -80,7 +37,7 @@ func oggSpeex(payloads [][]byte, wideband bool) []byte {
 		if i == len(payloads)-1 {
 			flags = 4
 		}
-		out = oggPage(out, flags, gran, uint32(i+2), p)
+		out = pcaptest.OggPage(out, flags, gran, 0x5eec5eec, uint32(i+2), p)
 	}
 	return out
 }
