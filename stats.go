@@ -20,6 +20,11 @@ type CallStats struct {
 	// Loss is the packet loss by the host that sent the streams, most
 	// packets lost first; at most the limit asked for.
 	Loss []HostLoss
+	// LossBySensor is the packet loss by the recorder (Call.Sensor) that
+	// recorded the streams, most packets lost first; at most the limit
+	// asked for. Host is the sensor's name there ("" for calls recorded
+	// without one).
+	LossBySensor []HostLoss
 	// Talkers are the numbers in the most calls (as caller or callee),
 	// most first; at most the limit asked for.
 	Talkers []Talker

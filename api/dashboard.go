@@ -29,18 +29,19 @@ type dashboardJSON struct {
 	// Range says how the range was chosen: "asked" (from and to given),
 	// "last-24h" (the default), or "data" (the last 24 h had no call: the
 	// span of the index's calls).
-	Range         string       `json:"range"`
-	BucketSeconds int64        `json:"bucket_seconds"`
-	Calls         int          `json:"calls"`
-	Answered      int          `json:"answered"`
-	AnsweredRatio float64      `json:"answered_ratio"` // 0 without calls
-	Buckets       []bucketJSON `json:"buckets"`
-	MOS           []mosBinJSON `json:"mos"`
-	NoMOS         int          `json:"streams_without_mos"`
-	Loss          []lossJSON   `json:"loss_by_host"`
-	Talkers       []talkerJSON `json:"top_talkers"`
-	First         *time.Time   `json:"first_call"`
-	Last          *time.Time   `json:"last_call"`
+	Range         string           `json:"range"`
+	BucketSeconds int64            `json:"bucket_seconds"`
+	Calls         int              `json:"calls"`
+	Answered      int              `json:"answered"`
+	AnsweredRatio float64          `json:"answered_ratio"` // 0 without calls
+	Buckets       []bucketJSON     `json:"buckets"`
+	MOS           []mosBinJSON     `json:"mos"`
+	NoMOS         int              `json:"streams_without_mos"`
+	Loss          []lossJSON       `json:"loss_by_host"`
+	LossBySensor  []sensorLossJSON `json:"loss_by_sensor"`
+	Talkers       []talkerJSON     `json:"top_talkers"`
+	First         *time.Time       `json:"first_call"`
+	Last          *time.Time       `json:"last_call"`
 }
 
 type bucketJSON struct {
@@ -57,6 +58,14 @@ type mosBinJSON struct {
 
 type lossJSON struct {
 	Host      string  `json:"host"`
+	Streams   int     `json:"streams"`
+	Packets   int     `json:"packets"`
+	Lost      int     `json:"lost"`
+	LossRatio float64 `json:"loss_ratio"` // lost / (packets + lost)
+}
+
+type sensorLossJSON struct {
+	Sensor    string  `json:"sensor"` // "" for calls recorded without a sensor name
 	Streams   int     `json:"streams"`
 	Packets   int     `json:"packets"`
 	Lost      int     `json:"lost"`
@@ -160,6 +169,14 @@ func dashboardOf(st *spanrec.CallStats, how string) dashboardJSON {
 			l.LossRatio = float64(h.Lost) / float64(h.Packets+h.Lost)
 		}
 		d.Loss = append(d.Loss, l)
+	}
+	d.LossBySensor = []sensorLossJSON{}
+	for _, h := range st.LossBySensor {
+		l := sensorLossJSON{Sensor: h.Host, Streams: h.Streams, Packets: h.Packets, Lost: h.Lost}
+		if h.Packets+h.Lost > 0 {
+			l.LossRatio = float64(h.Lost) / float64(h.Packets+h.Lost)
+		}
+		d.LossBySensor = append(d.LossBySensor, l)
 	}
 	for _, t := range st.Talkers {
 		d.Talkers = append(d.Talkers, talkerJSON{Number: t.Number, Calls: t.Calls, Answered: t.Answered, TalkSeconds: t.Talk.Seconds()})

@@ -112,13 +112,27 @@ func (s *suite) testStats(t *testing.T) {
 	dir := t.TempDir()
 	db := s.fresh(t)
 	want := tsharkView{hosts: map[string]*spanrec.HostLoss{}}
-	for _, name := range statsCaptures {
+	// The captures are recorded by two sensors, alternately; tshark's
+	// view of each gives the loss each sensor saw.
+	sensors := map[string]*spanrec.HostLoss{}
+	for i, name := range statsCaptures {
 		path := filepath.Join(caps, name)
 		src, err := capture.OpenFile(path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		cfg := recorder.Config{Call: call.Config{DataDir: dir}, Renderers: 1, Logger: slog.New(slog.DiscardHandler)}
+		sensor := []string{"sensor-a", "sensor-b"}[i%2]
+		one := tsharkView{hosts: map[string]*spanrec.HostLoss{}}
+		readTshark(t, path+".expect.txt", &one)
+		if sensors[sensor] == nil {
+			sensors[sensor] = &spanrec.HostLoss{Host: sensor}
+		}
+		for _, h := range one.hosts {
+			sensors[sensor].Streams += h.Streams
+			sensors[sensor].Packets += h.Packets
+			sensors[sensor].Lost += h.Lost
+		}
+		cfg := recorder.Config{Call: call.Config{DataDir: dir, Sensor: sensor}, Renderers: 1, Logger: slog.New(slog.DiscardHandler)}
 		sum, err := recorder.Import(ctx, cfg, src, db, nil)
 		src.Close()
 		if err != nil || sum.Errors > 0 {
@@ -158,6 +172,22 @@ func (s *suite) testStats(t *testing.T) {
 	})
 	if !slices.Equal(st.Loss, wantLoss) {
 		t.Errorf("loss by host:\n got  %+v\n want %+v (tshark)", st.Loss, wantLoss)
+	}
+	var wantSensors []spanrec.HostLoss
+	for _, h := range sensors {
+		wantSensors = append(wantSensors, *h)
+	}
+	slices.SortFunc(wantSensors, func(a, b spanrec.HostLoss) int {
+		if a.Lost != b.Lost {
+			return b.Lost - a.Lost
+		}
+		if a.Packets != b.Packets {
+			return b.Packets - a.Packets
+		}
+		return strings.Compare(a.Host, b.Host)
+	})
+	if len(wantSensors) != 2 || !slices.Equal(st.LossBySensor, wantSensors) {
+		t.Errorf("loss by sensor:\n got  %+v\n want %+v (tshark, per capture)", st.LossBySensor, wantSensors)
 	}
 
 	// The index's own calls, counted in Go.

@@ -101,6 +101,20 @@ func (db *DB) Stats(ctx context.Context, q spanrec.StatsQuery) (*spanrec.CallSta
 		if err != nil {
 			return fmt.Errorf("loss: %w", err)
 		}
+		err = eachRow(ctx, tx, `SELECT c.sensor, count(*), sum(s.packets)::bigint, sum(s.lost)::bigint
+			FROM streams s JOIN calls c ON c.id = s.call_id WHERE c.start_ns >= $1 AND c.start_ns < $2
+			GROUP BY c.sensor ORDER BY sum(s.lost) DESC, sum(s.packets) DESC, c.sensor LIMIT $3`,
+			[]any{from, to, q.Top}, func(rows pgx.Rows) error {
+				var h spanrec.HostLoss
+				if err := rows.Scan(&h.Host, &h.Streams, &h.Packets, &h.Lost); err != nil {
+					return err
+				}
+				st.LossBySensor = append(st.LossBySensor, h)
+				return nil
+			})
+		if err != nil {
+			return fmt.Errorf("loss by sensor: %w", err)
+		}
 
 		err = eachRow(ctx, tx, `SELECT number, count(*) AS calls, count(*) FILTER (WHERE status = $1), sum(duration_ns)::bigint FROM (
 				SELECT c.caller_number AS number, c.status, c.duration_ns FROM calls c WHERE c.start_ns >= $2 AND c.start_ns < $3

@@ -107,6 +107,20 @@ func (db *DB) Stats(ctx context.Context, q spanrec.StatsQuery) (*spanrec.CallSta
 	if err != nil {
 		return nil, fmt.Errorf("index: stats: loss: %w", err)
 	}
+	err = eachRow(ctx, tx, `SELECT c.sensor, count(*), sum(s.packets), sum(s.lost)
+		FROM streams s JOIN calls c ON c.id = s.call_id WHERE`+inRange+`
+		GROUP BY c.sensor ORDER BY sum(s.lost) DESC, sum(s.packets) DESC, c.sensor LIMIT ?`,
+		[]any{from, to, q.Top}, func(rows *sql.Rows) error {
+			var h spanrec.HostLoss
+			if err := rows.Scan(&h.Host, &h.Streams, &h.Packets, &h.Lost); err != nil {
+				return err
+			}
+			st.LossBySensor = append(st.LossBySensor, h)
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("index: stats: loss by sensor: %w", err)
+	}
 
 	err = eachRow(ctx, tx, `SELECT number, count(*) AS calls, sum(status = ?), sum(duration_ns) FROM (
 			SELECT c.caller_number AS number, c.status, c.duration_ns FROM calls c WHERE`+inRange+`

@@ -101,17 +101,23 @@ export async function showDashboard(ctx) {
   const mosItems = d.mos.map((m) => ({ label: `${m.low.toFixed(1)}–${m.high.toFixed(1)}`, values: [m.streams] }));
   const mosChart = bars('chart-mos', 'RTP streams by MOS', mosItems, { series: ['streams'] });
 
-  const maxLoss = Math.max(0, ...d.loss_by_host.map((l) => l.loss_ratio));
-  const lossRows = d.loss_by_host.map((l) => {
-    const bar = h('span', { class: 'hbar', 'aria-hidden': 'true' });
-    bar.style.width = `${maxLoss > 0 ? (100 * l.loss_ratio) / maxLoss : 0}%`;
-    return h('tr', {},
-      h('th', { scope: 'row', class: 'mono' }, l.host),
-      h('td', { class: 'num' }, String(l.streams)),
-      h('td', { class: 'num' }, String(l.packets)),
-      h('td', { class: 'num' }, String(l.lost)),
-      h('td', { class: 'num loss-cell' }, h('span', { class: 'hbar-track' }, bar), f.percent(100 * l.loss_ratio)));
-  });
+  // lossRows draws one loss table's rows; name gives a row's heading.
+  const lossRows = (list, name) => {
+    const maxLoss = Math.max(0, ...list.map((l) => l.loss_ratio));
+    return list.map((l) => {
+      const bar = h('span', { class: 'hbar', 'aria-hidden': 'true' });
+      bar.style.width = `${maxLoss > 0 ? (100 * l.loss_ratio) / maxLoss : 0}%`;
+      return h('tr', {},
+        name(l),
+        h('td', { class: 'num' }, String(l.streams)),
+        h('td', { class: 'num' }, String(l.packets)),
+        h('td', { class: 'num' }, String(l.lost)),
+        h('td', { class: 'num loss-cell' }, h('span', { class: 'hbar-track' }, bar), f.percent(100 * l.loss_ratio)));
+    });
+  };
+  const hostRows = lossRows(d.loss_by_host, (l) => h('th', { scope: 'row', class: 'mono' }, l.host));
+  const sensorRows = lossRows(d.loss_by_sensor || [], (l) => h('th', { scope: 'row' },
+    l.sensor ? h('a', { href: `#/calls${query({ sensor: l.sensor })}` }, l.sensor) : h('span', { class: 'muted' }, '(no sensor)')));
   const talkerRows = d.top_talkers.map((t) => h('tr', {},
     h('th', { scope: 'row' }, h('a', { href: `#/calls${query({ number: t.number })}` }, t.number)),
     h('td', { class: 'num' }, String(t.calls)),
@@ -141,7 +147,12 @@ export async function showDashboard(ctx) {
         h('div', { class: 'panel-head' }, h('h2', { id: 'loss-h' }, 'Packet loss by sending host')),
         h('div', { class: 'table-scroll' }, h('table', { class: 'calls', id: 'loss' },
           h('thead', {}, h('tr', {}, ['Host', 'Streams', 'Packets', 'Lost', 'Loss'].map((c) => h('th', { scope: 'col', class: c === 'Host' ? '' : 'num' }, c)))),
-          h('tbody', {}, lossRows.length ? lossRows : empty(5, 'No RTP in this range.'))))),
+          h('tbody', {}, hostRows.length ? hostRows : empty(5, 'No RTP in this range.'))))),
+      h('section', { class: 'panel panel-table', 'aria-labelledby': 'sensor-loss-h' },
+        h('div', { class: 'panel-head' }, h('h2', { id: 'sensor-loss-h' }, 'Packet loss by sensor')),
+        h('div', { class: 'table-scroll' }, h('table', { class: 'calls', id: 'loss-sensor' },
+          h('thead', {}, h('tr', {}, ['Sensor', 'Streams', 'Packets', 'Lost', 'Loss'].map((c) => h('th', { scope: 'col', class: c === 'Sensor' ? '' : 'num' }, c)))),
+          h('tbody', {}, sensorRows.length ? sensorRows : empty(5, 'No RTP in this range.'))))),
       h('section', { class: 'panel panel-table', 'aria-labelledby': 'talk-h' },
         h('div', { class: 'panel-head' }, h('h2', { id: 'talk-h' }, 'Top talkers')),
         h('div', { class: 'table-scroll' }, h('table', { class: 'calls', id: 'talkers' },
