@@ -2,15 +2,11 @@ package api
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"math"
 	"net/http"
-	"os"
 
-	"github.com/spanrec/spanrec"
 	"github.com/spanrec/spanrec/audio"
 	"github.com/spanrec/spanrec/audio/wav"
 	"github.com/spanrec/spanrec/auth"
@@ -58,17 +54,8 @@ func (s *Server) spectrogram(w http.ResponseWriter, r *http.Request, p *principa
 	if err != nil {
 		return err
 	}
-	if c.Audio == "" {
-		return spanrec.Errorf(spanrec.ENOTFOUND, "call %s has no recording", c.ID)
-	}
-	path, err := s.file(c.Audio)
+	f, err := s.openAudio(c)
 	if err != nil {
-		return err
-	}
-	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return spanrec.Errorf(spanrec.ENOTFOUND, "the recording of call %s is missing from the data directory", c.ID)
-	} else if err != nil {
 		return err
 	}
 	defer f.Close()

@@ -46,17 +46,8 @@ func (s *Server) waveform(w http.ResponseWriter, r *http.Request, p *principal) 
 	if err != nil {
 		return err
 	}
-	if c.Audio == "" {
-		return spanrec.Errorf(spanrec.ENOTFOUND, "call %s has no recording", c.ID)
-	}
-	path, err := s.file(c.Audio)
+	f, err := s.openAudio(c)
 	if err != nil {
-		return err
-	}
-	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return spanrec.Errorf(spanrec.ENOTFOUND, "the recording of call %s is missing from the data directory", c.ID)
-	} else if err != nil {
 		return err
 	}
 	defer f.Close()
@@ -140,4 +131,22 @@ func Peaks(r io.ReadSeeker, points int) (*Waveform, error) {
 // and a short JSON number.
 func scale(v int16) float64 {
 	return math.Round(float64(v)/32768*1e4) / 1e4
+}
+
+// openAudio opens call c's recording, the one file the waveform and the
+// spectrogram are derived from: ENOTFOUND when it has none or it is
+// missing from the data directory.
+func (s *Server) openAudio(c *spanrec.Call) (*os.File, error) {
+	if c.Audio == "" {
+		return nil, spanrec.Errorf(spanrec.ENOTFOUND, "call %s has no recording", c.ID)
+	}
+	path, err := s.file(c.Audio)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, spanrec.Errorf(spanrec.ENOTFOUND, "the recording of call %s is missing from the data directory", c.ID)
+	}
+	return f, err
 }
