@@ -21,6 +21,12 @@ type Rule struct {
 	// callee's numbers (path.Match syntax: * any digits, ? one, [0-4] a
 	// class); one match is enough.
 	Number string
+	// Sensor, if set, is a pattern (the same syntax) or a name matched
+	// against the sensor that recorded the call (Call.Sensor): a rule for
+	// one branch office's recorder, or for "branch-*". A call of no known
+	// sensor ("") matches only a pattern that matches the empty name
+	// ("*").
+	Sensor string
 	// MaxAge is the age, from the call's start, past which a call the
 	// rule matches is deleted; 0 keeps the calls it matches for ever
 	// (an exception placed before broader rules).
@@ -31,6 +37,11 @@ type Rule struct {
 func (r *Rule) Matches(c *spanrec.Call) bool {
 	if r.Direction != "" && c.Direction != r.Direction {
 		return false
+	}
+	if r.Sensor != "" {
+		if ok, _ := path.Match(r.Sensor, c.Sensor); !ok {
+			return false
+		}
 	}
 	if r.Number != "" {
 		a, _ := path.Match(r.Number, c.Caller.Number)
@@ -48,6 +59,9 @@ func (r *Rule) Check() error {
 	var errs []string
 	if _, err := path.Match(r.Number, ""); err != nil {
 		errs = append(errs, fmt.Sprintf("number %q is not a pattern", r.Number))
+	}
+	if _, err := path.Match(r.Sensor, ""); err != nil {
+		errs = append(errs, fmt.Sprintf("sensor %q is not a pattern", r.Sensor))
 	}
 	switch r.Direction {
 	case "", spanrec.Inbound, spanrec.Outbound, spanrec.Internal, spanrec.Unknown:

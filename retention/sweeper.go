@@ -542,7 +542,7 @@ func (s *Sweeper) size(c *spanrec.Call) int64 {
 
 // trim returns what a deletion and its report need of c.
 func trim(c *spanrec.Call) *spanrec.Call {
-	return &spanrec.Call{ID: c.ID, Start: c.Start, Caller: c.Caller, Callee: c.Callee, Direction: c.Direction,
+	return &spanrec.Call{ID: c.ID, Start: c.Start, Caller: c.Caller, Callee: c.Callee, Direction: c.Direction, Sensor: c.Sensor,
 		Audio: c.Audio, PCAP: c.PCAP, LegalHold: c.LegalHold}
 }
 

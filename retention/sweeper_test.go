@@ -52,6 +52,13 @@ func importSource(t testing.TB, dir string, db *sqlite.DB, disk *limits.Disk, sr
 // importDemo imports pcaptest's demo calls captured from start on.
 func importDemo(t testing.TB, dir string, db *sqlite.DB, start time.Time) {
 	t.Helper()
+	importDemoAs(t, dir, db, start, "")
+}
+
+// importDemoAs imports pcaptest's demo calls captured from start on as
+// recorded by sensor.
+func importDemoAs(t testing.TB, dir string, db *sqlite.DB, start time.Time, sensor string) {
+	t.Helper()
 	var buf bytes.Buffer
 	if err := pcaptest.Write(&buf, pcaptest.Options{Start: start, Calls: pcaptest.Demo()}); err != nil {
 		t.Fatal(err)
@@ -60,7 +67,11 @@ func importDemo(t testing.TB, dir string, db *sqlite.DB, start time.Time) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	importSource(t, dir, db, nil, src)
+	defer src.Close()
+	cfg := recorder.Config{Call: call.Config{DataDir: dir, Sensor: sensor}, Logger: quiet}
+	if _, err := recorder.Import(context.Background(), cfg, src, db, nil); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // importCapture imports the third-party capture rel.
@@ -213,6 +224,72 @@ func TestRules(t *testing.T) {
 	// A second pass finds nothing more.
 	if again, err := s.Sweep(ctx, false); err != nil || len(again) != 0 {
 		t.Errorf("second pass: %v, %v", ids(again), err)
+	}
+}
+
+// TestRulesBySensor records the demo's calls as three recorders (the head
+// office's, a branch's, and one that gave no name) 90, 91 and 92 days ago
+// and applies rules by sensor name and pattern: the branches' calls go
+// after 30 days, the head office's are kept, and of the rest (an unnamed
+// sensor's) the inbound ones go after 60 days.
+func TestRulesBySensor(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := openIndex(t, dir)
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	const day = 24 * time.Hour
+	importDemoAs(t, dir, db, now.Add(-90*day), "hq")
+	importDemoAs(t, dir, db, now.Add(-91*day), "branch-7")
+	importDemoAs(t, dir, db, now.Add(-92*day), "")
+	before := allCalls(t, db)
+	if len(before) != 21 {
+		t.Fatalf("%d calls indexed, want 3×7", len(before))
+	}
+	rules := []retention.Rule{
+		{Name: "branches", Sensor: "branch-*", MaxAge: 30 * day},
+		{Name: "head office", Sensor: "hq"}, // kept for ever
+		{Name: "inbound", Sensor: "*", Direction: spanrec.Inbound, MaxAge: 60 * day},
+	}
+	var want []spanrec.CallID
+	kept := map[string]int{}
+	for _, c := range before {
+		switch {
+		case c.Sensor == "branch-7", c.Sensor == "" && c.Direction == spanrec.Inbound:
+			want = append(want, c.ID)
+		default:
+			kept[c.Sensor]++
+		}
+	}
+	slices.Sort(want)
+	if kept["hq"] != 7 || kept[""] == 0 || kept[""] == 7 {
+		t.Fatalf("the demo's calls by sensor, kept: %v", kept)
+	}
+	s := retention.New(retention.Config{Rules: rules, Logger: quiet, Now: func() time.Time { return now }}, db, dir)
+	done, err := s.Sweep(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(done); !slices.Equal(got, want) {
+		t.Errorf("deleted: %v\nwant %v", got, want)
+	}
+	for _, v := range done {
+		if r := "retention rule branches: older than 30d"; v.Call.Sensor == "branch-7" && !strings.HasPrefix(v.Reason, r) {
+			t.Errorf("%s: reason %q, want %q", v.Call.ID, v.Reason, r)
+		}
+	}
+	left := map[string]int{}
+	for _, c := range allCalls(t, db) {
+		left[c.Sensor]++
+	}
+	if left["hq"] != 7 || left["branch-7"] != 0 || left[""] != kept[""] {
+		t.Errorf("calls left by sensor %v, want hq 7, branch-7 0, unnamed %d", left, kept[""])
+	}
+}
+
+func TestRuleCheckSensor(t *testing.T) {
+	r := retention.Rule{Name: "x", Sensor: "branch-[", MaxAge: time.Hour}
+	if err := r.Check(); err == nil || !strings.Contains(err.Error(), `sensor "branch-[" is not a pattern`) {
+		t.Errorf("Check = %v", err)
 	}
 }
 

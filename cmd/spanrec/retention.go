@@ -28,6 +28,7 @@ type retentionConfig struct {
 		Name      string `yaml:"name"`
 		Direction string `yaml:"direction"`
 		Number    string `yaml:"number"`
+		Sensor    string `yaml:"sensor"`
 		MaxAge    string `yaml:"max_age"`
 	} `yaml:"rules"`
 	// MaxTotalBytes bounds the recordings' bytes; "none" or absent: no
@@ -50,7 +51,7 @@ func (rc *retentionConfig) config() (retention.Config, error) {
 		if err != nil {
 			errs = append(errs, fmt.Errorf("retention.rules[%d]: %w", i, err))
 		}
-		c.Rules = append(c.Rules, retention.Rule{Name: r.Name, Direction: spanrec.Direction(r.Direction), Number: r.Number, MaxAge: age})
+		c.Rules = append(c.Rules, retention.Rule{Name: r.Name, Direction: spanrec.Direction(r.Direction), Number: r.Number, Sensor: r.Sensor, MaxAge: age})
 	}
 	dirs := make([]string, 0, len(rc.MaxAge))
 	for d := range rc.MaxAge {

@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // TestRetentionCommand: the demo's inbound calls are past a one-day rule
@@ -77,6 +80,7 @@ func TestRetentionConfigErrors(t *testing.T) {
 		"retention:\n  max_age:\n    inbound: 3x\n":                      "retention.max_age.inbound",
 		"retention:\n  max_age:\n    sideways: 3d\n":                     "direction \"sideways\"",
 		"retention:\n  rules:\n    - number: \"[\"\n      max_age: 1d\n": "is not a pattern",
+		"retention:\n  rules:\n    - sensor: \"[\"\n      max_age: 1d\n": "sensor \"[\" is not a pattern",
 	} {
 		cfg := filepath.Join(t.TempDir(), "spanrec.yaml")
 		if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
@@ -86,5 +90,20 @@ func TestRetentionConfigErrors(t *testing.T) {
 		if code != 1 || !strings.Contains(errs, want) {
 			t.Errorf("%q: exit %d, %q; want %q", conf, code, errs, want)
 		}
+	}
+}
+
+// TestRetentionConfigSensor: a rule's sensor reaches retention.Rule.
+func TestRetentionConfigSensor(t *testing.T) {
+	var fc fileConfig
+	if err := yaml.Unmarshal([]byte("retention:\n  rules:\n    - name: branches\n      sensor: branch-*\n      max_age: 30d\n"), &fc); err != nil {
+		t.Fatal(err)
+	}
+	c, err := fc.Retention.config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Rules) != 1 || c.Rules[0].Sensor != "branch-*" || c.Rules[0].MaxAge != 30*24*time.Hour {
+		t.Errorf("rules %+v", c.Rules)
 	}
 }
