@@ -246,6 +246,14 @@ type Call struct {
 	LegalHold *LegalHold
 }
 
+// CallTag is one tag on a call with who put it there and when (Call.Tags
+// are the tags alone).
+type CallTag struct {
+	Tag  string    `json:"tag"`
+	User string    `json:"user"`
+	At   time.Time `json:"at"`
+}
+
 // CallNote is a note a person wrote on a call (Call.Notes are the
 // recorder's own remarks).
 type CallNote struct {

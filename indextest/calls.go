@@ -666,6 +666,21 @@ func (s *suite) testAnnotations(t *testing.T) {
 	if n, err := db.TagCount(ctx, a.ID); err != nil || n != 2 {
 		t.Errorf("TagCount = %d, %v; want 2", n, err)
 	}
+	// Who put each tag and when, as a migration to another index moves
+	// them (the first to put a tag keeps it).
+	if _, err := db.AddTag(ctx, b.ID, "callback", "bob", T0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	wantTags := []spanrec.CallTag{{Tag: "Escalated", User: "alice", At: T0}, {Tag: "fraud", User: "alice", At: T0}}
+	if tags, err := db.CallTags(ctx, a.ID); err != nil || !slices.EqualFunc(tags, wantTags, sameTag) {
+		t.Errorf("CallTags(a) = %+v, %v; want %+v", tags, err, wantTags)
+	}
+	if tags, err := db.CallTags(ctx, b.ID); err != nil || len(tags) != 1 || !sameTag(tags[0], spanrec.CallTag{Tag: "callback", User: "bob", At: T0.Add(time.Minute)}) {
+		t.Errorf("CallTags(b) = %+v, %v", tags, err)
+	}
+	if tags, err := db.CallTags(ctx, "no-such-call"); err != nil || len(tags) != 0 {
+		t.Errorf("CallTags(no call) = %+v, %v; want none", tags, err)
+	}
 	note, err := db.AddNote(ctx, spanrec.CallNote{CallID: a.ID, User: "alice", At: T0, Text: "Customer asked for a REFUND"})
 	if err != nil || note.ID <= 0 {
 		t.Fatalf("AddNote = %+v, %v", note, err)
@@ -757,4 +772,8 @@ func (s *suite) testStreamQuality(t *testing.T) {
 	if _, err := db.StreamQuality(ctx, a.ID); spanrec.ErrorKind(err) != spanrec.ENOTFOUND {
 		t.Errorf("StreamQuality of a deleted call: %v, want not found", err)
 	}
+}
+
+func sameTag(a, b spanrec.CallTag) bool {
+	return a.Tag == b.Tag && a.User == b.User && a.At.Equal(b.At)
 }

@@ -37,6 +37,7 @@ type Index interface {
 	AddTag(ctx context.Context, id spanrec.CallID, tag, user string, t time.Time) (bool, error)
 	RemoveTag(ctx context.Context, id spanrec.CallID, tag string) (bool, error)
 	TagCount(ctx context.Context, id spanrec.CallID) (int, error)
+	CallTags(ctx context.Context, id spanrec.CallID) ([]spanrec.CallTag, error)
 	AddNote(ctx context.Context, n spanrec.CallNote) (spanrec.CallNote, error)
 	Notes(ctx context.Context, id spanrec.CallID) ([]spanrec.CallNote, error)
 	DeleteNote(ctx context.Context, id spanrec.CallID, noteID int64) (spanrec.CallNote, error)

@@ -60,6 +60,31 @@ func (db *DB) TagCount(ctx context.Context, id spanrec.CallID) (int, error) {
 	return n, nil
 }
 
+// CallTags returns the tags of the call with who put each there and when,
+// by tag (none for a call that does not exist).
+func (db *DB) CallTags(ctx context.Context, id spanrec.CallID) ([]spanrec.CallTag, error) {
+	cid := text(string(id))
+	rows, err := db.pool.Query(ctx, `SELECT tag, author, at_ns FROM call_tags WHERE call_id = $1 ORDER BY tag`, cid)
+	if err != nil {
+		return nil, fmt.Errorf("index: tags of %s: %w", cid, err)
+	}
+	defer rows.Close()
+	tags := []spanrec.CallTag{}
+	for rows.Next() {
+		var t spanrec.CallTag
+		var at *int64
+		if err := rows.Scan(&t.Tag, &t.User, &at); err != nil {
+			return nil, fmt.Errorf("index: tags of %s: %w", cid, err)
+		}
+		t.At = timeOf(at)
+		tags = append(tags, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("index: tags of %s: %w", cid, err)
+	}
+	return tags, nil
+}
+
 // AddNote stores n (its CallID, User, At and Text) and returns it with its
 // new ID. It returns an error of kind ENOTFOUND if there is no such call.
 func (db *DB) AddNote(ctx context.Context, n spanrec.CallNote) (spanrec.CallNote, error) {
