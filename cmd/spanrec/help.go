@@ -23,6 +23,7 @@ var synopses = map[string]string{
 	"serve":         "[--listen ADDR] [flags]",
 	"retention":     "[--dry-run] [flags]",
 	"hold":          "[--release] [--reason TEXT] [flags] CALL-ID",
+	"migrate":       "--to postgres://USER:PASSWORD@HOST/DB [--store s3://BUCKET/PREFIX?endpoint=…] [flags]",
 	"user add":      "NAME --role admin|supervisor|agent [--extension N]... [flags]",
 	"user password": "NAME [flags]",
 	"user list":     "[flags]",

@@ -14,6 +14,7 @@
 //	spanrec retention [--dry-run]     delete the calls the retention rules say are too old
 //	spanrec hold [--release] CALL-ID  legal hold: keep a call from every deletion
 //	spanrec ship --index URL --store URL  send the calls recorded here to the central index and store
+//	spanrec migrate --to URL [--store URL]  move this data directory (calls, accounts, audit) to the central side
 //	spanrec serve [--listen ADDR]     web UI and HTTP API over the data directory
 //	spanrec user add|list|delete      accounts of the web UI and API
 //	spanrec token create|list|revoke  API tokens for machines
@@ -54,6 +55,8 @@ Usage:
                                    deletes the call until released
   spanrec ship --index postgres://… --store s3://…   send this data directory's calls (index rows,
                                    audio, pcap) to the central index and store; only what they lack
+  spanrec migrate --to postgres://… [--store s3://…]   move an existing recorder to the central side:
+                                   calls, users, tokens, tags, notes, holds, audit trail; resumable, verified
   spanrec serve [--listen 127.0.0.1:8080] [--tls-cert F --tls-key F]   web UI and HTTP API (no capture)
   spanrec user add NAME --role admin|supervisor|agent [--extension N]... [--generate]
   spanrec user password NAME | user list | user delete NAME
@@ -108,6 +111,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdHold(ctx, args[1:], stdout, stderr)
 	case "ship":
 		err = cmdShip(ctx, args[1:], stdout, stderr)
+	case "migrate":
+		err = cmdMigrate(ctx, args[1:], stdout, stderr)
 	case "user":
 		err = cmdUser(ctx, args[1:], stdin, stdout, stderr)
 	case "token":
