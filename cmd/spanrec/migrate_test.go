@@ -210,6 +210,34 @@ func TestMigrate(t *testing.T) {
 	if objects < len(calls) {
 		t.Errorf("%d objects in the store for %d calls", objects, len(calls))
 	}
+	// The streams' quality over time (the call page's charts) moved too.
+	withQuality := 0
+	lq, err := sqlite.Open(ctx, filepath.Join(data, "index.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range calls {
+		want, err := lq.StreamQuality(ctx, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		have, err := central.StreamQuality(ctx, c.ID)
+		if err != nil || len(have) != len(want) {
+			t.Fatalf("central stream quality of %s: %d streams, %v; want %d", c.ID, len(have), err, len(want))
+		}
+		for i := range want {
+			if (want[i] == nil) != (have[i] == nil) || want[i] != nil && len(want[i].Intervals) != len(have[i].Intervals) {
+				t.Errorf("call %s stream %d: central quality %+v, local %+v", c.ID, i, have[i], want[i])
+			}
+			if want[i] != nil && len(want[i].Intervals) > 0 {
+				withQuality++
+			}
+		}
+	}
+	lq.Close()
+	if withQuality == 0 {
+		t.Error("no stream of the captures has quality figures to compare")
+	}
 	if tags, err := central.CallTags(ctx, calls[0].ID); err != nil || len(tags) != 2 || tags[0].Tag != "escalated" || tags[0].User != "ada" || !tags[0].At.Equal(at) {
 		t.Errorf("central tags of %s: %+v, %v", calls[0].ID, tags, err)
 	}
