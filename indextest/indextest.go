@@ -38,6 +38,7 @@ type Index interface {
 	RemoveTag(ctx context.Context, id spanrec.CallID, tag string) (bool, error)
 	TagCount(ctx context.Context, id spanrec.CallID) (int, error)
 	CallTags(ctx context.Context, id spanrec.CallID) ([]spanrec.CallTag, error)
+	SIPHeaders(ctx context.Context, id spanrec.CallID) ([]spanrec.SIPHeader, error)
 	AddNote(ctx context.Context, n spanrec.CallNote) (spanrec.CallNote, error)
 	Notes(ctx context.Context, id spanrec.CallID) ([]spanrec.CallNote, error)
 	DeleteNote(ctx context.Context, id spanrec.CallID, noteID int64) (spanrec.CallNote, error)

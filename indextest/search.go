@@ -1,7 +1,9 @@
 package indextest
 
 import (
+	"context"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -37,6 +39,19 @@ func (s *suite) testSearchSIP(t *testing.T) {
 		c.SIPHeaders = append(c.SIPHeaders, spanrec.SIPHeader{Name: "x-h", Value: strings.Repeat("v", i)})
 	}
 	put(t, db, a, b, c)
+	// The headers stored, as moving a call to another index reads them:
+	// names in lower case, in order, at most MaxSIPHeaders.
+	ctx := context.Background()
+	if hs, err := db.SIPHeaders(ctx, "a"); err != nil || !slices.Equal(hs, []spanrec.SIPHeader{
+		{Name: "x-ticket", Value: "T-100"}, {Name: "subject", Value: "Sales call"}, {Name: "user-agent", Value: "Linphone/3.6.1 (belle-sip/1.3.0)"}}) {
+		t.Errorf("SIPHeaders(a) = %+v, %v", hs, err)
+	}
+	if hs, err := db.SIPHeaders(ctx, "c"); err != nil || len(hs) != spanrec.MaxSIPHeaders || hs[1].Value != "v" {
+		t.Errorf("SIPHeaders(c): %d headers, %v; want %d", len(hs), err, spanrec.MaxSIPHeaders)
+	}
+	if hs, err := db.SIPHeaders(ctx, "no-such-call"); err != nil || len(hs) != 0 {
+		t.Errorf("SIPHeaders(no call) = %+v, %v; want none", hs, err)
+	}
 	checkSearch(t, db, false, []searchCase{
 		{name: "header exact", f: spanrec.CallFilter{HeaderName: "x-ticket", HeaderValue: "T-100"}, want: "a"},
 		{name: "header name any case", f: spanrec.CallFilter{HeaderName: "X-Ticket", HeaderValue: "T-1000"}, want: "b"},

@@ -1,6 +1,8 @@
 package postgres
 
 import (
+	"context"
+	"fmt"
 	"net/netip"
 	"strings"
 
@@ -32,6 +34,30 @@ func callAddrs(c *spanrec.Call) []netip.Addr {
 		add(s.Dst.Addr())
 	}
 	return out
+}
+
+// SIPHeaders returns the INVITE header fields stored for the call (names
+// in lower case, in their order; Call leaves them out), none for a call
+// that does not exist: what moving the call to another index needs.
+func (db *DB) SIPHeaders(ctx context.Context, id spanrec.CallID) ([]spanrec.SIPHeader, error) {
+	cid := text(string(id))
+	rows, err := db.pool.Query(ctx, `SELECT name, value FROM call_headers WHERE call_id = $1 ORDER BY seq`, cid)
+	if err != nil {
+		return nil, fmt.Errorf("index: headers of %s: %w", cid, err)
+	}
+	defer rows.Close()
+	hs := []spanrec.SIPHeader{}
+	for rows.Next() {
+		var h spanrec.SIPHeader
+		if err := rows.Scan(&h.Name, &h.Value); err != nil {
+			return nil, fmt.Errorf("index: headers of %s: %w", cid, err)
+		}
+		hs = append(hs, h)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("index: headers of %s: %w", cid, err)
+	}
+	return hs, nil
 }
 
 // putSearch queues the replacement of the rows that searches by header

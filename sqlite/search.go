@@ -42,6 +42,29 @@ func callAddrs(c *spanrec.Call) []netip.Addr {
 	return out
 }
 
+// SIPHeaders returns the INVITE header fields stored for the call (names
+// in lower case, in their order; Call leaves them out), none for a call
+// that does not exist: what moving the call to another index needs.
+func (db *DB) SIPHeaders(ctx context.Context, id spanrec.CallID) ([]spanrec.SIPHeader, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT name, value FROM call_headers WHERE call_id = ? ORDER BY seq`, id)
+	if err != nil {
+		return nil, fmt.Errorf("index: headers of %s: %w", id, err)
+	}
+	defer rows.Close()
+	hs := []spanrec.SIPHeader{}
+	for rows.Next() {
+		var h spanrec.SIPHeader
+		if err := rows.Scan(&h.Name, &h.Value); err != nil {
+			return nil, fmt.Errorf("index: headers of %s: %w", id, err)
+		}
+		hs = append(hs, h)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("index: headers of %s: %w", id, err)
+	}
+	return hs, nil
+}
+
 // putSearch replaces the rows that searches by header and address read.
 func (db *DB) putSearch(ctx context.Context, tx *sql.Tx, c *spanrec.Call) error {
 	if err := db.exec(ctx, tx, deleteHeaders, c.ID); err != nil {

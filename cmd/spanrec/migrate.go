@@ -201,7 +201,9 @@ func (m *migration) users(ctx context.Context) error {
 }
 
 // fullCalls is the local index as the Shipper's outbox, whose calls carry
-// their streams' quality over time (which Call leaves out).
+// what Call leaves out: their streams' quality over time and their INVITE
+// header fields (for searches by header), which the central PutCall would
+// otherwise store as none.
 type fullCalls struct{ *sqlite.DB }
 
 func (f fullCalls) Call(ctx context.Context, id spanrec.CallID) (*spanrec.Call, error) {
@@ -217,6 +219,9 @@ func (f fullCalls) Call(ctx context.Context, id spanrec.CallID) (*spanrec.Call, 
 		if i < len(qs) {
 			c.Streams[i].Quality = qs[i]
 		}
+	}
+	if c.SIPHeaders, err = f.DB.SIPHeaders(ctx, id); err != nil {
+		return nil, err
 	}
 	return c, nil
 }

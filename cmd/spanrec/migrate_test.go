@@ -210,8 +210,9 @@ func TestMigrate(t *testing.T) {
 	if objects < len(calls) {
 		t.Errorf("%d objects in the store for %d calls", objects, len(calls))
 	}
-	// The streams' quality over time (the call page's charts) moved too.
-	withQuality := 0
+	// The streams' quality over time (the call page's charts) and the INVITE
+	// headers (searches by header) moved too.
+	withQuality, headers := 0, 0
 	lq, err := sqlite.Open(ctx, filepath.Join(data, "index.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -221,6 +222,14 @@ func TestMigrate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		lh, err := lq.SIPHeaders(ctx, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ch, err := central.SIPHeaders(ctx, c.ID); err != nil || !slices.Equal(ch, lh) {
+			t.Errorf("call %s: central headers %+v, %v; local %+v", c.ID, ch, err, lh)
+		}
+		headers += len(lh)
 		have, err := central.StreamQuality(ctx, c.ID)
 		if err != nil || len(have) != len(want) {
 			t.Fatalf("central stream quality of %s: %d streams, %v; want %d", c.ID, len(have), err, len(want))
@@ -235,6 +244,9 @@ func TestMigrate(t *testing.T) {
 		}
 	}
 	lq.Close()
+	if headers == 0 {
+		t.Error("no call of the captures has SIP headers to compare")
+	}
 	if withQuality == 0 {
 		t.Error("no stream of the captures has quality figures to compare")
 	}
