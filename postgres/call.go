@@ -440,8 +440,14 @@ func filterSQL(f spanrec.CallFilter, a *args) (string, error) {
 	if f.Interaction != "" {
 		conds = append(conds, `interaction = `+a.add(text(string(f.Interaction))))
 	}
-	if f.HasLoss != nil {
-		conds = append(conds, `capture_loss = `+a.add(*f.HasLoss))
+	switch {
+	case f.HasLoss == nil:
+	case *f.HasLoss:
+		// Literal, not a parameter: the partial index calls_loss_start
+		// serves it only if the planner sees the condition.
+		conds = append(conds, `capture_loss`)
+	default:
+		conds = append(conds, `NOT capture_loss`)
 	}
 	if f.Signalling != "" {
 		conds = append(conds, `signalling = `+a.add(text(f.Signalling)))

@@ -29,6 +29,13 @@
 // one applied. Open refuses a database whose version is newer than this
 // binary knows.
 //
+// # Indexes
+//
+// Every search and sort the web UI offers by default has an index (see the
+// migrations). The substring search on numbers uses trigram indexes of the
+// pg_trgm extension when the database lets the index's role create it
+// (migration 0008); otherwise it scans the table and Open logs a warning.
+//
 // # Credentials
 //
 // The URL given to Open may carry a password. It never appears in an error
@@ -41,6 +48,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net/url"
 	"path/filepath"
 	"sort"
@@ -103,7 +111,22 @@ func open(ctx context.Context, rawURL string) (*DB, error) {
 		pool.Close()
 		return nil, err
 	}
+	warnNoTrigrams(ctx, pool)
 	return &DB{pool: pool}, nil
+}
+
+// warnNoTrigrams logs a warning when the trigram indexes of number
+// searches are missing: migration 0008 leaves them out where the pg_trgm
+// extension cannot be created, and the search then scans the table.
+func warnNoTrigrams(ctx context.Context, pool *pgxpool.Pool) {
+	var n int
+	err := pool.QueryRow(ctx, `SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema()
+		AND indexname IN ('calls_caller_number_trgm', 'calls_callee_number_trgm')`).Scan(&n)
+	if err != nil || n == 2 {
+		return
+	}
+	slog.Warn("index: the trigram indexes of number searches are missing (the extension pg_trgm could not be created): " +
+		"a search by part of a number scans every call; see README, \"Many recorders, one archive\"")
 }
 
 // Close closes the database's connections. Calls in progress finish first.

@@ -210,3 +210,135 @@ func TestSchemaVersion(t *testing.T) {
 		t.Errorf("schema version = %d, %v; want %d", v, err, len(files))
 	}
 }
+
+// indexesOf returns the names of the indexes of the calls table in the
+// schema u's search_path names.
+func indexesOf(t *testing.T, u string) map[string]bool {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	rows, err := conn.Query(context.Background(), `SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'calls'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]bool{}
+	for _, n := range names {
+		out[n] = true
+	}
+	return out
+}
+
+// TestTrigramIndexes: where the index's role may create pg_trgm (here the
+// superuser), number searches have trigram indexes and the planner answers
+// a substring search from them; several schemas of one database share the
+// extension, wherever it was created.
+func TestTrigramIndexes(t *testing.T) {
+	for range 2 {
+		u := pgtest.NewSchema(t)
+		db := open(t, u)
+		ix := indexesOf(t, u)
+		for _, name := range []string{"calls_caller_number_trgm", "calls_callee_number_trgm", "calls_duration_desc", "calls_loss_start"} {
+			if !ix[name] {
+				t.Errorf("no index %s; have %v", name, ix)
+			}
+		}
+		ctx := context.Background()
+		c := indextest.FullCall(time.UTC)
+		if err := db.PutCall(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		conn, err := pgx.Connect(ctx, u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A table of one row is scanned whatever its indexes: forbid that
+		// to see which index the planner would take.
+		if _, err := conn.Exec(ctx, `SET enable_seqscan = off`); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := conn.Query(ctx, `EXPLAIN SELECT id FROM calls WHERE caller_number ILIKE '%12345%' OR callee_number ILIKE '%12345%'`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		conn.Close(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := strings.Join(plan, "\n"); !strings.Contains(p, "calls_caller_number_trgm") || !strings.Contains(p, "calls_callee_number_trgm") {
+			t.Errorf("number search does not use the trigram indexes:\n%s", p)
+		}
+		number := c.Caller.Number[1 : len(c.Caller.Number)-1]
+		if calls, err := db.Calls(ctx, spanrec.CallFilter{Number: number}); err != nil || len(calls) != 1 {
+			t.Errorf("search %q: %d calls, %v", number, len(calls), err)
+		}
+	}
+}
+
+// TestTrigramFallback: a role that may not create extensions in its
+// database (no CREATE privilege on it) still gets a working index from
+// Open, without the trigram indexes: number searches scan the table and
+// find the same calls.
+func TestTrigramFallback(t *testing.T) {
+	ctx := context.Background()
+	c := pgtest.Start(t)
+	admin, err := pgx.Connect(ctx, c.URL("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	const dbName, role, pw = "spanrec_no_ext", "spanrec_no_ext", "no-ext-pw"
+	for _, q := range []string{
+		`CREATE DATABASE ` + dbName,
+		`CREATE ROLE ` + role + ` LOGIN PASSWORD '` + pw + `'`,
+	} {
+		if _, err := admin.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() {
+		admin, err := pgx.Connect(ctx, c.URL("postgres"))
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer admin.Close(ctx)
+		for _, q := range []string{`DROP DATABASE ` + dbName + ` WITH (FORCE)`, `DROP ROLE ` + role} {
+			if _, err := admin.Exec(ctx, q); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	super, err := pgx.Connect(ctx, c.URL(dbName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = super.Exec(ctx, `CREATE SCHEMA s AUTHORIZATION `+role)
+	super.Close(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(c.URL(dbName))
+	u.User = url.UserPassword(role, pw)
+	limited := u.String() + "&search_path=s"
+	db := open(t, limited)
+	ix := indexesOf(t, limited)
+	if ix["calls_caller_number_trgm"] || ix["calls_callee_number_trgm"] || !ix["calls_duration_desc"] {
+		t.Errorf("indexes %v: want calls_duration_desc and no trigram index", ix)
+	}
+	call := indextest.FullCall(time.UTC)
+	if err := db.PutCall(ctx, call); err != nil {
+		t.Fatal(err)
+	}
+	number := call.Caller.Number[1 : len(call.Caller.Number)-1]
+	if calls, err := db.Calls(ctx, spanrec.CallFilter{Number: number}); err != nil || len(calls) != 1 {
+		t.Errorf("search %q: %d calls, %v", number, len(calls), err)
+	}
+}
