@@ -20,7 +20,11 @@ import (
 	"github.com/spanrec/spanrec/sqlite"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+func TestMain(m *testing.M) {
+	code := pgtest.Main(m)
+	cleanupBench()
+	os.Exit(code)
+}
 
 // importInto records a third-party capture into the sensor's data
 // directory and index, as `spanrec import` does.

@@ -4,49 +4,98 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 
 	"github.com/spanrec/spanrec"
 	"github.com/spanrec/spanrec/indextest"
 )
 
-// BenchmarkUISearch measures the web UI's searches on an index of
-// $SPANREC_BENCH_CALLS generated calls (default 100 000; docs/PERFORMANCE.md
-// has the figures for 1 000 000), reporting p50 and p99 in ms per query.
-// The calls are inserted by SQL (indextest.BenchQueries says what they
-// hold), not through PutCall, so that building a million takes seconds.
-func BenchmarkUISearch(b *testing.B) {
-	n := 100_000
-	if v, err := strconv.Atoi(os.Getenv("SPANREC_BENCH_CALLS")); err == nil && v > 0 {
-		n = v
+// benchIndex is the index file BenchmarkUISearch generated its calls in,
+// kept for the rest of the test binary (-count repeats the queries without
+// generating again) and removed by TestMain; n is how many calls it holds.
+var benchIndex struct {
+	dir string
+	n   int
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if benchIndex.dir != "" {
+		os.RemoveAll(benchIndex.dir)
 	}
+	os.Exit(code)
+}
+
+// BenchmarkUISearch measures the web UI's searches and the dashboard on an
+// index of $SPANREC_BENCH_CALLS generated calls (default 100 000;
+// docs/PERFORMANCE.md has the figures for 1 000 000), reporting p50 and p99
+// in ms per query. The calls are inserted by SQL (indextest.BenchQueries
+// says what they hold), not through PutCall, so that building a million
+// takes seconds.
+func BenchmarkUISearch(b *testing.B) {
+	n := indextest.BenchCalls(100_000)
 	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(b.TempDir(), "index.db"))
+	if benchIndex.n != n {
+		if benchIndex.dir != "" {
+			os.RemoveAll(benchIndex.dir)
+		}
+		dir, err := os.MkdirTemp("", "spanrec-bench-")
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchIndex.dir, benchIndex.n = dir, 0
+		if err := generateCalls(ctx, filepath.Join(dir, "index.db"), n); err != nil {
+			b.Fatal(err)
+		}
+		benchIndex.n = n
+	}
+	db, err := Open(ctx, filepath.Join(benchIndex.dir, "index.db"))
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	// Call i starts i seconds after T0, numbers cycle through 100 000
-	// callers and 1 000 extensions, a fifth are inbound, two thirds
-	// answered with a talk time of i mod 600 s, four sensors.
+	indextest.BenchQueries(b, db, n)
+}
+
+// generateCalls fills a new index at path with n calls as
+// indextest.BenchQueries describes them, then runs ANALYZE.
+func generateCalls(ctx context.Context, path string, n int) error {
+	db, err := Open(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	t0 := indextest.T0.UnixNano()
 	_, err = db.w.ExecContext(ctx, `WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i + 1 < ?)
 		INSERT INTO calls (id, sip_call_id, caller_number, caller_name, caller_addr, callee_number, callee_name, callee_addr,
 			direction, status, status_code, start_ns, end_ns, duration_ns, codecs, audio_ms, audio, audio_sha256,
-			pcap, pcap_sha256, capture_loss, notes, interaction, sensor)
+			pcap, pcap_sha256, capture_loss, notes, interaction, sensor, pdd_ns, mos)
 		SELECT printf('%020d', i), 'c' || i, '+4930' || printf('%06d', i % 100000), '', '192.0.2.1', '2' || printf('%03d', i % 1000), '', '192.0.2.2',
 			CASE WHEN i % 5 = 0 THEN 'inbound' ELSE 'outbound' END,
 			CASE WHEN i % 3 = 0 THEN 'no-answer' ELSE 'answered' END, CASE WHEN i % 3 = 0 THEN 480 ELSE 200 END,
-			? + i * 1000000000, ? + i * 1000000000 + 60000000000, CASE WHEN i % 3 = 0 THEN 0 ELSE (i % 600) * 1000000000 END,
-			'["PCMA"]', 0, '', '', '', '', i % 50 = 0, 'null', printf('%020d', i), 'sensor-' || (i % 4)
-		FROM s`, n, indextest.T0.UnixNano(), indextest.T0.UnixNano())
+			?2 + i * 1000000000, ?2 + i * 1000000000 + 60000000000, CASE WHEN i % 3 = 0 THEN 0 ELSE (i % 600) * 1000000000 END,
+			'["PCMA"]', 0, '', '', '', '', i % 50 = 0, 'null', printf('%020d', i), 'sensor-' || (i % 4),
+			CASE WHEN i % 3 = 0 THEN NULL ELSE (i % 5000) * 1000000 END,
+			CASE WHEN i % 3 = 0 THEN NULL ELSE 1 + (i % 350) / 100.0 END
+		FROM s`, n, t0)
 	if err != nil {
-		b.Fatal(err)
+		return err
 	}
-	if _, err := db.w.ExecContext(ctx, `ANALYZE`); err != nil {
-		b.Fatal(err)
+	_, err = db.w.ExecContext(ctx, `WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i + 1 < ?)
+		INSERT INTO streams (call_id, seq, ssrc, src, dst, side, payload_type, codec, clock_rate, decoded,
+			first_ns, last_ns, packets, lost, duplicates, out_of_order, jitter_ms, max_jitter_ms, max_delta_ms, mos)
+		SELECT printf('%020d', i), k, 2 * i + k,
+			CASE k WHEN 0 THEN '192.0.2.' || (i % 250 + 1) || ':16384' ELSE '198.51.100.' || (i % 250 + 1) || ':20000' END,
+			CASE k WHEN 1 THEN '192.0.2.' || (i % 250 + 1) || ':16384' ELSE '198.51.100.' || (i % 250 + 1) || ':20000' END,
+			CASE k WHEN 0 THEN 'caller' ELSE 'callee' END, 8, 'PCMA', 8000, 1,
+			?2 + i * 1000000000, ?2 + i * 1000000000 + (i % 600) * 1000000000,
+			(i % 600) * 50, (i % 7) * (i % 3), 0, 0, 1.5, 3, 25, 1 + (i % 350) / 100.0
+		FROM s, (SELECT 0 AS k UNION ALL SELECT 1) WHERE i % 3 <> 0`, n, t0)
+	if err != nil {
+		return err
 	}
-	indextest.BenchQueries(b, db, n)
+	_, err = db.w.ExecContext(ctx, `ANALYZE`)
+	return err
 }
 
 var _ spanrec.CallIndex = (*DB)(nil)
