@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -130,6 +132,7 @@ func TestMigrate(t *testing.T) {
 	localTokens, _ := local.Tokens(ctx, "")
 	local.Close()
 
+	before := dirState(t, data)
 	args := []string{"migrate", "--data", data, "--to", u, "--store", srv.URL("central")}
 	// First run: interrupted once a few calls are shipped.
 	cctx, cancel := context.WithCancel(ctx)
@@ -284,6 +287,31 @@ func TestMigrate(t *testing.T) {
 		}
 	}
 
+	// The data directory: the same files, the same calls, accounts and
+	// trail; only the outbox is empty.
+	if after := dirState(t, data); after != before {
+		t.Errorf("the data directory changed:\nbefore\n%s\nafter\n%s", before, after)
+	}
+	lq, err = sqlite.Open(ctx, filepath.Join(data, "index.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _, err := lq.OutboxBacklog(ctx); err != nil || n != 0 {
+		t.Errorf("outbox after the migration: %d calls, %v", n, err)
+	}
+	if us, err := lq.Users(ctx); err != nil || !slices.EqualFunc(us, localUsers, func(a, b auth.User) bool {
+		return a.Name == b.Name && a.PasswordHash == b.PasswordHash
+	}) {
+		t.Errorf("local users after the migration: %+v, %v", us, err)
+	}
+	if _, n, err := lq.Events(ctx, auth.EventFilter{}); err != nil || n != nEvents {
+		t.Errorf("local audit trail after the migration: %d events, %v; want %d", n, err, nEvents)
+	}
+	if cs, err := lq.Calls(ctx, spanrec.CallFilter{Sort: spanrec.SortStart}); err != nil || len(cs) != len(calls) {
+		t.Errorf("local calls after the migration: %d, %v", len(cs), err)
+	}
+	lq.Close()
+
 	// serve on the central index: the users log in with their passwords,
 	// the token works, the calls are there.
 	base, serveOut := serve(t, "--data", t.TempDir(), "--index", u)
@@ -369,4 +397,31 @@ func TestMigrateErrors(t *testing.T) {
 	if err != nil || n != 7 {
 		t.Errorf("after the failed runs the outbox holds %d calls, %v; want all 7", n, err)
 	}
+}
+
+// dirState lists the files of a data directory with their sizes and
+// modification times, but for the index database (whose outbox migrate
+// marks) and the lock file.
+func dirState(t *testing.T, dir string) string {
+	t.Helper()
+	var b strings.Builder
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if strings.HasPrefix(rel, "index.db") || rel == LockFile {
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(&b, "%s %d %s\n", rel, fi.Size(), fi.ModTime().Format(time.RFC3339Nano))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
 }
