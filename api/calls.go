@@ -2,11 +2,9 @@ package api
 
 import (
 	"context"
-	"errors"
 	"math"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"time"
@@ -189,19 +187,6 @@ func (s *Server) getCall(w http.ResponseWriter, r *http.Request, p *principal) e
 	}
 	writeJSON(w, http.StatusOK, s.forAgent(r.Context(), p.user, c))
 	return nil
-}
-
-// file returns the absolute path of a data directory file named by a
-// call's relative path rel, refusing paths that leave the directory.
-func (s *Server) file(rel string) (string, error) {
-	if rel == "" {
-		return "", spanrec.Errorf(spanrec.ENOTFOUND, "no such file for this call")
-	}
-	p := filepath.FromSlash(rel)
-	if !filepath.IsLocal(p) {
-		return "", errors.New("api: index names a file outside the data directory: " + rel)
-	}
-	return filepath.Join(s.cfg.DataDir, p), nil
 }
 
 func (s *Server) deleteCall(w http.ResponseWriter, r *http.Request, p *principal) error {

@@ -6,12 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"math"
 	"mime"
 	"net/http"
 	"net/netip"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -336,6 +334,7 @@ func (s *Server) downloadZip(w http.ResponseWriter, r *http.Request, p *principa
 	type file struct {
 		c      *spanrec.Call
 		rel    string
+		sha    string
 		name   string
 		action string
 	}
@@ -345,13 +344,13 @@ func (s *Server) downloadZip(w http.ResponseWriter, r *http.Request, p *principa
 		if c.Audio == "" {
 			missing = append(missing, string(c.ID)+": no recording")
 		} else {
-			files = append(files, file{c, c.Audio, downloadName(c, s.zone(), ".wav"), auth.ActionDownload})
+			files = append(files, file{c, c.Audio, c.AudioSHA256, downloadName(c, s.zone(), ".wav"), auth.ActionDownload})
 		}
 		if req.PCAP {
 			if c.PCAP == "" {
 				missing = append(missing, string(c.ID)+": no capture file")
 			} else {
-				files = append(files, file{c, c.PCAP, downloadName(c, s.zone(), pcapExt(c)), auth.ActionDownloadPCAP})
+				files = append(files, file{c, c.PCAP, c.PCAPSHA256, downloadName(c, s.zone(), pcapExt(c)), auth.ActionDownloadPCAP})
 			}
 		}
 	}
@@ -370,21 +369,30 @@ func (s *Server) downloadZip(w http.ResponseWriter, r *http.Request, p *principa
 		panic(http.ErrAbortHandler)
 	}
 	for _, fl := range files {
-		path, err := s.file(fl.rel)
-		if err != nil {
-			return fail(err)
+		what := "recording"
+		if fl.action == auth.ActionDownloadPCAP {
+			what = "capture file"
 		}
-		src, err := os.Open(path)
-		if errors.Is(err, fs.ErrNotExist) {
-			missing = append(missing, string(fl.c.ID)+": "+fl.rel+" is missing from the data directory")
+		src, err := s.openBlob(r.Context(), fl.c, fl.rel, fl.sha, what)
+		if spanrec.ErrorKind(err) == spanrec.ENOTFOUND {
+			missing = append(missing, string(fl.c.ID)+": "+fl.rel+" is missing from "+s.blobs.String())
 			continue
 		} else if err != nil {
 			return fail(err)
 		}
+		// Each file is checked against the index's SHA-256 as it is
+		// copied: one that differs fails the download (see verifier).
+		var content io.Reader = src
+		if fl.sha != "" {
+			content = newVerifier(src, src.Size(), fl.sha)
+		}
 		err = s.auditContent(r, p, fl.action, fl.c.ID, fl.rel+" (zip)")
 		if err == nil {
-			err = addZipFile(zw, fl.name, fl.c.Start, src, fl.action == auth.ActionDownloadPCAP)
+			err = addZipFile(zw, fl.name, fl.c.Start, content, fl.action == auth.ActionDownloadPCAP)
 			started = true
+		}
+		if errors.Is(err, errMismatch) {
+			s.metrics.readFailed("sha256")
 		}
 		src.Close()
 		if err != nil {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -40,18 +39,30 @@ func (s *Server) ladder(w http.ResponseWriter, r *http.Request, p *principal) er
 	if err != nil {
 		return err
 	}
-	path, err := s.file(c.PCAP)
+	if c.PCAP == "" {
+		return spanrec.Errorf(spanrec.ENOTFOUND, "call %s has no capture file", c.ID)
+	}
+	f, err := s.openBlob(r.Context(), c, c.PCAP, c.PCAPSHA256, "capture file")
 	if err != nil {
 		return err
 	}
-	src, err := capture.OpenFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return spanrec.Errorf(spanrec.ENOTFOUND, "the capture file of call %s is missing from the data directory", c.ID)
-	} else if err != nil {
-		return err
+	defer f.Close()
+	// Read once, in order, through the blob (a ranged GET streams it from
+	// a store), checked against the index's SHA-256 if read to its end;
+	// at most maxLadder messages are kept, whatever its size.
+	var content io.Reader = f
+	if c.PCAPSHA256 != "" {
+		content = newVerifier(f, f.Size(), c.PCAPSHA256)
+	}
+	src, err := capture.NewReader(content)
+	if err != nil {
+		return fmt.Errorf("api: ladder of %s: %w", c.ID, err)
 	}
 	defer src.Close()
 	msgs, err := Ladder(src)
+	if errors.Is(err, errMismatch) {
+		s.metrics.readFailed("sha256")
+	}
 	if err != nil {
 		return fmt.Errorf("api: ladder of %s: %w", c.ID, err)
 	}

@@ -1,10 +1,8 @@
 package api
 
 import (
-	"errors"
-	"io/fs"
+	"io"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/spanrec/spanrec"
@@ -67,21 +65,16 @@ func (s *Server) content(endpoint string, h handler) handler {
 
 func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, p *principal, c *spanrec.Call,
 	rel, sha, ctype, name string, attach bool, action string) error {
-	path, err := s.file(rel)
-	if err != nil {
-		return err
+	what := "recording"
+	if action == auth.ActionDownloadPCAP {
+		what = "capture file"
 	}
-	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return spanrec.Errorf(spanrec.ENOTFOUND, "the file of call %s is missing from the data directory", c.ID)
-	} else if err != nil {
+	f, err := s.openBlob(r.Context(), c, rel, sha, what)
+	if err != nil {
 		return err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
+	size, mod := f.Size(), f.ModTime()
 	h := w.Header()
 	etag := ""
 	if sha != "" {
@@ -90,7 +83,7 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, p *principal,
 		etag = `"` + sha + `"`
 		h.Set("ETag", etag)
 	}
-	if err := s.checkRange(r, etag, st.ModTime(), st.Size()); err != nil {
+	if err := s.checkRange(r, etag, mod, size); err != nil {
 		h.Del("ETag")
 		return err
 	}
@@ -105,7 +98,23 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, p *principal,
 	aw := &auditedWriter{ResponseWriter: w, r: r, s: s, audit: func() error {
 		return s.auditContent(r, p, action, c.ID, rel)
 	}}
-	http.ServeContent(aw, r, name, st.ModTime(), f)
+	// A whole file is checked against the index's SHA-256 as it is sent:
+	// its last bytes are withheld and the connection cut if it differs.
+	// A range is served unchecked: it comes from a file written once and
+	// verified when it was (s3.Store.Put), whose recorded sum openBlob
+	// compared with the index's.
+	var content io.ReadSeeker = f
+	var v *verifier
+	if sha != "" {
+		v = newVerifier(f, size, sha)
+		content = v
+	}
+	http.ServeContent(aw, r, name, mod, content)
+	if v != nil && v.bad {
+		s.metrics.readFailed("sha256")
+		s.log.Error("api: recording does not match the index; download cut", "call", c.ID, "file", rel, "sha256_index", sha)
+		panic(http.ErrAbortHandler)
+	}
 	return nil
 }
 

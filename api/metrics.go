@@ -26,11 +26,13 @@ type metrics struct {
 	throttles   map[string]uint64 // logins refused 429, by limit scope
 	limits      map[string]uint64 // requests refused by a bound, by bound
 	liveClosing map[string]uint64 // live streams the server ended, by reason
+	readFails   map[string]uint64 // recording files that could not be read, by reason
 }
 
 func newMetrics() *metrics {
 	return &metrics{requests: map[int]uint64{}, audit: map[string]uint64{}, auditFails: map[string]uint64{},
-		throttles: map[string]uint64{}, limits: map[string]uint64{}, liveClosing: map[string]uint64{}}
+		throttles: map[string]uint64{}, limits: map[string]uint64{}, liveClosing: map[string]uint64{},
+		readFails: map[string]uint64{}}
 }
 
 func (m *metrics) inc(c map[string]uint64, k string) {
@@ -43,6 +45,7 @@ func (m *metrics) auditFailed(action string) { m.inc(m.auditFails, action) }
 func (m *metrics) throttled(scope string)    { m.inc(m.throttles, scope) }
 func (m *metrics) limitHit(limit string)     { m.inc(m.limits, limit) }
 func (m *metrics) liveClosed(reason string)  { m.inc(m.liveClosing, reason) }
+func (m *metrics) readFailed(reason string)  { m.inc(m.readFails, reason) }
 
 // sorted returns the keys of c in order with their counts. Call with mu.
 func sorted(c map[string]uint64) ([]string, []uint64) {
@@ -101,6 +104,7 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	scopes, throttles := sorted(m.throttles)
 	bounds, hits := sorted(m.limits)
 	reasons, closed := sorted(m.liveClosing)
+	readReasons, readFails := sorted(m.readFails)
 	m.mu.Unlock()
 
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
@@ -117,6 +121,9 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	labelled(w, "spanrec_login_throttled_total", "Logins refused (429) by a login limit, by its scope.", "scope", scopes, throttles)
 	labelled(w, "spanrec_http_limit_hits_total", "Requests refused by a bound on their size or number, by bound.", "limit", bounds, hits)
 	labelled(w, "spanrec_live_closed_total", "Live streams ended by the server, by reason.", "reason", reasons, closed)
+	labelled(w, "spanrec_recording_read_failures_total",
+		"Recording files (audio, pcap) the API could not serve, by reason: missing from the data directory or store, sha256 (not the bytes the index recorded), error (the store failed).",
+		"reason", readReasons, readFails)
 	if l := s.conns; l != nil {
 		fmt.Fprintf(w, "# HELP spanrec_http_connections_open Open HTTP connections.\n# TYPE spanrec_http_connections_open gauge\nspanrec_http_connections_open %d\n", l.open.Load())
 		fmt.Fprintf(w, "# HELP spanrec_http_connections_max The most HTTP connections kept open (http.max_connections).\n# TYPE spanrec_http_connections_max gauge\nspanrec_http_connections_max %d\n", cap(l.sem))

@@ -68,7 +68,11 @@ type Accounts interface {
 type Config struct {
 	// DataDir is the data directory the paths of Call.Audio and Call.PCAP
 	// are relative to.
-	DataDir  string
+	DataDir string
+	// Blobs is where the recordings' files are read from: nil means the
+	// data directory (Dir(DataDir)); a central archive's server gives its
+	// object store.
+	Blobs    Blobs
 	Index    Index
 	Accounts Accounts
 	// Events is the broker of live call events; nil means a new one,
@@ -143,6 +147,7 @@ type Server struct {
 	liveUsers map[string]int // open live streams by user
 	metrics   *metrics
 	mux       *http.ServeMux
+	blobs     Blobs
 	ui        http.Handler
 	uiFS      fs.FS
 	dummy     string // a password hash to verify against for unknown users
@@ -227,9 +232,13 @@ func New(cfg Config) (*Server, error) {
 		liveUsers: map[string]int{},
 		metrics:   newMetrics(),
 		mux:       http.NewServeMux(),
+		blobs:     cfg.Blobs,
 		uiFS:      cfg.UI,
 		ui:        http.FileServerFS(cfg.UI),
 		dummy:     dummy,
+	}
+	if s.blobs == nil {
+		s.blobs = Dir(cfg.DataDir)
 	}
 	s.routes()
 	return s, nil

@@ -54,7 +54,7 @@ func (s *Server) spectrogram(w http.ResponseWriter, r *http.Request, p *principa
 	if err != nil {
 		return err
 	}
-	f, err := s.openAudio(c)
+	f, err := s.openAudio(r.Context(), c)
 	if err != nil {
 		return err
 	}

@@ -1,14 +1,12 @@
 package api
 
 import (
+	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"math"
 	"net/http"
-	"os"
 
 	"github.com/spanrec/spanrec"
 	"github.com/spanrec/spanrec/audio/wav"
@@ -46,7 +44,7 @@ func (s *Server) waveform(w http.ResponseWriter, r *http.Request, p *principal) 
 	if err != nil {
 		return err
 	}
-	f, err := s.openAudio(c)
+	f, err := s.openAudio(r.Context(), c)
 	if err != nil {
 		return err
 	}
@@ -135,18 +133,11 @@ func scale(v int16) float64 {
 
 // openAudio opens call c's recording, the one file the waveform and the
 // spectrogram are derived from: ENOTFOUND when it has none or it is
-// missing from the data directory.
-func (s *Server) openAudio(c *spanrec.Call) (*os.File, error) {
+// missing from the data directory or store. They read parts of it, not
+// checked against the index's SHA-256 (see serveFile).
+func (s *Server) openAudio(ctx context.Context, c *spanrec.Call) (Blob, error) {
 	if c.Audio == "" {
 		return nil, spanrec.Errorf(spanrec.ENOTFOUND, "call %s has no recording", c.ID)
 	}
-	path, err := s.file(c.Audio)
-	if err != nil {
-		return nil, err
-	}
-	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, spanrec.Errorf(spanrec.ENOTFOUND, "the recording of call %s is missing from the data directory", c.ID)
-	}
-	return f, err
+	return s.openBlob(ctx, c, c.Audio, c.AudioSHA256, "recording")
 }

@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"path"
@@ -245,8 +246,16 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
-// ErrNotFound is returned by Open for a key with no object.
-var ErrNotFound = errors.New("s3: no such object")
+// ErrNotFound is returned by Open for a key with no object. It is also
+// fs.ErrNotExist (errors.Is), as a missing file's error is: readers of
+// recordings treat a file missing from the data directory and an object
+// missing from the store alike.
+var ErrNotFound error = notFound{}
+
+type notFound struct{}
+
+func (notFound) Error() string        { return "s3: no such object" }
+func (notFound) Is(target error) bool { return target == fs.ErrNotExist }
 
 // A Blob is one stored object opened for reading: every Read after a Seek
 // is a ranged GET of what is read, so serving a byte range of a recording

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -188,8 +189,8 @@ func TestStore(t *testing.T) {
 	if err := st.Delete(ctx, key); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.Open(ctx, key); !errors.Is(err, s3.ErrNotFound) {
-		t.Errorf("open after delete: %v", err)
+	if _, err := st.Open(ctx, key); !errors.Is(err, s3.ErrNotFound) || !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("open after delete: %v (want s3.ErrNotFound, which is fs.ErrNotExist)", err)
 	}
 	if err := st.Delete(ctx, key); err != nil {
 		t.Errorf("deleting again: %v", err)
