@@ -36,6 +36,9 @@ type fileConfig struct {
 	// s3://BUCKET/PREFIX?endpoint=…&region=…; credentials come from the
 	// AWS_* environment variables, never from the URL.
 	Store string `yaml:"store"`
+	// StoreCredentials are the store's credentials when the AWS_*
+	// environment variables do not give them; never logged.
+	StoreCredentials storeCredentials `yaml:"store_credentials"`
 	// LogFile, if set, receives the log instead of standard error
 	// (record; reopened on SIGHUP).
 	LogFile string `yaml:"log_file"`

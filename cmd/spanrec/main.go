@@ -16,6 +16,7 @@
 //	spanrec ship --index URL --store URL  send the calls recorded here to the central index and store
 //	spanrec migrate --to URL [--store URL]  move this data directory (calls, accounts, audit) to the central side
 //	spanrec serve [--listen ADDR]     web UI and HTTP API over the data directory
+//	                                  (or, with --store, the central archive's store)
 //	spanrec user add|list|delete      accounts of the web UI and API
 //	spanrec token create|list|revoke  API tokens for machines
 //
@@ -58,6 +59,8 @@ Usage:
   spanrec migrate --to postgres://… [--store s3://…]   move an existing recorder to the central side:
                                    calls, users, tokens, tags, notes, holds, audit trail; resumable, verified
   spanrec serve [--listen 127.0.0.1:8080] [--tls-cert F --tls-key F]   web UI and HTTP API (no capture)
+  spanrec serve --index postgres://… --store s3://…   the central archive: every sensor's shipped
+                                   calls, recordings read from the store (HTTP ranges as ranged GETs)
   spanrec user add NAME --role admin|supervisor|agent [--extension N]... [--generate]
   spanrec user password NAME | user list | user delete NAME
   spanrec token create USER [--name LABEL] | token list | token revoke ID

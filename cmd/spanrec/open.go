@@ -13,6 +13,7 @@ import (
 	"github.com/spanrec/spanrec/keys"
 	"github.com/spanrec/spanrec/postgres"
 	"github.com/spanrec/spanrec/retention"
+	"github.com/spanrec/spanrec/s3"
 	"github.com/spanrec/spanrec/sqlite"
 )
 
@@ -47,6 +48,9 @@ type env struct {
 	// process runs it (record, serve): the API deletes through its
 	// Deleter and serves its metrics. nil elsewhere.
 	sweep *retention.Sweeper
+	// store is the object store serve reads recordings from (--store);
+	// nil: the data directory.
+	store *s3.Store
 }
 
 func (c *common) setup(fs *flag.FlagSet, stderr io.Writer) (*env, error) {

@@ -82,6 +82,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	key := fs.String("tls-key", "", "TLS private key file, PEM (default: config http.tls_key)")
 	firstAdmin := fs.String("first-admin", "", "when no account exists, create this admin with a generated password (printed once)")
 	poll := fs.Duration("poll", 2*time.Second, "how often the live view looks for newly indexed calls")
+	store := storeFlag(fs, "read the recordings from this object store (the central archive's) instead of the data directory")
 	pos, err := parse(fs, args, stdout)
 	if err != nil {
 		return err
@@ -105,6 +106,13 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if *cert != "" || *key != "" {
 		hc.TLSCert, hc.TLSKey = *cert, *key
+	}
+	if u := e.storeURL(fs, *store); u != "" {
+		st, err := e.openStore(ctx, u)
+		if err != nil {
+			return err
+		}
+		e.store = st
 	}
 	db, err := e.openIndex(ctx, false)
 	if err != nil {
@@ -219,8 +227,14 @@ func newWeb(ctx context.Context, e *env, db index, hc httpConfig, stdout io.Writ
 	if e.sweep != nil {
 		more = e.sweep.WriteMetrics
 	}
+	var blobs api.Blobs // nil: the data directory
+	where := e.dataDir
+	if e.store != nil {
+		blobs = api.Opener("the store", e.store.Open)
+		where += " with the recordings of " + e.store.String()
+	}
 	srv, err := api.New(api.Config{
-		DataDir: e.dataDir, Index: db, Accounts: db, Logger: e.log, Secure: tlsConfig != nil,
+		DataDir: e.dataDir, Blobs: blobs, Index: db, Accounts: db, Logger: e.log, Secure: tlsConfig != nil,
 		TrustedProxies: proxies, PasswordChecks: hc.PasswordChecks,
 		LoginFailures: hc.LoginFailures, LoginWindow: hc.LoginWindow, Keys: ks, Zone: zone,
 		Metrics:   more,
@@ -248,7 +262,7 @@ func newWeb(ctx context.Context, e *env, db index, hc httpConfig, stdout io.Writ
 		return nil, err
 	}
 	// One write, so that whoever waits for the URL line gets the hint too.
-	msg := fmt.Sprintf("Serving %s on %s://%s/\n", e.dataDir, scheme, ln.Addr())
+	msg := fmt.Sprintf("Serving %s on %s://%s/\n", where, scheme, ln.Addr())
 	if len(users) == 0 {
 		msg += fmt.Sprintf("No user exists yet. Create the first one with:\n  %s user add NAME --role admin --data %s\n", prog, e.dataDir)
 	} else {

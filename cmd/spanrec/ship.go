@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 
-	"github.com/spanrec/spanrec/s3"
 	"github.com/spanrec/spanrec/ship"
 	"github.com/spanrec/spanrec/sqlite"
 )
@@ -23,7 +22,7 @@ func cmdShip(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := flag.NewFlagSet("ship", flag.ContinueOnError)
 	var c common
 	c.register(fs)
-	store := fs.String("store", os.Getenv("SPANREC_STORE"), "central object store: s3://BUCKET/PREFIX?endpoint=http://HOST:PORT&region=R (credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN)")
+	store := storeFlag(fs, "central object store")
 	pos, err := parse(fs, args, stdout)
 	if err != nil {
 		return err
@@ -35,11 +34,7 @@ func cmdShip(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if !set["store"] && os.Getenv("SPANREC_STORE") == "" {
-		*store = e.cfg.Store
-	}
+	*store = e.storeURL(fs, *store)
 	if kind, _, err := indexKind(e.index, e.dataDir); err != nil || kind != "postgres" {
 		return fmt.Errorf("%w: ship needs the central index: --index postgres://USER:PASSWORD@HOST/DB (or index in the configuration, or SPANREC_INDEX)", errUsage)
 	}
@@ -59,7 +54,7 @@ func cmdShip(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer central.Close()
-	st, err := s3.Open(ctx, s3.Config{URL: *store})
+	st, err := e.openStore(ctx, *store)
 	if err != nil {
 		return err
 	}
