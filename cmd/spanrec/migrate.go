@@ -66,11 +66,15 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		*store = e.cfg.Store
 	}
 	kind, path, err := indexKind(e.index, e.dataDir)
-	if err != nil {
+	switch {
+	case err != nil:
 		return err
-	}
-	if kind != "sqlite" {
+	case kind != "sqlite" && set["index"]:
 		return fmt.Errorf("%w: --index names the local index to migrate from (sqlite:PATH, default the data directory's index.db); the central one is --to", errUsage)
+	case kind != "sqlite":
+		// The configuration's (or $SPANREC_INDEX's) postgres:// index
+		// is where a sensor ships to: the local one is index.db.
+		path = indexPath(e.dataDir)
 	}
 	if _, err := os.Stat(path); err != nil {
 		return fmt.Errorf("data directory %s has no index to migrate: %w", e.dataDir, err)
@@ -200,37 +204,11 @@ func (m *migration) users(ctx context.Context) error {
 	return nil
 }
 
-// fullCalls is the local index as the Shipper's outbox, whose calls carry
-// what Call leaves out: their streams' quality over time and their INVITE
-// header fields (for searches by header), which the central PutCall would
-// otherwise store as none.
-type fullCalls struct{ *sqlite.DB }
-
-func (f fullCalls) Call(ctx context.Context, id spanrec.CallID) (*spanrec.Call, error) {
-	c, err := f.DB.Call(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	qs, err := f.DB.StreamQuality(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	for i := range c.Streams {
-		if i < len(qs) {
-			c.Streams[i].Quality = qs[i]
-		}
-	}
-	if c.SIPHeaders, err = f.DB.SIPHeaders(ctx, id); err != nil {
-		return nil, err
-	}
-	return c, nil
-}
-
 // listOutbox is an outbox of the calls of a list, for shipping again the
 // calls verification found incomplete (shipped before without --store, or
 // to another central side): MarkShipped only takes them off the list.
 type listOutbox struct {
-	fullCalls
+	ship.Local
 	ids []spanrec.CallID
 }
 
@@ -323,7 +301,7 @@ func (m *migration) calls(ctx context.Context) error {
 		return err
 	}
 	fmt.Fprintf(m.out, "calls           %d in this data directory, %d not shipped yet\n", total, n)
-	st, err := m.ship(ctx, fullCalls{m.local}, "calls", n)
+	st, err := m.ship(ctx, ship.Local{DB: m.local}, "calls", n)
 	if err != nil {
 		return err
 	}
@@ -447,7 +425,7 @@ func (m *migration) verifyCalls(ctx context.Context) error {
 	}
 	if len(redo) > 0 {
 		fmt.Fprintf(m.out, "calls           %d incomplete on the central side (shipped before without --store, or elsewhere): shipping them again\n", len(redo))
-		st, err := m.ship(ctx, &listOutbox{fullCalls: fullCalls{m.local}, ids: slices.Clone(redo)}, "calls", len(redo))
+		st, err := m.ship(ctx, &listOutbox{Local: ship.Local{DB: m.local}, ids: slices.Clone(redo)}, "calls", len(redo))
 		if err != nil {
 			return err
 		}

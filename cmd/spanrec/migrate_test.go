@@ -337,7 +337,8 @@ func TestMigrate(t *testing.T) {
 }
 
 // TestMigrateWithoutStore: without --store the calls' rows move and their
-// files stay (said); a later run with --store finds the calls' objects
+// files stay (said), from the data directory's index.db even when
+// $SPANREC_INDEX names the central index; a later run with --store finds the calls' objects
 // missing, ships those calls again, and verifies them.
 func TestMigrateWithoutStore(t *testing.T) {
 	srv := s3test.Start(t)
@@ -345,6 +346,9 @@ func TestMigrateWithoutStore(t *testing.T) {
 	t.Setenv("AWS_ACCESS_KEY_ID", srv.AccessKey)
 	t.Setenv("AWS_SECRET_ACCESS_KEY", srv.SecretKey)
 	data := importDemo(t)
+	// A sensor configured for the central side ($SPANREC_INDEX, or index:
+	// in its configuration) migrates its own index.db all the same.
+	t.Setenv("SPANREC_INDEX", u)
 	code, out, errs := runCLI(t, nil, "migrate", "--data", data, "--to", u, "--no-progress")
 	if code != 0 || !strings.Contains(out, "No --store: the recordings stay in "+data) || !strings.Contains(out, "7 calls shipped (index rows only)") {
 		t.Fatalf("migrate without --store: exit %d\n%s\n%s", code, out, errs)
