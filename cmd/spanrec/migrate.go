@@ -39,7 +39,7 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	var c common
 	c.register(fs)
 	to := fs.String("to", "", "the central index to move to: postgres://USER:PASSWORD@HOST/DB (required)")
-	store := fs.String("store", os.Getenv("SPANREC_STORE"), "the central object store for the recordings: s3://BUCKET/PREFIX?endpoint=http://HOST:PORT&region=R (credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY); without it the recordings stay in the data directory")
+	store := storeFlag(fs, "the central object store for the recordings (without one they stay in the data directory)")
 	content := fs.Bool("verify-content", false, "read every object back from the store and hash it (default: check the SHA-256 the store recorded, which the upload checked against the bytes sent)")
 	noProgress := fs.Bool("no-progress", false, "no progress lines")
 	pos, err := parse(fs, args, stdout)
@@ -62,9 +62,7 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if !set["store"] && os.Getenv("SPANREC_STORE") == "" {
-		*store = e.cfg.Store
-	}
+	*store = e.storeURL(fs, *store)
 	kind, path, err := indexKind(e.index, e.dataDir)
 	switch {
 	case err != nil:
@@ -100,9 +98,9 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		progress: !*noProgress, verifyContent: *content}
 	where := "no store: the recordings stay in " + e.dataDir
 	if *store != "" {
-		st, err := s3.Open(ctx, s3.Config{URL: *store})
+		st, err := e.openStore(ctx, *store)
 		if err != nil {
-			return fmt.Errorf("central store: %w", err)
+			return fmt.Errorf("central %w", err) // "central store: s3: …"
 		}
 		m.store = st
 		where = st.String()
