@@ -122,6 +122,9 @@ type migration struct {
 
 	problems []string // what is not on the central side, said at the end
 	warnings int
+	// deleting are the calls whose deletion has begun here (an admin's,
+	// retention's): not moved, lest a deleted recording live on centrally.
+	deleting map[spanrec.CallID]bool
 }
 
 // maxSavedSearches is the API's bound on one user's saved searches, kept
@@ -143,6 +146,17 @@ func (m *migration) warn(format string, args ...any) {
 // and searches name them), calls (annotations name them), then the rest,
 // then the counts.
 func (m *migration) run(ctx context.Context) error {
+	ds, err := m.local.PendingDeletions(ctx)
+	if err != nil {
+		return err
+	}
+	m.deleting = map[spanrec.CallID]bool{}
+	for _, d := range ds {
+		m.deleting[d.Call] = true
+	}
+	if len(ds) > 0 {
+		m.warn("%d calls are being deleted here (deletion begun, not finished): they are not moved; `spanrec retention` (or the next record or serve) finishes their deletion", len(ds))
+	}
 	steps := []struct {
 		name string
 		fn   func(context.Context) error
@@ -227,6 +241,33 @@ func (o *listOutbox) OutboxBacklog(context.Context) (int, time.Time, error) {
 	return len(o.ids), time.Time{}, nil
 }
 
+// notDeleting is an outbox whose calls being deleted are not there: the
+// Shipper takes them off the outbox unshipped, as it does a call deleted
+// since it was queued.
+type notDeleting struct {
+	outbox   ship.Outbox
+	deleting map[spanrec.CallID]bool
+}
+
+func (o notDeleting) Outbox(ctx context.Context, limit int) ([]sqlite.Queued, error) {
+	return o.outbox.Outbox(ctx, limit)
+}
+
+func (o notDeleting) MarkShipped(ctx context.Context, q sqlite.Queued) error {
+	return o.outbox.MarkShipped(ctx, q)
+}
+
+func (o notDeleting) OutboxBacklog(ctx context.Context) (int, time.Time, error) {
+	return o.outbox.OutboxBacklog(ctx)
+}
+
+func (o notDeleting) Call(ctx context.Context, id spanrec.CallID) (*spanrec.Call, error) {
+	if o.deleting[id] {
+		return nil, spanrec.Errorf(spanrec.ENOTFOUND, "call %s is being deleted", id)
+	}
+	return o.outbox.Call(ctx, id)
+}
+
 // progressIndex is the central index as the Shipper sees it: each call
 // stored counts towards the progress lines.
 type progressIndex struct {
@@ -276,7 +317,7 @@ func (p *progress) step(bytes int64) {
 
 // ship drains outbox into the central index and store with a Shipper.
 func (m *migration) ship(ctx context.Context, outbox ship.Outbox, what string, total int) (ship.Stats, error) {
-	sh := &ship.Shipper{Outbox: outbox, DataDir: m.dataDir, Log: m.log}
+	sh := &ship.Shipper{Outbox: notDeleting{outbox, m.deleting}, DataDir: m.dataDir, Log: m.log}
 	if m.store != nil {
 		sh.Store = m.store
 	}
@@ -319,8 +360,8 @@ func (m *migration) reportShipped(st ship.Stats) {
 	}
 }
 
-// eachCall calls fn with every call of the local index, in the order they
-// were indexed, showing progress.
+// eachCall calls fn with every call of the local index but those being
+// deleted, in the order they were indexed, showing progress.
 func (m *migration) eachCall(ctx context.Context, what string, fn func(*spanrec.Call) error) error {
 	total, err := m.local.Count(ctx, spanrec.CallFilter{})
 	if err != nil {
@@ -337,8 +378,10 @@ func (m *migration) eachCall(ctx context.Context, what string, fn func(*spanrec.
 			return nil
 		}
 		for _, c := range cs {
-			if err := fn(c); err != nil {
-				return err
+			if !m.deleting[c.ID] {
+				if err := fn(c); err != nil {
+					return err
+				}
 			}
 			p.step(-1)
 		}

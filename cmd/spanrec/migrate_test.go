@@ -112,6 +112,13 @@ func TestMigrate(t *testing.T) {
 	if _, err := local.SaveSearch(ctx, auth.SavedSearch{User: "sue", Name: "fraud calls", Query: "tag=fraud", Created: at}, 50); err != nil {
 		t.Fatal(err)
 	}
+	// A call whose deletion has begun (an admin deleted it; the files'
+	// removal did not finish): it must not live on centrally.
+	gone := calls[len(calls)-1]
+	if err := local.BeginDeletion(ctx, spanrec.Deletion{Call: gone.ID, At: at, By: "ada", Reason: "deleted by an admin", Files: []string{gone.Audio, gone.PCAP}}); err != nil {
+		t.Fatal(err)
+	}
+	calls = calls[:len(calls)-1]
 	// Two events the same in every field but their IDs (two plays in one
 	// nanosecond cannot happen, but the trail does not know), one with
 	// bytes PostgreSQL stores replaced.
@@ -157,8 +164,11 @@ func TestMigrate(t *testing.T) {
 	// Second run: finishes, verified.
 	code, out2, errs2 := runCLI(t, nil, args...)
 	t.Logf("second run: exit %d\n%s\n%s", code, out2, errs2)
-	if code != 0 || !strings.Contains(out2, "Verified: everything") {
+	if code != 0 || !strings.Contains(out2, "Verified: everything") || !strings.Contains(out2, "1 calls are being deleted here") {
 		t.Fatalf("second run: exit %d\n%s\n%s", code, out2, errs2)
+	}
+	if _, err := central.Call(ctx, gone.ID); spanrec.ErrorKind(err) != spanrec.ENOTFOUND {
+		t.Errorf("the call being deleted on the sensor is in the central index: %v", err)
 	}
 	if !strings.Contains(out1, "users           2 (2 added") {
 		t.Errorf("the interrupted run did not move the users first")
@@ -307,7 +317,7 @@ func TestMigrate(t *testing.T) {
 	if _, n, err := lq.Events(ctx, auth.EventFilter{}); err != nil || n != nEvents {
 		t.Errorf("local audit trail after the migration: %d events, %v; want %d", n, err, nEvents)
 	}
-	if cs, err := lq.Calls(ctx, spanrec.CallFilter{Sort: spanrec.SortStart}); err != nil || len(cs) != len(calls) {
+	if cs, err := lq.Calls(ctx, spanrec.CallFilter{Sort: spanrec.SortStart}); err != nil || len(cs) != len(calls)+1 {
 		t.Errorf("local calls after the migration: %d, %v", len(cs), err)
 	}
 	lq.Close()
