@@ -72,7 +72,11 @@ type Config struct {
 	// Blobs is where the recordings' files are read from: nil means the
 	// data directory (Dir(DataDir)); a central archive's server gives its
 	// object store.
-	Blobs    Blobs
+	Blobs Blobs
+	// Deleter deletes calls with their files (DELETE /api/calls/{id}):
+	// nil means one over DataDir; a central archive's server gives the
+	// one that deletes from its store too (retention.Deleter.Store).
+	Deleter  *retention.Deleter
 	Index    Index
 	Accounts Accounts
 	// Events is the broker of live call events; nil means a new one,

@@ -31,6 +31,12 @@ type Index interface {
 	PendingDeletions(ctx context.Context) ([]spanrec.Deletion, error)
 }
 
+// Remover deletes objects by key from a store; s3.Store has it. Deleting
+// a key that is not there is not an error.
+type Remover interface {
+	Delete(ctx context.Context, key string) error
+}
+
 // Who deleted a call, for Deletion.By besides user names.
 const (
 	ByRule      = "retention"
@@ -49,6 +55,11 @@ type Deleter struct {
 	Logger  *slog.Logger
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+	// Store, if set, is the object store the calls' files are deleted
+	// from as well (by the same keys, their paths in the data
+	// directory): the central store of an archive whose index this is
+	// (serve --store over the central index). Nil: local files only.
+	Store Remover
 
 	// crash, if set, is called at the seams of a deletion ("intent"
 	// after the intent is recorded, "files" after the files are
@@ -92,6 +103,15 @@ func (d *Deleter) finish(ctx context.Context, del spanrec.Deletion) error {
 	for _, p := range paths {
 		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("delete call %s: %w", del.Call, err)
+		}
+	}
+	// The objects before the row too: a store that fails leaves the
+	// deletion begun, finished by the next Delete or Recover.
+	if d.Store != nil {
+		for _, key := range del.Files {
+			if err := d.Store.Delete(ctx, key); err != nil {
+				return fmt.Errorf("delete call %s from the store: %w", del.Call, err)
+			}
 		}
 	}
 	d.seam("files")

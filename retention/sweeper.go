@@ -54,7 +54,10 @@ type Config struct {
 	DiskInterval time.Duration
 	// Disk receives the disk guard's verdict (nil: none is kept; the
 	// guard still deletes).
-	Disk   *limits.Disk
+	Disk *limits.Disk
+	// Store, if set, is the object store the deleted calls' files are
+	// removed from too (see Deleter.Store).
+	Store  Remover
 	Logger *slog.Logger
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
@@ -148,7 +151,7 @@ func New(cfg Config, idx Index, dataDir string) *Sweeper {
 	}
 	return &Sweeper{
 		cfg: cfg, dataDir: dataDir, log: cfg.Logger,
-		del: &Deleter{Index: idx, DataDir: dataDir, Logger: cfg.Logger, Now: cfg.Now},
+		del: &Deleter{Index: idx, DataDir: dataDir, Logger: cfg.Logger, Now: cfg.Now, Store: cfg.Store},
 	}
 }
 

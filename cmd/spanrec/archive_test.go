@@ -36,8 +36,9 @@ import (
 // Its API lists both sensors' calls (and each sensor's alone), and every
 // call's audio, whole and in a range, its pcap and its SIP ladder come
 // from the store with the bytes the sensors' local indexes recorded
-// (SHA-256). An object deleted from the store is a 404 that says so; no
-// secret shows in any output.
+// (SHA-256). An object deleted from the store is a 404 that says so; a
+// call an admin deletes loses its objects in the store too; no secret
+// shows in any output.
 func TestServeCentralArchive(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and runs PostgreSQL and SeaweedFS")
@@ -207,9 +208,11 @@ func TestServeCentralArchive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var me struct{ CSRF string }
+	err = json.NewDecoder(res.Body).Decode(&me)
 	res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		t.Fatalf("login: %s", res.Status)
+	if res.StatusCode != http.StatusOK || err != nil {
+		t.Fatalf("login: %s %v", res.Status, err)
 	}
 
 	// The list: both sensors' calls, and each sensor's alone.
@@ -254,7 +257,7 @@ func TestServeCentralArchive(t *testing.T) {
 
 	// Every call's files, from the store, are the sensors' bytes.
 	sum := func(b []byte) string { h := sha256.Sum256(b); return hex.EncodeToString(h[:]) }
-	var gone *spanrec.Call
+	var gone, deleted *spanrec.Call
 	for id, lc := range local {
 		if _, ok := all[id]; !ok {
 			t.Errorf("call %s (sensor %s) not in the archive", id, lc.Sensor)
@@ -292,7 +295,11 @@ func TestServeCentralArchive(t *testing.T) {
 		if res.StatusCode != http.StatusOK {
 			t.Errorf("call %s: waveform: %s", id, res.Status)
 		}
-		gone = lc
+		if gone == nil {
+			gone = lc
+		} else {
+			deleted = lc
+		}
 	}
 
 	// A recording deleted from the store behind the archive's back: a
@@ -307,5 +314,29 @@ func TestServeCentralArchive(t *testing.T) {
 	}
 	if res, _ := get("/healthz"); res.StatusCode != http.StatusOK {
 		t.Errorf("healthz after a missing object: %s", res.Status)
+	}
+
+	// An admin deletes a call from the archive: its row and its objects
+	// go; the sensor keeps its own copy.
+	req, _ = http.NewRequest("DELETE", base+"/api/calls/"+string(deleted.ID), nil)
+	req.Header.Set("X-CSRF-Token", me.CSRF)
+	req.Header.Set("Origin", base)
+	if res, err = hc.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusNoContent {
+		t.Fatalf("DELETE: %s", res.Status)
+	}
+	for _, key := range []string{deleted.Audio, deleted.PCAP} {
+		if _, err := cl.StatObject(context.Background(), s3srv.Bucket, "archive/"+key, minio.StatObjectOptions{}); minio.ToErrorResponse(err).StatusCode != http.StatusNotFound {
+			t.Errorf("%s of the deleted call: still in the store (%v)", key, err)
+		}
+	}
+	if _, ok := list("")[deleted.ID]; ok {
+		t.Error("the deleted call is still listed")
+	}
+	if _, err := os.Stat(filepath.Join(dirOf[deleted.ID], deleted.Audio)); err != nil {
+		t.Errorf("the sensor's copy of the deleted call: %v", err)
 	}
 }

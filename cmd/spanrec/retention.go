@@ -104,6 +104,17 @@ func (e *env) sweeper(ctx context.Context, db index, disk *limits.Disk) (*retent
 		return nil, err
 	}
 	cfg.Disk, cfg.Logger = disk, e.log
+	if e.store != nil {
+		// serve --store: the recordings are in the store, not on this
+		// file system, so the disk guard has nothing to guard; and the
+		// deleted calls' objects go too when the index is the central
+		// one the store belongs to (a sensor's own index deletes only
+		// its local copies: the archive keeps its own).
+		cfg.MinFree, cfg.MinFreeBytes = -1, 0
+		if kind, _, _ := indexKind(e.index, e.dataDir); kind == "postgres" {
+			cfg.Store = e.store
+		}
+	}
 	s := retention.New(cfg, db, e.dataDir)
 	if _, err := s.Deleter().Recover(ctx); err != nil {
 		return nil, fmt.Errorf("finish interrupted deletions: %w", err)

@@ -16,6 +16,7 @@ import (
 	"github.com/spanrec/spanrec"
 	"github.com/spanrec/spanrec/api"
 	"github.com/spanrec/spanrec/recorder"
+	"github.com/spanrec/spanrec/retention"
 )
 
 // httpConfig is the http section of the configuration file.
@@ -233,8 +234,12 @@ func newWeb(ctx context.Context, e *env, db index, hc httpConfig, stdout io.Writ
 		blobs = api.Opener("the store", e.store.Open)
 		where += " with the recordings of " + e.store.String()
 	}
+	var del *retention.Deleter // nil: the API's own, over the data directory
+	if e.sweep != nil {
+		del = e.sweep.Deleter()
+	}
 	srv, err := api.New(api.Config{
-		DataDir: e.dataDir, Blobs: blobs, Index: db, Accounts: db, Logger: e.log, Secure: tlsConfig != nil,
+		DataDir: e.dataDir, Blobs: blobs, Deleter: del, Index: db, Accounts: db, Logger: e.log, Secure: tlsConfig != nil,
 		TrustedProxies: proxies, PasswordChecks: hc.PasswordChecks,
 		LoginFailures: hc.LoginFailures, LoginWindow: hc.LoginWindow, Keys: ks, Zone: zone,
 		Metrics:   more,
