@@ -28,7 +28,8 @@ import (
 )
 
 // TestServeCentralArchive is the central archive end to end, with the
-// real binary, a real PostgreSQL and a real S3 store (SeaweedFS): two
+// real binary (the sensors' store keys in AWS_*, the server's in its
+// configuration file), a real PostgreSQL and a real S3 store (SeaweedFS): two
 // sensors, each with its own data directory, import different
 // third-party captures (Wireshark samples) and ship them to the same
 // index and store; a third process, `serve --index postgres://…
@@ -128,11 +129,17 @@ func TestServeCentralArchive(t *testing.T) {
 	}
 
 	// The archive's server: an empty data directory, the central index
-	// and store.
+	// and store; the store and its keys from the configuration file
+	// this time (no AWS_* variables).
 	fresh := filepath.Join(t.TempDir(), "central")
-	cmd := exec.Command(bin, "serve", "--data", fresh, "--index", pg, "--store", store,
+	conf := filepath.Join(t.TempDir(), "spanrec.yaml")
+	yaml := fmt.Sprintf("store: %q\nstore_credentials:\n  access_key: %q\n  secret_key: %q\n", store, s3srv.AccessKey, s3srv.SecretKey)
+	if err := os.WriteFile(conf, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "serve", "--data", fresh, "--index", pg, "--config", conf,
 		"--listen", "127.0.0.1:0", "--first-admin", "admin", "--poll", "1s")
-	cmd.Env = env
+	cmd.Env = append(env, "AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=")
 	out, errb := &syncBuffer{}, &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, errb
 	if err := cmd.Start(); err != nil {
