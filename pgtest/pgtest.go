@@ -55,6 +55,7 @@ type Cluster struct {
 	port     int
 	password string
 	asUser   string // "postgres" when run through runuser as root, else ""
+	opts     string // the server's options (port, socket)
 }
 
 var (
@@ -209,6 +210,7 @@ func start(bin string) (*Cluster, error) {
 		opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200", c.port, sock)
 		out, err := c.run("pg_ctl", "-D", c.data, "-w", "-t", "60", "-l", filepath.Join(c.data, "log"), "-o", opts, "start")
 		if err == nil {
+			c.opts = opts
 			if err := c.createTestDB(); err != nil {
 				return nil, errors.Join(err, c.stop())
 			}
@@ -218,6 +220,34 @@ func start(bin string) (*Cluster, error) {
 			log, _ := os.ReadFile(filepath.Join(c.data, "log"))
 			return nil, c.fail(fmt.Errorf("pg_ctl start: %w\n%s\n%s", err, out, log))
 		}
+	}
+}
+
+// Stop stops the server (fast shutdown: connections are cut, as when the
+// database goes down, but what was committed is kept: the cluster runs
+// with fsync and synchronous_commit off, so a crash would lose the last
+// commits, which a production server does not) until Resume: an outage
+// of the central index.
+// The cluster is the test binary's: the test that stops it resumes it
+// (Stop registers a Resume on t's cleanup for a test that fails first).
+func (c *Cluster) Stop(t testing.TB) {
+	t.Helper()
+	if out, err := c.run("pg_ctl", "-D", c.data, "-w", "-m", "fast", "stop"); err != nil {
+		t.Fatalf("pgtest: stop: %v: %s", err, out)
+	}
+	t.Cleanup(func() {
+		if _, err := c.run("pg_ctl", "-D", c.data, "status"); err != nil {
+			c.Resume(t)
+		}
+	})
+}
+
+// Resume starts the server Stop stopped, on the same port.
+func (c *Cluster) Resume(t testing.TB) {
+	t.Helper()
+	if out, err := c.run("pg_ctl", "-D", c.data, "-w", "-t", "60", "-l", filepath.Join(c.data, "log"), "-o", c.opts, "start"); err != nil {
+		log, _ := os.ReadFile(filepath.Join(c.data, "log"))
+		t.Fatalf("pgtest: resume: %v\n%s\n%s", err, out, log)
 	}
 }
 

@@ -52,6 +52,12 @@ type Config struct {
 	// DiskInterval is how often it checks the free space; default 10 s.
 	Interval     time.Duration
 	DiskInterval time.Duration
+	// Archive, if set, is the central side the calls are shipped to
+	// (ship.Shipper): a call is deleted by a rule or the disk guard only
+	// once Archive.Verify says its central copy is there and checked, so
+	// the disk guard deletes the oldest shipped recordings and never an
+	// unshipped one, and a rule keeps an unshipped call past its age.
+	Archive Archive
 	// Disk receives the disk guard's verdict (nil: none is kept; the
 	// guard still deletes).
 	Disk *limits.Disk
@@ -80,6 +86,14 @@ func (c *Config) Check() error {
 	return errors.Join(errs...)
 }
 
+// Archive is the central copy of the calls (ship.Shipper).
+type Archive interface {
+	// Verify returns nil if the central side holds c (a call of the
+	// index, with its files' SHA-256) as the index does, so the local copy
+	// may go.
+	Verify(ctx context.Context, c *spanrec.Call) error
+}
+
 // Victim is a call a pass of the rules deletes, or would delete.
 type Victim struct {
 	Call   *spanrec.Call // ID, Start, parties, direction, files
@@ -102,6 +116,7 @@ type Stats struct {
 	AudioRefused    uint64 // calls started without audio because of it
 	HeldBlocking    bool   // at the last check, only held calls were left to delete
 	LastGuardUnixNS int64  // when the disk was last checked (wall clock)
+	KeptUnshipped   uint64 // times a call was kept because its central copy was not verified
 }
 
 // Sweeper applies the retention rules and guards the disk over one index
@@ -123,7 +138,10 @@ type Sweeper struct {
 	minFree atomic.Uint64
 	held    atomic.Bool
 	checked atomic.Int64
-	loudAt  time.Time // last loud log of a full disk
+	// notShipped counts the calls kept because their central copy was not
+	// verified (Config.Archive).
+	notShipped atomic.Uint64
+	loudAt     time.Time // last loud log of a full disk
 }
 
 // New returns a Sweeper of the calls of idx, whose files are in dataDir.
@@ -241,7 +259,9 @@ func (s *Sweeper) Sweep(ctx context.Context, dryRun bool) ([]Victim, error) {
 			v.Err = err
 			continue
 		}
-		v.Err = s.del.Delete(ctx, v.Call, v.By, "", v.Reason)
+		if v.Err = s.shipped(ctx, v.Call); v.Err == nil {
+			v.Err = s.del.Delete(ctx, v.Call, v.By, "", v.Reason)
+		}
 		switch spanrec.ErrorKind(v.Err) {
 		case spanrec.ECONFLICT, spanrec.ENOTFOUND:
 		default:
@@ -294,10 +314,11 @@ func (s *Sweeper) Guard(ctx context.Context) ([]Victim, error) {
 		return nil, nil
 	}
 	var (
-		out     []Victim
-		errs    []error
-		skipped int
-		held    bool
+		out       []Victim
+		errs      []error
+		skipped   int
+		held      bool
+		unshipped int
 	)
 	for avail < need {
 		page, err := s.del.Index.Calls(ctx, spanrec.CallFilter{Sort: spanrec.SortStart, Limit: pageSize, Offset: skipped})
@@ -314,6 +335,11 @@ func (s *Sweeper) Guard(ctx context.Context) ([]Victim, error) {
 			}
 			if c.LegalHold != nil || (c.Audio == "" && c.PCAP == "") {
 				held = held || c.LegalHold != nil
+				skipped++
+				continue
+			}
+			if err := s.shipped(ctx, c); err != nil {
+				unshipped++
 				skipped++
 				continue
 			}
@@ -364,7 +390,12 @@ func (s *Sweeper) Guard(ctx context.Context) ([]Victim, error) {
 	if now := s.cfg.Now(); changed || now.Sub(s.loudAt) >= time.Minute {
 		s.loudAt = now
 		why := "no recording is left that may be deleted"
-		if held {
+		switch {
+		case unshipped > 0 && held:
+			why = fmt.Sprintf("every recording left is under legal hold or not shipped to the central side yet (%d calls)", unshipped)
+		case unshipped > 0:
+			why = fmt.Sprintf("every recording left is not shipped to the central side yet (%d calls; see spanrec_outbox_calls)", unshipped)
+		case held:
 			why = "every recording left is under legal hold"
 		}
 		s.log.Error("DISK FULL: new calls are indexed WITHOUT AUDIO: "+why+"; free space on the data directory's file system or lower retention.min_free",
@@ -461,7 +492,7 @@ func (s *Sweeper) Stats() Stats {
 		DeletedByRule: s.byRule.Load(), DeletedByGuard: s.byGuard.Load(), BytesFreed: s.freed.Load(),
 		Errors: s.errs.Load(), DiskFull: s.cfg.Disk.Full(), DiskTotal: s.total.Load(), DiskAvail: s.avail.Load(),
 		MinFreeBytes: s.minFree.Load(), AudioRefused: s.cfg.Disk.Refused(), HeldBlocking: s.held.Load(),
-		LastGuardUnixNS: s.checked.Load(),
+		LastGuardUnixNS: s.checked.Load(), KeptUnshipped: s.notShipped.Load(),
 	}
 }
 
@@ -475,6 +506,7 @@ func (s *Sweeper) Stats() Stats {
 //	spanrec_disk_guard_min_free_bytes         what must stay free (retention.min_free)
 //	spanrec_disk_guard_avail_bytes            free at the last check
 //	spanrec_calls_audio_not_kept_total{reason="disk_full"}  calls indexed without audio because of it
+//	spanrec_retention_kept_unshipped_total    (with a central side) deletions put off: the call's central copy not verified
 func (s *Sweeper) WriteMetrics(w io.Writer) error {
 	st := s.Stats()
 	full := 0
@@ -504,6 +536,12 @@ spanrec_disk_guard_avail_bytes %d
 # TYPE spanrec_calls_audio_not_kept_total counter
 spanrec_calls_audio_not_kept_total{reason="disk_full"} %d
 `, st.DeletedByRule, st.DeletedByGuard, st.BytesFreed, st.Errors, full, st.MinFreeBytes, st.DiskAvail, st.AudioRefused)
+	if err == nil && s.cfg.Archive != nil {
+		_, err = fmt.Fprintf(w, `# HELP spanrec_retention_kept_unshipped_total Deletions by a rule or the disk guard put off because the call's central copy was not verified (not shipped yet, or the central side down).
+# TYPE spanrec_retention_kept_unshipped_total counter
+spanrec_retention_kept_unshipped_total %d
+`, st.KeptUnshipped)
+	}
 	return err
 }
 
@@ -543,10 +581,24 @@ func (s *Sweeper) size(c *spanrec.Call) int64 {
 	return n
 }
 
-// trim returns what a deletion and its report need of c.
+// trim returns what a deletion, its report and Archive.Verify need of c.
 func trim(c *spanrec.Call) *spanrec.Call {
 	return &spanrec.Call{ID: c.ID, Start: c.Start, Caller: c.Caller, Callee: c.Callee, Direction: c.Direction, Sensor: c.Sensor,
-		Audio: c.Audio, PCAP: c.PCAP, LegalHold: c.LegalHold}
+		Audio: c.Audio, PCAP: c.PCAP, AudioSHA256: c.AudioSHA256, PCAPSHA256: c.PCAPSHA256, LegalHold: c.LegalHold}
+}
+
+// shipped returns nil if c may be deleted as far as the central side
+// goes: there is none, or it holds c (Config.Archive). Otherwise an error
+// of kind ECONFLICT: the call is kept, and that is no failure.
+func (s *Sweeper) shipped(ctx context.Context, c *spanrec.Call) error {
+	if s.cfg.Archive == nil {
+		return nil
+	}
+	if err := s.cfg.Archive.Verify(ctx, c); err != nil {
+		s.notShipped.Add(1)
+		return spanrec.Errorf(spanrec.ECONFLICT, "kept until its central copy is verified: %v", err)
+	}
+	return nil
 }
 
 func bytesText(n uint64) string {

@@ -5,16 +5,21 @@
 //
 // A sensor always finishes a call locally first; shipping comes after and
 // may lag as long as the central side is down: nothing is lost, the
-// outbox grows (its size and age are reported). Shipping a call is
-// idempotent, so a call shipped twice (a crash between the central write
-// and the outbox update) is one call: each file is uploaded unless the
-// store has it with the same SHA-256, then the call is upserted by ID,
-// then taken off the outbox, oldest end first. Errors are retried with
-// backoff by Run; `spanrec ship` drains a stopped sensor's outbox with
-// Drain.
+// outbox grows (its size and age are reported: Backlog, WriteMetrics, a
+// log line every minute). Shipping a call is idempotent, so a call
+// shipped twice (a crash between the central write and the outbox update)
+// is one call: each file is uploaded unless the store has it with the
+// same SHA-256, then the call is upserted by ID, then taken off the
+// outbox, oldest end first. Errors are retried with backoff by Run (the
+// recorder's loop); `spanrec ship` and `spanrec import` drain the outbox
+// once with Drain.
+//
+// Verify tells the sensor's retention whether a call may go from the
+// sensor: only once it is shipped and its central copy is checked.
 package ship
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -23,13 +28,14 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/spanrec/spanrec"
 	"github.com/spanrec/spanrec/sqlite"
 )
 
-// Outbox is the sensor's side: its local index.
+// Outbox is the sensor's side: its local index (sqlite.DB).
 type Outbox interface {
 	Outbox(ctx context.Context, limit int) ([]sqlite.Queued, error)
 	Call(ctx context.Context, id spanrec.CallID) (*spanrec.Call, error)
@@ -37,20 +43,61 @@ type Outbox interface {
 	OutboxBacklog(ctx context.Context) (calls int, oldest time.Time, err error)
 }
 
+// Queue is what Backlog and Verify need of an Outbox besides shipping
+// (sqlite.DB has it): the files waiting, and whether a call waits.
+type Queue interface {
+	OutboxFiles(ctx context.Context, fn func(id spanrec.CallID, audio, pcap string) bool) error
+	IsQueued(ctx context.Context, id spanrec.CallID) (bool, error)
+	// Requeue queues a call again (its central copy was lost).
+	Requeue(ctx context.Context, id spanrec.CallID) error
+}
+
 // Store is the central object store (s3.Store).
 type Store interface {
 	Put(ctx context.Context, key string, r io.Reader, size int64, sum string) error
+	// Has reports whether key is stored with SHA-256 sum.
+	Has(ctx context.Context, key, sum string) (bool, error)
 }
 
-// Shipper ships the calls of one sensor.
+// Central is the central side: its index and, if files are shipped, its
+// store (nil: files stay on the sensor).
+type Central struct {
+	Index spanrec.CallIndex
+	Store Store
+}
+
+// Shipper ships the calls of one sensor. Its methods are safe for
+// concurrent use, but one Drain or Run at a time ships.
 type Shipper struct {
-	Outbox  Outbox
+	Outbox Outbox
+	// Index and Store are the central side when it is open already;
+	// otherwise Connect opens it, at the first shipping and again after
+	// it failed (a sensor starts while the central side is down).
 	Index   spanrec.CallIndex // the central index
 	Store   Store             // the central store; nil: files stay on the sensor
-	DataDir string            // the sensor's data directory (the files' root)
-	Log     *slog.Logger      // nil: slog.Default()
+	Connect func(ctx context.Context) (Central, error)
+	DataDir string       // the sensor's data directory (the files' root)
+	Log     *slog.Logger // nil: slog.Default()
+	// CallTimeout bounds the shipping of one call (a central side that
+	// hangs rather than refuses); default 5 minutes.
+	CallTimeout time.Duration
+	// LogEvery is how often Run logs the backlog while there is one or
+	// the central side fails; default a minute.
+	LogEvery time.Duration
 
-	stats Stats
+	ship    sync.Mutex // one Drain at a time
+	connect sync.Mutex // one Connect at a time
+
+	mu        sync.Mutex
+	stats     Stats
+	failing   error     // the last error while it lasts
+	failSince time.Time // when the failures began
+	// connectFailed is when Connect last failed: Verify waits a while
+	// before trying again.
+	connectFailed time.Time
+	backlog       Backlog // the last measured
+	sizes         map[string]int64
+	wake          chan struct{}
 }
 
 // Stats counts what a Shipper did.
@@ -62,8 +109,12 @@ type Stats struct {
 	Errors       int   // attempts that failed (retried)
 }
 
-// Stats returns the counters. Not safe while Run or Drain runs.
-func (s *Shipper) Stats() Stats { return s.stats }
+// Stats returns the counters.
+func (s *Shipper) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stats
+}
 
 func (s *Shipper) log() *slog.Logger {
 	if s.Log != nil {
@@ -75,9 +126,59 @@ func (s *Shipper) log() *slog.Logger {
 // batch is how many queued calls are read at a time.
 const batch = 64
 
+// central returns the central side, opening it with Connect if need be.
+func (s *Shipper) central(ctx context.Context) (spanrec.CallIndex, Store, error) {
+	s.connect.Lock()
+	defer s.connect.Unlock()
+	s.mu.Lock()
+	idx, st := s.Index, s.Store
+	s.mu.Unlock()
+	if idx != nil {
+		return idx, st, nil
+	}
+	if s.Connect == nil {
+		return nil, nil, errors.New("ship: no central index")
+	}
+	c, err := s.Connect(ctx)
+	if err == nil && c.Index == nil {
+		err = errors.New("no index")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil {
+		s.connectFailed = time.Now()
+		return nil, nil, fmt.Errorf("ship: connect to the central side: %w", err)
+	}
+	s.Index, s.Store = c.Index, c.Store
+	return s.Index, s.Store, nil
+}
+
 // Drain ships every queued call, oldest first, and stops at the first
 // error (the call stays queued) or when the outbox is empty.
 func (s *Shipper) Drain(ctx context.Context) error {
+	s.ship.Lock()
+	defer s.ship.Unlock()
+	err := s.drain(ctx)
+	s.mu.Lock()
+	if err != nil && ctx.Err() == nil {
+		s.stats.Errors++
+		if s.failing == nil {
+			s.failSince = time.Now()
+		}
+		s.failing = err
+	} else if err == nil {
+		s.failing = nil
+	}
+	s.mu.Unlock()
+	return err
+}
+
+func (s *Shipper) drain(ctx context.Context) error {
+	idx, st, err := s.central(ctx)
+	if err != nil {
+		return err
+	}
+	timeout := cmp.Or(s.CallTimeout, 5*time.Minute)
 	for {
 		qs, err := s.Outbox.Outbox(ctx, batch)
 		if err != nil {
@@ -87,16 +188,18 @@ func (s *Shipper) Drain(ctx context.Context) error {
 			return nil
 		}
 		for _, q := range qs {
-			if err := s.ship(ctx, q); err != nil {
-				s.stats.Errors++
+			cctx, cancel := context.WithTimeout(ctx, timeout)
+			err := s.shipOne(cctx, idx, st, q)
+			cancel()
+			if err != nil {
 				return fmt.Errorf("ship: call %s: %w", q.ID, err)
 			}
 		}
 	}
 }
 
-// ship ships one queued call.
-func (s *Shipper) ship(ctx context.Context, q sqlite.Queued) error {
+// shipOne ships one queued call.
+func (s *Shipper) shipOne(ctx context.Context, idx spanrec.CallIndex, st Store, q sqlite.Queued) error {
 	c, err := s.Outbox.Call(ctx, q.ID)
 	if spanrec.ErrorKind(err) == spanrec.ENOTFOUND {
 		return s.Outbox.MarkShipped(ctx, q) // deleted since it was queued
@@ -104,51 +207,220 @@ func (s *Shipper) ship(ctx context.Context, q sqlite.Queued) error {
 	if err != nil {
 		return err
 	}
-	if s.Store != nil {
+	var files, missing int
+	var bytes int64
+	if st != nil {
 		for _, f := range []struct{ rel, sum *string }{{&c.Audio, &c.AudioSHA256}, {&c.PCAP, &c.PCAPSHA256}} {
 			if *f.rel == "" {
 				continue
 			}
-			switch err := s.upload(ctx, *f.rel, *f.sum); {
+			n, err := s.upload(ctx, st, *f.rel, *f.sum)
+			switch {
 			case errors.Is(err, fs.ErrNotExist):
 				// Gone from the sensor (deleted by hand, a lost disk): the
 				// call is shipped without it, and says so.
-				s.stats.MissingFiles++
+				missing++
 				s.log().Warn("ship: a file of the call is missing on this sensor; shipping the call without it", "call", c.ID, "file", *f.rel)
 				c.Notes = append(c.Notes, fmt.Sprintf("the file %s was missing on the sensor when the call was shipped", filepath.Base(*f.rel)))
 				*f.rel, *f.sum = "", ""
 			case err != nil:
 				return err
+			default:
+				files++
+				bytes += n
 			}
 		}
 	}
-	if err := s.Index.PutCall(ctx, c); err != nil {
+	if err := idx.PutCall(ctx, c); err != nil {
 		return err
 	}
+	if err := s.Outbox.MarkShipped(ctx, q); err != nil {
+		return err
+	}
+	s.mu.Lock()
 	s.stats.Calls++
-	return s.Outbox.MarkShipped(ctx, q)
+	s.stats.Files += files
+	s.stats.Bytes += bytes
+	s.stats.MissingFiles += missing
+	s.mu.Unlock()
+	return nil
 }
 
-// upload puts one file of the data directory into the store.
-func (s *Shipper) upload(ctx context.Context, rel, sum string) error {
+// upload puts one file of the data directory into the store and returns
+// its size.
+func (s *Shipper) upload(ctx context.Context, st Store, rel, sum string) (int64, error) {
 	if sum == "" {
-		return fmt.Errorf("%s has no SHA-256 in the index: not shipped unverified", rel)
+		return 0, fmt.Errorf("%s has no SHA-256 in the index: not shipped unverified", rel)
 	}
-	f, err := os.Open(filepath.Join(s.DataDir, filepath.FromSlash(rel)))
+	p := filepath.FromSlash(rel)
+	if !filepath.IsLocal(p) {
+		return 0, fmt.Errorf("the index names a file outside the data directory: %s", rel)
+	}
+	f, err := os.Open(filepath.Join(s.DataDir, p))
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	if err := st.Put(ctx, rel, f, fi.Size(), sum); err != nil {
+		return 0, err
+	}
+	return fi.Size(), nil
+}
+
+// ErrNotShipped is the error of Verify for a call the central side does
+// not hold (yet) as the sensor does.
+var ErrNotShipped = errors.New("not shipped to the central side")
+
+// Verify returns nil if the sensor may delete its copy of c (a call of
+// its index, with its files' SHA-256): c is not waiting in the outbox,
+// the central index has it with the same files and SHA-256, and the
+// central store (if files are shipped) has each file under the same
+// SHA-256, recorded when the upload's bytes were checked against it.
+// Otherwise it returns an error wrapping ErrNotShipped, or the central
+// side's error. A call shipped whose central copy is found missing or
+// different (lost there: restored from an older backup, a crash of a
+// server that acknowledged commits it had not written) is queued again.
+func (s *Shipper) Verify(ctx context.Context, c *spanrec.Call) error {
+	q, ok := s.Outbox.(Queue)
+	if !ok {
+		return fmt.Errorf("call %s: %w (the outbox cannot tell)", c.ID, ErrNotShipped)
+	}
+	queued, err := q.IsQueued(ctx, c.ID)
 	if err != nil {
 		return err
 	}
-	if err := s.Store.Put(ctx, rel, f, st.Size(), sum); err != nil {
-		return err
+	if queued {
+		return fmt.Errorf("call %s: %w (waiting in the outbox)", c.ID, ErrNotShipped)
 	}
-	s.stats.Files++
-	s.stats.Bytes += st.Size()
+	s.mu.Lock()
+	idx, st, failed := s.Index, s.Store, s.connectFailed
+	s.mu.Unlock()
+	if idx == nil {
+		if time.Since(failed) < 10*time.Second {
+			return fmt.Errorf("call %s: %w (the central side is not reached)", c.ID, ErrNotShipped)
+		}
+		if idx, st, err = s.central(ctx); err != nil {
+			return fmt.Errorf("call %s: %w (%v)", c.ID, ErrNotShipped, err)
+		}
+	}
+	cc, err := idx.Call(ctx, c.ID)
+	if spanrec.ErrorKind(err) == spanrec.ENOTFOUND {
+		return s.requeue(ctx, c, "not in the central index")
+	}
+	if err != nil {
+		return fmt.Errorf("call %s: verify in the central index: %w", c.ID, err)
+	}
+	if cc.ID != c.ID || cc.Audio != c.Audio || cc.AudioSHA256 != c.AudioSHA256 || cc.PCAP != c.PCAP || cc.PCAPSHA256 != c.PCAPSHA256 {
+		return s.requeue(ctx, c, fmt.Sprintf("the central index holds other files: audio %q, pcap %q", cc.Audio, cc.PCAP))
+	}
+	if st == nil {
+		return nil
+	}
+	for _, f := range [][2]string{{c.Audio, c.AudioSHA256}, {c.PCAP, c.PCAPSHA256}} {
+		if f[0] == "" {
+			continue
+		}
+		ok, err := st.Has(ctx, f[0], f[1])
+		if err != nil {
+			return fmt.Errorf("call %s: verify in the central store: %w", c.ID, err)
+		}
+		if !ok {
+			return s.requeue(ctx, c, f[0]+" not in the central store with its SHA-256")
+		}
+	}
 	return nil
+}
+
+// requeue queues c again, its central copy being lost (why), and returns
+// the error of Verify.
+func (s *Shipper) requeue(ctx context.Context, c *spanrec.Call, why string) error {
+	err := fmt.Errorf("call %s: %w (%s)", c.ID, ErrNotShipped, why)
+	s.log().Warn("ship: a call shipped is missing on the central side; it is shipped again", "call", c.ID, "why", why)
+	if qerr := s.Outbox.(Queue).Requeue(ctx, c.ID); qerr != nil {
+		return errors.Join(err, qerr)
+	}
+	s.Notify()
+	return err
+}
+
+// Backlog is what waits in the outbox.
+type Backlog struct {
+	Calls  int
+	Bytes  int64     // of the files of the calls waiting (those still there)
+	Oldest time.Time // the end of the call waiting longest; zero if none
+}
+
+// maxSizes bounds the file sizes Backlog remembers between calls.
+const maxSizes = 1 << 20
+
+// Backlog measures the outbox: its calls, the bytes of their files (each
+// file's size is read once), and the oldest call's end.
+func (s *Shipper) Backlog(ctx context.Context) (Backlog, error) {
+	n, oldest, err := s.Outbox.OutboxBacklog(ctx)
+	if err != nil {
+		return Backlog{}, err
+	}
+	b := Backlog{Calls: n, Oldest: oldest}
+	q, ok := s.Outbox.(Queue)
+	if !ok {
+		return b, nil // no bytes known
+	}
+	s.mu.Lock()
+	old := s.sizes
+	s.mu.Unlock()
+	sizes := make(map[string]int64, len(old))
+	err = q.OutboxFiles(ctx, func(_ spanrec.CallID, audio, pcap string) bool {
+		for _, rel := range []string{audio, pcap} {
+			if rel == "" {
+				continue
+			}
+			size, ok := old[rel]
+			if !ok {
+				size = -1
+				if p := filepath.FromSlash(rel); filepath.IsLocal(p) {
+					if fi, err := os.Stat(filepath.Join(s.DataDir, p)); err == nil {
+						size = fi.Size()
+					}
+				}
+			}
+			if size >= 0 {
+				b.Bytes += size
+			}
+			if len(sizes) < maxSizes {
+				sizes[rel] = size
+			}
+		}
+		return true
+	})
+	if err != nil {
+		return Backlog{}, err
+	}
+	s.mu.Lock()
+	s.sizes, s.backlog = sizes, b
+	s.mu.Unlock()
+	return b, nil
+}
+
+// Notify tells Run that a call was stored: it ships at once rather than at
+// its next poll (unless it is backing off after an error).
+func (s *Shipper) Notify() {
+	select {
+	case s.wakeup() <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Shipper) wakeup() chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.wake == nil {
+		s.wake = make(chan struct{}, 1)
+	}
+	return s.wake
 }
 
 // Backoff bounds of Run's retries.
@@ -158,40 +430,154 @@ const (
 )
 
 // Run ships queued calls until ctx is done: it drains the outbox, then
-// looks again every poll; after an error it waits (1 s, doubling up to a
-// minute) and tries again. Every minute it logs the backlog while there is
-// one.
+// again at each Notify or every poll; after an error (the central side
+// down, or not reachable at start) it waits 1 s, doubling up to a minute,
+// and tries again, for ever. While calls wait or the central side fails,
+// it logs the backlog every LogEvery (level WARN with the error while
+// failing).
 func (s *Shipper) Run(ctx context.Context, poll time.Duration) {
 	if poll <= 0 {
 		poll = 5 * time.Second
 	}
+	wake := s.wakeup()
+	done := make(chan struct{})
+	defer func() { <-done }()
+	go func() {
+		defer close(done)
+		s.report(ctx)
+	}()
 	wait := time.Duration(0)
-	lastLog := time.Time{}
 	for {
 		err := s.Drain(ctx)
 		if ctx.Err() != nil {
 			return
 		}
 		if err != nil {
+			if wait == 0 {
+				s.log().Warn("ship: the central side fails; calls wait in the outbox and are retried", "err", err)
+			}
 			wait = min(max(2*wait, minBackoff), maxBackoff)
-			s.log().Warn("ship: central side unavailable; calls wait in the outbox", "err", err, "retry_in", wait)
 		} else {
+			if wait > 0 {
+				s.log().Info("ship: the central side is back; the outbox is shipped", "calls_shipped", s.Stats().Calls)
+			}
 			wait = 0
 		}
-		if time.Since(lastLog) >= time.Minute {
-			if n, oldest, err := s.Outbox.OutboxBacklog(ctx); err == nil && n > 0 {
-				s.log().Warn("ship: outbox backlog", "calls", n, "oldest_end", oldest, "age", time.Since(oldest).Round(time.Second))
-				lastLog = time.Now()
+		t := time.NewTimer(cmp.Or(wait, poll))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		case <-wake:
+			if wait > 0 {
+				// Backing off: a new call does not cut the wait short.
+				select {
+				case <-ctx.Done():
+					t.Stop()
+					return
+				case <-t.C:
+				}
 			}
+			t.Stop()
 		}
-		d := poll
-		if wait > 0 {
-			d = wait
-		}
+	}
+}
+
+// report logs the backlog every LogEvery while there is one or the
+// central side fails, until ctx is done.
+func (s *Shipper) report(ctx context.Context) {
+	tick := time.NewTicker(cmp.Or(s.LogEvery, time.Minute))
+	defer tick.Stop()
+	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(d):
+		case <-tick.C:
+		}
+		b, err := s.Backlog(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log().Error("ship: reading the outbox", "err", err)
+			}
+			continue
+		}
+		s.mu.Lock()
+		failing, since := s.failing, s.failSince
+		s.mu.Unlock()
+		var age time.Duration
+		if !b.Oldest.IsZero() {
+			age = time.Since(b.Oldest).Round(time.Second)
+		}
+		switch {
+		case failing != nil:
+			s.log().Warn("ship: the central side fails; calls wait in the outbox", "err", failing,
+				"failing_for", time.Since(since).Round(time.Second), "calls", b.Calls, "bytes", b.Bytes, "oldest_age", age)
+		case b.Calls > 0:
+			s.log().Info("ship: outbox backlog", "calls", b.Calls, "bytes", b.Bytes, "oldest_age", age)
 		}
 	}
+}
+
+// WriteMetrics writes the outbox and the shipping counters in the
+// Prometheus text format (version 0.0.4), measuring the outbox now:
+//
+//	spanrec_outbox_calls                 calls waiting to be shipped
+//	spanrec_outbox_bytes                 bytes of their files
+//	spanrec_outbox_oldest_age_seconds    since the oldest of them ended (0: none)
+//	spanrec_ship_calls_total             calls shipped
+//	spanrec_ship_files_total             files shipped (or found in the store)
+//	spanrec_ship_bytes_total             their bytes
+//	spanrec_ship_missing_files_total     files gone from the sensor, shipped as missing
+//	spanrec_ship_errors_total            attempts that failed (retried)
+//	spanrec_ship_central_up              0 while the central side fails, else 1
+func (s *Shipper) WriteMetrics(w io.Writer) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	b, err := s.Backlog(ctx)
+	if err != nil {
+		s.mu.Lock()
+		b = s.backlog
+		s.mu.Unlock()
+	}
+	s.mu.Lock()
+	st, up := s.stats, s.failing == nil
+	s.mu.Unlock()
+	age := 0.0
+	if !b.Oldest.IsZero() {
+		age = max(time.Since(b.Oldest).Seconds(), 0)
+	}
+	upN := 0
+	if up {
+		upN = 1
+	}
+	_, werr := fmt.Fprintf(w, `# HELP spanrec_outbox_calls Calls recorded here waiting to be shipped to the central side.
+# TYPE spanrec_outbox_calls gauge
+spanrec_outbox_calls %d
+# HELP spanrec_outbox_bytes Bytes of the files of the calls waiting to be shipped.
+# TYPE spanrec_outbox_bytes gauge
+spanrec_outbox_bytes %d
+# HELP spanrec_outbox_oldest_age_seconds Seconds since the call waiting longest ended (0: none waits).
+# TYPE spanrec_outbox_oldest_age_seconds gauge
+spanrec_outbox_oldest_age_seconds %.3f
+# HELP spanrec_ship_calls_total Calls shipped to the central side.
+# TYPE spanrec_ship_calls_total counter
+spanrec_ship_calls_total %d
+# HELP spanrec_ship_files_total Files shipped to the central store (or found there with the same SHA-256).
+# TYPE spanrec_ship_files_total counter
+spanrec_ship_files_total %d
+# HELP spanrec_ship_bytes_total Bytes of the files shipped.
+# TYPE spanrec_ship_bytes_total counter
+spanrec_ship_bytes_total %d
+# HELP spanrec_ship_missing_files_total Files the index named that were gone from the sensor: their calls were shipped without them.
+# TYPE spanrec_ship_missing_files_total counter
+spanrec_ship_missing_files_total %d
+# HELP spanrec_ship_errors_total Shipping attempts that failed (the calls stay queued and are retried).
+# TYPE spanrec_ship_errors_total counter
+spanrec_ship_errors_total %d
+# HELP spanrec_ship_central_up 0 while shipping to the central side fails, else 1.
+# TYPE spanrec_ship_central_up gauge
+spanrec_ship_central_up %d
+`, b.Calls, b.Bytes, age, st.Calls, st.Files, st.Bytes, st.MissingFiles, st.Errors, upN)
+	return errors.Join(err, werr)
 }

@@ -85,3 +85,49 @@ func (db *DB) OutboxBacklog(ctx context.Context) (calls int, oldest time.Time, e
 	}
 	return calls, oldest, nil
 }
+
+// IsQueued reports whether the call waits in the outbox (not shipped
+// since it was last stored).
+func (db *DB) IsQueued(ctx context.Context, id spanrec.CallID) (bool, error) {
+	var n int
+	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM outbox WHERE call_id = ?`, id).Scan(&n); err != nil {
+		return false, fmt.Errorf("sqlite: outbox %s: %w", id, err)
+	}
+	return n > 0, nil
+}
+
+// OutboxFiles calls fn with the files (paths in the data directory, ""
+// for none) of every call waiting in the outbox, for the size of the
+// backlog; fn returning false stops it.
+func (db *DB) OutboxFiles(ctx context.Context, fn func(id spanrec.CallID, audio, pcap string) bool) error {
+	rows, err := db.r.QueryContext(ctx, `SELECT o.call_id, c.audio, c.pcap FROM outbox o JOIN calls c ON c.id = o.call_id`)
+	if err != nil {
+		return fmt.Errorf("sqlite: outbox files: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id spanrec.CallID
+		var audio, pcap string
+		if err := rows.Scan(&id, &audio, &pcap); err != nil {
+			return fmt.Errorf("sqlite: outbox files: %w", err)
+		}
+		if !fn(id, audio, pcap) {
+			return nil
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("sqlite: outbox files: %w", err)
+	}
+	return nil
+}
+
+// Requeue queues the call again (its central copy was found missing or
+// different): it is shipped again. A call not indexed is not queued.
+func (db *DB) Requeue(ctx context.Context, id spanrec.CallID) error {
+	if _, err := db.w.ExecContext(ctx, `INSERT INTO outbox (call_id, end_ns, queued_ns)
+		SELECT id, coalesce(end_ns, start_ns, 0), ? FROM calls WHERE id = ?
+		ON CONFLICT (call_id) DO NOTHING`, queueVersion(), id); err != nil {
+		return fmt.Errorf("sqlite: queue %s again: %w", id, err)
+	}
+	return nil
+}

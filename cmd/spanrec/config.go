@@ -32,7 +32,8 @@ type fileConfig struct {
 	// Sensor names this recorder on every call it records (--sensor);
 	// "" is the host name.
 	Sensor string `yaml:"sensor"`
-	// Store is the central object store's URL (ship --store):
+	// Store is the central object store's URL (record, import, ship
+	// --store):
 	// s3://BUCKET/PREFIX?endpoint=…&region=…; credentials come from the
 	// AWS_* environment variables, never from the URL.
 	Store string `yaml:"store"`

@@ -17,7 +17,9 @@ import (
 	"github.com/spanrec/spanrec/capture"
 	"github.com/spanrec/spanrec/limits"
 	"github.com/spanrec/spanrec/recorder"
+	"github.com/spanrec/spanrec/ship"
 	"github.com/spanrec/spanrec/sipmsg"
+	"github.com/spanrec/spanrec/sqlite"
 )
 
 func cmdImport(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -32,6 +34,8 @@ func cmdImport(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	serveAddr := fs.String("serve", "", "after the import, serve the web UI and API at ADDR (e.g. 127.0.0.1:8080) until stopped")
 	firstAdmin := fs.String("first-admin", "", "with --serve: when no account exists, create this admin with a generated password (printed once)")
 	poll := fs.Duration("poll", 2*time.Second, "with --serve: how often the live view looks for newly indexed calls")
+	store := storeFlag(fs, "central object store the calls' files are shipped to, with a central --index postgres://…")
+	shipWait := fs.Duration("ship-timeout", time.Minute, "with a central --index postgres://…: how long to ship the calls at the end before leaving the rest in the outbox")
 	pos, err := parse(fs, args, stdout)
 	if err != nil {
 		return err
@@ -45,6 +49,15 @@ func cmdImport(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	e, err := c.setup(fs, stderr)
 	if err != nil {
 		return err
+	}
+	// A central index (and store) is shipped to at the end; the calls go
+	// to the data directory's own index first, as always.
+	central, err := e.central(fs, *store)
+	if err != nil {
+		return err
+	}
+	if *shipWait <= 0 {
+		return fmt.Errorf("%w: --ship-timeout must be positive", errUsage)
 	}
 	lock, err := e.lockWriter(append([]string{"spanrec", "import"}, args...))
 	if err != nil {
@@ -117,6 +130,22 @@ func cmdImport(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		Logger: e.log,
 		Keys:   ks,
 	}
+	// With a central side, the disk guard deletes only calls shipped and
+	// verified there (none until it is reached); the calls go at the end.
+	var (
+		sh    *ship.Shipper
+		local *sqlite.DB
+	)
+	if central.index != "" {
+		var ok bool
+		if local, ok = db.(*sqlite.DB); !ok {
+			return fmt.Errorf("the outbox needs the data directory's SQLite index")
+		}
+		var closeCentral func()
+		sh, closeCentral = e.newShipper(local, central)
+		defer closeCentral()
+		e.archive = sh
+	}
 	// The disk guard runs while the import writes (retention.min_free):
 	// below it the oldest recordings go, and when none may, new calls
 	// are indexed without audio.
@@ -152,6 +181,9 @@ func cmdImport(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	printSummary(stdout, path, e.dataDir, sum)
 	if n := sum.Assembler.DiskFull; n > 0 {
 		fmt.Fprintf(stderr, "DISK FULL: %d calls were indexed WITHOUT AUDIO: the data directory's file system is below retention.min_free and no recording may be deleted\n", n)
+	}
+	if sh != nil {
+		e.shipAtEnd(ctx, sh, local, central, *shipWait, stdout)
 	}
 	if err != nil {
 		return err

@@ -46,7 +46,11 @@ func TestIndexPostgres(t *testing.T) {
 	if n := len(callsJSON(t, "--data", data, "--index", u, "--sensor", "lab-sensor")); n != 0 {
 		t.Errorf("calls --sensor lab-sensor: %d, want 0 (exact match)", n)
 	}
-	// The data directory's own SQLite index was not written.
+	// import named the central index: the calls went to the data
+	// directory's own SQLite index first (the outbox), then were shipped.
+	if n := len(callsJSON(t, "--data", data)); n != 7 {
+		t.Errorf("the data directory's index has %d calls, want the 7 shipped from it", n)
+	}
 	if n := len(callsJSON(t, "--data", data, "--index", "sqlite:"+t.TempDir()+"/other.db")); n != 0 {
 		t.Errorf("another index has %d calls", n)
 	}

@@ -56,6 +56,8 @@ Usage:
                                    deletes the call until released
   spanrec ship --index postgres://… --store s3://…   send this data directory's calls (index rows,
                                    audio, pcap) to the central index and store; only what they lack
+                                   (record and import with --index postgres://… [--store s3://…]
+                                   record here and ship on their own)
   spanrec migrate --to postgres://… [--store s3://…]   move an existing recorder to the central side:
                                    calls, users, tokens, tags, notes, holds, audit trail; resumable, verified
   spanrec serve [--listen 127.0.0.1:8080] [--tls-cert F --tls-key F]   web UI and HTTP API (no capture)

@@ -14,6 +14,7 @@ import (
 	"github.com/spanrec/spanrec/postgres"
 	"github.com/spanrec/spanrec/retention"
 	"github.com/spanrec/spanrec/s3"
+	"github.com/spanrec/spanrec/ship"
 	"github.com/spanrec/spanrec/sqlite"
 )
 
@@ -51,6 +52,13 @@ type env struct {
 	// store is the object store serve reads recordings from (--store);
 	// nil: the data directory.
 	store *s3.Store
+	// archive is the central side the data directory's calls are shipped
+	// to (record, import with --index postgres://…): retention deletes a
+	// call only once its central copy is verified. nil elsewhere.
+	archive retention.Archive
+	// shipper is the recorder's Shipper (record with a central side),
+	// whose metrics /metrics serves. nil elsewhere.
+	shipper *ship.Shipper
 }
 
 func (c *common) setup(fs *flag.FlagSet, stderr io.Writer) (*env, error) {

@@ -23,6 +23,8 @@ import (
 	"github.com/spanrec/spanrec/keys"
 	"github.com/spanrec/spanrec/limits"
 	"github.com/spanrec/spanrec/recorder"
+	"github.com/spanrec/spanrec/ship"
+	"github.com/spanrec/spanrec/sqlite"
 )
 
 // listFlag is a repeatable string flag (-i eth1 -i eth2).
@@ -63,6 +65,7 @@ func cmdRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	signallessFlag(fs)
 	sensorFlag(fs)
 	statsEvery := fs.Duration("stats-interval", time.Minute, "how often to log per-interface capture statistics")
+	store := storeFlag(fs, "central object store the calls' files are shipped to, with a central --index postgres://…")
 	pos, err := parse(fs, args, stdout)
 	if err != nil {
 		return err
@@ -88,6 +91,12 @@ func cmdRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 	log := e.log
+	// A central index (and store): the calls go to the data directory's
+	// own index and files first (the outbox), and a Shipper sends them on.
+	central, err := e.central(fs, *store)
+	if err != nil {
+		return err
+	}
 
 	// Flags override the configuration file.
 	cc := e.cfg.Capture
@@ -152,6 +161,17 @@ func cmdRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer db.Close()
+	var sh *ship.Shipper
+	if central.index != "" {
+		local, ok := db.(*sqlite.DB)
+		if !ok {
+			return fmt.Errorf("the outbox needs the data directory's SQLite index")
+		}
+		var closeCentral func()
+		sh, closeCentral = e.newShipper(local, central)
+		defer closeCentral()
+		e.archive, e.shipper = sh, sh
+	}
 	shards, err := e.cfg.shards(fs)
 	if err != nil {
 		return err
@@ -232,6 +252,9 @@ func cmdRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 			_ = live.WriteMetrics(w)
 			_ = sw.WriteMetrics(w)
+			if sh != nil {
+				_ = sh.WriteMetrics(w)
+			}
 		}))
 		srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 		go srv.Serve(ln)
@@ -257,6 +280,14 @@ func cmdRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		defer bg.Done()
 		_ = sw.Run(runCtx)
 	}()
+	if sh != nil {
+		bg.Add(1)
+		go func() {
+			defer bg.Done()
+			sh.Run(runCtx, shipPoll)
+		}()
+		log.Info("shipping calls to the central side", "central", central.String())
+	}
 	if ui != nil {
 		bg.Add(1)
 		go func() {
@@ -285,6 +316,9 @@ func cmdRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 				ui.srv.Events().Publish(api.Event{Type: api.EventFailed, Call: c})
 			}
 		}
+		if sh != nil && (ev.Kind == recorder.CallRecorded || ev.Kind == recorder.CallRecovered) {
+			sh.Notify()
+		}
 		switch ev.Kind {
 		case recorder.CallRecorded:
 			log.Info("call recorded", "id", c.ID, "call_id", c.SIPCallID, "caller", c.Caller.Number, "callee", c.Callee.Number,
@@ -300,6 +334,9 @@ func cmdRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		srv.Shutdown(sctx)
 		cancel()
 	}
+	if sh != nil {
+		finalShip(sh, log, stdout)
+	}
 	st := live.Stats()
 	logStats(log, st)
 	fmt.Fprintf(stdout, "Stopped: %d calls recorded (%d with audio, %d failed)\n", st.CallsRecorded, st.WithAudio, st.CallsFailed)
@@ -307,6 +344,34 @@ func cmdRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintf(stdout, "  %-10s %d packets, %d bytes, kernel drops %d, queue drops %d\n", s.Interface, s.Frames, s.Bytes, s.KernelDrops, s.QueueDrops)
 	}
 	return err
+}
+
+// shipPoll is how often a recorder's Shipper looks for calls to ship
+// besides being told of each call recorded.
+const shipPoll = 5 * time.Second
+
+// finalShipWait bounds the shipping of the last calls when a recorder
+// stops.
+const finalShipWait = 10 * time.Second
+
+// finalShip ships the calls the recorder wrote last, for at most
+// finalShipWait, and says what waits.
+func finalShip(sh *ship.Shipper, log *slog.Logger, stdout io.Writer) {
+	ctx, cancel := context.WithTimeout(context.Background(), finalShipWait)
+	defer cancel()
+	err := sh.Drain(ctx)
+	b, berr := sh.Backlog(context.Background())
+	if berr != nil {
+		log.Error("ship: reading the outbox", "err", berr)
+		return
+	}
+	s := sh.Stats()
+	fmt.Fprintf(stdout, "Shipped %d calls to the central side", s.Calls)
+	if b.Calls > 0 {
+		fmt.Fprintf(stdout, "; %d calls wait in the outbox (%s): the next record or `%s ship` sends them", b.Calls, mib(b.Bytes), prog)
+		log.Warn("ship: calls wait in the outbox", "calls", b.Calls, "bytes", b.Bytes, "err", err)
+	}
+	fmt.Fprintln(stdout)
 }
 
 // openSources opens the capture sockets: one per interface, or fanout

@@ -103,7 +103,7 @@ func (e *env) sweeper(ctx context.Context, db index, disk *limits.Disk) (*retent
 	if err != nil {
 		return nil, err
 	}
-	cfg.Disk, cfg.Logger = disk, e.log
+	cfg.Disk, cfg.Logger, cfg.Archive = disk, e.log, e.archive
 	if e.store != nil {
 		// serve --store: the recordings are in the store, not on this
 		// file system, so the disk guard has nothing to guard; and the

@@ -225,8 +225,17 @@ func newWeb(ctx context.Context, e *env, db index, hc httpConfig, stdout io.Writ
 		ks = e.keys
 	}
 	var more func(io.Writer) error
-	if e.sweep != nil {
-		more = e.sweep.WriteMetrics
+	if e.sweep != nil || e.shipper != nil {
+		more = func(w io.Writer) error {
+			var err error
+			if e.sweep != nil {
+				err = e.sweep.WriteMetrics(w)
+			}
+			if e.shipper != nil {
+				err = errors.Join(err, e.shipper.WriteMetrics(w))
+			}
+			return err
+		}
 	}
 	var blobs api.Blobs // nil: the data directory
 	where := e.dataDir

@@ -7,10 +7,103 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
+	"github.com/spanrec/spanrec/postgres"
+	"github.com/spanrec/spanrec/s3"
 	"github.com/spanrec/spanrec/ship"
 	"github.com/spanrec/spanrec/sqlite"
 )
+
+// centralSide is the central index and store a sensor ships to.
+type centralSide struct {
+	index string // postgres://…
+	store string // s3://…, or "" (files stay on the sensor)
+}
+
+// central returns the central side named for record and import: with
+// --index postgres://… (and --store s3://…) the sensor still writes its
+// own SQLite index in the data directory (the outbox) and ships from it,
+// so e.index is set back to the local index. The zero centralSide: no
+// central side (a --store without --index is a usage error).
+func (e *env) central(fs *flag.FlagSet, store string) (centralSide, error) {
+	store = e.storeURL(fs, store)
+	kind, _, err := indexKind(e.index, e.dataDir)
+	if err != nil {
+		return centralSide{}, err
+	}
+	if kind != "postgres" {
+		if store != "" {
+			return centralSide{}, fmt.Errorf("%w: --store needs the central index too: --index postgres://USER:PASSWORD@HOST/DB (or index in the configuration, or SPANREC_INDEX)", errUsage)
+		}
+		return centralSide{}, nil
+	}
+	if store != "" {
+		if _, _, _, _, err := s3.ParseURL(store); err != nil {
+			return centralSide{}, fmt.Errorf("%w: --store: %v", errUsage, err)
+		}
+	}
+	c := centralSide{index: e.index, store: store}
+	e.index = ""
+	return c, nil
+}
+
+// String names the central side without its secrets.
+func (c centralSide) String() string {
+	if c.store == "" {
+		return postgres.Redact(c.index)
+	}
+	return postgres.Redact(c.index) + " and " + storeName(c.store)
+}
+
+// storeName is the store's URL as it may be shown (s3.ParseURL refuses
+// credentials in it; its query is dropped all the same).
+func storeName(u string) string {
+	b, p, ep, _, err := s3.ParseURL(u)
+	if err != nil {
+		return "(invalid --store)"
+	}
+	if ep != nil {
+		return "s3://" + b + "/" + p + " at " + ep.Host
+	}
+	return "s3://" + b + "/" + p
+}
+
+// connectTimeout bounds the opening of the central side.
+const connectTimeout = 30 * time.Second
+
+// newShipper returns a Shipper of the local index to c, which it opens at its
+// first shipping (and again while that fails: a sensor starts while the
+// central side is down), and the function that closes what it opened.
+func (e *env) newShipper(local *sqlite.DB, c centralSide) (*ship.Shipper, func()) {
+	var opened *postgres.DB
+	sh := &ship.Shipper{Outbox: local, DataDir: e.dataDir, Log: e.log}
+	sh.Connect = func(ctx context.Context) (ship.Central, error) {
+		ctx, cancel := context.WithTimeout(ctx, connectTimeout)
+		defer cancel()
+		var st *s3.Store
+		if c.store != "" {
+			var err error
+			if st, err = e.openStore(ctx, c.store); err != nil {
+				return ship.Central{}, err
+			}
+		}
+		pg, err := postgres.Open(ctx, c.index)
+		if err != nil {
+			return ship.Central{}, err
+		}
+		opened = pg
+		if st == nil {
+			return ship.Central{Index: pg}, nil
+		}
+		return ship.Central{Index: pg, Store: st}, nil
+	}
+	return sh, func() {
+		if opened != nil {
+			opened.Close()
+		}
+	}
+}
 
 // cmdShip drains the outbox of a sensor's data directory: every call its
 // local index holds that the central side lacks (or has in an older
@@ -34,11 +127,14 @@ func cmdShip(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	*store = e.storeURL(fs, *store)
 	if kind, _, err := indexKind(e.index, e.dataDir); err != nil || kind != "postgres" {
 		return fmt.Errorf("%w: ship needs the central index: --index postgres://USER:PASSWORD@HOST/DB (or index in the configuration, or SPANREC_INDEX)", errUsage)
 	}
-	if *store == "" {
+	cs, err := e.central(fs, *store)
+	if err != nil {
+		return err
+	}
+	if cs.store == "" {
 		return fmt.Errorf("%w: ship needs the central store: --store s3://BUCKET/PREFIX?endpoint=… (or store in the configuration, or SPANREC_STORE)", errUsage)
 	}
 	if _, err := os.Stat(indexPath(e.dataDir)); err != nil {
@@ -49,21 +145,13 @@ func cmdShip(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer local.Close()
-	central, err := e.openIndex(ctx, false)
-	if err != nil {
-		return err
-	}
-	defer central.Close()
-	st, err := e.openStore(ctx, *store)
-	if err != nil {
-		return err
-	}
 	before, _, err := local.OutboxBacklog(ctx)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "Shipping %d calls from %s to %s and %s\n", before, e.dataDir, e.indexName(), st)
-	sh := &ship.Shipper{Outbox: local, Index: central, Store: st, DataDir: e.dataDir, Log: e.log}
+	fmt.Fprintf(stdout, "Shipping %d calls from %s to %s\n", before, e.dataDir, cs)
+	sh, closeCentral := e.newShipper(local, cs)
+	defer closeCentral()
 	derr := sh.Drain(ctx)
 	s := sh.Stats()
 	waiting, oldest, err := local.OutboxBacklog(ctx)
@@ -80,4 +168,27 @@ func cmdShip(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 	}
 	return errors.Join(derr, err)
+}
+
+// shipAtEnd ships what an import left in the outbox, waiting at most
+// timeout, and says how many calls went and how many wait.
+func (e *env) shipAtEnd(ctx context.Context, sh *ship.Shipper, local *sqlite.DB, c centralSide, timeout time.Duration, stdout io.Writer) {
+	sctx, cancel := context.WithTimeout(ctx, timeout)
+	err := sh.Drain(sctx)
+	cancel()
+	s := sh.Stats()
+	fmt.Fprintf(stdout, "Shipped %d calls to %s (%d files, %s)\n", s.Calls, c, s.Files, mib(s.Bytes))
+	waiting, _, berr := local.OutboxBacklog(ctx)
+	switch {
+	case berr != nil:
+		e.log.Error("ship: reading the outbox", "err", berr)
+	case waiting > 0:
+		why := "the central side did not answer in time"
+		if err != nil && sctx.Err() == nil {
+			why = err.Error()
+		}
+		e.log.Warn("ship: calls wait in the outbox", "calls", waiting, "err", why)
+		fmt.Fprintf(stdout, "%d calls wait in the outbox (%s); run `%s ship --data %s` with the same --index and --store when the central side is back\n",
+			waiting, why, prog, e.dataDir)
+	}
 }

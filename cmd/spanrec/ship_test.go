@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"net"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -59,5 +62,88 @@ func TestShipCommand(t *testing.T) {
 	// Without the central side named: a usage error, nothing shipped.
 	if code, _, errs := runCLI(t, nil, "ship", "--data", data, "--store", srv.URL("x")); code != 2 || !strings.Contains(errs, "central index") {
 		t.Errorf("ship without --index: exit %d, %s", code, errs)
+	}
+}
+
+// TestImportShips: `import --index postgres://… --store s3://…` records
+// into the data directory as always and ships at the end: the central
+// index has the calls the local one has, each once, with the same files;
+// with the central side down it says how many calls wait, and `spanrec
+// ship` sends them later, none twice. No secret shows.
+func TestImportShips(t *testing.T) {
+	srv := s3test.Start(t)
+	u := pgtest.NewSchema(t)
+	t.Setenv("AWS_ACCESS_KEY_ID", srv.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", srv.SecretKey)
+	data := t.TempDir() + "/data"
+	code, out, errs := runCLI(t, nil, "import", demo, "--data", data, "--no-progress", "--index", u, "--store", srv.URL("site-i"))
+	if code != 0 {
+		t.Fatalf("import: exit %d\n%s\n%s", code, out, errs)
+	}
+	if !strings.Contains(out, "Shipped 7 calls to ") || strings.Contains(out, "wait in the outbox") {
+		t.Errorf("import output:\n%s", out)
+	}
+	local := byCallID(t, callsJSON(t, "--data", data))
+	central := byCallID(t, callsJSON(t, "--data", data, "--index", u))
+	if len(local) != 7 {
+		t.Fatalf("local index: %d calls, want 7", len(local))
+	}
+	sameCalls(t, central, local)
+
+	// The central side down (a closed port, a store that is not there):
+	// the import succeeds, its calls wait.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pu, _ := url.Parse(u)
+	pu.Host = l.Addr().String()
+	l.Close()
+	data2 := t.TempDir() + "/data2"
+	code, out2, errs2 := runCLI(t, nil, "import", demo, "--data", data2, "--no-progress", "--index", pu.String(), "--store", srv.URL("site-j"), "--ship-timeout", "5s")
+	if code != 0 {
+		t.Fatalf("import with the central side down: exit %d\n%s\n%s", code, out2, errs2)
+	}
+	if !strings.Contains(out2, "Shipped 0 calls") || !strings.Contains(out2, "7 calls wait in the outbox") || !strings.Contains(out2, "ship --data "+data2) {
+		t.Errorf("import output with the central side down:\n%s", out2)
+	}
+	code, out3, errs3 := runCLI(t, nil, "ship", "--data", data2, "--index", u, "--store", srv.URL("site-j"))
+	if code != 0 || !strings.Contains(out3, "calls shipped    7") || !strings.Contains(out3, "calls waiting    0") {
+		t.Fatalf("ship after the outage: exit %d\n%s\n%s", code, out3, errs3)
+	}
+	// The same calls (the demo's IDs are its SIP Call-IDs' hashes) shipped
+	// from a second data directory are the same rows: still 7.
+	central = byCallID(t, callsJSON(t, "--data", data, "--index", u))
+	sameCalls(t, central, byCallID(t, callsJSON(t, "--data", data2)))
+	pw, _ := pu.User.Password()
+	for _, s := range []string{out, errs, out2, errs2, out3, errs3} {
+		if strings.Contains(s, pw) || strings.Contains(s, srv.SecretKey) {
+			t.Errorf("a secret shows in the output:\n%s", s)
+		}
+	}
+	// --store without a central index is a usage error.
+	if code, _, errs := runCLI(t, nil, "import", demo, "--data", data2, "--store", srv.URL("x")); code != 2 || !strings.Contains(errs, "central index") {
+		t.Errorf("import --store without --index: exit %d, %s", code, errs)
+	}
+}
+
+// sameCalls checks that the central index lists the sensor's calls, each
+// once, with the same parties, status and files.
+func sameCalls(t *testing.T, central, local map[string]map[string]any) {
+	t.Helper()
+	if len(central) != len(local) {
+		t.Errorf("central index: %d calls, sensor %d", len(central), len(local))
+	}
+	for id, w := range local {
+		g := central[id]
+		if g == nil {
+			t.Errorf("call %s not in the central index", id)
+			continue
+		}
+		for _, k := range []string{"id", "caller", "callee", "status", "duration_ms", "sensor", "audio", "pcap", "pcap_sha256"} {
+			if fmt.Sprint(g[k]) != fmt.Sprint(w[k]) {
+				t.Errorf("call %s: %s = %v centrally, %v on the sensor", id, k, g[k], w[k])
+			}
+		}
 	}
 }
