@@ -207,8 +207,6 @@ func (s *Shipper) shipOne(ctx context.Context, idx spanrec.CallIndex, st Store, 
 	if err != nil {
 		return err
 	}
-	var files, missing int
-	var bytes int64
 	if st != nil {
 		for _, f := range []struct{ rel, sum *string }{{&c.Audio, &c.AudioSHA256}, {&c.PCAP, &c.PCAPSHA256}} {
 			if *f.rel == "" {
@@ -219,31 +217,29 @@ func (s *Shipper) shipOne(ctx context.Context, idx spanrec.CallIndex, st Store, 
 			case errors.Is(err, fs.ErrNotExist):
 				// Gone from the sensor (deleted by hand, a lost disk): the
 				// call is shipped without it, and says so.
-				missing++
+				s.count(func(st *Stats) { st.MissingFiles++ })
 				s.log().Warn("ship: a file of the call is missing on this sensor; shipping the call without it", "call", c.ID, "file", *f.rel)
 				c.Notes = append(c.Notes, fmt.Sprintf("the file %s was missing on the sensor when the call was shipped", filepath.Base(*f.rel)))
 				*f.rel, *f.sum = "", ""
 			case err != nil:
 				return err
 			default:
-				files++
-				bytes += n
+				s.count(func(st *Stats) { st.Files++; st.Bytes += n })
 			}
 		}
 	}
 	if err := idx.PutCall(ctx, c); err != nil {
 		return err
 	}
-	if err := s.Outbox.MarkShipped(ctx, q); err != nil {
-		return err
-	}
+	s.count(func(st *Stats) { st.Calls++ })
+	return s.Outbox.MarkShipped(ctx, q)
+}
+
+// count updates the counters with f.
+func (s *Shipper) count(f func(*Stats)) {
 	s.mu.Lock()
-	s.stats.Calls++
-	s.stats.Files += files
-	s.stats.Bytes += bytes
-	s.stats.MissingFiles += missing
+	f(&s.stats)
 	s.mu.Unlock()
-	return nil
 }
 
 // upload puts one file of the data directory into the store and returns
