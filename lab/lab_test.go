@@ -17,6 +17,7 @@ import (
 	"github.com/spanrec/spanrec"
 	"github.com/spanrec/spanrec/doctor"
 	"github.com/spanrec/spanrec/pcaptest"
+	"github.com/spanrec/spanrec/pgtest"
 )
 
 // The SPAN lab scenarios of issue 3. Each builds its own namespaces, places
@@ -56,7 +57,8 @@ func TestMain(m *testing.M) {
 			}
 			spanrecBin = bin
 		}
-		return m.Run()
+		// A PostgreSQL cluster started by a scenario is stopped at the end.
+		return pgtest.Main(m)
 	}()
 	os.Exit(code)
 }
