@@ -339,8 +339,22 @@ func (db *DB) Count(ctx context.Context, f spanrec.CallFilter) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	q := `SELECT count(*) FROM ` + callsFrom(f, where)
+	if !f.GroupInteraction {
+		// All calls, or one sensor's: the counts the triggers of
+		// migration 0009 keep, exact as count(*) is.
+		bySensor := f
+		bySensor.Sensor = ""
+		var b args
+		if rest, err := filterSQL(bySensor, &b); err == nil && rest == "" {
+			q, a = `SELECT coalesce(sum(calls), 0) FROM call_counts`, nil
+			if f.Sensor != "" {
+				q += ` WHERE sensor = ` + a.add(text(f.Sensor))
+			}
+		}
+	}
 	var n int
-	if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM `+callsFrom(f, where), a...).Scan(&n); err != nil {
+	if err := db.pool.QueryRow(ctx, q, a...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("index: count calls: %w", err)
 	}
 	return n, nil
@@ -521,11 +535,22 @@ func orderSQL(sort string) (string, error) {
 	if !ok {
 		return "", spanrec.Errorf(spanrec.EINVALID, "unknown sort order %q", text(sort))
 	}
-	if desc {
+	switch {
+	case notNullSorts[key] && desc:
+		// The same order as DESC NULLS LAST, which a backward scan of
+		// the key's ascending index gives (ties by ID then sorted in
+		// small groups) and which an index must otherwise be made for.
+		return ` ORDER BY ` + expr + ` DESC, id`, nil
+	case desc:
 		return ` ORDER BY ` + expr + ` DESC NULLS LAST, id`, nil
 	}
 	return ` ORDER BY ` + expr + ` NULLS LAST, id`, nil
 }
+
+// notNullSorts are the sort keys whose expression is a NOT NULL column
+// with an ascending index of many distinct values, for which NULLS LAST
+// changes nothing.
+var notNullSorts = map[string]bool{"caller": true, "callee": true}
 
 // afterSQL returns the condition that selects the rows after call id in
 // the order sort gives (keyset pagination), adding its parameter to a:

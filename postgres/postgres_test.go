@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -340,5 +341,91 @@ func TestTrigramFallback(t *testing.T) {
 	number := call.Caller.Number[1 : len(call.Caller.Number)-1]
 	if calls, err := db.Calls(ctx, spanrec.CallFilter{Number: number}); err != nil || len(calls) != 1 {
 		t.Errorf("search %q: %d calls, %v", number, len(calls), err)
+	}
+}
+
+// TestCallCounts: the totals read from call_counts (all calls, one
+// sensor's) stay those count(*) gives while calls are inserted, replaced
+// (with their sensor changed, or not), deleted one by one and many at once
+// by one statement, and while four writers insert at the same time.
+func TestCallCounts(t *testing.T) {
+	ctx := context.Background()
+	u := pgtest.NewSchema(t)
+	db := open(t, u)
+	conn, err := pgx.Connect(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	sensors := []string{"berlin-1", "paris-1", "", "no-such-sensor"}
+	check := func(when string) {
+		t.Helper()
+		var want int
+		if err := conn.QueryRow(ctx, `SELECT count(*) FROM calls`).Scan(&want); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := db.Count(ctx, spanrec.CallFilter{Limit: 5, Sort: "-duration"}); err != nil || got != want {
+			t.Errorf("%s: Count() = %d, %v; count(*) %d", when, got, err, want)
+		}
+		for _, s := range sensors {
+			if s == "" {
+				continue // no sensor filter: all calls, checked above
+			}
+			if err := conn.QueryRow(ctx, `SELECT count(*) FROM calls WHERE sensor = $1`, s).Scan(&want); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := db.Count(ctx, spanrec.CallFilter{Sensor: s}); err != nil || got != want {
+				t.Errorf("%s: Count(sensor %q) = %d, %v; count(*) %d", when, s, got, err, want)
+			}
+		}
+	}
+	mk := func(i int, sensor string) *spanrec.Call {
+		c := indextest.FullCall(time.UTC)
+		cid := fmt.Sprintf("count-%d@example.com", i)
+		start := indextest.T0.Add(time.Duration(i) * time.Second)
+		c.ID, c.Interaction, c.SIPCallID, c.LinkKeys = spanrec.NewCallID(cid, start), spanrec.NewCallID(cid, start), cid, []string{"cid:" + cid}
+		c.Sensor = sensor
+		return c
+	}
+	check("empty")
+	var calls []*spanrec.Call
+	for i := range 6 {
+		c := mk(i, sensors[i%3])
+		calls = append(calls, c)
+		if err := db.PutCall(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check("six calls inserted")
+	if err := db.PutCall(ctx, calls[0]); err != nil {
+		t.Fatal(err)
+	}
+	calls[1].Sensor = "paris-1"
+	if err := db.PutCall(ctx, calls[1]); err != nil {
+		t.Fatal(err)
+	}
+	check("replaced, one with another sensor")
+	if err := db.DeleteCall(ctx, calls[2].ID); err != nil {
+		t.Fatal(err)
+	}
+	check("one deleted")
+	if _, err := conn.Exec(ctx, `DELETE FROM calls WHERE sensor = 'paris-1'`); err != nil {
+		t.Fatal(err)
+	}
+	check("a sensor's calls deleted by one statement")
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for i := range 10 {
+				if err := db.PutCall(ctx, mk(100+10*w+i, sensors[w%2])); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	check("four writers")
+	if got, err := db.Count(ctx, spanrec.CallFilter{Sensor: "berlin-1", Number: "4930"}); err != nil || got == 0 {
+		t.Errorf("sensor and number: %d, %v", got, err)
 	}
 }
