@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -228,6 +229,10 @@ func benchShip(b *testing.B, sensorCount int, withStore bool) {
 	}
 }
 
+// putSeq numbers the keys of BenchmarkStorePut across its runs (-count):
+// a key put before would not be uploaded again.
+var putSeq atomic.Int64
+
 // BenchmarkStorePut measures s3.Store.Put of one file (read from disk,
 // hashed, uploaded, its size and SHA-256 checked) into SeaweedFS, for the
 // WAV and pcapng of a one-minute call and the WAV of a five-minute one;
@@ -254,9 +259,8 @@ func BenchmarkStorePut(b *testing.B) {
 			path := filepath.Join(f.s.dir, filepath.FromSlash(f.rel))
 			size := fileSize(b, f.s.dir, f.rel)
 			b.SetBytes(size)
-			i := 0
 			for b.Loop() {
-				i++
+				i := putSeq.Add(1)
 				r, err := os.Open(path)
 				if err != nil {
 					b.Fatal(err)

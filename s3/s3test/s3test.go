@@ -153,6 +153,9 @@ func Start(tb testing.TB) *Server {
 		"-s3", "-s3.port=" + strconv.Itoa(ports[3]), "-s3.config=" + idPath,
 		"-master.telemetry=false", "-s3.port.iceberg=0", "-s3.port.lance=0",
 		"-volume.preStopSeconds=1", "-master.volumeSizeLimitMB=64",
+		// As many volumes as the disk holds: the default, 8, caps the
+		// store at 512 MB, less than ship's benchmarks upload.
+		"-volume.max=0",
 		"-filer.localSocket=" + filepath.Join(dir, "filer.sock"),
 		"-s3.localSocket=" + filepath.Join(dir, "s3.sock")}
 	s.weed, s.dir, s.args = weed, dir, args
