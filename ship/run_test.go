@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io"
 	"log/slog"
@@ -397,5 +399,76 @@ func TestVerifyRetention(t *testing.T) {
 		if cc := allCalls(t, central)[id]; cc == nil || cc.AudioSHA256 != c.AudioSHA256 {
 			t.Errorf("call %s not in the central index after all", id)
 		}
+	}
+}
+
+// TestStuckCall: a call whose file conflicts with another object in the
+// store (the same key, other bytes) cannot be shipped as it is: it stays
+// queued and is counted, and the calls after it are shipped all the same;
+// once the conflict is gone it is shipped too.
+func TestStuckCall(t *testing.T) {
+	ctx := context.Background()
+	srv := s3test.Start(t)
+	store, err := s3.Open(ctx, s3.Config{URL: srv.URL("site-c"), AccessKey: srv.AccessKey, SecretKey: srv.SecretKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	central, err := postgres.Open(ctx, pgtest.NewSchema(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer central.Close()
+	data := t.TempDir()
+	local, err := sqlite.Open(ctx, filepath.Join(data, "index.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer local.Close()
+	var logs syncBuf
+	sh := &ship.Shipper{Outbox: local, Index: central, Store: store, DataDir: data, Log: slog.New(slog.NewTextHandler(&logs, nil))}
+	importInto(t, data, local, "wireshark-samples/SIP_DTMF2.pcap")
+	importInto(t, data, local, "wireshark-samples/sip-rtp-g722.pcap")
+	want := allCalls(t, local)
+	qs, err := local.Outbox(ctx, 1)
+	if err != nil || len(qs) != 1 {
+		t.Fatal(qs, err)
+	}
+	oldest := want[qs[0].ID]
+	if oldest.PCAP == "" {
+		t.Fatalf("call %s has no pcap", oldest.ID)
+	}
+	other := []byte("another sensor's bytes under the same key")
+	sum := sha256.Sum256(other)
+	if err := store.Put(ctx, oldest.PCAP, bytes.NewReader(other), int64(len(other)), hex.EncodeToString(sum[:])); err != nil {
+		t.Fatal(err)
+	}
+	if err := sh.Drain(ctx); err != nil {
+		t.Fatalf("a stuck call stopped the drain: %v", err)
+	}
+	if err := sh.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := allCalls(t, central)
+	if got[oldest.ID] != nil || len(got) != len(want)-1 {
+		t.Errorf("central index: %d calls (the stuck one there: %v), want the %d others", len(got), got[oldest.ID] != nil, len(want)-1)
+	}
+	if q, _ := local.IsQueued(ctx, oldest.ID); !q {
+		t.Error("the stuck call left the outbox")
+	}
+	if m := metricsOf(t, sh); metric(t, m, "spanrec_ship_stuck_calls") != 1 || metric(t, m, "spanrec_outbox_calls") != 1 || metric(t, m, "spanrec_ship_central_up") != 1 {
+		t.Errorf("metrics:\n%s", m)
+	}
+	if n := strings.Count(logs.String(), "cannot be shipped as it is"); n != 1 {
+		t.Errorf("the stuck call logged %d times, want once:\n%s", n, logs.String())
+	}
+	if err := store.Delete(ctx, oldest.PCAP); err != nil {
+		t.Fatal(err)
+	}
+	if err := sh.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	checkShipped(t, central, store, want)
+	if st := sh.Stats(); st.Stuck != 0 {
+		t.Errorf("stats after the conflict is gone: %+v", st)
 	}
 }

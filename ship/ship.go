@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"github.com/spanrec/spanrec"
+	"github.com/spanrec/spanrec/s3"
 	"github.com/spanrec/spanrec/sqlite"
 )
 
@@ -95,7 +96,8 @@ type Shipper struct {
 	// connectFailed is when Connect last failed: Verify waits a while
 	// before trying again.
 	connectFailed time.Time
-	backlog       Backlog // the last measured
+	reported      map[spanrec.CallID]bool // stuck calls logged
+	backlog       Backlog                 // the last measured
 	sizes         map[string]int64
 	wake          chan struct{}
 }
@@ -107,6 +109,7 @@ type Stats struct {
 	Bytes        int64 // bytes of those files
 	MissingFiles int   // files the index names that were not in the data directory
 	Errors       int   // attempts that failed (retried)
+	Stuck        int   // calls the last drain passed over: they cannot be shipped as they are
 }
 
 // Stats returns the counters.
@@ -154,7 +157,9 @@ func (s *Shipper) central(ctx context.Context) (spanrec.CallIndex, Store, error)
 }
 
 // Drain ships every queued call, oldest first, and stops at the first
-// error (the call stays queued) or when the outbox is empty.
+// error (the call stays queued) or when the outbox is empty, but for the
+// calls that cannot be shipped as they are (Stats.Stuck): those stay
+// queued, are logged once, and the others go on.
 func (s *Shipper) Drain(ctx context.Context) error {
 	s.ship.Lock()
 	defer s.ship.Unlock()
@@ -179,24 +184,65 @@ func (s *Shipper) drain(ctx context.Context) error {
 		return err
 	}
 	timeout := cmp.Or(s.CallTimeout, 5*time.Minute)
+	// Calls that cannot be shipped as they are (their file conflicts with
+	// another object in the store, or has no SHA-256) stay queued and
+	// are passed over, so that they do not hold up the others.
+	stuck := map[spanrec.CallID]bool{}
+	defer func() {
+		s.mu.Lock()
+		s.stats.Stuck = len(stuck)
+		s.mu.Unlock()
+	}()
 	for {
-		qs, err := s.Outbox.Outbox(ctx, batch)
+		qs, err := s.Outbox.Outbox(ctx, batch+len(stuck))
 		if err != nil {
 			return err
 		}
-		if len(qs) == 0 {
-			return nil
-		}
+		shipped := false
 		for _, q := range qs {
+			if stuck[q.ID] {
+				continue
+			}
 			cctx, cancel := context.WithTimeout(ctx, timeout)
 			err := s.shipOne(cctx, idx, st, q)
 			cancel()
-			if err != nil {
+			switch {
+			case errors.Is(err, s3.ErrMismatch) || errors.Is(err, errNoSum):
+				stuck[q.ID] = true
+				s.stuckOnce(q.ID, err)
+			case err != nil:
 				return fmt.Errorf("ship: call %s: %w", q.ID, err)
+			default:
+				shipped = true
 			}
+		}
+		if !shipped {
+			return nil
 		}
 	}
 }
+
+// maxReported bounds the stuck calls remembered as logged.
+const maxReported = 10_000
+
+// stuckOnce logs, once per call, that a call cannot be shipped.
+func (s *Shipper) stuckOnce(id spanrec.CallID, err error) {
+	s.mu.Lock()
+	if s.reported == nil {
+		s.reported = map[spanrec.CallID]bool{}
+	}
+	seen := s.reported[id]
+	if !seen && len(s.reported) < maxReported {
+		s.reported[id] = true
+	}
+	s.mu.Unlock()
+	if !seen {
+		s.log().Error("ship: a call cannot be shipped as it is; it stays in the outbox and the others go on (spanrec_ship_stuck_calls)", "call", id, "err", err)
+	}
+}
+
+// errNoSum is the error of a file the index holds no SHA-256 for.
+var errNoSum = errors.New("no SHA-256 in the index: not shipped unverified")
 
 // shipOne ships one queued call.
 func (s *Shipper) shipOne(ctx context.Context, idx spanrec.CallIndex, st Store, q sqlite.Queued) error {
@@ -246,7 +292,7 @@ func (s *Shipper) count(f func(*Stats)) {
 // its size.
 func (s *Shipper) upload(ctx context.Context, st Store, rel, sum string) (int64, error) {
 	if sum == "" {
-		return 0, fmt.Errorf("%s has no SHA-256 in the index: not shipped unverified", rel)
+		return 0, fmt.Errorf("%s: %w", rel, errNoSum)
 	}
 	p := filepath.FromSlash(rel)
 	if !filepath.IsLocal(p) {
@@ -527,6 +573,7 @@ func (s *Shipper) report(ctx context.Context) {
 //	spanrec_ship_missing_files_total     files gone from the sensor, shipped as missing
 //	spanrec_ship_errors_total            attempts that failed (retried)
 //	spanrec_ship_central_up              0 while the central side fails, else 1
+//	spanrec_ship_stuck_calls             calls passed over: they cannot be shipped as they are
 func (s *Shipper) WriteMetrics(w io.Writer) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -574,6 +621,9 @@ spanrec_ship_errors_total %d
 # HELP spanrec_ship_central_up 0 while shipping to the central side fails, else 1.
 # TYPE spanrec_ship_central_up gauge
 spanrec_ship_central_up %d
-`, b.Calls, b.Bytes, age, st.Calls, st.Files, st.Bytes, st.MissingFiles, st.Errors, upN)
+# HELP spanrec_ship_stuck_calls Calls that cannot be shipped as they are (a file conflicting with another object in the store, or without SHA-256): they stay in the outbox, the others go on.
+# TYPE spanrec_ship_stuck_calls gauge
+spanrec_ship_stuck_calls %d
+`, b.Calls, b.Bytes, age, st.Calls, st.Files, st.Bytes, st.MissingFiles, st.Errors, upN, st.Stuck)
 	return errors.Join(err, werr)
 }
