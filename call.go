@@ -361,11 +361,12 @@ const (
 // SortKeys are the keys CallFilter.Sort takes, one per column of the
 // call list: start time, caller and callee number, direction, talk time
 // ("duration", or "talk"), status, final SIP code, first codec, number of
-// legs, worst MOS ("mos", or "quality"), post-dial delay, ring time and
-// who hung up.
+// legs, worst MOS ("mos", or "quality"), post-dial delay, ring time, who
+// hung up and the sensor that recorded the call. (The list's Flags column
+// shows several facts at once and has no order.)
 var SortKeys = []string{
 	"start", "caller", "callee", "direction", "duration", "talk", "status", "status_code",
-	"codec", "legs", "mos", "quality", "pdd", "ring", "hangup_by",
+	"codec", "legs", "mos", "quality", "pdd", "ring", "hangup_by", "sensor",
 }
 
 // CallIndex stores call records and answers searches. The sqlite package

@@ -220,11 +220,51 @@ func TestBrowserCallListColumns(t *testing.T) {
 			t.Errorf("after clicking %s twice: rows %s, want the API's sort=-%s order %s", c.col, got, c.key, want)
 		}
 	}
-	// Every header is a sort button but Flags' and Sensor's (the index
-	// has no sort by sensor).
-	if got := eval[string](t, b, `[...document.querySelectorAll('#calls thead th[class*="col-"]')].filter(th => !th.querySelector('button.sort')).map(th => [...th.classList].find(c => c.startsWith('col-'))).sort().join(' ')`); got != "col-flags col-sensor" && got != "col-flags" {
-		t.Errorf("headers without a sort button: %q, want the Flags (and Sensor) columns only", got)
+	// Every header is a sort button but Flags' (several flags a call: no
+	// one order), whose header says so and offers no sort affordance.
+	if got := eval[string](t, b, `[...document.querySelectorAll('#calls thead th[class*="col-"]')].filter(th => !th.querySelector('button.sort')).map(th => [...th.classList].find(c => c.startsWith('col-'))).sort().join(' ')`); got != "col-flags" {
+		t.Errorf("headers without a sort button: %q, want the Flags column only", got)
 	}
+	if got := eval[string](t, b, `document.querySelector('th.col-flags').title`); !strings.Contains(got, "not sorted") {
+		t.Errorf("Flags header title %q: does not say the list is not sorted by it", got)
+	}
+	if n := eval[int](t, b, `document.querySelectorAll('th.col-flags .sort-mark, th.col-flags button').length`); n != 0 {
+		t.Errorf("Flags header has %d sort affordances", n)
+	}
+	// Each header's sort key is one the API takes, both ways.
+	for _, key := range eval[[]string](t, b, `[...document.querySelectorAll('#calls thead button.sort')].map((btn) => btn.dataset.sort)`) {
+		for _, sort := range []string{key, "-" + key} {
+			if code := eval[int](t, b, fmt.Sprintf(`fetch('/api/calls?limit=1&sort=%s').then((r) => r.status)`, sort)); code != 200 {
+				t.Errorf("header sort key %q: GET /api/calls?sort=%s answers %d", key, sort, code)
+			}
+		}
+	}
+	// The Sensor column (hidden by default): shown, its header sorts by
+	// the recorder's name, calls without one last.
+	b.do(t, "open the column chooser", chromedp.Click(chromedp.CSS(`#columns > summary`)))
+	b.do(t, "show Sensor", chromedp.Click(chromedp.ID("col-sensor")))
+	b.do(t, "close the column chooser", chromedp.Click(chromedp.CSS(`#columns > summary`)))
+	b.waitFor(t, "the Sensor column", `!!document.querySelector('#calls th.col-sensor:not([hidden]) button.sort')`)
+	b.do(t, "click the sensor header", chromedp.Click(chromedp.CSS(`th.col-sensor button.sort`)))
+	b.waitFor(t, "sort=sensor", `location.hash.includes('sort=sensor') && document.querySelector('th.col-sensor').getAttribute('aria-sort') === 'ascending'`)
+	b.waitFor(t, "the rows", fmt.Sprintf(`document.querySelectorAll('#calls tbody tr[data-id]').length === %d`, len(f.calls)))
+	if got, want := eval[string](t, b, rowIDs), apiIDs("sensor"); got != want {
+		t.Errorf("after clicking Sensor: rows %s, want the API's sort=sensor order %s", got, want)
+	}
+	sensors := eval[string](t, b, `[...document.querySelectorAll('#calls tbody td.col-sensor')].map((td) => td.textContent).join(' ')`)
+	if first := strings.Fields(sensors); len(first) == 0 || first[0] != "sensor-a" || first[len(first)-1] != "–" || !strings.Contains(sensors, "sensor-a sensor-b") {
+		t.Errorf("sensor cells in sort=sensor order: %s", sensors)
+	}
+	b.do(t, "click it again", chromedp.Click(chromedp.CSS(`th.col-sensor button.sort`)))
+	b.waitFor(t, "sort=-sensor", `location.hash.includes('sort=-sensor') && document.querySelector('th.col-sensor').getAttribute('aria-sort') === 'descending'`)
+	b.waitFor(t, "the rows", fmt.Sprintf(`document.querySelectorAll('#calls tbody tr[data-id]').length === %d`, len(f.calls)))
+	if got, want := eval[string](t, b, rowIDs), apiIDs("-sensor"); got != want {
+		t.Errorf("after clicking Sensor twice: rows %s, want the API's sort=-sensor order %s", got, want)
+	}
+	if got := eval[string](t, b, `document.querySelector('#calls tbody td.col-sensor').textContent`); got != "sensor-b" {
+		t.Errorf("first sensor cell in sort=-sensor order %q, want sensor-b", got)
+	}
+	eval[chromedp.Void](t, b, `localStorage.removeItem('spanrec.calls.columns')`)
 
 	// Outcome columns and flags, by Call-ID (the row's call).
 	rowOf := func(callID string) string {

@@ -84,12 +84,19 @@ func capturesDir() string {
 // importInto records the capture at path into dir's index.
 func importInto(t testing.TB, db *sqlite.DB, dir, path string) {
 	t.Helper()
+	importAs(t, db, dir, path, "")
+}
+
+// importAs records the capture at path into dir's index as the sensor
+// named sensor ("": none).
+func importAs(t testing.TB, db *sqlite.DB, dir, path, sensor string) {
+	t.Helper()
 	src, err := capture.OpenFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	cfg := recorder.Config{Call: call.Config{DataDir: dir}, Renderers: 2, Logger: slog.New(slog.DiscardHandler)}
+	cfg := recorder.Config{Call: call.Config{DataDir: dir, Sensor: sensor}, Renderers: 2, Logger: slog.New(slog.DiscardHandler)}
 	sum, err := recorder.Import(context.Background(), cfg, src, db, nil)
 	if err != nil || sum.Errors > 0 {
 		t.Fatalf("import %s: %v (%d errors)", path, err, sum.Errors)

@@ -30,6 +30,15 @@ var listCaptures = []string{
 	"ndpi/FAX-Call-t38-CA-TDM-SIP-FB-1.pcap",
 }
 
+// listSensors names the sensor that records each of listCaptures (none:
+// the fixture's other calls have no sensor either), for the Sensor column
+// and its sort.
+var listSensors = map[string]string{
+	"wireshark-samples/nb6-telephone.pcap": "sensor-b",
+	"wireshark-samples/aaa.pcap":           "sensor-b",
+	"sngrep/ipip.pcap":                     "sensor-a",
+}
+
 var (
 	listOnce sync.Once
 	listFix  *fixture
@@ -49,7 +58,7 @@ func listFixture(t *testing.T) *fixture {
 	listOnce.Do(func() {
 		f := newFixture(sharedTB{t}, true, nil)
 		for _, name := range listCaptures {
-			importInto(t, f.db, f.dir, filepath.Join(caps, name))
+			importAs(t, f.db, f.dir, filepath.Join(caps, name), listSensors[name])
 		}
 		withB2BUA(t, f) // two linked legs, for the legs column
 		calls, err := f.db.Calls(t.Context(), spanrec.CallFilter{})
@@ -83,6 +92,7 @@ type listCall struct {
 	DurationMS   int64    `json:"duration_ms"`
 	Codecs       []string `json:"codecs"`
 	Legs         []string `json:"legs"`
+	Sensor       string   `json:"sensor"`
 	Streams      []struct {
 		MOS float64 `json:"mos"`
 	} `json:"streams"`
@@ -252,6 +262,11 @@ func sortValue(key string, x listCall, legs map[string]int) any {
 			return nil
 		}
 		return x.HangupBy
+	case "sensor":
+		if x.Sensor == "" {
+			return nil
+		}
+		return x.Sensor
 	}
 	panic("no sort value for " + key)
 }

@@ -267,6 +267,8 @@ func (s *suite) testSearch(t *testing.T) {
 		{name: "sort talk", f: spanrec.CallFilter{Sort: "talk"}, want: "cdab"},
 		{name: "sort -status_code, ties by id", f: spanrec.CallFilter{Sort: "-status_code"}, want: "dabc"},
 		{name: "sort hangup_by", f: spanrec.CallFilter{Sort: "hangup_by"}, want: "badc"},
+		{name: "sort sensor: bytewise, none last", f: spanrec.CallFilter{Sort: "sensor"}, want: "badc"},
+		{name: "sort -sensor: ties by id, none last", f: spanrec.CallFilter{Sort: "-sensor"}, want: "adbc"},
 		{name: "hangup by callee", f: spanrec.CallFilter{HangupBy: "callee"}, want: "b"},
 		{name: "hangup unknown", f: spanrec.CallFilter{HangupBy: "unknown"}, want: "c"},
 		{name: "status code", f: spanrec.CallFilter{StatusCode: 200}, want: "ba"},

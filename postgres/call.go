@@ -522,6 +522,7 @@ var sortExprs = map[string]string{
 	"pdd":         `pdd_ns`,
 	"ring":        `ring_ns`,
 	"hangup_by":   `NULLIF(hangup_by, '')`,
+	"sensor":      `NULLIF(sensor, '')`,
 }
 
 // orderSQL returns the ORDER BY clause of a CallFilter.Sort value: calls

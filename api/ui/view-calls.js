@@ -30,8 +30,11 @@ const COLUMNS = [
   { id: 'codec', label: 'Codec', sort: 'codec', cell: (c) => (c.codecs || []).join(', ') || '–' },
   { id: 'legs', label: 'Legs', sort: 'legs', cls: 'legs', cell: legsCell },
   { id: 'quality', label: 'Quality', sort: 'mos', cell: qualityCell },
-  { id: 'flags', label: 'Flags', cell: flagsCell },
-  { id: 'sensor', label: 'Sensor', hidden: true, title: 'The recorder that recorded the call', cell: (c) => c.sensor || '–' },
+  // Flags has no sort key: a call has several at once (recording, DTMF,
+  // encryption, loss, notes, tags), so there is no one order; its header
+  // says so and offers no sort button.
+  { id: 'flags', label: 'Flags', title: 'Recording, DTMF, encryption, loss, notes and tags: several per call, so the list is not sorted by them', cell: flagsCell },
+  { id: 'sensor', label: 'Sensor', sort: 'sensor', hidden: true, title: 'The recorder that recorded the call', cell: (c) => c.sensor || '–' },
 ];
 
 const hangupLabel = { caller: 'Caller', callee: 'Callee', system: 'Network' };
@@ -53,7 +56,7 @@ function saveColumns(ids) {
 const ORDERS = [
   ['-start', 'Newest first'], ['start', 'Oldest first'], ['-duration', 'Longest first'], ['duration', 'Shortest first'],
   ['mos', 'Worst quality first'], ['-pdd', 'Longest post-dial delay'], ['-ring', 'Longest ring time'],
-  ['caller', 'Caller'], ['callee', 'Callee'], ['status', 'Status'], ['hangup_by', 'Hung up by'],
+  ['caller', 'Caller'], ['callee', 'Callee'], ['status', 'Status'], ['hangup_by', 'Hung up by'], ['sensor', 'Sensor'],
 ];
 const PAGE_SIZES = [25, 50, 100, 200];
 const CODECS = ['PCMU', 'PCMA', 'G722', 'G729', 'L16', 'OPUS', 'GSM', 'ILBC', 'SPEEX', 'G726-32'];
