@@ -6,7 +6,9 @@ import { h, s } from './dom.js';
 import * as f from './format.js';
 
 const GUTTER = 92; // time labels
-const HEAD = 50; // column headers
+const GUTTER_NARROW = 64; // time labels on a phone
+const MIN_COL = 118; // the narrowest column: an IPv4 host fits on its line
+const LINE = 15; // a column header's line
 const ROW = 30;
 
 // host is the address part of "ip:port" or "[ipv6]:port".
@@ -50,11 +52,41 @@ function columns(messages, call) {
   return seen.map((e, i) => ({ e, i })).sort((a, b) => rank(a.e) - rank(b.e) || a.i - b.i).map((x) => x.e);
 }
 
+/** role names the party at endpoint e: ['Caller', 'number (name)'], or none. */
 function role(e, call) {
   const ip = host(e);
-  if (ip && ip === call.caller_addr) return `Caller · ${f.party(call.caller, call.caller_name)}`;
-  if (ip && ip === call.callee_addr) return `Callee · ${f.party(call.callee, call.callee_name)}`;
-  return '';
+  if (ip && ip === call.caller_addr) return ['Caller', f.party(call.caller, call.caller_name)];
+  if (ip && ip === call.callee_addr) return ['Callee', f.party(call.callee, call.callee_name)];
+  return null;
+}
+
+/**
+ * headLines fits a column's header into lines no wider than max px (as
+ * the measure function reports a text of a class): the address on one
+ * line, else host and port on two, the host cut with an ellipsis only
+ * when it alone is wider; the role on one line ("Caller · 201"), else on
+ * two, each cut if need be. Returns [class, text] pairs.
+ */
+function headLines(e, r, max, measure) {
+  const fit = (cls, text) => {
+    if (measure(cls, text) <= max) return text;
+    let lo = 0, hi = text.length; // the longest prefix that fits with "…"
+    while (lo < hi) {
+      const mid = Math.ceil((lo + hi) / 2);
+      if (measure(cls, `${text.slice(0, mid)}…`) <= max) lo = mid; else hi = mid - 1;
+    }
+    return `${text.slice(0, lo)}…`;
+  };
+  const lines = [];
+  const port = /^(.*)(:\d+)$/.exec(e);
+  if (measure('col-addr', e) <= max || !port) lines.push(['col-addr', fit('col-addr', e)]);
+  else lines.push(['col-addr', fit('col-addr', port[1])], ['col-addr', port[2]]);
+  if (r) {
+    const one = `${r[0]} · ${r[1]}`;
+    if (measure('col-role', one) <= max) lines.push(['col-role', one]);
+    else lines.push(['col-role', fit('col-role', r[0])], ['col-role', fit('col-role', r[1])]);
+  }
+  return lines;
 }
 
 /** Ladder renders messages of call into an SVG that fits its container. */
@@ -77,31 +109,55 @@ export class Ladder {
     this.resize.disconnect();
   }
 
+  /**
+   * render draws the ladder for a container width px wide. Columns are
+   * never narrower than MIN_COL: on a phone with many addresses the
+   * ladder scrolls sideways in its box (the page does not). Each column's
+   * header is fitted into lines that stay inside its column (measured in
+   * the page, so fonts count), the whole text in its title.
+   */
   render(width) {
     this.width = width;
     const n = Math.max(this.cols.length, 2);
-    const colW = (width - GUTTER) / n;
-    const xOf = (e) => GUTTER + colW * (this.cols.indexOf(e) + 0.5);
-    const height = HEAD + ROW * this.messages.length + 16;
+    const gutter = width < 480 ? GUTTER_NARROW : GUTTER;
+    const colW = Math.max((width - gutter) / n, MIN_COL);
+    const svgW = Math.ceil(gutter + colW * n);
+    const xOf = (e) => gutter + colW * (this.cols.indexOf(e) + 0.5);
     const t0 = f.date(this.messages[0] && this.messages[0].time);
 
     const svg = s('svg', {
-      class: 'ladder-svg', width, height, viewBox: `0 0 ${width} ${height}`,
+      class: 'ladder-svg', width: svgW, height: 0,
       role: 'group', 'aria-label': `SIP ladder: ${this.messages.length} messages between ${this.cols.length} addresses`,
     });
+    // Header texts are measured in the page, with the ladder's styles.
+    this.el.replaceChildren(svg);
+    const probe = s('text', { x: 0, y: 0 });
+    svg.append(probe);
+    const measure = (cls, text) => {
+      probe.setAttribute('class', cls);
+      probe.textContent = text;
+      return probe.getComputedTextLength();
+    };
     const heads = s('g', { class: 'heads' });
+    const lines = this.cols.map((e) => headLines(e, role(e, this.call), colW - 10, measure));
+    probe.remove();
+    const head = 12 + LINE * Math.max(2, ...lines.map((l) => l.length)); // column headers
+    const height = head + ROW * this.messages.length + 16;
+    svg.setAttribute('height', height);
+    svg.setAttribute('viewBox', `0 0 ${svgW} ${height}`);
     this.cols.forEach((e, i) => {
-      const x = GUTTER + colW * (i + 0.5);
+      const x = gutter + colW * (i + 0.5);
       const r = role(e, this.call);
       heads.append(
-        s('text', { x, y: 16, class: 'col-addr', 'text-anchor': 'middle' }, e),
-        r ? s('text', { x, y: 32, class: 'col-role', 'text-anchor': 'middle' }, r) : null,
-        s('line', { x1: x, x2: x, y1: HEAD - 8, y2: height - 6, class: 'lifeline' }));
+        s('g', { class: 'col-head', 'data-endpoint': e },
+          s('title', {}, r ? `${e} — ${r[0]} · ${r[1]}` : e),
+          lines[i].map(([cls, text], k) => s('text', { x, y: 16 + LINE * k, class: cls, 'text-anchor': 'middle' }, text))),
+        s('line', { x1: x, x2: x, y1: head - 8, y2: height - 6, class: 'lifeline' }));
     });
     svg.append(heads, s('text', { x: 8, y: 16, class: 'col-addr col-time' }, 'time (s)'));
 
     this.rows = this.messages.map((m, i) => {
-      const y = HEAD + ROW * i;
+      const y = head + ROW * i;
       const mid = y + ROW - 9;
       const x1 = xOf(m.src), x2 = xOf(m.dst);
       const t = f.date(m.time);
@@ -111,7 +167,7 @@ export class Ladder {
         'aria-label': `${label(m)}${m.status && m.method ? ` to ${m.method}` : ''}, from ${m.src} to ${m.dst}, at ${rel || m.time} seconds`,
         'data-index': i,
       });
-      g.append(s('rect', { class: 'hit', x: 0, y: y + 1, width, height: ROW - 2, rx: 4 }));
+      g.append(s('rect', { class: 'hit', x: 0, y: y + 1, width: svgW, height: ROW - 2, rx: 4 }));
       g.append(s('text', { class: 'msg-time', x: 8, y: mid + 4 }, rel, s('title', {}, t ? f.clock(t, true) : m.time)));
       const dir = x2 >= x1 ? 1 : -1;
       if (m.src === m.dst) {
@@ -132,7 +188,6 @@ export class Ladder {
       svg.append(g);
       return g;
     });
-    this.el.replaceChildren(svg);
     if (this.selected >= 0) this.mark(this.selected);
   }
 
