@@ -63,6 +63,14 @@ type Journal struct {
 	DTMF         []spanrec.DTMF   `json:"dtmf,omitempty"`
 	Streams      []spanrec.Stream `json:"streams,omitempty"`
 	Notes        []string         `json:"notes,omitempty"`
+	// CallerUA, CalleeUA, SIPHeaders and HeadersCut are the call's (see
+	// spanrec.Call), so that a crash does not lose what search by user
+	// agent or header finds; the headers at most maxJournalHeaders bytes
+	// (names and values), the rest counted in HeadersCut.
+	CallerUA   string              `json:"caller_ua,omitempty"`
+	CalleeUA   string              `json:"callee_ua,omitempty"`
+	SIPHeaders []spanrec.SIPHeader `json:"sip_headers,omitempty"`
+	HeadersCut int                 `json:"headers_cut,omitempty"`
 	// Signalling is "none" for a signalless call ("" reads as SIP).
 	Signalling string `json:"signalling,omitempty"`
 	// PCAP and Audio are the paths of the call's pcapng and of its future
@@ -86,6 +94,46 @@ type JournalTrack struct {
 
 // maxJournal is the size past which a journal file is compacted.
 const maxJournal = 64 << 10
+
+// maxJournalHeaders bounds the bytes of SIP header names and values a
+// journal version holds, JSON-escaped (a call keeps up to
+// spanrec.MaxSIPHeaders of up to spanrec.MaxHeaderValue bytes: 16 KiB,
+// up to six times that escaped), so that each version stays well under
+// maxJournal.
+const maxJournalHeaders = 8 << 10
+
+// journalHeaders returns the first headers of hs that fit
+// maxJournalHeaders, and how many did not.
+func journalHeaders(hs []spanrec.SIPHeader) ([]spanrec.SIPHeader, int) {
+	n := 0
+	for i, h := range hs {
+		n += jsonLen(h.Name) + jsonLen(h.Value)
+		if n > maxJournalHeaders {
+			return hs[:i], len(hs) - i
+		}
+	}
+	return hs, 0
+}
+
+// jsonLen is the length of s in a JSON string as encoding/json writes it
+// (HTML characters escaped; s is valid UTF-8 without control characters,
+// as headerText makes it).
+func jsonLen(s string) int {
+	n := len(s)
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '<', '>', '&':
+			n += 5 // \u003c
+		case '"', '\\':
+			n++
+		case 0xe2: // U+2028 and U+2029 (3 bytes) become 6
+			if i+2 < len(s) && s[i+1] == 0x80 && (s[i+2] == 0xa8 || s[i+2] == 0xa9) {
+				n += 3
+			}
+		}
+	}
+	return n
+}
 
 // ReadJournal reads the journal of the spool directory dir: the last line
 // of its file that parses (see Journal).
@@ -142,6 +190,10 @@ func (j *Journal) Call() *spanrec.Call {
 		PCAP:         j.PCAP,
 		Notes:        slices.Clone(j.Notes),
 		Signalling:   j.Signalling,
+		CallerUA:     j.CallerUA,
+		CalleeUA:     j.CalleeUA,
+		SIPHeaders:   slices.Clone(j.SIPHeaders),
+		HeadersCut:   j.HeadersCut,
 	}
 	if c.Signalling == "" {
 		c.Signalling = spanrec.SignallingSIP
@@ -190,7 +242,12 @@ func (a *Assembler) writeJournal(c *state) {
 		Notes:        c.notes,
 		Signalling:   c.signalling(),
 		Audio:        relPath(a.cfg.DataDir, c.base+".wav"),
+		CallerUA:     c.ua[spanrec.CallerSide],
+		CalleeUA:     c.ua[spanrec.CalleeSide],
 	}
+	var cut int
+	j.SIPHeaders, cut = journalHeaders(c.headers)
+	j.HeadersCut = c.headersCut + cut
 	if c.pcap != nil {
 		j.PCAP = relPath(a.cfg.DataDir, c.base+".pcapng")
 	}

@@ -2,10 +2,18 @@ package call
 
 import (
 	"encoding/json"
+	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/spanrec/spanrec"
+	"github.com/spanrec/spanrec/packet"
+	"github.com/spanrec/spanrec/sipmsg"
 )
 
 // TestReadJournalLastWholeVersion: the journal is the last line that
@@ -86,5 +94,71 @@ func TestJournalAppendsAndCompacts(t *testing.T) {
 	}
 	if versions < 10 {
 		t.Errorf("compacted after %d versions", versions)
+	}
+}
+
+// TestJournalHeadersBounded: an INVITE with as many header fields as a
+// call keeps, each as long as kept and all of '<' (six bytes each once
+// JSON-escaped), gives a journal version well under maxJournal: the
+// fields past maxJournalHeaders bytes are left out of it and counted, and
+// the journal's call says so.
+func TestJournalHeadersBounded(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("INVITE sip:201@10.0.1.21 SIP/2.0\r\nCall-ID: big@test\r\nFrom: <sip:205@x>;tag=a\r\nTo: <sip:201@x>\r\nCSeq: 1 INVITE\r\nUser-Agent: big-agent\r\n")
+	for i := range spanrec.MaxSIPHeaders {
+		fmt.Fprintf(&b, "X-B%02d: %s\r\n", i, strings.Repeat("<", spanrec.MaxHeaderValue))
+	}
+	b.WriteString("Content-Length: 0\r\n\r\n")
+	inv, err := sipmsg.Parse([]byte(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := t.TempDir()
+	a := NewAssembler(Config{DataDir: data, Journal: true}, func(*Finished) {})
+	a.HandleSIP(inv, &packet.Packet{Time: time.Unix(1_800_000_000, 0), Src: netip.MustParseAddrPort("10.0.1.20:5060"), Dst: netip.MustParseAddrPort("10.0.1.21:5060")})
+	a.Flush()
+	var c *state
+	for _, c = range a.calls {
+	}
+	if c == nil {
+		t.Fatal("no call")
+	}
+	info, err := os.Stat(filepath.Join(c.spool, JournalFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Size() > maxJournal/2 {
+		t.Errorf("journal version of %d bytes, want well under %d", info.Size(), maxJournal)
+	}
+	j, err := ReadJournal(c.spool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, h := range j.SIPHeaders {
+		n += len(h.Name) + len(h.Value)
+	}
+	if n > maxJournalHeaders || len(j.SIPHeaders) == 0 || len(j.SIPHeaders) >= len(c.headers) {
+		t.Errorf("journal keeps %d of %d header fields, %d bytes (bound %d)", len(j.SIPHeaders), len(c.headers), n, maxJournalHeaders)
+	}
+	if !slices.Equal(j.SIPHeaders, c.headers[:len(j.SIPHeaders)]) {
+		t.Error("the journal's header fields are not the call's first ones")
+	}
+	call := j.Call()
+	if want := c.headersCut + len(c.headers) - len(j.SIPHeaders); call.HeadersCut != want || want == c.headersCut {
+		t.Errorf("journal's call: %d header fields cut, want %d", call.HeadersCut, want)
+	}
+	if call.CallerUA != "big-agent" {
+		t.Errorf("journal's call: caller's user agent %q", call.CallerUA)
+	}
+	// jsonLen agrees with encoding/json.
+	for _, v := range []string{"", "plain", "a<b>&c", `q"\`, "x\u2028y\u2029", "é€\u2027", strings.Repeat("<", 256)} {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := jsonLen(v); got != len(b)-2 {
+			t.Errorf("jsonLen(%q) = %d, encoding/json writes %d bytes", v, got, len(b)-2)
+		}
 	}
 }
