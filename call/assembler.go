@@ -189,6 +189,10 @@ type Stats struct {
 	// DiskFull counts the calls started without audio because the disk
 	// guard found the disk full (Config.Disk).
 	DiskFull int
+	// SeriesStopped counts the streams whose quality series stopped
+	// early for the memory budget, SeriesSkipped those that kept none
+	// past the maxSeriesStreams of their call (see series.go).
+	SeriesStopped, SeriesSkipped int
 }
 
 // Add adds o's counters to s (the recorder sums its shards').
@@ -210,6 +214,8 @@ func (s *Stats) Add(o Stats) {
 	s.BeyondAudio += o.BeyondAudio
 	s.Signalless += o.Signalless
 	s.DiskFull += o.DiskFull
+	s.SeriesStopped += o.SeriesStopped
+	s.SeriesSkipped += o.SeriesSkipped
 }
 
 // Assembler joins signalling and media into calls. It is not safe for
@@ -852,7 +858,8 @@ func (a *Assembler) takeCallMemory(keep *state, n int64) bool {
 
 func (a *Assembler) finish(c *state) {
 	a.cfg.Budget.Free(limits.Calls, c.mem)
-	c.mem = 0
+	a.cfg.Budget.Free(limits.Series, c.seriesMem)
+	c.mem, c.seriesMem = 0, 0
 	a.stats.CallsFinished++
 	if !c.d.Finished() {
 		c.d.Close(c.last)

@@ -62,6 +62,9 @@ type stream struct {
 	decrypted    int
 	authFailures int
 	noise        bool // its audio decoded to white noise (render noise guard)
+	// seriesCap is the intervals of its quality series that the memory
+	// budget was asked for (see series.go).
+	seriesCap int
 }
 
 func looksMedia(b []byte) bool {
@@ -107,7 +110,7 @@ func (f *flow) handle(a *Assembler, p *packet.Packet) {
 		c.firstMedia = p.Time
 	}
 	pt := f.payloadType(c, h.PayloadType)
-	s := f.stream(h.SSRC)
+	s := f.stream(a, h.SSRC)
 	// RFC 4733 §2.1 / RFC 3389: events and comfort noise share the
 	// stream's sequence numbers but not its sampling clock, so they count
 	// for loss and not for jitter.
@@ -116,6 +119,9 @@ func (f *flow) handle(a *Assembler, p *packet.Packet) {
 		clock = 0
 	}
 	s.stats.Update(h, p.Time, clock)
+	if s.stats.Interval > 0 && s.stats.SeriesLen() >= s.seriesCap {
+		a.growSeries(c, s, p.Time)
+	}
 	if enc := f.encryption(a, c); enc != spanrec.Plain {
 		// Never decode ciphertext as if it were audio or events: only
 		// what a key authenticated goes on, decrypted.
@@ -249,14 +255,14 @@ func (f *flow) readRTCP(a *Assembler, b []byte, t time.Time) {
 	f.reports = reps
 }
 
-func (f *flow) stream(ssrc uint32) *stream {
+func (f *flow) stream(a *Assembler, ssrc uint32) *stream {
 	for i := len(f.streams) - 1; i >= 0; i-- {
 		if s := f.streams[i]; s.ssrc == ssrc {
 			return s
 		}
 	}
 	s := &stream{ssrc: ssrc}
-	s.stats.Interval = qualityInterval
+	a.startSeries(f.c, s)
 	f.streams = append(f.streams, s)
 	return s
 }

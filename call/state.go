@@ -75,8 +75,14 @@ type state struct {
 	// media counts the media packets of the call, journalMedia their
 	// count when the journal was last written.
 	media, journalMedia int
-	// mem is the bytes of the budget the call holds (Config.Budget).
-	mem int64
+	// mem is the bytes of the budget the call holds (Config.Budget);
+	// seriesMem those its streams' quality series hold (see series.go),
+	// seriesStreams the streams that keep one, seriesStopped whether the
+	// budget stopped one.
+	mem           int64
+	seriesMem     int64
+	seriesStreams int
+	seriesStopped bool
 	// journalSize is the size of the journal file written so far; 0
 	// before the first version.
 	journalSize int

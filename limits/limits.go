@@ -1,16 +1,17 @@
 // Package limits bounds the memory that the recorder's buffering stages
 // hold on behalf of the traffic they see: SIP over TCP waiting for the rest
-// of a message, RTP held for flows no SDP has claimed yet, and calls in
-// progress. A recorder on a mirror port reads every frame anyone sends, so
-// each of these grows with what a stranger chooses to send; one Budget,
-// handed to every stage that buffers, caps their sum.
+// of a message, RTP held for flows no SDP has claimed yet, calls in
+// progress, and the quality series (per-interval jitter, loss and MOS) of
+// their streams. A recorder on a mirror port reads every frame anyone
+// sends, so each of these grows with what a stranger chooses to send; one
+// Budget, handed to every stage that buffers, caps their sum.
 //
 // A stage Takes bytes before it keeps them and Frees them when it lets go.
 // When a Take is refused, the stage evicts its own oldest holdings (the
 // oldest TCP message still incomplete, the oldest held flow, the oldest
-// call) until the Take succeeds, and counts each eviction here; nothing is
-// evicted silently. The stages decide what "oldest" means; the Budget only
-// counts.
+// call) until the Take succeeds, or stops growing (a quality series), and
+// counts each eviction here; nothing is evicted silently. The stages
+// decide what "oldest" means; the Budget only counts.
 //
 // A Budget is safe for concurrent use (the worker and the call shards
 // share one). A nil *Budget is unlimited and counts nothing.
@@ -28,6 +29,11 @@ const (
 	TCP       Kind = iota // SIP over TCP: framer and reassembly buffers
 	HeldMedia             // RTP held until an SDP claims its flow
 	Calls                 // calls in progress (their state and buffers)
+	// Series are the quality series of the streams of calls in progress
+	// (spanrec.QualityInterval per interval). A refused Take stops the
+	// stream's series where it is (what it holds stays until the call
+	// ends): counted as an eviction of no bytes.
+	Series
 	numKinds
 )
 
@@ -39,12 +45,14 @@ func (k Kind) String() string {
 		return "held_media"
 	case Calls:
 		return "calls"
+	case Series:
+		return "quality_series"
 	}
 	return "unknown"
 }
 
 // Kinds lists every Kind, for reports.
-var Kinds = [...]Kind{TCP, HeldMedia, Calls}
+var Kinds = [...]Kind{TCP, HeldMedia, Calls, Series}
 
 // Budget is a byte budget shared by the buffering stages.
 type Budget struct {

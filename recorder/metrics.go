@@ -102,6 +102,9 @@ func (l *Live) WriteMetrics(w io.Writer) error {
 	m.head("spanrec_calls_closed_early_total", "Calls closed before their end: at calls.max_duration, or for the memory budget.", "counter")
 	m.sample("spanrec_calls_closed_early_total", "reason", "max_duration", uint64(st.Assembler.TooLong))
 	m.sample("spanrec_calls_closed_early_total", "reason", "memory", uint64(st.Assembler.Evicted))
+	m.head("spanrec_quality_series_cut_total", "RTP streams whose quality over time was cut: stopped early for the memory budget, or none kept past the first streams (SSRCs) of a call.", "counter")
+	m.sample("spanrec_quality_series_cut_total", "reason", "memory", uint64(st.Assembler.SeriesStopped))
+	m.sample("spanrec_quality_series_cut_total", "reason", "streams", uint64(st.Assembler.SeriesSkipped))
 
 	m.head("spanrec_srtp_packets_total", "SRTP and SRTCP packets of calls, by result: decrypted, or no key authenticated them (wrong or missing key, damaged).", "counter")
 	m.sample2("spanrec_srtp_packets_total", "proto", "srtp", "result", "decrypted", uint64(st.Assembler.SRTPDecrypted))

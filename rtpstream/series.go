@@ -20,12 +20,30 @@ type series struct {
 	packets0, expected0, received0 int
 	sumJitter, maxJitter           float64
 	nJitter                        int
+	// stopped: StopSeries was called; the intervals so far are kept,
+	// none is added.
+	stopped bool
+}
+
+// SeriesLen returns the number of finished intervals the Stats keeps (at
+// most MaxIntervals), for the memory the caller accounts for.
+func (s *Stats) SeriesLen() int { return len(s.series.done) }
+
+// StopSeries stops the series where it is: the finished intervals are
+// kept and Series returns them, but no interval is added (the open one is
+// dropped). The caller stops a series it can no longer afford; the
+// stream's totals (Snapshot) go on.
+func (s *Stats) StopSeries() {
+	if s.Interval <= 0 {
+		return
+	}
+	s.series.stopped = true
 }
 
 // roll closes the intervals that end at or before t. It runs before the
 // packet at t is counted.
 func (s *Stats) roll(t time.Time) {
-	if s.Interval <= 0 {
+	if s.Interval <= 0 || s.series.stopped {
 		return
 	}
 	sr := &s.series
@@ -131,7 +149,7 @@ func (s *Stats) mergeIntervals() {
 // noteJitter records a jitter figure of a packet that counts (see timing)
 // in the open interval.
 func (s *Stats) noteJitter(j float64) {
-	if s.Interval <= 0 {
+	if s.Interval <= 0 || s.series.stopped {
 		return
 	}
 	s.series.sumJitter += j
@@ -140,14 +158,18 @@ func (s *Stats) noteJitter(j float64) {
 }
 
 // Series returns the stream's figures per interval of capture time, the
-// open interval included, and the interval's current length: nil unless
-// Stats.Interval was set before the first packet.
+// open interval included (unless StopSeries stopped it), and the
+// interval's current length: nil unless Stats.Interval was set before the
+// first packet.
 func (s *Stats) Series() ([]spanrec.QualityInterval, time.Duration) {
 	if s.Interval <= 0 || !s.started {
 		return nil, 0
 	}
 	out := make([]spanrec.QualityInterval, len(s.series.done), len(s.series.done)+1)
 	copy(out, s.series.done)
+	if s.series.stopped {
+		return out, s.series.width
+	}
 	if open := s.openInterval(); open.Packets > 0 || open.Expected > 0 {
 		out = append(out, open)
 	}

@@ -301,10 +301,13 @@ func printSummary(w io.Writer, path, dataDir string, s recorder.Summary) {
 	m := s.Memory
 	fmt.Fprintf(w, "  memory budget       peak %s of %s (limits.memory)", mib(m.Peak), mib(m.Limit))
 	if m.Evictions() > 0 {
-		fmt.Fprintf(w, "; over it, evicted the oldest: %d TCP messages, %d held media flows, %d calls (closed early, still written)",
-			m.Kinds[limits.TCP].Evictions, m.Kinds[limits.HeldMedia].Evictions, m.Kinds[limits.Calls].Evictions)
+		fmt.Fprintf(w, "; over it, evicted the oldest: %d TCP messages, %d held media flows, %d calls (closed early, still written), and stopped %d streams' quality series early (noted on their calls)",
+			m.Kinds[limits.TCP].Evictions, m.Kinds[limits.HeldMedia].Evictions, m.Kinds[limits.Calls].Evictions, m.Kinds[limits.Series].Evictions)
 	}
 	fmt.Fprintln(w)
+	if n := s.Assembler.SeriesSkipped; n > 0 {
+		fmt.Fprintf(w, "  quality series      %d RTP streams kept none: past the first streams (SSRCs) of their call (noted on it)\n", n)
+	}
 	if rss := peakRSS(); rss > 0 {
 		fmt.Fprintf(w, "  process memory      peak RSS %s\n", mib(rss))
 	}

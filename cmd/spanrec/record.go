@@ -496,7 +496,8 @@ func logStats(log *slog.Logger, st recorder.LiveStats) {
 	log.Log(context.Background(), lv, "limits", "memory_bytes", m.Used, "memory_peak_bytes", m.Peak, "memory_limit_bytes", m.Limit,
 		"evicted_tcp", m.Kinds[limits.TCP].Evictions, "evicted_held_media", m.Kinds[limits.HeldMedia].Evictions,
 		"evicted_calls", m.Kinds[limits.Calls].Evictions, "sip_too_large", st.SIPTooLarge, "bad_time", st.BadTime,
-		"calls_max_duration", st.Assembler.TooLong)
+		"calls_max_duration", st.Assembler.TooLong, "quality_series_stopped", m.Kinds[limits.Series].Evictions,
+		"quality_series_skipped", st.Assembler.SeriesSkipped)
 }
 
 // filter builds the capture filter of the configuration.
