@@ -180,6 +180,11 @@ func TestHintsName(t *testing.T) {
 		// in a temporary work directory.
 		"/root/.cache/go-build/71/71f26cc6e3a5-d/spanrec": "go run ./cmd/spanrec",
 		"/tmp/go-build2195061239/b001/exe/spanrec":        "go run ./cmd/spanrec",
+		// A build cache elsewhere (GOCACHE=/tmp/qs-gocache).
+		"/tmp/qs-gocache/6c/6c060e1990da4f69199b1668093ba051e194faddd64df86f343f9abd88378c1f-d/spanrec": "go run ./cmd/spanrec",
+		// Not the cache's layout.
+		"/opt/6c/6d-d/spanrec":  "/opt/6c/6d-d/spanrec",
+		"/opt/ab/abx-d/spanrec": "/opt/ab/abx-d/spanrec",
 	} {
 		if got := invocation(arg0); got != want {
 			t.Errorf("invocation(%q) = %q, want %q", arg0, got, want)

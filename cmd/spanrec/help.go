@@ -110,20 +110,31 @@ var prog = "spanrec"
 
 // invocation returns prog for the program path arg0 (os.Args[0]): a binary
 // that go run built lives in the go command's build cache
-// (…/go-build/xx/HASH-d/spanrec) or in a temporary work directory
+// (…/go-build/xx/HASH-d/spanrec, or wherever GOCACHE puts the cache: the
+// xx/xx…-d/ layout tells) or in a temporary work directory
 // (…/go-build123/b001/exe/spanrec).
 func invocation(arg0 string) string {
 	if arg0 == "" {
 		return "spanrec"
 	}
 	slash := filepath.ToSlash(arg0)
-	for _, dir := range strings.Split(path.Dir(slash), "/") {
+	dirs := strings.Split(path.Dir(slash), "/")
+	for _, dir := range dirs {
 		if strings.HasPrefix(dir, "go-build") {
 			return "go run ./cmd/spanrec"
 		}
+	}
+	if n := len(dirs); n >= 2 && len(dirs[n-2]) == 2 && isHex(dirs[n-2]) &&
+		strings.HasPrefix(dirs[n-1], dirs[n-2]) && strings.HasSuffix(dirs[n-1], "-d") && isHex(strings.TrimSuffix(dirs[n-1], "-d")) {
+		return "go run ./cmd/spanrec"
 	}
 	if !strings.Contains(slash, "/") {
 		return "spanrec"
 	}
 	return arg0
+}
+
+// isHex tells whether s is lower-case hexadecimal digits.
+func isHex(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789abcdef") == ""
 }
