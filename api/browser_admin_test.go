@@ -80,7 +80,7 @@ func TestBrowserAdmin(t *testing.T) {
 	}
 
 	step("open the admin page", func(t *testing.T) {
-		b.do(t, "open the UI", chromedp.Navigate(f.srv.URL+"/"))
+		b.open(t, "open the UI", f.srv.URL+"/")
 		b.login(t, "ada", password)
 		b.waitFor(t, "the call list", `document.querySelectorAll('#calls tbody tr[data-id]').length > 0`)
 		b.do(t, "click Users", chromedp.Click(chromedp.ID("nav-admin")))
@@ -220,7 +220,7 @@ func TestBrowserAdmin(t *testing.T) {
 			if hidden := eval[bool](t, b, `document.getElementById('nav-dashboard').hidden`); hidden != (who == "agnes") {
 				t.Errorf("dashboard link hidden %v for %s", hidden, who)
 			}
-			b.do(t, "open #/admin", chromedp.Navigate(f.srv.URL+"/#/admin"))
+			b.open(t, "open #/admin", f.srv.URL+"/#/admin")
 			b.waitFor(t, "the error page", `!!document.querySelector('.error-page')`)
 			if code := eval[string](t, b, `document.querySelector('.error-code').dataset.status`); code != "403" {
 				t.Errorf("#/admin as %s: status %q, want 403", who, code)
@@ -246,7 +246,7 @@ func TestBrowserDashboardAndKeys(t *testing.T) {
 		}
 	}
 	step("dashboard", func(t *testing.T) {
-		b.do(t, "open the UI", chromedp.Navigate(f.srv.URL+"/"))
+		b.open(t, "open the UI", f.srv.URL+"/")
 		b.login(t, "sue", password)
 		b.waitFor(t, "the call list", `document.querySelectorAll('#calls tbody tr[data-id]').length > 0`)
 		b.do(t, "open the dashboard", chromedp.Click(chromedp.ID("nav-dashboard")))
@@ -311,7 +311,7 @@ func TestBrowserDashboardAndKeys(t *testing.T) {
 		b.do(t, "press Escape", chromedp.KeyEvent("\x1b"))
 		b.waitFor(t, "the help closed", `!document.querySelector('#help-dialog[open]')`)
 		// Typing in a field is not a shortcut.
-		b.do(t, "back to the list", chromedp.Navigate(f.srv.URL+"/#/calls"))
+		b.open(t, "back to the list", f.srv.URL+"/#/calls")
 		b.waitFor(t, "the call list", `document.querySelectorAll('#calls tbody tr[data-id]').length > 2`)
 		b.do(t, "type j?", chromedp.SendKeys(chromedp.ID("number"), "j?"))
 		if v := eval[string](t, b, `document.getElementById('number').value + (document.querySelector('dialog[open]') ? ' help' : '')`); v != "j?" {
@@ -349,8 +349,11 @@ func TestBrowserDashboardAndKeys(t *testing.T) {
 		// The time filter is read in the zone shown: 09:00 is 09:00 UTC.
 		b.do(t, "filter from 09:00:10", chromedp.SetValue(chromedp.ID("audit-from"), "2026-11-02T07:59"),
 			chromedp.Click(chromedp.CSS(`.audit-filters button[type="submit"]`)))
+		// The address changes first; the page (and its CSV link) follows
+		// when the filtered log has loaded.
 		b.waitFor(t, "the filtered URL", `location.hash.includes('from=2026-11-02T07%3A59%3A00Z')`)
-		if href := eval[string](t, b, `document.getElementById('audit-csv').getAttribute('href')`); !strings.HasPrefix(href, "/api/audit.csv?") || !strings.Contains(href, "from=2026-11-02T07%3A59%3A00Z") {
+		b.waitFor(t, "the filtered CSV link", `(document.getElementById('audit-csv')?.getAttribute('href') || '').includes('from=2026-11-02T07%3A59%3A00Z')`)
+		if href := eval[string](t, b, `document.getElementById('audit-csv').getAttribute('href')`); !strings.HasPrefix(href, "/api/audit.csv?") {
 			t.Errorf("CSV link %q", href)
 		}
 		b.check(t)
@@ -441,11 +444,11 @@ func TestBrowserLayout(t *testing.T) {
 		{"light", "rgb(243, 245, 248)", "rgb(27, 35, 48)"},
 		{"dark", "rgb(15, 20, 27)", "rgb(228, 233, 240)"},
 	}
-	b.do(t, "open the UI", chromedp.Navigate(f.srv.URL+"/"))
+	b.open(t, "open the UI", f.srv.URL+"/")
 	signedIn := false
 	for _, pg := range pages {
 		if pg.name != "login" && !signedIn {
-			b.do(t, "open the login page", chromedp.Navigate(f.srv.URL+"/#/login"))
+			b.open(t, "open the login page", f.srv.URL+"/#/login")
 			b.login(t, "ada", password)
 			b.waitFor(t, "the call list", `document.querySelectorAll('#calls tbody tr[data-id]').length > 0`)
 			signedIn = true

@@ -56,13 +56,13 @@ func TestBrowserCallPage(t *testing.T) {
 		}
 	}
 	step("login", func(t *testing.T) {
-		b.do(t, "open the UI", chromedp.Navigate(f.srv.URL+"/"))
+		b.open(t, "open the UI", f.srv.URL+"/")
 		b.login(t, "ada", password)
 		b.waitFor(t, "the call list", `document.querySelectorAll('#calls tbody tr[data-id]').length > 0`)
 	})
 
 	step("quality table fits", func(t *testing.T) {
-		b.do(t, "open the call with loss", chromedp.Navigate(f.srv.URL+"/#/calls/"+string(lossy.ID)))
+		b.open(t, "open the call with loss", f.srv.URL+"/#/calls/"+string(lossy.ID))
 		b.waitFor(t, "the streams table", `document.querySelectorAll('#streams tbody tr').length > 0`)
 		for _, vp := range []struct{ w, h int64 }{{1920, 1080}, {1280, 800}, {800, 1000}, {390, 844}} {
 			b.do(t, "resize", chromedp.EmulateViewport(vp.w, vp.h))
@@ -97,7 +97,7 @@ func TestBrowserCallPage(t *testing.T) {
 	})
 
 	step("quality over time", func(t *testing.T) {
-		b.do(t, "open the call with loss", chromedp.Navigate(f.srv.URL+"/#/calls/"+string(lossy.ID)))
+		b.open(t, "open the call with loss", f.srv.URL+"/#/calls/"+string(lossy.ID))
 		b.waitFor(t, "the charts", `document.querySelectorAll('#quality-charts .qchart-row').length === 3`)
 		// One line per stream that has packets (at most four).
 		dirs := 0
@@ -117,7 +117,9 @@ func TestBrowserCallPage(t *testing.T) {
 		if !rises {
 			t.Error("the loss chart shows no loss")
 		}
-		// The charts share the waveform's time axis: same left and width.
+		// The charts share the waveform's time axis: same left and width
+		// (the waveform comes with its own data: wait for it).
+		b.waitFor(t, "the waveform", `document.querySelectorAll('.wave canvas').length === 2 && document.querySelector('.wave-lanes').getBoundingClientRect().width > 0`)
 		align := eval[[]float64](t, b, `(() => { const a = document.querySelector('.wave-lanes').getBoundingClientRect(), c = document.querySelector('.qchart-plot').getBoundingClientRect(); return [a.left, a.width, c.left, c.width]; })()`)
 		if len(align) == 4 && (align[0] != align[2] || align[1] != align[3]) {
 			t.Errorf("waveform at %.0f+%.0f, charts at %.0f+%.0f", align[0], align[1], align[2], align[3])
@@ -132,7 +134,7 @@ func TestBrowserCallPage(t *testing.T) {
 	// 205 → 201: 5 s of audio.
 	target := f.callWith(t, func(c *spanrec.Call) bool { return c.Caller.Number == "205" && c.Audio != "" })
 	step("link to a moment", func(t *testing.T) {
-		b.do(t, "open the call at 3.5 s", chromedp.Navigate(f.srv.URL+"/#/calls/"+string(target.ID)+"?t=3.5"))
+		b.open(t, "open the call at 3.5 s", f.srv.URL+"/#/calls/"+string(target.ID)+"?t=3.5")
 		b.waitFor(t, "the waveform", `document.querySelectorAll('.wave canvas').length === 2`)
 		b.waitFor(t, "the waveform at 3.5 s", `document.querySelector('.wave-lanes').getAttribute('aria-valuenow') === '3.5'`)
 		dur := float64(target.AudioMS) / 1000
@@ -162,7 +164,7 @@ func TestBrowserCallPage(t *testing.T) {
 	})
 
 	step("spectrogram", func(t *testing.T) {
-		b.do(t, "open the call", chromedp.Navigate(f.srv.URL+"/#/calls/"+string(target.ID)))
+		b.open(t, "open the call", f.srv.URL+"/#/calls/"+string(target.ID))
 		b.waitFor(t, "the waveform", `document.querySelectorAll('.wave canvas').length === 2`)
 		// The peaks leave the lane's corner transparent; the spectrogram
 		// fills the lane.
@@ -190,7 +192,7 @@ func TestBrowserCallPage(t *testing.T) {
 	})
 
 	step("tags and notes", func(t *testing.T) {
-		b.do(t, "reload", chromedp.Navigate(f.srv.URL+"/#/calls/"+string(target.ID)))
+		b.open(t, "reload", f.srv.URL+"/#/calls/"+string(target.ID))
 		b.waitFor(t, "the tags panel", `!!document.getElementById('tag-input') && !!document.querySelector('#user-notes .no-notes')`)
 		b.do(t, "add a tag", chromedp.SendKeys(chromedp.ID("tag-input"), "Follow-up\n"))
 		b.waitFor(t, "the tag", `!!document.querySelector('#tags .tag[data-tag="follow-up"]')`)
@@ -209,7 +211,7 @@ func TestBrowserCallPage(t *testing.T) {
 		// The tag links to the calls with it.
 		b.do(t, "follow the tag", chromedp.Click(chromedp.CSS(`#tags .tag a`)))
 		b.waitFor(t, "the call list by tag", `location.hash === '#/calls?tag=follow-up'`)
-		b.do(t, "back", chromedp.Navigate(f.srv.URL+"/#/calls/"+string(target.ID)))
+		b.open(t, "back", f.srv.URL+"/#/calls/"+string(target.ID))
 		b.waitFor(t, "the tag", `!!document.querySelector('#tags .tag[data-tag="follow-up"] .tag-remove')`)
 		b.do(t, "remove the tag", chromedp.Click(chromedp.CSS(`#tags .tag[data-tag="follow-up"] .tag-remove`)))
 		// Other tests of the package tag the demo calls too (the fixture is

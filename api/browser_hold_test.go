@@ -19,10 +19,10 @@ func TestBrowserLegalHold(t *testing.T) {
 	f := newFixture(t, false, nil)
 	call := f.callWith(t, func(c *spanrec.Call) bool { return c.Audio != "" })
 	b := newBrowser(t)
-	b.do(t, "open the UI", chromedp.Navigate(f.srv.URL+"/"))
+	b.open(t, "open the UI", f.srv.URL+"/")
 	b.login(t, "ada", password)
 	b.waitFor(t, "the call list", `document.querySelectorAll('#calls tbody tr[data-id]').length > 0`)
-	b.do(t, "open the call", chromedp.Navigate(fmt.Sprintf("%s/#/calls/%s", f.srv.URL, call.ID)))
+	b.open(t, "open the call", fmt.Sprintf("%s/#/calls/%s", f.srv.URL, call.ID))
 	b.waitFor(t, "the hold button", `document.getElementById('hold-toggle')?.textContent === 'Legal hold…'`)
 	if eval[bool](t, b, `!!document.getElementById('hold-badge')`) {
 		t.Error("a hold badge on a call that is not held")
@@ -44,10 +44,10 @@ func TestBrowserLegalHold(t *testing.T) {
 
 	// A supervisor sees that it is held, and cannot change it.
 	s := newBrowser(t)
-	s.do(t, "open the UI", chromedp.Navigate(f.srv.URL+"/"))
+	s.open(t, "open the UI", f.srv.URL+"/")
 	s.login(t, "sue", password)
 	s.waitFor(t, "the call list", `document.querySelectorAll('#calls tbody tr[data-id]').length > 0`)
-	s.do(t, "open the call", chromedp.Navigate(fmt.Sprintf("%s/#/calls/%s", f.srv.URL, call.ID)))
+	s.open(t, "open the call", fmt.Sprintf("%s/#/calls/%s", f.srv.URL, call.ID))
 	s.waitFor(t, "the badge", `!!document.getElementById('hold-badge')`)
 	if eval[bool](t, s, `!!document.getElementById('hold-toggle')`) {
 		t.Error("a supervisor has the hold button")

@@ -61,7 +61,7 @@ func TestBrowserLadderHeadersPhone(t *testing.T) {
 	f := listFixture(t)
 	b := newBrowser(t)
 	b.do(t, "phone", chromedp.EmulateViewport(390, 844))
-	b.do(t, "open the UI", chromedp.Navigate(f.srv.URL+"/"))
+	b.open(t, "open the UI", f.srv.URL+"/")
 	b.login(t, "sue", password)
 	b.waitFor(t, "the call list", `document.querySelectorAll('#calls tbody tr[data-id]').length > 0`)
 	c := f.login(t, "sue")
@@ -80,7 +80,7 @@ func TestBrowserLadderHeadersPhone(t *testing.T) {
 				}
 			}
 		}
-		b.do(t, "open call "+string(call.ID), chromedp.Navigate(f.srv.URL+"/#/calls/"+string(call.ID)))
+		b.open(t, "open call "+string(call.ID), f.srv.URL+"/#/calls/"+string(call.ID))
 		b.waitFor(t, "its ladder", fmt.Sprintf(`location.hash.endsWith(%q) && document.querySelectorAll('.ladder-svg .heads .col-head').length === %d && document.querySelectorAll('.ladder-svg .msg').length === %d`,
 			string(call.ID), len(endpoints), len(msgs)))
 		got := eval[struct {

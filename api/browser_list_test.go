@@ -90,7 +90,7 @@ type layout struct {
 func TestBrowserCallListLayout(t *testing.T) {
 	f := listFixture(t)
 	b := newBrowser(t)
-	b.do(t, "open the UI", chromedp.Navigate(f.srv.URL+"/"))
+	b.open(t, "open the UI", f.srv.URL+"/")
 	b.login(t, "sue", password)
 	b.waitFor(t, "the call list", `document.querySelectorAll('#calls tbody tr[data-id]').length > 0`)
 	eval[chromedp.Void](t, b, `localStorage.removeItem('spanrec.calls.columns')`)
@@ -186,7 +186,7 @@ func TestBrowserCallListColumns(t *testing.T) {
 	f := listFixture(t)
 	b := newBrowser(t)
 	b.do(t, "wide window", chromedp.EmulateViewport(1920, 1080))
-	b.do(t, "open the UI", chromedp.Navigate(f.srv.URL+"/"))
+	b.open(t, "open the UI", f.srv.URL+"/")
 	b.login(t, "sue", password)
 	b.waitFor(t, "the call list", `document.querySelectorAll('#calls tbody tr[data-id]').length > 0`)
 	eval[chromedp.Void](t, b, `localStorage.removeItem('spanrec.calls.columns')`)
@@ -286,7 +286,7 @@ func TestBrowserCallListColumns(t *testing.T) {
 	if res, body := f.login(t, "sue").do("PUT", "/api/calls/"+nb6ID+"/tags/escalated", nil); res.StatusCode/100 != 2 {
 		t.Fatalf("tag the call: %d %s", res.StatusCode, body)
 	}
-	b.do(t, "back to the default order", chromedp.Navigate(f.srv.URL+"/#/calls?limit=100"))
+	b.open(t, "back to the default order", f.srv.URL+"/#/calls?limit=100")
 	b.waitFor(t, "the rows", fmt.Sprintf(`document.querySelectorAll('#calls tbody tr[data-id]').length === %d && !location.hash.includes('sort')`, len(f.calls)))
 	nb6 := rowOf("1135D8701739D86@10.251.23.139")
 	if got := eval[string](t, b, nb6+`.querySelector('td.col-pdd').textContent`); got != "0.35 s" {

@@ -24,7 +24,7 @@ func TestBrowserLiveInProgress(t *testing.T) {
 	active := waitActive(t, f, 8)
 
 	b := newBrowser(t)
-	b.do(t, "open the UI", chromedp.Navigate(f.srv.URL+"/"))
+	b.open(t, "open the UI", f.srv.URL+"/")
 	b.login(t, "sue", password)
 	b.waitFor(t, "the call list", `document.querySelectorAll('#calls tbody tr[data-id]').length > 0`)
 	shown := func(what string) {
@@ -72,9 +72,9 @@ func TestBrowserListen(t *testing.T) {
 	// The page first: the calls are fed in real time and must still be
 	// going on when Listen is clicked, however slow Chromium starts.
 	b := newBrowser(t)
-	b.do(t, "open the UI", chromedp.Navigate(f.srv.URL+"/#/live"))
+	b.open(t, "open the UI", f.srv.URL+"/#/live")
 	b.login(t, "sue", password)
-	b.do(t, "open the live view", chromedp.Navigate(f.srv.URL+"/#/live"))
+	b.open(t, "open the live view", f.srv.URL+"/#/live")
 	b.waitFor(t, "the live stream", `document.getElementById('live-conn').textContent === 'Connected'`)
 
 	calls := pcaptest.Concurrent(2, time.Second, 20*time.Second)

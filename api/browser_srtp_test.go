@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/chromedp/chromedp"
-
 	"github.com/spanrec/spanrec"
 	"github.com/spanrec/spanrec/api"
 	"github.com/spanrec/spanrec/sqlite"
@@ -32,7 +30,7 @@ func TestBrowserEncrypted(t *testing.T) {
 		return len(c.Streams) == 1 && c.Streams[0].Encryption == spanrec.SRTP
 	})
 	b := newBrowser(t)
-	b.do(t, "open the UI", chromedp.Navigate(f.srv.URL+"/"))
+	b.open(t, "open the UI", f.srv.URL+"/")
 	b.waitFor(t, "the login page", `!!document.getElementById('login-user')`)
 	b.login(t, "ada", password)
 	b.waitFor(t, "the call list", `document.querySelectorAll('#calls tbody tr[data-id]').length > 0`)
@@ -41,7 +39,7 @@ func TestBrowserEncrypted(t *testing.T) {
 	if !strings.HasPrefix(flags, "Encrypted media (SRTP): not decrypted | Notes: ") || strings.Contains(flags, "Recording") {
 		t.Errorf("the encrypted call's flags: %q", flags)
 	}
-	b.do(t, "open the encrypted call", chromedp.Navigate(fmt.Sprintf("%s/#/calls/%s", f.srv.URL, enc.ID)))
+	b.open(t, "open the encrypted call", fmt.Sprintf("%s/#/calls/%s", f.srv.URL, enc.ID))
 	b.waitFor(t, "the call page", `!!document.getElementById('call-title') && !!document.getElementById('streams')`)
 	if eval[bool](t, b, `!!document.getElementById('play')`) {
 		t.Error("a Play button over a call without audio")

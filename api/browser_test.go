@@ -133,6 +133,25 @@ func (b *browser) do(t *testing.T, what string, actions ...chromedp.Action[chrom
 	}
 }
 
+// open navigates to url and, when that is a move to another route of the
+// app in the same document (a new #hash), waits until the app has routed:
+// such a navigation returns before the page's hashchange handler runs, so
+// the previous page's DOM would answer the next waitFor, and be replaced
+// while the test reads it (a flake on a loaded machine). The app's router
+// clears <main> synchronously in its hashchange listener, which runs
+// before the one installed here.
+func (b *browser) open(t *testing.T, what, url string) {
+	t.Helper()
+	n := eval[int](t, b, `(() => { if (window.__routes === undefined) { window.__routes = 0; addEventListener('hashchange', () => { window.__routes++; }); } return window.__routes; })()`)
+	same := eval[bool](t, b, fmt.Sprintf(`location.href === %q`, url))
+	b.open(t, what, url)
+	if !same {
+		// A new document (a first load, another path) has no counter:
+		// chromedp waited for its load.
+		b.waitFor(t, what+" (routed)", fmt.Sprintf(`window.__routes === undefined || window.__routes > %d`, n))
+	}
+}
+
 // eval evaluates a JavaScript expression (awaiting a promise) into T.
 func eval[T any](t *testing.T, b *browser, js string) T {
 	t.Helper()
@@ -249,7 +268,7 @@ func TestBrowser(t *testing.T) {
 	}
 
 	step("login", func(t *testing.T) {
-		b.do(t, "open the UI", chromedp.Navigate(f.srv.URL+"/"))
+		b.open(t, "open the UI", f.srv.URL+"/")
 		b.waitFor(t, "the login page", `location.hash === '#/login' && !!document.getElementById('login-user')`)
 		b.login(t, "ada", "wrong password")
 		b.waitFor(t, "the login error", `document.getElementById('login-error').textContent.includes('Wrong user name or password')`)
@@ -351,7 +370,7 @@ func TestBrowser(t *testing.T) {
 		// The demo's call put on hold (a=sendonly/recvonly): its hold span
 		// gets a mark on the held side's lane and a shaded background.
 		held := f.callWith(t, func(c *spanrec.Call) bool { return len(c.Holds) > 0 && c.Audio != "" })
-		b.do(t, "open the held call", chromedp.Navigate(f.srv.URL+"/#/calls/"+string(held.ID)))
+		b.open(t, "open the held call", f.srv.URL+"/#/calls/"+string(held.ID))
 		b.waitFor(t, "the waveform", `document.querySelectorAll('.wave canvas').length === 2`)
 		b.waitFor(t, fmt.Sprintf("%d hold marks", len(held.Holds)),
 			fmt.Sprintf(`document.querySelectorAll('.wave .mark-hold').length === %d`, len(held.Holds)))
@@ -407,7 +426,7 @@ func TestBrowser(t *testing.T) {
 				t.Errorf("agent with extension 201 sees a call without it: %q", r)
 			}
 		}
-		b.do(t, "open another extension's call", chromedp.Navigate(f.srv.URL+"/#/calls/"+string(other.ID)))
+		b.open(t, "open another extension's call", f.srv.URL+"/#/calls/"+string(other.ID))
 		// Another agent's call answers 404, as if it did not exist, so that
 		// an agent cannot learn which calls exist (TestNoExistenceLeak).
 		b.waitFor(t, "the not-found page", `!!document.querySelector('.error-page')`)
@@ -451,7 +470,7 @@ func TestBrowser(t *testing.T) {
 		b.do(t, "sign out", chromedp.Click(chromedp.ID("logout")))
 		b.login(t, "ada", password)
 		b.waitFor(t, "the call list", `document.querySelectorAll('#calls tbody tr[data-id]').length > 0`)
-		b.do(t, "open the call", chromedp.Navigate(f.srv.URL+"/#/calls/"+string(victim.ID)))
+		b.open(t, "open the call", f.srv.URL+"/#/calls/"+string(victim.ID))
 		b.waitFor(t, "the call page", `!!document.getElementById('call-title') && !!document.getElementById('no-audio')`)
 		b.do(t, "ask to delete", chromedp.Click(chromedp.CSS(`.head-actions .btn-danger`)))
 		b.waitFor(t, "the confirmation", `!!document.querySelector('dialog[open]')`)

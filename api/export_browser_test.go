@@ -70,7 +70,7 @@ func TestBrowserExport(t *testing.T) {
 		}
 	}
 	step("login and search", func(t *testing.T) {
-		b.do(t, "open the UI", chromedp.Navigate(f.srv.URL+"/#/calls?status=answered"))
+		b.open(t, "open the UI", f.srv.URL+"/#/calls?status=answered")
 		b.login(t, "sue", password)
 		b.waitFor(t, "the answered calls", `location.hash.includes('status=answered') && document.querySelectorAll('#calls tbody tr[data-id]').length > 0 && !!document.getElementById('export-csv')`)
 	})
@@ -159,7 +159,7 @@ func TestBrowserExport(t *testing.T) {
 		if href := eval[string](t, b, `document.getElementById('export-csv').getAttribute('href')`); !strings.Contains(href, "ip=203.0.113.50") {
 			t.Errorf("Export CSV links to %s", href)
 		}
-		b.do(t, "back to the answered calls", chromedp.Navigate(f.srv.URL+"/#/calls?status=answered"))
+		b.open(t, "back to the answered calls", f.srv.URL+"/#/calls?status=answered")
 		b.waitFor(t, "the answered calls", fmt.Sprintf(`location.hash === '#/calls?status=answered' && document.querySelectorAll('#calls tbody tr[data-id]').length === %d && document.getElementById('ip').value === ''`, len(answered)))
 	})
 
@@ -176,7 +176,7 @@ func TestBrowserExport(t *testing.T) {
 	})
 
 	step("apply a saved search", func(t *testing.T) {
-		b.do(t, "reset the filters", chromedp.Navigate(f.srv.URL+"/#/calls"))
+		b.open(t, "reset the filters", f.srv.URL+"/#/calls")
 		b.waitFor(t, "every call", fmt.Sprintf(`location.hash === '#/calls' && document.querySelectorAll('#calls tbody tr[data-id]').length === %d`, len(f.calls)))
 		b.waitFor(t, "the saved searches", `document.getElementById('saved-search').options.length === 2`)
 		eval[chromedp.Void](t, b, `(() => { const s = document.getElementById('saved-search'); s.value = s.options[1].value; s.dispatchEvent(new Event('change')); })()`)

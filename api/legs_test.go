@@ -96,7 +96,7 @@ func TestBrowserLegs(t *testing.T) {
 	f := newFixture(t, false, nil)
 	withB2BUA(t, f)
 	b := newBrowser(t)
-	b.do(t, "open the UI", chromedp.Navigate(f.srv.URL+"/"))
+	b.open(t, "open the UI", f.srv.URL+"/")
 	b.waitFor(t, "the login page", `!!document.getElementById('login-user')`)
 	b.login(t, "sue", password)
 	rows := `document.querySelectorAll('#calls tbody tr[data-id]').length`
