@@ -114,3 +114,36 @@ func TestSeriesBounded(t *testing.T) {
 		t.Errorf("intervals hold %d of %d packets, %d empty; want all, and the 30 min silence empty", packets, n, empty)
 	}
 }
+
+// TestStopSeries: a series stopped after a minute keeps that minute's
+// intervals and adds none, while the stream's totals go on.
+func TestStopSeries(t *testing.T) {
+	s := Stats{Codec: "PCMU", Interval: 5 * time.Second}
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	h := Header{Version: 2}
+	n := 0
+	send := func(from, to time.Duration) {
+		for at := from; at < to; at += 20 * time.Millisecond {
+			h.Seq++
+			h.Timestamp += 160
+			s.Update(h, t0.Add(at), 8000)
+			n++
+		}
+	}
+	send(0, time.Minute)
+	if s.SeriesLen() != 11 { // the 12th interval is still open
+		t.Fatalf("%d finished intervals after a minute, want 11", s.SeriesLen())
+	}
+	s.StopSeries()
+	send(time.Minute, 3*time.Minute)
+	ivs, width := s.Series()
+	if len(ivs) != 11 || s.SeriesLen() != 11 || width != 5*time.Second {
+		t.Errorf("stopped series: %d intervals (%d kept) of %v, want the 11 finished before the stop", len(ivs), s.SeriesLen(), width)
+	}
+	if last := ivs[len(ivs)-1]; !last.Start.Equal(t0.Add(50*time.Second)) || last.Packets != 250 {
+		t.Errorf("last interval %v with %d packets, want 0:50 with 250", last.Start.Sub(t0), last.Packets)
+	}
+	if got := s.Snapshot().Packets; got != n {
+		t.Errorf("totals count %d packets, want %d", got, n)
+	}
+}
