@@ -194,6 +194,7 @@ func TestBrowserCallPage(t *testing.T) {
 	step("tags and notes", func(t *testing.T) {
 		b.open(t, "reload", f.srv.URL+"/#/calls/"+string(target.ID))
 		b.waitFor(t, "the tags panel", `!!document.getElementById('tag-input') && !!document.querySelector('#user-notes .no-notes')`)
+		b.waitFor(t, "the page settled", callPageSettled)
 		b.do(t, "add a tag", chromedp.SendKeys(chromedp.ID("tag-input"), "Follow-up\n"))
 		b.waitFor(t, "the tag", `!!document.querySelector('#tags .tag[data-tag="follow-up"]')`)
 		b.do(t, "write a note", chromedp.SendKeys(chromedp.ID("note-input"), "Caller <b>wants</b> a callback"), chromedp.Click(chromedp.ID("note-add")))
@@ -209,10 +210,12 @@ func TestBrowserCallPage(t *testing.T) {
 			t.Errorf("note meta %q lacks its author", meta)
 		}
 		// The tag links to the calls with it.
+		b.waitFor(t, "the page settled", callPageSettled)
 		b.do(t, "follow the tag", chromedp.Click(chromedp.CSS(`#tags .tag a`)))
 		b.waitFor(t, "the call list by tag", `location.hash === '#/calls?tag=follow-up'`)
 		b.open(t, "back", f.srv.URL+"/#/calls/"+string(target.ID))
 		b.waitFor(t, "the tag", `!!document.querySelector('#tags .tag[data-tag="follow-up"] .tag-remove')`)
+		b.waitFor(t, "the page settled", callPageSettled)
 		b.do(t, "remove the tag", chromedp.Click(chromedp.CSS(`#tags .tag[data-tag="follow-up"] .tag-remove`)))
 		// Other tests of the package tag the demo calls too (the fixture is
 		// shared): only this tag must be gone, here and once reloaded.

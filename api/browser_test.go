@@ -144,13 +144,19 @@ func (b *browser) open(t *testing.T, what, url string) {
 	t.Helper()
 	n := eval[int](t, b, `(() => { if (window.__routes === undefined) { window.__routes = 0; addEventListener('hashchange', () => { window.__routes++; }); } return window.__routes; })()`)
 	same := eval[bool](t, b, fmt.Sprintf(`location.href === %q`, url))
-	b.open(t, what, url)
+	b.do(t, what, chromedp.Navigate(url))
 	if !same {
 		// A new document (a first load, another path) has no counter:
 		// chromedp waited for its load.
 		b.waitFor(t, what+" (routed)", fmt.Sprintf(`window.__routes === undefined || window.__routes > %d`, n))
 	}
 }
+
+// callPageSettled is true once the parts of the call page that load after
+// it are in (the waveform with its quality charts, the notes): until then
+// the panels below them move, and a click (at the point where an element
+// was measured) may land on another one.
+const callPageSettled = `(!document.querySelector('.wave-box') || document.querySelector('.wave-box').dataset.loaded === 'true') && !!document.querySelector('#user-notes li')`
 
 // eval evaluates a JavaScript expression (awaiting a promise) into T.
 func eval[T any](t *testing.T, b *browser, js string) T {
@@ -326,6 +332,7 @@ func TestBrowser(t *testing.T) {
 
 	step("ladder shows the INVITE", func(t *testing.T) {
 		b.waitFor(t, "the ladder", `document.querySelectorAll('.ladder-svg .msg').length > 0`)
+		b.waitFor(t, "the page settled", callPageSettled)
 		first := eval[string](t, b, `document.querySelector('.ladder-svg .msg .msg-label').textContent`)
 		if !strings.HasPrefix(first, "INVITE") {
 			t.Errorf("first ladder message %q, want the INVITE", first)

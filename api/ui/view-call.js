@@ -254,6 +254,10 @@ function player(box, call, ctx) {
   }).catch((err) => {
     if (err.name === 'AbortError') return;
     waveBox.replaceChildren(h('p', { class: 'empty-note' }, `The waveform is not available: ${err.message}`));
+  }).finally(() => {
+    // Nothing above the page's lower panels moves any more (the tests
+    // wait for this before they click there).
+    waveBox.dataset.loaded = 'true';
   });
 
   return () => {
