@@ -356,12 +356,33 @@ func TestMigrateWithoutStore(t *testing.T) {
 	t.Setenv("AWS_ACCESS_KEY_ID", srv.AccessKey)
 	t.Setenv("AWS_SECRET_ACCESS_KEY", srv.SecretKey)
 	data := importDemo(t)
+	// An admin of the same name on both sides, with other passwords (two
+	// recorders that each had one): the central account stays.
+	if code, out, errs := runCLI(t, []byte("the sensor's password\n"), "user", "add", "admin", "--role", "admin", "--data", data); code != 0 {
+		t.Fatalf("user add: exit %d %s %s", code, out, errs)
+	}
+	if code, out, errs := runCLI(t, []byte("the central password\n"), "user", "add", "admin", "--role", "admin", "--index", u); code != 0 {
+		t.Fatalf("user add --index: exit %d %s %s", code, out, errs)
+	}
 	// A sensor configured for the central side ($SPANREC_INDEX, or index:
 	// in its configuration) migrates its own index.db all the same.
 	t.Setenv("SPANREC_INDEX", u)
 	code, out, errs := runCLI(t, nil, "migrate", "--data", data, "--to", u, "--no-progress")
-	if code != 0 || !strings.Contains(out, "No --store: the recordings stay in "+data) || !strings.Contains(out, "7 calls shipped (index rows only)") {
+	if code != 0 || !strings.Contains(out, "No --store: the recordings stay in "+data) || !strings.Contains(out, "7 calls shipped (index rows only)") ||
+		!strings.Contains(out, "note: user admin exists on the central side as another account") {
 		t.Fatalf("migrate without --store: exit %d\n%s\n%s", code, out, errs)
+	}
+	central, err := postgres.Open(context.Background(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer central.Close()
+	admin, err := central.User(context.Background(), "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := auth.VerifyPassword(admin.PasswordHash, "the central password"); !ok || err != nil {
+		t.Errorf("the central admin's password changed: %v", err)
 	}
 	code, out, errs = runCLI(t, nil, "migrate", "--data", data, "--to", u, "--store", srv.URL("x"), "--verify-content")
 	t.Logf("%s", out)
