@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -384,10 +385,35 @@ func TestMigrateWithoutStore(t *testing.T) {
 	if ok, err := auth.VerifyPassword(admin.PasswordHash, "the central password"); !ok || err != nil {
 		t.Errorf("the central admin's password changed: %v", err)
 	}
-	code, out, errs = runCLI(t, nil, "migrate", "--data", data, "--to", u, "--store", srv.URL("x"), "--verify-content")
+	// One recording damaged on the sensor's disk: its call is not
+	// shipped (said, exit 1), the others are.
+	cs, err := central.Calls(context.Background(), spanrec.CallFilter{Sort: spanrec.SortStart})
+	if err != nil || len(cs) != 7 || cs[0].Audio == "" {
+		t.Fatalf("central calls: %d, %v", len(cs), err)
+	}
+	damaged := filepath.Join(data, filepath.FromSlash(cs[0].Audio))
+	orig, err := os.ReadFile(damaged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(damaged, append(slices.Clone(orig), 0), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"migrate", "--data", data, "--to", u, "--store", srv.URL("x"), "--verify-content"}
+	code, out, errs = runCLI(t, nil, args...)
 	t.Logf("%s", out)
-	if code != 0 || !strings.Contains(out, "7 incomplete on the central side") || !regexp.MustCompile(`verified        7 calls in the central index, (1[0-4]|[7-9]) objects`).MatchString(out) {
-		t.Errorf("migrate with --store after one without: exit %d\n%s\n%s", code, out, errs)
+	if code != 1 || !strings.Contains(out, "7 incomplete on the central side") || !strings.Contains(out, "PROBLEM: call "+string(cs[0].ID)+" was not shipped") ||
+		!strings.Contains(out, "verified        6 calls in the central index") {
+		t.Errorf("migrate with --store after one without, one file damaged: exit %d\n%s\n%s", code, out, errs)
+	}
+	// Repaired, the next run ships it; nothing else moves.
+	if err := os.WriteFile(damaged, orig, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs = runCLI(t, nil, args...)
+	t.Logf("%s", out)
+	if code != 0 || !strings.Contains(out, "1 incomplete on the central side") || !regexp.MustCompile(`verified        7 calls in the central index, (1[0-4]|[7-9]) objects`).MatchString(out) {
+		t.Errorf("migrate after the repair: exit %d\n%s\n%s", code, out, errs)
 	}
 }
 
