@@ -85,12 +85,17 @@ func TestMigrateKilled(t *testing.T) {
 		t.Fatalf("%d calls imported, %v", len(calls), err)
 	}
 	at := time.Date(2026, 11, 2, 9, 30, 0, 0, time.UTC)
+	// Enough tags and notes that moving them takes a while (the second
+	// kill comes during it).
+	const perCall = 8
 	for i, c := range calls {
-		if _, err := local.AddTag(ctx, c.ID, "reviewed", "ada", at.Add(time.Duration(i)*time.Second)); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := local.AddNote(ctx, spanrec.CallNote{CallID: c.ID, User: "ada", At: at, Text: "checked " + strconv.Itoa(i)}); err != nil {
-			t.Fatal(err)
+		for j := range perCall {
+			if _, err := local.AddTag(ctx, c.ID, "reviewed-"+strconv.Itoa(j), "ada", at.Add(time.Duration(i)*time.Second)); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := local.AddNote(ctx, spanrec.CallNote{CallID: c.ID, User: "ada", At: at, Text: "checked " + strconv.Itoa(i)}); err != nil {
+				t.Fatal(err)
+			}
 		}
 		if err := local.AddEvent(ctx, auth.Event{At: at.Add(time.Duration(i) * time.Millisecond), User: "ada", Action: auth.ActionPlay, CallID: string(c.ID), Remote: "192.0.2.9"}); err != nil {
 			t.Fatal(err)
@@ -113,10 +118,15 @@ func TestMigrateKilled(t *testing.T) {
 	if err != nil || n < 2 || n >= len(calls) {
 		t.Errorf("after the first kill the central index has %d calls (%v); want some of %d\n%s", n, err, len(calls), out1)
 	}
-	out2 := killMigrate(t, regexp.MustCompile(`annotations of calls ([4-9]|\d\d+) of`), args...)
-	tagged, err := central.Count(ctx, spanrec.CallFilter{Tag: "reviewed"})
-	if err != nil || tagged == 0 || tagged >= len(calls) {
-		t.Errorf("after the second kill %d calls are tagged centrally (%v); want some of %d\n%s", tagged, err, len(calls), out2)
+	out2 := killMigrate(t, regexp.MustCompile(`annotations of calls [2-9] of`), args...)
+	// The kill lands a moment after the line: on a loaded machine the
+	// child may have moved more meanwhile, rarely all.
+	tagged, err := central.Count(ctx, spanrec.CallFilter{Tag: "reviewed-0"})
+	switch {
+	case err != nil || tagged == 0:
+		t.Errorf("after the second kill %d calls are tagged centrally (%v)\n%s", tagged, err, out2)
+	case tagged == len(calls):
+		t.Logf("the second kill came after the last call's tags were moved")
 	}
 	code, out3, errs3 := runCLI(t, nil, append([]string{"migrate"}, args...)...)
 	if code != 0 || !strings.Contains(out3, "Verified: everything") {
@@ -131,13 +141,13 @@ func TestMigrateKilled(t *testing.T) {
 	if n, err := central.Count(ctx, spanrec.CallFilter{}); err != nil || n != len(calls) {
 		t.Errorf("central index: %d calls, %v; want %d", n, err, len(calls))
 	}
-	if n, err := central.Count(ctx, spanrec.CallFilter{Tag: "reviewed"}); err != nil || n != len(calls) {
-		t.Errorf("central index: %d calls tagged, %v; want %d", n, err, len(calls))
-	}
 	for _, c := range calls {
+		if n, err := central.TagCount(ctx, c.ID); err != nil || n != perCall {
+			t.Errorf("call %s: %d tags centrally, %v; want %d", c.ID, n, err, perCall)
+		}
 		notes, err := central.Notes(ctx, c.ID)
-		if err != nil || len(notes) != 1 {
-			t.Errorf("call %s: %d notes centrally, %v; want 1", c.ID, len(notes), err)
+		if err != nil || len(notes) != perCall {
+			t.Errorf("call %s: %d notes centrally, %v; want %d", c.ID, len(notes), err, perCall)
 		}
 	}
 	if _, n, err := central.Events(ctx, auth.EventFilter{}); err != nil || n != nEvents {
