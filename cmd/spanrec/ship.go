@@ -77,7 +77,9 @@ const connectTimeout = 30 * time.Second
 // central side is down), and the function that closes what it opened.
 func (e *env) newShipper(local *sqlite.DB, c centralSide) (*ship.Shipper, func()) {
 	var opened *postgres.DB
-	sh := &ship.Shipper{Outbox: local, DataDir: e.dataDir, Log: e.log}
+	// ship.Local: the calls whole (quality over time, SIP headers), which
+	// sqlite.DB.Call leaves out.
+	sh := &ship.Shipper{Outbox: ship.Local{DB: local}, DataDir: e.dataDir, Log: e.log}
 	sh.Connect = func(ctx context.Context) (ship.Central, error) {
 		ctx, cancel := context.WithTimeout(ctx, connectTimeout)
 		defer cancel()
