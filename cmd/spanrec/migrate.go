@@ -125,9 +125,6 @@ type migration struct {
 	// deleting are the calls whose deletion has begun here (an admin's,
 	// retention's): not moved, lest a deleted recording live on centrally.
 	deleting map[spanrec.CallID]bool
-	// failed are the calls that could not be shipped for their own
-	// content: passed over, said at the end.
-	failed map[spanrec.CallID]bool
 }
 
 // maxSavedSearches is the API's bound on one user's saved searches, kept
@@ -153,7 +150,7 @@ func (m *migration) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	m.deleting, m.failed = map[spanrec.CallID]bool{}, map[spanrec.CallID]bool{}
+	m.deleting = map[spanrec.CallID]bool{}
 	for _, d := range ds {
 		m.deleting[d.Call] = true
 	}
@@ -244,25 +241,16 @@ func (o *listOutbox) OutboxBacklog(context.Context) (int, time.Time, error) {
 	return len(o.ids), time.Time{}, nil
 }
 
-// filtered is the outbox the migration's Shipper reads. Calls being
+// filtered is the outbox the migration's Shipper reads: calls being
 // deleted here are not there (the Shipper takes them off the outbox
-// unshipped, as it does a call deleted since it was queued); calls that
-// failed on their own content (skip) are passed over and stay queued; last
-// is the call the Shipper read last: the one an error is about.
+// unshipped, as it does a call deleted since it was queued).
 type filtered struct {
 	outbox   ship.Outbox
 	deleting map[spanrec.CallID]bool
-	skip     map[spanrec.CallID]bool
-	last     spanrec.CallID
 }
 
 func (o *filtered) Outbox(ctx context.Context, limit int) ([]sqlite.Queued, error) {
-	qs, err := o.outbox.Outbox(ctx, limit+len(o.skip))
-	if err != nil {
-		return nil, err
-	}
-	qs = slices.DeleteFunc(qs, func(q sqlite.Queued) bool { return o.skip[q.ID] })
-	return qs[:min(limit, len(qs))], nil
+	return o.outbox.Outbox(ctx, limit)
 }
 
 func (o *filtered) MarkShipped(ctx context.Context, q sqlite.Queued) error {
@@ -274,7 +262,6 @@ func (o *filtered) OutboxBacklog(ctx context.Context) (int, time.Time, error) {
 }
 
 func (o *filtered) Call(ctx context.Context, id spanrec.CallID) (*spanrec.Call, error) {
-	o.last = id
 	if o.deleting[id] {
 		return nil, spanrec.Errorf(spanrec.ENOTFOUND, "call %s is being deleted", id)
 	}
@@ -330,26 +317,22 @@ func (p *progress) step(bytes int64) {
 
 // ship drains outbox into the central index and store with a Shipper.
 func (m *migration) ship(ctx context.Context, outbox ship.Outbox, what string, total int) (ship.Stats, error) {
-	f := &filtered{outbox: outbox, deleting: m.deleting, skip: m.failed}
-	sh := &ship.Shipper{Outbox: f, DataDir: m.dataDir, Log: m.log}
+	sh := &ship.Shipper{Outbox: &filtered{outbox: outbox, deleting: m.deleting}, DataDir: m.dataDir, Log: m.log}
 	if m.store != nil {
 		sh.Store = m.store
 	}
 	p := &progress{out: m.out, on: m.progress, what: what, total: total}
 	sh.Index = progressIndex{CallIndex: m.central, onPut: func() { p.step(sh.Stats().Bytes) }}
-	for {
-		err := sh.Drain(ctx)
-		// A file whose bytes are not its SHA-256 (damaged on this disk),
-		// or a key the store holds with other content (objects are
-		// written once), fails that call alone: it stays queued, is said,
-		// and the others go on. Any other error (the network, the central
-		// side) stops the step.
-		if err == nil || !errors.Is(err, s3.ErrMismatch) || m.failed[f.last] {
-			return sh.Stats(), err
-		}
-		m.failed[f.last] = true
-		m.problem("call %s was not shipped: %v (spanrec fsck checks the data directory's files against their SHA-256)", f.last, err)
+	// A call that cannot be shipped as it is (a file whose bytes are not
+	// its SHA-256, damaged on this disk; a key the store holds with other
+	// content) stays queued and is passed over by Drain, which logs it;
+	// verification says which calls are not on the central side.
+	err := sh.Drain(ctx)
+	st := sh.Stats()
+	if st.Stuck > 0 {
+		m.warn("%d calls could not be shipped as they are (a file whose bytes do not match its SHA-256, or a key the store holds with other bytes; the log says which): they stay queued; `spanrec fsck` checks the files", st.Stuck)
 	}
+	return st, err
 }
 
 // calls ships every call of the outbox (every call of the data directory
@@ -475,9 +458,6 @@ func (m *migration) verifyCalls(ctx context.Context) error {
 		return good, nil
 	}
 	err := m.eachCall(ctx, "verified", func(c *spanrec.Call) error {
-		if m.failed[c.ID] {
-			return nil // said already
-		}
 		good, err := check(c, false)
 		if err != nil {
 			return err
@@ -500,9 +480,6 @@ func (m *migration) verifyCalls(ctx context.Context) error {
 		}
 		m.reportShipped(st)
 		for _, id := range redo {
-			if m.failed[id] {
-				continue // said already
-			}
 			c, err := m.local.Call(ctx, id)
 			if spanrec.ErrorKind(err) == spanrec.ENOTFOUND {
 				continue // deleted meanwhile

@@ -402,7 +402,8 @@ func TestMigrateWithoutStore(t *testing.T) {
 	args := []string{"migrate", "--data", data, "--to", u, "--store", srv.URL("x"), "--verify-content"}
 	code, out, errs = runCLI(t, nil, args...)
 	t.Logf("%s", out)
-	if code != 1 || !strings.Contains(out, "7 incomplete on the central side") || !strings.Contains(out, "PROBLEM: call "+string(cs[0].ID)+" was not shipped") ||
+	if code != 1 || !strings.Contains(out, "7 incomplete on the central side") || !strings.Contains(out, "PROBLEM: call "+string(cs[0].ID)+": "+cs[0].Audio+" is not in the store") ||
+		!strings.Contains(out, "1 calls could not be shipped as they are") || !strings.Contains(errs, string(cs[0].ID)) ||
 		!strings.Contains(out, "verified        6 calls in the central index") {
 		t.Errorf("migrate with --store after one without, one file damaged: exit %d\n%s\n%s", code, out, errs)
 	}
