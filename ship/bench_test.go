@@ -179,7 +179,7 @@ func benchShip(b *testing.B, sensorCount int, withStore bool) {
 				b.Fatal(err)
 			}
 			centrals[i] = central
-			sh := &ship.Shipper{Outbox: s.db, Index: central, DataDir: s.dir, Log: discard}
+			sh := &ship.Shipper{Outbox: ship.Local{DB: s.db}, Index: central, DataDir: s.dir, Log: discard}
 			if withStore {
 				store, err := s3.Open(ctx, s3.Config{URL: srv.URL(fmt.Sprintf("it%d-sensor%d", iter, i)), AccessKey: srv.AccessKey, SecretKey: srv.SecretKey})
 				if err != nil {
@@ -328,7 +328,7 @@ func BenchmarkImportWhileShipping(b *testing.B) {
 					if err != nil {
 						b.Fatal(err)
 					}
-					sh = &ship.Shipper{Outbox: db, Index: central, Store: store, DataDir: dir, Log: discard}
+					sh = &ship.Shipper{Outbox: ship.Local{DB: db}, Index: central, Store: store, DataDir: dir, Log: discard}
 					runCtx, cancel := context.WithCancel(ctx)
 					stop = cancel
 					go func() { sh.Run(runCtx, 100*time.Millisecond); close(done) }()
