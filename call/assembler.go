@@ -243,29 +243,64 @@ type Assembler struct {
 const maxClaims = 8
 
 // claims are the calls that claim one media endpoint, the latest binder
-// (the owner) last. ver changes whenever the list does, a claimant stops
-// sharing (ends in signalling) or the entry leaves the directory, so that
-// the flowSets through the endpoint look their calls up again.
+// (the owner) last. changed is called whenever the list changes, a
+// claimant stops sharing (ends in signalling) or the entry leaves the
+// directory, so that the flowSets through the endpoint look their calls
+// up again.
 type claims struct {
-	bs  []binding
-	ver uint64
+	bs []binding
+	// sets are the flowSets that looked their calls up through this
+	// endpoint (match) and are still in Assembler.flows.
+	sets []*flowSet
+}
+
+// changed marks the flowSets through the endpoint stale: their next
+// packet looks their calls up again (match).
+func (cs *claims) changed() {
+	for _, fs := range cs.sets {
+		fs.stale = true
+	}
+	clear(cs.sets)
+	cs.sets = cs.sets[:0]
+}
+
+// register notes that fs looked its calls up through cs.
+func (cs *claims) register(fs *flowSet) {
+	if !slices.Contains(cs.sets, fs) {
+		cs.sets = append(cs.sets, fs)
+	}
+}
+
+// unregister forgets fs, which left Assembler.flows.
+func (cs *claims) unregister(fs *flowSet) {
+	if i := slices.Index(cs.sets, fs); i >= 0 {
+		cs.sets = slices.Delete(cs.sets, i, i+1)
+	}
 }
 
 // flowSet is one directional flow (src → dst) and the flows of the calls
 // that get its packets: usually one; several when the legs of one
 // conversation (B2BUA, direct media) all name both of its endpoints.
+//
+// Every media packet reads it, so it is kept to one cache line: the flows
+// are held in first unless more than two calls share the flow, and
+// whether the calls are still those of the directory is a flag set by the
+// endpoints' claims when they change (claims.changed), not versions read
+// from the claims (two more cache misses per packet).
 type flowSet struct {
 	flows []*flow
-	// The claims of the endpoints and their versions when flows was
-	// looked up.
-	src, dst       *claims
-	srcVer, dstVer uint64
-	primary        bool // looked up for HandleMedia (not HandleSharedMedia)
+	// stale is set when the claims of either endpoint changed since flows
+	// was looked up.
+	stale   bool
+	primary bool // looked up for HandleMedia (not HandleSharedMedia)
+	// The claims of the endpoints when flows was looked up.
+	src, dst *claims
+	first    [2]*flow // flows' first backing array
 }
 
 // current reports whether fs's calls are still those the directory gives.
 func (fs *flowSet) current(primary bool) bool {
-	return fs.primary == primary && fs.src.ver == fs.srcVer && fs.dst.ver == fs.dstVer
+	return !fs.stale && fs.primary == primary
 }
 
 // claimsOf returns the bindings of ep, nil if no call claims it.
@@ -291,7 +326,7 @@ func (a *Assembler) entry(ep netip.AddrPort) *claims {
 func (a *Assembler) unshare(c *state) {
 	for _, ep := range c.endpoints {
 		if cs := a.media[ep]; cs != nil {
-			cs.ver++
+			cs.changed()
 		}
 	}
 }
@@ -591,7 +626,7 @@ func (a *Assembler) bind(c *state, ep netip.AddrPort, side spanrec.Side, rtcp bo
 	if n := len(bs); n > 0 && bs[n-1].c == c && bs[n-1].side == side && bs[n-1].rtcp == rtcp {
 		return // unchanged
 	}
-	cs.ver++
+	cs.changed()
 	known := false
 	for i, b := range bs {
 		if b.c == c {
@@ -676,7 +711,8 @@ func (a *Assembler) match(fs *flowSet, key flowKey, primary bool) *flowSet {
 			owner = b.c
 			if len(a.claimsOf(key.src)) == 0 {
 				cs := a.entry(key.src)
-				cs.bs, cs.ver = append(cs.bs, binding{c: b.c, side: other(b.side), rtcp: b.rtcp}), cs.ver+1
+				cs.bs = append(cs.bs, binding{c: b.c, side: other(b.side), rtcp: b.rtcp})
+				cs.changed()
 				b.c.endpoints = append(b.c.endpoints, key.src)
 			}
 			next = append(next, a.flowOf(fs, b.c, key, other(b.side), b.rtcp))
@@ -696,19 +732,36 @@ func (a *Assembler) match(fs *flowSet, key flowKey, primary bool) *flowSet {
 	}
 	if len(next) == 0 {
 		a.scratch = next
-		delete(a.flows, key)
+		if fs != nil {
+			a.dropSet(key, fs)
+		}
 		return nil
 	}
 	if fs == nil {
 		fs = &flowSet{}
+		fs.flows = fs.first[:0]
 		a.flows[key] = fs
 	}
 	fs.flows = append(fs.flows[:0], next...)
 	clear(next)
 	a.scratch = next[:0]
 	fs.src, fs.dst = a.entry(key.src), a.entry(key.dst)
-	fs.srcVer, fs.dstVer, fs.primary = fs.src.ver, fs.dst.ver, primary
+	fs.src.register(fs)
+	fs.dst.register(fs)
+	fs.stale, fs.primary = false, primary
 	return fs
+}
+
+// dropSet removes the flowSet of key from the flows and from the claims
+// it registered with.
+func (a *Assembler) dropSet(key flowKey, fs *flowSet) {
+	delete(a.flows, key)
+	if fs.src != nil {
+		fs.src.unregister(fs)
+	}
+	if fs.dst != nil {
+		fs.dst.unregister(fs)
+	}
 }
 
 // flowOf returns c's flow for key: the one it had in fs or before (a
@@ -869,7 +922,7 @@ func (a *Assembler) finish(c *state) {
 		if cs == nil {
 			continue
 		}
-		cs.ver++
+		cs.changed()
 		for i, b := range cs.bs {
 			if b.c == c {
 				cs.bs = slices.Delete(cs.bs, i, i+1)
@@ -889,12 +942,12 @@ func (a *Assembler) finish(c *state) {
 			fs.flows = slices.Delete(fs.flows, i, i+1)
 		}
 		if len(fs.flows) == 0 {
-			delete(a.flows, f.key)
+			a.dropSet(f.key, fs)
 		}
 		// The empty entries the flow made for its endpoints go too.
 		for _, ep := range []netip.AddrPort{f.key.src, f.key.dst} {
 			if cs := a.media[ep]; cs != nil && len(cs.bs) == 0 {
-				cs.ver++
+				cs.changed()
 				delete(a.media, ep)
 			}
 		}

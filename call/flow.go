@@ -16,14 +16,24 @@ import (
 )
 
 // flow is one direction of a media session (src → dst) and what it carried.
+//
+// The fields every media packet uses (flow.handle) come first, so that
+// they share as few cache lines as they can: with a thousand calls in
+// progress each packet finds its flow, call and stream out of cache.
 type flow struct {
-	key  flowKey
-	c    *state
-	side spanrec.Side // the party who sent it
-	rtcp bool
-
-	streams []*stream // one per SSRC, in order of appearance
+	c       *state
+	cur     *stream // the stream of the latest RTP packet
 	track   *render.Track
+	ptGen   int
+	pt      payloadInfo // cache of the last payload type
+	encKey  encCache
+	enc     spanrec.Encryption // cached by encryption
+	rtcp    bool
+	trackPT uint8
+
+	side    spanrec.Side // the party who sent it
+	key     flowKey
+	streams []*stream       // one per SSRC, in order of appearance
 	tracks  []*render.Track // every track the flow made, to judge noise
 	zrtp    int             // ZRTP packets (RFC 6189)
 
@@ -32,9 +42,6 @@ type flow struct {
 	// (opGen).
 	sec           *srtp.Stream
 	keyGen, opGen int
-	enc           spanrec.Encryption // cached by encryption
-	encKey        encCache
-	trackPT       uint8
 	events        rtpstream.Events
 
 	rtcpPackets int
@@ -43,8 +50,6 @@ type flow struct {
 	// counts the rest.
 	reports        []rtpstream.RTCPReport
 	reportsDropped int
-	pt             payloadInfo // cache of the last payload type
-	ptGen          int
 }
 
 // stream is the quality state of one SSRC in a flow.
@@ -106,8 +111,8 @@ func (f *flow) handle(a *Assembler, p *packet.Packet) {
 		a.stats.MalformedRTP++
 		return
 	}
-	if c.firstMedia.IsZero() {
-		c.firstMedia = p.Time
+	if !c.hasMedia {
+		c.hasMedia, c.firstMedia = true, p.Time
 	}
 	pt := f.payloadType(c, h.PayloadType)
 	s := f.stream(a, h.SSRC)
@@ -256,14 +261,19 @@ func (f *flow) readRTCP(a *Assembler, b []byte, t time.Time) {
 }
 
 func (f *flow) stream(a *Assembler, ssrc uint32) *stream {
+	if s := f.cur; s != nil && s.ssrc == ssrc {
+		return s
+	}
 	for i := len(f.streams) - 1; i >= 0; i-- {
 		if s := f.streams[i]; s.ssrc == ssrc {
+			f.cur = s
 			return s
 		}
 	}
 	s := &stream{ssrc: ssrc}
 	a.startSeries(f.c, s)
 	f.streams = append(f.streams, s)
+	f.cur = s
 	return s
 }
 

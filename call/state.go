@@ -22,14 +22,22 @@ import (
 )
 
 // state is one call in progress.
+//
+// The fields every media packet uses (flow.handle) come first, within 64
+// bytes, so that a packet touches one or two of the state's cache lines.
 type state struct {
-	d   *dialog.Dialog
-	id  spanrec.CallID
-	rtp map[spanrec.Side]map[uint8]sipmsg.RTPMap
-	// sdpGen counts the SDP bodies seen, to invalidate payload caches.
-	sdpGen int
-	first  time.Time // first packet
-	last   time.Time // latest packet, SIP or media
+	pcap     *capture.Writer
+	media    int       // media packets of the call (see journalMedia)
+	sdpGen   int       // SDP bodies seen, to invalidate payload caches
+	last     time.Time // latest packet, SIP or media
+	zrtp     bool      // a ZRTP packet was seen in the call's media
+	hasMedia bool      // firstMedia is set
+	noAudio  bool      // started while the disk was full: no pcapng, no tracks
+
+	d     *dialog.Dialog
+	id    spanrec.CallID
+	rtp   map[spanrec.Side]map[uint8]sipmsg.RTPMap
+	first time.Time // first packet
 
 	finishedAt     time.Time // when the dialog ended in signalling
 	answerNotified bool      // Config.Progress was told of the answer
@@ -40,15 +48,11 @@ type state struct {
 	spool    string
 	pcapFile *render.File
 	pcapHash hash.Hash // SHA-256 of every byte written to pcapFile
-	pcap     *capture.Writer
 	fileErr  error
-	noAudio  bool // started while the disk was full: no pcapng, no tracks
 
 	// secure is what each side's latest SDP says of the encryption of
 	// its audio (index: sideIndex).
 	secure [2]sideSecurity
-	// zrtp is set once a ZRTP packet was seen in the call's media.
-	zrtp bool
 	// keyGen counts the changes of the sides' a=crypto lines.
 	keyGen int
 
@@ -72,9 +76,8 @@ type state struct {
 	// signalless: found as RTP alone (StartSignalless), no SIP.
 	signalless bool
 	dirty      bool // changed since the journal was last written
-	// media counts the media packets of the call, journalMedia their
-	// count when the journal was last written.
-	media, journalMedia int
+	// journalMedia is media when the journal was last written.
+	journalMedia int
 	// mem is the bytes of the budget the call holds (Config.Budget);
 	// seriesMem those its streams' quality series hold (see series.go),
 	// seriesStreams the streams that keep one, seriesStopped whether the
