@@ -68,10 +68,14 @@ func (db *DB) PutCall(ctx context.Context, c *spanrec.Call) error {
 		return fmt.Errorf("index: put call %s: %w", c.ID, err)
 	}
 	defer tx.Rollback()
-	if err := db.putCall(ctx, tx, c, args); err != nil {
+	var exists bool
+	if err := db.queryRow(ctx, tx, callExistsQuery, c.ID).Scan(&exists); err != nil {
 		return fmt.Errorf("index: put call %s: %w", c.ID, err)
 	}
-	if err := db.linkCall(ctx, tx, c); err != nil {
+	if err := db.putCall(ctx, tx, c, args, !exists); err != nil {
+		return fmt.Errorf("index: put call %s: %w", c.ID, err)
+	}
+	if err := db.linkCall(ctx, tx, c, !exists); err != nil {
 		return fmt.Errorf("index: put call %s: %w", c.ID, err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -80,7 +84,9 @@ func (db *DB) PutCall(ctx context.Context, c *spanrec.Call) error {
 	return nil
 }
 
-func (db *DB) putCall(ctx context.Context, tx *sql.Tx, c *spanrec.Call, args []any) error {
+// putCall stores c's row and the rows that hang from it; isNew says that
+// the call was not stored before, so that there are none to delete.
+func (db *DB) putCall(ctx context.Context, tx *sql.Tx, c *spanrec.Call, args []any, isNew bool) error {
 	if err := db.exec(ctx, tx, upsertCall, args...); err != nil {
 		return err
 	}
@@ -91,11 +97,13 @@ func (db *DB) putCall(ctx context.Context, tx *sql.Tx, c *spanrec.Call, args []a
 	if err := db.exec(ctx, tx, queueCall, c.ID, end.UnixNano(), queueVersion()); err != nil {
 		return err
 	}
-	if err := db.exec(ctx, tx, deleteStreams, c.ID); err != nil {
-		return err
-	}
-	if err := db.exec(ctx, tx, deleteDTMF, c.ID); err != nil {
-		return err
+	if !isNew {
+		if err := db.exec(ctx, tx, deleteStreams, c.ID); err != nil {
+			return err
+		}
+		if err := db.exec(ctx, tx, deleteDTMF, c.ID); err != nil {
+			return err
+		}
 	}
 	if len(c.Streams) > 0 {
 		st, err := db.txStmt(ctx, tx, insertStream)
@@ -116,10 +124,10 @@ func (db *DB) putCall(ctx context.Context, tx *sql.Tx, c *spanrec.Call, args []a
 			}
 		}
 	}
-	if err := db.putSearch(ctx, tx, c); err != nil {
+	if err := db.putSearch(ctx, tx, c, isNew); err != nil {
 		return err
 	}
-	if err := putQuality(ctx, tx, c); err != nil {
+	if err := db.putQuality(ctx, tx, c, isNew); err != nil {
 		return err
 	}
 	if len(c.DTMF) > 0 {

@@ -38,10 +38,12 @@ const linkedCalls = `SELECT DISTINCT l2.call_id, b.start_ns FROM call_links l1
 	ORDER BY l2.call_id`
 
 // linkCall stores c's link keys and sets the interaction of c and of the
-// calls linked with it.
-func (db *DB) linkCall(ctx context.Context, tx *sql.Tx, c *spanrec.Call) error {
-	if err := db.exec(ctx, tx, deleteLinks, c.ID); err != nil {
-		return fmt.Errorf("links: %w", err)
+// calls linked with it. A new call has no keys to delete.
+func (db *DB) linkCall(ctx context.Context, tx *sql.Tx, c *spanrec.Call, isNew bool) error {
+	if !isNew {
+		if err := db.exec(ctx, tx, deleteLinks, c.ID); err != nil {
+			return fmt.Errorf("links: %w", err)
+		}
 	}
 	for i, k := range c.LinkKeys {
 		if i >= 64 || len(k) > 512 {

@@ -12,7 +12,7 @@ import (
 // putQuality stores the Quality of c's streams, replacing what the call
 // had, when at least one stream carries it; a call without (one read back
 // from the index, or from an older recorder) keeps the stored figures.
-func putQuality(ctx context.Context, tx *sql.Tx, c *spanrec.Call) error {
+func (db *DB) putQuality(ctx context.Context, tx *sql.Tx, c *spanrec.Call, isNew bool) error {
 	have := false
 	for i := range c.Streams {
 		have = have || c.Streams[i].Quality != nil
@@ -20,8 +20,10 @@ func putQuality(ctx context.Context, tx *sql.Tx, c *spanrec.Call) error {
 	if !have {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM stream_quality WHERE call_id = ?`, c.ID); err != nil {
-		return fmt.Errorf("stream quality: %w", err)
+	if !isNew {
+		if err := db.exec(ctx, tx, deleteQuality, c.ID); err != nil {
+			return fmt.Errorf("stream quality: %w", err)
+		}
 	}
 	for i := range c.Streams {
 		q := c.Streams[i].Quality
@@ -32,7 +34,7 @@ func putQuality(ctx context.Context, tx *sql.Tx, c *spanrec.Call) error {
 		if err != nil {
 			return fmt.Errorf("stream %d quality: %w", i, err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO stream_quality (call_id, seq, quality) VALUES (?, ?, ?)`, c.ID, i, string(js)); err != nil {
+		if err := db.exec(ctx, tx, insertQuality, c.ID, i, string(js)); err != nil {
 			return fmt.Errorf("stream %d quality: %w", i, err)
 		}
 	}

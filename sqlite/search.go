@@ -12,9 +12,12 @@ import (
 
 const (
 	deleteHeaders = `DELETE FROM call_headers WHERE call_id = ?`
-	insertHeader  = `INSERT INTO call_headers (call_id, seq, name, value) VALUES (?, ?, ?, ?)`
 	deleteAddrs   = `DELETE FROM call_addrs WHERE call_id = ?`
-	insertAddr    = `INSERT OR IGNORE INTO call_addrs (call_id, addr) VALUES (?, ?)`
+)
+
+var (
+	insertHeaders = newMultiInsert(`INSERT INTO call_headers (call_id, seq, name, value)`, 4)
+	insertAddrs   = newMultiInsert(`INSERT OR IGNORE INTO call_addrs (call_id, addr)`, 2)
 )
 
 // callAddrs returns every address call c used: its parties' signalling
@@ -65,26 +68,32 @@ func (db *DB) SIPHeaders(ctx context.Context, id spanrec.CallID) ([]spanrec.SIPH
 	return hs, nil
 }
 
-// putSearch replaces the rows that searches by header and address read.
-func (db *DB) putSearch(ctx context.Context, tx *sql.Tx, c *spanrec.Call) error {
-	if err := db.exec(ctx, tx, deleteHeaders, c.ID); err != nil {
-		return err
-	}
-	if err := db.exec(ctx, tx, deleteAddrs, c.ID); err != nil {
-		return err
-	}
-	for i, h := range c.SIPHeaders {
-		if i >= spanrec.MaxSIPHeaders { // the recorder bounds them; so does the index
-			break
+// putSearch replaces the rows that searches by header and address read;
+// a new call (stored for the first time) has none to delete.
+func (db *DB) putSearch(ctx context.Context, tx *sql.Tx, c *spanrec.Call, isNew bool) error {
+	if !isNew {
+		if err := db.exec(ctx, tx, deleteHeaders, c.ID); err != nil {
+			return err
 		}
-		if err := db.exec(ctx, tx, insertHeader, c.ID, i, strings.ToLower(h.Name), h.Value); err != nil {
-			return fmt.Errorf("header %d: %w", i, err)
+		if err := db.exec(ctx, tx, deleteAddrs, c.ID); err != nil {
+			return err
 		}
 	}
-	for _, a := range callAddrs(c) {
-		if err := db.exec(ctx, tx, insertAddr, c.ID, a.String()); err != nil {
-			return fmt.Errorf("address %s: %w", a, err)
-		}
+	headers := c.SIPHeaders[:min(len(c.SIPHeaders), spanrec.MaxSIPHeaders)] // the recorder bounds them; so does the index
+	args := make([]any, 0, len(headers)*insertHeaders.width)
+	for i, h := range headers {
+		args = append(args, c.ID, i, strings.ToLower(h.Name), h.Value)
+	}
+	if err := insertHeaders.exec(ctx, db, tx, args); err != nil {
+		return fmt.Errorf("headers: %w", err)
+	}
+	addrs := callAddrs(c)
+	args = args[:0]
+	for _, a := range addrs {
+		args = append(args, c.ID, a.String())
+	}
+	if err := insertAddrs.exec(ctx, db, tx, args); err != nil {
+		return fmt.Errorf("addresses: %w", err)
 	}
 	return nil
 }

@@ -22,10 +22,16 @@ var cachedQueries = []string{
 	linkedCalls,
 	setInteraction,
 	deleteHeaders,
-	insertHeader,
 	deleteAddrs,
-	insertAddr,
 	queueCall,
+	callExistsQuery,
+	deleteQuality,
+	insertQuality,
+}
+
+func init() {
+	cachedQueries = append(cachedQueries, insertHeaders.queries...)
+	cachedQueries = append(cachedQueries, insertAddrs.queries...)
 }
 
 const (
@@ -34,6 +40,12 @@ const (
 	deleteLinks    = `DELETE FROM call_links WHERE call_id = ?`
 	insertLink     = `INSERT OR IGNORE INTO call_links (call_id, key) VALUES (?, ?)`
 	setInteraction = `UPDATE calls SET interaction = ? WHERE id = ?`
+	// callExistsQuery tells PutCall whether the call is stored already:
+	// a new call has no streams, DTMF or other rows to delete (they all
+	// reference calls, foreign keys on).
+	callExistsQuery = `SELECT EXISTS (SELECT 1 FROM calls WHERE id = ?)`
+	deleteQuality   = `DELETE FROM stream_quality WHERE call_id = ?`
+	insertQuality   = `INSERT INTO stream_quality (call_id, seq, quality) VALUES (?, ?, ?)`
 )
 
 // prepare prepares cachedQueries on w. It runs before any transaction: w
@@ -76,4 +88,12 @@ func (db *DB) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) e
 	}
 	_, err = st.ExecContext(ctx, args...)
 	return err
+}
+
+// queryRow runs query in tx, through the statement cache.
+func (db *DB) queryRow(ctx context.Context, tx *sql.Tx, query string, args ...any) *sql.Row {
+	if st := db.stmts[query]; st != nil {
+		return tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	}
+	return tx.QueryRowContext(ctx, query, args...)
 }
