@@ -30,6 +30,9 @@ type flow struct {
 	enc     spanrec.Encryption // cached by encryption
 	rtcp    bool
 	trackPT uint8
+	// direct: the flow is the only one of its flowSet, which is current
+	// (see flowRef).
+	direct bool
 
 	side    spanrec.Side // the party who sent it
 	key     flowKey
