@@ -33,6 +33,10 @@ type flow struct {
 	// direct: the flow is the only one of its flowSet, which is current
 	// (see flowRef).
 	direct bool
+	// first is the flow's first stream (streams[0]), held in the flow's
+	// own memory after its hot fields: a packet reads the flow and its
+	// stream from one allocation.
+	first stream
 
 	side    spanrec.Side // the party who sent it
 	key     flowKey
@@ -273,7 +277,11 @@ func (f *flow) stream(a *Assembler, ssrc uint32) *stream {
 			return s
 		}
 	}
-	s := &stream{ssrc: ssrc}
+	s := &f.first
+	if len(f.streams) > 0 {
+		s = new(stream)
+	}
+	s.ssrc = ssrc
 	a.startSeries(f.c, s)
 	f.streams = append(f.streams, s)
 	f.cur = s
