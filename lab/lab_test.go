@@ -35,6 +35,8 @@ import (
 //  6. doctor on a healthy mirror and on one-direction mirroring
 //  7. real phones (baresip) through a record-routing proxy (kamailio)
 //  8. hostile floods replayed onto the mirror during real calls
+//  9. the central side (PostgreSQL, then S3) down during 200 live calls
+//     shipped by record (ship_test.go)
 
 // spanrecBin is the binary every lab of this test process runs, built
 // once by TestMain.
