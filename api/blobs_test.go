@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -329,4 +330,104 @@ func TestRecordingChanged(t *testing.T) {
 	if n := readFailures(t, f, "sha256") - before; n != 2 {
 		t.Errorf("spanrec_recording_read_failures_total{reason=sha256} rose by %d, want 2", n)
 	}
+}
+
+// BenchmarkRecording fetches the longest recording of the fixture (a
+// Wireshark sample's) through the API as the player and a download do:
+// a 64 KiB Range, and the whole file (hashed against the index's
+// SHA-256 on the way), from the data directory and from a real S3 store
+// (SeaweedFS on loopback: every Range is one ranged GET).
+func BenchmarkRecording(b *testing.B) {
+	for _, from := range []string{"dir", "store"} {
+		var mod func(*api.Config)
+		if from == "store" {
+			srv := s3test.Start(b)
+			mod = func(cfg *api.Config) {
+				ctx := context.Background()
+				st, err := s3.Open(ctx, s3.Config{URL: srv.URL("bench"), AccessKey: srv.AccessKey, SecretKey: srv.SecretKey})
+				if err != nil {
+					b.Fatal(err)
+				}
+				calls, err := cfg.Index.Calls(ctx, spanrec.CallFilter{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				for _, c := range calls {
+					if c.Audio == "" {
+						continue
+					}
+					data, err := os.ReadFile(filepath.Join(cfg.DataDir, c.Audio))
+					if err != nil {
+						b.Fatal(err)
+					}
+					if err := st.Put(ctx, c.Audio, bytes.NewReader(data), int64(len(data)), c.AudioSHA256); err != nil {
+						b.Fatal(err)
+					}
+				}
+				cfg.DataDir = b.TempDir()
+				cfg.Blobs = api.Opener("the store", st.Open)
+			}
+		}
+		f := newFixture(b, true, mod)
+		var c *spanrec.Call
+		for _, x := range f.calls {
+			if x.Audio != "" && (c == nil || x.AudioMS > c.AudioMS) {
+				c = x
+			}
+		}
+		st, err := os.Stat(filepath.Join(f.dir, c.Audio))
+		if err != nil {
+			b.Fatal(err)
+		}
+		hc := benchLogin(b, f, "sue")
+		get := func(b *testing.B, rng string, want int64) {
+			req, _ := http.NewRequest("GET", f.srv.URL+"/api/calls/"+string(c.ID)+"/audio", nil)
+			if rng != "" {
+				req.Header.Set("Range", rng)
+			}
+			res, err := hc.Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			n, err := io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			if err != nil || res.StatusCode/100 != 2 || n != want {
+				b.Fatalf("GET %s: %s, %d bytes, %v", rng, res.Status, n, err)
+			}
+		}
+		const chunk = 64 << 10
+		b.Run(from+"/range64k", func(b *testing.B) {
+			b.SetBytes(chunk)
+			var off int64
+			for b.Loop() {
+				get(b, fmt.Sprintf("bytes=%d-%d", off, off+chunk-1), chunk)
+				off = (off + chunk) % (st.Size() - chunk)
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+		})
+		b.Run(from+"/whole", func(b *testing.B) {
+			b.SetBytes(st.Size())
+			for b.Loop() {
+				get(b, "", st.Size())
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+		})
+	}
+}
+
+// benchLogin returns an HTTP client logged in to f as name.
+func benchLogin(b *testing.B, f *fixture, name string) *http.Client {
+	b.Helper()
+	jar, _ := cookiejar.New(nil)
+	hc := &http.Client{Jar: jar}
+	body, _ := json.Marshal(map[string]string{"user": name, "password": password})
+	res, err := hc.Post(f.srv.URL+"/api/login", "application/json", bytes.NewReader(body))
+	if err != nil {
+		b.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		b.Fatalf("login: %s", res.Status)
+	}
+	return hc
 }
