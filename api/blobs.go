@@ -63,6 +63,20 @@ func (o opener[B]) Open(ctx context.Context, key string) (Blob, error) {
 
 func (o opener[B]) String() string { return o.where }
 
+// blobExpecter is implemented by a Blob that fetches what it is told
+// will be read in one go (s3.Blob: one ranged GET of exactly those bytes).
+type blobExpecter interface {
+	Expect(off, n int64)
+}
+
+// expect tells b, if it listens, that the n bytes at off are read next,
+// in order.
+func expect(b Blob, off, n int64) {
+	if e, ok := b.(blobExpecter); ok {
+		e.Expect(off, n)
+	}
+}
+
 // blobSum is implemented by a Blob whose store recorded the file's
 // SHA-256 (hex) when it was written (s3.Blob).
 type blobSum interface {

@@ -382,6 +382,7 @@ func (s *Server) downloadZip(w http.ResponseWriter, r *http.Request, p *principa
 		}
 		// Each file is checked against the index's SHA-256 as it is
 		// copied: one that differs fails the download (see verifier).
+		expect(src, 0, src.Size())
 		var content io.Reader = src
 		if fl.sha != "" {
 			content = newVerifier(src, src.Size(), fl.sha)

@@ -50,6 +50,7 @@ func (s *Server) ladder(w http.ResponseWriter, r *http.Request, p *principal) er
 	// Read once, in order, through the blob (a ranged GET streams it from
 	// a store), checked against the index's SHA-256 if read to its end;
 	// at most maxLadder messages are kept, whatever its size.
+	expect(f, 0, f.Size())
 	var content io.Reader = f
 	if c.PCAPSHA256 != "" {
 		content = newVerifier(f, f.Size(), c.PCAPSHA256)

@@ -257,35 +257,60 @@ type notFound struct{}
 func (notFound) Error() string        { return "s3: no such object" }
 func (notFound) Is(target error) bool { return target == fs.ErrNotExist }
 
-// A Blob is one stored object opened for reading: every Read after a Seek
-// is a ranged GET of what is read, so serving a byte range of a recording
-// fetches only that range.
+// A Blob is one stored object opened for reading. Reads are ranged GETs
+// of exactly the bytes asked for ahead, so that a connection is reused: a
+// stretch announced with Expect (what http.ServeContent will send) is one
+// GET; otherwise the first read at an offset fetches a window of 64 KiB
+// and each window read through to its end doubles the next, up to 8 MiB.
 type Blob struct {
-	obj     *minio.Object
+	ctx     context.Context
+	core    minio.Core
+	bucket  string
+	key     string // the object's key
 	size    int64
 	modTime time.Time
 	sum     string
+
+	off    int64         // offset of the next Read
+	body   io.ReadCloser // the current window, nil if none
+	bodyAt int64         // offset of the body's next byte
+	end    int64         // end of the current window (exclusive)
+	window int64         // size of the next window
+
+	// expect is the stretch [expectAt, expectEnd) the reader said it
+	// will read in order (Expect): one GET covers it.
+	expectAt, expectEnd int64
 }
 
-// Open opens key for reading.
+// Expect says that the next reads are of the n bytes at off, in order
+// (an HTTP range, a whole download): a read that starts a window inside
+// them fetches up to their end in one GET, however long. It fetches
+// nothing by itself.
+func (b *Blob) Expect(off, n int64) {
+	b.expectAt, b.expectEnd = off, min(off+n, b.size)
+}
+
+// Blob windows: the first at an offset, and the largest.
+const (
+	minWindow = 64 << 10
+	maxWindow = 8 << 20
+)
+
+// Open opens key for reading; ctx bounds its reads.
 func (s *Store) Open(ctx context.Context, key string) (*Blob, error) {
 	k, err := s.objectKey(key)
 	if err != nil {
 		return nil, err
 	}
-	obj, err := s.client.GetObject(ctx, s.bucket, k, minio.GetObjectOptions{})
+	info, err := s.client.StatObject(ctx, s.bucket, k, minio.StatObjectOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("s3: open %s: %w", key, err)
-	}
-	info, err := obj.Stat()
-	if err != nil {
-		obj.Close()
 		if minio.ToErrorResponse(err).Code == "NoSuchKey" || minio.ToErrorResponse(err).StatusCode == http.StatusNotFound {
 			return nil, fmt.Errorf("s3: open %s: %w", key, ErrNotFound)
 		}
 		return nil, fmt.Errorf("s3: open %s: %w", key, err)
 	}
-	b := &Blob{obj: obj, size: info.Size, modTime: info.LastModified}
+	b := &Blob{ctx: ctx, core: minio.Core{Client: s.client}, bucket: s.bucket, key: k,
+		size: info.Size, modTime: info.LastModified, window: minWindow}
 	for name, v := range info.UserMetadata {
 		if strings.EqualFold(name, metaSHA256) || strings.EqualFold(name, "X-Amz-Meta-"+metaSHA256) {
 			b.sum = strings.ToLower(v)
@@ -295,16 +320,126 @@ func (s *Store) Open(ctx context.Context, key string) (*Blob, error) {
 }
 
 // Read reads from the current offset.
-func (b *Blob) Read(p []byte) (int, error) { return b.obj.Read(p) }
+func (b *Blob) Read(p []byte) (int, error) {
+	if b.off >= b.size {
+		return 0, io.EOF
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if b.body == nil || b.bodyAt != b.off || b.bodyAt >= b.end {
+		sequential := b.body != nil && b.bodyAt == b.off && b.bodyAt >= b.end
+		b.drop()
+		if sequential {
+			b.window = min(2*b.window, maxWindow)
+		} else {
+			b.window = minWindow
+		}
+		end := min(b.off+max(b.window, int64(len(p))), b.size)
+		if b.expectAt <= b.off && b.off < b.expectEnd {
+			end = b.expectEnd
+		}
+		if err := b.get(b.off, end); err != nil {
+			return 0, err
+		}
+	}
+	n, err := b.body.Read(p[:min(int64(len(p)), b.end-b.bodyAt)])
+	b.bodyAt += int64(n)
+	b.off += int64(n)
+	if err == io.EOF {
+		if b.bodyAt < b.end {
+			return n, fmt.Errorf("s3: read %s: %w", b.key, io.ErrUnexpectedEOF)
+		}
+		err = nil
+	}
+	if err != nil {
+		b.drop()
+		return n, fmt.Errorf("s3: read %s: %w", b.key, err)
+	}
+	return n, nil
+}
+
+// get starts a ranged GET of [start, end).
+func (b *Blob) get(start, end int64) error {
+	opts := minio.GetObjectOptions{}
+	if err := opts.SetRange(start, end-1); err != nil {
+		return fmt.Errorf("s3: read %s: %w", b.key, err)
+	}
+	body, _, _, err := b.core.GetObject(b.ctx, b.bucket, b.key, opts)
+	if err != nil {
+		if minio.ToErrorResponse(err).StatusCode == http.StatusNotFound {
+			return fmt.Errorf("s3: read %s: %w", b.key, ErrNotFound)
+		}
+		return fmt.Errorf("s3: read %s: %w", b.key, err)
+	}
+	b.body, b.bodyAt, b.end = body, start, end
+	return nil
+}
+
+// drop closes the current window's body, reading what is left of it
+// first when that is little, so that the connection can be reused.
+func (b *Blob) drop() {
+	if b.body == nil {
+		return
+	}
+	if b.end-b.bodyAt <= minWindow {
+		_, _ = io.Copy(io.Discard, b.body)
+	}
+	b.body.Close()
+	b.body = nil
+}
 
 // Seek sets the offset of the next Read (io.Seeker).
-func (b *Blob) Seek(offset int64, whence int) (int64, error) { return b.obj.Seek(offset, whence) }
+func (b *Blob) Seek(offset int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekStart:
+	case io.SeekCurrent:
+		offset += b.off
+	case io.SeekEnd:
+		offset += b.size
+	default:
+		return 0, fmt.Errorf("s3: seek %s: bad whence %d", b.key, whence)
+	}
+	if offset < 0 {
+		return 0, fmt.Errorf("s3: seek %s: negative offset", b.key)
+	}
+	b.off = offset
+	return offset, nil
+}
 
 // ReadAt reads len(p) bytes at off (io.ReaderAt): one ranged GET.
-func (b *Blob) ReadAt(p []byte, off int64) (int, error) { return b.obj.ReadAt(p, off) }
+func (b *Blob) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, fmt.Errorf("s3: read %s: negative offset", b.key)
+	}
+	if off >= b.size {
+		return 0, io.EOF
+	}
+	end := min(off+int64(len(p)), b.size)
+	opts := minio.GetObjectOptions{}
+	if err := opts.SetRange(off, end-1); err != nil {
+		return 0, fmt.Errorf("s3: read %s: %w", b.key, err)
+	}
+	body, _, _, err := b.core.GetObject(b.ctx, b.bucket, b.key, opts)
+	if err != nil {
+		return 0, fmt.Errorf("s3: read %s: %w", b.key, err)
+	}
+	defer body.Close()
+	n, err := io.ReadFull(body, p[:end-off])
+	if err != nil {
+		return n, fmt.Errorf("s3: read %s: %w", b.key, err)
+	}
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
 
 // Close releases the object.
-func (b *Blob) Close() error { return b.obj.Close() }
+func (b *Blob) Close() error {
+	b.drop()
+	return nil
+}
 
 // Size is the object's length in bytes.
 func (b *Blob) Size() int64 { return b.size }
@@ -322,6 +457,7 @@ func (b *Blob) Verify(sum string) error {
 	if _, err := b.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
+	b.Expect(0, b.size)
 	h := sha256.New()
 	return verify(h, b, sum)
 }

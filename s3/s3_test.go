@@ -170,6 +170,22 @@ func TestStore(t *testing.T) {
 		t.Errorf("a 1000-byte range fetched %d bytes in %d GETs (%d ranged): not a ranged read", tr.bytes, tr.gets, tr.ranged)
 	}
 	tr.mu.Unlock()
+	// Announced (as the API does for the range it serves): one GET of
+	// exactly those bytes (plus what was left of the previous window,
+	// drained so that the connection is reused).
+	tr.mu.Lock()
+	tr.bytes, tr.gets, tr.ranged = 0, 0, 0
+	tr.mu.Unlock()
+	b.Expect(20000, 50000)
+	req = httptest.NewRequest(http.MethodGet, "/audio", nil)
+	req.Header.Set("Range", "bytes=20000-69999")
+	w = httptest.NewRecorder()
+	http.ServeContent(w, req, "abc.pcap", b.ModTime(), b)
+	tr.mu.Lock()
+	if w.Code != http.StatusPartialContent || !bytes.Equal(w.Body.Bytes(), content[20000:70000]) || tr.gets != 1 || tr.bytes < 50000 || tr.bytes > 50000+64<<10 {
+		t.Errorf("announced range: status %d, equal %v, %d GETs, %d bytes fetched", w.Code, bytes.Equal(w.Body.Bytes(), content[20000:70000]), tr.gets, tr.bytes)
+	}
+	tr.mu.Unlock()
 	p := make([]byte, 500)
 	if n, err := b.ReadAt(p, int64(len(content))-500); n != 500 || err != nil && err != io.EOF || !bytes.Equal(p, content[len(content)-500:]) {
 		t.Errorf("ReadAt the end: %d, %v", n, err)
