@@ -54,6 +54,21 @@ func (b *browser) timezone(t *testing.T, tz string) {
 }
 
 // accept clicks the open dialog's button of the given value.
+// click clicks the element sel matches once its box has stayed put for
+// 200 ms: a click lands at the point where the element was measured, and
+// a panel above it that is still loading (the users table reloads after a
+// token is made) moves it away under a loaded machine.
+func (b *browser) click(t *testing.T, what, sel string) {
+	t.Helper()
+	eval[bool](t, b, fmt.Sprintf(`new Promise((resolve) => { let last = '', same = 0;
+		const tick = () => { const el = document.querySelector(%q); const r = el ? el.getBoundingClientRect() : null;
+			const k = r ? [r.x, r.y, r.width, r.height].join(',') : '';
+			same = k !== '' && k === last ? same + 1 : 0; last = k;
+			if (same >= 4) resolve(true); else setTimeout(tick, 50); };
+		tick(); })`, sel))
+	b.do(t, what, chromedp.Click(chromedp.CSS(sel)))
+}
+
 func (b *browser) accept(t *testing.T, value string) {
 	t.Helper()
 	b.waitFor(t, "a dialog", `!!document.querySelector('dialog[open]')`)
@@ -126,7 +141,7 @@ func TestBrowserAdmin(t *testing.T) {
 	})
 
 	step("set a password", func(t *testing.T) {
-		b.do(t, "open the password dialog", chromedp.Click(chromedp.CSS(`#users tr[data-user="sue"] button[aria-label^="Set the password"]`)))
+		b.click(t, "open the password dialog", `#users tr[data-user="sue"] button[aria-label^="Set the password"]`)
 		b.waitFor(t, "the dialog", `!!document.querySelector('dialog[open] #new-password')`)
 		b.do(t, "type a password", chromedp.SendKeys(chromedp.ID("new-password"), "sue's new password"))
 		b.accept(t, "ok")
@@ -140,7 +155,7 @@ func TestBrowserAdmin(t *testing.T) {
 	})
 
 	step("disable and enable", func(t *testing.T) {
-		b.do(t, "disable agnes", chromedp.Click(chromedp.CSS(`#users tr[data-user="agnes"] button[aria-label="Disable agnes"]`)))
+		b.click(t, "disable agnes", `#users tr[data-user="agnes"] button[aria-label="Disable agnes"]`)
 		b.waitFor(t, "the disabled row", `document.querySelector('#users tr[data-user="agnes"]').classList.contains('is-disabled')`)
 		if st := apiLogin("agnes", password); st != http.StatusUnauthorized {
 			t.Errorf("disabled agnes logs in: %d", st)
@@ -148,7 +163,7 @@ func TestBrowserAdmin(t *testing.T) {
 		if dis := eval[bool](t, b, `document.querySelector('#users tr[data-user="ada"] button[aria-label="Disable ada"]').disabled`); !dis {
 			t.Error("an admin may click to disable itself")
 		}
-		b.do(t, "enable agnes", chromedp.Click(chromedp.CSS(`#users tr[data-user="agnes"] button[aria-label="Enable agnes"]`)))
+		b.click(t, "enable agnes", `#users tr[data-user="agnes"] button[aria-label="Enable agnes"]`)
 		b.waitFor(t, "the enabled row", `!document.querySelector('#users tr[data-user="agnes"]').classList.contains('is-disabled')`)
 		if st := apiLogin("agnes", password); st != http.StatusOK {
 			t.Errorf("enabled agnes cannot log in: %d", st)
@@ -174,7 +189,7 @@ func TestBrowserAdmin(t *testing.T) {
 		if me.User != "agnes" {
 			t.Errorf("token is %q's", me.User)
 		}
-		b.do(t, "revoke", chromedp.Click(chromedp.CSS(`#tokens tr[data-token] button`)))
+		b.click(t, "revoke", `#tokens tr[data-token] button`)
 		b.accept(t, "ok")
 		b.waitFor(t, "no token", `document.querySelectorAll('#tokens tr[data-token]').length === 0`)
 		if res, _ := c.do("GET", "/api/me", nil); res.StatusCode != http.StatusUnauthorized {
@@ -183,7 +198,7 @@ func TestBrowserAdmin(t *testing.T) {
 	})
 
 	step("delete a user", func(t *testing.T) {
-		b.do(t, "delete carl", chromedp.Click(chromedp.CSS(`#users tr[data-user="carl"] button[aria-label="Delete carl"]`)))
+		b.click(t, "delete carl", `#users tr[data-user="carl"] button[aria-label="Delete carl"]`)
 		b.accept(t, "ok")
 		b.waitFor(t, "carl gone", `!document.querySelector('#users tr[data-user="carl"]')`)
 		if _, err := f.db.User(ctx, "carl"); spanrec.ErrorKind(err) != spanrec.ENOTFOUND {
@@ -281,7 +296,7 @@ func TestBrowserDashboardAndKeys(t *testing.T) {
 	})
 
 	step("shortcuts", func(t *testing.T) {
-		b.do(t, "open the calls", chromedp.Click(chromedp.CSS(`a[data-nav="calls"]`)))
+		b.click(t, "open the calls", `a[data-nav="calls"]`)
 		b.waitFor(t, "the call list", `document.querySelectorAll('#calls tbody tr[data-id]').length > 2`)
 		b.do(t, "press /", chromedp.Focus(chromedp.CSS("main h1")), chromedp.KeyEvent("/"))
 		if id := eval[string](t, b, `document.activeElement.id`); id != "number" {
