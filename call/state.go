@@ -274,12 +274,20 @@ func (c *state) result(a *Assembler) *Finished {
 	}
 	call.Notes = c.notes
 	call.LinkKeys = c.linkKeys()
+	call.CallerTag, call.CalleeTag = bounded(d.CallerTag), bounded(d.CalleeTag)
 	call.SIPHeaders, call.HeadersCut = c.headers, c.headersCut
 	call.CallerUA, call.CalleeUA = c.ua[spanrec.CallerSide], c.ua[spanrec.CalleeSide]
 	if rel, err := filepath.Rel(a.cfg.DataDir, fin.PCAPPath); err == nil && fin.PCAPPath != "" {
 		call.PCAP = filepath.ToSlash(rel)
 	}
 	return fin
+}
+
+// bounded returns the tag v as header text of at most
+// spanrec.MaxHeaderValue bytes.
+func bounded(v string) string {
+	v, _ = headerText(v, spanrec.MaxHeaderValue)
+	return v
 }
 
 // openPCAP makes the call's pcapng writer on f, hashing every byte as it

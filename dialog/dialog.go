@@ -24,6 +24,11 @@ import (
 type Dialog struct {
 	CallID    string
 	CallerTag string // From tag of the initial INVITE
+	// CalleeTag is the callee's tag: the To tag of the first final answer
+	// to the INVITE or of the caller's first request that carries one
+	// (its ACK, BYE), or the From tag of the callee's first request; ""
+	// until one is seen.
+	CalleeTag string
 	Caller    spanrec.Party
 	Callee    spanrec.Party
 	Start     time.Time // first INVITE
@@ -149,6 +154,9 @@ func (d *Dialog) Sender(m *sipmsg.Message) spanrec.Side {
 func (d *Dialog) Apply(m *sipmsg.Message, t time.Time, src netip.AddrPort) Update {
 	side := d.Sender(m)
 	u := Update{SDP: m.SDP, Side: side}
+	if d.CalleeTag == "" {
+		d.calleeTag(m, side)
+	}
 	if m.SDP != nil {
 		d.Media[side] = m.SDP
 		d.followDirection(t)
@@ -159,6 +167,18 @@ func (d *Dialog) Apply(m *sipmsg.Message, t time.Time, src netip.AddrPort) Updat
 		d.response(m, t, src)
 	}
 	return u
+}
+
+// calleeTag takes the callee's tag from m, sent by side, if it has it.
+func (d *Dialog) calleeTag(m *sipmsg.Message, side spanrec.Side) {
+	switch {
+	case !m.Request && m.CSeqMethod == "INVITE" && m.StatusCode >= 200:
+		d.CalleeTag = m.ToTag
+	case m.Request && side == spanrec.CallerSide && m.Method != "CANCEL":
+		d.CalleeTag = m.ToTag
+	case m.Request && side == spanrec.CalleeSide:
+		d.CalleeTag = m.FromTag
+	}
 }
 
 // maxHolds bounds the hold spans a Dialog keeps (a re-INVITE storm).

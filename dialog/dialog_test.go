@@ -239,3 +239,42 @@ func TestOutcome(t *testing.T) {
 		})
 	}
 }
+
+// TestCalleeTag: the callee's tag comes from the final answer to the
+// INVITE, or, when the answers were not seen (a mirror with one
+// direction), from the caller's ACK or BYE, or from the callee's own
+// request; never from a provisional answer (a forked INVITE's branches
+// each send their own).
+func TestCalleeTag(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	a, b := netip.MustParseAddrPort("10.0.0.1:5060"), netip.MustParseAddrPort("10.0.0.2:5060")
+	resp := func(code int, tag string) *sipmsg.Message {
+		return parse(t, "SIP/2.0 %d X\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK1\r\n"+
+			"From: <sip:a@10.0.0.1>;tag=A\r\nTo: <sip:b@10.0.0.2>;tag=%s\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n", code, tag)
+	}
+	for _, tt := range []struct {
+		name  string
+		steps []*sipmsg.Message
+		want  string
+	}{
+		{"the 2xx, not the 180 of another branch", []*sipmsg.Message{invite(t, 1), resp(180, "fork-1"), resp(200, "B"), request(t, "ACK", "A", "B", 1)}, "B"},
+		{"answers not seen: the ACK", []*sipmsg.Message{invite(t, 1), request(t, "ACK", "A", "B", 1), request(t, "BYE", "A", "B", 2)}, "B"},
+		{"answers not seen: the callee's BYE", []*sipmsg.Message{invite(t, 1), request(t, "BYE", "B", "A", 1)}, "B"},
+		{"a final failure", []*sipmsg.Message{invite(t, 1), request(t, "CANCEL", "A", "", 1), resp(487, "F")}, "F"},
+		{"ringing only", []*sipmsg.Message{invite(t, 1), resp(180, "R")}, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			d := dialog.New(tt.steps[0], t0, a, b)
+			for i, m := range tt.steps {
+				src := a
+				if !m.Request || m.FromTag != "A" {
+					src = b
+				}
+				d.Apply(m, t0.Add(time.Duration(i)*time.Second), src)
+			}
+			if d.CallerTag != "A" || d.CalleeTag != tt.want {
+				t.Errorf("tags %q, %q; want A, %q", d.CallerTag, d.CalleeTag, tt.want)
+			}
+		})
+	}
+}
