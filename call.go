@@ -217,6 +217,20 @@ type Call struct {
 	// or import --sensor, by default its host name), so that calls from
 	// many recorders in one index can be told apart; "" if not known.
 	Sensor string
+	// CallerTag and CalleeTag are the SIP dialog's tags (RFC 3261
+	// §19.3): the From tag of the first INVITE, and the callee's tag
+	// (the To tag of the final answer or of the caller's in-dialog
+	// requests); "" when not seen. With SIPCallID they tell the same
+	// call recorded by two sensors (see SameCall). Not in the JSON form.
+	CallerTag, CalleeTag string
+	// Copies lists the recordings of this same call by several sensors
+	// (see SameCall), this one among them, the one to play first: nil
+	// when only one sensor recorded it. The index sets it.
+	Copies []CallCopy
+	// AudioFrom names, when there are Copies, the copy whose recording
+	// holds each direction's audio best: both sides name the same copy
+	// when one has both directions. The index sets it.
+	AudioFrom map[Side]CallID
 	// Tags are the labels people put on the call (see CallNote), sorted;
 	// the index loads them.
 	Tags []string

@@ -8,46 +8,48 @@ import (
 // callJSON is the wire form of a Call: flat, times in RFC 3339 UTC, paths
 // relative to the data directory.
 type callJSON struct {
-	ID          CallID         `json:"id"`
-	CallID      string         `json:"call_id"`
-	Caller      string         `json:"caller"`
-	CallerName  string         `json:"caller_name,omitempty"`
-	CallerAddr  string         `json:"caller_addr,omitempty"`
-	Callee      string         `json:"callee"`
-	CalleeName  string         `json:"callee_name,omitempty"`
-	CalleeAddr  string         `json:"callee_addr,omitempty"`
-	Direction   Direction      `json:"direction"`
-	Status      Status         `json:"status"`
-	StatusCode  int            `json:"status_code,omitempty"`
-	StatusText  string         `json:"status_reason,omitempty"`
-	HangupBy    Hangup         `json:"hangup_by,omitempty"`
-	PDDMS       *int64         `json:"pdd_ms"`
-	RingMS      *int64         `json:"ring_ms"`
-	Start       string         `json:"start"`
-	Answer      *string        `json:"answer"`
-	End         string         `json:"end"`
-	DurationMS  int64          `json:"duration_ms"`
-	Codecs      []string       `json:"codecs"`
-	Audio       string         `json:"audio"`
-	AudioSHA256 string         `json:"audio_sha256,omitempty"`
-	AudioStart  *string        `json:"audio_start,omitempty"`
-	AudioMS     int64          `json:"audio_ms"`
-	PCAP        string         `json:"pcap"`
-	PCAPSHA256  string         `json:"pcap_sha256,omitempty"`
-	DTMF        []DTMF         `json:"dtmf"`
-	Streams     []Stream       `json:"streams"`
-	CaptureLoss bool           `json:"capture_loss"`
-	Notes       []string       `json:"notes"`
-	Holds       []Hold         `json:"holds"`
-	Signalling  string         `json:"signalling"`
-	Sensor      string         `json:"sensor,omitempty"`
-	Interaction CallID         `json:"interaction,omitempty"`
-	Legs        []CallID       `json:"legs"`
-	Tags        []string       `json:"tags"`
-	CallerUA    string         `json:"caller_user_agent,omitempty"`
-	CalleeUA    string         `json:"callee_user_agent,omitempty"`
-	HeadersCut  int            `json:"sip_headers_cut,omitempty"`
-	LegalHold   *legalHoldJSON `json:"legal_hold"`
+	ID          CallID          `json:"id"`
+	CallID      string          `json:"call_id"`
+	Caller      string          `json:"caller"`
+	CallerName  string          `json:"caller_name,omitempty"`
+	CallerAddr  string          `json:"caller_addr,omitempty"`
+	Callee      string          `json:"callee"`
+	CalleeName  string          `json:"callee_name,omitempty"`
+	CalleeAddr  string          `json:"callee_addr,omitempty"`
+	Direction   Direction       `json:"direction"`
+	Status      Status          `json:"status"`
+	StatusCode  int             `json:"status_code,omitempty"`
+	StatusText  string          `json:"status_reason,omitempty"`
+	HangupBy    Hangup          `json:"hangup_by,omitempty"`
+	PDDMS       *int64          `json:"pdd_ms"`
+	RingMS      *int64          `json:"ring_ms"`
+	Start       string          `json:"start"`
+	Answer      *string         `json:"answer"`
+	End         string          `json:"end"`
+	DurationMS  int64           `json:"duration_ms"`
+	Codecs      []string        `json:"codecs"`
+	Audio       string          `json:"audio"`
+	AudioSHA256 string          `json:"audio_sha256,omitempty"`
+	AudioStart  *string         `json:"audio_start,omitempty"`
+	AudioMS     int64           `json:"audio_ms"`
+	PCAP        string          `json:"pcap"`
+	PCAPSHA256  string          `json:"pcap_sha256,omitempty"`
+	DTMF        []DTMF          `json:"dtmf"`
+	Streams     []Stream        `json:"streams"`
+	CaptureLoss bool            `json:"capture_loss"`
+	Notes       []string        `json:"notes"`
+	Holds       []Hold          `json:"holds"`
+	Signalling  string          `json:"signalling"`
+	Sensor      string          `json:"sensor,omitempty"`
+	Interaction CallID          `json:"interaction,omitempty"`
+	Legs        []CallID        `json:"legs"`
+	Copies      []CallCopy      `json:"copies,omitempty"`
+	AudioFrom   map[Side]CallID `json:"audio_from,omitempty"`
+	Tags        []string        `json:"tags"`
+	CallerUA    string          `json:"caller_user_agent,omitempty"`
+	CalleeUA    string          `json:"callee_user_agent,omitempty"`
+	HeadersCut  int             `json:"sip_headers_cut,omitempty"`
+	LegalHold   *legalHoldJSON  `json:"legal_hold"`
 }
 
 // legalHoldJSON is the wire form of a LegalHold.
@@ -97,6 +99,7 @@ func (c *Call) MarshalJSON() ([]byte, error) {
 		CaptureLoss: c.CaptureLoss, Notes: nonNil(c.Notes),
 		Holds: nonNil(c.Holds), Signalling: c.Signalling, Sensor: c.Sensor,
 		Interaction: c.Interaction, Legs: nonNil(c.Legs),
+		Copies: c.Copies, AudioFrom: c.AudioFrom,
 		Tags:     nonNil(c.Tags),
 		CallerUA: c.CallerUA, CalleeUA: c.CalleeUA, HeadersCut: c.HeadersCut,
 	}

@@ -105,6 +105,9 @@ func Run(t *testing.T, b Backend) {
 		{"CallsAfter", s.testCallsAfter},
 		{"Legs", s.testLegs},
 		{"GroupInteraction", s.testGroupInteraction},
+		{"SensorConflict", s.testSensorConflict},
+		{"Copies", s.testCopies},
+		{"TwoSensors", s.testTwoSensors},
 		{"CanceledContext", s.testCanceledContext},
 		{"Annotations", s.testAnnotations},
 		{"StreamQuality", s.testStreamQuality},
@@ -210,6 +213,8 @@ func FullCall(loc *time.Location) *spanrec.Call {
 		},
 		Signalling: spanrec.SignallingSIP,
 		Sensor:     "sensor-berlin-1",
+		CallerTag:  "1928301774",
+		CalleeTag:  "a6c85cf",
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/spanrec/spanrec"
 )
 
@@ -22,19 +23,21 @@ var callColumnList = []string{"id", "sip_call_id",
 	"audio_start_ns", "audio_ms", "audio", "audio_sha256", "pcap", "pcap_sha256",
 	"capture_loss", "notes", "holds", "signalling",
 	"status_reason", "hangup_by", "pdd_ns", "ring_ns", "mos", "sensor",
-	"caller_ua", "callee_ua", "headers_cut"}
+	"caller_ua", "callee_ua", "headers_cut", "caller_tag", "callee_tag"}
 
 var callColumns = strings.Join(callColumnList, ", ")
 
 // upsertCall inserts a calls row or replaces every column but its
-// position (seq) and interaction.
+// position (seq) and interaction, but never another sensor's call that
+// has the same ID (see PutCall).
 var upsertCall = func() string {
 	var set []string
 	for _, c := range callColumnList[1:] {
 		set = append(set, c+" = EXCLUDED."+c)
 	}
 	return `INSERT INTO calls (` + callColumns + `) VALUES (` + placeholders(1, len(callColumnList)) +
-		`) ON CONFLICT (id) DO UPDATE SET ` + strings.Join(set, ", ")
+		`) ON CONFLICT (id) DO UPDATE SET ` + strings.Join(set, ", ") +
+		` WHERE calls.sensor = EXCLUDED.sensor OR calls.sensor = '' OR EXCLUDED.sensor = ''`
 }()
 
 const streamColumns = `call_id, seq, ssrc, src, dst, side, payload_type, codec, clock_rate, decoded,
@@ -63,7 +66,10 @@ func placeholders(from, n int) string {
 // and DTMF rows, and links it with the other legs of its conversation, in
 // one transaction. c is not retained. It returns an error of kind EINVALID
 // if c is nil, has no ID, or has a time Unix nanoseconds cannot hold
-// (before 1678 or after 2262).
+// (before 1678 or after 2262), and of kind ECONFLICT (changing nothing) if
+// the call with that ID was recorded by another sensor (both named): two
+// sensors' copies of one call are two rows, never one overwriting the
+// other (see spanrec.CallID.ForSensor).
 func (db *DB) PutCall(ctx context.Context, c *spanrec.Call) error {
 	if c == nil || c.ID == "" {
 		return spanrec.Errorf(spanrec.EINVALID, "call without an id")
@@ -87,7 +93,12 @@ func (db *DB) PutCall(ctx context.Context, c *spanrec.Call) error {
 
 func putCall(ctx context.Context, tx pgx.Tx, c *spanrec.Call, id string, args []any) error {
 	b := &pgx.Batch{}
-	b.Queue(upsertCall, args...)
+	b.Queue(upsertCall, args...).Exec(func(ct pgconn.CommandTag) error {
+		if ct.RowsAffected() == 0 {
+			return spanrec.Errorf(spanrec.ECONFLICT, "the call with this ID was recorded by another sensor than %q: not replaced", text(c.Sensor))
+		}
+		return nil
+	})
 	b.Queue(`DELETE FROM streams WHERE call_id = $1`, id)
 	b.Queue(`DELETE FROM dtmf WHERE call_id = $1`, id)
 	for i := range c.Streams {
@@ -171,7 +182,7 @@ func callArgs(c *spanrec.Call) ([]any, error) {
 		c.CaptureLoss, string(notes), string(holds), text(signalling),
 		text(c.StatusReason), text(string(c.HangupBy)), durationOf(c.PDD), durationOf(c.RingTime), worstMOS(c.Streams),
 		text(c.Sensor),
-		text(c.CallerUA), text(c.CalleeUA), c.HeadersCut,
+		text(c.CallerUA), text(c.CalleeUA), c.HeadersCut, text(c.CallerTag), text(c.CalleeTag),
 	}, nil
 }
 

@@ -48,6 +48,9 @@ func queryCalls(ctx context.Context, tx pgx.Tx, q string, args ...any) ([]*spanr
 	if err := loadLegs(ctx, tx, ids, byID); err != nil {
 		return nil, err
 	}
+	if err := loadCopies(ctx, tx, ids, byID); err != nil {
+		return nil, err
+	}
 	if err := loadTags(ctx, tx, ids, byID); err != nil {
 		return nil, err
 	}
@@ -77,7 +80,7 @@ func scanCall(rows pgx.Rows) (*spanrec.Call, error) {
 		&audioStart, &c.AudioMS, &c.Audio, &c.AudioSHA256, &c.PCAP, &c.PCAPSHA256,
 		&c.CaptureLoss, &notes, &holds, &c.Signalling,
 		&c.StatusReason, &c.HangupBy, &pdd, &ring, &mos, &c.Sensor,
-		&c.CallerUA, &c.CalleeUA, &c.HeadersCut)
+		&c.CallerUA, &c.CalleeUA, &c.HeadersCut, &c.CallerTag, &c.CalleeTag)
 	if err != nil {
 		return nil, err
 	}

@@ -20,10 +20,12 @@ const callColumns = `id, sip_call_id,
 	audio_start_ns, audio_ms, audio, audio_sha256, pcap, pcap_sha256,
 	capture_loss, notes, holds, signalling,
 	status_reason, hangup_by, pdd_ns, ring_ns, mos, sensor,
-	caller_ua, callee_ua, headers_cut`
+	caller_ua, callee_ua, headers_cut, caller_tag, callee_tag`
 
+// upsertCall inserts a calls row or replaces it, but never another
+// sensor's call that has the same ID (see PutCall).
 const upsertCall = `INSERT INTO calls (` + callColumns + `)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT (id) DO UPDATE SET
 	sip_call_id = excluded.sip_call_id,
 	caller_number = excluded.caller_number, caller_name = excluded.caller_name, caller_addr = excluded.caller_addr,
@@ -38,7 +40,9 @@ const upsertCall = `INSERT INTO calls (` + callColumns + `)
 	status_reason = excluded.status_reason, hangup_by = excluded.hangup_by,
 	pdd_ns = excluded.pdd_ns, ring_ns = excluded.ring_ns, mos = excluded.mos,
 	sensor = excluded.sensor,
-	caller_ua = excluded.caller_ua, callee_ua = excluded.callee_ua, headers_cut = excluded.headers_cut`
+	caller_ua = excluded.caller_ua, callee_ua = excluded.callee_ua, headers_cut = excluded.headers_cut,
+	caller_tag = excluded.caller_tag, callee_tag = excluded.callee_tag
+	WHERE calls.sensor = excluded.sensor OR calls.sensor = '' OR excluded.sensor = ''`
 
 const streamColumns = `call_id, seq, ssrc, src, dst, side, payload_type, codec, clock_rate, decoded,
 	first_ns, last_ns, packets, lost, duplicates, out_of_order,
@@ -54,7 +58,10 @@ const insertDTMF = `INSERT INTO dtmf (` + dtmfColumns + `) VALUES (?, ?, ?, ?, ?
 // PutCall stores c, replacing the call with the same ID and all its streams
 // and DTMF rows, in one transaction. c is not retained. It returns an error
 // of kind EINVALID if c is nil, has no ID, or has a time Unix nanoseconds
-// cannot hold (before 1678 or after 2262).
+// cannot hold (before 1678 or after 2262), and of kind ECONFLICT (changing
+// nothing) if the call with that ID was recorded by another sensor (both
+// named): two sensors' copies of one call are two rows, never one
+// overwriting the other (see spanrec.CallID.ForSensor).
 func (db *DB) PutCall(ctx context.Context, c *spanrec.Call) error {
 	if c == nil || c.ID == "" {
 		return spanrec.Errorf(spanrec.EINVALID, "call without an id")
@@ -203,7 +210,7 @@ func callArgs(c *spanrec.Call) ([]any, error) {
 		c.CaptureLoss, string(notes), string(holds), signalling,
 		c.StatusReason, c.HangupBy, durationOf(c.PDD), durationOf(c.RingTime), worstMOS(c.Streams),
 		c.Sensor,
-		c.CallerUA, c.CalleeUA, c.HeadersCut,
+		c.CallerUA, c.CalleeUA, c.HeadersCut, c.CallerTag, c.CalleeTag,
 	}, nil
 }
 

@@ -54,6 +54,9 @@ func queryCalls(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]*span
 	if err := loadLegs(ctx, tx, string(idList), byID); err != nil {
 		return nil, err
 	}
+	if err := loadCopies(ctx, tx, string(idList), byID); err != nil {
+		return nil, err
+	}
 	if err := loadTags(ctx, tx, string(idList), byID); err != nil {
 		return nil, err
 	}
@@ -83,7 +86,7 @@ func scanCall(rows *sql.Rows) (*spanrec.Call, error) {
 		&audioStart, &c.AudioMS, &c.Audio, &c.AudioSHA256, &c.PCAP, &c.PCAPSHA256,
 		&c.CaptureLoss, &notes, &holds, &c.Signalling,
 		&c.StatusReason, &c.HangupBy, &pdd, &ring, &mos, &c.Sensor,
-		&c.CallerUA, &c.CalleeUA, &c.HeadersCut)
+		&c.CallerUA, &c.CalleeUA, &c.HeadersCut, &c.CallerTag, &c.CalleeTag)
 	if err != nil {
 		return nil, err
 	}
