@@ -148,7 +148,7 @@ func (s *Server) forAgent(ctx context.Context, u *auth.User, c *spanrec.Call) *s
 		cc.LegalHold = nil
 		c = &cc
 	}
-	if len(c.Legs) == 0 && (c.Interaction == "" || c.Interaction == c.ID) {
+	if len(c.Legs) == 0 && len(c.Copies) == 0 && (c.Interaction == "" || c.Interaction == c.ID) {
 		return c
 	}
 	visible := func(id spanrec.CallID) bool {
@@ -167,6 +167,23 @@ func (s *Server) forAgent(ctx context.Context, u *auth.User, c *spanrec.Call) *s
 	}
 	if cc.Interaction != "" && !visible(cc.Interaction) {
 		cc.Interaction = c.ID
+	}
+	// Other sensors' copies of the call, likewise.
+	if len(c.Copies) > 0 {
+		cc.Copies, cc.AudioFrom = nil, map[spanrec.Side]spanrec.CallID{}
+		for _, cp := range c.Copies {
+			if visible(cp.ID) {
+				cc.Copies = append(cc.Copies, cp)
+			}
+		}
+		for side, id := range c.AudioFrom {
+			if visible(id) {
+				cc.AudioFrom[side] = id
+			}
+		}
+		if len(cc.Copies) < 2 {
+			cc.Copies, cc.AudioFrom = nil, nil
+		}
 	}
 	return &cc
 }

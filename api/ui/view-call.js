@@ -35,6 +35,8 @@ export async function showCall(ctx) {
   const playerBox = h('section', { class: 'panel player', 'aria-labelledby': 'player-title' },
     h('div', { class: 'panel-head' }, h('h2', { id: 'player-title' }, 'Recording')));
   ctx.main.append(playerBox);
+  const other = betterCopy(call);
+  if (other) playerBox.append(other);
   if (call.audio) cleanups.push(player(playerBox, call, ctx));
   else {
     let why = '.';
@@ -74,10 +76,47 @@ function header(call, title, ctx) {
     (call.legs || []).length ? h('li', { id: 'legs' }, h('span', { class: 'fact-label' }, 'Other legs '),
       call.legs.map((id, i) => [i ? ', ' : '', h('a', { href: `#/calls/${encodeURIComponent(id)}` }, id.slice(0, 8))]).flat(),
       ' · ', h('a', { href: `#/calls?interaction=${encodeURIComponent(call.interaction)}` }, 'all legs')) : null,
+    copies(call),
     h('li', {}, h('span', { class: ['mos', `mos-${grade}`] }, mos > 0 ? `MOS ${mos.toFixed(1)}` : 'No RTP'), mos > 0 ? h('span', { class: 'muted' }, ` ${f.mosText[grade]}`) : null));
   return h('div', { class: 'call-head' },
     h('div', { class: 'call-title' }, h('h1', { tabindex: '-1', id: 'call-title' }, title), facts),
     actions);
+}
+
+// The same call recorded by several sensors (call.copies, best first):
+// which sensor each copy came from, the directions its recording holds,
+// and which copy gives each direction's audio (call.audio_from).
+const sidesText = (c) => (c.sides.length === 2 ? 'both directions' : c.sides.length ? `${c.sides[0]} only` : 'no audio');
+
+function copies(call) {
+  const cs = call.copies || [];
+  if (cs.length < 2) return null;
+  const from = call.audio_from || {};
+  const role = (c) => (from.caller === c.id && from.callee === c.id ? ', played'
+    : from.caller === c.id ? ", caller's audio" : from.callee === c.id ? ", callee's audio" : '');
+  return h('li', { id: 'copies' }, h('span', { class: 'fact-label' }, `Recorded by ${cs.length} sensors `),
+    cs.map((c, i) => [i ? ', ' : '',
+      c.id === call.id
+        ? h('strong', { title: `this copy, ${c.id}` }, c.sensor || 'not named')
+        : h('a', { href: `#/calls/${encodeURIComponent(c.id)}`, title: c.id }, c.sensor || 'not named'),
+      ` (${sidesText(c)}${role(c)})`]).flat());
+}
+
+// betterCopy says, on a copy that is not the one to play, which copy holds
+// the audio: the copy with both directions, or one per direction.
+function betterCopy(call) {
+  const from = call.audio_from || {};
+  const cs = call.copies || [];
+  if (cs.length < 2 || (from.caller === call.id && from.callee === call.id)) return null;
+  const link = (id) => {
+    const c = cs.find((x) => x.id === id);
+    return h('a', { href: `#/calls/${encodeURIComponent(id)}` }, `sensor ${c && c.sensor ? c.sensor : id.slice(0, 8)}`);
+  };
+  const msg = from.caller && from.caller === from.callee
+    ? ['This copy holds ', sidesText(cs.find((x) => x.id === call.id) || { sides: [] }), '; ', link(from.caller), ' recorded both directions.']
+    : ["The caller's audio is best in the copy of ", from.caller ? link(from.caller) : 'no sensor',
+      ", the callee's in the copy of ", from.callee ? link(from.callee) : 'no sensor', '.'];
+  return h('p', { class: 'copy-note', id: 'better-copy', role: 'note' }, ...msg);
 }
 
 function notes(call) {
