@@ -15,7 +15,7 @@ export function legalHold(call, ctx, onChange) {
   const admin = ctx.session.role === 'admin';
   const draw = (c) => {
     const hold = c.legal_hold;
-    box.replaceChildren(
+    box.replaceChildren(...[
       hold ? h('span', {
         class: 'pill hold-badge', id: 'hold-badge',
         title: `By ${hold.by} on ${f.dateTime(hold.at)}${hold.reason ? `: ${hold.reason}` : ''}`,
@@ -23,7 +23,7 @@ export function legalHold(call, ctx, onChange) {
       admin ? h('button', {
         type: 'button', class: 'btn', id: 'hold-toggle',
         onclick: () => (hold ? release(c) : confirmHold(c)),
-      }, hold ? 'Release hold…' : 'Legal hold…') : null);
+      }, hold ? 'Release hold…' : 'Legal hold…') : null].filter(Boolean)); // replaceChildren writes a null as "null"
     if (onChange) onChange(c);
   };
   const apply = async (p, done) => {
