@@ -42,13 +42,13 @@ func (d *dropFrom) ReadFrame() (capture.Frame, error) {
 	}
 }
 
-// sensor is one recorder: its data directory and local index.
-type sensor struct {
+// mirrored is one recorder: its data directory and local index.
+type mirrored struct {
 	name, data string
 	local      *sqlite.DB
 }
 
-func newSensor(t *testing.T, name string) *sensor {
+func newMirrored(t *testing.T, name string) *mirrored {
 	t.Helper()
 	data := t.TempDir()
 	local, err := sqlite.Open(context.Background(), filepath.Join(data, "index.db"))
@@ -56,12 +56,12 @@ func newSensor(t *testing.T, name string) *sensor {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { local.Close() })
-	return &sensor{name: name, data: data, local: local}
+	return &mirrored{name: name, data: data, local: local}
 }
 
 // record imports the capture rel as the sensor, without the packets sent
 // from drop.
-func (s *sensor) record(t *testing.T, rel string, drop netip.AddrPort) {
+func (s *mirrored) record(t *testing.T, rel string, drop netip.AddrPort) {
 	t.Helper()
 	f, err := capture.OpenFile(filepath.Join(pcaptest.CapturesDir(t), rel))
 	if err != nil {
@@ -97,7 +97,7 @@ func TestShipTwoSensors(t *testing.T) {
 	defer central.Close()
 	const rel = "wireshark-samples/nb6-telephone.pcap"
 
-	a := newSensor(t, "switch-a")
+	a := newMirrored(t, "switch-a")
 	a.record(t, rel, netip.AddrPort{})
 	calls, err := a.local.Calls(ctx, spanrec.CallFilter{Status: spanrec.Answered})
 	if err != nil || len(calls) != 1 {
@@ -110,7 +110,7 @@ func TestShipTwoSensors(t *testing.T) {
 			calleeRTP = st.Src
 		}
 	}
-	b := newSensor(t, "switch-b")
+	b := newMirrored(t, "switch-b")
 	b.record(t, rel, calleeRTP)
 	cb, err := b.local.Call(ctx, ca.ID)
 	if err != nil || !calleeRTP.IsValid() {
