@@ -73,6 +73,9 @@ type Journal struct {
 	HeadersCut int                 `json:"headers_cut,omitempty"`
 	// Signalling is "none" for a signalless call ("" reads as SIP).
 	Signalling string `json:"signalling,omitempty"`
+	// CallerTag and CalleeTag are the dialog's tags (see spanrec.Call).
+	CallerTag string `json:"caller_tag,omitempty"`
+	CalleeTag string `json:"callee_tag,omitempty"`
 	// PCAP and Audio are the paths of the call's pcapng and of its future
 	// WAV, relative to the data directory.
 	PCAP  string `json:"pcap,omitempty"`
@@ -194,6 +197,8 @@ func (j *Journal) Call() *spanrec.Call {
 		CalleeUA:     j.CalleeUA,
 		SIPHeaders:   slices.Clone(j.SIPHeaders),
 		HeadersCut:   j.HeadersCut,
+		CallerTag:    j.CallerTag,
+		CalleeTag:    j.CalleeTag,
 	}
 	if c.Signalling == "" {
 		c.Signalling = spanrec.SignallingSIP
@@ -244,6 +249,8 @@ func (a *Assembler) writeJournal(c *state) {
 		Audio:        relPath(a.cfg.DataDir, c.base+".wav"),
 		CallerUA:     c.ua[spanrec.CallerSide],
 		CalleeUA:     c.ua[spanrec.CalleeSide],
+		CallerTag:    bounded(d.CallerTag),
+		CalleeTag:    bounded(d.CalleeTag),
 	}
 	var cut int
 	j.SIPHeaders, cut = journalHeaders(c.headers)

@@ -413,6 +413,11 @@ func TestRecover(t *testing.T) {
 		if c.End.Before(c.Start) || c.End.After(cut.Add(time.Second)) {
 			t.Errorf("call %s: end %v not between start %v and the cut %v", id, c.End, c.Start, cut)
 		}
+		// The dialog's tags survive the crash (a central index matches
+		// two sensors' copies of a call by them).
+		if c.Signalling == spanrec.SignallingSIP && (c.CallerTag == "" || c.Status == spanrec.Answered && c.CalleeTag == "") {
+			t.Errorf("call %s (%s): tags %q, %q", id, c.Status, c.CallerTag, c.CalleeTag)
+		}
 		if c.Audio != "" {
 			withAudio++
 			f, err := os.Open(filepath.Join(dir, c.Audio))
