@@ -74,6 +74,11 @@ type Backend struct {
 	// short lower-case identifier: the same name opens the same store
 	// again, as another process would. The suite closes what it opens.
 	Open func(t *testing.T, name string) (Index, error)
+	// Central is set for an index that gathers many sensors' calls
+	// (postgres): its PutCall refuses another sensor's call under an ID
+	// it holds (ECONFLICT), where a sensor's own index (sqlite), whose
+	// rows go with its data directory's files, replaces it.
+	Central bool
 }
 
 // Run runs the conformance suite against b. Every test uses stores of its

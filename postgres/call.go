@@ -67,9 +67,10 @@ func placeholders(from, n int) string {
 // one transaction. c is not retained. It returns an error of kind EINVALID
 // if c is nil, has no ID, or has a time Unix nanoseconds cannot hold
 // (before 1678 or after 2262), and of kind ECONFLICT (changing nothing) if
-// the call with that ID was recorded by another sensor (both named): two
-// sensors' copies of one call are two rows, never one overwriting the
-// other (see spanrec.CallID.ForSensor).
+// the call with that ID was recorded by another sensor (both named): in
+// the central index two sensors' copies of one call are two rows, never
+// one overwriting the other (package ship then ships the second under
+// spanrec.CallID.ForSensor). A call of an unnamed sensor may be replaced.
 func (db *DB) PutCall(ctx context.Context, c *spanrec.Call) error {
 	if c == nil || c.ID == "" {
 		return spanrec.Errorf(spanrec.EINVALID, "call without an id")

@@ -38,6 +38,7 @@ func TestConformance(t *testing.T) {
 			mu.Unlock()
 			return postgres.Open(context.Background(), u)
 		},
+		Central: true,
 	})
 }
 

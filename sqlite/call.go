@@ -22,8 +22,7 @@ const callColumns = `id, sip_call_id,
 	status_reason, hangup_by, pdd_ns, ring_ns, mos, sensor,
 	caller_ua, callee_ua, headers_cut, caller_tag, callee_tag`
 
-// upsertCall inserts a calls row or replaces it, but never another
-// sensor's call that has the same ID (see PutCall).
+// upsertCall inserts a calls row or replaces it.
 const upsertCall = `INSERT INTO calls (` + callColumns + `)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT (id) DO UPDATE SET
@@ -41,8 +40,7 @@ const upsertCall = `INSERT INTO calls (` + callColumns + `)
 	pdd_ns = excluded.pdd_ns, ring_ns = excluded.ring_ns, mos = excluded.mos,
 	sensor = excluded.sensor,
 	caller_ua = excluded.caller_ua, callee_ua = excluded.callee_ua, headers_cut = excluded.headers_cut,
-	caller_tag = excluded.caller_tag, callee_tag = excluded.callee_tag
-	WHERE calls.sensor = excluded.sensor OR calls.sensor = '' OR excluded.sensor = ''`
+	caller_tag = excluded.caller_tag, callee_tag = excluded.callee_tag`
 
 const streamColumns = `call_id, seq, ssrc, src, dst, side, payload_type, codec, clock_rate, decoded,
 	first_ns, last_ns, packets, lost, duplicates, out_of_order,
@@ -58,10 +56,11 @@ const insertDTMF = `INSERT INTO dtmf (` + dtmfColumns + `) VALUES (?, ?, ?, ?, ?
 // PutCall stores c, replacing the call with the same ID and all its streams
 // and DTMF rows, in one transaction. c is not retained. It returns an error
 // of kind EINVALID if c is nil, has no ID, or has a time Unix nanoseconds
-// cannot hold (before 1678 or after 2262), and of kind ECONFLICT (changing
-// nothing) if the call with that ID was recorded by another sensor (both
-// named): two sensors' copies of one call are two rows, never one
-// overwriting the other (see spanrec.CallID.ForSensor).
+// cannot hold (before 1678 or after 2262). A call stored again replaces
+// the row whatever sensor it names: this is one sensor's index, whose rows
+// go with the files of its data directory, which the call's recording
+// replaced too (the central index, package postgres, refuses another
+// sensor's call instead).
 func (db *DB) PutCall(ctx context.Context, c *spanrec.Call) error {
 	if c == nil || c.ID == "" {
 		return spanrec.Errorf(spanrec.EINVALID, "call without an id")
