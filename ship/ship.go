@@ -27,7 +27,10 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"path"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -110,6 +113,9 @@ type Stats struct {
 	MissingFiles int   // files the index names that were not in the data directory
 	Errors       int   // attempts that failed (retried)
 	Stuck        int   // calls the last drain passed over: they cannot be shipped as they are
+	// Renamed counts the calls shipped under an ID of their own because
+	// another sensor's call had their ID in the central index.
+	Renamed int
 }
 
 // Stats returns the counters.
@@ -253,19 +259,48 @@ func (s *Shipper) shipOne(ctx context.Context, idx spanrec.CallIndex, st Store, 
 	if err != nil {
 		return err
 	}
+	err = s.send(ctx, idx, st, c, c.ID)
+	if spanrec.ErrorKind(err) == spanrec.ECONFLICT || errors.Is(err, s3.ErrMismatch) {
+		// Refused by the index (another sensor's call has the ID) or by
+		// the store (another sensor's file has the name): ship it under
+		// an ID of its own, if that is why.
+		if id, cerr := s.claim(ctx, idx, c); cerr == nil && id != "" {
+			err = s.send(ctx, idx, st, c, id)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	s.count(func(st *Stats) { st.Calls++ })
+	return s.Outbox.MarkShipped(ctx, q)
+}
+
+// send uploads the files of c and upserts it into the central index as
+// the call id, with its files named after id (see centralNames); c is
+// not changed.
+func (s *Shipper) send(ctx context.Context, idx spanrec.CallIndex, st Store, c *spanrec.Call, id spanrec.CallID) error {
+	cc := *c
+	cc.Notes = slices.Clone(c.Notes)
+	cc.ID, cc.Audio, cc.PCAP = centralNames(c, id, st != nil)
+	if id != c.ID {
+		cc.Interaction = id
+	}
 	if st != nil {
-		for _, f := range []struct{ rel, sum *string }{{&c.Audio, &c.AudioSHA256}, {&c.PCAP, &c.PCAPSHA256}} {
-			if *f.rel == "" {
+		for _, f := range []struct {
+			local    string
+			rel, sum *string
+		}{{c.Audio, &cc.Audio, &cc.AudioSHA256}, {c.PCAP, &cc.PCAP, &cc.PCAPSHA256}} {
+			if f.local == "" {
 				continue
 			}
-			n, err := s.upload(ctx, st, *f.rel, *f.sum)
+			n, err := s.upload(ctx, st, f.local, *f.rel, *f.sum)
 			switch {
 			case errors.Is(err, fs.ErrNotExist):
 				// Gone from the sensor (deleted by hand, a lost disk): the
 				// call is shipped without it, and says so.
 				s.count(func(st *Stats) { st.MissingFiles++ })
-				s.log().Warn("ship: a file of the call is missing on this sensor; shipping the call without it", "call", c.ID, "file", *f.rel)
-				c.Notes = append(c.Notes, fmt.Sprintf("the file %s was missing on the sensor when the call was shipped", filepath.Base(*f.rel)))
+				s.log().Warn("ship: a file of the call is missing on this sensor; shipping the call without it", "call", c.ID, "file", f.local)
+				cc.Notes = append(cc.Notes, fmt.Sprintf("the file %s was missing on the sensor when the call was shipped", filepath.Base(*f.rel)))
 				*f.rel, *f.sum = "", ""
 			case err != nil:
 				return err
@@ -274,11 +309,52 @@ func (s *Shipper) shipOne(ctx context.Context, idx spanrec.CallIndex, st Store, 
 			}
 		}
 	}
-	if err := idx.PutCall(ctx, c); err != nil {
-		return err
+	return idx.PutCall(ctx, &cc)
+}
+
+// claim returns the ID under which to keep c in the central index when
+// its own ID is there already as another sensor's call (two sensors saw
+// the same call's first INVITE at the same nanosecond, or imported one
+// capture): c.ID.ForSensor, the same on every retry, so that neither
+// sensor's row nor files replace the other's; the central index names
+// the two rows as copies of one call (spanrec.SameCall). It returns ""
+// when the ID is free or this sensor's own.
+func (s *Shipper) claim(ctx context.Context, idx spanrec.CallIndex, c *spanrec.Call) (spanrec.CallID, error) {
+	have, err := idx.Call(ctx, c.ID)
+	if err != nil {
+		return "", err
 	}
-	s.count(func(st *Stats) { st.Calls++ })
-	return s.Outbox.MarkShipped(ctx, q)
+	if have.ID != c.ID || have.Sensor == c.Sensor {
+		return "", nil // another call whose ID it prefixes, or this call shipped before
+	}
+	id := c.ID.ForSensor(c.Sensor)
+	s.count(func(st *Stats) { st.Renamed++ })
+	s.log().Info("ship: another sensor's call has this call's ID in the central index; shipping it under an ID of its own",
+		"call", c.ID, "sensor", c.Sensor, "other_sensor", have.Sensor, "central_id", id)
+	return id, nil
+}
+
+// centralNames returns the ID and the file names (keys in the store, when
+// files are shipped) of the sensor's call c kept centrally as the call id.
+func centralNames(c *spanrec.Call, id spanrec.CallID, files bool) (spanrec.CallID, string, string) {
+	if id == c.ID || !files {
+		return id, c.Audio, c.PCAP
+	}
+	return id, renamed(c.Audio, c.ID, id), renamed(c.PCAP, c.ID, id)
+}
+
+// renamed returns the file name rel (a path in the data directory) of the
+// call old as the call id's: old's ID replaced by id in its last element,
+// or id put before it when it does not name old.
+func renamed(rel string, old, id spanrec.CallID) string {
+	if rel == "" {
+		return ""
+	}
+	dir, base := path.Split(rel)
+	if strings.Contains(base, string(old)) {
+		return dir + strings.Replace(base, string(old), string(id), 1)
+	}
+	return dir + string(id) + "-" + base
 }
 
 // count updates the counters with f.
@@ -288,9 +364,9 @@ func (s *Shipper) count(f func(*Stats)) {
 	s.mu.Unlock()
 }
 
-// upload puts one file of the data directory into the store and returns
-// its size.
-func (s *Shipper) upload(ctx context.Context, st Store, rel, sum string) (int64, error) {
+// upload puts the file rel of the data directory into the store as key
+// and returns its size.
+func (s *Shipper) upload(ctx context.Context, st Store, rel, key, sum string) (int64, error) {
 	if sum == "" {
 		return 0, fmt.Errorf("%s: %w", rel, errNoSum)
 	}
@@ -307,7 +383,7 @@ func (s *Shipper) upload(ctx context.Context, st Store, rel, sum string) (int64,
 	if err != nil {
 		return 0, err
 	}
-	if err := st.Put(ctx, rel, f, fi.Size(), sum); err != nil {
+	if err := st.Put(ctx, key, f, fi.Size(), sum); err != nil {
 		return 0, err
 	}
 	return fi.Size(), nil
@@ -349,20 +425,27 @@ func (s *Shipper) Verify(ctx context.Context, c *spanrec.Call) error {
 			return fmt.Errorf("call %s: %w (%v)", c.ID, ErrNotShipped, err)
 		}
 	}
-	cc, err := idx.Call(ctx, c.ID)
+	id, audio, pcap := c.ID, c.Audio, c.PCAP
+	cc, err := idx.Call(ctx, id)
+	if err == nil && cc.ID == c.ID && cc.Sensor != c.Sensor {
+		// Another sensor's call has the ID: this one is kept under
+		// ForSensor (see claim).
+		id, audio, pcap = centralNames(c, c.ID.ForSensor(c.Sensor), st != nil)
+		cc, err = idx.Call(ctx, id)
+	}
 	if spanrec.ErrorKind(err) == spanrec.ENOTFOUND {
 		return s.requeue(ctx, c, "not in the central index")
 	}
 	if err != nil {
 		return fmt.Errorf("call %s: verify in the central index: %w", c.ID, err)
 	}
-	if cc.ID != c.ID || cc.Audio != c.Audio || cc.AudioSHA256 != c.AudioSHA256 || cc.PCAP != c.PCAP || cc.PCAPSHA256 != c.PCAPSHA256 {
+	if cc.ID != id || cc.Audio != audio || cc.AudioSHA256 != c.AudioSHA256 || cc.PCAP != pcap || cc.PCAPSHA256 != c.PCAPSHA256 {
 		return s.requeue(ctx, c, fmt.Sprintf("the central index holds other files: audio %q, pcap %q", cc.Audio, cc.PCAP))
 	}
 	if st == nil {
 		return nil
 	}
-	for _, f := range [][2]string{{c.Audio, c.AudioSHA256}, {c.PCAP, c.PCAPSHA256}} {
+	for _, f := range [][2]string{{audio, c.AudioSHA256}, {pcap, c.PCAPSHA256}} {
 		if f[0] == "" {
 			continue
 		}

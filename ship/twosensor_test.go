@@ -82,7 +82,7 @@ func (s *mirrored) record(t *testing.T, rel string, drop netip.AddrPort) {
 // replaces the other: switch-b's copy is kept under ID.ForSensor, with
 // its files under names of that ID, and the central index names the two
 // rows as copies of one call, switch-a's (both directions) played first.
-// Shipping again changes nothing.
+// Shipping again changes nothing, and each sensor finds its copy verified.
 func TestShipTwoSensors(t *testing.T) {
 	ctx := context.Background()
 	srv := s3test.Start(t)
@@ -166,6 +166,17 @@ func TestShipTwoSensors(t *testing.T) {
 		if c.Interaction != gotA.Interaction {
 			t.Errorf("%s: interaction %s, switch-a's %s", c.Sensor, c.Interaction, gotA.Interaction)
 		}
+	}
+	// Each sensor finds its own copy verified centrally (its local copy
+	// may go), and neither is queued again.
+	if err := shipA.Verify(ctx, ca); err != nil {
+		t.Errorf("switch-a's copy: %v", err)
+	}
+	if err := shipB.Verify(ctx, cb); err != nil {
+		t.Errorf("switch-b's copy (kept as %s): %v", bID, err)
+	}
+	if n, _, _ := b.local.OutboxBacklog(ctx); n != 0 {
+		t.Errorf("switch-b's outbox after Verify: %d calls queued again", n)
 	}
 	// The central index refuses switch-b's call under switch-a's ID.
 	if err := central.PutCall(ctx, cb); spanrec.ErrorKind(err) != spanrec.ECONFLICT {

@@ -1,4 +1,4 @@
--- 0009 (sqlite 0016): the SIP dialog's tags of each call, which with its
+-- 0010 (sqlite 0016): the SIP dialog's tags of each call, which with its
 -- Call-ID tell the same call recorded by two sensors (spanrec.SameCall): the
 -- central index names such rows as copies of one call (calls_sip_call_id
 -- finds them).
