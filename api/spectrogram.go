@@ -42,33 +42,9 @@ const maxSpectroBytes = 4 << 20
 const spectroFloorDB = -96
 
 func (s *Server) spectrogram(w http.ResponseWriter, r *http.Request, p *principal) error {
-	cols := defaultColumns
-	if v := r.URL.Query().Get("columns"); v != "" {
-		n, err := parseInt("columns", v, 1, maxColumns)
-		if err != nil {
-			return err
-		}
-		cols = n
-	}
-	c, err := s.callFor(r, p)
-	if err != nil {
-		return err
-	}
-	f, err := s.openAudio(r.Context(), c)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	sp, err := Spectrum(f, cols)
-	if err != nil {
-		return fmt.Errorf("api: spectrogram of %s: %w", c.ID, err)
-	}
 	// Derived from the recording, like the waveform: audited as such.
-	if err := s.auditContent(r, p, auth.ActionSpectrogram, c.ID, c.Audio); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, sp)
-	return nil
+	return s.fromAudio(w, r, p, "columns", defaultColumns, maxColumns, auth.ActionSpectrogram,
+		func(f io.ReadSeeker, n int) (any, error) { return Spectrum(f, n) })
 }
 
 // Spectrum reads the 16-bit PCM WAVE file r and returns its spectrogram

@@ -32,13 +32,23 @@ type Waveform struct {
 }
 
 func (s *Server) waveform(w http.ResponseWriter, r *http.Request, p *principal) error {
-	points := defaultPoints
-	if v := r.URL.Query().Get("points"); v != "" {
-		n, err := parseInt("points", v, 1, maxPoints)
-		if err != nil {
+	// The peaks are derived from the recording, and for a short call at
+	// the highest resolution they are its samples: audited like a play.
+	return s.fromAudio(w, r, p, "points", defaultPoints, maxPoints, auth.ActionWaveform,
+		func(f io.ReadSeeker, n int) (any, error) { return Peaks(f, n) })
+}
+
+// fromAudio answers with what compute derives from the recording of the
+// call r names: the query parameter param (default def, at most most) is
+// its resolution; the result is audited as action (which also names it
+// in errors), like the recording it comes from.
+func (s *Server) fromAudio(w http.ResponseWriter, r *http.Request, p *principal, param string, def, most int, action string, compute func(io.ReadSeeker, int) (any, error)) error {
+	n := def
+	if v := r.URL.Query().Get(param); v != "" {
+		var err error
+		if n, err = parseInt(param, v, 1, most); err != nil {
 			return err
 		}
-		points = n
 	}
 	c, err := s.callFor(r, p)
 	if err != nil {
@@ -49,16 +59,14 @@ func (s *Server) waveform(w http.ResponseWriter, r *http.Request, p *principal) 
 		return err
 	}
 	defer f.Close()
-	wf, err := Peaks(f, points)
+	v, err := compute(f, n)
 	if err != nil {
-		return fmt.Errorf("api: waveform of %s: %w", c.ID, err)
+		return fmt.Errorf("api: %s of %s: %w", action, c.ID, err)
 	}
-	// The peaks are derived from the recording, and for a short call at
-	// the highest resolution they are its samples: audited like a play.
-	if err := s.auditContent(r, p, auth.ActionWaveform, c.ID, c.Audio); err != nil {
+	if err := s.auditContent(r, p, action, c.ID, c.Audio); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, wf)
+	writeJSON(w, http.StatusOK, v)
 	return nil
 }
 
