@@ -335,7 +335,7 @@ func cmdRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		cancel()
 	}
 	if sh != nil {
-		finalShip(sh, log, stdout)
+		e.shipAtEnd(context.Background(), sh, central, finalShipWait, stdout)
 	}
 	st := live.Stats()
 	logStats(log, st)
@@ -351,28 +351,8 @@ func cmdRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 const shipPoll = 5 * time.Second
 
 // finalShipWait bounds the shipping of the last calls when a recorder
-// stops.
+// stops (shipAtEnd).
 const finalShipWait = 10 * time.Second
-
-// finalShip ships the calls the recorder wrote last, for at most
-// finalShipWait, and says what waits.
-func finalShip(sh *ship.Shipper, log *slog.Logger, stdout io.Writer) {
-	ctx, cancel := context.WithTimeout(context.Background(), finalShipWait)
-	defer cancel()
-	err := sh.Drain(ctx)
-	b, berr := sh.Backlog(context.Background())
-	if berr != nil {
-		log.Error("ship: reading the outbox", "err", berr)
-		return
-	}
-	s := sh.Stats()
-	fmt.Fprintf(stdout, "Shipped %d calls to the central side", s.Calls)
-	if b.Calls > 0 {
-		fmt.Fprintf(stdout, "; %d calls wait in the outbox (%s): the next record or `%s ship` sends them", b.Calls, mib(b.Bytes), prog)
-		log.Warn("ship: calls wait in the outbox", "calls", b.Calls, "bytes", b.Bytes, "err", err)
-	}
-	fmt.Fprintln(stdout)
-}
 
 // openSources opens the capture sockets: one per interface, or fanout
 // sockets per interface sharing a fanout group of that interface.

@@ -172,25 +172,26 @@ func cmdShip(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return errors.Join(derr, err)
 }
 
-// shipAtEnd ships what an import left in the outbox, waiting at most
-// timeout, and says how many calls went and how many wait.
-func (e *env) shipAtEnd(ctx context.Context, sh *ship.Shipper, local *sqlite.DB, c centralSide, timeout time.Duration, stdout io.Writer) {
+// shipAtEnd ships what an import or a stopping recorder left in the
+// outbox, waiting at most timeout, and says how many calls went and how
+// many wait.
+func (e *env) shipAtEnd(ctx context.Context, sh *ship.Shipper, c centralSide, timeout time.Duration, stdout io.Writer) {
 	sctx, cancel := context.WithTimeout(ctx, timeout)
 	err := sh.Drain(sctx)
 	cancel()
 	s := sh.Stats()
-	fmt.Fprintf(stdout, "Shipped %d calls to %s (%d files, %s)\n", s.Calls, c, s.Files, mib(s.Bytes))
-	waiting, _, berr := local.OutboxBacklog(ctx)
+	fmt.Fprintf(stdout, "Shipped %d calls to the central side %s (%d files, %s)\n", s.Calls, c, s.Files, mib(s.Bytes))
+	b, berr := sh.Backlog(context.WithoutCancel(ctx))
 	switch {
 	case berr != nil:
 		e.log.Error("ship: reading the outbox", "err", berr)
-	case waiting > 0:
+	case b.Calls > 0:
 		why := "the central side did not answer in time"
 		if err != nil && sctx.Err() == nil {
 			why = err.Error()
 		}
-		e.log.Warn("ship: calls wait in the outbox", "calls", waiting, "err", why)
-		fmt.Fprintf(stdout, "%d calls wait in the outbox (%s); run `%s ship --data %s` with the same --index and --store when the central side is back\n",
-			waiting, why, prog, e.dataDir)
+		e.log.Warn("ship: calls wait in the outbox", "calls", b.Calls, "bytes", b.Bytes, "err", why)
+		fmt.Fprintf(stdout, "%d calls wait in the outbox (%s; %s); run `%s ship --data %s` with the same --index and --store when the central side is back (a recorder started again sends them too)\n",
+			b.Calls, mib(b.Bytes), why, prog, e.dataDir)
 	}
 }
