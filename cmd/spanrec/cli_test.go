@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"os/exec"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/spanrec/spanrec"
+	"github.com/spanrec/spanrec/pcaptest"
 	"github.com/spanrec/spanrec/sqlite"
 )
 
@@ -377,6 +379,62 @@ func TestMessagesNameNoPackage(t *testing.T) {
 			if strings.Contains(errs, pkg) {
 				t.Errorf("%v: %q names %q", tc.args, errs, pkg)
 			}
+		}
+	}
+}
+
+// TestShowText: the text form of show names what the JSON form has beyond
+// the call's figures: the sensor, the hold the SDP asked for, and the copy
+// of the same call another sensor recorded.
+func TestShowText(t *testing.T) {
+	o := pcaptest.Options{Seed: 3, Calls: []pcaptest.Call{{
+		CallID: "show-hold@test", Talk: 5 * time.Second,
+		Hold: &pcaptest.Hold{At: time.Second, Length: 2 * time.Second},
+	}}}
+	dir := t.TempDir()
+	var buf bytes.Buffer
+	if err := pcaptest.Write(&buf, o); err != nil {
+		t.Fatal(err)
+	}
+	capPath := filepath.Join(dir, "hold.pcap")
+	if err := os.WriteFile(capPath, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, "data")
+	if code, out, errs := runCLI(t, nil, "import", capPath, "--data", data, "--sensor", "floor-1"); code != 0 {
+		t.Fatalf("import: exit %d\n%s\n%s", code, out, errs)
+	}
+	id := callsJSON(t, "--data", data)[0]["id"].(string)
+
+	// The same call as a second sensor recorded it.
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, indexPath(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := db.Call(ctx, spanrec.CallID(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	twin := *c
+	twin.ID, twin.Interaction, twin.Sensor = "0123456789abcdef0123", "0123456789abcdef0123", "floor-2"
+	if err := db.PutCall(ctx, &twin); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	code, out, errs := runCLI(t, nil, "show", id, "--data", data)
+	if code != 0 {
+		t.Fatalf("show: exit %d: %s", code, errs)
+	}
+	for _, want := range []string{
+		"sensor       floor-1",
+		"on hold      callee sends nothing from 2026-11-01 09:00:0",
+		"copy         " + id + " from sensor floor-1: audio of caller and callee",
+		"copy         0123456789abcdef0123 from sensor floor-2: audio of caller and callee",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("show lacks %q:\n%s", want, out)
 		}
 	}
 }

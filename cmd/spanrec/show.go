@@ -81,6 +81,34 @@ func printCall(w io.Writer, dataDir string, c *spanrec.Call) {
 	fmt.Fprintf(w, "  end          %s\n", ts(c.End))
 	fmt.Fprintf(w, "  talk time    %s\n", c.Duration.Round(time.Millisecond))
 	fmt.Fprintf(w, "  codecs       %s\n", orDash(strings.Join(c.Codecs, ", ")))
+	fmt.Fprintf(w, "  sensor       %s\n", orDash(c.Sensor))
+	if c.Signalling == spanrec.SignallingNone {
+		fmt.Fprintf(w, "  signalling   none seen (RTP paired by its addresses)\n")
+	}
+	if len(c.Legs) > 0 {
+		fmt.Fprintf(w, "  interaction  %s, other legs %s\n", c.Interaction, joinIDs(c.Legs))
+	}
+	for _, cp := range c.Copies {
+		sides := make([]string, len(cp.Sides))
+		for i, s := range cp.Sides {
+			sides[i] = string(s)
+		}
+		fmt.Fprintf(w, "  copy         %s from sensor %s: audio of %s, %d packets\n",
+			cp.ID, orDash(cp.Sensor), orDash(strings.Join(sides, " and ")), cp.Packets)
+	}
+	if len(c.Tags) > 0 {
+		fmt.Fprintf(w, "  tags         %s\n", strings.Join(c.Tags, ", "))
+	}
+	if h := c.LegalHold; h != nil {
+		fmt.Fprintf(w, "  legal hold   by %s at %s", h.By, ts(h.At))
+		if h.Reason != "" {
+			fmt.Fprintf(w, ": %s", h.Reason)
+		}
+		fmt.Fprintln(w)
+	}
+	for _, h := range c.Holds {
+		fmt.Fprintf(w, "  on hold      %s sends nothing from %s to %s\n", h.Side, ts(h.Start), ts(h.End))
+	}
 	if c.Audio != "" {
 		fmt.Fprintf(w, "  audio        %s (%s, sha256 %s)\n", filepath.Join(dataDir, c.Audio),
 			(time.Duration(c.AudioMS) * time.Millisecond).String(), c.AudioSHA256)
@@ -111,6 +139,15 @@ func printCall(w io.Writer, dataDir string, c *spanrec.Call) {
 	for _, n := range c.Notes {
 		fmt.Fprintf(w, "  note: %s\n", n)
 	}
+}
+
+// joinIDs lists call IDs separated by commas.
+func joinIDs(ids []spanrec.CallID) string {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = string(id)
+	}
+	return strings.Join(s, ", ")
 }
 
 // encryptionText says, after a stream's figures, how its media was
