@@ -25,6 +25,11 @@ type Index interface {
 	// Count returns the number of calls that match f, ignoring its limit
 	// and offset.
 	Count(ctx context.Context, f spanrec.CallFilter) (int, error)
+	// CountUpTo returns the number of calls that match f when it is at
+	// most max (more false), else max and more true, counting no more
+	// than max+1 of them; a backend that keeps a total exactly may
+	// return it whatever max is, with more false.
+	CountUpTo(ctx context.Context, f spanrec.CallFilter, max int) (n int, more bool, err error)
 	// BeginDeletion, FinishDeletion and PendingDeletions delete a call
 	// with its files (see package retention).
 	retention.Index

@@ -152,7 +152,73 @@ func checkSearch(t *testing.T, db Index, first bool, tests []searchCase) {
 			if n, err := db.Count(ctx, tt.f); err != nil || n != len(all) {
 				t.Errorf("Count = %d, %v; want %d", n, err, len(all))
 			}
+			checkCountUpTo(t, db, tt.f, len(all))
 		})
+	}
+}
+
+// checkCountUpTo checks CountUpTo(f) against exact, the number of calls
+// f matches, with max above, at and below it: exact when it is at most
+// max; below it, max with more set, or the exact count without it (a
+// backend may keep some totals exactly).
+func checkCountUpTo(t *testing.T, db Index, f spanrec.CallFilter, exact int) {
+	t.Helper()
+	ctx := context.Background()
+	for _, max := range []int{exact + 1, exact} {
+		if n, more, err := db.CountUpTo(ctx, f, max); err != nil || n != exact || more {
+			t.Errorf("CountUpTo(max %d) = %d, %v, %v; want %d, false", max, n, more, err, exact)
+		}
+	}
+	for _, max := range []int{exact - 1, 1} {
+		if max < 1 || max >= exact {
+			continue
+		}
+		n, more, err := db.CountUpTo(ctx, f, max)
+		if err != nil || !(n == max && more || n == exact && !more) {
+			t.Errorf("CountUpTo(max %d) = %d, %v, %v; want %d, true (or %d, false)", max, n, more, err, max, exact)
+		}
+	}
+}
+
+// testCountUpTo checks the bounded count of GET /api/calls: a filtered
+// count stops at max+1 rows and says there are more; the count of all
+// calls is exact whatever max is (both backends keep it cheap); paging
+// and sorting do not change it.
+func (s *suite) testCountUpTo(t *testing.T) {
+	ctx := context.Background()
+	db := s.fresh(t)
+	cs := filterCalls()
+	put(t, db, cs...)
+	for _, tt := range []struct {
+		name  string
+		f     spanrec.CallFilter
+		max   int
+		n     int
+		more  bool
+		exact int
+	}{
+		{"all, exact although above max", spanrec.CallFilter{}, 2, 5, false, 5},
+		{"all sorted and paged, exact", spanrec.CallFilter{Sort: "-duration", Limit: 1, Offset: 3}, 1, 5, false, 5},
+		{"outbound capped", spanrec.CallFilter{Direction: spanrec.Outbound}, 1, 1, true, 2},
+		{"answered at max", spanrec.CallFilter{Status: spanrec.Answered}, 2, 2, false, 2},
+		{"answered under max", spanrec.CallFilter{Status: spanrec.Answered}, 10_000, 2, false, 2},
+		{"number capped", spanrec.CallFilter{Number: "200", Limit: 1}, 1, 1, true, 3},
+		{"per conversation capped", spanrec.CallFilter{GroupInteraction: true}, 3, 3, true, 5},
+		{"none", spanrec.CallFilter{Direction: spanrec.Internal, Status: spanrec.Busy}, 10, 0, false, 0},
+		{"max 0 counts exactly", spanrec.CallFilter{Number: "200"}, 0, 3, false, 3},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			n, more, err := db.CountUpTo(ctx, tt.f, tt.max)
+			if err != nil || n != tt.n || more != tt.more {
+				t.Errorf("CountUpTo(max %d) = %d, %v, %v; want %d, %v", tt.max, n, more, err, tt.n, tt.more)
+			}
+			if c, err := db.Count(ctx, tt.f); err != nil || c != tt.exact {
+				t.Errorf("Count = %d, %v; want %d", c, err, tt.exact)
+			}
+		})
+	}
+	if _, _, err := db.CountUpTo(ctx, spanrec.CallFilter{MinDuration: -1}, 10); spanrec.ErrorKind(err) != spanrec.EINVALID {
+		t.Errorf("CountUpTo(negative bound): %v, want EINVALID", err)
 	}
 }
 

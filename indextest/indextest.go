@@ -26,6 +26,7 @@ import (
 type Index interface {
 	spanrec.CallIndex
 	Count(ctx context.Context, f spanrec.CallFilter) (int, error)
+	CountUpTo(ctx context.Context, f spanrec.CallFilter, max int) (int, bool, error)
 	DeleteCall(ctx context.Context, id spanrec.CallID) error
 	SetLegalHold(ctx context.Context, id spanrec.CallID, h *spanrec.LegalHold) error
 	BeginDeletion(ctx context.Context, d spanrec.Deletion) error
@@ -97,6 +98,7 @@ func Run(t *testing.T, b Backend) {
 		{"Search", s.testSearch},
 		{"SearchSIP", s.testSearchSIP},
 		{"SearchInvalid", s.testSearchInvalid},
+		{"CountUpTo", s.testCountUpTo},
 		{"Paged", s.testPaged},
 		{"Empty", s.testEmpty},
 		{"ByPrefix", s.testByPrefix},

@@ -352,17 +352,12 @@ func (db *DB) Count(ctx context.Context, f spanrec.CallFilter) (int, error) {
 		return 0, err
 	}
 	q := `SELECT count(*) FROM ` + callsFrom(f, where)
-	if !f.GroupInteraction {
+	if db.countsKept(f) {
 		// All calls, or one sensor's: the counts the triggers of
 		// migration 0009 keep, exact as count(*) is.
-		bySensor := f
-		bySensor.Sensor = ""
-		var b args
-		if rest, err := filterSQL(bySensor, &b); err == nil && rest == "" {
-			q, a = `SELECT coalesce(sum(calls), 0) FROM call_counts`, nil
-			if f.Sensor != "" {
-				q += ` WHERE sensor = ` + a.add(text(f.Sensor))
-			}
+		q, a = `SELECT coalesce(sum(calls), 0) FROM call_counts`, nil
+		if f.Sensor != "" {
+			q += ` WHERE sensor = ` + a.add(text(f.Sensor))
 		}
 	}
 	var n int
@@ -370,6 +365,45 @@ func (db *DB) Count(ctx context.Context, f spanrec.CallFilter) (int, error) {
 		return 0, fmt.Errorf("index: count calls: %w", err)
 	}
 	return n, nil
+}
+
+// CountUpTo returns the number of calls that match f (ignoring f.Limit,
+// f.Offset and f.After) when it is at most max, with more false; when
+// more than max calls match it returns max and more true, having counted
+// no more than max+1 of them (a count of every matching row costs seconds
+// on millions of calls). Where the exact count is kept (call_counts: no
+// filter, or the sensor alone) it is returned whatever max is, with more
+// false. max ≤ 0 counts exactly, as Count does.
+func (db *DB) CountUpTo(ctx context.Context, f spanrec.CallFilter, max int) (n int, more bool, err error) {
+	if max <= 0 || db.countsKept(f) {
+		n, err = db.Count(ctx, f)
+		return n, false, err
+	}
+	var a args
+	where, err := filterSQL(f, &a)
+	if err != nil {
+		return 0, false, err
+	}
+	q := `SELECT count(*) FROM (SELECT 1 FROM ` + callsFrom(f, where) + ` LIMIT ` + a.add(max+1) + `) AS matching`
+	if err := db.pool.QueryRow(ctx, q, a...).Scan(&n); err != nil {
+		return 0, false, fmt.Errorf("index: count calls: %w", err)
+	}
+	if n > max {
+		return max, true, nil
+	}
+	return n, false, nil
+}
+
+// countsKept reports whether Count reads f's total from call_counts: f
+// is empty but for its sensor, its sort and its paging.
+func (db *DB) countsKept(f spanrec.CallFilter) bool {
+	if f.GroupInteraction {
+		return false
+	}
+	f.Sensor = ""
+	var a args
+	rest, err := filterSQL(f, &a)
+	return err == nil && rest == ""
 }
 
 // DeleteCall deletes the call with exactly the given ID, with its streams,

@@ -184,15 +184,20 @@ export async function showCalls(ctx) {
   const res = await get(`/api/calls${query(params)}`, ctx.signal);
   calls = res.calls || [];
   const total = res.total ?? calls.length;
+  // total_more: the server stopped counting at total (GET /api/calls
+  // counts at most 10,000 matching calls); more than that match.
+  const more = res.total_more === true;
   if (calls.length === 0) {
-    status.textContent = total > 0 ? 'No calls on this page.' : 'No calls match these filters.';
+    status.textContent = total > 0 || more ? 'No calls on this page.' : 'No calls match these filters.';
+  } else if (more) {
+    status.textContent = `${offset + 1}–${offset + calls.length} of more than ${total.toLocaleString('en-US')} calls`;
   } else {
     status.textContent = `${offset + 1}–${offset + calls.length} of ${total} call${total === 1 ? '' : 's'}`;
   }
   render();
   callTools(ctx, params, table, status.parentElement);
   fit(); // the selection column takes room too
-  pagerButtons(pager, q, offset, limit, total);
+  pagerButtons(pager, q, offset, limit, total, more, calls.length);
   if (typeof ResizeObserver === 'function') {
     // Only a change of width can change the fit; folding rows changes
     // the height, which must not refit (a loop).
@@ -377,7 +382,9 @@ function partyCell(number, name) {
     name ? h('span', { class: 'party-name' }, name) : null);
 }
 
-function pagerButtons(nav, q, offset, limit, total) {
+// pagerButtons fills the pager. When the total is a lower bound (more),
+// the last page is unknown: "next" stays on while pages come back full.
+function pagerButtons(nav, q, offset, limit, total, more, shown) {
   const at = (o, l = limit) => {
     const p = new URLSearchParams(q);
     if (o > 0) p.set('offset', String(o)); else p.delete('offset');
@@ -392,11 +399,13 @@ function pagerButtons(nav, q, offset, limit, total) {
   const sort = q.get('sort') || '-start';
   if (sort !== '-start') { prev.textContent = '← Previous'; next.textContent = 'Next →'; }
   if (offset <= 0) disable(prev);
-  if (offset + limit >= total) disable(next);
+  if (more ? shown < limit : offset + limit >= total) disable(next);
   const size = h('select', { id: 'page-size', 'aria-label': 'Calls per page' },
     PAGE_SIZES.map((n) => h('option', { value: String(n), selected: n === limit }, `${n} per page`)));
   size.addEventListener('change', () => go(at(0, Number(size.value))));
-  nav.append(prev, h('span', { class: 'page-no' }, `Page ${page} of ${pages}`), next, size);
+  let label = `Page ${page} of ${pages}`;
+  if (more) label = page > pages ? `Page ${page}` : `Page ${page} of more than ${pages}`;
+  nav.append(prev, h('span', { class: 'page-no' }, label), next, size);
 }
 
 function disable(a) {
