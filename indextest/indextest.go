@@ -120,6 +120,7 @@ func Run(t *testing.T, b Backend) {
 		{"StreamQuality", s.testStreamQuality},
 		{"Stats", s.testStats},
 		{"StatsBounds", s.testStatsBounds},
+		{"StatsBuckets", s.testStatsBuckets},
 		{"Users", s.testUsers},
 		{"Disabled", s.testDisabled},
 		{"SessionsExpire", s.testSessionsExpire},

@@ -22,8 +22,12 @@ func hostOf(c string) string {
 
 // Stats computes the dashboard's aggregates of the calls that started in
 // [q.From, q.To) in SQL: calls and answered calls per bucket, the MOS
-// histogram of their streams, RTP loss by sending host and the numbers in
-// the most calls. It returns an error of kind EINVALID for an empty range,
+// histogram of their streams, RTP loss by sending host and by sensor, and
+// the numbers in the most calls. The whole hours of the range are read
+// from the per-hour aggregates that migration 0017's triggers keep
+// (per-bucket counts too when the buckets are whole hours), the rest from
+// the calls and streams: the figures are those of the calls themselves.
+// The top talkers are counted from the calls of the whole range. It returns an error of kind EINVALID for an empty range,
 // a bucket that is not positive, more than 10 000 buckets, or a Top out
 // of 1..100.
 func (db *DB) Stats(ctx context.Context, q spanrec.StatsQuery) (*spanrec.CallStats, error) {
@@ -47,6 +51,11 @@ func (db *DB) Stats(ctx context.Context, q spanrec.StatsQuery) (*spanrec.CallSta
 	defer tx.Rollback()
 	answered := string(spanrec.Answered)
 	inRange := ` c.start_ns >= ? AND c.start_ns < ?`
+	// Whole hours [lo, hi) are read from the aggregates of migration 0017,
+	// the partial hours at the edges, [from, lo) and [hi, to), from the
+	// calls; each figure is the sum of the two.
+	lo, hi, aligned := hourSplit(from, to, width)
+	edges := []int64{from, lo, hi, to}
 
 	var first, last sql.NullInt64
 	if err := tx.QueryRowContext(ctx, `SELECT min(start_ns), max(start_ns) FROM calls`).Scan(&first, &last); err != nil {
@@ -54,8 +63,7 @@ func (db *DB) Stats(ctx context.Context, q spanrec.StatsQuery) (*spanrec.CallSta
 	}
 	st.First, st.Last = timeOf(first), timeOf(last)
 
-	err = eachRow(ctx, tx, `SELECT (c.start_ns - ?) / ? AS b, count(*), coalesce(sum(c.status = ?), 0)
-		FROM calls c WHERE`+inRange+` GROUP BY b`, []any{from, width, answered, from, to}, func(rows *sql.Rows) error {
+	addBucket := func(rows *sql.Rows) error {
 		var b int64
 		var calls, ans int
 		if err := rows.Scan(&b, &calls, &ans); err != nil {
@@ -64,60 +72,99 @@ func (db *DB) Stats(ctx context.Context, q spanrec.StatsQuery) (*spanrec.CallSta
 		if b < 0 || b >= n {
 			return fmt.Errorf("bucket %d out of 0..%d", b, n-1)
 		}
-		st.Buckets[b].Calls, st.Buckets[b].Answered = calls, ans
+		st.Buckets[b].Calls += calls
+		st.Buckets[b].Answered += ans
 		st.Calls += calls
 		st.Answered += ans
 		return nil
-	})
+	}
+	rawBuckets := `SELECT (c.start_ns - ?) / ? AS b, count(*), coalesce(sum(c.status = ?), 0)
+		FROM calls c WHERE` + inRange + ` GROUP BY b`
+	if aligned {
+		// Every whole hour is in one bucket.
+		err = eachRow(ctx, tx, `SELECT (hour_ns - ?) / ? AS b, sum(calls), sum(answered)
+			FROM stats_hours WHERE hour_ns >= ? AND hour_ns < ? GROUP BY b`, []any{from, width, lo, hi}, addBucket)
+		for i := 0; err == nil && i < len(edges); i += 2 {
+			if edges[i] < edges[i+1] {
+				err = eachRow(ctx, tx, rawBuckets, []any{from, width, answered, edges[i], edges[i+1]}, addBucket)
+			}
+		}
+	} else {
+		err = eachRow(ctx, tx, rawBuckets, []any{from, width, answered, from, to}, addBucket)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("index: stats: calls per bucket: %w", err)
 	}
 
 	// MOS bins of 0.5 from 1.0; the E-model's MOS is 1..4.5, a value up
-	// to 5 goes to the last bin.
-	err = eachRow(ctx, tx, `SELECT CASE WHEN s.mos > 0 THEN max(0, min(?, CAST((s.mos - 1.0) * 2 AS INTEGER))) ELSE -1 END AS bin, count(*)
-		FROM streams s JOIN calls c ON c.id = s.call_id WHERE`+inRange+` GROUP BY bin`,
-		[]any{spanrec.MOSBins - 1, from, to}, func(rows *sql.Rows) error {
-			var bin, count int
-			if err := rows.Scan(&bin, &count); err != nil {
-				return err
-			}
-			if bin < 0 {
-				st.NoMOS += count
-			} else {
-				st.MOS[bin] += count
-			}
-			return nil
-		})
-	if err != nil {
+	// to 5 goes to the last bin (as the triggers of migration 0017 count).
+	var bins [spanrec.MOSBins + 1]sql.NullInt64
+	dest := make([]any, len(bins))
+	for i := range bins {
+		dest[i] = &bins[i]
+	}
+	if err := tx.QueryRowContext(ctx, `SELECT sum(no_mos), sum(mos0), sum(mos1), sum(mos2), sum(mos3), sum(mos4), sum(mos5), sum(mos6), sum(mos7)
+		FROM stats_hours WHERE hour_ns >= ? AND hour_ns < ?`, lo, hi).Scan(dest...); err != nil {
 		return nil, fmt.Errorf("index: stats: MOS: %w", err)
 	}
+	st.NoMOS = int(bins[0].Int64)
+	for i := range st.MOS {
+		st.MOS[i] = int(bins[i+1].Int64)
+	}
+	for i := 0; i < len(edges); i += 2 {
+		if edges[i] >= edges[i+1] {
+			continue
+		}
+		err = eachRow(ctx, tx, `SELECT CASE WHEN s.mos > 0 THEN max(0, min(?, CAST((s.mos - 1.0) * 2 AS INTEGER))) ELSE -1 END AS bin, count(*)
+			FROM streams s JOIN calls c ON c.id = s.call_id WHERE`+inRange+` GROUP BY bin`,
+			[]any{spanrec.MOSBins - 1, edges[i], edges[i+1]}, func(rows *sql.Rows) error {
+				var bin, count int
+				if err := rows.Scan(&bin, &count); err != nil {
+					return err
+				}
+				if bin < 0 {
+					st.NoMOS += count
+				} else {
+					st.MOS[bin] += count
+				}
+				return nil
+			})
+		if err != nil {
+			return nil, fmt.Errorf("index: stats: MOS: %w", err)
+		}
+	}
 
-	err = eachRow(ctx, tx, `SELECT `+hostOf("s.src")+` AS host, count(*), sum(s.packets), sum(s.lost)
-		FROM streams s JOIN calls c ON c.id = s.call_id WHERE`+inRange+`
-		GROUP BY host ORDER BY sum(s.lost) DESC, sum(s.packets) DESC, host LIMIT ?`,
-		[]any{from, to, q.Top}, func(rows *sql.Rows) error {
-			var h spanrec.HostLoss
-			if err := rows.Scan(&h.Host, &h.Streams, &h.Packets, &h.Lost); err != nil {
-				return err
-			}
-			st.Loss = append(st.Loss, h)
-			return nil
-		})
+	// Loss by host and by sensor: the hours' sums and the edges' streams
+	// grouped together, so that the order and the limit are those of the
+	// whole range.
+	rawStreams := ` FROM streams s JOIN calls c ON c.id = s.call_id WHERE` + inRange
+	lossQuery := func(hourTable, hourKey, rawKey string) string {
+		return `SELECT k, sum(n), sum(p), sum(l) FROM (
+			SELECT ` + hourKey + ` AS k, streams AS n, packets AS p, lost AS l FROM ` + hourTable + ` WHERE hour_ns >= ? AND hour_ns < ?
+			UNION ALL SELECT ` + rawKey + `, 1, s.packets, s.lost` + rawStreams + `
+			UNION ALL SELECT ` + rawKey + `, 1, s.packets, s.lost` + rawStreams + `
+		) GROUP BY k HAVING sum(n) > 0 ORDER BY sum(l) DESC, sum(p) DESC, k LIMIT ?`
+	}
+	lossArgs := []any{lo, hi, from, lo, hi, to, q.Top}
+	err = eachRow(ctx, tx, lossQuery("stats_hosts", "host", hostOf("s.src")), lossArgs, func(rows *sql.Rows) error {
+		var h spanrec.HostLoss
+		if err := rows.Scan(&h.Host, &h.Streams, &h.Packets, &h.Lost); err != nil {
+			return err
+		}
+		st.Loss = append(st.Loss, h)
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("index: stats: loss: %w", err)
 	}
-	err = eachRow(ctx, tx, `SELECT c.sensor, count(*), sum(s.packets), sum(s.lost)
-		FROM streams s JOIN calls c ON c.id = s.call_id WHERE`+inRange+`
-		GROUP BY c.sensor ORDER BY sum(s.lost) DESC, sum(s.packets) DESC, c.sensor LIMIT ?`,
-		[]any{from, to, q.Top}, func(rows *sql.Rows) error {
-			var h spanrec.HostLoss
-			if err := rows.Scan(&h.Host, &h.Streams, &h.Packets, &h.Lost); err != nil {
-				return err
-			}
-			st.LossBySensor = append(st.LossBySensor, h)
-			return nil
-		})
+	err = eachRow(ctx, tx, lossQuery("stats_hours", "sensor", "c.sensor"), lossArgs, func(rows *sql.Rows) error {
+		var h spanrec.HostLoss
+		if err := rows.Scan(&h.Host, &h.Streams, &h.Packets, &h.Lost); err != nil {
+			return err
+		}
+		st.LossBySensor = append(st.LossBySensor, h)
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("index: stats: loss by sensor: %w", err)
 	}
@@ -141,6 +188,24 @@ func (db *DB) Stats(ctx context.Context, q spanrec.StatsQuery) (*spanrec.CallSta
 		return nil, fmt.Errorf("index: stats: talkers: %w", err)
 	}
 	return st, nil
+}
+
+// hourNS is the width of the aggregates of migration 0017.
+const hourNS = int64(time.Hour)
+
+// hourSplit returns the whole hours [lo, hi) of [from, to), all in
+// nanoseconds (lo = hi = to if there is none), and whether buckets of
+// width starting at from are made of whole hours.
+func hourSplit(from, to, width int64) (lo, hi int64, aligned bool) {
+	floor := func(x int64) int64 { return x - ((x%hourNS)+hourNS)%hourNS }
+	lo, hi = floor(from), floor(to)
+	if lo < from {
+		lo += hourNS
+	}
+	if lo >= hi {
+		lo, hi = to, to
+	}
+	return lo, hi, floor(from) == from && width%hourNS == 0
 }
 
 // eachRow runs query and calls fn for each of its rows.
