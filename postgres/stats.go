@@ -14,16 +14,22 @@ const maxStatsBuckets = 10_000
 
 // hostOf is the SQL expression of the host of an "addr:port" column c
 // (IPv6 addresses keep their brackets): the port's digits and the colon
-// trimmed from the right.
+// trimmed from the right; "" for an empty column (the streams of an
+// address that was not known), as SQLite's substr gives.
 func hostOf(c string) string {
 	t := `rtrim(` + c + `, '0123456789')`
-	return `substr(` + t + `, 1, length(` + t + `) - 1)`
+	return `substr(` + t + `, 1, greatest(length(` + t + `) - 1, 0))`
 }
 
 // Stats computes the dashboard's aggregates of the calls that started in
 // [q.From, q.To) in SQL, as package sqlite does: calls and answered calls
 // per bucket, the MOS histogram of their streams, RTP loss by sending host
-// and the numbers in the most calls. It returns an error of kind EINVALID
+// and by sensor, and the numbers in the most calls. The whole hours of the
+// range are read from the per-hour aggregates that migration 0011's
+// triggers keep (per-bucket counts too when the buckets are whole hours),
+// the rest from the calls and streams: the figures are those of the calls
+// themselves. The top talkers are counted from the calls of the whole
+// range. It returns an error of kind EINVALID
 // for an empty range, a bucket that is not positive, more than 10 000
 // buckets, or a Top out of 1..100.
 func (db *DB) Stats(ctx context.Context, q spanrec.StatsQuery) (*spanrec.CallStats, error) {
@@ -40,6 +46,11 @@ func (db *DB) Stats(ctx context.Context, q spanrec.StatsQuery) (*spanrec.CallSta
 		st.Buckets[i].Start = time.Unix(0, from+int64(i)*width).UTC()
 	}
 	answered := string(spanrec.Answered)
+	// Whole hours [lo, hi) are read from the aggregates of migration 0011,
+	// the partial hours at the edges, [from, lo) and [hi, to), from the
+	// calls; each figure is the sum of the two.
+	lo, hi, aligned := hourSplit(from, to, width)
+	edges := []int64{from, lo, hi, to}
 	// One snapshot: every figure sees the same index.
 	err := db.readTx(ctx, func(tx pgx.Tx) error {
 		var first, last *int64
@@ -48,8 +59,7 @@ func (db *DB) Stats(ctx context.Context, q spanrec.StatsQuery) (*spanrec.CallSta
 		}
 		st.First, st.Last = timeOf(first), timeOf(last)
 
-		err := eachRow(ctx, tx, `SELECT (c.start_ns - $1) / $2 AS b, count(*), count(*) FILTER (WHERE c.status = $3)
-			FROM calls c WHERE c.start_ns >= $1 AND c.start_ns < $4 GROUP BY b`, []any{from, width, answered, to}, func(rows pgx.Rows) error {
+		addBucket := func(rows pgx.Rows) error {
 			var b int64
 			var calls, ans int
 			if err := rows.Scan(&b, &calls, &ans); err != nil {
@@ -58,60 +68,107 @@ func (db *DB) Stats(ctx context.Context, q spanrec.StatsQuery) (*spanrec.CallSta
 			if b < 0 || b >= n {
 				return fmt.Errorf("bucket %d out of 0..%d", b, n-1)
 			}
-			st.Buckets[b].Calls, st.Buckets[b].Answered = calls, ans
+			st.Buckets[b].Calls += calls
+			st.Buckets[b].Answered += ans
 			st.Calls += calls
 			st.Answered += ans
 			return nil
-		})
+		}
+		rawBuckets := `SELECT (c.start_ns - $1) / $2 AS b, count(*), count(*) FILTER (WHERE c.status = $3)
+			FROM calls c WHERE c.start_ns >= $4 AND c.start_ns < $5 GROUP BY b`
+		var err error
+		if aligned {
+			// Every whole hour is in one bucket.
+			err = eachRow(ctx, tx, `SELECT (hour_ns - $1) / $2 AS b, sum(calls)::bigint, sum(answered)::bigint
+				FROM stats_hours WHERE hour_ns >= $3 AND hour_ns < $4 GROUP BY b`, []any{from, width, lo, hi}, addBucket)
+			for i := 0; err == nil && i < len(edges); i += 2 {
+				if edges[i] < edges[i+1] {
+					err = eachRow(ctx, tx, rawBuckets, []any{from, width, answered, edges[i], edges[i+1]}, addBucket)
+				}
+			}
+		} else {
+			err = eachRow(ctx, tx, rawBuckets, []any{from, width, answered, from, to}, addBucket)
+		}
 		if err != nil {
 			return fmt.Errorf("calls per bucket: %w", err)
 		}
 
 		// MOS bins of 0.5 from 1.0; the E-model's MOS is 1..4.5, a value
-		// up to 5 (or an infinite one) goes to the last bin.
-		err = eachRow(ctx, tx, `SELECT CASE WHEN s.mos > 0 THEN greatest(0, least($1::float8, trunc((s.mos - 1.0) * 2)))::int ELSE -1 END AS bin, count(*)
-			FROM streams s JOIN calls c ON c.id = s.call_id WHERE c.start_ns >= $2 AND c.start_ns < $3 GROUP BY bin`,
-			[]any{spanrec.MOSBins - 1, from, to}, func(rows pgx.Rows) error {
-				var bin, count int
-				if err := rows.Scan(&bin, &count); err != nil {
-					return err
-				}
-				if bin < 0 {
-					st.NoMOS += count
-				} else {
-					st.MOS[bin] += count
-				}
-				return nil
-			})
-		if err != nil {
+		// up to 5 (or an infinite one) goes to the last bin (as the
+		// triggers of migration 0011 count).
+		var bins [spanrec.MOSBins + 1]*int64
+		dest := make([]any, len(bins))
+		for i := range bins {
+			dest[i] = &bins[i]
+		}
+		if err := tx.QueryRow(ctx, `SELECT sum(no_mos)::bigint, sum(mos0)::bigint, sum(mos1)::bigint, sum(mos2)::bigint, sum(mos3)::bigint,
+				sum(mos4)::bigint, sum(mos5)::bigint, sum(mos6)::bigint, sum(mos7)::bigint
+			FROM stats_hours WHERE hour_ns >= $1 AND hour_ns < $2`, lo, hi).Scan(dest...); err != nil {
 			return fmt.Errorf("MOS: %w", err)
 		}
+		count := func(v *int64) int {
+			if v == nil {
+				return 0
+			}
+			return int(*v)
+		}
+		st.NoMOS = count(bins[0])
+		for i := range st.MOS {
+			st.MOS[i] = count(bins[i+1])
+		}
+		for i := 0; i < len(edges); i += 2 {
+			if edges[i] >= edges[i+1] {
+				continue
+			}
+			err = eachRow(ctx, tx, `SELECT CASE WHEN s.mos > 0 THEN greatest(0, least($1::float8, trunc((s.mos - 1.0) * 2)))::int ELSE -1 END AS bin, count(*)
+				FROM streams s JOIN calls c ON c.id = s.call_id WHERE c.start_ns >= $2 AND c.start_ns < $3 GROUP BY bin`,
+				[]any{spanrec.MOSBins - 1, edges[i], edges[i+1]}, func(rows pgx.Rows) error {
+					var bin, count int
+					if err := rows.Scan(&bin, &count); err != nil {
+						return err
+					}
+					if bin < 0 {
+						st.NoMOS += count
+					} else {
+						st.MOS[bin] += count
+					}
+					return nil
+				})
+			if err != nil {
+				return fmt.Errorf("MOS: %w", err)
+			}
+		}
 
-		err = eachRow(ctx, tx, `SELECT `+hostOf("s.src")+` AS host, count(*), sum(s.packets)::bigint, sum(s.lost)::bigint
-			FROM streams s JOIN calls c ON c.id = s.call_id WHERE c.start_ns >= $1 AND c.start_ns < $2
-			GROUP BY host ORDER BY sum(s.lost) DESC, sum(s.packets) DESC, host LIMIT $3`,
-			[]any{from, to, q.Top}, func(rows pgx.Rows) error {
-				var h spanrec.HostLoss
-				if err := rows.Scan(&h.Host, &h.Streams, &h.Packets, &h.Lost); err != nil {
-					return err
-				}
-				st.Loss = append(st.Loss, h)
-				return nil
-			})
+		// Loss by host and by sensor: the hours' sums and the edges'
+		// streams grouped together, so that the order and the limit are
+		// those of the whole range.
+		lossQuery := func(hourTable, hourKey, rawKey string) string {
+			return `SELECT k, sum(n)::bigint, sum(p)::bigint, sum(l)::bigint FROM (
+				SELECT ` + hourKey + ` AS k, streams AS n, packets AS p, lost AS l FROM ` + hourTable + ` WHERE hour_ns >= $1 AND hour_ns < $2
+				UNION ALL SELECT ` + rawKey + `, 1, s.packets, s.lost FROM streams s JOIN calls c ON c.id = s.call_id WHERE c.start_ns >= $3 AND c.start_ns < $1
+				UNION ALL SELECT ` + rawKey + `, 1, s.packets, s.lost FROM streams s JOIN calls c ON c.id = s.call_id WHERE c.start_ns >= $2 AND c.start_ns < $4
+			) AS t GROUP BY k HAVING sum(n) > 0 ORDER BY sum(l) DESC, sum(p) DESC, k LIMIT $5`
+		}
+		lossArgs := []any{lo, hi, from, to, q.Top}
+		err = eachRow(ctx, tx, lossQuery("stats_hosts", "host", hostOf("s.src")), lossArgs, func(rows pgx.Rows) error {
+			var h spanrec.HostLoss
+			if err := rows.Scan(&h.Host, &h.Streams, &h.Packets, &h.Lost); err != nil {
+				return err
+			}
+			st.Loss = append(st.Loss, h)
+			return nil
+		})
 		if err != nil {
 			return fmt.Errorf("loss: %w", err)
 		}
-		err = eachRow(ctx, tx, `SELECT c.sensor, count(*), sum(s.packets)::bigint, sum(s.lost)::bigint
-			FROM streams s JOIN calls c ON c.id = s.call_id WHERE c.start_ns >= $1 AND c.start_ns < $2
-			GROUP BY c.sensor ORDER BY sum(s.lost) DESC, sum(s.packets) DESC, c.sensor LIMIT $3`,
-			[]any{from, to, q.Top}, func(rows pgx.Rows) error {
-				var h spanrec.HostLoss
-				if err := rows.Scan(&h.Host, &h.Streams, &h.Packets, &h.Lost); err != nil {
-					return err
-				}
-				st.LossBySensor = append(st.LossBySensor, h)
-				return nil
-			})
+		err = eachRow(ctx, tx, lossQuery("stats_hours", "sensor", "c.sensor"), lossArgs, func(rows pgx.Rows) error {
+			var h spanrec.HostLoss
+			if err := rows.Scan(&h.Host, &h.Streams, &h.Packets, &h.Lost); err != nil {
+				return err
+			}
+			st.LossBySensor = append(st.LossBySensor, h)
+			return nil
+		})
 		if err != nil {
 			return fmt.Errorf("loss by sensor: %w", err)
 		}
@@ -140,6 +197,24 @@ func (db *DB) Stats(ctx context.Context, q spanrec.StatsQuery) (*spanrec.CallSta
 		return nil, fmt.Errorf("index: stats: %w", err)
 	}
 	return st, nil
+}
+
+// hourNS is the width of the aggregates of migration 0011.
+const hourNS = int64(time.Hour)
+
+// hourSplit returns the whole hours [lo, hi) of [from, to), all in
+// nanoseconds (lo = hi = to if there is none), and whether buckets of
+// width starting at from are made of whole hours.
+func hourSplit(from, to, width int64) (lo, hi int64, aligned bool) {
+	floor := func(x int64) int64 { return x - ((x%hourNS)+hourNS)%hourNS }
+	lo, hi = floor(from), floor(to)
+	if lo < from {
+		lo += hourNS
+	}
+	if lo >= hi {
+		lo, hi = to, to
+	}
+	return lo, hi, floor(from) == from && width%hourNS == 0
 }
 
 // eachRow runs query and calls fn for each of its rows.
