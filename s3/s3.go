@@ -8,7 +8,9 @@
 // them) with its SHA-256 in the object's metadata; a second Put of the
 // same key and content is a no-op (shipping is retried, and must be
 // idempotent), and what was uploaded is verified against the SHA-256 the
-// index holds. Reads are ranged GETs (Blob is an io.ReadSeeker that asks
+// index holds: by the store itself, which refuses a payload without the
+// SHA-256 its request was signed with (the index's), when a probe at the
+// first Put shows that it does so; else by hashing the bytes sent. Reads are ranged GETs (Blob is an io.ReadSeeker that asks
 // for what is read), so the UI's audio player seeks in a recording stored
 // here as in a local file.
 //
@@ -19,6 +21,7 @@ package s3
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -30,6 +33,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/minio/minio-go/v7"
@@ -56,6 +60,10 @@ type Store struct {
 	bucket string
 	prefix string // "" or "a/b/"
 	url    string // the URL without query secrets, for messages
+
+	probeMu sync.Mutex
+	probed  bool // checksPayload found out
+	checks  bool // the store checks a payload's signed SHA-256
 }
 
 // metaSHA256 is the user metadata key of an object's SHA-256 (hex); S3
@@ -169,8 +177,18 @@ var ErrMismatch = errors.New("s3: content does not match its SHA-256")
 // Put stores the size bytes of r under key, unless the object is there
 // already with the same SHA-256 (sum, hex): shipping a call again uploads
 // nothing. An object found under key with another SHA-256 is an error
-// (objects are written once), as is content whose SHA-256 is not sum: the
-// object is removed again.
+// (objects are written once), as is content whose SHA-256 is not sum:
+// nothing is kept.
+//
+// The check of the content costs the sensor no hashing when the store
+// checks payloads (see checksPayload; AWS S3, MinIO and SeaweedFS do): the
+// request is signed with sum as its payload's SHA-256
+// (x-amz-content-sha256, covered by the signature, so no one on the way
+// can change the bytes either), and the store refuses bytes that do not
+// have it before it keeps them. Otherwise, and for objects too large for
+// one PUT, the bytes are hashed here while they are sent (minio-go signs
+// them chunk by chunk over plain HTTP) and the object is removed if they
+// do not match.
 func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, sum string) error {
 	k, err := s.objectKey(key)
 	if err != nil {
@@ -178,6 +196,9 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, su
 	}
 	sum = strings.ToLower(sum)
 	if len(sum) != 64 {
+		return fmt.Errorf("s3: put %s: SHA-256 %q is not 64 hex digits", key, sum)
+	}
+	if _, err := hex.DecodeString(sum); err != nil {
 		return fmt.Errorf("s3: put %s: SHA-256 %q is not 64 hex digits", key, sum)
 	}
 	switch have, err := s.stat(ctx, k); {
@@ -188,11 +209,20 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, su
 	case have != "":
 		return fmt.Errorf("s3: put %s: an object with SHA-256 %s is there already: %w", key, have, ErrMismatch)
 	}
+	if size <= maxSinglePut {
+		checks, err := s.checksPayload(ctx)
+		if err != nil {
+			return fmt.Errorf("s3: put %s: %w", key, err)
+		}
+		if checks {
+			if err := s.putSigned(ctx, k, r, size, sum); err != nil {
+				return fmt.Errorf("s3: put %s: %w", key, err)
+			}
+			return nil
+		}
+	}
 	h := sha256.New()
-	info, err := s.client.PutObject(ctx, s.bucket, k, io.TeeReader(r, h), size, minio.PutObjectOptions{
-		ContentType:  contentType(key),
-		UserMetadata: map[string]string{metaSHA256: sum},
-	})
+	info, err := s.client.PutObject(ctx, s.bucket, k, io.TeeReader(r, h), size, s.putOptions(key, sum))
 	if err != nil {
 		return fmt.Errorf("s3: put %s: %w", key, err)
 	}
@@ -201,6 +231,88 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, su
 		return fmt.Errorf("s3: put %s: %d bytes with SHA-256 %s uploaded, want %d with %s: %w", key, info.Size, got, size, sum, ErrMismatch)
 	}
 	return nil
+}
+
+// maxSinglePut is the largest object put in one request (S3's limit);
+// larger ones go in parts, hashed here.
+const maxSinglePut = 5 << 30
+
+func (s *Store) putOptions(key, sum string) minio.PutObjectOptions {
+	return minio.PutObjectOptions{
+		ContentType:  contentType(key),
+		UserMetadata: map[string]string{metaSHA256: sum},
+	}
+}
+
+// putSigned puts the size bytes of r as object k in one PUT whose
+// signature names sum as the payload's SHA-256: the store checks it.
+func (s *Store) putSigned(ctx context.Context, k string, r io.Reader, size int64, sum string) error {
+	opts := s.putOptions(k, sum)
+	// No streaming signature (it would hash every chunk): the payload's
+	// SHA-256 is sum, known already.
+	opts.DisableContentSha256 = true
+	_, err := minio.Core{Client: s.client}.PutObject(ctx, s.bucket, k, r, size, "", sum, opts)
+	if isDigestError(err) {
+		return fmt.Errorf("the store found another SHA-256 than %s in the %d bytes sent (%s): %w", sum, size, minio.ToErrorResponse(err).Code, ErrMismatch)
+	}
+	return err
+}
+
+// isDigestError reports whether err is the store's refusal of a payload
+// that does not have the SHA-256 (or MD5) it was sent with.
+func isDigestError(err error) bool {
+	if err == nil {
+		return false
+	}
+	switch minio.ToErrorResponse(err).Code {
+	case "XAmzContentSHA256Mismatch", "BadDigest", "InvalidDigest":
+		return true
+	}
+	return false
+}
+
+// checksPayload reports whether the store refuses a payload whose SHA-256
+// is not the one its request was signed with, as S3's signature version 4
+// asks of it. It is found out once per Store, at the first Put: one byte
+// put under a probe key with the SHA-256 of another byte must be refused
+// (if it is kept, it is removed again, and every Put hashes its bytes
+// here).
+func (s *Store) checksPayload(ctx context.Context) (bool, error) {
+	s.probeMu.Lock()
+	defer s.probeMu.Unlock()
+	if s.probed {
+		return s.checks, nil
+	}
+	var n [8]byte
+	if _, err := rand.Read(n[:]); err != nil {
+		return false, err
+	}
+	k := s.prefix + ".spanrec-probe-" + hex.EncodeToString(n[:])
+	wrong := sha256.Sum256([]byte("y"))
+	opts := minio.PutObjectOptions{DisableContentSha256: true}
+	_, err := minio.Core{Client: s.client}.PutObject(ctx, s.bucket, k, strings.NewReader("x"), 1, "", hex.EncodeToString(wrong[:]), opts)
+	switch {
+	case isDigestError(err):
+		s.checks = true
+	case err == nil:
+		s.checks = false
+		if rerr := s.client.RemoveObject(ctx, s.bucket, k, minio.RemoveObjectOptions{}); rerr != nil {
+			return false, fmt.Errorf("probing whether the store checks payloads: removing %s: %w", k, rerr)
+		}
+	default:
+		return false, fmt.Errorf("probing whether the store checks payloads: %w", err)
+	}
+	s.probed = true
+	return s.checks, nil
+}
+
+// ChecksPayload reports whether Put lets the store check its bytes' SHA-256
+// (true) or hashes them itself (false), once the first Put found out;
+// known is false before.
+func (s *Store) ChecksPayload() (checks, known bool) {
+	s.probeMu.Lock()
+	defer s.probeMu.Unlock()
+	return s.checks, s.probed
 }
 
 // stat returns the SHA-256 recorded on object k, "" if there is no such

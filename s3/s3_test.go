@@ -224,3 +224,139 @@ func TestStore(t *testing.T) {
 		t.Errorf("missing bucket: %v", err)
 	}
 }
+
+// tamperTransport changes PUT requests on their way to the store, as a
+// faulty link or a store that does not do what S3 asks of it would:
+// flip flips one byte of the body of the PUT of each key it names;
+// probe, if set, replaces the body of the store probe's PUT with that
+// byte (so that the store finds the SHA-256 it was signed with and keeps
+// it, as a store that checks nothing would). It records the payload
+// SHA-256 header of each PUT.
+type tamperTransport struct {
+	mu      sync.Mutex
+	flip    map[string]bool // object paths ending so
+	probe   string
+	signed  map[string]string // path → X-Amz-Content-Sha256
+	probeAt string            // the probe's path
+}
+
+func (t *tamperTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method != http.MethodPut || r.Body == nil {
+		return http.DefaultTransport.RoundTrip(r)
+	}
+	t.mu.Lock()
+	if t.signed == nil {
+		t.signed = map[string]string{}
+	}
+	t.signed[r.URL.Path] = r.Header.Get("X-Amz-Content-Sha256")
+	probe := strings.Contains(r.URL.Path, ".spanrec-probe-")
+	if probe {
+		t.probeAt = r.URL.Path
+	}
+	flip := false
+	for k := range t.flip {
+		flip = flip || strings.HasSuffix(r.URL.Path, k)
+	}
+	repl := t.probe
+	t.mu.Unlock()
+	switch {
+	case probe && repl != "":
+		r.Body.Close()
+		r.Body = io.NopCloser(strings.NewReader(repl))
+	case flip:
+		b, err := io.ReadAll(r.Body)
+		r.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		b[len(b)/2] ^= 0x20
+		r.Body = io.NopCloser(bytes.NewReader(b))
+	}
+	r.GetBody = nil
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// TestPutChecked: a store that checks payloads (SeaweedFS, as S3) gets
+// each file signed with the SHA-256 the index holds and no hashing by the
+// sensor; a byte changed on the way is refused by the store and nothing is
+// kept. A store that keeps what the probe sends (it checks nothing) gets
+// the bytes hashed by the sensor, which refuses and removes a mismatch.
+func TestPutChecked(t *testing.T) {
+	srv := s3test.Start(t)
+	ctx := context.Background()
+	content, err := os.ReadFile(filepath.Join(pcaptest.CapturesDir(t), "wireshark-samples", "sip-rtp-g722.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sum(content)
+	cl := srv.Client(t)
+	for _, tt := range []struct {
+		name   string
+		probe  string // what the probe's PUT carries instead
+		checks bool
+	}{
+		{"store-checks", "", true},
+		{"store-does-not-check", "y", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tr := &tamperTransport{probe: tt.probe, flip: map[string]bool{"/flipped.pcap": true}}
+			st, err := s3.Open(ctx, s3.Config{URL: srv.URL(tt.name), AccessKey: srv.AccessKey, SecretKey: srv.SecretKey, Transport: tr})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, known := st.ChecksPayload(); known {
+				t.Error("the probe ran before the first Put")
+			}
+			if err := st.Put(ctx, "a/good.pcap", bytes.NewReader(content), int64(len(content)), h); err != nil {
+				t.Fatal(err)
+			}
+			if checks, known := st.ChecksPayload(); checks != tt.checks || !known {
+				t.Errorf("ChecksPayload = %v, %v; want %v, true", checks, known, tt.checks)
+			}
+			tr.mu.Lock()
+			got := tr.signed["/"+srv.Bucket+"/"+tt.name+"/a/good.pcap"]
+			probeAt := tr.probeAt
+			tr.mu.Unlock()
+			if tt.checks && got != h {
+				t.Errorf("the PUT was signed with payload SHA-256 %q, want the index's %s", got, h)
+			}
+			if !tt.checks && got == h {
+				t.Errorf("a store that checks nothing was trusted with the payload SHA-256")
+			}
+			// The probe leaves nothing behind.
+			if probeAt == "" {
+				t.Fatal("no probe")
+			}
+			if _, err := cl.StatObject(ctx, srv.Bucket, strings.TrimPrefix(probeAt, "/"+srv.Bucket+"/"), minio.StatObjectOptions{}); minio.ToErrorResponse(err).StatusCode != http.StatusNotFound {
+				t.Errorf("the probe object %s is still there: %v", probeAt, err)
+			}
+			b, err := st.Open(ctx, "a/good.pcap")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := b.Verify(h); err != nil {
+				t.Errorf("stored content: %v", err)
+			}
+			b.Close()
+			// A byte changed on the way: refused by the store (against the
+			// signed SHA-256, or the chunk signatures minio-go sends when
+			// the sensor hashes), nothing kept.
+			err = st.Put(ctx, "a/flipped.pcap", bytes.NewReader(content), int64(len(content)), h)
+			if tt.checks && !errors.Is(err, s3.ErrMismatch) || err == nil {
+				t.Errorf("a byte changed in transit: %v, want an error (ErrMismatch when the store checks)", err)
+			}
+			if _, err := st.Open(ctx, "a/flipped.pcap"); !errors.Is(err, s3.ErrNotFound) {
+				t.Errorf("the changed upload was kept: %v", err)
+			}
+			// The file differs from what the index says: refused, nothing kept.
+			other := append([]byte(nil), content...)
+			other[7] ^= 1
+			if err := st.Put(ctx, "a/other.pcap", bytes.NewReader(other), int64(len(other)), h); !errors.Is(err, s3.ErrMismatch) {
+				t.Errorf("content with another SHA-256: %v, want ErrMismatch", err)
+			}
+			if _, err := st.Open(ctx, "a/other.pcap"); !errors.Is(err, s3.ErrNotFound) {
+				t.Errorf("the mismatched upload was kept: %v", err)
+			}
+		})
+	}
+}

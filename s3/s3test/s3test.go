@@ -267,3 +267,33 @@ func (s *Server) tail() string {
 	}
 	return b
 }
+
+// CPU returns the CPU time (user and system) the server process has used
+// so far (Linux: /proc/PID/stat; 0 elsewhere or when it is not running),
+// for benchmarks that count what the store costs the machine.
+func (s *Server) CPU() time.Duration {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command name (which is in parentheses and
+	// may hold spaces): utime and stime are the 12th and 13th.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := bytes.Fields(b[i+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	ut, err1 := strconv.ParseInt(string(f[11]), 10, 64)
+	st, err2 := strconv.ParseInt(string(f[12]), 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	// USER_HZ is 100 on every Linux architecture Go supports.
+	return time.Duration(ut+st) * (time.Second / 100)
+}
