@@ -51,6 +51,33 @@ type Live struct {
 	withAudio     atomic.Uint64
 	lost          atomic.Uint64
 	started       atomic.Bool
+	// queue is the worker's packet queue while Run runs; busyAt is when
+	// it was last found busyFill full (Unix ns).
+	queue  atomic.Pointer[chan *batch]
+	busyAt atomic.Int64
+}
+
+// busyFill: the recorder is busy while its packet queue holds 1/busyFill
+// of what it can (32 of 1024 batches: 4096 packets), or did within
+// busyFor.
+const (
+	busyFill = 32
+	busyFor  = time.Second
+)
+
+// Busy reports whether the recorder is near its limit: the packets
+// waiting for the worker fill 1/32 of its queue, now or within the last
+// second. It is what a Shipper beside it asks before each call it ships
+// (ship.Shipper.Busy), so that shipping takes no CPU the capture needs:
+// a queue that fills all the way drops packets (SourceStats.QueueDrops).
+func (l *Live) Busy() bool {
+	now := time.Now().UnixNano()
+	if q := l.queue.Load(); q != nil && len(*q)*busyFill >= cap(*q) {
+		l.busyAt.Store(now)
+		return true
+	}
+	at := l.busyAt.Load()
+	return at != 0 && now-at < int64(busyFor)
 }
 
 // sourceState is what a reader publishes about its source.
@@ -257,6 +284,8 @@ func (l *Live) Run(ctx context.Context, events func(Event)) error {
 		cfg.Queue = liveQueue
 	}
 	batches := make(chan *batch, cfg.Queue*len(l.sources))
+	l.queue.Store(&batches)
+	defer l.queue.Store(nil)
 	frees := make([]chan *batch, len(l.sources))
 	var readers sync.WaitGroup
 	for i, s := range l.sources {
@@ -369,6 +398,9 @@ loop:
 			}
 			w.sendAll()
 			lastWall = time.Now()
+			if len(batches)*busyFill >= cap(batches) {
+				l.busyAt.Store(lastWall.UnixNano())
+			}
 			select {
 			case frees[b.src] <- b:
 			default:

@@ -215,6 +215,44 @@ func TestLiveQueueDrops(t *testing.T) {
 	}
 }
 
+// TestLiveBusy: a recorder whose worker keeps up is not busy; one whose
+// packet queue fills (a reader faster than the worker, as
+// TestLiveQueueDrops) is, for a second after its queue last filled —
+// what a Shipper beside it waits for.
+func TestLiveBusy(t *testing.T) {
+	frames := loadFrames(t, "../testdata/demo.pcap")
+	for _, tt := range []struct {
+		name  string
+		src   capture.Source
+		queue int
+	}{
+		{"keeps-up", &fakeLive{name: "eth1", frames: frames}, 4096},
+		{"behind", &unpaced{frames: frames}, 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			l := recorder.NewLive(recorder.Config{Call: call.Config{DataDir: dir}, Queue: tt.queue}, []capture.Source{tt.src}, openIndex(t, dir))
+			if l.Busy() {
+				t.Error("busy before it ran")
+			}
+			if err := l.Run(context.Background(), nil); err != nil {
+				t.Fatal(err)
+			}
+			drops := l.Stats().Sources[0].QueueDrops
+			if busy := l.Busy(); busy != (drops > 0) {
+				t.Errorf("busy %v right after a run with %d queue drops", busy, drops)
+			}
+			if tt.name == "behind" && drops == 0 {
+				t.Fatal("the worker kept up with a queue of 1 batch: nothing tested")
+			}
+			time.Sleep(1100 * time.Millisecond)
+			if l.Busy() {
+				t.Error("still busy a second after its queue last filled")
+			}
+		})
+	}
+}
+
 // unpaced returns its frames as fast as it is asked, then io.EOF.
 type unpaced struct {
 	frames []capture.Frame

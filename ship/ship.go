@@ -29,6 +29,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -88,6 +89,14 @@ type Shipper struct {
 	// LogEvery is how often Run logs the backlog while there is one or
 	// the central side fails; default a minute.
 	LogEvery time.Duration
+	// Busy, if set, reports whether the recorder beside the Shipper is
+	// near its limit (recorder.Live.Busy: its packet queue is filling).
+	// While it is, the Shipper starts no call: it waits, looking again
+	// every BusyPoll, so that shipping never takes the CPU the capture
+	// needs (a call being shipped is finished first). The time waited is
+	// counted (Stats.Paused); calls wait in the outbox meanwhile, for as
+	// long as the recorder stays busy.
+	Busy func() bool
 
 	ship    sync.Mutex // one Drain at a time
 	connect sync.Mutex // one Connect at a time
@@ -116,6 +125,8 @@ type Stats struct {
 	// Renamed counts the calls shipped under an ID of their own because
 	// another sensor's call had their ID in the central index.
 	Renamed int
+	// Paused is the time the Shipper waited for a busy recorder (Busy).
+	Paused time.Duration
 }
 
 // Stats returns the counters.
@@ -169,7 +180,12 @@ func (s *Shipper) central(ctx context.Context) (spanrec.CallIndex, Store, error)
 func (s *Shipper) Drain(ctx context.Context) error {
 	s.ship.Lock()
 	defer s.ship.Unlock()
-	err := s.drain(ctx)
+	var err error
+	// The label names the Shipper's CPU in profiles (go tool pprof
+	// -tagfocus spanrec=ship), apart from the recorder's.
+	pprof.Do(ctx, pprof.Labels("spanrec", "ship"), func(ctx context.Context) {
+		err = s.drain(ctx)
+	})
 	s.mu.Lock()
 	if err != nil && ctx.Err() == nil {
 		s.stats.Errors++
@@ -209,6 +225,9 @@ func (s *Shipper) drain(ctx context.Context) error {
 			if stuck[q.ID] {
 				continue
 			}
+			if err := s.yield(ctx); err != nil {
+				return err
+			}
 			cctx, cancel := context.WithTimeout(ctx, timeout)
 			err := s.shipOne(cctx, idx, st, q)
 			cancel()
@@ -223,6 +242,31 @@ func (s *Shipper) drain(ctx context.Context) error {
 			}
 		}
 		if !shipped {
+			return nil
+		}
+	}
+}
+
+// BusyPoll is how often a Shipper waiting for a busy recorder looks
+// again.
+const BusyPoll = 100 * time.Millisecond
+
+// yield waits while the recorder is busy (Busy).
+func (s *Shipper) yield(ctx context.Context) error {
+	if s.Busy == nil || !s.Busy() {
+		return nil
+	}
+	t0 := time.Now()
+	defer func() { s.count(func(st *Stats) { st.Paused += time.Since(t0) }) }()
+	t := time.NewTicker(BusyPoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+		if !s.Busy() {
 			return nil
 		}
 	}
@@ -657,6 +701,7 @@ func (s *Shipper) report(ctx context.Context) {
 //	spanrec_ship_errors_total            attempts that failed (retried)
 //	spanrec_ship_central_up              0 while the central side fails, else 1
 //	spanrec_ship_stuck_calls             calls passed over: they cannot be shipped as they are
+//	spanrec_ship_paused_seconds_total    time waited for a busy recorder
 func (s *Shipper) WriteMetrics(w io.Writer) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -707,6 +752,9 @@ spanrec_ship_central_up %d
 # HELP spanrec_ship_stuck_calls Calls that cannot be shipped as they are (a file conflicting with another object in the store, or without SHA-256): they stay in the outbox, the others go on.
 # TYPE spanrec_ship_stuck_calls gauge
 spanrec_ship_stuck_calls %d
-`, b.Calls, b.Bytes, age, st.Calls, st.Files, st.Bytes, st.MissingFiles, st.Errors, upN, st.Stuck)
+# HELP spanrec_ship_paused_seconds_total Seconds the shipping waited for the recorder, busy with its packets.
+# TYPE spanrec_ship_paused_seconds_total counter
+spanrec_ship_paused_seconds_total %.3f
+`, b.Calls, b.Bytes, age, st.Calls, st.Files, st.Bytes, st.MissingFiles, st.Errors, upN, st.Stuck, st.Paused.Seconds())
 	return errors.Join(err, werr)
 }

@@ -222,6 +222,11 @@ func cmdRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	live := recorder.NewLive(cfg, srcs, db)
+	if sh != nil {
+		// Shipping waits while the recorder's packet queue fills: it
+		// never takes the CPU the capture needs.
+		sh.Busy = live.Busy
+	}
 
 	var ui *web
 	if *listen != "" {
