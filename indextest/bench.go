@@ -2,6 +2,7 @@ package indextest
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"slices"
 	"strconv"
@@ -17,6 +18,23 @@ type Searcher interface {
 	Calls(ctx context.Context, f spanrec.CallFilter) ([]*spanrec.Call, error)
 	CountUpTo(ctx context.Context, f spanrec.CallFilter, max int) (int, bool, error)
 	Stats(ctx context.Context, q spanrec.StatsQuery) (*spanrec.CallStats, error)
+}
+
+// BenchCall returns the i-th call of a benchmark index that PutCall
+// fills: a full call with two streams and two key presses, a minute after
+// the one before, with outcomes that differ from call to call (for the
+// sorts' indexes).
+func BenchCall(i int) *spanrec.Call {
+	c := FullCall(time.UTC)
+	c.ID = spanrec.NewCallID(fmt.Sprint("bench-", i), T0)
+	c.Start = T0.Add(time.Duration(i) * time.Minute)
+	c.Caller.Number = fmt.Sprintf("+49301%06d", i)
+	c.PDD = time.Duration(100+i*7919%4000) * time.Millisecond
+	c.HangupBy = []spanrec.Hangup{spanrec.HangupCaller, spanrec.HangupCallee, spanrec.HangupSystem}[i%3]
+	for j := range c.Streams {
+		c.Streams[j].MOS = 1 + float64(i*31%350)/100
+	}
+	return c
 }
 
 // BenchCalls returns the number of calls the search benchmarks generate:
@@ -75,6 +93,9 @@ func BenchQueries(b *testing.B, db Searcher, n int) {
 		{"caller", spanrec.CallFilter{Sort: "caller"}},
 		{"caller-desc", spanrec.CallFilter{Sort: "-caller"}},
 		{"direction", spanrec.CallFilter{Sort: "direction"}},
+		{"direction-desc", spanrec.CallFilter{Sort: "-direction"}},
+		{"status", spanrec.CallFilter{Sort: "status"}},
+		{"hangup-by", spanrec.CallFilter{Sort: "hangup_by"}},
 		{"worst-mos", spanrec.CallFilter{Sort: "mos"}},
 		{"longest-pdd", spanrec.CallFilter{Sort: "-pdd"}},
 	} {

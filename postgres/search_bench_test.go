@@ -81,7 +81,7 @@ func generateCalls(ctx context.Context, b *testing.B, u string, n int) error {
 	// The rows are consistent by construction: skip the foreign key
 	// triggers, and those of call_counts, filled below (the pgtest role
 	// is a superuser).
-	for _, q := range []string{`SET session_replication_role = replica`, `SET maintenance_work_mem = '512MB'`} {
+	for _, q := range []string{`SET session_replication_role = replica`, `SET maintenance_work_mem = '1GB'`} {
 		if _, err := conn.Exec(ctx, q); err != nil {
 			return err
 		}

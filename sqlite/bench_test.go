@@ -2,30 +2,15 @@ package sqlite_test
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/spanrec/spanrec"
 	"github.com/spanrec/spanrec/indextest"
 )
 
-// benchCall returns the i-th call of a benchmark index: a full call with two
-// streams and two key presses, a minute after the one before.
-func benchCall(i int) *spanrec.Call {
-	c := indextest.FullCall(time.UTC)
-	c.ID = spanrec.NewCallID(fmt.Sprint("bench-", i), t0)
-	c.Start = t0.Add(time.Duration(i) * time.Minute)
-	c.Caller.Number = fmt.Sprintf("+49301%06d", i)
-	// Outcomes that differ from call to call, for the sorts.
-	c.PDD = time.Duration(100+i*7919%4000) * time.Millisecond
-	c.HangupBy = []spanrec.Hangup{spanrec.HangupCaller, spanrec.HangupCallee, spanrec.HangupSystem}[i%3]
-	for j := range c.Streams {
-		c.Streams[j].MOS = 1 + float64(i*31%350)/100
-	}
-	return c
-}
+// benchCall is indextest.BenchCall.
+var benchCall = indextest.BenchCall
 
 func BenchmarkPutCall(b *testing.B) {
 	ctx := context.Background()
