@@ -1,4 +1,4 @@
--- 0017 (postgres 0011): indexes for the call list's sorts by direction and
+-- 0018 (postgres 0012): indexes for the call list's sorts by direction and
 -- by status, which missed 200 ms on a million calls (docs/PERFORMANCE.md,
 -- "Tenth session"): columns of a few values whose ties (hundreds of
 -- thousands of calls each) are broken by ID, which calls_direction_start

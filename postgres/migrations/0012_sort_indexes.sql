@@ -1,6 +1,6 @@
--- 0011 (sqlite 0017 adds the direction and status ones): indexes for the call list's sorts that missed 200 ms
--- on ten million calls (docs/PERFORMANCE.md, "Tenth session"): the
--- low-cardinality columns direction and status, whose ties (millions of
+-- 0012 (sqlite 0018 adds the direction and status ones): indexes for the
+-- call list's sorts that missed 200 ms on ten million calls
+-- (docs/PERFORMANCE.md, "Tenth session"): the low-cardinality columns direction and status, whose ties (millions of
 -- calls each) are broken by ID, and the descending sorts of the nullable
 -- numbers PDD, ring time and MOS, whose calls without a value come last
 -- (DESC NULLS LAST, which the ascending indexes of 0001 cannot give). Each
