@@ -96,6 +96,7 @@ func Run(t *testing.T, b Backend) {
 		{"Upsert", s.testUpsert},
 		{"Filter", s.testFilter},
 		{"Search", s.testSearch},
+		{"NumberSearch", s.testNumberSearch},
 		{"SearchSIP", s.testSearchSIP},
 		{"SearchInvalid", s.testSearchInvalid},
 		{"CountUpTo", s.testCountUpTo},

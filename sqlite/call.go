@@ -460,6 +460,13 @@ func filterSQL(f spanrec.CallFilter) (string, []any, error) {
 	var conds []string
 	var args []any
 	if f.Number != "" {
+		if m, ok := trigramPhrase(f.Number); ok {
+			// The rows whose numbers hold every three-character sequence
+			// of the text in a row (migration 0017), which the LIKE
+			// below then tests as it tests every row without them.
+			conds = append(conds, `calls.rowid IN (SELECT rowid FROM calls_number WHERE calls_number MATCH ?)`)
+			args = append(args, m)
+		}
 		conds = append(conds, `(caller_number LIKE ? ESCAPE '\' OR callee_number LIKE ? ESCAPE '\')`)
 		p := "%" + escapeLike(f.Number) + "%"
 		args = append(args, p, p)
@@ -522,9 +529,14 @@ func filterSQL(f spanrec.CallFilter) (string, []any, error) {
 		conds = append(conds, `interaction = ?`)
 		args = append(args, f.Interaction)
 	}
-	if f.HasLoss != nil {
-		conds = append(conds, `capture_loss = ?`)
-		args = append(args, *f.HasLoss)
+	switch {
+	case f.HasLoss == nil:
+	case *f.HasLoss:
+		// Constants, not a parameter, so that the planner may read the
+		// partial index calls_loss_start (migration 0017).
+		conds = append(conds, `capture_loss = 1`)
+	default:
+		conds = append(conds, `capture_loss = 0`)
 	}
 	if f.Signalling != "" {
 		conds = append(conds, `signalling = ?`)

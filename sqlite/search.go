@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/spanrec/spanrec"
 )
@@ -127,4 +128,17 @@ func searchConds(f spanrec.CallFilter, conds []string, args []any) ([]string, []
 		args = append(args, f.Addr.Unmap().String())
 	}
 	return conds, args
+}
+
+// trigramPhrase returns the full-text query that finds, in calls_number
+// (migration 0017), the calls whose caller or callee number contains s:
+// s as one quoted string, the phrase of its trigrams. It returns false
+// where that table cannot answer and the search reads every row: s has
+// fewer than three characters (it has no trigram), is not valid UTF-8 or
+// holds a NUL (LIKE reads a text up to its NUL, the tokenizer past it).
+func trigramPhrase(s string) (string, bool) {
+	if utf8.RuneCountInString(s) < 3 || !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 {
+		return "", false
+	}
+	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`, true
 }
