@@ -1,6 +1,8 @@
--- 0017: what the call list's searches that missed 200 ms on a million
+-- 0018: what the call list's searches that missed 200 ms on a million
 -- calls read instead of the whole calls table (docs/PERFORMANCE.md,
--- "Tenth session"). The searches' answers are unchanged.
+-- "Tenth session"). The searches' answers are unchanged. PostgreSQL's
+-- counterparts are its migration 0008 (pg_trgm, a partial index of calls
+-- with capture loss).
 --
 -- A number that contains a text (CallFilter.Number: caller_number or
 -- callee_number LIKE '%…%'): every three-character sequence of both
