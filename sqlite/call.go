@@ -462,7 +462,7 @@ func filterSQL(f spanrec.CallFilter) (string, []any, error) {
 	if f.Number != "" {
 		if m, ok := trigramPhrase(f.Number); ok {
 			// The rows whose numbers hold every three-character sequence
-			// of the text in a row (migration 0018), which the LIKE
+			// of the text in a row (migration 0019), which the LIKE
 			// below then tests as it tests every row without them.
 			conds = append(conds, `calls.rowid IN (SELECT rowid FROM calls_number WHERE calls_number MATCH ?)`)
 			args = append(args, m)
@@ -533,7 +533,7 @@ func filterSQL(f spanrec.CallFilter) (string, []any, error) {
 	case f.HasLoss == nil:
 	case *f.HasLoss:
 		// Constants, not a parameter, so that the planner may read the
-		// partial index calls_loss_start (migration 0018).
+		// partial index calls_loss_start (migration 0019).
 		conds = append(conds, `capture_loss = 1`)
 	default:
 		conds = append(conds, `capture_loss = 0`)

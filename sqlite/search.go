@@ -131,7 +131,7 @@ func searchConds(f spanrec.CallFilter, conds []string, args []any) ([]string, []
 }
 
 // trigramPhrase returns the full-text query that finds, in calls_number
-// (migration 0018), the calls whose caller or callee number contains s:
+// (migration 0019), the calls whose caller or callee number contains s:
 // s as one quoted string, the phrase of its trigrams. It returns false
 // where that table cannot answer and the search reads every row: s has
 // fewer than three characters (it has no trigram), is not valid UTF-8 or

@@ -31,7 +31,7 @@ func randomText(r *rand.Rand, min, max int) string {
 }
 
 // likeIDs returns the IDs of the calls whose numbers LIKE finds text in,
-// reading every row: the search as it was before migration 0018.
+// reading every row: the search as it was before migration 0019.
 func likeIDs(t testing.TB, db *DB, text string) []string {
 	t.Helper()
 	p := "%" + escapeLike(text) + "%"
@@ -73,7 +73,7 @@ func searchIDs(t testing.TB, db *DB, text string) []string {
 	return ids
 }
 
-// TestNumberSearchTrigrams: on calls indexed before migration 0018 (which
+// TestNumberSearchTrigrams: on calls indexed before migration 0019 (which
 // fills the trigram table from them) and after it (which its triggers
 // fill), replaced and deleted, a search by number of three characters or
 // more, read through the trigram table, finds the same calls as LIKE over

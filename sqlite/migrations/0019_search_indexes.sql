@@ -1,4 +1,4 @@
--- 0018: what the call list's searches that missed 200 ms on a million
+-- 0019: what the call list's searches that missed 200 ms on a million
 -- calls read instead of the whole calls table (docs/PERFORMANCE.md,
 -- "Tenth session"). The searches' answers are unchanged. PostgreSQL's
 -- counterparts are its migration 0008 (pg_trgm, a partial index of calls
@@ -45,7 +45,4 @@ CREATE INDEX calls_loss_start ON calls (start_ns, id) WHERE capture_loss = 1;
 -- reads this index alone, not a row per call of the direction.
 CREATE INDEX calls_direction_status_start ON calls (direction, status, start_ns);
 
--- The list sorted by direction or by status, ties by ID: read in this
--- order, not every call sorted.
-CREATE INDEX calls_direction_id ON calls (direction, id);
-CREATE INDEX calls_status_id ON calls (status, id);
+-- (The sorts by direction and by status: migration 0018.)
