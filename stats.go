@@ -1,6 +1,12 @@
 package spanrec
 
-import "time"
+import (
+	"context"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+)
 
 // CallStats are the aggregates of the calls that started in [From, To),
 // computed by the index for the dashboard.
@@ -65,4 +71,139 @@ type StatsQuery struct {
 	From, To time.Time
 	Bucket   time.Duration
 	Top      int
+}
+
+// TalkerCounts is what TopTalkers asks of an index that keeps per-hour
+// call counts by number: the exact figures of parts of a range [From, To)
+// whose whole hours are kept per number (hours of them) and whose edges
+// (the partial hours) are counted from the calls.
+type TalkerCounts interface {
+	// Edges returns the talkers of the calls of the edges, all of them.
+	Edges(ctx context.Context) (map[string]*Talker, error)
+	// TopOfHour returns up to k numbers of the i-th whole hour (from 0),
+	// the most calls first.
+	TopOfHour(ctx context.Context, i, k int) ([]string, error)
+	// Hours returns the talkers of the whole hours among numbers.
+	Hours(ctx context.Context, numbers []string) (map[string]*Talker, error)
+	// AtLeast returns the numbers with at least calls calls in some whole
+	// hour, or more = true (and no numbers) if there are more than max.
+	AtLeast(ctx context.Context, calls, max int) (numbers []string, more bool, err error)
+	// All returns every number of the range with its figures, ordered and
+	// cut as CallStats.Talkers is: the fallback, counted from the calls.
+	All(ctx context.Context, top int) ([]Talker, error)
+}
+
+// maxTalkerCandidates bounds the numbers TopTalkers sums exactly before
+// it falls back to counting every call of the range.
+const maxTalkerCandidates = 20_000
+
+// TopTalkers returns the top talkers of a range (CallStats.Talkers: most
+// calls first, then by number, at most top) from per-hour counts without
+// summing every number's hours: a number in the true top has at least the
+// calls L of the top-th of some numbers counted exactly (the seeds: the
+// top of the first and last whole hours and of the edges), so at least
+// L/(hours+1) calls in one of the hours or in the edges; only the numbers
+// that have are summed. The result is the exact one, as counting every
+// call would give; where the calls are spread too thin for the bound to
+// cut (more than 20 000 candidates) it counts every call.
+func TopTalkers(ctx context.Context, c TalkerCounts, hours, top int) ([]Talker, error) {
+	edges, err := c.Edges(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if hours == 0 {
+		return rankTalkers(edges, top), nil
+	}
+	seeds := map[string]bool{}
+	for _, t := range rankTalkers(edges, top) {
+		seeds[t.Number] = true
+	}
+	for _, i := range []int{0, hours - 1} {
+		ns, err := c.TopOfHour(ctx, i, top)
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range ns {
+			seeds[n] = true
+		}
+	}
+	exact := func(numbers []string) (map[string]*Talker, error) {
+		m, err := c.Hours(ctx, numbers)
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range numbers {
+			e := edges[n]
+			if e == nil {
+				continue
+			}
+			t := m[n]
+			if t == nil {
+				t = &Talker{Number: n}
+				m[n] = t
+			}
+			t.Calls += e.Calls
+			t.Answered += e.Answered
+			t.Talk += e.Talk
+		}
+		return m, nil
+	}
+	m, err := exact(slices.Sorted(maps.Keys(seeds)))
+	if err != nil {
+		return nil, err
+	}
+	ranked := rankTalkers(m, top)
+	if len(ranked) < top {
+		return c.All(ctx, top)
+	}
+	bound := ranked[len(ranked)-1].Calls
+	parts := hours
+	if len(edges) > 0 {
+		parts++
+	}
+	atLeast := (bound + parts - 1) / parts
+	if atLeast <= 1 {
+		return c.All(ctx, top)
+	}
+	cands, more, err := c.AtLeast(ctx, atLeast, maxTalkerCandidates)
+	if err != nil {
+		return nil, err
+	}
+	if more {
+		return c.All(ctx, top)
+	}
+	set := map[string]bool{}
+	for _, n := range cands {
+		set[n] = true
+	}
+	for n, e := range edges {
+		if e.Calls >= atLeast {
+			set[n] = true
+		}
+	}
+	for n := range seeds {
+		set[n] = true
+	}
+	if m, err = exact(slices.Sorted(maps.Keys(set))); err != nil {
+		return nil, err
+	}
+	return rankTalkers(m, top), nil
+}
+
+// rankTalkers returns the top talkers of m, most calls first, then by
+// number (byte order, as the indexes sort).
+func rankTalkers(m map[string]*Talker, top int) []Talker {
+	l := make([]Talker, 0, len(m))
+	for _, t := range m {
+		if t.Calls > 0 {
+			l = append(l, *t)
+		}
+	}
+	slices.SortFunc(l, func(a, b Talker) int {
+		if a.Calls != b.Calls {
+			return b.Calls - a.Calls
+		}
+		return strings.Compare(a.Number, b.Number)
+	})
+	return l[:min(len(l), top)]
 }

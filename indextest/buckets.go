@@ -213,6 +213,8 @@ func bucketQueries() []spanrec.StatsQuery {
 		{From: base, To: base.Add(72 * time.Hour), Bucket: time.Hour, Top: 100},
 		{From: base.Add(-24 * time.Hour), To: base.Add(96 * time.Hour), Bucket: 24 * time.Hour, Top: 100},
 		{From: base.Add(5 * time.Hour), To: base.Add(29 * time.Hour), Bucket: time.Hour, Top: 3},
+		{From: base, To: base.Add(24 * time.Hour), Bucket: time.Hour, Top: 2},
+		{From: base.Add(9*time.Hour + 30*time.Minute), To: base.Add(20*time.Hour + 10*time.Minute), Bucket: time.Hour, Top: 4},
 		{From: base.Add(3*time.Hour + 17*time.Minute + 5), To: base.Add(40*time.Hour + 3*time.Minute), Bucket: time.Hour, Top: 100},
 		{From: base.Add(3*time.Hour + 17*time.Minute), To: base.Add(40*time.Hour + 3*time.Minute), Bucket: 20 * time.Minute, Top: 2},
 		{From: base.Add(2 * time.Hour), To: base.Add(50*time.Hour - time.Nanosecond), Bucket: 2 * time.Hour, Top: 100},
@@ -251,6 +253,16 @@ func (s *suite) testStatsBuckets(t *testing.T) {
 	sensors := []string{"", "sensor-a", "sensor-b", "sensor-c"}
 	for i := range 300 {
 		c := bucketCall("c", i, sensors[i%4])
+		put(t, db, c)
+		m.put(c)
+	}
+	// Busy numbers: enough calls in a few hours for the top talkers to
+	// be found from a bound (spanrec.TopTalkers) rather than by counting
+	// every number.
+	for i := range 90 {
+		c := bucketCall("busy", i, sensors[i%4])
+		c.Caller.Number = fmt.Sprintf("+4989%03d", i%3)
+		c.Start = time.Date(2026, 3, 1, 10+i%3, i%60, 0, 0, time.UTC)
 		put(t, db, c)
 		m.put(c)
 	}

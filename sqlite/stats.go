@@ -3,7 +3,9 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spanrec/spanrec"
@@ -27,7 +29,8 @@ func hostOf(c string) string {
 // from the per-hour aggregates that migration 0017's triggers keep
 // (per-bucket counts too when the buckets are whole hours), the rest from
 // the calls and streams: the figures are those of the calls themselves.
-// The top talkers are counted from the calls of the whole range. It returns an error of kind EINVALID for an empty range,
+// The top talkers come from the per-hour counts of each number
+// (migration 0018) through spanrec.TopTalkers, exact too. It returns an error of kind EINVALID for an empty range,
 // a bucket that is not positive, more than 10 000 buckets, or a Top out
 // of 1..100.
 func (db *DB) Stats(ctx context.Context, q spanrec.StatsQuery) (*spanrec.CallStats, error) {
@@ -169,22 +172,8 @@ func (db *DB) Stats(ctx context.Context, q spanrec.StatsQuery) (*spanrec.CallSta
 		return nil, fmt.Errorf("index: stats: loss by sensor: %w", err)
 	}
 
-	err = eachRow(ctx, tx, `SELECT number, count(*) AS calls, sum(status = ?), sum(duration_ns) FROM (
-			SELECT c.caller_number AS number, c.status, c.duration_ns FROM calls c WHERE`+inRange+`
-			UNION ALL
-			SELECT c.callee_number, c.status, c.duration_ns FROM calls c WHERE`+inRange+` AND c.callee_number <> c.caller_number
-		) WHERE number <> '' GROUP BY number ORDER BY calls DESC, number LIMIT ?`,
-		[]any{answered, from, to, from, to, q.Top}, func(rows *sql.Rows) error {
-			var t spanrec.Talker
-			var talk int64
-			if err := rows.Scan(&t.Number, &t.Calls, &t.Answered, &talk); err != nil {
-				return err
-			}
-			t.Talk = time.Duration(talk)
-			st.Talkers = append(st.Talkers, t)
-			return nil
-		})
-	if err != nil {
+	tc := &talkerCounts{ctx: ctx, tx: tx, from: from, to: to, lo: lo, hi: hi}
+	if st.Talkers, err = spanrec.TopTalkers(ctx, tc, int((hi-lo)/hourNS), q.Top); err != nil {
 		return nil, fmt.Errorf("index: stats: talkers: %w", err)
 	}
 	return st, nil
@@ -221,4 +210,113 @@ func eachRow(ctx context.Context, tx *sql.Tx, query string, args []any, fn func(
 		}
 	}
 	return rows.Err()
+}
+
+// talkerCounts gives spanrec.TopTalkers the figures of the numbers: whole
+// hours [lo, hi) from the per-hour counts of migration 0018, the edges of
+// [from, to) from the calls.
+type talkerCounts struct {
+	ctx              context.Context
+	tx               *sql.Tx
+	from, to, lo, hi int64
+}
+
+// talkersOf is the query of the talkers of the calls in ranges [?, ?)
+// (one for each pair of placeholders after the first, status = ?),
+// grouped by number.
+func talkersOf(ranges int) string {
+	var b strings.Builder
+	b.WriteString(`SELECT number, count(*), sum(status = ?), sum(duration_ns) FROM (`)
+	for i := range ranges {
+		if i > 0 {
+			b.WriteString(` UNION ALL `)
+		}
+		b.WriteString(`SELECT c.caller_number AS number, c.status, c.duration_ns FROM calls c WHERE c.start_ns >= ? AND c.start_ns < ?
+			UNION ALL
+			SELECT c.callee_number, c.status, c.duration_ns FROM calls c WHERE c.start_ns >= ? AND c.start_ns < ? AND c.callee_number <> c.caller_number`)
+	}
+	b.WriteString(`) WHERE number <> '' GROUP BY number`)
+	return b.String()
+}
+
+// scanTalker reads a row of number, calls, answered, talk in ns.
+func scanTalker(rows *sql.Rows) (*spanrec.Talker, error) {
+	var t spanrec.Talker
+	var talk int64
+	if err := rows.Scan(&t.Number, &t.Calls, &t.Answered, &talk); err != nil {
+		return nil, err
+	}
+	t.Talk = time.Duration(talk)
+	return &t, nil
+}
+
+func (c *talkerCounts) Edges(ctx context.Context) (map[string]*spanrec.Talker, error) {
+	m := map[string]*spanrec.Talker{}
+	args := []any{string(spanrec.Answered), c.from, c.lo, c.from, c.lo, c.hi, c.to, c.hi, c.to}
+	err := eachRow(ctx, c.tx, talkersOf(2), args, func(rows *sql.Rows) error {
+		t, err := scanTalker(rows)
+		if err == nil {
+			m[t.Number] = t
+		}
+		return err
+	})
+	return m, err
+}
+
+func (c *talkerCounts) TopOfHour(ctx context.Context, i, k int) ([]string, error) {
+	var ns []string
+	err := eachRow(ctx, c.tx, `SELECT number FROM stats_numbers WHERE hour_ns = ? ORDER BY calls DESC LIMIT ?`,
+		[]any{c.lo + int64(i)*hourNS, k}, func(rows *sql.Rows) error {
+			var n string
+			ns = append(ns, n)
+			return rows.Scan(&ns[len(ns)-1])
+		})
+	return ns, err
+}
+
+func (c *talkerCounts) Hours(ctx context.Context, numbers []string) (map[string]*spanrec.Talker, error) {
+	list, err := json.Marshal(numbers)
+	if err != nil {
+		return nil, err
+	}
+	m := map[string]*spanrec.Talker{}
+	err = eachRow(ctx, c.tx, `SELECT number, sum(calls), sum(answered), sum(talk_ns) FROM stats_numbers
+		WHERE number IN (SELECT value FROM json_each(?)) AND hour_ns >= ? AND hour_ns < ? GROUP BY number`,
+		[]any{string(list), c.lo, c.hi}, func(rows *sql.Rows) error {
+			t, err := scanTalker(rows)
+			if err == nil {
+				m[t.Number] = t
+			}
+			return err
+		})
+	return m, err
+}
+
+func (c *talkerCounts) AtLeast(ctx context.Context, calls, max int) ([]string, bool, error) {
+	var ns []string
+	// One seek per hour into (hour_ns, calls).
+	err := eachRow(ctx, c.tx, `WITH RECURSIVE h(x) AS (SELECT ? UNION ALL SELECT x + ? FROM h WHERE x + ? < ?)
+		SELECT DISTINCT number FROM stats_numbers WHERE hour_ns IN (SELECT x FROM h) AND calls >= ? LIMIT ?`,
+		[]any{c.lo, hourNS, hourNS, c.hi, calls, max + 1}, func(rows *sql.Rows) error {
+			var n string
+			ns = append(ns, n)
+			return rows.Scan(&ns[len(ns)-1])
+		})
+	if len(ns) > max {
+		return nil, true, err
+	}
+	return ns, false, err
+}
+
+func (c *talkerCounts) All(ctx context.Context, top int) ([]spanrec.Talker, error) {
+	var l []spanrec.Talker
+	err := eachRow(ctx, c.tx, talkersOf(1)+` ORDER BY count(*) DESC, number LIMIT ?`,
+		[]any{string(spanrec.Answered), c.from, c.to, c.from, c.to, top}, func(rows *sql.Rows) error {
+			t, err := scanTalker(rows)
+			if err == nil {
+				l = append(l, *t)
+			}
+			return err
+		})
+	return l, err
 }
