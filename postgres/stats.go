@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -28,8 +30,8 @@ func hostOf(c string) string {
 // range are read from the per-hour aggregates that migration 0011's
 // triggers keep (per-bucket counts too when the buckets are whole hours),
 // the rest from the calls and streams: the figures are those of the calls
-// themselves. The top talkers are counted from the calls of the whole
-// range. It returns an error of kind EINVALID
+// themselves. The top talkers come from the per-hour counts of each
+// number (migration 0012) through spanrec.TopTalkers, exact too. It returns an error of kind EINVALID
 // for an empty range, a bucket that is not positive, more than 10 000
 // buckets, or a Top out of 1..100.
 func (db *DB) Stats(ctx context.Context, q spanrec.StatsQuery) (*spanrec.CallStats, error) {
@@ -173,22 +175,8 @@ func (db *DB) Stats(ctx context.Context, q spanrec.StatsQuery) (*spanrec.CallSta
 			return fmt.Errorf("loss by sensor: %w", err)
 		}
 
-		err = eachRow(ctx, tx, `SELECT number, count(*) AS calls, count(*) FILTER (WHERE status = $1), sum(duration_ns)::bigint FROM (
-				SELECT c.caller_number AS number, c.status, c.duration_ns FROM calls c WHERE c.start_ns >= $2 AND c.start_ns < $3
-				UNION ALL
-				SELECT c.callee_number, c.status, c.duration_ns FROM calls c WHERE c.start_ns >= $2 AND c.start_ns < $3 AND c.callee_number <> c.caller_number
-			) AS t WHERE number <> '' GROUP BY number ORDER BY calls DESC, number LIMIT $4`,
-			[]any{answered, from, to, q.Top}, func(rows pgx.Rows) error {
-				var t spanrec.Talker
-				var talk int64
-				if err := rows.Scan(&t.Number, &t.Calls, &t.Answered, &talk); err != nil {
-					return err
-				}
-				t.Talk = time.Duration(talk)
-				st.Talkers = append(st.Talkers, t)
-				return nil
-			})
-		if err != nil {
+		tc := &talkerCounts{tx: tx, from: from, to: to, lo: lo, hi: hi}
+		if st.Talkers, err = spanrec.TopTalkers(ctx, tc, int((hi-lo)/hourNS), q.Top); err != nil {
 			return fmt.Errorf("talkers: %w", err)
 		}
 		return nil
@@ -230,4 +218,97 @@ func eachRow(ctx context.Context, tx pgx.Tx, query string, args []any, fn func(p
 		}
 	}
 	return rows.Err()
+}
+
+// talkerCounts gives spanrec.TopTalkers the figures of the numbers: whole
+// hours [lo, hi) from the per-hour counts of migration 0012, the edges of
+// [from, to) from the calls.
+type talkerCounts struct {
+	tx               pgx.Tx
+	from, to, lo, hi int64
+}
+
+// talkersIn is the query of the talkers of the calls in [$2, $3) and
+// [$4, $5) (status = $1), grouped by number.
+const talkersIn = `SELECT number, count(*), count(*) FILTER (WHERE status = $1), sum(duration_ns)::bigint FROM (
+		SELECT c.caller_number AS number, c.status, c.duration_ns FROM calls c WHERE c.start_ns >= $2 AND c.start_ns < $3
+		UNION ALL
+		SELECT c.callee_number, c.status, c.duration_ns FROM calls c WHERE c.start_ns >= $2 AND c.start_ns < $3 AND c.callee_number <> c.caller_number
+		UNION ALL
+		SELECT c.caller_number, c.status, c.duration_ns FROM calls c WHERE c.start_ns >= $4 AND c.start_ns < $5
+		UNION ALL
+		SELECT c.callee_number, c.status, c.duration_ns FROM calls c WHERE c.start_ns >= $4 AND c.start_ns < $5 AND c.callee_number <> c.caller_number
+	) AS t WHERE number <> '' GROUP BY number`
+
+// scanTalker reads a row of number, calls, answered, talk in ns.
+func scanTalker(rows pgx.Rows) (*spanrec.Talker, error) {
+	var t spanrec.Talker
+	var talk int64
+	if err := rows.Scan(&t.Number, &t.Calls, &t.Answered, &talk); err != nil {
+		return nil, err
+	}
+	t.Talk = time.Duration(talk)
+	return &t, nil
+}
+
+func (c *talkerCounts) talkers(ctx context.Context, query string, args []any) (map[string]*spanrec.Talker, error) {
+	m := map[string]*spanrec.Talker{}
+	err := eachRow(ctx, c.tx, query, args, func(rows pgx.Rows) error {
+		t, err := scanTalker(rows)
+		if err == nil {
+			m[t.Number] = t
+		}
+		return err
+	})
+	return m, err
+}
+
+func (c *talkerCounts) Edges(ctx context.Context) (map[string]*spanrec.Talker, error) {
+	return c.talkers(ctx, talkersIn, []any{string(spanrec.Answered), c.from, c.lo, c.hi, c.to})
+}
+
+func (c *talkerCounts) TopOfHour(ctx context.Context, i, k int) ([]string, error) {
+	rows, err := c.tx.Query(ctx, `SELECT number FROM stats_numbers WHERE hour_ns = $1 ORDER BY calls DESC LIMIT $2`, c.lo+int64(i)*hourNS, k)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+func (c *talkerCounts) Hours(ctx context.Context, numbers []string) (map[string]*spanrec.Talker, error) {
+	return c.talkers(ctx, `SELECT number, sum(calls)::bigint, sum(answered)::bigint, sum(talk_ns)::bigint FROM stats_numbers
+		WHERE number = ANY ($1) AND hour_ns >= $2 AND hour_ns < $3 GROUP BY number`, []any{numbers, c.lo, c.hi})
+}
+
+func (c *talkerCounts) AtLeast(ctx context.Context, calls, max int) ([]string, bool, error) {
+	// One range of (hour_ns, calls) per hour.
+	rows, err := c.tx.Query(ctx, `SELECT DISTINCT number FROM stats_numbers
+		WHERE hour_ns = ANY (ARRAY(SELECT generate_series($1::bigint, $2::bigint - 1, $3::bigint))) AND calls >= $4 LIMIT $5`,
+		c.lo, c.hi, hourNS, calls, max+1)
+	if err != nil {
+		return nil, false, err
+	}
+	ns, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil || len(ns) > max {
+		return nil, err == nil, err
+	}
+	return ns, false, nil
+}
+
+func (c *talkerCounts) All(ctx context.Context, top int) ([]spanrec.Talker, error) {
+	m, err := c.talkers(ctx, talkersIn, []any{string(spanrec.Answered), c.from, c.to, c.to, c.to})
+	if err != nil {
+		return nil, err
+	}
+	l := make([]spanrec.Talker, 0, len(m))
+	for _, t := range m {
+		l = append(l, *t)
+	}
+	slices.SortFunc(l, func(a, b spanrec.Talker) int {
+		if a.Calls != b.Calls {
+			return b.Calls - a.Calls
+		}
+		return strings.Compare(a.Number, b.Number)
+	})
+	return l[:min(len(l), top)], nil
 }
