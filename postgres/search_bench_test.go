@@ -130,7 +130,7 @@ func generateCalls(ctx context.Context, b *testing.B, u string, n int) error {
 		}
 	}
 	step("indexes built")
-	if _, err := conn.Exec(ctx, `VACUUM ANALYZE calls, streams, stats_hours, stats_hosts`); err != nil {
+	if _, err := conn.Exec(ctx, `VACUUM ANALYZE calls, streams, stats_hours, stats_hosts, stats_numbers`); err != nil {
 		return err
 	}
 	step("VACUUM ANALYZE")

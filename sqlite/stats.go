@@ -25,14 +25,14 @@ func hostOf(c string) string {
 // Stats computes the dashboard's aggregates of the calls that started in
 // [q.From, q.To) in SQL: calls and answered calls per bucket, the MOS
 // histogram of their streams, RTP loss by sending host and by sensor, and
-// the numbers in the most calls. The whole hours of the range are read
-// from the per-hour aggregates that migration 0017's triggers keep
-// (per-bucket counts too when the buckets are whole hours), the rest from
-// the calls and streams: the figures are those of the calls themselves.
-// The top talkers come from the per-hour counts of each number
-// (migration 0018) through spanrec.TopTalkers, exact too. It returns an error of kind EINVALID for an empty range,
-// a bucket that is not positive, more than 10 000 buckets, or a Top out
-// of 1..100.
+// the numbers in the most calls. The whole hours of the range are read from
+// the per-hour aggregates that migration 0017's triggers keep (per-bucket
+// counts too when the buckets are whole hours), the rest from the calls and
+// streams: the figures are those of the calls themselves. The top talkers
+// come from the per-hour counts of each number (migration 0019) through
+// spanrec.TopTalkers, exact too. It returns an error of kind EINVALID for
+// an empty range, a bucket that is not positive, more than 10 000 buckets,
+// or a Top out of 1..100.
 func (db *DB) Stats(ctx context.Context, q spanrec.StatsQuery) (*spanrec.CallStats, error) {
 	if !q.From.Before(q.To) || q.Bucket <= 0 || q.Top < 1 || q.Top > 100 {
 		return nil, spanrec.Errorf(spanrec.EINVALID, "stats: empty range, bad bucket or top")
@@ -213,7 +213,7 @@ func eachRow(ctx context.Context, tx *sql.Tx, query string, args []any, fn func(
 }
 
 // talkerCounts gives spanrec.TopTalkers the figures of the numbers: whole
-// hours [lo, hi) from the per-hour counts of migration 0018, the edges of
+// hours [lo, hi) from the per-hour counts of migration 0019, the edges of
 // [from, to) from the calls.
 type talkerCounts struct {
 	ctx              context.Context

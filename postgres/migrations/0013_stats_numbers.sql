@@ -1,4 +1,4 @@
--- 0012 (sqlite 0018): the calls of each number per hour, for the
+-- 0013 (sqlite 0019): the calls of each number per hour, for the
 -- dashboard's top talkers (spanrec.TopTalkers: the numbers in the most
 -- calls of a range, found without summing every number's hours). A call
 -- counts once for its caller's number and once for its callee's (once if
@@ -23,6 +23,33 @@ INSERT INTO stats_numbers (number, hour_ns, calls, answered, talk_ns)
 		SELECT caller_number AS number, (start_ns - ((start_ns % 3600000000000) + 3600000000000) % 3600000000000) AS hour_ns, 1 AS sg, status, duration_ns FROM calls WHERE start_ns IS NOT NULL
 				UNION ALL SELECT callee_number, (start_ns - ((start_ns % 3600000000000) + 3600000000000) % 3600000000000), 1, status, duration_ns FROM calls WHERE start_ns IS NOT NULL AND callee_number <> caller_number
 	) AS d WHERE number <> '' GROUP BY number, hour_ns;
+
+-- spanrec_stats_rebuild (0011) counts these too.
+CREATE OR REPLACE FUNCTION spanrec_stats_rebuild() RETURNS void LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+	DELETE FROM stats_numbers;
+	DELETE FROM stats_hosts;
+	DELETE FROM stats_hours;
+	INSERT INTO stats_hours (hour_ns, sensor, calls, answered)
+		SELECT (start_ns - ((start_ns % 3600000000000) + 3600000000000) % 3600000000000) AS h, sensor, count(*), count(*) FILTER (WHERE status = 'answered')
+		FROM calls WHERE start_ns IS NOT NULL GROUP BY h, sensor;
+	INSERT INTO stats_hours AS t (hour_ns, sensor, calls, answered, streams, packets, lost, no_mos, mos0, mos1, mos2, mos3, mos4, mos5, mos6, mos7)
+		SELECT (c.start_ns - ((c.start_ns % 3600000000000) + 3600000000000) % 3600000000000) AS h, c.sensor, 0, 0, count(*), sum(s.packets), sum(s.lost),
+			count(*) FILTER (WHERE s.b = -1), count(*) FILTER (WHERE s.b = 0), count(*) FILTER (WHERE s.b = 1), count(*) FILTER (WHERE s.b = 2), count(*) FILTER (WHERE s.b = 3), count(*) FILTER (WHERE s.b = 4), count(*) FILTER (WHERE s.b = 5), count(*) FILTER (WHERE s.b = 6), count(*) FILTER (WHERE s.b = 7)
+		FROM (SELECT call_id, packets, lost, CASE WHEN mos > 0 THEN greatest(0, least(7::float8, trunc((mos - 1.0) * 2)))::int ELSE -1 END AS b FROM streams) AS s JOIN calls c ON c.id = s.call_id
+		WHERE c.start_ns IS NOT NULL GROUP BY h, c.sensor
+		ON CONFLICT (hour_ns, sensor) DO UPDATE SET
+			streams = excluded.streams, packets = excluded.packets, lost = excluded.lost, no_mos = excluded.no_mos, mos0 = excluded.mos0, mos1 = excluded.mos1, mos2 = excluded.mos2, mos3 = excluded.mos3, mos4 = excluded.mos4, mos5 = excluded.mos5, mos6 = excluded.mos6, mos7 = excluded.mos7;
+	INSERT INTO stats_hosts (hour_ns, sensor, host, streams, packets, lost)
+		SELECT (c.start_ns - ((c.start_ns % 3600000000000) + 3600000000000) % 3600000000000) AS h, c.sensor, substr(rtrim(s.src, '0123456789'), 1, greatest(length(rtrim(s.src, '0123456789')) - 1, 0)) AS host, count(*), sum(s.packets), sum(s.lost)
+		FROM streams s JOIN calls c ON c.id = s.call_id WHERE c.start_ns IS NOT NULL GROUP BY h, c.sensor, host;
+	INSERT INTO stats_numbers (number, hour_ns, calls, answered, talk_ns)
+		SELECT number, hour_ns, count(*), count(*) FILTER (WHERE status = 'answered'), sum(duration_ns) FROM (
+			SELECT caller_number AS number, (start_ns - ((start_ns % 3600000000000) + 3600000000000) % 3600000000000) AS hour_ns, 1 AS sg, status, duration_ns FROM calls WHERE start_ns IS NOT NULL
+					UNION ALL SELECT callee_number, (start_ns - ((start_ns % 3600000000000) + 3600000000000) % 3600000000000), 1, status, duration_ns FROM calls WHERE start_ns IS NOT NULL AND callee_number <> caller_number
+		) AS d WHERE number <> '' GROUP BY number, hour_ns;
+END
+$$;
 
 CREATE FUNCTION spanrec_stats_talkers() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
