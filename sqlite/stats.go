@@ -29,7 +29,7 @@ func hostOf(c string) string {
 // the per-hour aggregates that migration 0017's triggers keep (per-bucket
 // counts too when the buckets are whole hours), the rest from the calls and
 // streams: the figures are those of the calls themselves. The top talkers
-// come from the per-hour counts of each number (migration 0019) through
+// come from the per-hour counts of each number (migration 0020) through
 // spanrec.TopTalkers, exact too. It returns an error of kind EINVALID for
 // an empty range, a bucket that is not positive, more than 10 000 buckets,
 // or a Top out of 1..100.
@@ -213,7 +213,7 @@ func eachRow(ctx context.Context, tx *sql.Tx, query string, args []any, fn func(
 }
 
 // talkerCounts gives spanrec.TopTalkers the figures of the numbers: whole
-// hours [lo, hi) from the per-hour counts of migration 0019, the edges of
+// hours [lo, hi) from the per-hour counts of migration 0020, the edges of
 // [from, to) from the calls.
 type talkerCounts struct {
 	ctx              context.Context

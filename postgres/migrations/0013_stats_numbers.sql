@@ -1,4 +1,4 @@
--- 0013 (sqlite 0019): the calls of each number per hour, for the
+-- 0013 (sqlite 0020): the calls of each number per hour, for the
 -- dashboard's top talkers (spanrec.TopTalkers: the numbers in the most
 -- calls of a range, found without summing every number's hours). A call
 -- counts once for its caller's number and once for its callee's (once if
