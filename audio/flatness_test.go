@@ -106,3 +106,83 @@ func BenchmarkFlatness(b *testing.B) {
 		}
 	})
 }
+
+// TestIntegerSums checks that RMS and Flatness, which sum their products
+// of samples in an int64, give exactly the float64 sums of their
+// definition: on the speech of nb6-telephone.pcap (a real call), random
+// G.711 noise, and full-scale samples (the largest products).
+func TestIntegerSums(t *testing.T) {
+	var frames [][]int16
+	for _, p := range pcaptest.RTPPayloads(t, "wireshark-samples/nb6-telephone.pcap", 44344, 8) {
+		pcm := make([]int16, len(p))
+		for i, b := range p {
+			pcm[i] = g711.DecodeAlaw(b)
+		}
+		frames = append(frames, pcm)
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, n := range []int{32, 160, 960, 1 << 16} {
+		pcm := make([]int16, n)
+		for i := range pcm {
+			pcm[i] = g711.DecodeUlaw(byte(rng.IntN(256)))
+		}
+		full := make([]int16, n)
+		for i := range full {
+			full[i] = -32768
+			if rng.IntN(2) == 0 {
+				full[i] = 32767
+			}
+		}
+		frames = append(frames, pcm, full)
+	}
+	for _, pcm := range frames {
+		if got, want := audio.RMS(pcm), refRMS(pcm); got != want {
+			t.Fatalf("RMS(%d samples) = %v, float64 sums give %v", len(pcm), got, want)
+		}
+		if got, want := audio.Flatness(pcm), refFlatness(pcm); got != want {
+			t.Fatalf("Flatness(%d samples) = %v, float64 sums give %v", len(pcm), got, want)
+		}
+	}
+}
+
+func refRMS(pcm []int16) float64 {
+	var sum float64
+	for _, s := range pcm {
+		sum += float64(s) * float64(s)
+	}
+	return math.Sqrt(sum / float64(len(pcm)))
+}
+
+// refFlatness is Flatness's Levinson–Durbin recursion (order 8) over
+// autocorrelations summed in float64.
+func refFlatness(pcm []int16) float64 {
+	const order = 8
+	var r [order + 1]float64
+	for k := range r {
+		for i := k; i < len(pcm); i++ {
+			r[k] += float64(pcm[i]) * float64(pcm[i-k])
+		}
+	}
+	if r[0] <= 0 {
+		return 1
+	}
+	var a, prev [order + 1]float64
+	e := r[0]
+	for i := 1; i <= order; i++ {
+		acc := r[i]
+		for j := 1; j < i; j++ {
+			acc -= a[j] * r[i-j]
+		}
+		k := acc / e
+		if k >= 1 || k <= -1 {
+			return 0
+		}
+		prev = a
+		a[i] = k
+		for j := 1; j < i; j++ {
+			a[j] = prev[j] - k*prev[i-j]
+		}
+		e *= 1 - k*k
+	}
+	return e / r[0]
+}

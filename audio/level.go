@@ -11,12 +11,22 @@ func RMS(pcm []int16) float64 {
 	if len(pcm) == 0 {
 		return 0
 	}
-	var sum float64
+	if len(pcm) >= exactLen {
+		var sum float64
+		for _, s := range pcm {
+			v := float64(s)
+			sum += v * v
+		}
+		return math.Sqrt(sum / float64(len(pcm)))
+	}
+	// Below exactLen samples the sum of squares is an exact integer in a
+	// float64 too: summing in an int64 gives the same value, faster.
+	var sum int64
 	for _, s := range pcm {
-		v := float64(s)
+		v := int64(s)
 		sum += v * v
 	}
-	return math.Sqrt(sum / float64(len(pcm)))
+	return math.Sqrt(float64(sum) / float64(len(pcm)))
 }
 
 // Goertzel returns the power of frequency f (Hz) in pcm sampled at rate (Hz),
@@ -80,6 +90,12 @@ func DominantFrequency(pcm []int16, rate int, candidates []float64) (f float64, 
 	return f, min(best/total, 1)
 }
 
+// exactLen bounds the samples whose sums of products (each at most 2^30
+// in magnitude) stay below 2^53, where a float64 holds every integer
+// exactly: below it, an int64 sum and a float64 sum are the same number,
+// whatever the order of the additions.
+const exactLen = 1 << 22
+
 // flatnessOrder is the order of the linear predictor Flatness fits.
 const flatnessOrder = 8
 
@@ -126,11 +142,21 @@ func flatness(pcm []int16, stop float64) (f float64, orders int) {
 	// sum runs in the same order.
 	var r [flatnessOrder + 1]float64
 	lag := func(k int) float64 {
-		var sum float64
-		for i := k; i < n; i++ {
-			sum += float64(pcm[i]) * float64(pcm[i-k])
+		if n >= exactLen {
+			var sum float64
+			for i := k; i < n; i++ {
+				sum += float64(pcm[i]) * float64(pcm[i-k])
+			}
+			return sum
 		}
-		return sum
+		// Exact in an int64, and so equal to the float64 sum (see
+		// exactLen), without its conversions and its chain of
+		// additions of four cycles each.
+		var sum int64
+		for i, v := range pcm[k:] {
+			sum += int64(v) * int64(pcm[i])
+		}
+		return float64(sum)
 	}
 	r[0] = lag(0)
 	if r[0] <= 0 {

@@ -1,6 +1,11 @@
 package render
 
-import "github.com/spanrec/spanrec/audio"
+import (
+	"math"
+
+	"github.com/spanrec/spanrec/audio"
+	"github.com/spanrec/spanrec/codec/g711"
+)
 
 // The noise guard: the last line of defence against recording encrypted
 // media (or any payload taken for a codec it is not) as if it were audio.
@@ -47,9 +52,22 @@ type noiseGuard struct {
 // decoder found the payload's bitstream implausible
 // (codec.GarbageDetector): noise whatever it sounds like.
 func (g *noiseGuard) add(pcm []int16, pos int64, garbage bool) bool {
-	if !garbage && (len(pcm) < 32 || audio.RMS(pcm) < noiseRMS || !audio.FlatnessAtLeast(pcm, g.flatness)) {
+	noisy := garbage || len(pcm) >= 32 && audio.RMS(pcm) >= noiseRMS && audio.FlatnessAtLeast(pcm, g.flatness)
+	return g.judge(pos, len(pcm), noisy)
+}
+
+// addLoud is add for n samples at pos already known to be loud enough
+// (see loud): only their flatness is left to judge.
+func (g *noiseGuard) addLoud(pcm []int16, pos int64) bool {
+	return g.judge(pos, len(pcm), audio.FlatnessAtLeast(pcm, g.flatness))
+}
+
+// judge counts n samples at pos, noisy or not, and reports whether the
+// run of noise is long enough to call the track noise.
+func (g *noiseGuard) judge(pos int64, n int, noisy bool) bool {
+	if !noisy {
 		g.run = 0
-		g.clean = max(g.clean, pos+int64(len(pcm)))
+		g.clean = max(g.clean, pos+int64(n))
 		return false
 	}
 	if g.run == 0 {
@@ -57,4 +75,42 @@ func (g *noiseGuard) add(pcm []int16, pos int64, garbage bool) bool {
 	}
 	g.run++
 	return g.run >= noiseRun
+}
+
+// loud reports whether the G.711 codes reach the guard's length (32) and
+// level (noiseRMS), given sq, the square of each code's sample value
+// (see squares). The sum of squares is exact in an int64, as it is in
+// audio.RMS's float64 below 2^53: the answer is that of audio.RMS on the
+// decoded samples, without decoding them.
+func loud(sq *[256]int32, codes []byte) bool {
+	n := len(codes)
+	if n < 32 {
+		return false
+	}
+	var sum int64
+	for _, c := range codes {
+		sum += int64(sq[c])
+	}
+	return math.Sqrt(float64(sum)/float64(n)) >= noiseRMS
+}
+
+// The squares of the G.711 codes' sample values, for loud.
+var squaresUlaw, squaresAlaw = squareTable(g711.DecodeUlaw), squareTable(g711.DecodeAlaw)
+
+func squareTable(decode func(byte) int16) *[256]int32 {
+	var t [256]int32
+	for c := range 256 {
+		v := int32(decode(byte(c)))
+		t[c] = v * v
+	}
+	return &t
+}
+
+// squares returns the table of squares of the G.711 law whose spool key
+// (the code of silence, see spoolFormat) is key.
+func squares(key byte) *[256]int32 {
+	if key == 0xFF {
+		return squaresUlaw
+	}
+	return squaresAlaw
 }

@@ -13,6 +13,7 @@
 package render
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
@@ -39,65 +40,82 @@ const (
 
 // A Track is one stream's decoded audio, spooled to a file. It is not safe
 // for concurrent use.
+//
+// The fields one in-order packet reads and writes come first, in four
+// cache lines (a Track is 1,096 bytes, allocated in the size class of
+// 1,152, a multiple of 64): with thousands
+// of calls at once, the cache misses of a packet cost more than its
+// arithmetic (docs/PERFORMANCE.md, "Tenth session").
 type Track struct {
-	Side   spanrec.Side
-	Codec  codec.Codec
-	Start  time.Time // capture time of the sample at position 0
-	Path   string    // spool file
-	Err    error     // first decode or write error, if any
-	Frames int       // payloads decoded
+	// Timeline anchor: the sample at position anchorPos has RTP timestamp
+	// anchorTS (extended) and was captured at anchorTime.
+	anchored bool
 	// Noise is set when the payloads decode to loud white noise (see
 	// noiseGuard): encrypted media, or another codec's, taken for this
 	// one. The spool is cut where the noise began, and the payloads
 	// after it are dropped (counted in NoiseFrames).
-	Noise       bool
+	Noise bool
+	// Sequence unwrapping and the reorder window (slots, at the end).
+	lastSeq uint16
+	ssrc    uint32
+	lastTS  uint32
+	extSeq  int64
+	next    int64  // next extended sequence number to decode
+	done    uint64 // bit k: sequence number next-1-k was decoded
+	held    int
+	extTS   int64
+
+	anchorPos  int64
+	anchorTS   int64
+	clock      int64 // RTP clock rate, Hz
+	rate       int64 // decoded sample rate
+	anchorTime time.Time
+	fmt        spoolFormat
+	Frames     int // payloads decoded
+
+	// untilPos is the position of Until, computed when Until is first
+	// seen set (until holds the Until it was computed for).
+	untilPos int64
+	until    time.Time
+	// Until, if not zero, is the capture time past which no audio is
+	// spooled: a payload whose place is at or after it (a corrupt
+	// capture time or RTP timestamp, a call past its maximum duration)
+	// is dropped and counted in Beyond, so that the spool stays bounded.
+	Until time.Time
+
+	buf      []byte // spooled samples at positions [bufStart, bufStart+len(buf)/bps)
+	bufStart int64
+	end      int64  // one past the last position written
+	enc      []byte // a payload's samples as spooled
+	// sq, for a G.711 spool, holds the square of each code's sample
+	// value: the noise guard's level, from the codes.
+	sq *[256]int32
+
+	Side  spanrec.Side
+	Codec codec.Codec
+	Start time.Time // capture time of the sample at position 0
+	Path  string    // spool file
+	Err   error     // first decode or write error, if any
+
 	NoiseFrames int
 	// Concealed counts the samples a codec.Concealer made up for gaps in
 	// the stream (lost packets, or silences of discontinuous
 	// transmission); DecodeErrors the payloads that could not be decoded.
 	Concealed    int64
 	DecodeErrors int
-	// Until, if not zero, is the capture time past which no audio is
-	// spooled: a payload whose place is at or after it (a corrupt
-	// capture time or RTP timestamp, a call past its maximum duration)
-	// is dropped and counted in Beyond, so that the spool stays bounded.
-	Until  time.Time
-	Beyond int
+	Beyond       int
 
 	dec  codec.Decoder
-	rate int64 // decoded sample rate
 	f    *File
-	fmt  spoolFormat
 	pool *Pool
-
-	// Timeline anchor: the sample at position anchorPos has RTP timestamp
-	// anchorTS (extended) and was captured at anchorTime.
-	anchored   bool
-	ssrc       uint32
-	anchorPos  int64
-	anchorTS   int64
-	anchorTime time.Time
-	lastTS     uint32
-	extTS      int64
-
-	// Sequence unwrapping and the reorder window.
-	lastSeq uint16
-	extSeq  int64
-	next    int64  // next extended sequence number to decode
-	done    uint64 // bit k: sequence number next-1-k was decoded
-	slots   [reorderWindow]slot
-	held    int
-
-	buf      []byte // spooled samples at positions [bufStart, bufStart+len(buf)/bps)
-	bufStart int64
-	end      int64 // one past the last position written
-	pcm      []int16
-	enc      []byte // a payload's samples as spooled
+	pcm  []int16
 
 	guard noiseGuard
 	// Voice's answer, in 20 ms blocks, once known.
 	voiced     int64
 	voiceKnown bool
+
+	slots [reorderWindow]slot
 }
 
 type slot struct {
@@ -129,9 +147,16 @@ func NewTrackIn(pool *Pool, files *Files, path string, side spanrec.Side, c code
 		dec: c.New(), rate: int64(c.SampleRate), f: files.Adopt(f), fmt: formatOf(path, c), pool: pool,
 		buf: make([]byte, 0, bufBytes),
 	}
+	tr.clock = int64(c.ClockRate)
+	if tr.clock <= 0 {
+		tr.clock = tr.rate
+	}
 	tr.guard.flatness = noiseFlatness
 	if tr.fmt.bps == 1 {
 		tr.guard.flatness = noiseFlatnessG711
+		if _, garbage := tr.dec.(codec.GarbageDetector); !garbage {
+			tr.sq = squares(tr.fmt.key)
+		}
 	}
 	return tr, nil
 }
@@ -245,22 +270,23 @@ func samplesIn(d time.Duration, rate int64) int64 {
 }
 
 func (tr *Track) decode(ets int64, t time.Time, payload []byte) {
-	clock := int64(tr.Codec.ClockRate)
-	if clock <= 0 {
-		clock = tr.rate
-	}
 	// RFC 3550 §5.1: the timestamp gives the sampling instant; place the
 	// payload by it unless it disagrees with the capture clock by more
 	// than resyncAfter (a jump or a restarted sender).
-	d := time.Duration((ets - tr.anchorTS) * int64(time.Second) / clock)
+	d := time.Duration((ets - tr.anchorTS) * int64(time.Second) / tr.clock)
 	if skew := t.Sub(tr.anchorTime) - d; skew > resyncAfter || skew < -resyncAfter {
 		tr.anchorTS, tr.anchorTime, tr.anchorPos = ets, t, tr.at(t)
 		d = 0
 	}
 	pos := tr.anchorPos + samplesIn(d, tr.rate)
-	if !tr.Until.IsZero() && pos >= tr.at(tr.Until) {
-		tr.Beyond++
-		return
+	if !tr.Until.IsZero() {
+		if tr.Until != tr.until {
+			tr.until, tr.untilPos = tr.Until, tr.at(tr.Until)
+		}
+		if pos >= tr.untilPos {
+			tr.Beyond++
+			return
+		}
 	}
 	if tr.Noise {
 		tr.NoiseFrames++
@@ -268,10 +294,7 @@ func (tr *Track) decode(ets int64, t time.Time, payload []byte) {
 	}
 	if tr.fmt.bps == 1 {
 		// G.711: one code per sample, spooled as it is (see spoolFormat).
-		tr.enc = tr.enc[:0]
-		for _, b := range payload {
-			tr.enc = append(tr.enc, b^tr.fmt.key)
-		}
+		tr.enc = xorCodes(tr.enc, payload, tr.fmt.key)
 	} else {
 		tr.conceal(pos)
 		var err error
@@ -285,7 +308,13 @@ func (tr *Track) decode(ets int64, t time.Time, payload []byte) {
 		}
 		tr.enc = putSamples(tr.enc[:0], tr.pcm)
 	}
-	if every := noiseEvery + (noiseLate-noiseEvery)*min(tr.Frames/noiseEarly, 1); tr.Frames%every == 0 && tr.checkNoise(pos, payload) {
+	// The guard looks at one payload in noiseEvery, then (from the
+	// noiseEarly-th on) one in noiseLate: both powers of two.
+	every := noiseEvery
+	if tr.Frames >= noiseEarly {
+		every = noiseLate
+	}
+	if tr.Frames&(every-1) == 0 && tr.checkNoise(pos, payload) {
 		return
 	}
 	tr.Frames++
@@ -295,19 +324,50 @@ func (tr *Track) decode(ets int64, t time.Time, payload []byte) {
 	tr.write(pos, tr.enc)
 }
 
+// xorCodes returns payload's G.711 codes XOR key in enc's memory (see
+// spoolFormat), eight at a time.
+func xorCodes(enc, payload []byte, key byte) []byte {
+	n := len(payload)
+	if cap(enc) < n {
+		enc = make([]byte, n, max(n, 2*cap(enc)))
+	}
+	enc = enc[:n]
+	k8 := uint64(key) * 0x0101010101010101
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		binary.LittleEndian.PutUint64(enc[i:], binary.LittleEndian.Uint64(payload[i:])^k8)
+	}
+	for ; i < n; i++ {
+		enc[i] = payload[i] ^ key
+	}
+	return enc
+}
+
 // checkNoise runs the noise guard on the payload decoded at pos, and
 // when it trips cuts the spool where the noise began. It reports whether
 // the track is now noise.
 func (tr *Track) checkNoise(pos int64, payload []byte) bool {
-	pcm := tr.pcm
-	if tr.fmt.bps == 1 {
-		// G.711 is spooled as codes: decode this payload for the guard
-		// only (a table lookup per sample).
-		pcm, _ = tr.dec.Decode(tr.pcm[:0], payload)
-		tr.pcm = pcm
+	var noise bool
+	if tr.sq != nil {
+		// G.711 is spooled as codes: the level comes from the codes, and
+		// only a loud payload is decoded for its flatness (a table lookup
+		// per sample).
+		if loud(tr.sq, payload) {
+			tr.pcm, _ = tr.dec.Decode(tr.pcm[:0], payload)
+			noise = tr.guard.addLoud(tr.pcm, pos)
+		} else {
+			noise = tr.guard.judge(pos, len(payload), false)
+		}
+	} else {
+		pcm := tr.pcm
+		if tr.fmt.bps == 1 {
+			pcm, _ = tr.dec.Decode(tr.pcm[:0], payload)
+			tr.pcm = pcm
+		}
+		gd, ok := tr.dec.(codec.GarbageDetector)
+		noise = tr.guard.add(pcm, pos, ok && gd.Garbage())
 	}
-	gd, ok := tr.dec.(codec.GarbageDetector)
-	if !tr.guard.add(pcm, pos, ok && gd.Garbage()) {
+	if !noise {
 		return false
 	}
 	tr.Noise = true

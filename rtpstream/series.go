@@ -16,6 +16,7 @@ type series struct {
 	done  []spanrec.QualityInterval
 	start time.Time     // of the open interval
 	width time.Duration // current interval length
+	end   time.Time     // start + width, for the test of every packet
 	// Counters at the start of the open interval, and its own figures.
 	packets0, expected0, received0 int
 	sumJitter, maxJitter           float64
@@ -49,10 +50,13 @@ func (s *Stats) roll(t time.Time) {
 	sr := &s.series
 	if sr.width == 0 {
 		sr.width, sr.start = s.Interval, t
+		sr.end = sr.start.Add(sr.width)
 		return
 	}
-	if t.Before(sr.start) {
-		return // out of capture order: counted in the open interval
+	if t.Before(sr.end) {
+		// In the open interval, the usual case; or before it (out of
+		// capture order): counted in the open interval.
+		return
 	}
 	for !t.Before(sr.start.Add(sr.width)) {
 		sr.done = append(sr.done, s.openInterval())
@@ -75,6 +79,7 @@ func (s *Stats) roll(t time.Time) {
 			}
 		}
 	}
+	sr.end = sr.start.Add(sr.width)
 }
 
 // expected is the packets the sequence numbers call for so far.
