@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 )
@@ -220,4 +221,61 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	c.n += len(p)
 	c.max = max(c.max, len(p))
 	return len(p), nil
+}
+
+// TestWriterBytesAsPcapgo: the Writer's bytes are those pcapgo.NgWriter
+// writes for the same frames, set up as the Writer did before it wrote
+// its blocks itself (section with the application only, one interface
+// per link type with no option but if_tsresol): the per-call pcapngs of
+// spanrec stay as they were, frames larger than the buffer included.
+func TestWriterBytesAsPcapgo(t *testing.T) {
+	frames := writerFrames()
+	frames = append(frames, Frame{Data: bytes.Repeat([]byte{7}, 5001), Time: frames[0].Time.Add(time.Second), Link: 1},
+		Frame{Data: []byte{1, 2, 3}, Time: time.Unix(0, 1), Link: 113, Orig: 0})
+	got := writeFrames(t, frames)
+
+	var want bytes.Buffer
+	var ng *pcapgo.NgWriter
+	var links []uint32
+	for _, f := range frames {
+		id := -1
+		for i, l := range links {
+			if l == f.Link {
+				id = i
+			}
+		}
+		if id < 0 {
+			intf := pcapgo.NgInterface{LinkType: layers.LinkType(f.Link)}
+			var err error
+			if ng == nil {
+				ng, err = pcapgo.NewNgWriterInterface(&want, intf, pcapgo.NgWriterOptions{SectionInfo: pcapgo.NgSectionInfo{Application: "spanrec"}})
+			} else {
+				_, err = ng.AddInterface(intf)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			links = append(links, f.Link)
+			id = len(links) - 1
+		}
+		ci := gopacket.CaptureInfo{Timestamp: f.Time, CaptureLength: len(f.Data), Length: max(f.Orig, len(f.Data)), InterfaceIndex: id}
+		if err := ng.WritePacket(ci, f.Data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := ng.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want.Bytes()) {
+		t.Fatalf("Writer wrote %d bytes, pcapgo %d; first difference at %d", len(got), want.Len(), firstDiff(got, want.Bytes()))
+	}
+}
+
+func firstDiff(a, b []byte) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
 }
