@@ -13,17 +13,18 @@ const MaxIntervals = 360
 
 // series is the per-interval state of a Stats with an Interval.
 type series struct {
+	// What every packet uses first: the open interval's end (its start
+	// + width), and its own jitter figures.
+	end                  time.Time
+	stopped              bool // StopSeries was called: the intervals so far are kept, none is added
+	sumJitter, maxJitter float64
+	nJitter              int
+
 	done  []spanrec.QualityInterval
 	start time.Time     // of the open interval
 	width time.Duration // current interval length
-	end   time.Time     // start + width, for the test of every packet
-	// Counters at the start of the open interval, and its own figures.
+	// Counters at the start of the open interval.
 	packets0, expected0, received0 int
-	sumJitter, maxJitter           float64
-	nJitter                        int
-	// stopped: StopSeries was called; the intervals so far are kept,
-	// none is added.
-	stopped bool
 }
 
 // SeriesLen returns the number of finished intervals the Stats keeps (at

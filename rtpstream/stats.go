@@ -66,52 +66,59 @@ func (k Kind) String() string {
 // flow). The zero value is ready to use. A Stats is not safe for concurrent
 // use.
 type Stats struct {
-	// Codec is the stream's encoding name ("PCMA", "G722"...), used only to
-	// pick the E-model parameters of Snapshot's MOS. The caller sets it when
-	// it learns it; "" means unknown.
-	Codec string
+	// The fields every packet reads or writes come first, together (a
+	// few cache lines rather than all of a Stats's: with thousands of
+	// streams at once, a packet's cost is mostly its cache misses); the
+	// others follow.
+
 	// Interval, if set before the first packet, makes the Stats keep its
 	// figures per interval of capture time (see Series), starting at the
 	// first packet. At most MaxIntervals are kept.
 	Interval time.Duration
 
-	started bool
-	packets int // every packet given to Update
+	started    bool
+	haveRef    bool
+	prevCN     bool
+	haveLastTS bool
+	lastSeq    uint16
+	badSeq     uint32 // A.1 bad_seq: seq expected after a Jump; > 0xffff when none
+	refTS      uint32
+	lastSeqTS  uint32
+	packets    int // every packet given to Update
 
 	// RFC 3550 A.1 sequence state, with extended (32-bit and up) numbers.
-	maxExt    int64  // extended highest sequence number
-	baseExt   int64  // extended first sequence number of this run
-	received  int    // packets counted in this run (A.1 "received")
-	badSeq    uint32 // A.1 bad_seq: seq expected after a Jump; > 0xffff when none
-	seen      [2]uint64
-	prevExp   int // expected packets of runs ended by a restart
-	prevRecv  int // received packets of runs ended by a restart
+	maxExt   int64 // extended highest sequence number
+	received int   // packets counted in this run (A.1 "received")
+	seen     [2]uint64
+
+	// RFC 3550 A.8 interarrival jitter. Times are Unix nanoseconds and
+	// the jitter figures nanoseconds, in float64.
+	refArrival int64
+	rate       int     // clock rate of nsPerTick
+	nsPerTick  float64 // 1e9 / rate
+	jitter     float64
+	prevTime   int64
+	maxDelta   int64
+	maxJitter  float64
+	sumJitter  float64
+	nJitter    int
+	ptime      float64 // ns
+	lastTime   time.Time
+
+	series series
+
+	// Codec is the stream's encoding name ("PCMA", "G722"...), used only to
+	// pick the E-model parameters of Snapshot's MOS. The caller sets it when
+	// it learns it; "" means unknown.
+	Codec string
+
+	baseExt   int64 // extended first sequence number of this run
+	prevExp   int   // expected packets of runs ended by a restart
+	prevRecv  int   // received packets of runs ended by a restart
 	restarts  int
 	dups      int
 	late      int
 	firstTime time.Time
-	lastTime  time.Time
-
-	// RFC 3550 A.8 interarrival jitter. Times are Unix nanoseconds and
-	// the jitter figures nanoseconds, in float64.
-	haveRef    bool
-	refArrival int64
-	refTS      uint32
-	rate       int     // clock rate of nsPerTick
-	nsPerTick  float64 // 1e9 / rate
-	jitter     float64
-	maxJitter  float64
-	sumJitter  float64
-	nJitter    int
-	prevCN     bool
-	prevTime   int64
-	maxDelta   int64
-	ptime      float64 // ns
-	lastSeq    uint16
-	lastSeqTS  uint32
-	haveLastTS bool
-
-	series series
 }
 
 // Update accounts one packet of the stream, with header h (from [Parse]),
