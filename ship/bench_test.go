@@ -246,7 +246,7 @@ func benchShip(b *testing.B, sensorCount int, withStore bool) {
 var putSeq atomic.Int64
 
 // BenchmarkStorePut measures s3.Store.Put of one file (read from disk,
-// hashed, uploaded, its size and SHA-256 checked) into SeaweedFS, for the
+// uploaded signed with its SHA-256, which SeaweedFS checks) into it, for the
 // WAV and pcapng of a one-minute call and the WAV of a five-minute one;
 // each iteration puts it under a new key. MB/s is b.SetBytes's.
 func BenchmarkStorePut(b *testing.B) {
