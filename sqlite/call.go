@@ -532,8 +532,9 @@ func filterSQL(f spanrec.CallFilter) (string, []any, error) {
 	switch {
 	case f.HasLoss == nil:
 	case *f.HasLoss:
-		// Constants, not a parameter, so that the planner may read the
-		// partial index calls_loss_start (migration 0019).
+		// Constants, so that the plan that reads the partial index
+		// calls_loss_start (migration 0019) does not hang on a bound
+		// value (SQLite would prepare the statement again per value).
 		conds = append(conds, `capture_loss = 1`)
 	default:
 		conds = append(conds, `capture_loss = 0`)

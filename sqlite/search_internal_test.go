@@ -264,3 +264,42 @@ func FuzzNumberSearch(f *testing.F) {
 		}
 	})
 }
+
+// TestSearchIndexPlans: calls with capture loss are read from the partial
+// index calls_loss_start (page and count), and the count of a direction
+// and a status together from calls_direction_status_start alone.
+func TestSearchIndexPlans(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "index.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	yes := true
+	for _, tt := range []struct {
+		name        string
+		f           spanrec.CallFilter
+		page, count string
+	}{
+		{"has loss", spanrec.CallFilter{HasLoss: &yes}, "calls_loss_start", "calls_loss_start"},
+		{"inbound and answered", spanrec.CallFilter{Direction: spanrec.Inbound, Status: spanrec.Answered}, "", "COVERING INDEX calls_direction_status_start"},
+	} {
+		where, args, err := filterSQL(tt.f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		order, err := orderSQL("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range []struct{ sql, want string }{
+			{`SELECT ` + callColumns + ` FROM calls` + where + order + ` LIMIT 50`, tt.page},
+			{`SELECT count(*) FROM calls` + where, tt.count},
+		} {
+			plan := queryPlan(t, db, q.sql, args...)
+			if q.want != "" && !strings.Contains(plan, q.want) || strings.Contains(plan, "SCAN calls\n") {
+				t.Errorf("%s: plan of %s:\n%s", tt.name, q.sql, plan)
+			}
+		}
+	}
+}
