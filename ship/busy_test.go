@@ -81,3 +81,52 @@ func TestRunWaitsWhileBusy(t *testing.T) {
 		t.Error("a call was shipped while the recorder was busy")
 	}
 }
+
+// TestRunBusyForever: a recorder that never stops being busy still gets
+// its calls shipped, one per MaxPause, each counted as forced: the backlog
+// does not grow without end.
+func TestRunBusyForever(t *testing.T) {
+	ctx := context.Background()
+	srv := s3test.Start(t)
+	store, err := s3.Open(ctx, s3.Config{URL: srv.URL("busyforever"), AccessKey: srv.AccessKey, SecretKey: srv.SecretKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	central, err := postgres.Open(ctx, pgtest.NewSchema(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer central.Close()
+	data := t.TempDir()
+	local, err := sqlite.Open(ctx, filepath.Join(data, "index.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer local.Close()
+	importInto(t, data, local, "wireshark-samples/nb6-telephone.pcap")
+	want := allCalls(t, local)
+
+	const pause = 300 * time.Millisecond
+	sh := &ship.Shipper{Outbox: ship.Local{DB: local}, Index: central, Store: store, DataDir: data, Log: discard,
+		Busy: func() bool { return true }, MaxPause: pause}
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	done := make(chan struct{})
+	t0 := time.Now()
+	go func() { sh.Run(runCtx, 50*time.Millisecond); close(done) }()
+	waitFor(t, 60*time.Second, "the calls to be shipped although the recorder stays busy", func() bool { return sh.Stats().Calls == len(want) })
+	took := time.Since(t0)
+	stop()
+	<-done
+	checkShipped(t, central, store, want)
+	st := sh.Stats()
+	if st.Forced != len(want) {
+		t.Errorf("forced %d calls, want %d (each waited MaxPause)", st.Forced, len(want))
+	}
+	if min := time.Duration(len(want)) * pause; took < min || st.Paused < min {
+		t.Errorf("%d calls shipped in %v after pausing %v: each should have waited %v", len(want), took, st.Paused, pause)
+	}
+	if v := metric(t, metricsOf(t, sh), "spanrec_ship_forced_calls_total"); int(v) != len(want) {
+		t.Errorf("spanrec_ship_forced_calls_total = %v, want %d", v, len(want))
+	}
+}

@@ -94,9 +94,15 @@ type Shipper struct {
 	// While it is, the Shipper starts no call: it waits, looking again
 	// every BusyPoll, so that shipping never takes the CPU the capture
 	// needs (a call being shipped is finished first). The time waited is
-	// counted (Stats.Paused); calls wait in the outbox meanwhile, for as
-	// long as the recorder stays busy.
+	// counted (Stats.Paused); calls wait in the outbox meanwhile, but at
+	// most MaxPause before each call.
 	Busy func() bool
+	// MaxPause bounds the wait for a busy recorder before each call
+	// (default 30 s): a recorder busy for hours still ships a call every
+	// MaxPause, so that the backlog does not grow without end and the
+	// disk guard, which deletes only shipped calls, keeps room to work.
+	// Each call shipped that way is counted (Stats.Forced).
+	MaxPause time.Duration
 
 	ship    sync.Mutex // one Drain at a time
 	connect sync.Mutex // one Connect at a time
@@ -127,6 +133,9 @@ type Stats struct {
 	Renamed int
 	// Paused is the time the Shipper waited for a busy recorder (Busy).
 	Paused time.Duration
+	// Forced counts the calls shipped while the recorder was still busy,
+	// after waiting MaxPause.
+	Forced int
 }
 
 // Stats returns the counters.
@@ -251,7 +260,10 @@ func (s *Shipper) drain(ctx context.Context) error {
 // again.
 const BusyPoll = 100 * time.Millisecond
 
-// yield waits while the recorder is busy (Busy).
+// DefaultMaxPause is Shipper.MaxPause's default.
+const DefaultMaxPause = 30 * time.Second
+
+// yield waits while the recorder is busy (Busy), at most MaxPause.
 func (s *Shipper) yield(ctx context.Context) error {
 	if s.Busy == nil || !s.Busy() {
 		return nil
@@ -260,10 +272,15 @@ func (s *Shipper) yield(ctx context.Context) error {
 	defer func() { s.count(func(st *Stats) { st.Paused += time.Since(t0) }) }()
 	t := time.NewTicker(BusyPoll)
 	defer t.Stop()
+	limit := time.NewTimer(cmp.Or(s.MaxPause, DefaultMaxPause))
+	defer limit.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-limit.C:
+			s.count(func(st *Stats) { st.Forced++ })
+			return nil
 		case <-t.C:
 		}
 		if !s.Busy() {
@@ -702,6 +719,7 @@ func (s *Shipper) report(ctx context.Context) {
 //	spanrec_ship_central_up              0 while the central side fails, else 1
 //	spanrec_ship_stuck_calls             calls passed over: they cannot be shipped as they are
 //	spanrec_ship_paused_seconds_total    time waited for a busy recorder
+//	spanrec_ship_forced_calls_total      calls shipped while it stayed busy, after MaxPause
 func (s *Shipper) WriteMetrics(w io.Writer) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -755,6 +773,9 @@ spanrec_ship_stuck_calls %d
 # HELP spanrec_ship_paused_seconds_total Seconds the shipping waited for the recorder, busy with its packets.
 # TYPE spanrec_ship_paused_seconds_total counter
 spanrec_ship_paused_seconds_total %.3f
-`, b.Calls, b.Bytes, age, st.Calls, st.Files, st.Bytes, st.MissingFiles, st.Errors, upN, st.Stuck, st.Paused.Seconds())
+# HELP spanrec_ship_forced_calls_total Calls shipped while the recorder stayed busy, after waiting the longest pause allowed.
+# TYPE spanrec_ship_forced_calls_total counter
+spanrec_ship_forced_calls_total %d
+`, b.Calls, b.Bytes, age, st.Calls, st.Files, st.Bytes, st.MissingFiles, st.Errors, upN, st.Stuck, st.Paused.Seconds(), st.Forced)
 	return errors.Join(err, werr)
 }
