@@ -22,9 +22,11 @@ const callColumns = `id, sip_call_id,
 	status_reason, hangup_by, pdd_ns, ring_ns, mos, sensor,
 	caller_ua, callee_ua, headers_cut, caller_tag, callee_tag`
 
-// upsertCall inserts a calls row or replaces it.
-const upsertCall = `INSERT INTO calls (` + callColumns + `)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+// upsertCall inserts a calls row or replaces it. A new row's interaction
+// is its own ID, what linkCall gives a call without other legs; a row
+// replaced keeps its interaction until linkCall sets it.
+const upsertCall = `INSERT INTO calls (` + callColumns + `, interaction)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT (id) DO UPDATE SET
 	sip_call_id = excluded.sip_call_id,
 	caller_number = excluded.caller_number, caller_name = excluded.caller_name, caller_addr = excluded.caller_addr,
@@ -46,12 +48,11 @@ const streamColumns = `call_id, seq, ssrc, src, dst, side, payload_type, codec, 
 	first_ns, last_ns, packets, lost, duplicates, out_of_order,
 	jitter_ms, max_jitter_ms, max_delta_ms, mos, encryption, auth_failures, mean_jitter_ms, concealed_ms`
 
-const insertStream = `INSERT INTO streams (` + streamColumns + `)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+var insertStreams = newMultiInsert(`INSERT INTO streams (`+streamColumns+`)`, 24)
 
 const dtmfColumns = `call_id, seq, digit, at_ns, duration_ms, side, source`
 
-const insertDTMF = `INSERT INTO dtmf (` + dtmfColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?)`
+var insertDTMF = newMultiInsert(`INSERT INTO dtmf (`+dtmfColumns+`)`, 7)
 
 // PutCall stores c, replacing the call with the same ID and all its streams
 // and DTMF rows, in one transaction. c is not retained. It returns an error
@@ -62,37 +63,62 @@ const insertDTMF = `INSERT INTO dtmf (` + dtmfColumns + `) VALUES (?, ?, ?, ?, ?
 // replaced too (the central index, package postgres, refuses another
 // sensor's call instead).
 func (db *DB) PutCall(ctx context.Context, c *spanrec.Call) error {
-	if c == nil || c.ID == "" {
-		return spanrec.Errorf(spanrec.EINVALID, "call without an id")
+	return db.PutCalls(ctx, []*spanrec.Call{c})
+}
+
+// PutCalls stores calls as PutCall would one after the other, in one
+// transaction: all of them, or none if it returns an error (a call PutCall
+// would refuse, or a failure of the database). A transaction's commit
+// costs as much as its calls' rows take pages, and several calls that end
+// together share most of their pages (the same tables and indexes), so a
+// recorder that stores calls by the batch writes a fraction of the pages.
+// The calls are not retained.
+func (db *DB) PutCalls(ctx context.Context, calls []*spanrec.Call) error {
+	if len(calls) == 0 {
+		return nil
 	}
-	args, err := callArgs(c)
-	if err != nil {
-		return err
+	args := make([][]any, len(calls))
+	for i, c := range calls {
+		if c == nil || c.ID == "" {
+			return spanrec.Errorf(spanrec.EINVALID, "call without an id")
+		}
+		var err error
+		if args[i], err = callArgs(c); err != nil {
+			return err
+		}
 	}
-	tx, err := db.w.BeginTx(ctx, nil)
+	what := "put call " + string(calls[0].ID)
+	if len(calls) > 1 {
+		what = fmt.Sprintf("put %d calls", len(calls))
+	}
+	tx, err := db.beginWrite(ctx)
 	if err != nil {
-		return fmt.Errorf("index: put call %s: %w", c.ID, err)
+		return fmt.Errorf("index: %s: %w", what, err)
 	}
 	defer tx.Rollback()
-	var exists bool
-	if err := db.queryRow(ctx, tx, callExistsQuery, c.ID).Scan(&exists); err != nil {
-		return fmt.Errorf("index: put call %s: %w", c.ID, err)
-	}
-	if err := db.putCall(ctx, tx, c, args, !exists); err != nil {
-		return fmt.Errorf("index: put call %s: %w", c.ID, err)
-	}
-	if err := db.linkCall(ctx, tx, c, !exists); err != nil {
-		return fmt.Errorf("index: put call %s: %w", c.ID, err)
+	for i, c := range calls {
+		var exists bool
+		if err := db.queryRow(ctx, tx, callExistsQuery, args[i][0]).Scan(&exists); err != nil {
+			return fmt.Errorf("index: put call %s: %w", c.ID, err)
+		}
+		if err := db.putCall(ctx, tx, c, args[i], !exists); err != nil {
+			return fmt.Errorf("index: put call %s: %w", c.ID, err)
+		}
+		if err := db.linkCall(ctx, tx, c, args[i][0], !exists); err != nil {
+			return fmt.Errorf("index: put call %s: %w", c.ID, err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("index: put call %s: commit: %w", c.ID, err)
+		return fmt.Errorf("index: %s: commit: %w", what, err)
 	}
 	return nil
 }
 
 // putCall stores c's row and the rows that hang from it; isNew says that
-// the call was not stored before, so that there are none to delete.
-func (db *DB) putCall(ctx context.Context, tx *sql.Tx, c *spanrec.Call, args []any, isNew bool) error {
+// the call was not stored before, so that there are none to delete. args
+// are c's row (callArgs); its first, the call's ID, serves every row.
+func (db *DB) putCall(ctx context.Context, tx *wtx, c *spanrec.Call, args []any, isNew bool) error {
+	id := args[0]
 	if err := db.exec(ctx, tx, upsertCall, args...); err != nil {
 		return err
 	}
@@ -100,60 +126,49 @@ func (db *DB) putCall(ctx context.Context, tx *sql.Tx, c *spanrec.Call, args []a
 	if end.IsZero() {
 		end = c.Start
 	}
-	if err := db.exec(ctx, tx, queueCall, c.ID, end.UnixNano(), queueVersion()); err != nil {
+	if err := db.exec(ctx, tx, queueCall, id, end.UnixNano(), queueVersion()); err != nil {
 		return err
 	}
 	if !isNew {
-		if err := db.exec(ctx, tx, deleteStreams, c.ID); err != nil {
+		if err := db.exec(ctx, tx, deleteStreams, id); err != nil {
 			return err
 		}
-		if err := db.exec(ctx, tx, deleteDTMF, c.ID); err != nil {
+		if err := db.exec(ctx, tx, deleteDTMF, id); err != nil {
 			return err
 		}
 	}
-	if len(c.Streams) > 0 {
-		st, err := db.txStmt(ctx, tx, insertStream)
-		if err != nil {
-			return err
-		}
-		for i := range c.Streams {
-			s := &c.Streams[i]
-			src, _ := s.Src.MarshalText() // never fails
-			dst, _ := s.Dst.MarshalText()
-			_, err := st.ExecContext(ctx, c.ID, i, s.SSRC, string(src), string(dst), s.Side,
-				s.PayloadType, s.Codec, s.ClockRate, s.Decoded,
-				nsOf(s.First), nsOf(s.Last), s.Packets, s.Lost, s.Duplicates, s.OutOfOrder,
-				realOf(s.JitterMS), realOf(s.MaxJitterMS), realOf(s.MaxDeltaMS), realOf(s.MOS),
-				s.Encryption, s.AuthFailures, realOf(s.MeanJitterMS), s.ConcealedMS)
-			if err != nil {
-				return fmt.Errorf("stream %d: %w", i, err)
-			}
-		}
+	rows := tx.rows()
+	for i := range c.Streams {
+		s := &c.Streams[i]
+		rows = append(rows, id, int64(i), int64(s.SSRC), tx.text(s.Src), tx.text(s.Dst), string(s.Side),
+			int64(s.PayloadType), s.Codec, int64(s.ClockRate), s.Decoded,
+			nsOf(s.First), nsOf(s.Last), int64(s.Packets), int64(s.Lost), int64(s.Duplicates), int64(s.OutOfOrder),
+			realOf(s.JitterMS), realOf(s.MaxJitterMS), realOf(s.MaxDeltaMS), realOf(s.MOS),
+			string(s.Encryption), int64(s.AuthFailures), realOf(s.MeanJitterMS), int64(s.ConcealedMS))
 	}
-	if err := db.putSearch(ctx, tx, c, isNew); err != nil {
+	if err := insertStreams.exec(ctx, db, tx, rows); err != nil {
+		return fmt.Errorf("streams: %w", err)
+	}
+	if err := db.putSearch(ctx, tx, c, id, isNew); err != nil {
 		return err
 	}
-	if err := db.putQuality(ctx, tx, c, isNew); err != nil {
+	if err := db.putQuality(ctx, tx, c, id, isNew); err != nil {
 		return err
 	}
-	if len(c.DTMF) > 0 {
-		st, err := db.txStmt(ctx, tx, insertDTMF)
-		if err != nil {
-			return err
-		}
-		for i := range c.DTMF {
-			d := &c.DTMF[i]
-			_, err := st.ExecContext(ctx, c.ID, i, d.Digit, nsOf(d.At), d.DurationMS, d.Side, d.Source)
-			if err != nil {
-				return fmt.Errorf("dtmf %d: %w", i, err)
-			}
-		}
+	rows = tx.rows()
+	for i := range c.DTMF {
+		d := &c.DTMF[i]
+		rows = append(rows, id, int64(i), d.Digit, nsOf(d.At), int64(d.DurationMS), string(d.Side), d.Source)
+	}
+	if err := insertDTMF.exec(ctx, db, tx, rows); err != nil {
+		return fmt.Errorf("dtmf: %w", err)
 	}
 	return nil
 }
 
-// callArgs returns the calls row of c in callColumns order, after checking
-// that every time of c fits the storage.
+// callArgs returns the calls row of c in callColumns order and its
+// interaction (upsertCall's values), after checking that every time of c
+// fits the storage.
 func callArgs(c *spanrec.Call) ([]any, error) {
 	for _, t := range []struct {
 		name string
@@ -199,17 +214,22 @@ func callArgs(c *spanrec.Call) ([]any, error) {
 	}
 	callerAddr, _ := c.Caller.Addr.MarshalText() // never fails
 	calleeAddr, _ := c.Callee.Addr.MarshalText()
+	// Values of the driver's own types (string, int64, float64, bool,
+	// nil), which database/sql passes on as they are, where it converts
+	// others by reflection into a new value each.
+	id := any(string(c.ID))
 	return []any{
-		c.ID, c.SIPCallID,
+		id, c.SIPCallID,
 		c.Caller.Number, c.Caller.Name, string(callerAddr),
 		c.Callee.Number, c.Callee.Name, string(calleeAddr),
-		c.Direction, c.Status, c.StatusCode,
+		string(c.Direction), string(c.Status), int64(c.StatusCode),
 		nsOf(c.Start), nsOf(c.Answer), nsOf(c.End), int64(c.Duration), string(codecs),
 		nsOf(c.AudioStart), c.AudioMS, c.Audio, c.AudioSHA256, c.PCAP, c.PCAPSHA256,
 		c.CaptureLoss, string(notes), string(holds), signalling,
-		c.StatusReason, c.HangupBy, durationOf(c.PDD), durationOf(c.RingTime), worstMOS(c.Streams),
+		c.StatusReason, string(c.HangupBy), durationOf(c.PDD), durationOf(c.RingTime), worstMOS(c.Streams),
 		c.Sensor,
-		c.CallerUA, c.CalleeUA, c.HeadersCut, c.CallerTag, c.CalleeTag,
+		c.CallerUA, c.CalleeUA, int64(c.HeadersCut), c.CallerTag, c.CalleeTag,
+		id, // interaction (upsertCall)
 	}, nil
 }
 
@@ -436,7 +456,7 @@ func (db *DB) CountUpTo(ctx context.Context, f spanrec.CallFilter, max int) (n i
 // with its files.
 func (db *DB) DeleteCall(ctx context.Context, id spanrec.CallID) error {
 	return db.inTx(ctx, "delete call "+string(id), func(tx *sql.Tx) error {
-		ok, err := db.deleteLinked(ctx, tx, id)
+		ok, err := db.deleteLinked(ctx, db.wrap(tx), id)
 		if err != nil {
 			return err
 		}

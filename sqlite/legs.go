@@ -38,20 +38,23 @@ const linkedCalls = `SELECT DISTINCT l2.call_id, b.start_ns FROM call_links l1
 	ORDER BY l2.call_id`
 
 // linkCall stores c's link keys and sets the interaction of c and of the
-// calls linked with it. A new call has no keys to delete.
-func (db *DB) linkCall(ctx context.Context, tx *sql.Tx, c *spanrec.Call, isNew bool) error {
+// calls linked with it. A new call has no keys to delete. id is c.ID as a
+// statement's value.
+func (db *DB) linkCall(ctx context.Context, tx *wtx, c *spanrec.Call, id any, isNew bool) error {
 	if !isNew {
-		if err := db.exec(ctx, tx, deleteLinks, c.ID); err != nil {
+		if err := db.exec(ctx, tx, deleteLinks, id); err != nil {
 			return fmt.Errorf("links: %w", err)
 		}
 	}
+	rows := tx.rows()
 	for i, k := range c.LinkKeys {
 		if i >= 64 || len(k) > 512 {
 			break
 		}
-		if err := db.exec(ctx, tx, insertLink, c.ID, k); err != nil {
-			return fmt.Errorf("links: %w", err)
-		}
+		rows = append(rows, id, k)
+	}
+	if err := insertLinks.exec(ctx, db, tx, rows); err != nil {
+		return fmt.Errorf("links: %w", err)
 	}
 	_, err := db.group(ctx, tx, c.ID, c.Start.UnixNano())
 	return err
@@ -60,7 +63,7 @@ func (db *DB) linkCall(ctx context.Context, tx *sql.Tx, c *spanrec.Call, isNew b
 // group walks the calls linked with the call id (which started at start)
 // through shared keys, transitively, gives them all one interaction (the
 // ID of the earliest) and returns them.
-func (db *DB) group(ctx context.Context, tx *sql.Tx, id spanrec.CallID, start int64) ([]spanrec.CallID, error) {
+func (db *DB) group(ctx context.Context, tx *wtx, id spanrec.CallID, start int64) ([]spanrec.CallID, error) {
 	type member struct {
 		id    spanrec.CallID
 		start int64
@@ -72,7 +75,7 @@ func (db *DB) group(ctx context.Context, tx *sql.Tx, id spanrec.CallID, start in
 		if err != nil {
 			return nil, fmt.Errorf("links: %w", err)
 		}
-		rows, err := st.QueryContext(ctx, members[i].id, linkSlack, linkSlack)
+		rows, err := st.QueryContext(ctx, string(members[i].id), linkSlack, linkSlack)
 		if err != nil {
 			return nil, fmt.Errorf("links: %w", err)
 		}
@@ -99,7 +102,7 @@ func (db *DB) group(ctx context.Context, tx *sql.Tx, id spanrec.CallID, start in
 	}
 	ids := make([]spanrec.CallID, 0, len(members))
 	for _, m := range members {
-		if err := db.exec(ctx, tx, setInteraction, first.id, m.id); err != nil {
+		if err := db.exec(ctx, tx, setInteraction, string(first.id), string(m.id)); err != nil {
 			return nil, fmt.Errorf("links: %w", err)
 		}
 		ids = append(ids, m.id)
@@ -112,7 +115,7 @@ func (db *DB) group(ctx context.Context, tx *sql.Tx, id spanrec.CallID, start in
 // interaction: the interaction may have been named after it (the earliest
 // leg), and it may have been the only link between the others, which then
 // become conversations of their own. It reports whether the call existed.
-func (db *DB) deleteLinked(ctx context.Context, tx *sql.Tx, id spanrec.CallID) (bool, error) {
+func (db *DB) deleteLinked(ctx context.Context, tx *wtx, id spanrec.CallID) (bool, error) {
 	var inter spanrec.CallID
 	err := tx.QueryRowContext(ctx, `SELECT interaction FROM calls WHERE id = ?`, id).Scan(&inter)
 	if errors.Is(err, sql.ErrNoRows) {

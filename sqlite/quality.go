@@ -11,8 +11,9 @@ import (
 
 // putQuality stores the Quality of c's streams, replacing what the call
 // had, when at least one stream carries it; a call without (one read back
-// from the index, or from an older recorder) keeps the stored figures.
-func (db *DB) putQuality(ctx context.Context, tx *sql.Tx, c *spanrec.Call, isNew bool) error {
+// from the index, or from an older recorder) keeps the stored figures. id
+// is c.ID as a statement's value.
+func (db *DB) putQuality(ctx context.Context, tx *wtx, c *spanrec.Call, id any, isNew bool) error {
 	have := false
 	for i := range c.Streams {
 		have = have || c.Streams[i].Quality != nil
@@ -21,10 +22,11 @@ func (db *DB) putQuality(ctx context.Context, tx *sql.Tx, c *spanrec.Call, isNew
 		return nil
 	}
 	if !isNew {
-		if err := db.exec(ctx, tx, deleteQuality, c.ID); err != nil {
+		if err := db.exec(ctx, tx, deleteQuality, id); err != nil {
 			return fmt.Errorf("stream quality: %w", err)
 		}
 	}
+	rows := tx.rows()
 	for i := range c.Streams {
 		q := c.Streams[i].Quality
 		if q == nil {
@@ -34,9 +36,10 @@ func (db *DB) putQuality(ctx context.Context, tx *sql.Tx, c *spanrec.Call, isNew
 		if err != nil {
 			return fmt.Errorf("stream %d quality: %w", i, err)
 		}
-		if err := db.exec(ctx, tx, insertQuality, c.ID, i, string(js)); err != nil {
-			return fmt.Errorf("stream %d quality: %w", i, err)
-		}
+		rows = append(rows, id, int64(i), string(js))
+	}
+	if err := insertQuality.exec(ctx, db, tx, rows); err != nil {
+		return fmt.Errorf("stream quality: %w", err)
 	}
 	return nil
 }

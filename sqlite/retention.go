@@ -88,7 +88,7 @@ func (db *DB) FinishDeletion(ctx context.Context, id spanrec.CallID) error {
 			return spanrec.Errorf(spanrec.ENOTFOUND, "no deletion of call %s begun", id)
 		}
 		d := ds[0]
-		if _, err := db.deleteLinked(ctx, tx, id); err != nil {
+		if _, err := db.deleteLinked(ctx, db.wrap(tx), id); err != nil {
 			return err
 		}
 		detail := d.Reason

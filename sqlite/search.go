@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -70,33 +69,58 @@ func (db *DB) SIPHeaders(ctx context.Context, id spanrec.CallID) ([]spanrec.SIPH
 }
 
 // putSearch replaces the rows that searches by header and address read;
-// a new call (stored for the first time) has none to delete.
-func (db *DB) putSearch(ctx context.Context, tx *sql.Tx, c *spanrec.Call, isNew bool) error {
+// a new call (stored for the first time) has none to delete. id is c.ID
+// as a statement's value.
+func (db *DB) putSearch(ctx context.Context, tx *wtx, c *spanrec.Call, id any, isNew bool) error {
 	if !isNew {
-		if err := db.exec(ctx, tx, deleteHeaders, c.ID); err != nil {
+		if err := db.exec(ctx, tx, deleteHeaders, id); err != nil {
 			return err
 		}
-		if err := db.exec(ctx, tx, deleteAddrs, c.ID); err != nil {
+		if err := db.exec(ctx, tx, deleteAddrs, id); err != nil {
 			return err
 		}
 	}
 	headers := c.SIPHeaders[:min(len(c.SIPHeaders), spanrec.MaxSIPHeaders)] // the recorder bounds them; so does the index
-	args := make([]any, 0, len(headers)*insertHeaders.width)
+	rows := tx.rows()
 	for i, h := range headers {
-		args = append(args, c.ID, i, strings.ToLower(h.Name), h.Value)
+		rows = append(rows, id, int64(i), lowerName(h.Name), h.Value)
 	}
-	if err := insertHeaders.exec(ctx, db, tx, args); err != nil {
+	if err := insertHeaders.exec(ctx, db, tx, rows); err != nil {
 		return fmt.Errorf("headers: %w", err)
 	}
-	addrs := callAddrs(c)
-	args = args[:0]
-	for _, a := range addrs {
-		args = append(args, c.ID, a.String())
+	rows = tx.rows()
+	for _, a := range callAddrs(c) {
+		rows = append(rows, id, a.String())
 	}
-	if err := insertAddrs.exec(ctx, db, tx, args); err != nil {
+	if err := insertAddrs.exec(ctx, db, tx, rows); err != nil {
 		return fmt.Errorf("addresses: %w", err)
 	}
 	return nil
+}
+
+// lowerName returns the header field name n in lower case, as stored:
+// the name itself when it is, a constant for the fields every INVITE
+// has, else a new string.
+func lowerName(n string) string {
+	if l, ok := commonNames[n]; ok {
+		return l
+	}
+	return strings.ToLower(n)
+}
+
+// commonNames are the lower-case names of the header fields of most
+// INVITEs, by their usual spelling (RFC 3261 §20).
+var commonNames = map[string]string{}
+
+func init() {
+	for _, n := range []string{
+		"Via", "Max-Forwards", "From", "To", "Call-ID", "CSeq", "Contact",
+		"Allow", "Supported", "User-Agent", "Content-Type", "Content-Length",
+		"Record-Route", "Route", "Session-Expires", "Min-SE", "Accept",
+		"P-Asserted-Identity", "Privacy", "Allow-Events", "Expires",
+	} {
+		commonNames[n] = strings.ToLower(n)
+	}
 }
 
 // searchConds appends the conditions of f's header, user agent, Call-ID

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net/netip"
 )
 
 // cachedQueries are the writer's statements run for every stored call:
@@ -15,10 +16,7 @@ var cachedQueries = []string{
 	upsertCall,
 	deleteStreams,
 	deleteDTMF,
-	insertStream,
-	insertDTMF,
 	deleteLinks,
-	insertLink,
 	linkedCalls,
 	setInteraction,
 	deleteHeaders,
@@ -26,26 +24,31 @@ var cachedQueries = []string{
 	queueCall,
 	callExistsQuery,
 	deleteQuality,
-	insertQuality,
 }
 
 func init() {
-	cachedQueries = append(cachedQueries, insertHeaders.queries...)
-	cachedQueries = append(cachedQueries, insertAddrs.queries...)
+	for _, m := range []*multiInsert{insertStreams, insertDTMF, insertHeaders, insertAddrs, insertQuality, insertLinks} {
+		cachedQueries = append(cachedQueries, m.queries...)
+	}
 }
 
 const (
-	deleteStreams  = `DELETE FROM streams WHERE call_id = ?`
-	deleteDTMF     = `DELETE FROM dtmf WHERE call_id = ?`
-	deleteLinks    = `DELETE FROM call_links WHERE call_id = ?`
-	insertLink     = `INSERT OR IGNORE INTO call_links (call_id, key) VALUES (?, ?)`
-	setInteraction = `UPDATE calls SET interaction = ? WHERE id = ?`
+	deleteStreams = `DELETE FROM streams WHERE call_id = ?`
+	deleteDTMF    = `DELETE FROM dtmf WHERE call_id = ?`
+	deleteLinks   = `DELETE FROM call_links WHERE call_id = ?`
+	// setInteraction writes a call's interaction (?1) unless it has it
+	// already: a new call without other legs has (upsertCall).
+	setInteraction = `UPDATE calls SET interaction = ?1 WHERE id = ?2 AND interaction <> ?1`
 	// callExistsQuery tells PutCall whether the call is stored already:
 	// a new call has no streams, DTMF or other rows to delete (they all
 	// reference calls, foreign keys on).
 	callExistsQuery = `SELECT EXISTS (SELECT 1 FROM calls WHERE id = ?)`
 	deleteQuality   = `DELETE FROM stream_quality WHERE call_id = ?`
-	insertQuality   = `INSERT INTO stream_quality (call_id, seq, quality) VALUES (?, ?, ?)`
+)
+
+var (
+	insertLinks   = newMultiInsert(`INSERT OR IGNORE INTO call_links (call_id, key)`, 2)
+	insertQuality = newMultiInsert(`INSERT INTO stream_quality (call_id, seq, quality)`, 3)
 )
 
 // prepare prepares cachedQueries on w. It runs before any transaction: w
@@ -71,18 +74,75 @@ func closeStmts(m map[string]*sql.Stmt) error {
 	return errors.Join(errs...)
 }
 
-// txStmt returns the statement of query bound to tx (the writer's
-// transaction): the cached one, else one prepared in tx (closed with it).
-func (db *DB) txStmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
-	if st := db.stmts[query]; st != nil {
-		return tx.StmtContext(ctx, st), nil
+// wtx is a transaction of the writer's connection that stores calls:
+// each cached statement is bound to it once (Tx.StmtContext allocates a
+// statement each time) and then serves every row and every call the
+// transaction stores.
+type wtx struct {
+	*sql.Tx
+	db    *DB
+	bound map[string]*sql.Stmt
+	vals  []any  // the values of a multiInsert, reused
+	txt   []byte // scratch of text
+}
+
+// rows returns an empty slice for the values of a multiInsert's rows,
+// which its exec gives back to tx.
+func (tx *wtx) rows() []any {
+	return tx.vals[:0]
+}
+
+// text returns the text of p as the index stores it ("" for the zero
+// AddrPort).
+func (tx *wtx) text(p netip.AddrPort) string {
+	tx.txt, _ = p.AppendText(tx.txt[:0]) // never fails
+	return string(tx.txt)
+}
+
+// beginWrite starts a write transaction on the writer's connection.
+func (db *DB) beginWrite(ctx context.Context) (*wtx, error) {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
 	}
-	return tx.PrepareContext(ctx, query)
+	return db.wrap(tx), nil
+}
+
+// wrap returns tx, a transaction of the writer's connection, as a wtx.
+func (db *DB) wrap(tx *sql.Tx) *wtx {
+	return &wtx{Tx: tx, db: db}
+}
+
+// stmt returns the statement of query bound to tx: the cached one, else
+// one prepared in tx; either is closed when tx ends.
+func (tx *wtx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st := tx.bound[query]; st != nil {
+		return st, nil
+	}
+	var st *sql.Stmt
+	if cached := tx.db.stmts[query]; cached != nil {
+		st = tx.StmtContext(ctx, cached)
+	} else {
+		var err error
+		if st, err = tx.PrepareContext(ctx, query); err != nil {
+			return nil, err
+		}
+	}
+	if tx.bound == nil {
+		tx.bound = make(map[string]*sql.Stmt, len(cachedQueries))
+	}
+	tx.bound[query] = st
+	return st, nil
+}
+
+// txStmt returns the statement of query bound to tx.
+func (db *DB) txStmt(ctx context.Context, tx *wtx, query string) (*sql.Stmt, error) {
+	return tx.stmt(ctx, query)
 }
 
 // exec runs query in tx, through the statement cache.
-func (db *DB) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) error {
-	st, err := db.txStmt(ctx, tx, query)
+func (db *DB) exec(ctx context.Context, tx *wtx, query string, args ...any) error {
+	st, err := tx.stmt(ctx, query)
 	if err != nil {
 		return err
 	}
@@ -91,9 +151,10 @@ func (db *DB) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) e
 }
 
 // queryRow runs query in tx, through the statement cache.
-func (db *DB) queryRow(ctx context.Context, tx *sql.Tx, query string, args ...any) *sql.Row {
-	if st := db.stmts[query]; st != nil {
-		return tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+func (db *DB) queryRow(ctx context.Context, tx *wtx, query string, args ...any) *sql.Row {
+	st, err := tx.stmt(ctx, query)
+	if err != nil {
+		return tx.QueryRowContext(ctx, query, args...) // reports the same error
 	}
-	return tx.QueryRowContext(ctx, query, args...)
+	return st.QueryRowContext(ctx, args...)
 }
