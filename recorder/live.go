@@ -16,6 +16,7 @@ import (
 	"github.com/spanrec/spanrec/capture"
 	"github.com/spanrec/spanrec/limits"
 	"github.com/spanrec/spanrec/packet"
+	"github.com/spanrec/spanrec/render"
 )
 
 // Live records calls from live capture sources (mirror ports) until its
@@ -232,8 +233,9 @@ func (l *Live) Reconfigure(cfg call.Config) {
 
 // Run records until ctx is done or every source ended, then stops the
 // readers, closes every call still open (recording and indexing it), waits
-// for the renderers and returns. It closes the sources. events, if not
-// nil, is called from the renderer goroutines for every call written, and
+// for the renderers and the index and returns. It closes the sources.
+// events, if not nil, is called from the goroutine that writes the index
+// for every call written (or that failed), and
 // from the call shards' goroutines (so it must not block) when a call
 // starts, is answered or gets a new codec; it must be safe for concurrent use.
 // Run may be called once.
@@ -303,26 +305,31 @@ func (l *Live) Run(ctx context.Context, events func(Event)) error {
 
 	finished := make(chan *call.Finished, 256)
 	var renderers sync.WaitGroup
+	st := newStore(wctx, cfg.Call, l.index, storeWait)
 	for range cfg.Renderers {
 		renderers.Add(1)
 		go func() {
 			defer renderers.Done()
 			for f := range finished {
-				err := finish(wctx, cfg.Call, f, l.index)
-				if err != nil {
-					l.callsFailed.Add(1)
-					cfg.Logger.Error("record call", "call_id", f.Call.SIPCallID, "err", err)
-					events(Event{Kind: CallFailed, Call: f.Call, Err: err})
-					continue
-				}
-				l.callsRecorded.Add(1)
-				if f.Call.Audio != "" {
-					l.withAudio.Add(1)
-				}
-				for _, s := range f.Call.Streams {
-					l.lost.Add(uint64(s.Lost))
-				}
-				events(Event{Kind: CallRecorded, Call: f.Call})
+				// The WAV is synced to stable storage before the index
+				// lists it.
+				errs := writeFiles(cfg.Call, f, render.MixOptions{Sync: true})
+				st.put(f, errs, func(err error) {
+					if err != nil {
+						l.callsFailed.Add(1)
+						cfg.Logger.Error("record call", "call_id", f.Call.SIPCallID, "err", err)
+						events(Event{Kind: CallFailed, Call: f.Call, Err: err})
+						return
+					}
+					l.callsRecorded.Add(1)
+					if f.Call.Audio != "" {
+						l.withAudio.Add(1)
+					}
+					for _, s := range f.Call.Streams {
+						l.lost.Add(uint64(s.Lost))
+					}
+					events(Event{Kind: CallRecorded, Call: f.Call})
+				})
 			}
 		}()
 	}
@@ -420,6 +427,7 @@ loop:
 	publish()
 	close(ended)
 	renderers.Wait()
+	st.close()
 
 	var errs []error
 	for _, s := range l.sources {

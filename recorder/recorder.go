@@ -3,12 +3,14 @@
 // to the call assembler, and renders and indexes every finished call. It is
 // the only package that starts pipeline goroutines and owns their channels.
 //
-// The pipeline has four stages: a reader goroutine (frame → packet.Packet,
+// The pipeline has five stages: a reader goroutine (frame → packet.Packet,
 // batched); a worker goroutine that parses SIP, follows SIP over TCP and
 // routes every packet to the call shard that owns its call (by Call-ID,
 // and media by the endpoints the SDP announced; see shard.go); the shard
-// goroutines, each owning its calls' state (package call); and a pool of
-// renderers that mix the audio and write the index. Import blocks on
+// goroutines, each owning its calls' state (package call); a pool of
+// renderers that mix the audio; and the store, one goroutine that writes
+// the finished calls to the index, those that end together in one
+// transaction (store.go). Import blocks on
 // every hand-off, so nothing is dropped and a file imports the same way
 // each time, whatever the number of shards.
 package recorder
@@ -331,30 +333,33 @@ func Import(ctx context.Context, cfg Config, src capture.Source, index spanrec.C
 		decStats = dec.Stats()
 	}()
 
-	// Renderers.
+	// Renderers, then the store (index writes, by batches).
 	var mu sync.Mutex
 	var wg sync.WaitGroup
+	// Calls closed because ctx is done are still written.
+	st := newStore(context.WithoutCancel(ctx), cfg.Call, index, importWait)
 	for range cfg.Renderers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for f := range finished {
-				// Calls closed because ctx is done are still written.
 				// An import can be run again: no fsync per WAV.
-				err := finishWith(context.WithoutCancel(ctx), cfg.Call, f, index, render.MixOptions{})
-				mu.Lock()
-				sum.Calls++
-				if err != nil {
-					sum.Errors++
-					cfg.Logger.Error("record call", "call_id", f.Call.SIPCallID, "err", err)
-				}
-				if f.Call.Audio != "" {
-					sum.WithAudio++
-				} else {
-					sum.WithoutAudio++
-				}
-				sum.addStreams(f.Call)
-				mu.Unlock()
+				errs := writeFiles(cfg.Call, f, render.MixOptions{})
+				st.put(f, errs, func(err error) {
+					mu.Lock()
+					defer mu.Unlock()
+					sum.Calls++
+					if err != nil {
+						sum.Errors++
+						cfg.Logger.Error("record call", "call_id", f.Call.SIPCallID, "err", err)
+					}
+					if f.Call.Audio != "" {
+						sum.WithAudio++
+					} else {
+						sum.WithoutAudio++
+					}
+					sum.addStreams(f.Call)
+				})
 			}
 		}()
 	}
@@ -376,6 +381,7 @@ func Import(ctx context.Context, cfg Config, src capture.Source, index spanrec.C
 	w.close()
 	close(finished)
 	wg.Wait()
+	st.close()
 
 	sum.Frames = frames
 	sum.Packet = decStats
@@ -397,17 +403,14 @@ func Import(ctx context.Context, cfg Config, src capture.Source, index spanrec.C
 	return sum, ctx.Err()
 }
 
-// finish renders the audio of a finished call, hashes its files and
-// writes it to the index; then it removes the call's spool (tracks and
+// writeFiles renders the audio of a finished call and hashes its files,
+// setting what the index stores of them in f.Call, and returns what went
+// wrong (the call is indexed all the same, with a note). mix says whether
+// the WAV is synced to stable storage (live: before the index lists it).
+// The store then indexes the call and removes its spool (tracks and
 // journal), so that a crash before the index has the call leaves what
-// Recover needs. The WAV is synced to stable storage before the index
-// lists it.
-func finish(ctx context.Context, cc call.Config, f *call.Finished, index spanrec.CallIndex) error {
-	return finishWith(ctx, cc, f, index, render.MixOptions{Sync: true})
-}
-
-// finishWith is finish with the mixing options given (Sync or not).
-func finishWith(ctx context.Context, cc call.Config, f *call.Finished, index spanrec.CallIndex, mix render.MixOptions) error {
+// Recover needs.
+func writeFiles(cc call.Config, f *call.Finished, mix render.MixOptions) []error {
 	dataDir := cc.DataDir
 	c := f.Call
 	var errs []error
@@ -439,21 +442,7 @@ func finishWith(ctx context.Context, cc call.Config, f *call.Finished, index spa
 	if f.FileErr != nil {
 		errs = append(errs, fmt.Errorf("call files: %w", f.FileErr))
 	}
-	if err := index.PutCall(ctx, c); err != nil {
-		errs = append(errs, fmt.Errorf("index call: %w", err))
-		if _, jerr := os.Stat(filepath.Join(f.SpoolDir, call.JournalFile)); f.SpoolDir != "" && jerr == nil {
-			// Keep the spool: the next start's Recover indexes the call.
-			return errors.Join(errs...)
-		}
-	}
-	for _, tr := range f.Tracks {
-		_ = tr.Remove()
-	}
-	if f.SpoolDir != "" {
-		_ = cc.Spool.Remove(filepath.Join(f.SpoolDir, call.JournalFile)) // none in import
-		_ = cc.Spool.Remove(f.SpoolDir)
-	}
-	return errors.Join(errs...)
+	return errs
 }
 
 // poolFiles and poolDirs are how many spare files and directories a live
