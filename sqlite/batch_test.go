@@ -63,6 +63,12 @@ func rowsOf(t *testing.T, path string) map[string][]string {
 		"stream_quality": `SELECT * FROM stream_quality ORDER BY call_id, seq`,
 		"call_links":     `SELECT * FROM call_links ORDER BY call_id, key`,
 		"outbox":         `SELECT call_id, end_ns FROM outbox ORDER BY call_id`, // queued_ns: the time
+		// What triggers keep: the dashboard's aggregates, and the
+		// numbers' trigrams (by the calls they find).
+		"stats_hours":   `SELECT * FROM stats_hours ORDER BY hour_ns, sensor`,
+		"stats_hosts":   `SELECT * FROM stats_hosts ORDER BY hour_ns, host`,
+		"stats_numbers": `SELECT * FROM stats_numbers ORDER BY number, hour_ns`,
+		"calls_number":  `SELECT id FROM calls WHERE rowid IN (SELECT rowid FROM calls_number WHERE calls_number MATCH '"301000"') ORDER BY id`,
 	} {
 		rows, err := db.Query(q)
 		if err != nil {
@@ -98,7 +104,7 @@ func TestPutCallsAsOneByOne(t *testing.T) {
 	one := filepath.Join(dir, "one.db")
 	put(t, open(t, one), calls...)
 	want := rowsOf(t, one)
-	for table, n := range map[string]int{"calls": 8, "call_headers": 2*12 + 3, "stream_quality": 2*2 + 1, "call_links": 17} {
+	for table, n := range map[string]int{"calls": 8, "call_headers": 2*12 + 3, "stream_quality": 2*2 + 1, "call_links": 17, "calls_number": 3, "stats_hours": 1} {
 		if len(want[table]) != n {
 			t.Fatalf("PutCall one by one: %d rows in %s, want %d", len(want[table]), table, n)
 		}

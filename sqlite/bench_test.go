@@ -2,8 +2,10 @@ package sqlite_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/spanrec/spanrec"
 	"github.com/spanrec/spanrec/indextest"
