@@ -10,7 +10,9 @@ package call
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/netip"
 	"os"
@@ -512,10 +514,6 @@ func (a *Assembler) newState(d *dialog.Dialog, id spanrec.CallID, t time.Time) *
 		a.cfg.Disk.Refuse()
 		return c
 	}
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		a.fileError(c, err)
-		return c
-	}
 	// The spool directory exists from the call's start, before its
 	// pcapng: a writer killed now leaves a directory the next one finds
 	// (recorder.Recover), and through it the pcapng.
@@ -523,13 +521,31 @@ func (a *Assembler) newState(d *dialog.Dialog, id spanrec.CallID, t time.Time) *
 		a.fileError(c, err)
 		return c
 	}
-	f, err := a.cfg.Spool.CreateMode(c.base+".pcapng", 0o640)
+	f, err := a.createIn(dir, c.base+".pcapng")
 	if err != nil {
 		a.fileError(c, err)
 		return c
 	}
 	c.openPCAP(a.files.Adopt(f))
 	return c
+}
+
+// createIn makes the date directory dir and the file path in it. A
+// deletion that left dir empty removes it (retention.Deleter), possibly
+// between the two steps: then both are done again.
+func (a *Assembler) createIn(dir, path string) (*os.File, error) {
+	for try := 0; ; try++ {
+		err := os.MkdirAll(dir, 0o750)
+		if err == nil {
+			var f *os.File
+			if f, err = a.cfg.Spool.CreateMode(path, 0o640); err == nil {
+				return f, nil
+			}
+		}
+		if try == 3 || !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+	}
 }
 
 func (a *Assembler) fileError(c *state, err error) {

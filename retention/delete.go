@@ -114,6 +114,7 @@ func (d *Deleter) finish(ctx context.Context, del spanrec.Deletion) error {
 			}
 		}
 	}
+	d.pruneDirs(paths)
 	d.seam("files")
 	if err := d.Index.FinishDeletion(ctx, del.Call); err != nil {
 		if spanrec.ErrorKind(err) == spanrec.ENOTFOUND {
@@ -153,6 +154,28 @@ func (d *Deleter) Recover(ctx context.Context) (int, error) {
 		d.log().Warn("finished deletions interrupted by a crash", "calls", n)
 	}
 	return n, errors.Join(errs...)
+}
+
+// pruneDirs removes the date directories (recordings/YYYY/MM/DD, then
+// MM and YYYY) that the removal of paths left empty; recordings/ itself
+// stays. rmdir(2) removes only an empty directory, in one step: one in
+// which a writer has put a file since is kept (ENOTEMPTY), and a writer
+// that made the directory and finds it gone before its file is in makes
+// it again (call.Assembler). A directory that cannot be removed is left
+// as it is: it costs an inode, and the next deletion there tries again.
+func (d *Deleter) pruneDirs(paths []string) {
+	root := filepath.Join(d.DataDir, "recordings")
+	for _, p := range paths {
+		for dir := filepath.Dir(p); ; dir = filepath.Dir(dir) {
+			rel, err := filepath.Rel(root, dir)
+			if err != nil || rel == "." || !filepath.IsLocal(rel) {
+				break
+			}
+			if err := os.Remove(dir); err != nil {
+				break // not empty, or gone
+			}
+		}
+	}
 }
 
 // paths returns the absolute paths of del's files, refusing any that
