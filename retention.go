@@ -32,3 +32,25 @@ type Deletion struct {
 	// Files are the call's files, relative to the data directory.
 	Files []string
 }
+
+// SensorDeletion is a call deleted on a sensor that ships to a central
+// index, as the sensor tells the central index (package ship): the
+// central copy stays (the archive's own retention, holds and admins decide
+// its fate), but it says what happened, and loses the names of files that
+// were only on the sensor.
+type SensorDeletion struct {
+	// Deletion is the sensor's: Call, At, By, Remote, Reason (Files
+	// unused).
+	Deletion
+	Sensor string // the call's sensor (spanrec.Call.Sensor)
+	// The call's files as the sensor's index named them, with their
+	// SHA-256.
+	Audio, AudioSHA256, PCAP, PCAPSHA256 string
+	// Queued: the call waited in the sensor's outbox when it was deleted
+	// (the central side may not have it, or not as it was last).
+	Queued bool
+	// FilesGone: the sensor ships no files (no central store), so a
+	// central row naming these files names the sensor's own copies,
+	// gone now.
+	FilesGone bool
+}

@@ -110,6 +110,11 @@ const (
 	// released.
 	ActionLegalHold        = "legal_hold"
 	ActionLegalHoldRelease = "legal_hold_release"
+	// A call deleted on the sensor that recorded it, as the sensor told
+	// the central index when it shipped (package ship): the central copy
+	// stays, but for files that were only on the sensor (Detail: the
+	// sensor, who deleted it and why, what the central row lost).
+	ActionSensorDelete = "sensor_delete"
 )
 
 // Event is one entry of the audit trail: who did what, when, from where.

@@ -252,6 +252,7 @@ func (s *Sweeper) Sweep(ctx context.Context, dryRun bool) ([]Victim, error) {
 	if err != nil || dryRun {
 		return vs, err
 	}
+	defer s.notify()
 	var errs []error
 	for i := range vs {
 		v := &vs[i]
@@ -371,6 +372,7 @@ func (s *Sweeper) Guard(ctx context.Context) ([]Victim, error) {
 		}
 	}
 	if len(out) > 0 {
+		s.notify()
 		var freed int64
 		for _, v := range out {
 			freed += v.Bytes
@@ -585,6 +587,15 @@ func (s *Sweeper) size(c *spanrec.Call) int64 {
 func trim(c *spanrec.Call) *spanrec.Call {
 	return &spanrec.Call{ID: c.ID, Start: c.Start, Caller: c.Caller, Callee: c.Callee, Direction: c.Direction, Sensor: c.Sensor,
 		Audio: c.Audio, PCAP: c.PCAP, AudioSHA256: c.AudioSHA256, PCAPSHA256: c.PCAPSHA256, LegalHold: c.LegalHold}
+}
+
+// notify tells the central side (Config.Archive, if it ships) that calls
+// were deleted: it tells the central index at once rather than at its
+// next poll.
+func (s *Sweeper) notify() {
+	if n, ok := s.cfg.Archive.(interface{ Notify() }); ok {
+		n.Notify()
+	}
 }
 
 // shipped returns nil if c may be deleted as far as the central side

@@ -115,6 +115,7 @@ type Shipper struct {
 	// before trying again.
 	connectFailed time.Time
 	reported      map[spanrec.CallID]bool // stuck calls logged
+	shipping      bool                    // the outbox is marked as shipping (markShipping)
 	backlog       Backlog                 // the last measured
 	sizes         map[string]int64
 	wake          chan struct{}
@@ -136,6 +137,9 @@ type Stats struct {
 	// Forced counts the calls shipped while the recorder was still busy,
 	// after waiting MaxPause.
 	Forced int
+	// Deletions counts the deletions on the sensor told to the central
+	// index (see Deletions).
+	Deletions int
 }
 
 // Stats returns the counters.
@@ -210,6 +214,9 @@ func (s *Shipper) Drain(ctx context.Context) error {
 }
 
 func (s *Shipper) drain(ctx context.Context) error {
+	if err := s.markShipping(ctx); err != nil {
+		return err
+	}
 	idx, st, err := s.central(ctx)
 	if err != nil {
 		return err
@@ -251,7 +258,9 @@ func (s *Shipper) drain(ctx context.Context) error {
 			}
 		}
 		if !shipped {
-			return nil
+			// The deletions after the calls: a call shipped while it was
+			// being deleted is told of its deletion after it arrived.
+			return s.drainDeletions(ctx, idx, st)
 		}
 	}
 }
@@ -319,6 +328,13 @@ func (s *Shipper) shipOne(ctx context.Context, idx spanrec.CallIndex, st Store, 
 	}
 	if err != nil {
 		return err
+	}
+	if gone, err := s.deleting(ctx, q.ID); err != nil {
+		return err
+	} else if gone {
+		// Being deleted (its files may be half gone): never shipped; the
+		// deletion is told to the central index instead.
+		return s.Outbox.MarkShipped(ctx, q)
 	}
 	err = s.send(ctx, idx, st, c, c.ID)
 	if spanrec.ErrorKind(err) == spanrec.ECONFLICT || errors.Is(err, s3.ErrMismatch) {
@@ -720,6 +736,8 @@ func (s *Shipper) report(ctx context.Context) {
 //	spanrec_ship_stuck_calls             calls passed over: they cannot be shipped as they are
 //	spanrec_ship_paused_seconds_total    time waited for a busy recorder
 //	spanrec_ship_forced_calls_total      calls shipped while it stayed busy, after MaxPause
+//	spanrec_outbox_deletions             deletions on the sensor waiting to be told to the central index
+//	spanrec_ship_deletions_total         deletions told
 func (s *Shipper) WriteMetrics(w io.Writer) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -777,5 +795,8 @@ spanrec_ship_paused_seconds_total %.3f
 # TYPE spanrec_ship_forced_calls_total counter
 spanrec_ship_forced_calls_total %d
 `, b.Calls, b.Bytes, age, st.Calls, st.Files, st.Bytes, st.MissingFiles, st.Errors, upN, st.Stuck, st.Paused.Seconds(), st.Forced)
+	if werr == nil {
+		werr = s.writeDeletionMetrics(ctx, w, st)
+	}
 	return errors.Join(err, werr)
 }

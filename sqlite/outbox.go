@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -130,4 +131,86 @@ func (db *DB) Requeue(ctx context.Context, id spanrec.CallID) error {
 		return fmt.Errorf("sqlite: queue %s again: %w", id, err)
 	}
 	return nil
+}
+
+// SetShipping marks the index as a sensor's that ships to a central side
+// (its Shipper calls it): from then on every deletion is queued for the
+// central index (OutboxDeletions). It is idempotent.
+func (db *DB) SetShipping(ctx context.Context) error {
+	if _, err := db.w.ExecContext(ctx, `INSERT INTO shipping (one, since_ns) VALUES (1, ?) ON CONFLICT (one) DO NOTHING`,
+		time.Now().UnixNano()); err != nil {
+		return fmt.Errorf("sqlite: mark the index as shipping: %w", err)
+	}
+	return nil
+}
+
+// queueDeletion queues in tx, for the central index, the deletion d of a
+// call still indexed, if the index ships (SetShipping).
+func queueDeletion(ctx context.Context, tx *sql.Tx, d spanrec.Deletion) error {
+	_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO outbox_deletions (call_id, at_ns, sensor, actor, remote, reason,
+			audio, audio_sha256, pcap, pcap_sha256, queued)
+		SELECT c.id, ?, c.sensor, ?, ?, ?, c.audio, c.audio_sha256, c.pcap, c.pcap_sha256,
+			EXISTS (SELECT 1 FROM outbox o WHERE o.call_id = c.id)
+		FROM calls c WHERE c.id = ? AND EXISTS (SELECT 1 FROM shipping)`,
+		timeValue(d.At).clampedNS(), d.By, d.Remote, d.Reason, d.Call)
+	if err != nil {
+		return fmt.Errorf("queue the deletion for the central side: %w", err)
+	}
+	return nil
+}
+
+// OutboxDeletions returns up to limit deletions waiting to be told to the
+// central index, oldest first.
+func (db *DB) OutboxDeletions(ctx context.Context, limit int) ([]spanrec.SensorDeletion, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT call_id, at_ns, sensor, actor, remote, reason, audio, audio_sha256, pcap, pcap_sha256, queued
+		FROM outbox_deletions ORDER BY at_ns, call_id LIMIT ?`, max(limit, 1))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: outbox deletions: %w", err)
+	}
+	defer rows.Close()
+	var out []spanrec.SensorDeletion
+	for rows.Next() {
+		var (
+			d  spanrec.SensorDeletion
+			at int64
+		)
+		if err := rows.Scan(&d.Call, &at, &d.Sensor, &d.By, &d.Remote, &d.Reason, &d.Audio, &d.AudioSHA256, &d.PCAP, &d.PCAPSHA256, &d.Queued); err != nil {
+			return nil, fmt.Errorf("sqlite: outbox deletions: %w", err)
+		}
+		d.At = time.Unix(0, at).UTC()
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: outbox deletions: %w", err)
+	}
+	return out, nil
+}
+
+// DeletionShipped takes d off the deletions waiting for the central index.
+func (db *DB) DeletionShipped(ctx context.Context, d spanrec.SensorDeletion) error {
+	if _, err := db.w.ExecContext(ctx, `DELETE FROM outbox_deletions WHERE call_id = ? AND at_ns = ?`,
+		d.Call, timeValue(d.At).clampedNS()); err != nil {
+		return fmt.Errorf("sqlite: deletion of %s told: %w", d.Call, err)
+	}
+	return nil
+}
+
+// OutboxDeletionsBacklog returns how many deletions wait to be told to the
+// central index.
+func (db *DB) OutboxDeletionsBacklog(ctx context.Context) (int, error) {
+	var n int
+	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM outbox_deletions`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlite: outbox deletions: %w", err)
+	}
+	return n, nil
+}
+
+// Deleting reports whether the deletion of the call has begun (and not
+// finished): such a call is not shipped.
+func (db *DB) Deleting(ctx context.Context, id spanrec.CallID) (bool, error) {
+	var n int
+	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM deletions WHERE call_id = ?`, id).Scan(&n); err != nil {
+		return false, fmt.Errorf("sqlite: deletion of %s: %w", id, err)
+	}
+	return n > 0, nil
 }

@@ -88,6 +88,9 @@ func (db *DB) FinishDeletion(ctx context.Context, id spanrec.CallID) error {
 			return spanrec.Errorf(spanrec.ENOTFOUND, "no deletion of call %s begun", id)
 		}
 		d := ds[0]
+		if err := queueDeletion(ctx, tx, d); err != nil {
+			return err
+		}
 		if _, err := db.deleteLinked(ctx, db.wrap(tx), id); err != nil {
 			return err
 		}

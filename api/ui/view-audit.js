@@ -11,7 +11,7 @@ const LIMIT = 50;
 const ACTIONS = ['play', 'download', 'download_pcap', 'waveform', 'spectrogram', 'listen', 'access_denied', 'delete', 'login', 'login_failed',
   'login_blocked', 'logout', 'user_add', 'user_delete', 'user_password', 'user_disable', 'user_enable',
   'token_create', 'token_revoke', 'keys_add', 'audit_export', 'export', 'tag_add', 'tag_remove', 'note_add', 'note_delete',
-  'legal_hold', 'legal_hold_release'];
+  'legal_hold', 'legal_hold_release', 'sensor_delete'];
 
 export async function showAudit(ctx) {
   document.title = 'Audit log · spanrec';

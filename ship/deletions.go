@@ -1,0 +1,122 @@
+package ship
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/spanrec/spanrec"
+)
+
+// Deletions is what a sensor's outbox keeps of its deletions for the
+// central index (sqlite.DB has it): once the index is marked as shipping
+// (SetShipping, at a Shipper's first drain), every deletion of a call
+// (by a rule, the disk guard or a user of the sensor's own UI or API) is
+// queued in the transaction that finishes it, and told to the central
+// index after the calls.
+type Deletions interface {
+	SetShipping(ctx context.Context) error
+	OutboxDeletions(ctx context.Context, limit int) ([]spanrec.SensorDeletion, error)
+	DeletionShipped(ctx context.Context, d spanrec.SensorDeletion) error
+	OutboxDeletionsBacklog(ctx context.Context) (int, error)
+	// Deleting reports whether the deletion of a call has begun: such a
+	// call is not shipped.
+	Deleting(ctx context.Context, id spanrec.CallID) (bool, error)
+}
+
+// DeletionIndex is a central index that learns of the deletions on the
+// sensors (postgres.DB): see postgres.DB.SensorDeleted.
+type DeletionIndex interface {
+	SensorDeleted(ctx context.Context, d spanrec.SensorDeletion) (string, error)
+}
+
+// markShipping marks the outbox as a shipping sensor's, once per Shipper.
+func (s *Shipper) markShipping(ctx context.Context) error {
+	dl, ok := s.Outbox.(Deletions)
+	if !ok {
+		return nil
+	}
+	s.mu.Lock()
+	done := s.shipping
+	s.mu.Unlock()
+	if done {
+		return nil
+	}
+	if err := dl.SetShipping(ctx); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.shipping = true
+	s.mu.Unlock()
+	return nil
+}
+
+// deleting reports whether the deletion of the call id has begun on the
+// sensor.
+func (s *Shipper) deleting(ctx context.Context, id spanrec.CallID) (bool, error) {
+	dl, ok := s.Outbox.(Deletions)
+	if !ok {
+		return false, nil
+	}
+	return dl.Deleting(ctx, id)
+}
+
+// drainDeletions tells the central index of the deletions queued, oldest
+// first, each taken off the outbox once told. st is the central store
+// (nil: the sensor ships no files, so a central row names the sensor's
+// own files, which a deletion removed).
+func (s *Shipper) drainDeletions(ctx context.Context, idx spanrec.CallIndex, st Store) error {
+	dl, ok := s.Outbox.(Deletions)
+	if !ok {
+		return nil
+	}
+	for {
+		ds, err := dl.OutboxDeletions(ctx, batch)
+		if err != nil || len(ds) == 0 {
+			return err
+		}
+		di, ok := idx.(DeletionIndex)
+		if !ok {
+			return fmt.Errorf("ship: %d deletions wait: the central index cannot be told of them", len(ds))
+		}
+		for _, d := range ds {
+			d.FilesGone = st == nil
+			did, err := di.SensorDeleted(ctx, d)
+			if err != nil {
+				return fmt.Errorf("ship: tell the central index of the deletion of call %s: %w", d.Call, err)
+			}
+			if err := dl.DeletionShipped(ctx, d); err != nil {
+				return err
+			}
+			s.count(func(st *Stats) { st.Deletions++ })
+			if did != "" {
+				s.log().Info("ship: the central index was told of a deletion on this sensor", "call", d.Call, "by", d.By, "central", did)
+			}
+		}
+	}
+}
+
+// deletionsBacklog returns how many deletions wait for the central index.
+func (s *Shipper) deletionsBacklog(ctx context.Context) int {
+	dl, ok := s.Outbox.(Deletions)
+	if !ok {
+		return 0
+	}
+	n, err := dl.OutboxDeletionsBacklog(ctx)
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+// writeDeletionMetrics writes the deletions' part of WriteMetrics.
+func (s *Shipper) writeDeletionMetrics(ctx context.Context, w io.Writer, st Stats) error {
+	_, err := fmt.Fprintf(w, `# HELP spanrec_outbox_deletions Deletions on this sensor waiting to be told to the central index.
+# TYPE spanrec_outbox_deletions gauge
+spanrec_outbox_deletions %d
+# HELP spanrec_ship_deletions_total Deletions on this sensor told to the central index.
+# TYPE spanrec_ship_deletions_total counter
+spanrec_ship_deletions_total %d
+`, s.deletionsBacklog(ctx), st.Deletions)
+	return err
+}
