@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -196,6 +197,13 @@ func (m *migration) users(ctx context.Context) error {
 	}
 	added, there := 0, 0
 	for _, u := range us {
+		key := []string{u.Name, fmt.Sprint(u.Created.UnixNano())}
+		if done, err := m.central.Received(ctx, "migrate-user", receivedKey(key...)); err != nil {
+			return err
+		} else if done {
+			there++ // moved before: a user deleted there since stays deleted
+			continue
+		}
 		cu, err := m.central.User(ctx, u.Name)
 		switch {
 		case spanrec.ErrorKind(err) == spanrec.ENOTFOUND:
@@ -210,9 +218,13 @@ func (m *migration) users(ctx context.Context) error {
 		default:
 			there++
 			m.warn("user %s exists on the central side as another account (another password or creation time): kept as it is there; this recorder's password for %s does not apply", u.Name, u.Name)
+			continue
+		}
+		if err := m.central.MarkReceived(ctx, "migrate-user", receivedKey(key...)); err != nil {
+			return err
 		}
 	}
-	fmt.Fprintf(m.out, "users           %d (%d added, %d there already)\n", len(us), added, there)
+	fmt.Fprintf(m.out, "users           %d (%d added, %d there already or moved before)\n", len(us), added, there)
 	return nil
 }
 
@@ -543,6 +555,12 @@ func (m *migration) annotations(ctx context.Context) error {
 			}
 			for _, t := range ts {
 				tags++
+				key := receivedKey(string(c.ID), t.Tag, t.User, fmt.Sprint(t.At.UnixNano()))
+				if done, err := m.central.Received(ctx, "migrate-tag", key); err != nil {
+					return err
+				} else if done {
+					continue // moved before: taken off there since, it stays off
+				}
 				added, err := m.central.AddTag(ctx, c.ID, t.Tag, t.User, t.At)
 				if spanrec.ErrorKind(err) == spanrec.ENOTFOUND {
 					m.problem("tag %q of call %s: the call is not in the central index", t.Tag, c.ID)
@@ -552,6 +570,9 @@ func (m *migration) annotations(ctx context.Context) error {
 				}
 				if added {
 					tagsAdded++
+				}
+				if err := m.central.MarkReceived(ctx, "migrate-tag", key); err != nil {
+					return err
 				}
 			}
 		}
@@ -568,23 +589,42 @@ func (m *migration) annotations(ctx context.Context) error {
 			for _, n := range cns {
 				have[noteKey(n)]++
 			}
+			// The nth of identical notes is its own item.
+			nth := map[[3]string]int{}
 			for _, n := range ns {
 				notes++
-				if k := noteKey(n); have[k] > 0 {
-					have[k]--
-					continue
+				k := noteKey(n)
+				key := receivedKey(string(c.ID), k[0], k[1], k[2], fmt.Sprint(nth[k]))
+				nth[k]++
+				if done, err := m.central.Received(ctx, "migrate-note", key); err != nil {
+					return err
+				} else if done {
+					continue // moved before: deleted there since, it stays deleted
 				}
-				if _, err := m.central.AddNote(ctx, n); spanrec.ErrorKind(err) == spanrec.ENOTFOUND {
-					m.problem("a note of call %s: the call is not in the central index", c.ID)
-					continue
-				} else if err != nil {
+				if have[k] > 0 {
+					have[k]--
+				} else {
+					if _, err := m.central.AddNote(ctx, n); spanrec.ErrorKind(err) == spanrec.ENOTFOUND {
+						m.problem("a note of call %s: the call is not in the central index", c.ID)
+						continue
+					} else if err != nil {
+						return err
+					}
+					notesAdded++
+				}
+				if err := m.central.MarkReceived(ctx, "migrate-note", key); err != nil {
 					return err
 				}
-				notesAdded++
 			}
 		}
 		if c.LegalHold != nil {
 			holds++
+			key := receivedKey(string(c.ID), c.LegalHold.By, fmt.Sprint(c.LegalHold.At.UnixNano()))
+			if done, err := m.central.Received(ctx, "migrate-hold", key); err != nil {
+				return err
+			} else if done {
+				return nil // moved before: released there since, it stays released
+			}
 			cc, err := m.central.Call(ctx, c.ID)
 			if spanrec.ErrorKind(err) == spanrec.ENOTFOUND {
 				m.problem("the legal hold of call %s: the call is not in the central index", c.ID)
@@ -598,15 +638,16 @@ func (m *migration) annotations(ctx context.Context) error {
 				}
 				holdsSet++
 			}
+			return m.central.MarkReceived(ctx, "migrate-hold", key)
 		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(m.out, "tags            %d (%d added, %d there already)\n", tags, tagsAdded, tags-tagsAdded)
-	fmt.Fprintf(m.out, "notes           %d (%d added, %d there already)\n", notes, notesAdded, notes-notesAdded)
-	fmt.Fprintf(m.out, "legal holds     %d (%d set, %d there already)\n", holds, holdsSet, holds-holdsSet)
+	fmt.Fprintf(m.out, "tags            %d (%d added, %d there already or moved before)\n", tags, tagsAdded, tags-tagsAdded)
+	fmt.Fprintf(m.out, "notes           %d (%d added, %d there already or moved before)\n", notes, notesAdded, notes-notesAdded)
+	fmt.Fprintf(m.out, "legal holds     %d (%d set, %d there already or moved before)\n", holds, holdsSet, holds-holdsSet)
 	return nil
 }
 
@@ -631,8 +672,14 @@ func (m *migration) tokens(ctx context.Context) error {
 	}
 	added := 0
 	for _, t := range ts {
+		done, err := m.central.Received(ctx, "migrate-token", receivedKey(t.Hash))
+		if err != nil {
+			return err
+		}
 		ct, err := m.central.TokenByHash(ctx, t.Hash)
 		switch {
+		case spanrec.ErrorKind(err) == spanrec.ENOTFOUND && done:
+			continue // moved before and revoked there since: it stays revoked
 		case spanrec.ErrorKind(err) == spanrec.ENOTFOUND:
 			id, err := m.central.AddToken(ctx, t)
 			if spanrec.ErrorKind(err) == spanrec.ENOTFOUND {
@@ -654,8 +701,13 @@ func (m *migration) tokens(ctx context.Context) error {
 				return err
 			}
 		}
+		if !done {
+			if err := m.central.MarkReceived(ctx, "migrate-token", receivedKey(t.Hash)); err != nil {
+				return err
+			}
+		}
 	}
-	fmt.Fprintf(m.out, "API tokens      %d (%d added, %d there already)\n", len(ts), added, len(ts)-added)
+	fmt.Fprintf(m.out, "API tokens      %d (%d added, %d there already or moved before)\n", len(ts), added, len(ts)-added)
 	return nil
 }
 
@@ -685,9 +737,18 @@ func (m *migration) savedSearches(ctx context.Context) error {
 		}
 		for _, s := range ss {
 			n++
+			key := receivedKey(u.Name, s.Name, s.Query)
+			if done, err := m.central.Received(ctx, "migrate-search", key); err != nil {
+				return err
+			} else if done {
+				continue // moved before: deleted there since, it stays deleted
+			}
 			q, ok := have[pgText(s.Name)]
 			switch {
 			case ok && q == pgText(s.Query):
+				if err := m.central.MarkReceived(ctx, "migrate-search", key); err != nil {
+					return err
+				}
 				continue
 			case ok:
 				m.warn("%s's saved search %q has another query on the central side: kept as it is there", u.Name, s.Name)
@@ -699,10 +760,13 @@ func (m *migration) savedSearches(ctx context.Context) error {
 			} else if err != nil {
 				return err
 			}
+			if err := m.central.MarkReceived(ctx, "migrate-search", key); err != nil {
+				return err
+			}
 			added++
 		}
 	}
-	fmt.Fprintf(m.out, "saved searches  %d (%d added, %d there already)\n", n, added, n-added)
+	fmt.Fprintf(m.out, "saved searches  %d (%d added, %d there already or moved before)\n", n, added, n-added)
 	return nil
 }
 
@@ -803,4 +867,16 @@ func maxTime(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// receivedKey is the key by which the central index remembers an item
+// migrate moved (postgres.DB.MarkReceived): a JSON array of its parts, as
+// PostgreSQL stores text, so that a later run neither moves it twice nor
+// puts it back once removed there.
+func receivedKey(parts ...string) string {
+	for i := range parts {
+		parts[i] = pgText(parts[i])
+	}
+	b, _ := json.Marshal(parts) // strings: never fails
+	return string(b)
 }

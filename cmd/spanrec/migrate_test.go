@@ -174,7 +174,7 @@ func TestMigrate(t *testing.T) {
 	if !strings.Contains(out1, "users           2 (2 added") {
 		t.Errorf("the interrupted run did not move the users first")
 	}
-	for _, want := range []string{"users           2 (0 added, 2 there already)", "API tokens      1 (1 added", "tags            3 (3 added",
+	for _, want := range []string{"users           2 (0 added, 2 there already or moved before)", "API tokens      1 (1 added", "tags            3 (3 added",
 		"notes           3 (3 added", "legal holds     1 (1 set", "saved searches  1 (1 added", "audit events    " + strconv.Itoa(nEvents) + " (" + strconv.Itoa(nEvents) + " added"} {
 		if !strings.Contains(out2, want) {
 			t.Errorf("second run's output lacks %q", want)
@@ -486,4 +486,134 @@ func dirState(t *testing.T, dir string) string {
 		t.Fatal(err)
 	}
 	return b.String()
+}
+
+// TestMigrateRerunKeepsCentralRemovals: after a migration (the demo's
+// calls, rows only, to a real PostgreSQL), what people remove on the
+// central side — a tag, a note, a legal hold, a saved search, an API
+// token, a user — stays removed when migrate runs again, while what was
+// added on the sensor since (a new tag, a second identical note) moves.
+func TestMigrateRerunKeepsCentralRemovals(t *testing.T) {
+	ctx := context.Background()
+	u := pgtest.NewSchema(t)
+	data := importDemo(t)
+	for _, name := range []string{"sue", "bob"} {
+		if code, out, errs := runCLI(t, []byte("a password of "+name+"\n"), "user", "add", name, "--role", "supervisor", "--data", data); code != 0 {
+			t.Fatalf("user add: exit %d %s %s", code, out, errs)
+		}
+	}
+	code, token, errs := runCLI(t, nil, "token", "create", "sue", "--name", "crm", "--data", data)
+	if code != 0 {
+		t.Fatalf("token create: exit %d %s", code, errs)
+	}
+	token = strings.TrimSpace(token)
+	local, err := sqlite.Open(ctx, filepath.Join(data, "index.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls, err := local.Calls(ctx, spanrec.CallFilter{Sort: spanrec.SortStart})
+	if err != nil || len(calls) < 2 {
+		t.Fatalf("%d calls, %v", len(calls), err)
+	}
+	at := time.Date(2026, 11, 2, 9, 30, 0, 0, time.UTC)
+	c0, c1 := calls[0].ID, calls[1].ID
+	for _, tag := range []string{"fraud", "callback"} {
+		if _, err := local.AddTag(ctx, c0, tag, "sue", at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	note := spanrec.CallNote{CallID: c1, User: "sue", At: at, Text: "customer asked for a refund"}
+	if _, err := local.AddNote(ctx, note); err != nil {
+		t.Fatal(err)
+	}
+	if err := local.SetLegalHold(ctx, c1, &spanrec.LegalHold{By: "sue", At: at, Reason: "case 4711"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := local.SaveSearch(ctx, auth.SavedSearch{User: "sue", Name: "fraud calls", Query: "tag=fraud", Created: at}, 50); err != nil {
+		t.Fatal(err)
+	}
+	local.Close()
+	args := []string{"migrate", "--data", data, "--to", u, "--no-progress"}
+	if code, out, errs := runCLI(t, nil, args...); code != 0 || !strings.Contains(out, "tags            2 (2 added") {
+		t.Fatalf("first migration: exit %d\n%s\n%s", code, out, errs)
+	}
+
+	// The central side's people remove things.
+	central, err := postgres.Open(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer central.Close()
+	if ok, err := central.RemoveTag(ctx, c0, "fraud"); err != nil || !ok {
+		t.Fatalf("remove tag: %v %v", ok, err)
+	}
+	ns, err := central.Notes(ctx, c1)
+	if err != nil || len(ns) != 1 {
+		t.Fatalf("central notes %+v, %v", ns, err)
+	}
+	if _, err := central.DeleteNote(ctx, c1, ns[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := central.SetLegalHold(ctx, c1, nil); err != nil {
+		t.Fatal(err)
+	}
+	ss, err := central.SavedSearches(ctx, "sue")
+	if err != nil || len(ss) != 1 {
+		t.Fatalf("central searches %+v, %v", ss, err)
+	}
+	if err := central.DeleteSavedSearch(ctx, "sue", ss[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	ts, err := central.Tokens(ctx, "sue")
+	if err != nil || len(ts) != 1 {
+		t.Fatalf("central tokens %+v, %v", ts, err)
+	}
+	if err := central.DeleteToken(ctx, ts[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := central.DeleteUser(ctx, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	// The sensor's people add things.
+	local, err = sqlite.Open(ctx, filepath.Join(data, "index.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := local.AddTag(ctx, c0, "escalated", "sue", at.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := local.AddNote(ctx, note); err != nil { // the same words again: a second note
+		t.Fatal(err)
+	}
+	local.Close()
+
+	code, out, errs := runCLI(t, nil, args...)
+	t.Logf("second run:\n%s", out)
+	if code != 0 {
+		t.Fatalf("second migration: exit %d\n%s\n%s", code, out, errs)
+	}
+	for _, want := range []string{"users           2 (0 added", "tags            3 (1 added", "notes           2 (1 added",
+		"legal holds     1 (0 set", "saved searches  1 (0 added", "API tokens      1 (0 added"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("second run's output lacks %q", want)
+		}
+	}
+	if tags, err := central.CallTags(ctx, c0); err != nil || len(tags) != 2 || tags[0].Tag != "callback" || tags[1].Tag != "escalated" {
+		t.Errorf("central tags after the rerun: %+v, %v; want callback and escalated (fraud stays removed)", tags, err)
+	}
+	if ns, err := central.Notes(ctx, c1); err != nil || len(ns) != 1 {
+		t.Errorf("central notes after the rerun: %+v, %v; want the second note only", ns, err)
+	}
+	if c, err := central.Call(ctx, c1); err != nil || c.LegalHold != nil {
+		t.Errorf("central legal hold after the rerun: %+v, %v; want released", c, err)
+	}
+	if ss, err := central.SavedSearches(ctx, "sue"); err != nil || len(ss) != 0 {
+		t.Errorf("central saved searches after the rerun: %+v, %v", ss, err)
+	}
+	if _, err := central.TokenByHash(ctx, auth.HashSecret(token)); spanrec.ErrorKind(err) != spanrec.ENOTFOUND {
+		t.Errorf("the token revoked centrally is back: %v", err)
+	}
+	if _, err := central.User(ctx, "bob"); spanrec.ErrorKind(err) != spanrec.ENOTFOUND {
+		t.Errorf("the user deleted centrally is back: %v", err)
+	}
 }
