@@ -162,6 +162,9 @@ func cmdShip(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if s.MissingFiles > 0 {
 		fmt.Fprintf(stdout, "  files missing    %d (not in the data directory: the calls went without them, with a note)\n", s.MissingFiles)
 	}
+	if s.Deletions > 0 {
+		fmt.Fprintf(stdout, "  deletions told   %d (calls deleted here since they were recorded: the central index was told)\n", s.Deletions)
+	}
 	if err == nil {
 		if waiting > 0 {
 			fmt.Fprintf(stdout, "  calls waiting    %d (the oldest ended %s)\n", waiting, oldest.Format("2006-01-02 15:04:05 MST"))

@@ -4,11 +4,16 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/spanrec/spanrec"
+	"github.com/spanrec/spanrec/auth"
+	"github.com/spanrec/spanrec/pcaptest"
 	"github.com/spanrec/spanrec/pgtest"
 	"github.com/spanrec/spanrec/postgres"
 	"github.com/spanrec/spanrec/s3/s3test"
@@ -144,6 +149,84 @@ func sameCalls(t *testing.T, central, local map[string]map[string]any) {
 			if fmt.Sprint(g[k]) != fmt.Sprint(w[k]) {
 				t.Errorf("call %s: %s = %v centrally, %v on the sensor", id, k, g[k], w[k])
 			}
+		}
+	}
+}
+
+// TestShipAfterSensorDelete: on a sensor that ships (the demo capture
+// shipped with `spanrec ship` to a real PostgreSQL and SeaweedFS), an
+// admin deletes through the sensor's own API (DELETE /api/calls/{id},
+// `serve` over its data directory) a shipped call and one recorded since
+// and not shipped; the next `spanrec ship` tells the central index: the
+// unshipped call never arrives and the central audit trail says it was
+// deleted on the sensor before it was shipped; the shipped call's central
+// copy stays whole, with a note.
+func TestShipAfterSensorDelete(t *testing.T) {
+	ctx := context.Background()
+	srv := s3test.Start(t)
+	u := pgtest.NewSchema(t)
+	t.Setenv("AWS_ACCESS_KEY_ID", srv.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", srv.SecretKey)
+	data := t.TempDir() + "/data"
+	if code, _, errs := runCLI(t, nil, "import", demo, "--data", data, "--no-progress", "--sensor", "lyon-1"); code != 0 {
+		t.Fatal(errs)
+	}
+	shipArgs := []string{"ship", "--data", data, "--index", u, "--store", srv.URL("site-d")}
+	if code, out, errs := runCLI(t, nil, shipArgs...); code != 0 || !strings.Contains(out, "calls shipped    7") {
+		t.Fatalf("ship: exit %d\n%s\n%s", code, out, errs)
+	}
+	shipped := callsJSON(t, "--data", data)
+	if code, _, errs := runCLI(t, nil, "import", filepath.Join(pcaptest.CapturesDir(t), "wireshark-samples", "sip-rtp-g722.pcap"), "--data", data, "--no-progress", "--sensor", "lyon-1"); code != 0 {
+		t.Fatal(errs)
+	}
+	var unshipped string
+	for _, c := range callsJSON(t, "--data", data) {
+		if !slices.ContainsFunc(shipped, func(s map[string]any) bool { return s["id"] == c["id"] }) {
+			unshipped = c["id"].(string)
+		}
+	}
+	if unshipped == "" {
+		t.Fatal("no call recorded after the shipping")
+	}
+	gone := shipped[0]["id"].(string)
+	if code, _, errs := runCLI(t, []byte("an admin password\n"), "user", "add", "ada", "--role", "admin", "--data", data); code != 0 {
+		t.Fatal(errs)
+	}
+	_, tok, _ := runCLI(t, nil, "token", "create", "ada", "--data", data)
+	base, _ := serve(t, "--data", data)
+	for _, id := range []string{gone, unshipped} {
+		req, _ := http.NewRequest(http.MethodDelete, base+"/api/calls/"+id, nil)
+		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(tok))
+		res, err := http.DefaultClient.Do(req)
+		if err != nil || res.StatusCode != http.StatusNoContent {
+			t.Fatalf("DELETE /api/calls/%s: %v %v", id, res, err)
+		}
+		res.Body.Close()
+	}
+	code, out, errs := runCLI(t, nil, shipArgs...)
+	t.Logf("%s", out)
+	if code != 0 || !strings.Contains(out, "deletions told   2") {
+		t.Fatalf("ship after the deletions: exit %d\n%s\n%s", code, out, errs)
+	}
+	pg, err := postgres.Open(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close()
+	if _, err := pg.Call(ctx, spanrec.CallID(unshipped)); spanrec.ErrorKind(err) != spanrec.ENOTFOUND {
+		t.Errorf("the call deleted before it was shipped is in the central index: %v", err)
+	}
+	c, err := pg.Call(ctx, spanrec.CallID(gone))
+	if err != nil || c.PCAP == "" || !strings.Contains(c.Notes[len(c.Notes)-1], "deleted on sensor lyon-1 by ada") {
+		t.Fatalf("the central copy of the call deleted on the sensor: %+v, %v", c, err)
+	}
+	es, _, err := pg.Events(ctx, auth.EventFilter{Action: auth.ActionSensorDelete})
+	if err != nil || len(es) != 2 {
+		t.Fatalf("central sensor_delete events: %+v, %v", es, err)
+	}
+	for _, e := range es {
+		if e.User != "ada@lyon-1" || e.Remote != "127.0.0.1" || e.CallID == unshipped && !strings.Contains(e.Detail, "before it was shipped") {
+			t.Errorf("central audit event %+v", e)
 		}
 	}
 }
