@@ -1,4 +1,4 @@
--- 0013: what the central index received once and must not apply again,
+-- 0014: what the central index received once and must not apply again,
 -- by kind and a stable key: the deletions sensors told it of
 -- ('sensor-deletion', applied once however often told), and the
 -- accounts and annotations `spanrec migrate` moved ('migrate-tag',

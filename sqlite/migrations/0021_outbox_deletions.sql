@@ -1,4 +1,4 @@
--- 0020: the deletions a sensor tells the central side of (package ship).
+-- 0021: the deletions a sensor tells the central side of (package ship).
 -- A sensor that ships (a row in shipping, written by its Shipper) queues
 -- in outbox_deletions, in the transaction that finishes the deletion of a
 -- call, what was deleted, by whom and why, with the call's files and
