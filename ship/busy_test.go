@@ -2,17 +2,11 @@ package ship_test
 
 import (
 	"context"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/spanrec/spanrec/pgtest"
-	"github.com/spanrec/spanrec/postgres"
-	"github.com/spanrec/spanrec/s3"
-	"github.com/spanrec/spanrec/s3/s3test"
 	"github.com/spanrec/spanrec/ship"
-	"github.com/spanrec/spanrec/sqlite"
 )
 
 // TestRunWaitsWhileBusy: a Shipper whose recorder says it is busy ships
@@ -21,22 +15,8 @@ import (
 // while it waits does not hang.
 func TestRunWaitsWhileBusy(t *testing.T) {
 	ctx := context.Background()
-	srv := s3test.Start(t)
-	store, err := s3.Open(ctx, s3.Config{URL: srv.URL("busy"), AccessKey: srv.AccessKey, SecretKey: srv.SecretKey})
-	if err != nil {
-		t.Fatal(err)
-	}
-	central, err := postgres.Open(ctx, pgtest.NewSchema(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer central.Close()
-	data := t.TempDir()
-	local, err := sqlite.Open(ctx, filepath.Join(data, "index.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer local.Close()
+	_, store, central := centralSide(t, "busy")
+	data, local := sensorDir(t)
 	importInto(t, data, local, "wireshark-samples/sip-rtp-g722.pcap")
 	importInto(t, data, local, "wireshark-samples/nb6-telephone.pcap")
 	want := allCalls(t, local)
@@ -87,22 +67,8 @@ func TestRunWaitsWhileBusy(t *testing.T) {
 // does not grow without end.
 func TestRunBusyForever(t *testing.T) {
 	ctx := context.Background()
-	srv := s3test.Start(t)
-	store, err := s3.Open(ctx, s3.Config{URL: srv.URL("busyforever"), AccessKey: srv.AccessKey, SecretKey: srv.SecretKey})
-	if err != nil {
-		t.Fatal(err)
-	}
-	central, err := postgres.Open(ctx, pgtest.NewSchema(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer central.Close()
-	data := t.TempDir()
-	local, err := sqlite.Open(ctx, filepath.Join(data, "index.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer local.Close()
+	_, store, central := centralSide(t, "busyforever")
+	data, local := sensorDir(t)
 	importInto(t, data, local, "wireshark-samples/nb6-telephone.pcap")
 	want := allCalls(t, local)
 

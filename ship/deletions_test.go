@@ -18,8 +18,6 @@ import (
 	"github.com/spanrec/spanrec/postgres"
 	"github.com/spanrec/spanrec/recorder"
 	"github.com/spanrec/spanrec/retention"
-	"github.com/spanrec/spanrec/s3"
-	"github.com/spanrec/spanrec/s3/s3test"
 	"github.com/spanrec/spanrec/ship"
 	"github.com/spanrec/spanrec/sqlite"
 )
@@ -33,12 +31,7 @@ type sensorNamed struct {
 
 func newSensorNamed(t *testing.T, name string) *sensorNamed {
 	t.Helper()
-	data := t.TempDir()
-	local, err := sqlite.Open(context.Background(), filepath.Join(data, "index.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { local.Close() })
+	data, local := sensorDir(t)
 	return &sensorNamed{name: name, data: data, local: local}
 }
 
@@ -179,16 +172,7 @@ func fileExists(data, rel string) bool {
 // centrally.
 func TestSensorDeletionsByUser(t *testing.T) {
 	ctx := context.Background()
-	srv := s3test.Start(t)
-	store, err := s3.Open(ctx, s3.Config{URL: srv.URL("archive"), AccessKey: srv.AccessKey, SecretKey: srv.SecretKey})
-	if err != nil {
-		t.Fatal(err)
-	}
-	central, err := postgres.Open(ctx, pgtest.NewSchema(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer central.Close()
+	_, store, central := centralSide(t, "archive")
 	s := newSensorNamed(t, "paris-1")
 	sh := &ship.Shipper{Outbox: ship.Local{DB: s.local}, Index: central, Store: store, DataDir: s.data, Log: discard}
 	// A first drain marks the sensor as shipping (nothing to ship yet).

@@ -243,22 +243,8 @@ func TestRunOutages(t *testing.T) {
 // past their age, with the reason. The central copies stay.
 func TestVerifyRetention(t *testing.T) {
 	ctx := context.Background()
-	srv := s3test.Start(t)
-	store, err := s3.Open(ctx, s3.Config{URL: srv.URL("site-b"), AccessKey: srv.AccessKey, SecretKey: srv.SecretKey})
-	if err != nil {
-		t.Fatal(err)
-	}
-	central, err := postgres.Open(ctx, pgtest.NewSchema(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer central.Close()
-	data := t.TempDir()
-	local, err := sqlite.Open(ctx, filepath.Join(data, "index.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer local.Close()
+	_, store, central := centralSide(t, "site-b")
+	data, local := sensorDir(t)
 	sh := &ship.Shipper{Outbox: local, Index: central, Store: store, DataDir: data, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 
 	importInto(t, data, local, "wireshark-samples/sip-rtp-g722.pcap")
@@ -408,22 +394,8 @@ func TestVerifyRetention(t *testing.T) {
 // once the conflict is gone it is shipped too.
 func TestStuckCall(t *testing.T) {
 	ctx := context.Background()
-	srv := s3test.Start(t)
-	store, err := s3.Open(ctx, s3.Config{URL: srv.URL("site-c"), AccessKey: srv.AccessKey, SecretKey: srv.SecretKey})
-	if err != nil {
-		t.Fatal(err)
-	}
-	central, err := postgres.Open(ctx, pgtest.NewSchema(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer central.Close()
-	data := t.TempDir()
-	local, err := sqlite.Open(ctx, filepath.Join(data, "index.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer local.Close()
+	_, store, central := centralSide(t, "site-c")
+	data, local := sensorDir(t)
 	var logs syncBuf
 	sh := &ship.Shipper{Outbox: local, Index: central, Store: store, DataDir: data, Log: slog.New(slog.NewTextHandler(&logs, nil))}
 	importInto(t, data, local, "wireshark-samples/SIP_DTMF2.pcap")

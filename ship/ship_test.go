@@ -12,10 +12,8 @@ import (
 	"github.com/spanrec/spanrec/capture"
 	"github.com/spanrec/spanrec/pcaptest"
 	"github.com/spanrec/spanrec/pgtest"
-	"github.com/spanrec/spanrec/postgres"
 	"github.com/spanrec/spanrec/recorder"
 	"github.com/spanrec/spanrec/s3"
-	"github.com/spanrec/spanrec/s3/s3test"
 	"github.com/spanrec/spanrec/ship"
 	"github.com/spanrec/spanrec/sqlite"
 )
@@ -61,22 +59,8 @@ func allCalls(t *testing.T, ix spanrec.CallIndex) map[spanrec.CallID]*spanrec.Ca
 // said in the shipped call's notes.
 func TestShip(t *testing.T) {
 	ctx := context.Background()
-	srv := s3test.Start(t)
-	store, err := s3.Open(ctx, s3.Config{URL: srv.URL("site-a"), AccessKey: srv.AccessKey, SecretKey: srv.SecretKey})
-	if err != nil {
-		t.Fatal(err)
-	}
-	central, err := postgres.Open(ctx, pgtest.NewSchema(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer central.Close()
-	data := t.TempDir()
-	local, err := sqlite.Open(ctx, filepath.Join(data, "index.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer local.Close()
+	srv, store, central := centralSide(t, "site-a")
+	data, local := sensorDir(t)
 	sh := &ship.Shipper{Outbox: local, Index: central, Store: store, DataDir: data}
 
 	importInto(t, data, local, "wireshark-samples/sip-rtp-g722.pcap")

@@ -13,11 +13,7 @@ import (
 	"github.com/spanrec/spanrec/capture"
 	"github.com/spanrec/spanrec/packet"
 	"github.com/spanrec/spanrec/pcaptest"
-	"github.com/spanrec/spanrec/pgtest"
-	"github.com/spanrec/spanrec/postgres"
 	"github.com/spanrec/spanrec/recorder"
-	"github.com/spanrec/spanrec/s3"
-	"github.com/spanrec/spanrec/s3/s3test"
 	"github.com/spanrec/spanrec/ship"
 	"github.com/spanrec/spanrec/sqlite"
 )
@@ -50,12 +46,7 @@ type mirrored struct {
 
 func newMirrored(t *testing.T, name string) *mirrored {
 	t.Helper()
-	data := t.TempDir()
-	local, err := sqlite.Open(context.Background(), filepath.Join(data, "index.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { local.Close() })
+	data, local := sensorDir(t)
 	return &mirrored{name: name, data: data, local: local}
 }
 
@@ -85,16 +76,7 @@ func (s *mirrored) record(t *testing.T, rel string, drop netip.AddrPort) {
 // Shipping again changes nothing, and each sensor finds its copy verified.
 func TestShipTwoSensors(t *testing.T) {
 	ctx := context.Background()
-	srv := s3test.Start(t)
-	store, err := s3.Open(ctx, s3.Config{URL: srv.URL("central"), AccessKey: srv.AccessKey, SecretKey: srv.SecretKey})
-	if err != nil {
-		t.Fatal(err)
-	}
-	central, err := postgres.Open(ctx, pgtest.NewSchema(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer central.Close()
+	_, store, central := centralSide(t, "central")
 	const rel = "wireshark-samples/nb6-telephone.pcap"
 
 	a := newMirrored(t, "switch-a")
