@@ -207,3 +207,24 @@ func rankTalkers(m map[string]*Talker, top int) []Talker {
 	})
 	return l[:min(len(l), top)]
 }
+
+// HourNS is the width, in nanoseconds, of the per-hour aggregates both
+// index backends keep for the dashboard.
+const HourNS = int64(time.Hour)
+
+// HourSplit returns the whole hours [lo, hi) of [from, to), all in
+// nanoseconds since the epoch (lo = hi = to if there is none), and
+// whether buckets of width starting at from are made of whole hours: what
+// the index backends read from their per-hour aggregates, the edges
+// being counted from the calls.
+func HourSplit(from, to, width int64) (lo, hi int64, aligned bool) {
+	floor := func(x int64) int64 { return x - ((x%HourNS)+HourNS)%HourNS }
+	lo, hi = floor(from), floor(to)
+	if lo < from {
+		lo += HourNS
+	}
+	if lo >= hi {
+		lo, hi = to, to
+	}
+	return lo, hi, floor(from) == from && width%HourNS == 0
+}

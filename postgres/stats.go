@@ -51,7 +51,7 @@ func (db *DB) Stats(ctx context.Context, q spanrec.StatsQuery) (*spanrec.CallSta
 	// Whole hours [lo, hi) are read from the aggregates of migration 0011,
 	// the partial hours at the edges, [from, lo) and [hi, to), from the
 	// calls; each figure is the sum of the two.
-	lo, hi, aligned := hourSplit(from, to, width)
+	lo, hi, aligned := spanrec.HourSplit(from, to, width)
 	edges := []int64{from, lo, hi, to}
 	// One snapshot: every figure sees the same index.
 	err := db.readTx(ctx, func(tx pgx.Tx) error {
@@ -188,22 +188,7 @@ func (db *DB) Stats(ctx context.Context, q spanrec.StatsQuery) (*spanrec.CallSta
 }
 
 // hourNS is the width of the aggregates of migration 0011.
-const hourNS = int64(time.Hour)
-
-// hourSplit returns the whole hours [lo, hi) of [from, to), all in
-// nanoseconds (lo = hi = to if there is none), and whether buckets of
-// width starting at from are made of whole hours.
-func hourSplit(from, to, width int64) (lo, hi int64, aligned bool) {
-	floor := func(x int64) int64 { return x - ((x%hourNS)+hourNS)%hourNS }
-	lo, hi = floor(from), floor(to)
-	if lo < from {
-		lo += hourNS
-	}
-	if lo >= hi {
-		lo, hi = to, to
-	}
-	return lo, hi, floor(from) == from && width%hourNS == 0
-}
+const hourNS = spanrec.HourNS
 
 // eachRow runs query and calls fn for each of its rows.
 func eachRow(ctx context.Context, tx pgx.Tx, query string, args []any, fn func(pgx.Rows) error) error {
