@@ -39,6 +39,13 @@ const (
 	noiseRun = 6
 )
 
+// Track.Add picks the payloads the guard looks at with a mask: both
+// strides must be powers of two (the build fails here otherwise).
+var (
+	_ [0]struct{} = [noiseEvery & (noiseEvery - 1)]struct{}{}
+	_ [0]struct{} = [noiseLate & (noiseLate - 1)]struct{}{}
+)
+
 // noiseGuard counts consecutive noisy payloads.
 type noiseGuard struct {
 	flatness float64 // the bar: noiseFlatness or noiseFlatnessG711
