@@ -333,14 +333,7 @@ func BenchmarkImportWhileShipping(b *testing.B) {
 				var central *postgres.DB
 				stop, done := func() {}, make(chan struct{})
 				if shipping {
-					if central, err = postgres.Open(ctx, pgtest.NewSchema(b)); err != nil {
-						b.Fatal(err)
-					}
-					store, err := s3.Open(ctx, s3.Config{URL: srv.URL(fmt.Sprintf("it%d", iter)), AccessKey: srv.AccessKey, SecretKey: srv.SecretKey})
-					if err != nil {
-						b.Fatal(err)
-					}
-					sh = &ship.Shipper{Outbox: ship.Local{DB: db}, Index: central, Store: store, DataDir: dir, Log: discard}
+					sh, central = benchShipper(b, srv, iter, db, dir)
 					runCtx, cancel := context.WithCancel(ctx)
 					stop = cancel
 					go func() { sh.Run(runCtx, 100*time.Millisecond); close(done) }()
@@ -361,13 +354,7 @@ func BenchmarkImportWhileShipping(b *testing.B) {
 				<-done
 				if shipping {
 					shipped += sh.Stats().Calls // during the import, or being shipped when it ended
-					if err := sh.Drain(ctx); err != nil {
-						b.Fatal(err)
-					}
-					if c, err := central.Count(ctx, spanrec.CallFilter{}); err != nil || c != n {
-						b.Fatalf("central index: %d calls, %v; want %d", c, err, n)
-					}
-					central.Close()
+					drainCentral(b, sh, central, n)
 				}
 				db.Close()
 				if err := os.RemoveAll(dir); err != nil && !os.IsNotExist(err) {
@@ -395,3 +382,34 @@ func cpuTime() time.Duration {
 
 // discard is a logger for benchmarks.
 var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// benchShipper opens the central side of one benchmark iteration (a new
+// PostgreSQL schema and the bucket "itN" of srv) and a Shipper of the
+// sensor's index db and data directory dir to it.
+func benchShipper(b *testing.B, srv *s3test.Server, iter int, db *sqlite.DB, dir string) (*ship.Shipper, *postgres.DB) {
+	b.Helper()
+	ctx := context.Background()
+	central, err := postgres.Open(ctx, pgtest.NewSchema(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	store, err := s3.Open(ctx, s3.Config{URL: srv.URL(fmt.Sprintf("it%d", iter)), AccessKey: srv.AccessKey, SecretKey: srv.SecretKey})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return &ship.Shipper{Outbox: ship.Local{DB: db}, Index: central, Store: store, DataDir: dir, Log: discard}, central
+}
+
+// drainCentral ships what the sensor has left, checks that the central
+// index holds its n calls, and closes it.
+func drainCentral(b *testing.B, sh *ship.Shipper, central *postgres.DB, n int) {
+	b.Helper()
+	ctx := context.Background()
+	if err := sh.Drain(ctx); err != nil {
+		b.Fatal(err)
+	}
+	if c, err := central.Count(ctx, spanrec.CallFilter{}); err != nil || c != n {
+		b.Fatalf("central index: %d calls, %v; want %d", c, err, n)
+	}
+	central.Close()
+}

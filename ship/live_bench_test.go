@@ -3,7 +3,6 @@ package ship_test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
@@ -11,14 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spanrec/spanrec"
 	"github.com/spanrec/spanrec/call"
 	"github.com/spanrec/spanrec/capture"
 	"github.com/spanrec/spanrec/pcaptest"
-	"github.com/spanrec/spanrec/pgtest"
 	"github.com/spanrec/spanrec/postgres"
 	"github.com/spanrec/spanrec/recorder"
-	"github.com/spanrec/spanrec/s3"
 	"github.com/spanrec/spanrec/s3/s3test"
 	"github.com/spanrec/spanrec/ship"
 	"github.com/spanrec/spanrec/sqlite"
@@ -111,14 +107,7 @@ func BenchmarkLiveWhileShipping(b *testing.B) {
 				var central *postgres.DB
 				stop, done := func() {}, make(chan struct{})
 				if srv != nil {
-					if central, err = postgres.Open(ctx, pgtest.NewSchema(b)); err != nil {
-						b.Fatal(err)
-					}
-					store, err := s3.Open(ctx, s3.Config{URL: srv.URL(fmt.Sprintf("it%d", iter)), AccessKey: srv.AccessKey, SecretKey: srv.SecretKey})
-					if err != nil {
-						b.Fatal(err)
-					}
-					sh = &ship.Shipper{Outbox: ship.Local{DB: db}, Index: central, Store: store, DataDir: dir, Log: discard}
+					sh, central = benchShipper(b, srv, iter, db, dir)
 					if mode == "shipping-yields" {
 						sh.Busy = live.Busy
 					}
@@ -159,13 +148,7 @@ func BenchmarkLiveWhileShipping(b *testing.B) {
 				if sh != nil {
 					shipped += sh.Stats().Calls
 					paused += sh.Stats().Paused
-					if err := sh.Drain(ctx); err != nil {
-						b.Fatal(err)
-					}
-					if c, err := central.Count(ctx, spanrec.CallFilter{}); err != nil || c != n {
-						b.Fatalf("central index: %d calls, %v; want %d", c, err, n)
-					}
-					central.Close()
+					drainCentral(b, sh, central, n)
 				}
 				db.Close()
 				if err := os.RemoveAll(dir); err != nil && !os.IsNotExist(err) {
