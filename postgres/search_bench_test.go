@@ -2,6 +2,8 @@ package postgres
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"testing"
 	"time"
 
@@ -21,14 +23,21 @@ var benchSchema struct {
 // BenchmarkUISearch measures the web UI's searches and the dashboard on
 // an index of $SPANREC_BENCH_CALLS generated calls (default 100 000), the
 // same calls and queries as sqlite's BenchmarkUISearch
-// (indextest.BenchQueries), reporting p50 and p99 in ms per query.
+// (indextest.BenchQueries), reporting p50 and p99 in ms per query. With
+// $SPANREC_BENCH_PG the calls are generated in (or found in) that schema
+// and kept (benchTarget).
 func BenchmarkUISearch(b *testing.B) {
 	n := indextest.BenchCalls(100_000)
 	ctx := context.Background()
 	if benchSchema.n != n {
-		u := pgtest.NewSchema(b)
-		if err := generateCalls(ctx, b, u, n); err != nil {
+		u, generate, err := benchTarget(ctx, b, n)
+		if err != nil {
 			b.Fatal(err)
+		}
+		if generate {
+			if err := generateCalls(ctx, b, u, n); err != nil {
+				b.Fatal(err)
+			}
 		}
 		benchSchema.url, benchSchema.n = u, n
 	}
@@ -38,6 +47,39 @@ func BenchmarkUISearch(b *testing.B) {
 	}
 	defer db.Close()
 	indextest.BenchQueries(b, db, n)
+}
+
+// benchTarget returns the URL of the schema to run the queries on and
+// whether its n calls must be generated first: a new schema of the test
+// binary's throwaway cluster, or the schema $SPANREC_BENCH_PG names (a
+// cluster of one's own that outlives the test binary). The calls
+// generated there are kept: a later run (after a migration, say, which
+// Open applies to the kept calls as an upgrade would) finds the n calls
+// and runs the queries without generating them again — at 10 million
+// calls that takes most of an hour.
+func benchTarget(ctx context.Context, b *testing.B, n int) (string, bool, error) {
+	u := os.Getenv("SPANREC_BENCH_PG")
+	if u == "" {
+		return pgtest.NewSchema(b), true, nil
+	}
+	start := time.Now()
+	db, err := Open(ctx, u)
+	if err != nil {
+		return "", false, fmt.Errorf("SPANREC_BENCH_PG: %w", err)
+	}
+	defer db.Close()
+	b.Logf("SPANREC_BENCH_PG: opened (migrations) in %.1f s", time.Since(start).Seconds())
+	var have int
+	if err := db.pool.QueryRow(ctx, `SELECT coalesce(sum(calls), 0) FROM call_counts`).Scan(&have); err != nil {
+		return "", false, fmt.Errorf("SPANREC_BENCH_PG: count calls: %w", err)
+	}
+	switch have {
+	case n:
+		return u, false, nil
+	case 0:
+		return u, true, nil
+	}
+	return "", false, fmt.Errorf("SPANREC_BENCH_PG holds %d calls, not 0 or SPANREC_BENCH_CALLS=%d: give an empty schema", have, n)
 }
 
 // generateCalls fills the index at u with n calls as
