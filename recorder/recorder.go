@@ -348,11 +348,14 @@ func Import(ctx context.Context, cfg Config, src capture.Source, index spanrec.C
 				st.put(f, errs, func(err error) {
 					mu.Lock()
 					defer mu.Unlock()
-					sum.Calls++
 					if err != nil {
 						sum.Errors++
 						cfg.Logger.Error("record call", "call_id", f.Call.SIPCallID, "err", err)
 					}
+					if !indexed(err) {
+						return // refused by the index: neither recorded nor with audio
+					}
+					sum.Calls++
 					if f.Call.Audio != "" {
 						sum.WithAudio++
 					} else {

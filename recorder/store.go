@@ -3,7 +3,6 @@ package recorder
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"time"
@@ -136,12 +135,27 @@ func (s *store) write(batch []stored) {
 	}
 }
 
+// notIndexed is the error of a call the index refused: unlike a file that
+// could not be written (the call is indexed all the same, with a note),
+// the call is not in the index.
+type notIndexed struct{ err error }
+
+func (e notIndexed) Error() string { return "index call: " + e.err.Error() }
+func (e notIndexed) Unwrap() error { return e.err }
+
+// indexed reports whether the call whose outcome is err (finishStored's)
+// is in the index.
+func indexed(err error) bool {
+	var ni notIndexed
+	return !errors.As(err, &ni)
+}
+
 // finishStored releases the spool of f, which the index took or refused
 // (ierr), and returns the call's outcome. A call the index refused keeps
 // its spool when it has a journal: the next start's Recover indexes it.
 func finishStored(cc call.Config, f *call.Finished, errs []error, ierr error) error {
 	if ierr != nil {
-		errs = append(errs, fmt.Errorf("index call: %w", ierr))
+		errs = append(errs, notIndexed{ierr})
 		if _, jerr := os.Stat(filepath.Join(f.SpoolDir, call.JournalFile)); f.SpoolDir != "" && jerr == nil {
 			return errors.Join(errs...)
 		}
