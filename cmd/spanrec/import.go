@@ -183,7 +183,7 @@ func cmdImport(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		fmt.Fprintf(stderr, "DISK FULL: %d calls were indexed WITHOUT AUDIO: the data directory's file system is below retention.min_free and no recording may be deleted\n", n)
 	}
 	if sh != nil {
-		e.shipAtEnd(ctx, sh, central, *shipWait, stdout)
+		e.shipImported(ctx, sh, central, *shipWait, stdout)
 	}
 	if err != nil {
 		return err

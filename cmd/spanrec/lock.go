@@ -36,31 +36,47 @@ var errLocked = errors.New("data directory is locked")
 // lock file never blocks. args is the command line recorded for the error
 // another writer gets.
 func lockDataDir(dataDir string, args []string) (*dataLock, error) {
-	path := filepath.Join(dataDir, LockFile)
+	l, who, err := tryLockFile(filepath.Join(dataDir, LockFile), args)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("lock data directory %s: %w", dataDir, err)
+	case l != nil:
+		return l, nil
+	case who.PID == 0:
+		return nil, fmt.Errorf("%w: %s is being written by another spanrec (record or import); wait for it or stop it", errLocked, dataDir)
+	}
+	return nil, fmt.Errorf("%w: %s is being written by pid %d (%s) since %s; wait for it or stop it (spanrec serve may run beside it)",
+		errLocked, dataDir, who.PID, who.Command, who.Since.Format(time.RFC3339))
+}
+
+// tryLockFile takes an flock(2) on the file path (created if need be)
+// without waiting and records in it who holds it (args: the command line,
+// which must hold no secret). When another open file holds it, it returns
+// a nil lock and what the holder recorded (zero if nothing readable).
+func tryLockFile(path string, args []string) (*dataLock, lockInfo, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o640)
 	if err != nil {
-		return nil, fmt.Errorf("lock data directory: %w", err)
+		return nil, lockInfo{}, err
 	}
 	ok, err := tryLock(f)
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("lock data directory %s: %w", dataDir, err)
+		return nil, lockInfo{}, err
 	}
 	if !ok {
 		defer f.Close()
 		var who lockInfo
 		b, _ := os.ReadFile(path)
-		if json.Unmarshal(b, &who) != nil || who.PID == 0 {
-			return nil, fmt.Errorf("%w: %s is being written by another spanrec (record or import); wait for it or stop it", errLocked, dataDir)
+		if json.Unmarshal(b, &who) != nil {
+			who = lockInfo{}
 		}
-		return nil, fmt.Errorf("%w: %s is being written by pid %d (%s) since %s; wait for it or stop it (spanrec serve may run beside it)",
-			errLocked, dataDir, who.PID, who.Command, who.Since.Format(time.RFC3339))
+		return nil, who, nil
 	}
 	b, _ := json.Marshal(lockInfo{PID: os.Getpid(), Command: strings.Join(args, " "), Since: time.Now().UTC().Truncate(time.Second)})
 	if err := f.Truncate(0); err == nil {
 		_, _ = f.WriteAt(append(b, '\n'), 0)
 	}
-	return &dataLock{f: f}, nil
+	return &dataLock{f: f}, lockInfo{}, nil
 }
 
 // Close releases the lock. The file stays: removing it would race with a

@@ -85,6 +85,15 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	defer lock.Close()
+	// And a `spanrec ship` of the directory (migrate ships its outbox).
+	slock, who, err := lockShipping(e.dataDir, "spanrec migrate")
+	if err != nil {
+		return err
+	}
+	if slock == nil {
+		return fmt.Errorf("%w: %s is shipping %s; run migrate after it", errShipping, who, e.dataDir)
+	}
+	defer slock.Close()
 	local, err := sqlite.Open(ctx, path)
 	if err != nil {
 		return err

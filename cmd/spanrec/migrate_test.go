@@ -472,7 +472,7 @@ func dirState(t *testing.T, dir string) string {
 			return err
 		}
 		rel, _ := filepath.Rel(dir, p)
-		if strings.HasPrefix(rel, "index.db") || rel == LockFile {
+		if strings.HasPrefix(rel, "index.db") || rel == LockFile || rel == ShipLockFile {
 			return nil
 		}
 		fi, err := d.Info()

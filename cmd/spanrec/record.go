@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -285,13 +286,27 @@ func cmdRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		defer bg.Done()
 		_ = sw.Run(runCtx)
 	}()
+	// The Shipper ships once this process holds the data directory's
+	// shipping lock (ShipLockFile): a `spanrec ship` of the same
+	// directory may hold it; the calls wait in the outbox meanwhile.
+	var shipLock atomic.Pointer[dataLock]
 	if sh != nil {
 		bg.Add(1)
 		go func() {
 			defer bg.Done()
+			l, err := waitShipping(runCtx, e.dataDir, "spanrec record", func(who lockInfo) {
+				log.Warn("ship: another process ships this data directory; this recorder ships once it is done (its calls wait in the outbox meanwhile)", "holder", who.String())
+			})
+			if err != nil {
+				if runCtx.Err() == nil {
+					log.Error("ship: the shipping lock cannot be taken; calls are not shipped", "err", err)
+				}
+				return
+			}
+			shipLock.Store(l)
+			log.Info("shipping calls to the central side", "central", central.String())
 			sh.Run(runCtx, shipPoll)
 		}()
-		log.Info("shipping calls to the central side", "central", central.String())
 	}
 	if ui != nil {
 		bg.Add(1)
@@ -340,7 +355,18 @@ func cmdRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		cancel()
 	}
 	if sh != nil {
-		e.shipAtEnd(context.Background(), sh, central, finalShipWait, stdout)
+		l := shipLock.Load()
+		var who lockInfo
+		if l == nil {
+			// Never got it while recording: the other may be done now.
+			l, who, _ = lockShipping(e.dataDir, "spanrec record")
+		}
+		if l != nil {
+			e.shipAtEnd(context.Background(), sh, central, finalShipWait, stdout)
+			l.Close()
+		} else {
+			fmt.Fprintf(stdout, "Shipped nothing: %s is shipping %s; the calls recorded here wait in the outbox (run `%s ship --data %s` after it)\n", who, e.dataDir, prog, e.dataDir)
+		}
 	}
 	st := live.Stats()
 	logStats(log, st)

@@ -64,6 +64,12 @@ func TestRecordShips(t *testing.T) {
 		metricValue(t, metrics, "spanrec_ship_errors_total") == 0 {
 		t.Errorf("metrics with the central index down:\n%s", metrics)
 	}
+	// The recorder holds the data directory's shipping lock: a `spanrec
+	// ship` beside it is refused and names it.
+	if code, out, errs := runCLI(t, nil, "ship", "--data", data, "--index", u, "--store", srv.URL("rec")); code != 1 ||
+		!strings.Contains(errs, "(spanrec record, since") || !strings.Contains(errs, "is shipping "+data) {
+		t.Errorf("ship beside the recorder: exit %d, want 1 naming the recorder\n%s\n%s", code, out, errs)
+	}
 
 	cluster.Resume(t)
 	deadline = time.Now().Add(90 * time.Second)

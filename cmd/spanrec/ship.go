@@ -118,6 +118,7 @@ func cmdShip(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var c common
 	c.register(fs)
 	store := storeFlag(fs, "central object store")
+	wait := fs.Bool("wait", false, "if another process ships this data directory (a recorder with a central side, an import, another ship), wait until it is done instead of exiting with an error")
 	pos, err := parse(fs, args, stdout)
 	if err != nil {
 		return err
@@ -142,6 +143,22 @@ func cmdShip(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if _, err := os.Stat(indexPath(e.dataDir)); err != nil {
 		return fmt.Errorf("data directory %s has no index to ship from: %w", e.dataDir, err)
 	}
+	// One Shipper of the outbox at a time (ShipLockFile).
+	lock, who, err := lockShipping(e.dataDir, "spanrec ship")
+	if err != nil {
+		return err
+	}
+	if lock == nil {
+		if !*wait {
+			return fmt.Errorf("%w: %s is shipping %s: its calls go to the central side from there; run ship again with --wait to ship once it is done",
+				errShipping, who, e.dataDir)
+		}
+		fmt.Fprintf(stdout, "Waiting: %s is shipping %s\n", who, e.dataDir)
+		if lock, err = waitShipping(ctx, e.dataDir, "spanrec ship", nil); err != nil {
+			return fmt.Errorf("waiting for the shipping lock of %s: %w", e.dataDir, err)
+		}
+	}
+	defer lock.Close()
 	local, err := sqlite.Open(ctx, indexPath(e.dataDir))
 	if err != nil {
 		return err
@@ -173,6 +190,34 @@ func cmdShip(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 	}
 	return errors.Join(derr, err)
+}
+
+// shipImported ships, as shipAtEnd, what an import left in the outbox,
+// once it holds the data directory's shipping lock: if another process
+// (a `spanrec ship`) ships the directory, it waits for it within timeout,
+// and says so; past it, the calls wait in the outbox.
+func (e *env) shipImported(ctx context.Context, sh *ship.Shipper, c centralSide, timeout time.Duration, stdout io.Writer) {
+	deadline := time.Now().Add(timeout)
+	wctx, cancel := context.WithDeadline(ctx, deadline)
+	var holder lockInfo
+	lock, err := waitShipping(wctx, e.dataDir, "spanrec import", func(who lockInfo) {
+		holder = who
+		fmt.Fprintf(stdout, "Waiting: %s is shipping %s (at most %s)\n", who, e.dataDir, timeout)
+	})
+	cancel()
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+		e.log.Error("ship: the shipping lock cannot be taken; the calls wait in the outbox", "err", err)
+		return
+	}
+	if err != nil {
+		b, _ := sh.Backlog(context.WithoutCancel(ctx))
+		e.log.Warn("ship: calls wait in the outbox: another process ships this data directory", "holder", holder.String(), "calls", b.Calls, "err", err)
+		fmt.Fprintf(stdout, "Shipped nothing: %s is still shipping %s; %d calls wait in the outbox (run `%s ship --data %s` with the same --index and --store after it)\n",
+			holder, e.dataDir, b.Calls, prog, e.dataDir)
+		return
+	}
+	defer lock.Close()
+	e.shipAtEnd(ctx, sh, c, max(time.Until(deadline), time.Second), stdout)
 }
 
 // shipAtEnd ships what an import or a stopping recorder left in the
