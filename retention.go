@@ -49,8 +49,19 @@ type SensorDeletion struct {
 	// Queued: the call waited in the sensor's outbox when it was deleted
 	// (the central side may not have it, or not as it was last).
 	Queued bool
-	// FilesGone: the sensor ships no files (no central store), so a
-	// central row naming these files names the sensor's own copies,
-	// gone now.
+	// Shipped is where the sensor's last shipping of the call sent its
+	// files: ShippedToStore, ShippedRow (no store: the central row names
+	// the sensor's own files), or "" (not known: never shipped, or
+	// shipped by a sensor that did not record it yet).
+	Shipped string
+	// FilesGone: the central row names the sensor's own copies of these
+	// files (shipped without a store), gone now. The Shipper sets it from
+	// Shipped (or, when that is not known, from whether it has a store).
 	FilesGone bool
 }
+
+// SensorDeletion.Shipped values.
+const (
+	ShippedToStore = "store"
+	ShippedRow     = "row"
+)

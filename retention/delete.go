@@ -60,6 +60,13 @@ type Deleter struct {
 	// directory): the central store of an archive whose index this is
 	// (serve --store over the central index). Nil: local files only.
 	Store Remover
+	// Tell, if set, tells the central index of a sensor that ships of
+	// the deletion begun, before the files are removed
+	// (ship.Shipper.TellDeletion): a central row that names the sensor's
+	// own files stops naming them first. If it fails, the deletion goes
+	// on all the same and the central index is told at the Shipper's
+	// next drain (logged).
+	Tell func(ctx context.Context, id spanrec.CallID) error
 
 	// crash, if set, is called at the seams of a deletion ("intent"
 	// after the intent is recorded, "files" after the files are
@@ -99,6 +106,12 @@ func (d *Deleter) finish(ctx context.Context, del spanrec.Deletion) error {
 	paths, err := d.paths(del)
 	if err != nil {
 		return err
+	}
+	if d.Tell != nil {
+		if err := d.Tell(ctx, del.Call); err != nil {
+			d.log().Warn("the central index could not be told of a deletion before the files went; it is told at the next shipping", "id", del.Call, "err", err)
+		}
+		d.seam("told")
 	}
 	for _, p := range paths {
 		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {

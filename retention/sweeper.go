@@ -94,6 +94,13 @@ type Archive interface {
 	Verify(ctx context.Context, c *spanrec.Call) error
 }
 
+// Teller is an Archive that tells the central side of a deletion before
+// the files go (ship.Shipper): the Sweeper's Deleter (rules, disk guard,
+// users through it) calls it (Deleter.Tell).
+type Teller interface {
+	TellDeletion(ctx context.Context, id spanrec.CallID) error
+}
+
 // Victim is a call a pass of the rules deletes, or would delete.
 type Victim struct {
 	Call   *spanrec.Call // ID, Start, parties, direction, files
@@ -167,10 +174,11 @@ func New(cfg Config, idx Index, dataDir string) *Sweeper {
 			cfg.Rules[i].Name = fmt.Sprintf("rule %d", i+1)
 		}
 	}
-	return &Sweeper{
-		cfg: cfg, dataDir: dataDir, log: cfg.Logger,
-		del: &Deleter{Index: idx, DataDir: dataDir, Logger: cfg.Logger, Now: cfg.Now, Store: cfg.Store},
+	del := &Deleter{Index: idx, DataDir: dataDir, Logger: cfg.Logger, Now: cfg.Now, Store: cfg.Store}
+	if t, ok := cfg.Archive.(Teller); ok {
+		del.Tell = t.TellDeletion
 	}
+	return &Sweeper{cfg: cfg, dataDir: dataDir, log: cfg.Logger, del: del}
 }
 
 // Deleter returns the Sweeper's deleter, for deletions asked by users.

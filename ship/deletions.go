@@ -80,7 +80,7 @@ func (s *Shipper) drainDeletions(ctx context.Context, idx spanrec.CallIndex, st 
 			return fmt.Errorf("ship: %d deletions wait: the central index cannot be told of them", len(ds))
 		}
 		for _, d := range ds {
-			d.FilesGone = st == nil
+			d.FilesGone = filesGone(d, st)
 			did, err := di.SensorDeleted(ctx, d)
 			if err != nil {
 				return fmt.Errorf("ship: tell the central index of the deletion of call %s: %w", d.Call, err)
@@ -94,6 +94,69 @@ func (s *Shipper) drainDeletions(ctx context.Context, idx spanrec.CallIndex, st 
 			}
 		}
 	}
+}
+
+// filesGone reports whether the central row of the deleted call names the
+// sensor's own files, gone with it: the call was last shipped without a
+// store (whatever the Shipper has now: a sensor that shipped with
+// --store and later without keeps the central rows' references to the
+// store's copies); when the sensor did not record where, whether this
+// Shipper ships files (st).
+func filesGone(d spanrec.SensorDeletion, st Store) bool {
+	switch d.Shipped {
+	case spanrec.ShippedRow:
+		return true
+	case spanrec.ShippedToStore:
+		return false
+	}
+	return st == nil
+}
+
+// Begun is an Outbox that tells the deletion of a call begun and not
+// finished (sqlite.DB.BegunDeletion).
+type Begun interface {
+	BegunDeletion(ctx context.Context, id spanrec.CallID) (spanrec.SensorDeletion, bool, error)
+}
+
+// TellDeletion tells the central index of the deletion of the call id,
+// begun on the sensor, before its files are removed
+// (retention.Deleter.Tell): when the central row names the sensor's own
+// files (shipped without a store), it stops naming them before they go,
+// so the central side never serves a recording as there that is not.
+// Only a call shipped as it is (not waiting in the outbox: the central
+// row is its own, and no drain ships it meanwhile) whose files are the
+// sensor's is told here; the others, and this one if the central index
+// fails now, are told by the next drain, after the calls, once the
+// deletion is finished (the central index takes the same deletion once:
+// keyed by sensor, call and time, see postgres.DB.SensorDeleted).
+func (s *Shipper) TellDeletion(ctx context.Context, id spanrec.CallID) error {
+	b, ok := s.Outbox.(Begun)
+	if !ok {
+		return nil
+	}
+	d, ok, err := b.BegunDeletion(ctx, id)
+	if err != nil || !ok || d.Queued {
+		return err
+	}
+	idx, st, err := s.central(ctx)
+	if err != nil {
+		return err
+	}
+	if d.FilesGone = filesGone(d, st); !d.FilesGone {
+		return nil
+	}
+	di, ok := idx.(DeletionIndex)
+	if !ok {
+		return fmt.Errorf("ship: the central index cannot be told of the deletion of call %s", id)
+	}
+	did, err := di.SensorDeleted(ctx, d)
+	if err != nil {
+		return fmt.Errorf("ship: tell the central index of the deletion of call %s: %w", id, err)
+	}
+	if did != "" {
+		s.log().Info("ship: the central index was told of a deletion on this sensor before the files went", "call", id, "by", d.By, "central", did)
+	}
+	return nil
 }
 
 // deletionsBacklog returns how many deletions wait for the central index.

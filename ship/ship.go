@@ -349,7 +349,20 @@ func (s *Shipper) shipOne(ctx context.Context, idx spanrec.CallIndex, st Store, 
 		return err
 	}
 	s.count(func(st *Stats) { st.Calls++ })
+	if m, ok := s.Outbox.(shippedTo); ok {
+		where := spanrec.ShippedRow
+		if st != nil {
+			where = spanrec.ShippedToStore
+		}
+		return m.MarkShippedTo(ctx, q, where)
+	}
 	return s.Outbox.MarkShipped(ctx, q)
+}
+
+// shippedTo is an Outbox that records where a call's files went when it
+// takes it off (sqlite.DB.MarkShippedTo), for the deletion told later.
+type shippedTo interface {
+	MarkShippedTo(ctx context.Context, q sqlite.Queued, shipped string) error
 }
 
 // send uploads the files of c and upserts it into the central index as

@@ -74,6 +74,23 @@ func (db *DB) MarkShipped(ctx context.Context, q Queued) error {
 	return nil
 }
 
+// MarkShippedTo takes q off the outbox as MarkShipped does and records,
+// in the same transaction, where its files went: spanrec.ShippedToStore
+// or spanrec.ShippedRow (the central row names this sensor's files). The
+// deletion of the call tells the central index accordingly.
+func (db *DB) MarkShippedTo(ctx context.Context, q Queued, shipped string) error {
+	if shipped != spanrec.ShippedToStore && shipped != spanrec.ShippedRow {
+		return spanrec.Errorf(spanrec.EINVALID, "call %s shipped to %q", q.ID, shipped)
+	}
+	return db.inTx(ctx, "mark "+string(q.ID)+" shipped", func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE calls SET shipped_files = ? WHERE id = ?`, shipped, q.ID); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE call_id = ? AND queued_ns = ?`, q.ID, q.Version)
+		return err
+	})
+}
+
 // OutboxBacklog returns how many calls wait in the outbox and when the
 // oldest of them ended (zero if none).
 func (db *DB) OutboxBacklog(ctx context.Context) (calls int, oldest time.Time, err error) {
@@ -148,9 +165,9 @@ func (db *DB) SetShipping(ctx context.Context) error {
 // call still indexed, if the index ships (SetShipping).
 func queueDeletion(ctx context.Context, tx *sql.Tx, d spanrec.Deletion) error {
 	_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO outbox_deletions (call_id, at_ns, sensor, actor, remote, reason,
-			audio, audio_sha256, pcap, pcap_sha256, queued)
+			audio, audio_sha256, pcap, pcap_sha256, queued, shipped_files)
 		SELECT c.id, ?, c.sensor, ?, ?, ?, c.audio, c.audio_sha256, c.pcap, c.pcap_sha256,
-			EXISTS (SELECT 1 FROM outbox o WHERE o.call_id = c.id)
+			EXISTS (SELECT 1 FROM outbox o WHERE o.call_id = c.id), c.shipped_files
 		FROM calls c WHERE c.id = ? AND EXISTS (SELECT 1 FROM shipping)`,
 		timeValue(d.At).clampedNS(), d.By, d.Remote, d.Reason, d.Call)
 	if err != nil {
@@ -162,28 +179,56 @@ func queueDeletion(ctx context.Context, tx *sql.Tx, d spanrec.Deletion) error {
 // OutboxDeletions returns up to limit deletions waiting to be told to the
 // central index, oldest first.
 func (db *DB) OutboxDeletions(ctx context.Context, limit int) ([]spanrec.SensorDeletion, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT call_id, at_ns, sensor, actor, remote, reason, audio, audio_sha256, pcap, pcap_sha256, queued
+	out, err := sensorDeletions(ctx, db.r, `SELECT call_id, at_ns, sensor, actor, remote, reason, audio, audio_sha256, pcap, pcap_sha256, queued, shipped_files
 		FROM outbox_deletions ORDER BY at_ns, call_id LIMIT ?`, max(limit, 1))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: outbox deletions: %w", err)
+	}
+	return out, nil
+}
+
+// BegunDeletion returns the deletion of the call id begun (BeginDeletion)
+// and not finished, as the central index is told of it once finished
+// (OutboxDeletions: the same call, time, actor and files), so that a
+// Shipper may tell it before the files are removed; ok is false if no
+// deletion of the call is begun or the index does not ship (SetShipping).
+func (db *DB) BegunDeletion(ctx context.Context, id spanrec.CallID) (d spanrec.SensorDeletion, ok bool, err error) {
+	ds, err := sensorDeletions(ctx, db.r, `SELECT d.call_id, d.at_ns, c.sensor, d.actor, d.remote, d.reason, c.audio, c.audio_sha256, c.pcap, c.pcap_sha256,
+			EXISTS (SELECT 1 FROM outbox o WHERE o.call_id = c.id), c.shipped_files
+		FROM deletions d JOIN calls c ON c.id = d.call_id
+		WHERE d.call_id = ? AND EXISTS (SELECT 1 FROM shipping)`, id)
+	if err != nil || len(ds) == 0 {
+		if err != nil {
+			err = fmt.Errorf("sqlite: deletion of %s: %w", id, err)
+		}
+		return spanrec.SensorDeletion{}, false, err
+	}
+	return ds[0], true, nil
+}
+
+// sensorDeletions returns the deletions of query, whose columns are
+// those of outbox_deletions in their order.
+func sensorDeletions(ctx context.Context, r *sql.DB, query string, args ...any) ([]spanrec.SensorDeletion, error) {
+	rows, err := r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var out []spanrec.SensorDeletion
 	for rows.Next() {
 		var (
-			d  spanrec.SensorDeletion
-			at int64
+			d       spanrec.SensorDeletion
+			at      int64
+			shipped sql.NullString
 		)
-		if err := rows.Scan(&d.Call, &at, &d.Sensor, &d.By, &d.Remote, &d.Reason, &d.Audio, &d.AudioSHA256, &d.PCAP, &d.PCAPSHA256, &d.Queued); err != nil {
-			return nil, fmt.Errorf("sqlite: outbox deletions: %w", err)
+		if err := rows.Scan(&d.Call, &at, &d.Sensor, &d.By, &d.Remote, &d.Reason, &d.Audio, &d.AudioSHA256, &d.PCAP, &d.PCAPSHA256, &d.Queued, &shipped); err != nil {
+			return nil, err
 		}
 		d.At = time.Unix(0, at).UTC()
+		d.Shipped = shipped.String
 		out = append(out, d)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: outbox deletions: %w", err)
-	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // DeletionShipped takes d off the deletions waiting for the central index.

@@ -13,7 +13,7 @@
 //	spanrec fsck [--repair]           check (and repair) the index against the files
 //	spanrec retention [--dry-run]     delete the calls the retention rules say are too old
 //	spanrec hold [--release] CALL-ID  legal hold: keep a call from every deletion
-//	spanrec ship --index URL --store URL  send the calls recorded here to the central index and store
+//	spanrec ship --index URL --store URL|--no-store  send the calls recorded here to the central index and store
 //	spanrec migrate --to URL [--store URL]  move this data directory (calls, accounts, audit) to the central side
 //	spanrec serve [--listen ADDR]     web UI and HTTP API over the data directory
 //	                                  (or, with --store, the central archive's store)
@@ -57,7 +57,8 @@ Usage:
   spanrec ship --index postgres://… --store s3://…   send this data directory's calls (index rows,
                                    audio, pcap) to the central index and store; only what they lack
                                    (record and import with --index postgres://… [--store s3://…]
-                                   record here and ship on their own)
+                                   record here and ship on their own); --no-store: rows only;
+                                   --wait: if another process ships this directory, wait for it
   spanrec migrate --to postgres://… [--store s3://…]   move an existing recorder to the central side:
                                    calls, users, tokens, tags, notes, holds, audit trail; resumable, verified
   spanrec serve [--listen 127.0.0.1:8080] [--tls-cert F --tls-key F]   web UI and HTTP API (no capture)

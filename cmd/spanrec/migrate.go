@@ -258,6 +258,14 @@ func (o *listOutbox) MarkShipped(_ context.Context, q sqlite.Queued) error {
 	return nil
 }
 
+// MarkShippedTo takes q off the list and records where its files went
+// (sqlite.DB.MarkShippedTo, at a version no outbox row has: the outbox is
+// left as it is).
+func (o *listOutbox) MarkShippedTo(ctx context.Context, q sqlite.Queued, shipped string) error {
+	_ = o.MarkShipped(ctx, q)
+	return o.Local.DB.MarkShippedTo(ctx, sqlite.Queued{ID: q.ID, Version: -1}, shipped)
+}
+
 func (o *listOutbox) OutboxBacklog(context.Context) (int, time.Time, error) {
 	return len(o.ids), time.Time{}, nil
 }
@@ -275,6 +283,17 @@ func (o *filtered) Outbox(ctx context.Context, limit int) ([]sqlite.Queued, erro
 }
 
 func (o *filtered) MarkShipped(ctx context.Context, q sqlite.Queued) error {
+	return o.outbox.MarkShipped(ctx, q)
+}
+
+// MarkShippedTo records where q's files went if the outbox can
+// (sqlite.DB.MarkShippedTo), else takes q off as MarkShipped.
+func (o *filtered) MarkShippedTo(ctx context.Context, q sqlite.Queued, shipped string) error {
+	if m, ok := o.outbox.(interface {
+		MarkShippedTo(context.Context, sqlite.Queued, string) error
+	}); ok {
+		return m.MarkShippedTo(ctx, q, shipped)
+	}
 	return o.outbox.MarkShipped(ctx, q)
 }
 

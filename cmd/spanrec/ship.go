@@ -118,6 +118,7 @@ func cmdShip(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var c common
 	c.register(fs)
 	store := storeFlag(fs, "central object store")
+	noStore := fs.Bool("no-store", false, "ship the calls' rows only: the files stay in this data directory, and the central rows name them (a sensor without a central store)")
 	wait := fs.Bool("wait", false, "if another process ships this data directory (a recorder with a central side, an import, another ship), wait until it is done instead of exiting with an error")
 	pos, err := parse(fs, args, stdout)
 	if err != nil {
@@ -137,8 +138,11 @@ func cmdShip(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	if cs.store == "" {
-		return fmt.Errorf("%w: ship needs the central store: --store s3://BUCKET/PREFIX?endpoint=… (or store in the configuration, or SPANREC_STORE)", errUsage)
+	if cs.store != "" && *noStore {
+		return fmt.Errorf("%w: --no-store and a store (--store, store in the configuration, or SPANREC_STORE) exclude each other", errUsage)
+	}
+	if cs.store == "" && !*noStore {
+		return fmt.Errorf("%w: ship needs the central store: --store s3://BUCKET/PREFIX?endpoint=… (or store in the configuration, or SPANREC_STORE), or --no-store to ship rows only", errUsage)
 	}
 	if _, err := os.Stat(indexPath(e.dataDir)); err != nil {
 		return fmt.Errorf("data directory %s has no index to ship from: %w", e.dataDir, err)
