@@ -16,7 +16,6 @@ import (
 	"github.com/spanrec/spanrec/pcaptest"
 	"github.com/spanrec/spanrec/pgtest"
 	"github.com/spanrec/spanrec/postgres"
-	"github.com/spanrec/spanrec/s3/s3test"
 )
 
 // proc is a spanrec command run as a process of its own (the test
@@ -57,14 +56,14 @@ func (c *proc) waitOutput(t *testing.T, s string) {
 // TestShipLock: two processes never ship one data directory together. A
 // `spanrec ship` that holds the data directory's shipping lock (here
 // held up by a central PostgreSQL address that accepts connections and
-// never answers) makes a second `spanrec ship` exit 1 naming its pid,
-// having shipped nothing; a third with --wait waits, and ships every call
-// once the first is stopped. The lock file holds no password.
+// never answers; rows only, no store) makes a second `spanrec ship` exit
+// 1 naming its pid, having shipped nothing; a third with --wait waits,
+// and ships every call once the first is stopped; an import meanwhile
+// waits for the lock within its --ship-timeout and leaves its calls in
+// the outbox. The lock file holds no password. Real processes (the test
+// binary re-executed as spanrec), real PostgreSQL, Wireshark samples.
 func TestShipLock(t *testing.T) {
-	srv := s3test.Start(t)
 	u := pgtest.NewSchema(t)
-	t.Setenv("AWS_ACCESS_KEY_ID", srv.AccessKey)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", srv.SecretKey)
 	data := filepath.Join(t.TempDir(), "data")
 	caps := pcaptest.CapturesDir(t)
 	for _, f := range []string{"wireshark-samples/sip-rtp-g722.pcap", "wireshark-samples/sip-rtp-gsm.pcap"} {
@@ -98,12 +97,11 @@ func TestShipLock(t *testing.T) {
 	}()
 	const password = "hung-password"
 	hung := "postgres://spanrec:" + password + "@" + ln.Addr().String() + "/spanrec?sslmode=disable"
-	store := srv.URL("lock")
 
-	first := startChild(t, "ship", "--data", data, "--index", hung, "--store", store)
+	first := startChild(t, "ship", "--data", data, "--index", hung, "--no-store")
 	first.waitOutput(t, "Shipping "+strconv.Itoa(n)+" calls")
 
-	code, out, errs := runCLI(t, nil, "ship", "--data", data, "--index", u, "--store", store)
+	code, out, errs := runCLI(t, nil, "ship", "--data", data, "--index", u, "--no-store")
 	if code != 1 {
 		t.Fatalf("second ship beside the first: exit %d, want 1\n%s\n%s", code, out, errs)
 	}
@@ -124,7 +122,16 @@ func TestShipLock(t *testing.T) {
 		t.Errorf("lock file %q (%v): want the command without its flags", b, err)
 	}
 
-	waiter := startChild(t, "ship", "--wait", "--data", data, "--index", u, "--store", store)
+	// An import beside it records, waits for the lock within its
+	// --ship-timeout, and leaves its calls in the outbox.
+	code, out, errs = runCLI(t, nil, "import", filepath.Join(caps, "wireshark-samples/sip-rtp-g726.pcap"), "--data", data, "--no-progress",
+		"--index", u, "--ship-timeout", "2s")
+	if code != 0 || !strings.Contains(out, "Waiting: pid "+strconv.Itoa(first.cmd.Process.Pid)) || !strings.Contains(out, "Shipped nothing: pid "+strconv.Itoa(first.cmd.Process.Pid)) {
+		t.Errorf("import beside a ship: exit %d\n%s\n%s", code, out, errs)
+	}
+	n = len(callsJSON(t, "--data", data))
+
+	waiter := startChild(t, "ship", "--wait", "--data", data, "--index", u, "--no-store")
 	waiter.waitOutput(t, "Waiting: pid "+strconv.Itoa(first.cmd.Process.Pid))
 	if err := first.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
