@@ -57,7 +57,7 @@ func cmdFsck(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if *repair {
 		// Repairing writes: no recorder may write meanwhile.
-		lock, err := e.lockWriter(append([]string{"spanrec", "fsck"}, args...))
+		lock, err := e.lockWriter("spanrec fsck")
 		if err != nil {
 			return err
 		}

@@ -59,7 +59,7 @@ func cmdImport(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	if *shipWait <= 0 {
 		return fmt.Errorf("%w: --ship-timeout must be positive", errUsage)
 	}
-	lock, err := e.lockWriter(append([]string{"spanrec", "import"}, args...))
+	lock, err := e.lockWriter("spanrec import")
 	if err != nil {
 		return err
 	}

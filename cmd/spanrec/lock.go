@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 )
 
@@ -33,10 +32,12 @@ var errLocked = errors.New("data directory is locked")
 // lockDataDir takes the writer's lock of dataDir (which must exist),
 // without waiting: an flock(2) on dataDir/lock, which the kernel releases
 // when the process ends, however it ends (kill -9 included), so a stale
-// lock file never blocks. args is the command line recorded for the error
-// another writer gets.
-func lockDataDir(dataDir string, args []string) (*dataLock, error) {
-	l, who, err := tryLockFile(filepath.Join(dataDir, LockFile), args)
+// lock file never blocks. command ("spanrec record") is recorded for the
+// error another writer gets: the command's name only, never its flags,
+// which may carry a password (an --index URL) and the file outlives the
+// process.
+func lockDataDir(dataDir, command string) (*dataLock, error) {
+	l, who, err := tryLockFile(filepath.Join(dataDir, LockFile), command)
 	switch {
 	case err != nil:
 		return nil, fmt.Errorf("lock data directory %s: %w", dataDir, err)
@@ -50,10 +51,10 @@ func lockDataDir(dataDir string, args []string) (*dataLock, error) {
 }
 
 // tryLockFile takes an flock(2) on the file path (created if need be)
-// without waiting and records in it who holds it (args: the command line,
-// which must hold no secret). When another open file holds it, it returns
+// without waiting and records in it who holds it (command: the command's
+// name, never its flags). When another open file holds it, it returns
 // a nil lock and what the holder recorded (zero if nothing readable).
-func tryLockFile(path string, args []string) (*dataLock, lockInfo, error) {
+func tryLockFile(path, command string) (*dataLock, lockInfo, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o640)
 	if err != nil {
 		return nil, lockInfo{}, err
@@ -72,7 +73,7 @@ func tryLockFile(path string, args []string) (*dataLock, lockInfo, error) {
 		}
 		return nil, who, nil
 	}
-	b, _ := json.Marshal(lockInfo{PID: os.Getpid(), Command: strings.Join(args, " "), Since: time.Now().UTC().Truncate(time.Second)})
+	b, _ := json.Marshal(lockInfo{PID: os.Getpid(), Command: command, Since: time.Now().UTC().Truncate(time.Second)})
 	if err := f.Truncate(0); err == nil {
 		_, _ = f.WriteAt(append(b, '\n'), 0)
 	}

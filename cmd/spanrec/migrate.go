@@ -80,7 +80,7 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	// The lock keeps record and import out meanwhile. Its recorded
 	// command line leaves out the flags' values (--to holds a password).
-	lock, err := lockDataDir(e.dataDir, []string{"spanrec", "migrate"})
+	lock, err := lockDataDir(e.dataDir, "spanrec migrate")
 	if err != nil {
 		return err
 	}

@@ -152,12 +152,12 @@ func (e *env) openIndex(ctx context.Context, create bool) (index, error) {
 }
 
 // lockWriter creates the data directory (as openIndex does) and takes its
-// writer's lock for the command line args (see lockDataDir).
-func (e *env) lockWriter(args []string) (*dataLock, error) {
+// writer's lock for command (see lockDataDir).
+func (e *env) lockWriter(command string) (*dataLock, error) {
 	if err := os.MkdirAll(e.dataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	return lockDataDir(e.dataDir, args)
+	return lockDataDir(e.dataDir, command)
 }
 
 func indexPath(dataDir string) string { return dataDir + string(os.PathSeparator) + "index.db" }

@@ -152,7 +152,7 @@ func cmdRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 
-	lock, err := e.lockWriter(append([]string{"spanrec", "record"}, args...))
+	lock, err := e.lockWriter("spanrec record")
 	if err != nil {
 		return err
 	}

@@ -31,7 +31,7 @@ const shipLockPoll = time.Second
 // which may hold a password). When another process holds it, it returns a
 // nil lock and what that process recorded.
 func lockShipping(dataDir, command string) (*dataLock, lockInfo, error) {
-	l, who, err := tryLockFile(filepath.Join(dataDir, ShipLockFile), []string{command})
+	l, who, err := tryLockFile(filepath.Join(dataDir, ShipLockFile), command)
 	if err != nil {
 		return nil, lockInfo{}, fmt.Errorf("shipping lock of %s: %w", dataDir, err)
 	}
