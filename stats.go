@@ -3,6 +3,7 @@ package spanrec
 import (
 	"context"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -74,19 +75,21 @@ type StatsQuery struct {
 }
 
 // TalkerCounts is what TopTalkers asks of an index that keeps per-hour
-// call counts by number: the exact figures of parts of a range [From, To)
-// whose whole hours are kept per number (hours of them) and whose edges
-// (the partial hours) are counted from the calls.
+// and per-day call counts by number: the exact figures of the parts of a
+// range (StatsSplit) whose whole hours and days are kept per number and
+// whose edges (the partial hours) are counted from the calls.
 type TalkerCounts interface {
 	// Edges returns the talkers of the calls of the edges, all of them.
 	Edges(ctx context.Context) (map[string]*Talker, error)
-	// TopOfHour returns up to k numbers of the i-th whole hour (from 0),
-	// the most calls first.
-	TopOfHour(ctx context.Context, i, k int) ([]string, error)
-	// Hours returns the talkers of the whole hours among numbers.
-	Hours(ctx context.Context, numbers []string) (map[string]*Talker, error)
+	// TopOf returns up to k numbers of the whole day (day true) or hour
+	// that starts at start, the most calls first.
+	TopOf(ctx context.Context, day bool, start int64, k int) ([]string, error)
+	// Whole returns the talkers of the whole hours and days among
+	// numbers.
+	Whole(ctx context.Context, numbers []string) (map[string]*Talker, error)
 	// AtLeast returns the numbers with at least calls calls in some whole
-	// hour, or more = true (and no numbers) if there are more than max.
+	// hour or day, or more = true (and no numbers) if there are more than
+	// max.
 	AtLeast(ctx context.Context, calls, max int) (numbers []string, more bool, err error)
 	// All returns every number of the range with its figures, ordered and
 	// cut as CallStats.Talkers is: the fallback, counted from the calls.
@@ -97,29 +100,36 @@ type TalkerCounts interface {
 // it falls back to counting every call of the range.
 const maxTalkerCandidates = 20_000
 
-// TopTalkers returns the top talkers of a range (CallStats.Talkers: most
-// calls first, then by number, at most top) from per-hour counts without
-// summing every number's hours: a number in the true top has at least the
-// calls L of the top-th of some numbers counted exactly (the seeds: the
-// top of the first and last whole hours and of the edges), so at least
-// L/(hours+1) calls in one of the hours or in the edges; only the numbers
-// that have are summed. The result is the exact one, as counting every
-// call would give; where the calls are spread too thin for the bound to
-// cut (more than 20 000 candidates) it counts every call.
-func TopTalkers(ctx context.Context, c TalkerCounts, hours, top int) ([]Talker, error) {
+// TopTalkers returns the top talkers of the range s (CallStats.Talkers:
+// most calls first, then by number, at most top) from per-hour and per-day
+// counts without summing every number's hours and days: a number in the
+// true top has at least the calls L of the top-th of some numbers counted
+// exactly (the seeds: the top of the first and last whole days, or hours
+// if there are no whole days, and of the edges), so at least L/parts calls
+// in one of the whole hours, whole days or the edges (parts of them in
+// all); only the numbers that have are summed. The result is the exact
+// one, as counting every call would give; where the calls are spread too
+// thin for the bound to cut (more than 20 000 candidates) it counts every
+// call.
+func TopTalkers(ctx context.Context, c TalkerCounts, s StatsSplit, top int) ([]Talker, error) {
 	edges, err := c.Edges(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if hours == 0 {
+	hours, days := s.HourStarts(), s.DayStarts()
+	if len(hours)+len(days) == 0 {
 		return rankTalkers(edges, top), nil
 	}
 	seeds := map[string]bool{}
 	for _, t := range rankTalkers(edges, top) {
 		seeds[t.Number] = true
 	}
-	for _, i := range []int{0, hours - 1} {
-		ns, err := c.TopOfHour(ctx, i, top)
+	first, day := hours, false
+	if len(days) > 0 {
+		first, day = days, true
+	}
+	for _, start := range []int64{first[0], first[len(first)-1]} {
+		ns, err := c.TopOf(ctx, day, start, top)
 		if err != nil {
 			return nil, err
 		}
@@ -128,7 +138,7 @@ func TopTalkers(ctx context.Context, c TalkerCounts, hours, top int) ([]Talker, 
 		}
 	}
 	exact := func(numbers []string) (map[string]*Talker, error) {
-		m, err := c.Hours(ctx, numbers)
+		m, err := c.Whole(ctx, numbers)
 		if err != nil {
 			return nil, err
 		}
@@ -157,7 +167,7 @@ func TopTalkers(ctx context.Context, c TalkerCounts, hours, top int) ([]Talker, 
 		return c.All(ctx, top)
 	}
 	bound := ranked[len(ranked)-1].Calls
-	parts := hours
+	parts := len(hours) + len(days)
 	if len(edges) > 0 {
 		parts++
 	}
@@ -227,4 +237,95 @@ func HourSplit(from, to, width int64) (lo, hi int64, aligned bool) {
 		lo, hi = to, to
 	}
 	return lo, hi, floor(from) == from && width%HourNS == 0
+}
+
+// DayNS is the width, in nanoseconds, of the per-day aggregates both
+// index backends keep for the dashboard (UTC days, which have no DST).
+const DayNS = 24 * HourNS
+
+// StatsSplit is where the index backends read each part of a dashboard
+// range [From, To) from, all in nanoseconds since the epoch: the partial
+// hours at its edges, [From, Lo) and [Hi, To), from the calls; the whole
+// UTC days [DayLo, DayHi) from the per-day aggregates; the whole hours
+// around them, [Lo, DayLo) and [DayHi, Hi), from the per-hour ones.
+// Without a whole day DayLo = DayHi = Hi. Aligned says whether buckets of
+// the query's width starting at From are made of whole hours.
+type StatsSplit struct {
+	From, To     int64
+	Lo, Hi       int64
+	DayLo, DayHi int64
+	Aligned      bool
+	// [spanLo, spanHi] holds every call's start (Within): the whole
+	// hours and days outside hold none. spanHi < spanLo: no calls.
+	spanLo, spanHi int64
+	spanned        bool
+}
+
+// Within returns s whose HourStarts and DayStarts leave out the whole
+// hours and days without a call because they end before first or start
+// after last (the index's first and last starts, zero if it has no
+// calls): what spanrec.TopTalkers divides its bound by.
+func (s StatsSplit) Within(first, last time.Time) StatsSplit {
+	s.spanned = true
+	if first.IsZero() || last.IsZero() {
+		s.spanLo, s.spanHi = 0, -1
+		return s
+	}
+	s.spanLo, s.spanHi = first.UnixNano(), last.UnixNano()
+	return s
+}
+
+// holds says whether the part [start, start+width) may hold calls.
+func (s StatsSplit) holds(start, width int64) bool {
+	return !s.spanned || (s.spanLo <= s.spanHi && start <= s.spanHi && start+width > s.spanLo)
+}
+
+// SplitStats splits the range [from, to) of buckets of width (ns).
+func SplitStats(from, to, width int64) StatsSplit {
+	lo, hi, aligned := HourSplit(from, to, width)
+	s := StatsSplit{From: from, To: to, Lo: lo, Hi: hi, DayLo: hi, DayHi: hi, Aligned: aligned}
+	if lo < math.MinInt64+DayNS || lo > math.MaxInt64-DayNS {
+		return s // times nobody stores: no whole days
+	}
+	dlo := lo - ((lo%DayNS)+DayNS)%DayNS
+	if dlo < lo {
+		dlo += DayNS
+	}
+	dhi := hi - ((hi%DayNS)+DayNS)%DayNS
+	if dlo < dhi {
+		s.DayLo, s.DayHi = dlo, dhi
+	}
+	return s
+}
+
+// HourRanges returns the ranges of whole hours read from the per-hour
+// aggregates: [Lo, DayLo) and [DayHi, Hi), either possibly empty.
+func (s StatsSplit) HourRanges() [2][2]int64 {
+	return [2][2]int64{{s.Lo, s.DayLo}, {s.DayHi, s.Hi}}
+}
+
+// HourStarts returns the start of each whole hour of HourRanges (that
+// may hold calls, after Within).
+func (s StatsSplit) HourStarts() []int64 {
+	var l []int64
+	for _, r := range s.HourRanges() {
+		for h := r[0]; h < r[1]; h += HourNS {
+			if s.holds(h, HourNS) {
+				l = append(l, h)
+			}
+		}
+	}
+	return l
+}
+
+// DayStarts returns the start of each whole day [DayLo, DayHi) (that may
+// hold calls, after Within).
+func (s StatsSplit) DayStarts() []int64 {
+	var l []int64
+	for d := s.DayLo; d < s.DayHi; d += DayNS {
+		if s.holds(d, DayNS) {
+			l = append(l, d)
+		}
+	}
+	return l
 }

@@ -206,7 +206,10 @@ func bucketCall(set string, i int, sensor string) *spanrec.Call {
 
 // bucketQueries are the ranges the buckets are checked on: whole hours
 // per hour, days per day, edges that are not on the hour (per hour and
-// per 20 minutes), a range inside one hour, and a short top list.
+// per 20 minutes), a range inside one hour, a short top list, and ranges
+// with whole UTC days between whole and partial hours (30 days per day,
+// three days from 13:00, a day and a half from 05:17, a day and a minute
+// on each side).
 func bucketQueries() []spanrec.StatsQuery {
 	base := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	return []spanrec.StatsQuery{
@@ -220,6 +223,14 @@ func bucketQueries() []spanrec.StatsQuery {
 		{From: base.Add(2 * time.Hour), To: base.Add(50*time.Hour - time.Nanosecond), Bucket: 2 * time.Hour, Top: 100},
 		{From: base.Add(7*time.Hour + time.Minute), To: base.Add(7*time.Hour + 59*time.Minute), Bucket: time.Hour, Top: 100},
 		{From: base.Add(-time.Hour), To: base.Add(time.Hour), Bucket: time.Hour, Top: 100},
+		// Whole UTC days (per-day aggregates) with whole hours and
+		// partial hours around them.
+		{From: base.Add(5*time.Hour + 17*time.Minute), To: base.Add(62*time.Hour + 3*time.Minute), Bucket: time.Hour, Top: 5},
+		{From: base.Add(13 * time.Hour), To: base.Add(85 * time.Hour), Bucket: time.Hour, Top: 3},
+		{From: base.Add(-10 * 24 * time.Hour), To: base.Add(20 * 24 * time.Hour), Bucket: 24 * time.Hour, Top: 4},
+		{From: base.Add(24 * time.Hour), To: base.Add(48 * time.Hour), Bucket: 20 * time.Minute, Top: 2},
+		{From: base, To: base.Add(48*time.Hour + 30*time.Minute), Bucket: time.Hour, Top: 10},
+		{From: base.Add(23*time.Hour + 59*time.Minute), To: base.Add(48*time.Hour + time.Minute), Bucket: time.Hour, Top: 1},
 	}
 }
 

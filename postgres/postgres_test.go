@@ -433,7 +433,7 @@ func TestCallCounts(t *testing.T) {
 
 // TestStatsRebuild checks that spanrec_stats_rebuild, which the bulk load
 // of BenchmarkUISearch runs after inserting with the triggers off, counts
-// the same per-hour aggregates as the triggers kept call by call,
+// the same per-hour and per-day aggregates as the triggers kept call by call,
 // replacement and deletion.
 func TestStatsRebuild(t *testing.T) {
 	ctx := context.Background()
@@ -472,6 +472,8 @@ func TestStatsRebuild(t *testing.T) {
 			`SELECT * FROM stats_hours WHERE calls <> 0 OR streams <> 0 ORDER BY hour_ns, sensor`,
 			`SELECT * FROM stats_hosts WHERE streams <> 0 ORDER BY hour_ns, sensor, host`,
 			`SELECT * FROM stats_numbers WHERE calls <> 0 ORDER BY number, hour_ns`,
+			`SELECT * FROM stats_host_days WHERE streams <> 0 ORDER BY day_ns, sensor, host`,
+			`SELECT * FROM stats_number_days WHERE calls <> 0 ORDER BY number, day_ns`,
 		} {
 			rows, err := conn.Query(ctx, q)
 			if err != nil {

@@ -158,7 +158,7 @@ func generateCalls(ctx context.Context, b *testing.B, u string, n int) error {
 	}
 	step("streams inserted")
 	// The triggers that keep call_counts and the dashboard's per-hour
-	// aggregates did not fire (replica mode).
+	// and per-day aggregates did not fire (replica mode).
 	if _, err := conn.Exec(ctx, `INSERT INTO call_counts (sensor, calls) SELECT sensor, count(*) FROM calls GROUP BY sensor`); err != nil {
 		return err
 	}
@@ -172,7 +172,7 @@ func generateCalls(ctx context.Context, b *testing.B, u string, n int) error {
 		}
 	}
 	step("indexes built")
-	if _, err := conn.Exec(ctx, `VACUUM ANALYZE calls, streams, stats_hours, stats_hosts, stats_numbers`); err != nil {
+	if _, err := conn.Exec(ctx, `VACUUM ANALYZE calls, streams, stats_hours, stats_hosts, stats_numbers, stats_host_days, stats_number_days`); err != nil {
 		return err
 	}
 	step("VACUUM ANALYZE")

@@ -29,9 +29,11 @@ func hostOf(c string) string {
 // and by sensor, and the numbers in the most calls. The whole hours of the
 // range are read from the per-hour aggregates that migration 0011's
 // triggers keep (per-bucket counts too when the buckets are whole hours),
-// the rest from the calls and streams: the figures are those of the calls
-// themselves. The top talkers come from the per-hour counts of each number
-// (migration 0013) through spanrec.TopTalkers, exact too. It returns an
+// the whole UTC days of the loss by host and of the top talkers from their
+// per-day sums (migration 0015), the rest from the calls and streams
+// (spanrec.SplitStats): the figures are those of the calls themselves. The
+// top talkers come from the per-hour and per-day counts of each number
+// (migrations 0013, 0015) through spanrec.TopTalkers, exact too. It returns an
 // error of kind EINVALID for an empty range, a bucket that is not positive,
 // more than 10 000 buckets, or a Top out of 1..100.
 func (db *DB) Stats(ctx context.Context, q spanrec.StatsQuery) (*spanrec.CallStats, error) {
@@ -51,7 +53,10 @@ func (db *DB) Stats(ctx context.Context, q spanrec.StatsQuery) (*spanrec.CallSta
 	// Whole hours [lo, hi) are read from the aggregates of migration 0011,
 	// the partial hours at the edges, [from, lo) and [hi, to), from the
 	// calls; each figure is the sum of the two.
-	lo, hi, aligned := spanrec.HourSplit(from, to, width)
+	// The whole days [DayLo, DayHi) of the host and number figures come
+	// from the per-day sums of migration 0015.
+	split := spanrec.SplitStats(from, to, width)
+	lo, hi, aligned := split.Lo, split.Hi, split.Aligned
 	edges := []int64{from, lo, hi, to}
 	// One snapshot: every figure sees the same index.
 	err := db.readTx(ctx, func(tx pgx.Tx) error {
@@ -144,15 +149,19 @@ func (db *DB) Stats(ctx context.Context, q spanrec.StatsQuery) (*spanrec.CallSta
 		// Loss by host and by sensor: the hours' sums and the edges'
 		// streams grouped together, so that the order and the limit are
 		// those of the whole range.
-		lossQuery := func(hourTable, hourKey, rawKey string) string {
-			return `SELECT k, sum(n)::bigint, sum(p)::bigint, sum(l)::bigint FROM (
-				SELECT ` + hourKey + ` AS k, streams AS n, packets AS p, lost AS l FROM ` + hourTable + ` WHERE hour_ns >= $1 AND hour_ns < $2
+		lossQuery := func(aggregates, rawKey string) string {
+			return `SELECT k, sum(n)::bigint, sum(p)::bigint, sum(l)::bigint FROM (` + aggregates + `
 				UNION ALL SELECT ` + rawKey + `, 1, s.packets, s.lost FROM streams s JOIN calls c ON c.id = s.call_id WHERE c.start_ns >= $3 AND c.start_ns < $1
 				UNION ALL SELECT ` + rawKey + `, 1, s.packets, s.lost FROM streams s JOIN calls c ON c.id = s.call_id WHERE c.start_ns >= $2 AND c.start_ns < $4
 			) AS t GROUP BY k HAVING sum(n) > 0 ORDER BY sum(l) DESC, sum(p) DESC, k LIMIT $5`
 		}
-		lossArgs := []any{lo, hi, from, to, q.Top}
-		err = eachRow(ctx, tx, lossQuery("stats_hosts", "host", hostOf("s.src")), lossArgs, func(rows pgx.Rows) error {
+		// Hosts: the days' rows (summed over the sensors) and the hours'
+		// around them.
+		hours := split.HourRanges()
+		hostAggregates := `SELECT host AS k, streams AS n, packets AS p, lost AS l FROM stats_hosts WHERE hour_ns >= $1 AND hour_ns < $6
+			UNION ALL SELECT host, streams, packets, lost FROM stats_host_days WHERE day_ns >= $6 AND day_ns < $7
+			UNION ALL SELECT host, streams, packets, lost FROM stats_hosts WHERE hour_ns >= $7 AND hour_ns < $2`
+		err = eachRow(ctx, tx, lossQuery(hostAggregates, hostOf("s.src")), []any{lo, hi, from, to, q.Top, hours[0][1], hours[1][0]}, func(rows pgx.Rows) error {
 			var h spanrec.HostLoss
 			if err := rows.Scan(&h.Host, &h.Streams, &h.Packets, &h.Lost); err != nil {
 				return err
@@ -163,7 +172,8 @@ func (db *DB) Stats(ctx context.Context, q spanrec.StatsQuery) (*spanrec.CallSta
 		if err != nil {
 			return fmt.Errorf("loss: %w", err)
 		}
-		err = eachRow(ctx, tx, lossQuery("stats_hours", "sensor", "c.sensor"), lossArgs, func(rows pgx.Rows) error {
+		sensorAggregates := `SELECT sensor AS k, streams AS n, packets AS p, lost AS l FROM stats_hours WHERE hour_ns >= $1 AND hour_ns < $2`
+		err = eachRow(ctx, tx, lossQuery(sensorAggregates, "c.sensor"), []any{lo, hi, from, to, q.Top}, func(rows pgx.Rows) error {
 			var h spanrec.HostLoss
 			if err := rows.Scan(&h.Host, &h.Streams, &h.Packets, &h.Lost); err != nil {
 				return err
@@ -175,8 +185,8 @@ func (db *DB) Stats(ctx context.Context, q spanrec.StatsQuery) (*spanrec.CallSta
 			return fmt.Errorf("loss by sensor: %w", err)
 		}
 
-		tc := &talkerCounts{tx: tx, from: from, to: to, lo: lo, hi: hi}
-		if st.Talkers, err = spanrec.TopTalkers(ctx, tc, int((hi-lo)/hourNS), q.Top); err != nil {
+		tc := &talkerCounts{tx: tx, s: split.Within(st.First, st.Last)}
+		if st.Talkers, err = spanrec.TopTalkers(ctx, tc, tc.s, q.Top); err != nil {
 			return fmt.Errorf("talkers: %w", err)
 		}
 		return nil
@@ -186,9 +196,6 @@ func (db *DB) Stats(ctx context.Context, q spanrec.StatsQuery) (*spanrec.CallSta
 	}
 	return st, nil
 }
-
-// hourNS is the width of the aggregates of migration 0011.
-const hourNS = spanrec.HourNS
 
 // eachRow runs query and calls fn for each of its rows.
 func eachRow(ctx context.Context, tx pgx.Tx, query string, args []any, fn func(pgx.Rows) error) error {
@@ -206,11 +213,11 @@ func eachRow(ctx context.Context, tx pgx.Tx, query string, args []any, fn func(p
 }
 
 // talkerCounts gives spanrec.TopTalkers the figures of the numbers: whole
-// hours [lo, hi) from the per-hour counts of migration 0013, the edges of
-// [from, to) from the calls.
+// hours from the per-hour counts of migration 0013, whole days from the
+// per-day sums of migration 0015, the edges from the calls.
 type talkerCounts struct {
-	tx               pgx.Tx
-	from, to, lo, hi int64
+	tx pgx.Tx
+	s  spanrec.StatsSplit
 }
 
 // talkersIn is the query of the talkers of the calls in [$2, $3) and
@@ -249,27 +256,37 @@ func (c *talkerCounts) talkers(ctx context.Context, query string, args []any) (m
 }
 
 func (c *talkerCounts) Edges(ctx context.Context) (map[string]*spanrec.Talker, error) {
-	return c.talkers(ctx, talkersIn, []any{string(spanrec.Answered), c.from, c.lo, c.hi, c.to})
+	return c.talkers(ctx, talkersIn, []any{string(spanrec.Answered), c.s.From, c.s.Lo, c.s.Hi, c.s.To})
 }
 
-func (c *talkerCounts) TopOfHour(ctx context.Context, i, k int) ([]string, error) {
-	rows, err := c.tx.Query(ctx, `SELECT number FROM stats_numbers WHERE hour_ns = $1 ORDER BY calls DESC LIMIT $2`, c.lo+int64(i)*hourNS, k)
+func (c *talkerCounts) TopOf(ctx context.Context, day bool, start int64, k int) ([]string, error) {
+	q := `SELECT number FROM stats_numbers WHERE hour_ns = $1 ORDER BY calls DESC LIMIT $2`
+	if day {
+		q = `SELECT number FROM stats_number_days WHERE day_ns = $1 ORDER BY calls DESC LIMIT $2`
+	}
+	rows, err := c.tx.Query(ctx, q, start, k)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
-func (c *talkerCounts) Hours(ctx context.Context, numbers []string) (map[string]*spanrec.Talker, error) {
-	return c.talkers(ctx, `SELECT number, sum(calls)::bigint, sum(answered)::bigint, sum(talk_ns)::bigint FROM stats_numbers
-		WHERE number = ANY ($1) AND hour_ns >= $2 AND hour_ns < $3 GROUP BY number`, []any{numbers, c.lo, c.hi})
+func (c *talkerCounts) Whole(ctx context.Context, numbers []string) (map[string]*spanrec.Talker, error) {
+	hours := c.s.HourRanges()
+	// A range of each number's primary key a part: hours before the
+	// days, the days, hours after.
+	return c.talkers(ctx, `SELECT number, sum(calls)::bigint, sum(answered)::bigint, sum(talk_ns)::bigint FROM (
+			SELECT number, calls, answered, talk_ns FROM stats_numbers WHERE number = ANY ($1) AND hour_ns >= $2 AND hour_ns < $3
+			UNION ALL SELECT number, calls, answered, talk_ns FROM stats_number_days WHERE number = ANY ($1) AND day_ns >= $4 AND day_ns < $5
+			UNION ALL SELECT number, calls, answered, talk_ns FROM stats_numbers WHERE number = ANY ($1) AND hour_ns >= $6 AND hour_ns < $7
+		) AS t GROUP BY number`, []any{numbers, hours[0][0], hours[0][1], c.s.DayLo, c.s.DayHi, hours[1][0], hours[1][1]})
 }
 
 func (c *talkerCounts) AtLeast(ctx context.Context, calls, max int) ([]string, bool, error) {
-	// One range of (hour_ns, calls) per hour.
-	rows, err := c.tx.Query(ctx, `SELECT DISTINCT number FROM stats_numbers
-		WHERE hour_ns = ANY (ARRAY(SELECT generate_series($1::bigint, $2::bigint - 1, $3::bigint))) AND calls >= $4 LIMIT $5`,
-		c.lo, c.hi, hourNS, calls, max+1)
+	// One range of (hour_ns, calls) per hour, of (day_ns, calls) per day.
+	rows, err := c.tx.Query(ctx, `SELECT number FROM stats_numbers WHERE hour_ns = ANY ($1) AND calls >= $3
+		UNION SELECT number FROM stats_number_days WHERE day_ns = ANY ($2) AND calls >= $3 LIMIT $4`,
+		c.s.HourStarts(), c.s.DayStarts(), calls, max+1)
 	if err != nil {
 		return nil, false, err
 	}
@@ -281,7 +298,7 @@ func (c *talkerCounts) AtLeast(ctx context.Context, calls, max int) ([]string, b
 }
 
 func (c *talkerCounts) All(ctx context.Context, top int) ([]spanrec.Talker, error) {
-	m, err := c.talkers(ctx, talkersIn, []any{string(spanrec.Answered), c.from, c.to, c.to, c.to})
+	m, err := c.talkers(ctx, talkersIn, []any{string(spanrec.Answered), c.s.From, c.s.To, c.s.To, c.s.To})
 	if err != nil {
 		return nil, err
 	}

@@ -65,10 +65,12 @@ func rowsOf(t *testing.T, path string) map[string][]string {
 		"outbox":         `SELECT call_id, end_ns FROM outbox ORDER BY call_id`, // queued_ns: the time
 		// What triggers keep: the dashboard's aggregates, and the
 		// numbers' trigrams (by the calls they find).
-		"stats_hours":   `SELECT * FROM stats_hours ORDER BY hour_ns, sensor`,
-		"stats_hosts":   `SELECT * FROM stats_hosts ORDER BY hour_ns, host`,
-		"stats_numbers": `SELECT * FROM stats_numbers ORDER BY number, hour_ns`,
-		"calls_number":  `SELECT id FROM calls WHERE rowid IN (SELECT rowid FROM calls_number WHERE calls_number MATCH '"301000"') ORDER BY id`,
+		"stats_hours":       `SELECT * FROM stats_hours ORDER BY hour_ns, sensor`,
+		"stats_hosts":       `SELECT * FROM stats_hosts ORDER BY hour_ns, host`,
+		"stats_numbers":     `SELECT * FROM stats_numbers ORDER BY number, hour_ns`,
+		"stats_host_days":   `SELECT * FROM stats_host_days ORDER BY day_ns, host`,
+		"stats_number_days": `SELECT * FROM stats_number_days ORDER BY number, day_ns`,
+		"calls_number":      `SELECT id FROM calls WHERE rowid IN (SELECT rowid FROM calls_number WHERE calls_number MATCH '"301000"') ORDER BY id`,
 	} {
 		rows, err := db.Query(q)
 		if err != nil {

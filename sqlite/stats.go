@@ -27,10 +27,12 @@ func hostOf(c string) string {
 // histogram of their streams, RTP loss by sending host and by sensor, and
 // the numbers in the most calls. The whole hours of the range are read from
 // the per-hour aggregates that migration 0017's triggers keep (per-bucket
-// counts too when the buckets are whole hours), the rest from the calls and
-// streams: the figures are those of the calls themselves. The top talkers
-// come from the per-hour counts of each number (migration 0020) through
-// spanrec.TopTalkers, exact too. It returns an error of kind EINVALID for
+// counts too when the buckets are whole hours), the whole UTC days of the
+// loss by host and of the top talkers from their per-day sums (migration
+// 0022), the rest from the calls and streams (spanrec.SplitStats): the
+// figures are those of the calls themselves. The top talkers come from the
+// per-hour and per-day counts of each number (migrations 0020, 0022)
+// through spanrec.TopTalkers, exact too. It returns an error of kind EINVALID for
 // an empty range, a bucket that is not positive, more than 10 000 buckets,
 // or a Top out of 1..100.
 func (db *DB) Stats(ctx context.Context, q spanrec.StatsQuery) (*spanrec.CallStats, error) {
@@ -57,7 +59,10 @@ func (db *DB) Stats(ctx context.Context, q spanrec.StatsQuery) (*spanrec.CallSta
 	// Whole hours [lo, hi) are read from the aggregates of migration 0017,
 	// the partial hours at the edges, [from, lo) and [hi, to), from the
 	// calls; each figure is the sum of the two.
-	lo, hi, aligned := spanrec.HourSplit(from, to, width)
+	// The whole days [dlo, dhi) of the host and number figures come from
+	// the per-day sums of migration 0022.
+	split := spanrec.SplitStats(from, to, width)
+	lo, hi, aligned := split.Lo, split.Hi, split.Aligned
 	edges := []int64{from, lo, hi, to}
 
 	var first, last sql.NullInt64
@@ -141,15 +146,18 @@ func (db *DB) Stats(ctx context.Context, q spanrec.StatsQuery) (*spanrec.CallSta
 	// grouped together, so that the order and the limit are those of the
 	// whole range.
 	rawStreams := ` FROM streams s JOIN calls c ON c.id = s.call_id WHERE` + inRange
-	lossQuery := func(hourTable, hourKey, rawKey string) string {
-		return `SELECT k, sum(n), sum(p), sum(l) FROM (
-			SELECT ` + hourKey + ` AS k, streams AS n, packets AS p, lost AS l FROM ` + hourTable + ` WHERE hour_ns >= ? AND hour_ns < ?
+	hours := split.HourRanges()
+	lossQuery := func(aggregates, rawKey string) string {
+		return `SELECT k, sum(n), sum(p), sum(l) FROM (` + aggregates + `
 			UNION ALL SELECT ` + rawKey + `, 1, s.packets, s.lost` + rawStreams + `
 			UNION ALL SELECT ` + rawKey + `, 1, s.packets, s.lost` + rawStreams + `
 		) GROUP BY k HAVING sum(n) > 0 ORDER BY sum(l) DESC, sum(p) DESC, k LIMIT ?`
 	}
-	lossArgs := []any{lo, hi, from, lo, hi, to, q.Top}
-	err = eachRow(ctx, tx, lossQuery("stats_hosts", "host", hostOf("s.src")), lossArgs, func(rows *sql.Rows) error {
+	hostAggregates := `SELECT host AS k, streams AS n, packets AS p, lost AS l FROM stats_hosts WHERE hour_ns >= ? AND hour_ns < ?
+		UNION ALL SELECT host, streams, packets, lost FROM stats_hosts WHERE hour_ns >= ? AND hour_ns < ?
+		UNION ALL SELECT host, streams, packets, lost FROM stats_host_days WHERE day_ns >= ? AND day_ns < ?`
+	lossArgs := []any{hours[0][0], hours[0][1], hours[1][0], hours[1][1], split.DayLo, split.DayHi, from, lo, hi, to, q.Top}
+	err = eachRow(ctx, tx, lossQuery(hostAggregates, hostOf("s.src")), lossArgs, func(rows *sql.Rows) error {
 		var h spanrec.HostLoss
 		if err := rows.Scan(&h.Host, &h.Streams, &h.Packets, &h.Lost); err != nil {
 			return err
@@ -160,7 +168,8 @@ func (db *DB) Stats(ctx context.Context, q spanrec.StatsQuery) (*spanrec.CallSta
 	if err != nil {
 		return nil, fmt.Errorf("index: stats: loss: %w", err)
 	}
-	err = eachRow(ctx, tx, lossQuery("stats_hours", "sensor", "c.sensor"), lossArgs, func(rows *sql.Rows) error {
+	sensorAggregates := `SELECT sensor AS k, streams AS n, packets AS p, lost AS l FROM stats_hours WHERE hour_ns >= ? AND hour_ns < ?`
+	err = eachRow(ctx, tx, lossQuery(sensorAggregates, "c.sensor"), []any{lo, hi, from, lo, hi, to, q.Top}, func(rows *sql.Rows) error {
 		var h spanrec.HostLoss
 		if err := rows.Scan(&h.Host, &h.Streams, &h.Packets, &h.Lost); err != nil {
 			return err
@@ -172,15 +181,12 @@ func (db *DB) Stats(ctx context.Context, q spanrec.StatsQuery) (*spanrec.CallSta
 		return nil, fmt.Errorf("index: stats: loss by sensor: %w", err)
 	}
 
-	tc := &talkerCounts{ctx: ctx, tx: tx, from: from, to: to, lo: lo, hi: hi}
-	if st.Talkers, err = spanrec.TopTalkers(ctx, tc, int((hi-lo)/hourNS), q.Top); err != nil {
+	tc := &talkerCounts{tx: tx, s: split.Within(st.First, st.Last)}
+	if st.Talkers, err = spanrec.TopTalkers(ctx, tc, tc.s, q.Top); err != nil {
 		return nil, fmt.Errorf("index: stats: talkers: %w", err)
 	}
 	return st, nil
 }
-
-// hourNS is the width of the aggregates of migration 0017.
-const hourNS = spanrec.HourNS
 
 // eachRow runs query and calls fn for each of its rows.
 func eachRow(ctx context.Context, tx *sql.Tx, query string, args []any, fn func(*sql.Rows) error) error {
@@ -198,12 +204,11 @@ func eachRow(ctx context.Context, tx *sql.Tx, query string, args []any, fn func(
 }
 
 // talkerCounts gives spanrec.TopTalkers the figures of the numbers: whole
-// hours [lo, hi) from the per-hour counts of migration 0020, the edges of
-// [from, to) from the calls.
+// hours from the per-hour counts of migration 0020, whole days from the
+// per-day sums of migration 0022, the edges from the calls.
 type talkerCounts struct {
-	ctx              context.Context
-	tx               *sql.Tx
-	from, to, lo, hi int64
+	tx *sql.Tx
+	s  spanrec.StatsSplit
 }
 
 // talkersOf is the query of the talkers of the calls in ranges [?, ?)
@@ -237,7 +242,8 @@ func scanTalker(rows *sql.Rows) (*spanrec.Talker, error) {
 
 func (c *talkerCounts) Edges(ctx context.Context) (map[string]*spanrec.Talker, error) {
 	m := map[string]*spanrec.Talker{}
-	args := []any{string(spanrec.Answered), c.from, c.lo, c.from, c.lo, c.hi, c.to, c.hi, c.to}
+	s := c.s
+	args := []any{string(spanrec.Answered), s.From, s.Lo, s.From, s.Lo, s.Hi, s.To, s.Hi, s.To}
 	err := eachRow(ctx, c.tx, talkersOf(2), args, func(rows *sql.Rows) error {
 		t, err := scanTalker(rows)
 		if err == nil {
@@ -248,26 +254,40 @@ func (c *talkerCounts) Edges(ctx context.Context) (map[string]*spanrec.Talker, e
 	return m, err
 }
 
-func (c *talkerCounts) TopOfHour(ctx context.Context, i, k int) ([]string, error) {
+// strings returns the rows of query, a column of text each.
+func (c *talkerCounts) strings(ctx context.Context, query string, args ...any) ([]string, error) {
 	var ns []string
-	err := eachRow(ctx, c.tx, `SELECT number FROM stats_numbers WHERE hour_ns = ? ORDER BY calls DESC LIMIT ?`,
-		[]any{c.lo + int64(i)*hourNS, k}, func(rows *sql.Rows) error {
-			var n string
-			ns = append(ns, n)
-			return rows.Scan(&ns[len(ns)-1])
-		})
+	err := eachRow(ctx, c.tx, query, args, func(rows *sql.Rows) error {
+		var n string
+		ns = append(ns, n)
+		return rows.Scan(&ns[len(ns)-1])
+	})
 	return ns, err
 }
 
-func (c *talkerCounts) Hours(ctx context.Context, numbers []string) (map[string]*spanrec.Talker, error) {
+func (c *talkerCounts) TopOf(ctx context.Context, day bool, start int64, k int) ([]string, error) {
+	if day {
+		return c.strings(ctx, `SELECT number FROM stats_number_days WHERE day_ns = ? ORDER BY calls DESC LIMIT ?`, start, k)
+	}
+	return c.strings(ctx, `SELECT number FROM stats_numbers WHERE hour_ns = ? ORDER BY calls DESC LIMIT ?`, start, k)
+}
+
+func (c *talkerCounts) Whole(ctx context.Context, numbers []string) (map[string]*spanrec.Talker, error) {
 	list, err := json.Marshal(numbers)
 	if err != nil {
 		return nil, err
 	}
+	hours := c.s.HourRanges()
 	m := map[string]*spanrec.Talker{}
-	err = eachRow(ctx, c.tx, `SELECT number, sum(calls), sum(answered), sum(talk_ns) FROM stats_numbers
-		WHERE number IN (SELECT value FROM json_each(?)) AND hour_ns >= ? AND hour_ns < ? GROUP BY number`,
-		[]any{string(list), c.lo, c.hi}, func(rows *sql.Rows) error {
+	// A range of each number's primary key a part: hours before the
+	// days, the days, hours after.
+	err = eachRow(ctx, c.tx, `WITH n(number) AS (SELECT value FROM json_each(?1))
+		SELECT number, sum(calls), sum(answered), sum(talk_ns) FROM (
+			SELECT number, calls, answered, talk_ns FROM stats_numbers WHERE number IN n AND hour_ns >= ?2 AND hour_ns < ?3
+			UNION ALL SELECT number, calls, answered, talk_ns FROM stats_number_days WHERE number IN n AND day_ns >= ?4 AND day_ns < ?5
+			UNION ALL SELECT number, calls, answered, talk_ns FROM stats_numbers WHERE number IN n AND hour_ns >= ?6 AND hour_ns < ?7
+		) GROUP BY number`,
+		[]any{string(list), hours[0][0], hours[0][1], c.s.DayLo, c.s.DayHi, hours[1][0], hours[1][1]}, func(rows *sql.Rows) error {
 			t, err := scanTalker(rows)
 			if err == nil {
 				m[t.Number] = t
@@ -278,15 +298,19 @@ func (c *talkerCounts) Hours(ctx context.Context, numbers []string) (map[string]
 }
 
 func (c *talkerCounts) AtLeast(ctx context.Context, calls, max int) ([]string, bool, error) {
-	var ns []string
-	// One seek per hour into (hour_ns, calls).
-	err := eachRow(ctx, c.tx, `WITH RECURSIVE h(x) AS (SELECT ? UNION ALL SELECT x + ? FROM h WHERE x + ? < ?)
-		SELECT DISTINCT number FROM stats_numbers WHERE hour_ns IN (SELECT x FROM h) AND calls >= ? LIMIT ?`,
-		[]any{c.lo, hourNS, hourNS, c.hi, calls, max + 1}, func(rows *sql.Rows) error {
-			var n string
-			ns = append(ns, n)
-			return rows.Scan(&ns[len(ns)-1])
-		})
+	hours, err := json.Marshal(c.s.HourStarts())
+	if err != nil {
+		return nil, false, err
+	}
+	days, err := json.Marshal(c.s.DayStarts())
+	if err != nil {
+		return nil, false, err
+	}
+	// One seek per hour into (hour_ns, calls), one per day into
+	// (day_ns, calls).
+	ns, err := c.strings(ctx, `SELECT number FROM stats_numbers WHERE hour_ns IN (SELECT value FROM json_each(?1)) AND calls >= ?3
+		UNION SELECT number FROM stats_number_days WHERE day_ns IN (SELECT value FROM json_each(?2)) AND calls >= ?3 LIMIT ?4`,
+		string(hours), string(days), calls, max+1)
 	if len(ns) > max {
 		return nil, true, err
 	}
@@ -296,7 +320,7 @@ func (c *talkerCounts) AtLeast(ctx context.Context, calls, max int) ([]string, b
 func (c *talkerCounts) All(ctx context.Context, top int) ([]spanrec.Talker, error) {
 	var l []spanrec.Talker
 	err := eachRow(ctx, c.tx, talkersOf(1)+` ORDER BY count(*) DESC, number LIMIT ?`,
-		[]any{string(spanrec.Answered), c.from, c.to, c.from, c.to, top}, func(rows *sql.Rows) error {
+		[]any{string(spanrec.Answered), c.s.From, c.s.To, c.s.From, c.s.To, top}, func(rows *sql.Rows) error {
 			t, err := scanTalker(rows)
 			if err == nil {
 				l = append(l, *t)
