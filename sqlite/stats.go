@@ -29,9 +29,9 @@ func hostOf(c string) string {
 // the per-hour aggregates that migration 0017's triggers keep (per-bucket
 // counts too when the buckets are whole hours), the whole UTC days of the
 // loss by host and of the top talkers from their per-day sums (migration
-// 0022), the rest from the calls and streams (spanrec.SplitStats): the
+// 0023), the rest from the calls and streams (spanrec.SplitStats): the
 // figures are those of the calls themselves. The top talkers come from the
-// per-hour and per-day counts of each number (migrations 0020, 0022)
+// per-hour and per-day counts of each number (migrations 0020, 0023)
 // through spanrec.TopTalkers, exact too. It returns an error of kind EINVALID for
 // an empty range, a bucket that is not positive, more than 10 000 buckets,
 // or a Top out of 1..100.
@@ -60,7 +60,7 @@ func (db *DB) Stats(ctx context.Context, q spanrec.StatsQuery) (*spanrec.CallSta
 	// the partial hours at the edges, [from, lo) and [hi, to), from the
 	// calls; each figure is the sum of the two.
 	// The whole days [dlo, dhi) of the host and number figures come from
-	// the per-day sums of migration 0022.
+	// the per-day sums of migration 0023.
 	split := spanrec.SplitStats(from, to, width)
 	lo, hi, aligned := split.Lo, split.Hi, split.Aligned
 	edges := []int64{from, lo, hi, to}
@@ -205,7 +205,7 @@ func eachRow(ctx context.Context, tx *sql.Tx, query string, args []any, fn func(
 
 // talkerCounts gives spanrec.TopTalkers the figures of the numbers: whole
 // hours from the per-hour counts of migration 0020, whole days from the
-// per-day sums of migration 0022, the edges from the calls.
+// per-day sums of migration 0023, the edges from the calls.
 type talkerCounts struct {
 	tx *sql.Tx
 	s  spanrec.StatsSplit

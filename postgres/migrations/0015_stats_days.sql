@@ -1,4 +1,4 @@
--- 0015 (sqlite 0022): the dashboard's per-hour aggregates by host and by
+-- 0015 (sqlite 0023): the dashboard's per-hour aggregates by host and by
 -- number (0011, 0013) summed again per UTC day, so that Stats reads a row
 -- a day (and sensor, for hosts) for the whole days of its range instead of
 -- 24 (docs/PERFORMANCE.md, "Eleventh session: dashboard per-day

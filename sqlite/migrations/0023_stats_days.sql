@@ -1,4 +1,4 @@
--- 0022: the dashboard's per-hour aggregates by host and by number (0017,
+-- 0023: the dashboard's per-hour aggregates by host and by number (0017,
 -- 0020) summed again per UTC day, so that Stats reads a row a day for the
 -- whole days of its range instead of 24 (docs/PERFORMANCE.md, "Eleventh
 -- session: dashboard per-day aggregates"). A day is [d, d + 24 h) of
