@@ -3,6 +3,7 @@ package indextest
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"os"
 	"slices"
 	"strconv"
@@ -65,7 +66,15 @@ const benchTotalCap = 10_000
 // PCMA streams (caller's from 192.0.2.(i mod 250 + 1), callee's from
 // 198.51.100.(i mod 250 + 1)) of 50 packets a second of talk time,
 // (i mod 7)·(i mod 3) lost each, with the call's MOS 1 + (i mod 350)/100;
-// one in 50 has capture loss; sensor-(i mod 4) recorded it.
+// one in 50 has capture loss; sensor-(i mod 4) recorded it. Its caller's
+// user agent is "Yealink SIP-T46S 66.86.0." and i mod 100, its callee's
+// "Asterisk PBX 18." and i mod 20 ".0"; every tenth INVITE has the header
+// field x-account: acct- and i mod 1000; every hundredth call has the tag
+// review and the note "customer asked for a callback" (an index generated
+// before these were may lack them: the searches for them are those whose
+// answer may be empty). The searches for an absent value (a value no call
+// has: the worst case of a filter an index does not serve, which reads
+// every row for its page and its total) must find no call.
 func BenchQueries(b *testing.B, db Searcher, n int) {
 	ctx := context.Background()
 	runs := 20
@@ -74,30 +83,75 @@ func BenchQueries(b *testing.B, db Searcher, n int) {
 	}
 	mid := T0.Add(time.Duration(n/2) * time.Second)
 	yes := true
+	// want: the search must find calls (some), none (an absent value),
+	// or either (data an index generated before may lack).
+	const (
+		some = iota
+		none
+		either
+	)
 	for _, q := range []struct {
 		name string
 		f    spanrec.CallFilter
+		want int
 	}{
-		{"newest", spanrec.CallFilter{}},
-		{"page100", spanrec.CallFilter{Offset: 5000}},
-		{"day", spanrec.CallFilter{Since: mid, Until: mid.Add(24 * time.Hour)}},
-		{"number", spanrec.CallFilter{Number: "12345"}},
-		{"extension", spanrec.CallFilter{Extensions: []string{"2042"}}},
-		{"inbound-answered", spanrec.CallFilter{Direction: spanrec.Inbound, Status: spanrec.Answered}},
-		{"has-loss", spanrec.CallFilter{HasLoss: &yes}},
-		{"sensor", spanrec.CallFilter{Sensor: "sensor-2"}},
-		{"sensor-day", spanrec.CallFilter{Sensor: "sensor-2", Since: mid, Until: mid.Add(24 * time.Hour)}},
-		{"oldest", spanrec.CallFilter{Sort: "start"}},
-		{"longest", spanrec.CallFilter{Sort: spanrec.SortDurationDesc}},
-		{"shortest", spanrec.CallFilter{Sort: "duration"}},
-		{"caller", spanrec.CallFilter{Sort: "caller"}},
-		{"caller-desc", spanrec.CallFilter{Sort: "-caller"}},
-		{"direction", spanrec.CallFilter{Sort: "direction"}},
-		{"direction-desc", spanrec.CallFilter{Sort: "-direction"}},
-		{"status", spanrec.CallFilter{Sort: "status"}},
-		{"hangup-by", spanrec.CallFilter{Sort: "hangup_by"}},
-		{"worst-mos", spanrec.CallFilter{Sort: "mos"}},
-		{"longest-pdd", spanrec.CallFilter{Sort: "-pdd"}},
+		{"newest", spanrec.CallFilter{}, some},
+		{"page100", spanrec.CallFilter{Offset: 5000}, some},
+		{"day", spanrec.CallFilter{Since: mid, Until: mid.Add(24 * time.Hour)}, some},
+		{"number", spanrec.CallFilter{Number: "12345"}, some},
+		{"extension", spanrec.CallFilter{Extensions: []string{"2042"}}, some},
+		{"inbound-answered", spanrec.CallFilter{Direction: spanrec.Inbound, Status: spanrec.Answered}, some},
+		{"has-loss", spanrec.CallFilter{HasLoss: &yes}, some},
+		{"sensor", spanrec.CallFilter{Sensor: "sensor-2"}, some},
+		{"sensor-day", spanrec.CallFilter{Sensor: "sensor-2", Since: mid, Until: mid.Add(24 * time.Hour)}, some},
+		{"oldest", spanrec.CallFilter{Sort: "start"}, some},
+		{"longest", spanrec.CallFilter{Sort: spanrec.SortDurationDesc}, some},
+		{"shortest", spanrec.CallFilter{Sort: "duration"}, some},
+		{"caller", spanrec.CallFilter{Sort: "caller"}, some},
+		{"caller-desc", spanrec.CallFilter{Sort: "-caller"}, some},
+		{"direction", spanrec.CallFilter{Sort: "direction"}, some},
+		{"direction-desc", spanrec.CallFilter{Sort: "-direction"}, some},
+		{"status", spanrec.CallFilter{Sort: "status"}, some},
+		{"hangup-by", spanrec.CallFilter{Sort: "hangup_by"}, some},
+		{"worst-mos", spanrec.CallFilter{Sort: "mos"}, some},
+		{"longest-pdd", spanrec.CallFilter{Sort: "-pdd"}, some},
+		// Every filter of the call list, each with an absent value and,
+		// where the generated calls have one, a common one.
+		{"ua", spanrec.CallFilter{UserAgent: "t46s"}, either},
+		{"ua-rare", spanrec.CallFilter{UserAgent: "PBX 18.7.0"}, either},
+		{"ua-absent", spanrec.CallFilter{UserAgent: "Zoiper 5"}, none},
+		{"ua-short-absent", spanrec.CallFilter{UserAgent: "zq"}, none},
+		{"note", spanrec.CallFilter{NoteText: "CALLBACK"}, either},
+		{"note-absent", spanrec.CallFilter{NoteText: "escalated to legal"}, none},
+		{"note-short-absent", spanrec.CallFilter{NoteText: "zq"}, none},
+		{"tag", spanrec.CallFilter{Tag: "review"}, either},
+		{"tag-absent", spanrec.CallFilter{Tag: "fraud"}, none},
+		{"header", spanrec.CallFilter{HeaderName: "x-account", HeaderValue: "acct-42"}, either},
+		{"header-absent", spanrec.CallFilter{HeaderName: "x-account", HeaderValue: "acct-none"}, none},
+		{"header-wild", spanrec.CallFilter{HeaderName: "x-account", HeaderValue: "acct-1*"}, either},
+		{"header-wild-rare", spanrec.CallFilter{HeaderName: "x-account", HeaderValue: "*-999"}, either},
+		{"header-wild-absent", spanrec.CallFilter{HeaderName: "x-account", HeaderValue: "*none*"}, none},
+		{"call-id", spanrec.CallFilter{SIPCallID: fmt.Sprint("c", n/3)}, some},
+		{"call-id-absent", spanrec.CallFilter{SIPCallID: "absent@example.com"}, none},
+		{"addr-absent", spanrec.CallFilter{Addr: netip.MustParseAddr("203.0.113.9")}, none},
+		{"codec", spanrec.CallFilter{Codec: "pcma"}, some},
+		{"codec-absent", spanrec.CallFilter{Codec: "G729"}, none},
+		{"hangup-unknown", spanrec.CallFilter{HangupBy: "unknown"}, some},
+		{"hangup-absent", spanrec.CallFilter{HangupBy: string(spanrec.HangupCaller)}, none},
+		{"status-code", spanrec.CallFilter{StatusCode: 480}, some},
+		{"status-code-absent", spanrec.CallFilter{StatusCode: 503}, none},
+		{"pdd-range", spanrec.CallFilter{MinPDD: time.Second, MaxPDD: 2 * time.Second}, some},
+		{"pdd-range-rare", spanrec.CallFilter{MinPDD: 4999 * time.Millisecond}, some},
+		{"pdd-range-absent", spanrec.CallFilter{MinPDD: time.Minute}, none},
+		{"ring-range-absent", spanrec.CallFilter{MinRing: time.Second, MaxRing: 5 * time.Second}, none},
+		{"duration-range", spanrec.CallFilter{MinDuration: time.Minute, MaxDuration: 2 * time.Minute}, some},
+		{"duration-rare", spanrec.CallFilter{MinDuration: 599 * time.Second}, some},
+		{"duration-absent", spanrec.CallFilter{MinDuration: time.Hour}, none},
+		{"signalling-absent", spanrec.CallFilter{Signalling: spanrec.SignallingNone}, none},
+		{"interaction", spanrec.CallFilter{Interaction: spanrec.CallID(fmt.Sprintf("%020d", n/3))}, some},
+		{"interaction-absent", spanrec.CallFilter{Interaction: "absent"}, none},
+		{"group", spanrec.CallFilter{GroupInteraction: true}, some},
+		{"group-day", spanrec.CallFilter{GroupInteraction: true, Since: mid, Until: mid.Add(24 * time.Hour)}, some},
 	} {
 		b.Run(q.name, func(b *testing.B) {
 			f := q.f
@@ -119,8 +173,11 @@ func BenchQueries(b *testing.B, db Searcher, n int) {
 					}
 					t2 := time.Now()
 					lat, page, total = append(lat, t2.Sub(t)), append(page, t1.Sub(t)), append(total, t2.Sub(t1))
-					if len(calls) == 0 || count == 0 {
+					switch {
+					case q.want == some && (len(calls) == 0 || count == 0):
 						b.Fatalf("%s: no calls", q.name)
+					case q.want == none && (len(calls) != 0 || count != 0):
+						b.Fatalf("%s: %d calls (%d counted), want none", q.name, len(calls), count)
 					}
 				}
 			}

@@ -131,14 +131,15 @@ func generateCalls(ctx context.Context, b *testing.B, u string, n int) error {
 	t0 := indextest.T0.UnixNano()
 	_, err = conn.Exec(ctx, `INSERT INTO calls (id, sip_call_id, caller_number, caller_name, caller_addr, callee_number, callee_name, callee_addr,
 			direction, status, status_code, start_ns, end_ns, duration_ns, codecs, audio_ms, audio, audio_sha256,
-			pcap, pcap_sha256, capture_loss, notes, interaction, sensor, pdd_ns, mos)
+			pcap, pcap_sha256, capture_loss, notes, interaction, sensor, pdd_ns, mos, caller_ua, callee_ua)
 		SELECT lpad(i::text, 20, '0'), 'c' || i, '+4930' || lpad((i % 100000)::text, 6, '0'), '', '192.0.2.1', '2' || lpad((i % 1000)::text, 3, '0'), '', '192.0.2.2',
 			CASE WHEN i % 5 = 0 THEN 'inbound' ELSE 'outbound' END,
 			CASE WHEN i % 3 = 0 THEN 'no-answer' ELSE 'answered' END, CASE WHEN i % 3 = 0 THEN 480 ELSE 200 END,
 			$2::bigint + i * 1000000000, $2::bigint + i * 1000000000 + 60000000000, CASE WHEN i % 3 = 0 THEN 0 ELSE (i % 600) * 1000000000::bigint END,
 			'["PCMA"]', 0, '', '', '', '', i % 50 = 0, 'null', lpad(i::text, 20, '0'), 'sensor-' || (i % 4),
 			CASE WHEN i % 3 = 0 THEN NULL ELSE (i % 5000) * 1000000::bigint END,
-			CASE WHEN i % 3 = 0 THEN NULL ELSE 1 + (i % 350) / 100.0 END
+			CASE WHEN i % 3 = 0 THEN NULL ELSE 1 + (i % 350) / 100.0 END,
+			'Yealink SIP-T46S 66.86.0.' || (i % 100), 'Asterisk PBX 18.' || (i % 20) || '.0'
 		FROM generate_series(0, $1::bigint - 1) AS s (i)`, n, t0)
 	if err != nil {
 		return err
@@ -157,6 +158,22 @@ func generateCalls(ctx context.Context, b *testing.B, u string, n int) error {
 		return err
 	}
 	step("streams inserted")
+	for _, q := range []string{
+		`INSERT INTO call_headers (call_id, seq, name, value)
+			SELECT lpad(i::text, 20, '0'), 0, 'x-account', 'acct-' || (i % 1000)
+			FROM generate_series(0, $1::bigint - 1, 10) AS s (i)`,
+		`INSERT INTO call_tags (call_id, tag, author, at_ns)
+			SELECT lpad(i::text, 20, '0'), 'review', 'bench', $2::bigint + i * 1000000000
+			FROM generate_series(0, $1::bigint - 1, 100) AS s (i)`,
+		`INSERT INTO call_notes (call_id, author, at_ns, text)
+			SELECT lpad(i::text, 20, '0'), 'bench', $2::bigint + i * 1000000000, 'customer asked for a callback'
+			FROM generate_series(0, $1::bigint - 1, 100) AS s (i)`,
+	} {
+		if _, err := conn.Exec(ctx, q, n, t0); err != nil {
+			return err
+		}
+	}
+	step("headers, tags and notes inserted")
 	// The triggers that keep call_counts and the dashboard's per-hour
 	// and per-day aggregates did not fire (replica mode).
 	if _, err := conn.Exec(ctx, `INSERT INTO call_counts (sensor, calls) SELECT sensor, count(*) FROM calls GROUP BY sensor`); err != nil {
@@ -172,7 +189,7 @@ func generateCalls(ctx context.Context, b *testing.B, u string, n int) error {
 		}
 	}
 	step("indexes built")
-	if _, err := conn.Exec(ctx, `VACUUM ANALYZE calls, streams, stats_hours, stats_hosts, stats_numbers, stats_host_days, stats_number_days`); err != nil {
+	if _, err := conn.Exec(ctx, `VACUUM ANALYZE calls, streams, call_headers, call_tags, call_notes, stats_hours, stats_hosts, stats_numbers, stats_host_days, stats_number_days`); err != nil {
 		return err
 	}
 	step("VACUUM ANALYZE")

@@ -99,14 +99,15 @@ func generateCalls(ctx context.Context, path string, n int) error {
 	_, err = db.w.ExecContext(ctx, `WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i + 1 < ?)
 		INSERT INTO calls (id, sip_call_id, caller_number, caller_name, caller_addr, callee_number, callee_name, callee_addr,
 			direction, status, status_code, start_ns, end_ns, duration_ns, codecs, audio_ms, audio, audio_sha256,
-			pcap, pcap_sha256, capture_loss, notes, interaction, sensor, pdd_ns, mos)
+			pcap, pcap_sha256, capture_loss, notes, interaction, sensor, pdd_ns, mos, caller_ua, callee_ua)
 		SELECT printf('%020d', i), 'c' || i, '+4930' || printf('%06d', i % 100000), '', '192.0.2.1', '2' || printf('%03d', i % 1000), '', '192.0.2.2',
 			CASE WHEN i % 5 = 0 THEN 'inbound' ELSE 'outbound' END,
 			CASE WHEN i % 3 = 0 THEN 'no-answer' ELSE 'answered' END, CASE WHEN i % 3 = 0 THEN 480 ELSE 200 END,
 			?2 + i * 1000000000, ?2 + i * 1000000000 + 60000000000, CASE WHEN i % 3 = 0 THEN 0 ELSE (i % 600) * 1000000000 END,
 			'["PCMA"]', 0, '', '', '', '', i % 50 = 0, 'null', printf('%020d', i), 'sensor-' || (i % 4),
 			CASE WHEN i % 3 = 0 THEN NULL ELSE (i % 5000) * 1000000 END,
-			CASE WHEN i % 3 = 0 THEN NULL ELSE 1 + (i % 350) / 100.0 END
+			CASE WHEN i % 3 = 0 THEN NULL ELSE 1 + (i % 350) / 100.0 END,
+			'Yealink SIP-T46S 66.86.0.' || (i % 100), 'Asterisk PBX 18.' || (i % 20) || '.0'
 		FROM s`, n, t0)
 	if err != nil {
 		return err
@@ -123,6 +124,21 @@ func generateCalls(ctx context.Context, path string, n int) error {
 		FROM s, (SELECT 0 AS k UNION ALL SELECT 1) WHERE i % 3 <> 0`, n, t0)
 	if err != nil {
 		return err
+	}
+	for _, q := range []string{
+		`WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 10 FROM s WHERE i + 10 < ?)
+			INSERT INTO call_headers (call_id, seq, name, value)
+			SELECT printf('%020d', i), 0, 'x-account', 'acct-' || (i % 1000) FROM s`,
+		`WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 100 FROM s WHERE i + 100 < ?)
+			INSERT INTO call_tags (call_id, tag, author, at_ns)
+			SELECT printf('%020d', i), 'review', 'bench', ?2 + i * 1000000000 FROM s`,
+		`WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 100 FROM s WHERE i + 100 < ?)
+			INSERT INTO call_notes (call_id, author, at_ns, text)
+			SELECT printf('%020d', i), 'bench', ?2 + i * 1000000000, 'customer asked for a callback' FROM s`,
+	} {
+		if _, err := db.w.ExecContext(ctx, q, n, t0); err != nil {
+			return err
+		}
 	}
 	_, err = db.w.ExecContext(ctx, `ANALYZE`)
 	return err
