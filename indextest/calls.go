@@ -698,6 +698,44 @@ func (s *suite) testGroupInteraction(t *testing.T) {
 	})
 }
 
+// testGroupInteractionPages: the first leg of a conversation is the
+// earliest that matches, ties by ID; pages of grouped calls (offset or
+// keyset) cut the grouped list, not the legs.
+func (s *suite) testGroupInteractionPages(t *testing.T) {
+	ctx := context.Background()
+	db := s.fresh(t)
+	const media = "media:10.0.0.5:20000|10.0.2.11:30000"
+	// y-leg and x-leg start together: x-leg is first by its ID.
+	y, x := legCall("y-leg", 0, 60, media), legCall("x-leg", 0, 61, media)
+	x.Caller.Number, y.Caller.Number = "100", "200"
+	put(t, db, y, x, legCall("c-alone", 30, 40), legCall("d-alone", 50, 55), legCall("e-alone", 70, 75))
+	checkSearch(t, db, false, []searchCase{
+		{name: "tie by ID", f: spanrec.CallFilter{GroupInteraction: true, Sort: spanrec.SortStart}, want: "x-legc-aloned-alonee-alone"},
+		{name: "earliest that matches", f: spanrec.CallFilter{GroupInteraction: true, Number: "200", Sort: spanrec.SortStart}, want: "y-leg"},
+		{name: "offset", f: spanrec.CallFilter{GroupInteraction: true, Sort: spanrec.SortStart, Limit: 2, Offset: 1}, want: "c-aloned-alone"},
+		{name: "newest first", f: spanrec.CallFilter{GroupInteraction: true, Limit: 3}, want: "e-aloned-alonec-alone"},
+		{name: "with a time range", f: spanrec.CallFilter{GroupInteraction: true, Until: T0.Add(40 * time.Second)}, want: "c-alonex-leg"},
+	})
+	var got []spanrec.CallID
+	f := spanrec.CallFilter{GroupInteraction: true, Sort: spanrec.SortStart, Limit: 2}
+	for range 4 {
+		calls, err := db.Calls(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(calls) == 0 {
+			break
+		}
+		for _, c := range calls {
+			got = append(got, c.ID)
+		}
+		f.After = calls[len(calls)-1]
+	}
+	if want := []spanrec.CallID{"x-leg", "c-alone", "d-alone", "e-alone"}; !slices.Equal(got, want) {
+		t.Errorf("keyset pages of grouped calls: %v, want %v", got, want)
+	}
+}
+
 func (s *suite) testCanceledContext(t *testing.T) {
 	db := s.fresh(t)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -298,20 +298,16 @@ func (db *DB) Calls(ctx context.Context, f spanrec.CallFilter) ([]*spanrec.Call,
 		if err != nil {
 			return nil, err
 		}
-		// Without grouping the condition joins the filter; with it, it
-		// applies to the grouped rows, after the legs are ranked.
-		switch {
-		case f.GroupInteraction:
-		case where == "":
-			where, cond = " WHERE "+cond, ""
-		default:
-			where, cond = where+" AND "+cond, ""
-		}
-		if cond != "" {
-			order = " AND " + cond + order
+		// The condition joins the filter (with grouping, after the
+		// condition that the call is its conversation's first leg: which
+		// leg is first does not depend on the page).
+		if where == "" {
+			where = " WHERE " + cond
+		} else {
+			where += " AND " + cond
 		}
 	}
-	q := `SELECT ` + callColumns + ` FROM ` + callsFrom(f, where) + order
+	q := `SELECT ` + callColumns + ` FROM calls` + where + order
 	if f.Limit > 0 {
 		q += ` LIMIT ` + a.add(f.Limit)
 	}
@@ -351,7 +347,7 @@ func (db *DB) Count(ctx context.Context, f spanrec.CallFilter) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	q := `SELECT count(*) FROM ` + callsFrom(f, where)
+	q := `SELECT count(*) FROM calls` + where
 	if db.countsKept(f) {
 		// All calls, or one sensor's: the counts the triggers of
 		// migration 0009 keep, exact as count(*) is.
@@ -384,7 +380,7 @@ func (db *DB) CountUpTo(ctx context.Context, f spanrec.CallFilter, max int) (n i
 	if err != nil {
 		return 0, false, err
 	}
-	q := `SELECT count(*) FROM (SELECT 1 FROM ` + callsFrom(f, where) + ` LIMIT ` + a.add(max+1) + `) AS matching`
+	q := `SELECT count(*) FROM (SELECT 1 FROM calls` + where + ` LIMIT ` + a.add(max+1) + `) AS matching`
 	if err := db.pool.QueryRow(ctx, q, a...).Scan(&n); err != nil {
 		return 0, false, fmt.Errorf("index: count calls: %w", err)
 	}
@@ -494,8 +490,12 @@ func filterSQL(f spanrec.CallFilter, a *args) (string, error) {
 		conds = append(conds, `status_code = `+a.add(f.StatusCode))
 	}
 	if f.Codec != "" {
-		conds = append(conds, `EXISTS (SELECT 1 FROM jsonb_array_elements_text(calls.codecs) AS e (v)
-			WHERE lower(e.v COLLATE "C") = lower(`+a.add(text(f.Codec))+` COLLATE "C"))`)
+		// The containment is what calls_codecs_lower (migration 0015)
+		// answers; the element test keeps the answer exactly what it was.
+		p := a.add(text(f.Codec))
+		conds = append(conds, `lower(calls.codecs::text COLLATE "C")::jsonb @> jsonb_build_array(lower(`+p+` COLLATE "C"))`,
+			`EXISTS (SELECT 1 FROM jsonb_array_elements_text(calls.codecs) AS e (v)
+			WHERE lower(e.v COLLATE "C") = lower(`+p+` COLLATE "C"))`)
 	}
 	if f.Interaction != "" {
 		conds = append(conds, `interaction = `+a.add(text(string(f.Interaction))))
@@ -527,21 +527,38 @@ func filterSQL(f spanrec.CallFilter, a *args) (string, error) {
 		p := a.add(texts(f.Extensions))
 		conds = append(conds, `(caller_number = ANY (`+p+`) OR callee_number = ANY (`+p+`))`)
 	}
+	if f.GroupInteraction {
+		conds = firstLegCond(conds)
+	}
 	if len(conds) == 0 {
 		return "", nil
 	}
 	return " WHERE " + strings.Join(conds, " AND "), nil
 }
 
-// callsFrom returns the FROM clause of a search with the WHERE clause
-// where: the calls table, or with f.GroupInteraction the earliest
-// matching leg of each interaction, under the same name.
-func callsFrom(f spanrec.CallFilter, where string) string {
-	if !f.GroupInteraction {
-		return `calls` + where
+// firstLegCond appends to the conditions conds of a filter the condition
+// that a call is the earliest of the calls that match them in its
+// conversation (CallFilter.GroupInteraction): no leg of the same
+// conversation (the same interaction, or the call whose ID the
+// interaction is) that matches conds comes before it (by start time,
+// calls without one last, as PostgreSQL orders NULLs, then by ID). Each
+// call is tested by looking up its own legs (calls_interaction, the
+// primary key), so a page of grouped calls reads as many rows as a page
+// of calls, not every matching call as ranking them all would. The
+// conditions' parameters are the same placeholders again.
+func firstLegCond(conds []string) []string {
+	// The legs' filter: in the subquery, the calls table (and unqualified
+	// columns) is the leg's row, which hides the outer one.
+	match := ""
+	if len(conds) > 0 {
+		match = ` AND EXISTS (SELECT 1 FROM calls WHERE calls.id = leg.id AND ` + strings.Join(conds, " AND ") + `)`
 	}
-	return `(SELECT *, row_number() OVER (PARTITION BY CASE interaction WHEN '' THEN id ELSE interaction END
-		ORDER BY start_ns, id) AS leg_rank FROM calls` + where + `) AS calls WHERE leg_rank = 1`
+	const key = `CASE calls.interaction WHEN '' THEN calls.id ELSE calls.interaction END`
+	const before = ` AND (leg.start_ns < calls.start_ns OR (leg.start_ns IS NOT NULL AND calls.start_ns IS NULL)
+		OR (leg.start_ns IS NOT DISTINCT FROM calls.start_ns AND leg.id < calls.id))`
+	return append(conds,
+		`NOT EXISTS (SELECT 1 FROM calls AS leg WHERE leg.interaction = `+key+before+match+`)`,
+		`NOT EXISTS (SELECT 1 FROM calls AS leg WHERE leg.interaction = '' AND leg.id = `+key+before+match+`)`)
 }
 
 // escapeLike escapes the LIKE wildcards of s for ESCAPE '\'.

@@ -115,18 +115,25 @@ func open(ctx context.Context, rawURL string) (*DB, error) {
 	return &DB{pool: pool}, nil
 }
 
-// warnNoTrigrams logs a warning when the trigram indexes of number
-// searches are missing: migration 0008 leaves them out where the pg_trgm
-// extension cannot be created, and the search then scans the table.
+// trigramIndexes are the trigram indexes of substring searches that
+// migrations 0008 (numbers) and 0015 (user agents, notes, header values)
+// leave out where the pg_trgm extension cannot be created.
+var trigramIndexes = []string{
+	"calls_caller_number_trgm", "calls_callee_number_trgm",
+	"calls_caller_ua_trgm", "calls_callee_ua_trgm", "call_notes_text_trgm", "call_headers_value_trgm",
+}
+
+// warnNoTrigrams logs a warning when trigramIndexes are missing: the
+// searches then scan the table.
 func warnNoTrigrams(ctx context.Context, pool *pgxpool.Pool) {
 	var n int
 	err := pool.QueryRow(ctx, `SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema()
-		AND indexname IN ('calls_caller_number_trgm', 'calls_callee_number_trgm')`).Scan(&n)
-	if err != nil || n == 2 {
+		AND indexname = ANY ($1)`, trigramIndexes).Scan(&n)
+	if err != nil || n == len(trigramIndexes) {
 		return
 	}
-	slog.Warn("index: the trigram indexes of number searches are missing (the extension pg_trgm could not be created): " +
-		"a search by part of a number scans every call; see README, \"Many recorders, one archive\"")
+	slog.Warn("index: the trigram indexes of substring searches are missing (the extension pg_trgm could not be created): " +
+		"a search by part of a number, user agent, note or header value scans every call; see README, \"Many recorders, one archive\"")
 }
 
 // Close closes the database's connections. Calls in progress finish first.

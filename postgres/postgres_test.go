@@ -213,7 +213,8 @@ func TestSchemaVersion(t *testing.T) {
 	}
 }
 
-// indexesOf returns the names of the indexes of the calls table in the
+// indexesOf returns the names of the indexes of the calls, call_notes and
+// call_headers tables in the
 // schema u's search_path names.
 func indexesOf(t *testing.T, u string) map[string]bool {
 	t.Helper()
@@ -222,7 +223,7 @@ func indexesOf(t *testing.T, u string) map[string]bool {
 		t.Fatal(err)
 	}
 	defer conn.Close(context.Background())
-	rows, err := conn.Query(context.Background(), `SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'calls'`)
+	rows, err := conn.Query(context.Background(), `SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename IN ('calls', 'call_notes', 'call_headers')`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,6 +238,13 @@ func indexesOf(t *testing.T, u string) map[string]bool {
 	return out
 }
 
+// trigramIndexes are the trigram indexes migrations 0008 and 0015 make
+// where pg_trgm can be created.
+var trigramIndexes = []string{
+	"calls_caller_number_trgm", "calls_callee_number_trgm",
+	"calls_caller_ua_trgm", "calls_callee_ua_trgm", "call_notes_text_trgm", "call_headers_value_trgm",
+}
+
 // TestTrigramIndexes: where the index's role may create pg_trgm (here the
 // superuser), number searches have trigram indexes and the planner answers
 // a substring search from them; several schemas of one database share the
@@ -246,7 +254,7 @@ func TestTrigramIndexes(t *testing.T) {
 		u := pgtest.NewSchema(t)
 		db := open(t, u)
 		ix := indexesOf(t, u)
-		for _, name := range []string{"calls_caller_number_trgm", "calls_callee_number_trgm", "calls_duration_desc", "calls_loss_start"} {
+		for _, name := range append([]string{"calls_duration_desc", "calls_loss_start", "calls_status_code_start", "calls_codecs_lower"}, trigramIndexes...) {
 			if !ix[name] {
 				t.Errorf("no index %s; have %v", name, ix)
 			}
@@ -332,16 +340,30 @@ func TestTrigramFallback(t *testing.T) {
 	limited := u.String() + "&search_path=s"
 	db := open(t, limited)
 	ix := indexesOf(t, limited)
-	if ix["calls_caller_number_trgm"] || ix["calls_callee_number_trgm"] || !ix["calls_duration_desc"] {
-		t.Errorf("indexes %v: want calls_duration_desc and no trigram index", ix)
+	for _, name := range trigramIndexes {
+		if ix[name] {
+			t.Errorf("index %s made without pg_trgm", name)
+		}
+	}
+	if !ix["calls_duration_desc"] || !ix["calls_status_code_start"] {
+		t.Errorf("indexes %v: want calls_duration_desc and calls_status_code_start", ix)
 	}
 	call := indextest.FullCall(time.UTC)
+	call.CallerUA = "Linphone/3.6.1"
+	call.SIPHeaders = []spanrec.SIPHeader{{Name: "X-Account", Value: "acct-100"}}
 	if err := db.PutCall(ctx, call); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := db.AddNote(ctx, spanrec.CallNote{CallID: call.ID, User: "alice", At: call.Start, Text: "asked for a REFUND"}); err != nil {
+		t.Fatal(err)
+	}
 	number := call.Caller.Number[1 : len(call.Caller.Number)-1]
-	if calls, err := db.Calls(ctx, spanrec.CallFilter{Number: number}); err != nil || len(calls) != 1 {
-		t.Errorf("search %q: %d calls, %v", number, len(calls), err)
+	for _, f := range []spanrec.CallFilter{
+		{Number: number}, {UserAgent: "LINPHONE"}, {NoteText: "refund"}, {HeaderName: "x-account", HeaderValue: "*cct-1*"},
+	} {
+		if calls, err := db.Calls(ctx, f); err != nil || len(calls) != 1 {
+			t.Errorf("search %+v: %d calls, %v", f, len(calls), err)
+		}
 	}
 }
 

@@ -161,7 +161,7 @@ func generateCalls(ctx context.Context, b *testing.B, u string, n int) error {
 	for _, q := range []string{
 		`INSERT INTO call_headers (call_id, seq, name, value)
 			SELECT lpad(i::text, 20, '0'), 0, 'x-account', 'acct-' || (i % 1000)
-			FROM generate_series(0, $1::bigint - 1, 10) AS s (i)`,
+			FROM generate_series(0, $1::bigint - 1, 10) AS s (i) WHERE $2::bigint IS NOT NULL`,
 		`INSERT INTO call_tags (call_id, tag, author, at_ns)
 			SELECT lpad(i::text, 20, '0'), 'review', 'bench', $2::bigint + i * 1000000000
 			FROM generate_series(0, $1::bigint - 1, 100) AS s (i)`,

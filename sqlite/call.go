@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -362,21 +363,17 @@ func (db *DB) Calls(ctx context.Context, f spanrec.CallFilter) ([]*spanrec.Call,
 		if err != nil {
 			return nil, err
 		}
-		// Without grouping the condition joins the filter; with it, it
-		// applies to the grouped rows, after the legs are ranked.
-		switch {
-		case f.GroupInteraction:
-		case where == "":
-			where, cond = " WHERE "+cond, ""
-		default:
-			where, cond = where+" AND "+cond, ""
+		// The condition joins the filter (with grouping, after the
+		// condition that the call is its conversation's first leg: which
+		// leg is first does not depend on the page).
+		if where == "" {
+			where = " WHERE " + cond
+		} else {
+			where += " AND " + cond
 		}
 		args = append(args, kargs...)
-		if cond != "" {
-			order = " AND " + cond + order
-		}
 	}
-	q := `SELECT ` + callColumns + ` FROM ` + callsFrom(f, where) + order
+	q := `SELECT ` + callColumns + ` FROM calls` + where + order
 	if f.Limit > 0 || f.Offset > 0 {
 		limit := -1 // SQLite: no limit
 		if f.Limit > 0 {
@@ -417,7 +414,7 @@ func (db *DB) Count(ctx context.Context, f spanrec.CallFilter) (int, error) {
 		return 0, err
 	}
 	var n int
-	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM `+callsFrom(f, where), args...).Scan(&n); err != nil {
+	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM calls`+where, args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("index: count calls: %w", err)
 	}
 	return n, nil
@@ -435,11 +432,11 @@ func (db *DB) CountUpTo(ctx context.Context, f spanrec.CallFilter, max int) (n i
 	if err != nil {
 		return 0, false, err
 	}
-	if max <= 0 || (where == "" && !f.GroupInteraction) {
+	if max <= 0 || where == "" {
 		n, err = db.Count(ctx, f)
 		return n, false, err
 	}
-	q := `SELECT count(*) FROM (SELECT 1 FROM ` + callsFrom(f, where) + ` LIMIT ?)`
+	q := `SELECT count(*) FROM (SELECT 1 FROM calls` + where + ` LIMIT ?)`
 	if err := db.r.QueryRowContext(ctx, q, append(args, max+1)...).Scan(&n); err != nil {
 		return 0, false, fmt.Errorf("index: count calls: %w", err)
 	}
@@ -542,7 +539,15 @@ func filterSQL(f spanrec.CallFilter) (string, []any, error) {
 		args = append(args, f.StatusCode)
 	}
 	if f.Codec != "" {
-		conds = append(conds, `EXISTS (SELECT 1 FROM json_each(calls.codecs) WHERE json_each.value = ? COLLATE NOCASE)`)
+		// The distinct codec lists, read from calls_codecs_start
+		// (migration 0022) one entry per list, that hold the codec: the
+		// calls of those lists are then read from that index, not every
+		// call's list tested.
+		conds = append(conds, `codecs IN (WITH RECURSIVE lists (codecs) AS (
+				SELECT min(codecs) FROM calls
+				UNION ALL SELECT (SELECT min(codecs) FROM calls AS c WHERE c.codecs > lists.codecs) FROM lists WHERE lists.codecs IS NOT NULL)
+			SELECT codecs FROM lists WHERE codecs IS NOT NULL
+				AND EXISTS (SELECT 1 FROM json_each(lists.codecs) WHERE json_each.value = ? COLLATE NOCASE))`)
 		args = append(args, f.Codec)
 	}
 	if f.Interaction != "" {
@@ -568,12 +573,22 @@ func filterSQL(f spanrec.CallFilter) (string, []any, error) {
 		args = append(args, f.Sensor)
 	}
 	if f.Tag != "" {
-		conds = append(conds, `EXISTS (SELECT 1 FROM call_tags WHERE call_tags.call_id = calls.id AND call_tags.tag = ?)`)
+		// IN, not EXISTS: SQLite may then start from the tag's entries.
+		conds = append(conds, `calls.id IN (SELECT call_tags.call_id FROM call_tags WHERE call_tags.tag = ?)`)
 		args = append(args, f.Tag)
 	}
 	if f.NoteText != "" {
-		conds = append(conds, `EXISTS (SELECT 1 FROM call_notes WHERE call_notes.call_id = calls.id AND call_notes.text LIKE ? ESCAPE '\')`)
-		args = append(args, "%"+escapeLike(f.NoteText)+"%")
+		p := "%" + escapeLike(f.NoteText) + "%"
+		if m, ok := trigramPhrase(f.NoteText); ok {
+			// The notes that hold every three-character sequence of the
+			// text (migration 0022), tested with the LIKE.
+			conds = append(conds, `calls.id IN (SELECT call_notes.call_id FROM call_notes WHERE call_notes.id IN
+				(SELECT rowid FROM call_notes_text WHERE call_notes_text MATCH ?) AND call_notes.text LIKE ? ESCAPE '\')`)
+			args = append(args, m, p)
+		} else {
+			conds = append(conds, `EXISTS (SELECT 1 FROM call_notes WHERE call_notes.call_id = calls.id AND call_notes.text LIKE ? ESCAPE '\')`)
+			args = append(args, p)
+		}
 	}
 	conds, args = searchConds(f, conds, args)
 	if len(f.Extensions) > 0 {
@@ -586,21 +601,42 @@ func filterSQL(f spanrec.CallFilter) (string, []any, error) {
 		conds = append(conds, `(caller_number IN (SELECT value FROM json_each(?)) OR callee_number IN (SELECT value FROM json_each(?)))`)
 		args = append(args, string(list), string(list))
 	}
+	if f.GroupInteraction {
+		conds, args = firstLegCond(conds, args)
+	}
 	if len(conds) == 0 {
 		return "", nil, nil
 	}
 	return " WHERE " + strings.Join(conds, " AND "), args, nil
 }
 
-// callsFrom returns the FROM clause of a search with the WHERE clause
-// where: the calls table, or with f.GroupInteraction the earliest
-// matching leg of each interaction, under the same name.
-func callsFrom(f spanrec.CallFilter, where string) string {
-	if !f.GroupInteraction {
-		return `calls` + where
+// firstLegCond appends to the conditions conds (with their arguments
+// args) of a filter the condition that a call is the earliest of the
+// calls that match them in its conversation (CallFilter.GroupInteraction):
+// no leg of the same conversation (the same interaction, or the call whose
+// ID the interaction is) that matches conds comes before it (by start
+// time, calls without one first, as SQLite orders NULLs, then by ID). Each
+// call is tested by looking up its own legs (calls_interaction, the
+// primary key), so a page of grouped calls reads as many rows as a page
+// of calls, not every matching call as ranking them all would.
+func firstLegCond(conds []string, args []any) ([]string, []any) {
+	// The legs' filter: in the subquery, the calls table (and unqualified
+	// columns) is the leg's row, which hides the outer one.
+	match := ""
+	if len(conds) > 0 {
+		match = ` AND EXISTS (SELECT 1 FROM calls WHERE calls.id = leg.id AND ` + strings.Join(conds, " AND ") + `)`
 	}
-	return `(SELECT *, row_number() OVER (PARTITION BY CASE interaction WHEN '' THEN id ELSE interaction END
-		ORDER BY start_ns, id) AS leg_rank FROM calls` + where + `) AS calls WHERE leg_rank = 1`
+	const key = `CASE calls.interaction WHEN '' THEN calls.id ELSE calls.interaction END`
+	const before = ` AND (leg.start_ns < calls.start_ns OR (leg.start_ns IS NULL AND calls.start_ns IS NOT NULL)
+		OR (leg.start_ns IS calls.start_ns AND leg.id < calls.id))`
+	filterArgs := slices.Clone(args)
+	conds = append(conds,
+		`NOT EXISTS (SELECT 1 FROM calls AS leg WHERE leg.interaction = `+key+before+match+`)`,
+		`NOT EXISTS (SELECT 1 FROM calls AS leg WHERE leg.interaction = '' AND leg.id = `+key+before+match+`)`)
+	if match != "" {
+		args = append(append(args, filterArgs...), filterArgs...)
+	}
+	return conds, args
 }
 
 // escapeLike escapes the LIKE wildcards of s for ESCAPE '\'.

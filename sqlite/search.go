@@ -129,6 +129,13 @@ func searchConds(f spanrec.CallFilter, conds []string, args []any) ([]string, []
 	if f.HeaderName != "" {
 		name := strings.ToLower(f.HeaderName)
 		if strings.Contains(f.HeaderValue, "*") {
+			if m, ok := trigramPhrases(strings.Split(f.HeaderValue, "*")); ok {
+				// The calls with a header value that holds every text
+				// between the *s of three characters or more (migration
+				// 0022), tested with the LIKE.
+				conds = append(conds, `calls.rowid IN (SELECT rowid / 64 FROM call_headers_value WHERE call_headers_value MATCH ?)`)
+				args = append(args, m)
+			}
 			p := escapeLike(f.HeaderValue)
 			p = strings.ReplaceAll(p, "*", "%")
 			conds = append(conds, `EXISTS (SELECT 1 FROM call_headers AS h WHERE h.call_id = calls.id AND h.name = ? AND h.value LIKE ? ESCAPE '\')`)
@@ -139,6 +146,12 @@ func searchConds(f spanrec.CallFilter, conds []string, args []any) ([]string, []
 		}
 	}
 	if f.UserAgent != "" {
+		if m, ok := trigramPhrase(f.UserAgent); ok {
+			// The calls whose user agents hold every three-character
+			// sequence of the text (migration 0022), tested with the LIKE.
+			conds = append(conds, `calls.rowid IN (SELECT rowid FROM calls_ua WHERE calls_ua MATCH ?)`)
+			args = append(args, m)
+		}
 		p := "%" + escapeLike(f.UserAgent) + "%"
 		conds = append(conds, `(caller_ua LIKE ? ESCAPE '\' OR callee_ua LIKE ? ESCAPE '\')`)
 		args = append(args, p, p)
@@ -154,15 +167,37 @@ func searchConds(f spanrec.CallFilter, conds []string, args []any) ([]string, []
 	return conds, args
 }
 
-// trigramPhrase returns the full-text query that finds, in calls_number
-// (migration 0019), the calls whose caller or callee number contains s:
-// s as one quoted string, the phrase of its trigrams. It returns false
-// where that table cannot answer and the search reads every row: s has
-// fewer than three characters (it has no trigram), is not valid UTF-8 or
-// holds a NUL (LIKE reads a text up to its NUL, the tokenizer past it).
+// trigramPhrase returns the full-text query that finds, in a trigram
+// table (calls_number of migration 0019, those of 0022), the rows whose
+// text contains s: s as one quoted string, the phrase of its trigrams. It
+// returns false where that table cannot answer and the search reads every
+// row: s has fewer than three characters (it has no trigram), is not
+// valid UTF-8 or holds a NUL (LIKE reads a text up to its NUL, the
+// tokenizer past it).
 func trigramPhrase(s string) (string, bool) {
 	if utf8.RuneCountInString(s) < 3 || !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 {
 		return "", false
 	}
 	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`, true
+}
+
+// trigramPhrases returns the full-text query that finds the rows whose
+// text contains each of parts (the texts between the *s of a pattern):
+// the phrases of those of three characters or more, all of them. It
+// returns false where none has three characters, or the pattern is not
+// valid UTF-8 or holds a NUL: the search then reads every row.
+func trigramPhrases(parts []string) (string, bool) {
+	var q []string
+	for _, p := range parts {
+		if !utf8.ValidString(p) || strings.IndexByte(p, 0) >= 0 {
+			return "", false
+		}
+		if m, ok := trigramPhrase(p); ok {
+			q = append(q, m)
+		}
+	}
+	if len(q) == 0 {
+		return "", false
+	}
+	return strings.Join(q, " AND "), true
 }
