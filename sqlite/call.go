@@ -350,7 +350,11 @@ func prefixEnd(p string) (string, bool) {
 // returns an error of kind EINVALID if f.Limit or f.Offset is negative, a
 // duration bound is negative or f.Sort is unknown.
 func (db *DB) Calls(ctx context.Context, f spanrec.CallFilter) ([]*spanrec.Call, error) {
-	where, args, err := filterSQL(f)
+	st, err := db.startsFor(ctx, f, pageStarts)
+	if err != nil {
+		return nil, err
+	}
+	where, args, err := filterSQL(f, st)
 	if err != nil {
 		return nil, err
 	}
@@ -409,7 +413,7 @@ func (db *DB) Calls(ctx context.Context, f spanrec.CallFilter) ([]*spanrec.Call,
 // Count returns the number of calls that match f, ignoring f.Limit,
 // f.Offset and f.After.
 func (db *DB) Count(ctx context.Context, f spanrec.CallFilter) (int, error) {
-	where, args, err := filterSQL(f)
+	where, args, err := filterSQL(f, startAll)
 	if err != nil {
 		return 0, err
 	}
@@ -428,13 +432,21 @@ func (db *DB) Count(ctx context.Context, f spanrec.CallFilter) (int, error) {
 // whatever max is, with more false: SQLite counts a table from its
 // smallest index. max ≤ 0 counts exactly, as Count does.
 func (db *DB) CountUpTo(ctx context.Context, f spanrec.CallFilter, max int) (n int, more bool, err error) {
-	where, args, err := filterSQL(f)
+	where, args, err := filterSQL(f, startAll)
 	if err != nil {
 		return 0, false, err
 	}
 	if max <= 0 || where == "" {
 		n, err = db.Count(ctx, f)
 		return n, false, err
+	}
+	st, err := db.startsFor(ctx, f, countStarts)
+	if err != nil {
+		return 0, false, err
+	}
+	st.codec = false // codecs IN (…) counts from calls_codecs_start alone
+	if where, args, err = filterSQL(f, st); err != nil {
+		return 0, false, err
 	}
 	q := `SELECT count(*) FROM (SELECT 1 FROM calls` + where + ` LIMIT ?)`
 	if err := db.r.QueryRowContext(ctx, q, append(args, max+1)...).Scan(&n); err != nil {
@@ -465,9 +477,9 @@ func (db *DB) DeleteCall(ctx context.Context, id spanrec.CallID) error {
 }
 
 // filterSQL returns the WHERE clause (with its leading space, or "") and
-// arguments that select the calls f matches. Since is inclusive and Until
-// exclusive.
-func filterSQL(f spanrec.CallFilter) (string, []any, error) {
+// arguments that select the calls f matches, starting from the candidate
+// sets st names. Since is inclusive and Until exclusive.
+func filterSQL(f spanrec.CallFilter, st starts) (string, []any, error) {
 	if f.Limit < 0 || f.Offset < 0 {
 		return "", nil, spanrec.Errorf(spanrec.EINVALID, "negative limit or offset")
 	}
@@ -477,11 +489,11 @@ func filterSQL(f spanrec.CallFilter) (string, []any, error) {
 	var conds []string
 	var args []any
 	if f.Number != "" {
-		if m, ok := trigramPhrase(f.Number); ok {
+		if m, ok := trigramPhrase(f.Number); ok && st.number {
 			// The rows whose numbers hold every three-character sequence
 			// of the text in a row (migration 0019), which the LIKE
 			// below then tests as it tests every row without them.
-			conds = append(conds, `calls.rowid IN (SELECT rowid FROM calls_number WHERE calls_number MATCH ?)`)
+			conds = append(conds, `calls.rowid IN (`+numberMatches+`)`)
 			args = append(args, m)
 		}
 		conds = append(conds, `(caller_number LIKE ? ESCAPE '\' OR callee_number LIKE ? ESCAPE '\')`)
@@ -539,15 +551,14 @@ func filterSQL(f spanrec.CallFilter) (string, []any, error) {
 		args = append(args, f.StatusCode)
 	}
 	if f.Codec != "" {
-		// The distinct codec lists, read from calls_codecs_start
-		// (migration 0022) one entry per list, that hold the codec: the
-		// calls of those lists are then read from that index, not every
-		// call's list tested.
-		conds = append(conds, `codecs IN (WITH RECURSIVE lists (codecs) AS (
-				SELECT min(codecs) FROM calls
-				UNION ALL SELECT (SELECT min(codecs) FROM calls AS c WHERE c.codecs > lists.codecs) FROM lists WHERE lists.codecs IS NOT NULL)
-			SELECT codecs FROM lists WHERE codecs IS NOT NULL
-				AND EXISTS (SELECT 1 FROM json_each(lists.codecs) WHERE json_each.value = ? COLLATE NOCASE))`)
+		// The calls of the distinct codec lists that hold the codec
+		// (migration 0022): from calls_codecs_start, not every call's list
+		// tested.
+		if st.codec {
+			conds = append(conds, `calls.rowid IN (`+codecMatches+`)`)
+		} else {
+			conds = append(conds, `codecs IN (`+codecLists+`)`)
+		}
 		args = append(args, f.Codec)
 	}
 	if f.Interaction != "" {
@@ -579,18 +590,18 @@ func filterSQL(f spanrec.CallFilter) (string, []any, error) {
 	}
 	if f.NoteText != "" {
 		p := "%" + escapeLike(f.NoteText) + "%"
-		if m, ok := trigramPhrase(f.NoteText); ok {
+		if m, ok := trigramPhrase(f.NoteText); ok && st.note {
 			// The notes that hold every three-character sequence of the
 			// text (migration 0022), tested with the LIKE.
 			conds = append(conds, `calls.id IN (SELECT call_notes.call_id FROM call_notes WHERE call_notes.id IN
-				(SELECT rowid FROM call_notes_text WHERE call_notes_text MATCH ?) AND call_notes.text LIKE ? ESCAPE '\')`)
+				(`+noteMatches+`) AND call_notes.text LIKE ? ESCAPE '\')`)
 			args = append(args, m, p)
 		} else {
 			conds = append(conds, `EXISTS (SELECT 1 FROM call_notes WHERE call_notes.call_id = calls.id AND call_notes.text LIKE ? ESCAPE '\')`)
 			args = append(args, p)
 		}
 	}
-	conds, args = searchConds(f, conds, args)
+	conds, args = searchConds(f, st, conds, args)
 	if len(f.Extensions) > 0 {
 		// One JSON array parameter, as in queryCalls: any number of
 		// extensions, one statement text.

@@ -125,15 +125,15 @@ func init() {
 
 // searchConds appends the conditions of f's header, user agent, Call-ID
 // and address filters.
-func searchConds(f spanrec.CallFilter, conds []string, args []any) ([]string, []any) {
+func searchConds(f spanrec.CallFilter, st starts, conds []string, args []any) ([]string, []any) {
 	if f.HeaderName != "" {
 		name := strings.ToLower(f.HeaderName)
 		if strings.Contains(f.HeaderValue, "*") {
-			if m, ok := trigramPhrases(strings.Split(f.HeaderValue, "*")); ok {
+			if m, ok := trigramPhrases(strings.Split(f.HeaderValue, "*")); ok && st.header {
 				// The calls with a header value that holds every text
 				// between the *s of three characters or more (migration
 				// 0022), tested with the LIKE.
-				conds = append(conds, `calls.rowid IN (SELECT rowid / 64 FROM call_headers_value WHERE call_headers_value MATCH ?)`)
+				conds = append(conds, `calls.rowid IN (SELECT rowid / 64 FROM (`+headerMatches+`))`)
 				args = append(args, m)
 			}
 			p := escapeLike(f.HeaderValue)
@@ -146,10 +146,10 @@ func searchConds(f spanrec.CallFilter, conds []string, args []any) ([]string, []
 		}
 	}
 	if f.UserAgent != "" {
-		if m, ok := trigramPhrase(f.UserAgent); ok {
+		if m, ok := trigramPhrase(f.UserAgent); ok && st.ua {
 			// The calls whose user agents hold every three-character
 			// sequence of the text (migration 0022), tested with the LIKE.
-			conds = append(conds, `calls.rowid IN (SELECT rowid FROM calls_ua WHERE calls_ua MATCH ?)`)
+			conds = append(conds, `calls.rowid IN (`+uaMatches+`)`)
 			args = append(args, m)
 		}
 		p := "%" + escapeLike(f.UserAgent) + "%"
@@ -200,4 +200,89 @@ func trigramPhrases(parts []string) (string, bool) {
 		return "", false
 	}
 	return strings.Join(q, " AND "), true
+}
+
+// Candidate sets of the filters that indexes serve: the rowids of the
+// trigram tables' rows that hold a text (of calls, of notes, of header
+// values as 64 × the call's rowid + the header's position), and the calls
+// of the codec lists that hold a codec. Each takes one argument.
+const (
+	numberMatches = `SELECT rowid FROM calls_number WHERE calls_number MATCH ?`
+	uaMatches     = `SELECT rowid FROM calls_ua WHERE calls_ua MATCH ?`
+	noteMatches   = `SELECT rowid FROM call_notes_text WHERE call_notes_text MATCH ?`
+	headerMatches = `SELECT rowid FROM call_headers_value WHERE call_headers_value MATCH ?`
+	// codecLists are the distinct codec lists that hold the codec, each
+	// read with one step of calls_codecs_start (a list of lists a few
+	// entries long, however many calls there are).
+	codecLists = `WITH RECURSIVE lists (codecs) AS (
+			SELECT min(codecs) FROM calls
+			UNION ALL SELECT (SELECT min(codecs) FROM calls AS c WHERE c.codecs > lists.codecs) FROM lists WHERE lists.codecs IS NOT NULL)
+		SELECT codecs FROM lists WHERE codecs IS NOT NULL
+			AND EXISTS (SELECT 1 FROM json_each(lists.codecs) WHERE json_each.value = ? COLLATE NOCASE)`
+	codecMatches = `SELECT c.rowid FROM calls AS c WHERE c.codecs IN (` + codecLists + `)`
+)
+
+// starts says which candidate sets of a filter's terms a statement starts
+// from: it reads the set, then tests each call in it (and sorts them for
+// a page). A term whose set is left out tests the calls the statement
+// walks instead (in the page's order, stopping at the page's end): SQLite
+// cannot tell a set of ten calls from one of a million (its statistics
+// give the average number of rows per value), and either plan costs
+// seconds on a million calls where the other would take milliseconds.
+type starts struct{ number, ua, note, header, codec bool }
+
+// startAll starts from every trigram table: what an exact count reads
+// least with.
+var startAll = starts{number: true, ua: true, note: true, header: true}
+
+// Up to how many candidates a page, and a capped count, starts from a
+// set: a page reads and sorts each candidate, where walking the calls
+// newest first reads about 50 × calls / candidates of them; a count
+// stops at its cap plus one match either way, and reads 10,001 × calls /
+// candidates calls walking.
+const (
+	pageStarts  = 5_000
+	countStarts = 100_000
+)
+
+// startsFor returns the candidate sets of f's terms that have fewer than
+// limit members, counting each up to limit.
+func (db *DB) startsFor(ctx context.Context, f spanrec.CallFilter, limit int) (starts, error) {
+	var st starts
+	few := func(set string, arg any) (bool, error) {
+		var n int
+		if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM (`+set+` LIMIT ?)`, arg, limit).Scan(&n); err != nil {
+			return false, fmt.Errorf("index: calls: candidates: %w", err)
+		}
+		return n < limit, nil
+	}
+	var err error
+	if m, ok := trigramPhrase(f.Number); ok {
+		if st.number, err = few(numberMatches, m); err != nil {
+			return st, err
+		}
+	}
+	if m, ok := trigramPhrase(f.UserAgent); ok {
+		if st.ua, err = few(uaMatches, m); err != nil {
+			return st, err
+		}
+	}
+	if m, ok := trigramPhrase(f.NoteText); ok {
+		if st.note, err = few(noteMatches, m); err != nil {
+			return st, err
+		}
+	}
+	if f.HeaderName != "" && strings.Contains(f.HeaderValue, "*") {
+		if m, ok := trigramPhrases(strings.Split(f.HeaderValue, "*")); ok {
+			if st.header, err = few(headerMatches, m); err != nil {
+				return st, err
+			}
+		}
+	}
+	if f.Codec != "" {
+		if st.codec, err = few(codecMatches, f.Codec); err != nil {
+			return st, err
+		}
+	}
+	return st, nil
 }

@@ -190,7 +190,7 @@ func TestNumberSearchPlan(t *testing.T) {
 		text string
 		fts  bool
 	}{{"12345", true}, {"äbc", true}, {"12", false}, {"ab\x00c", false}, {"\xff\xfe\xfd", false}} {
-		where, args, err := filterSQL(spanrec.CallFilter{Number: tt.text})
+		where, args, err := filterSQL(spanrec.CallFilter{Number: tt.text}, startAll)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -284,7 +284,7 @@ func TestSearchIndexPlans(t *testing.T) {
 		{"has loss", spanrec.CallFilter{HasLoss: &yes}, "calls_loss_start", "calls_loss_start"},
 		{"inbound and answered", spanrec.CallFilter{Direction: spanrec.Inbound, Status: spanrec.Answered}, "", "COVERING INDEX calls_direction_status_start"},
 	} {
-		where, args, err := filterSQL(tt.f)
+		where, args, err := filterSQL(tt.f, startAll)
 		if err != nil {
 			t.Fatal(err)
 		}
