@@ -432,11 +432,9 @@ func (db *DB) Count(ctx context.Context, f spanrec.CallFilter) (int, error) {
 // whatever max is, with more false: SQLite counts a table from its
 // smallest index. max ≤ 0 counts exactly, as Count does.
 func (db *DB) CountUpTo(ctx context.Context, f spanrec.CallFilter, max int) (n int, more bool, err error) {
-	where, args, err := filterSQL(f, startAll)
-	if err != nil {
+	if where, _, err := filterSQL(f, startAll); err != nil {
 		return 0, false, err
-	}
-	if max <= 0 || where == "" {
+	} else if max <= 0 || where == "" {
 		n, err = db.Count(ctx, f)
 		return n, false, err
 	}
@@ -445,7 +443,8 @@ func (db *DB) CountUpTo(ctx context.Context, f spanrec.CallFilter, max int) (n i
 		return 0, false, err
 	}
 	st.codec = false // codecs IN (…) counts from calls_codecs_start alone
-	if where, args, err = filterSQL(f, st); err != nil {
+	where, args, err := filterSQL(f, st)
+	if err != nil {
 		return 0, false, err
 	}
 	q := `SELECT count(*) FROM (SELECT 1 FROM calls` + where + ` LIMIT ?)`
