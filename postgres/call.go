@@ -446,7 +446,8 @@ func filterSQL(f spanrec.CallFilter, a *args) (string, error) {
 		// ILIKE under COLLATE "C" folds ASCII letters only, as SQLite's
 		// LIKE does.
 		p := a.add("%" + escapeLike(text(f.Number)) + "%")
-		conds = append(conds, `(caller_number ILIKE `+p+` ESCAPE '\' OR callee_number ILIKE `+p+` ESCAPE '\')`)
+		c1, c2 := trigramColumn(`caller_number`, f.Number), trigramColumn(`callee_number`, f.Number)
+		conds = append(conds, `(`+c1+` ILIKE `+p+` ESCAPE '\' OR `+c2+` ILIKE `+p+` ESCAPE '\')`)
 	}
 	if !f.Since.IsZero() {
 		conds = append(conds, `start_ns >= `+a.add(clampedNS(f.Since)))
@@ -519,7 +520,7 @@ func filterSQL(f spanrec.CallFilter, a *args) (string, error) {
 		conds = append(conds, `EXISTS (SELECT 1 FROM call_tags WHERE call_tags.call_id = calls.id AND call_tags.tag = `+a.add(text(f.Tag))+`)`)
 	}
 	if f.NoteText != "" {
-		conds = append(conds, `EXISTS (SELECT 1 FROM call_notes WHERE call_notes.call_id = calls.id AND call_notes.text ILIKE `+
+		conds = append(conds, `EXISTS (SELECT 1 FROM call_notes WHERE call_notes.call_id = calls.id AND `+trigramColumn(`call_notes.text`, f.NoteText)+` ILIKE `+
 			a.add("%"+escapeLike(text(f.NoteText))+"%")+` ESCAPE '\')`)
 	}
 	conds = searchConds(f, conds, a)

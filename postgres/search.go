@@ -87,7 +87,7 @@ func searchConds(f spanrec.CallFilter, conds []string, a *args) []string {
 		if strings.Contains(f.HeaderValue, "*") {
 			p := strings.ReplaceAll(escapeLike(text(f.HeaderValue)), "*", "%")
 			conds = append(conds, `EXISTS (SELECT 1 FROM call_headers AS h WHERE h.call_id = calls.id AND h.name = `+name+
-				` AND h.value ILIKE `+a.add(p)+` ESCAPE '\')`)
+				` AND `+trigramColumn(`h.value`, f.HeaderValue)+` ILIKE `+a.add(p)+` ESCAPE '\')`)
 		} else {
 			conds = append(conds, `id IN (SELECT h.call_id FROM call_headers AS h WHERE h.name = `+name+
 				` AND h.value = `+a.add(text(f.HeaderValue))+`)`)
@@ -95,7 +95,8 @@ func searchConds(f spanrec.CallFilter, conds []string, a *args) []string {
 	}
 	if f.UserAgent != "" {
 		p := a.add("%" + escapeLike(text(f.UserAgent)) + "%")
-		conds = append(conds, `(caller_ua ILIKE `+p+` ESCAPE '\' OR callee_ua ILIKE `+p+` ESCAPE '\')`)
+		c1, c2 := trigramColumn(`caller_ua`, f.UserAgent), trigramColumn(`callee_ua`, f.UserAgent)
+		conds = append(conds, `(`+c1+` ILIKE `+p+` ESCAPE '\' OR `+c2+` ILIKE `+p+` ESCAPE '\')`)
 	}
 	if f.SIPCallID != "" {
 		conds = append(conds, `sip_call_id = `+a.add(text(f.SIPCallID)))
@@ -104,4 +105,27 @@ func searchConds(f spanrec.CallFilter, conds []string, a *args) []string {
 		conds = append(conds, `id IN (SELECT ad.call_id FROM call_addrs AS ad WHERE ad.addr = `+a.add(f.Addr.Unmap().String())+`)`)
 	}
 	return conds
+}
+
+// trigramColumn returns the column col as the ILIKE of a substring search
+// for text reads it: col itself, which its trigram index (migrations 0008,
+// 0015) may serve, when text has three ASCII letters or digits in a row;
+// else an expression of it that no index matches. pg_trgm takes its
+// trigrams from runs of letters and digits: a text without one of three
+// has none, and the index would be read whole (every row a candidate,
+// rechecked) where the planner expects a few rows — slower than reading
+// the table. The expression's value is col's.
+func trigramColumn(col, text string) string {
+	run := 0
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' {
+			if run++; run == 3 {
+				return col
+			}
+		} else {
+			run = 0
+		}
+	}
+	return `(` + col + ` || '')`
 }
