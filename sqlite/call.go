@@ -350,7 +350,7 @@ func prefixEnd(p string) (string, bool) {
 // returns an error of kind EINVALID if f.Limit or f.Offset is negative, a
 // duration bound is negative or f.Sort is unknown.
 func (db *DB) Calls(ctx context.Context, f spanrec.CallFilter) ([]*spanrec.Call, error) {
-	st, err := db.startsFor(ctx, f, pageStarts)
+	st, err := db.startsFor(ctx, f, false)
 	if err != nil {
 		return nil, err
 	}
@@ -438,11 +438,10 @@ func (db *DB) CountUpTo(ctx context.Context, f spanrec.CallFilter, max int) (n i
 		n, err = db.Count(ctx, f)
 		return n, false, err
 	}
-	st, err := db.startsFor(ctx, f, countStarts)
+	st, err := db.startsFor(ctx, f, true)
 	if err != nil {
 		return 0, false, err
 	}
-	st.codec = false // codecs IN (…) counts from calls_codecs_start alone
 	where, args, err := filterSQL(f, st)
 	if err != nil {
 		return 0, false, err

@@ -239,48 +239,58 @@ var startAll = starts{number: true, ua: true, note: true, header: true}
 // set: a page reads and sorts each candidate, where walking the calls
 // newest first reads about 50 × calls / candidates of them; a count
 // stops at its cap plus one match either way, and reads 10,001 × calls /
-// candidates calls walking.
+// candidates calls walking. Reading a trigram table's set costs in
+// proportion to the rows that share its text's trigrams, not to the set:
+// numbers, user agents and header values repeat across calls (a rare
+// version of a common user agent has a few rows of its own and a million
+// that share most of its trigrams), so a count starts from their sets
+// only where a page would; notes are few.
 const (
 	pageStarts  = 5_000
 	countStarts = 100_000
 )
 
-// startsFor returns the candidate sets of f's terms that have fewer than
-// limit members, counting each up to limit.
-func (db *DB) startsFor(ctx context.Context, f spanrec.CallFilter, limit int) (starts, error) {
+// startsFor returns the candidate sets of f's terms that are small enough
+// to start from, for a page, or for a capped count (count), counting each
+// up to its bound.
+func (db *DB) startsFor(ctx context.Context, f spanrec.CallFilter, count bool) (starts, error) {
 	var st starts
-	few := func(set string, arg any) (bool, error) {
+	few := func(set string, arg any, limit int) (bool, error) {
 		var n int
 		if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM (`+set+` LIMIT ?)`, arg, limit).Scan(&n); err != nil {
 			return false, fmt.Errorf("index: calls: candidates: %w", err)
 		}
 		return n < limit, nil
 	}
+	noteLimit := pageStarts
+	if count {
+		noteLimit = countStarts
+	}
 	var err error
 	if m, ok := trigramPhrase(f.Number); ok {
-		if st.number, err = few(numberMatches, m); err != nil {
+		if st.number, err = few(numberMatches, m, pageStarts); err != nil {
 			return st, err
 		}
 	}
 	if m, ok := trigramPhrase(f.UserAgent); ok {
-		if st.ua, err = few(uaMatches, m); err != nil {
+		if st.ua, err = few(uaMatches, m, pageStarts); err != nil {
 			return st, err
 		}
 	}
 	if m, ok := trigramPhrase(f.NoteText); ok {
-		if st.note, err = few(noteMatches, m); err != nil {
+		if st.note, err = few(noteMatches, m, noteLimit); err != nil {
 			return st, err
 		}
 	}
 	if f.HeaderName != "" && strings.Contains(f.HeaderValue, "*") {
 		if m, ok := trigramPhrases(strings.Split(f.HeaderValue, "*")); ok {
-			if st.header, err = few(headerMatches, m); err != nil {
+			if st.header, err = few(headerMatches, m, pageStarts); err != nil {
 				return st, err
 			}
 		}
 	}
-	if f.Codec != "" {
-		if st.codec, err = few(codecMatches, f.Codec); err != nil {
+	if f.Codec != "" && !count { // a count reads codecs IN (…) from calls_codecs_start alone
+		if st.codec, err = few(codecMatches, f.Codec, pageStarts); err != nil {
 			return st, err
 		}
 	}
