@@ -351,6 +351,7 @@ func prefixEnd(p string) (string, bool) {
 // duration bound is negative or f.Sort is unknown.
 func (db *DB) Calls(ctx context.Context, f spanrec.CallFilter) ([]*spanrec.Call, error) {
 	st, err := db.startsFor(ctx, f, false)
+	st.walk = true
 	if err != nil {
 		return nil, err
 	}
@@ -552,9 +553,16 @@ func filterSQL(f spanrec.CallFilter, st starts) (string, []any, error) {
 		// The calls of the distinct codec lists that hold the codec
 		// (migration 0022): from calls_codecs_start, not every call's list
 		// tested.
-		if st.codec {
+		switch {
+		case st.codec:
 			conds = append(conds, `calls.rowid IN (`+codecMatches+`)`)
-		} else {
+		case st.walk:
+			// The unary + keeps SQLite from reading the calls of a
+			// common list from calls_codecs_start and sorting them all
+			// (as it would where the index has no statistics yet: an
+			// index upgraded by migration 0022).
+			conds = append(conds, `+codecs IN (`+codecLists+`)`)
+		default:
 			conds = append(conds, `codecs IN (`+codecLists+`)`)
 		}
 		args = append(args, f.Codec)

@@ -229,7 +229,9 @@ const (
 // cannot tell a set of ten calls from one of a million (its statistics
 // give the average number of rows per value), and either plan costs
 // seconds on a million calls where the other would take milliseconds.
-type starts struct{ number, ua, note, header, codec bool }
+// walk, for a page, says that a set left out is left to the walk in the
+// page's order even where an index could read it.
+type starts struct{ number, ua, note, header, codec, walk bool }
 
 // startAll starts from every trigram table: what an exact count reads
 // least with.
