@@ -491,7 +491,7 @@ func filterSQL(f spanrec.CallFilter, a *args) (string, error) {
 		conds = append(conds, `status_code = `+a.add(f.StatusCode))
 	}
 	if f.Codec != "" {
-		// The containment is what calls_codecs_lower (migration 0015)
+		// The containment is what calls_codecs_lower (migration 0016)
 		// answers; the element test keeps the answer exactly what it was.
 		p := a.add(text(f.Codec))
 		conds = append(conds, `lower(calls.codecs::text COLLATE "C")::jsonb @> jsonb_build_array(lower(`+p+` COLLATE "C"))`,

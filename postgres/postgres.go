@@ -116,7 +116,7 @@ func open(ctx context.Context, rawURL string) (*DB, error) {
 }
 
 // trigramIndexes are the trigram indexes of substring searches that
-// migrations 0008 (numbers) and 0015 (user agents, notes, header values)
+// migrations 0008 (numbers) and 0016 (user agents, notes, header values)
 // leave out where the pg_trgm extension cannot be created.
 var trigramIndexes = []string{
 	"calls_caller_number_trgm", "calls_callee_number_trgm",

@@ -238,7 +238,7 @@ func indexesOf(t *testing.T, u string) map[string]bool {
 	return out
 }
 
-// trigramIndexes are the trigram indexes migrations 0008 and 0015 make
+// trigramIndexes are the trigram indexes migrations 0008 and 0016 make
 // where pg_trgm can be created.
 var trigramIndexes = []string{
 	"calls_caller_number_trgm", "calls_callee_number_trgm",

@@ -109,7 +109,7 @@ func searchConds(f spanrec.CallFilter, conds []string, a *args) []string {
 
 // trigramColumn returns the column col as the ILIKE of a substring search
 // for text reads it: col itself, which its trigram index (migrations 0008,
-// 0015) may serve, when text has three ASCII letters or digits in a row;
+// 0016) may serve, when text has three ASCII letters or digits in a row;
 // else an expression of it that no index matches. pg_trgm takes its
 // trigrams from runs of letters and digits: a text without one of three
 // has none, and the index would be read whole (every row a candidate,

@@ -551,7 +551,7 @@ func filterSQL(f spanrec.CallFilter, st starts) (string, []any, error) {
 	}
 	if f.Codec != "" {
 		// The calls of the distinct codec lists that hold the codec
-		// (migration 0023): from calls_codecs_start, not every call's list
+		// (migration 0024): from calls_codecs_start, not every call's list
 		// tested.
 		switch {
 		case st.codec:
@@ -560,7 +560,7 @@ func filterSQL(f spanrec.CallFilter, st starts) (string, []any, error) {
 			// The unary + keeps SQLite from reading the calls of a
 			// common list from calls_codecs_start and sorting them all
 			// (as it would where the index has no statistics yet: an
-			// index upgraded by migration 0023).
+			// index upgraded by migration 0024).
 			conds = append(conds, `+codecs IN (`+codecLists+`)`)
 		default:
 			conds = append(conds, `codecs IN (`+codecLists+`)`)
@@ -598,7 +598,7 @@ func filterSQL(f spanrec.CallFilter, st starts) (string, []any, error) {
 		p := "%" + escapeLike(f.NoteText) + "%"
 		if m, ok := trigramPhrase(f.NoteText); ok && st.note {
 			// The notes that hold every three-character sequence of the
-			// text (migration 0023), tested with the LIKE.
+			// text (migration 0024), tested with the LIKE.
 			conds = append(conds, `calls.id IN (SELECT call_notes.call_id FROM call_notes WHERE call_notes.id IN
 				(`+noteMatches+`) AND call_notes.text LIKE ? ESCAPE '\')`)
 			args = append(args, m, p)

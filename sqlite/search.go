@@ -132,7 +132,7 @@ func searchConds(f spanrec.CallFilter, st starts, conds []string, args []any) ([
 			if m, ok := trigramPhrases(strings.Split(f.HeaderValue, "*")); ok && st.header {
 				// The calls with a header value that holds every text
 				// between the *s of three characters or more (migration
-				// 0023), tested with the LIKE.
+				// 0024), tested with the LIKE.
 				conds = append(conds, `calls.rowid IN (SELECT rowid / 64 FROM (`+headerMatches+`))`)
 				args = append(args, m)
 			}
@@ -148,7 +148,7 @@ func searchConds(f spanrec.CallFilter, st starts, conds []string, args []any) ([
 	if f.UserAgent != "" {
 		if m, ok := trigramPhrase(f.UserAgent); ok && st.ua {
 			// The calls whose user agents hold every three-character
-			// sequence of the text (migration 0023), tested with the LIKE.
+			// sequence of the text (migration 0024), tested with the LIKE.
 			conds = append(conds, `calls.rowid IN (`+uaMatches+`)`)
 			args = append(args, m)
 		}
@@ -168,7 +168,7 @@ func searchConds(f spanrec.CallFilter, st starts, conds []string, args []any) ([
 }
 
 // trigramPhrase returns the full-text query that finds, in a trigram
-// table (calls_number of migration 0019, those of 0023), the rows whose
+// table (calls_number of migration 0019, those of 0024), the rows whose
 // text contains s: s as one quoted string, the phrase of its trigrams. It
 // returns false where that table cannot answer and the search reads every
 // row: s has fewer than three characters (it has no trigram), is not

@@ -1,4 +1,4 @@
--- 0023 (postgres 0015): what the call list's filters read instead of every
+-- 0024 (postgres 0016): what the call list's filters read instead of every
 -- call when the value they look for is rare or absent (docs/PERFORMANCE.md,
 -- "Eleventh session: every search filter"). The searches' answers are
 -- unchanged: each of these only narrows the rows the filter then tests as

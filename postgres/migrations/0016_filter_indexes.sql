@@ -1,4 +1,4 @@
--- 0015 (sqlite 0023): indexes for the call list's filters that read every
+-- 0016 (sqlite 0024): indexes for the call list's filters that read every
 -- call when the value they look for is rare or absent (docs/PERFORMANCE.md,
 -- "Eleventh session: every search filter"). The searches' answers are
 -- unchanged: each index only narrows the rows the filter then tests.
