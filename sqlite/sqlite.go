@@ -280,7 +280,9 @@ func migrate(ctx context.Context, w *sql.DB) error {
 			return err
 		}
 		if done {
-			return nil
+			// A copy of the file may have renumbered the calls under
+			// the number-search table (numbersearch.go).
+			return checkNumberSearchAtOpen(ctx, w)
 		}
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/spanrec/spanrec/recorder"
 	"github.com/spanrec/spanrec/render"
 	"github.com/spanrec/spanrec/retention"
+	"github.com/spanrec/spanrec/sqlite"
 )
 
 // fsckReport is what fsck found.
@@ -31,10 +32,24 @@ type fsckReport struct {
 	files      int
 	repaired   int
 	repairErrs []error
+	// number is the check of SQLite's number-search table; nil where the
+	// index has none (PostgreSQL's trigram indexes point at their rows
+	// themselves).
+	number *sqlite.NumberSearchCheck
 }
 
 func (r *fsckReport) problems() int {
-	return len(r.missing) + len(r.mismatch) + len(r.unindexed) + len(r.spool) + r.pending
+	n := len(r.missing) + len(r.mismatch) + len(r.unindexed) + len(r.spool) + r.pending
+	if r.number != nil && !r.number.OK() && !r.number.Rebuilt {
+		n++
+	}
+	return n
+}
+
+// numberSearchChecker is an index whose search by number reads a table of
+// its own that fsck checks against the calls (package sqlite).
+type numberSearchChecker interface {
+	CheckNumberSearch(ctx context.Context, repair bool) (sqlite.NumberSearchCheck, error)
 }
 
 // cmdFsck checks the index against the files of the data directory and,
@@ -43,7 +58,7 @@ func cmdFsck(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := flag.NewFlagSet("fsck", flag.ContinueOnError)
 	var c common
 	c.register(fs)
-	repair := fs.Bool("repair", false, "remove recordings no call points to and spool leftovers, recover interrupted calls, and drop the paths of missing files from their calls (with a note)")
+	repair := fs.Bool("repair", false, "remove recordings no call points to and spool leftovers, recover interrupted calls, drop the paths of missing files from their calls (with a note), and rebuild SQLite's number-search table where it misses calls")
 	pos, err := parse(fs, args, stdout)
 	if err != nil {
 		return err
@@ -85,6 +100,17 @@ func cmdFsck(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	r, err := fsck(ctx, e.dataDir, db, *repair)
 	if err != nil {
 		return err
+	}
+	if nc, ok := db.(numberSearchChecker); ok {
+		c, err := nc.CheckNumberSearch(ctx, *repair)
+		if err != nil {
+			r.repairErrs = append(r.repairErrs, err)
+		} else {
+			r.number = &c
+			if c.Rebuilt {
+				r.repaired++
+			}
+		}
 	}
 	if len(pending) > 0 {
 		if *repair {
@@ -228,13 +254,45 @@ func printFsck(w io.Writer, dataDir string, r *fsckReport, repair bool) {
 	list("files whose SHA-256 differs", r.mismatch)
 	list("recordings no call points to", r.unindexed)
 	list("spool leftovers", r.spool)
+	if c := r.number; c != nil {
+		printNumberSearch(w, c)
+	}
 	switch {
 	case repair:
-		fmt.Fprintf(w, "Repaired %d (missing files dropped from their calls with a note, unindexed recordings removed, spool recovered or removed; SHA-256 mismatches are noted, not changed)\n", r.repaired)
+		fmt.Fprintf(w, "Repaired %d (missing files dropped from their calls with a note, unindexed recordings removed, spool recovered or removed, the number-search table rebuilt where it missed calls; SHA-256 mismatches are noted, not changed)\n", r.repaired)
 	case r.problems() == 0:
 		fmt.Fprintln(w, "No problems found.")
 	default:
 		fmt.Fprintf(w, "Run '%s fsck --repair' (no recorder may run meanwhile) to fix them.\n", prog)
+	}
+}
+
+// printNumberSearch says in words what the check of the number-search
+// table found.
+func printNumberSearch(w io.Writer, c *sqlite.NumberSearchCheck) {
+	if c.OK() {
+		fmt.Fprintf(w, "  search by number: every one of the %d calls is found by its caller and callee number\n", c.Calls)
+	} else {
+		fmt.Fprintf(w, "  search by number: %d of %d calls would be missed by a search for their own number", c.Missed, c.Calls)
+		if c.Stale > 0 {
+			fmt.Fprintf(w, ", %d entries of the number-search table name no call", c.Stale)
+		}
+		fmt.Fprintln(w)
+		if c.Drift != "" {
+			fmt.Fprintf(w, "      the calls were renumbered under the table (%s)\n", c.Drift)
+		}
+		for _, id := range c.Examples {
+			fmt.Fprintf(w, "      %s\n", id)
+		}
+		if c.Missed > len(c.Examples) {
+			fmt.Fprintf(w, "      … and %d more\n", c.Missed-len(c.Examples))
+		}
+		if c.Rebuilt {
+			fmt.Fprintln(w, "      rebuilt the number-search table from the calls: every call is found now")
+		}
+	}
+	if c.Unchecked > 0 {
+		fmt.Fprintf(w, "      %d numbers are not valid UTF-8 (a search for them reads every call; not checked)\n", c.Unchecked)
 	}
 }
 
