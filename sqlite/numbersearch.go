@@ -1,11 +1,14 @@
 package sqlite
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
 	"log/slog"
-	"strings"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/spanrec/spanrec"
@@ -107,28 +110,31 @@ type NumberSearchCheck struct {
 	// Drift says how the rowids at the two tables' ends differ ("" when
 	// they agree): a renumbering of the calls.
 	Drift string
+	// Wrong is the number of other calls whose row in the table holds
+	// trigrams their numbers do not have (harmless to the answers: the
+	// search tests each call it reads; a sign of a renumbering).
+	Wrong int
 	// Rebuilt is true where CheckNumberSearch filled the table again.
 	Rebuilt bool
-	// Unchecked counts numbers of three characters or more that are not
-	// valid UTF-8: no search through the table can name them (a search
-	// for such a text reads every row), so they are not tested.
-	Unchecked int
 }
 
 // OK reports whether the check found nothing wrong.
-func (c NumberSearchCheck) OK() bool { return c.Missed == 0 && c.Stale == 0 && c.Drift == "" }
+func (c NumberSearchCheck) OK() bool {
+	return c.Missed == 0 && c.Wrong == 0 && c.Stale == 0 && c.Drift == ""
+}
 
 // maxExamples is how many unfindable calls a NumberSearchCheck names.
 const maxExamples = 20
 
 // CheckNumberSearch tests that a search by number finds every call through
-// the number-search table (migration 0019): for each call, the phrase of
-// the trigrams of its whole caller and of its whole callee number must
-// match that call's row (then every text of three characters or more in
-// the number does: its trigrams are part of that phrase), and no row of
-// the table may name a call that is gone. With repair, where anything is
+// the number-search table (migration 0019): every call's row there must
+// hold exactly the trigrams, at the same places, that the table's
+// tokenizer makes of the call's numbers now (then every search of three
+// characters or more that LIKE would answer with the call names it), and
+// no row may name a call that is gone. With repair, where anything is
 // wrong, it fills the table again from calls and checks once more. It
-// reads every call: run it where a search may wait (spanrec fsck).
+// reads every call and every trigram: run it where a search may wait
+// (spanrec fsck).
 func (db *DB) CheckNumberSearch(ctx context.Context, repair bool) (NumberSearchCheck, error) {
 	c, err := db.checkNumberSearch(ctx)
 	if err != nil || c.OK() || !repair {
@@ -149,68 +155,143 @@ func (db *DB) CheckNumberSearch(ctx context.Context, repair bool) (NumberSearchC
 }
 
 func (db *DB) checkNumberSearch(ctx context.Context) (NumberSearchCheck, error) {
-	var c NumberSearchCheck
-	// One read transaction: the calls and the table as of one moment.
-	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	c, err := db.compareNumberSearch(ctx)
 	if err != nil {
 		return c, fmt.Errorf("index: check the number-search table: %w", err)
+	}
+	return c, nil
+}
+
+// numberInstance is a row of an fts5vocab instance table: a trigram, the
+// row it is in and its place there (the column in bit 32: caller_number
+// 0, callee_number 1, as declared).
+type numberInstance struct {
+	term  sql.RawBytes
+	doc   int64
+	place int64
+}
+
+// compare orders instances as FTS5 lists them: by trigram (its bytes),
+// row, column and offset.
+func (a *numberInstance) compare(b *numberInstance) int {
+	if d := bytes.Compare(a.term, b.term); d != 0 {
+		return d
+	}
+	if d := cmp.Compare(a.doc, b.doc); d != 0 {
+		return d
+	}
+	return cmp.Compare(a.place, b.place)
+}
+
+// compareNumberSearch builds the number-search table afresh from calls in
+// a temporary table of the writer connection (no lock on the index: it
+// writes only its temporary schema) and walks both tables' trigram
+// instances (fts5vocab) side by side, in the order both list them: a
+// trigram of a call that calls_number lacks means a search that misses the
+// call; one calls_number has and the call lacks, an entry of the wrong
+// call. Memory stays small but for the set of rows found wrong.
+func (db *DB) compareNumberSearch(ctx context.Context) (NumberSearchCheck, error) {
+	var c NumberSearchCheck
+	conn, err := db.w.Conn(ctx)
+	if err != nil {
+		return c, err
+	}
+	defer conn.Close()
+	// One transaction: the calls and the table as of one moment; rolling
+	// it back drops the temporary tables.
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return c, err
 	}
 	defer tx.Rollback()
 	if c.Drift, err = numberSearchDrift(ctx, tx); err != nil {
-		return c, fmt.Errorf("index: %w", err)
+		return c, err
 	}
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM calls_number_docsize AS d
 		WHERE NOT EXISTS (SELECT 1 FROM calls WHERE calls.rowid = d.id)`).Scan(&c.Stale); err != nil {
-		return c, fmt.Errorf("index: check the number-search table: %w", err)
+		return c, err
 	}
-	match, err := tx.PrepareContext(ctx, `SELECT count(*) FROM calls_number WHERE calls_number MATCH ? AND rowid = ?`)
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM calls`).Scan(&c.Calls); err != nil {
+		return c, err
+	}
+	for _, q := range []string{
+		`CREATE VIRTUAL TABLE temp.number_check USING fts5 (caller_number, callee_number, tokenize = 'trigram', content = '')`,
+		`INSERT INTO temp.number_check (rowid, caller_number, callee_number) SELECT rowid, caller_number, callee_number FROM main.calls`,
+		`CREATE VIRTUAL TABLE temp.number_fresh USING fts5vocab (temp, number_check, instance)`,
+		`CREATE VIRTUAL TABLE temp.number_live USING fts5vocab (main, calls_number, instance)`,
+	} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return c, err
+		}
+	}
+	const instances = `SELECT term, doc, iif(col = 'caller_number', 0, 1) << 32 | offset FROM temp.`
+	fresh, err := tx.QueryContext(ctx, instances+`number_fresh`)
 	if err != nil {
-		return c, fmt.Errorf("index: check the number-search table: %w", err)
+		return c, err
 	}
-	defer match.Close()
-	rows, err := tx.QueryContext(ctx, `SELECT rowid, id, caller_number, callee_number FROM calls`)
+	defer fresh.Close()
+	live, err := tx.QueryContext(ctx, instances+`number_live`)
 	if err != nil {
-		return c, fmt.Errorf("index: check the number-search table: %w", err)
+		return c, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var rowid int64
-		var id, caller, callee string
-		if err := rows.Scan(&rowid, &id, &caller, &callee); err != nil {
-			return c, fmt.Errorf("index: check the number-search table: %w", err)
+	defer live.Close()
+	next := func(rows *sql.Rows, in *numberInstance) (bool, error) {
+		if !rows.Next() {
+			return false, rows.Err()
 		}
-		c.Calls++
-		found := true
-		for _, number := range []string{caller, callee} {
-			// LIKE reads a text up to its NUL (trigramPhrase): what
-			// a search can find is before it.
-			if i := strings.IndexByte(number, 0); i >= 0 {
-				number = number[:i]
-			}
-			m, ok := trigramPhrase(number)
-			if !ok {
-				if len([]rune(number)) >= 3 {
-					c.Unchecked++
-				}
-				continue
-			}
-			var n int
-			if err := match.QueryRowContext(ctx, m, rowid).Scan(&n); err != nil {
-				return c, fmt.Errorf("index: check the number-search table, call %s: %w", id, err)
-			}
-			if n == 0 {
-				found = false
+		return true, rows.Scan(&in.term, &in.doc, &in.place)
+	}
+	missed, wrong := map[int64]bool{}, map[int64]bool{}
+	var f, l numberInstance
+	fok, err := next(fresh, &f)
+	if err != nil {
+		return c, err
+	}
+	lok, err := next(live, &l)
+	if err != nil {
+		return c, err
+	}
+	for fok || lok {
+		d := 0
+		switch {
+		case !lok:
+			d = -1
+		case !fok:
+			d = 1
+		default:
+			d = f.compare(&l)
+		}
+		if d < 0 {
+			missed[f.doc] = true
+		} else if d > 0 {
+			wrong[l.doc] = true
+		}
+		if d <= 0 {
+			if fok, err = next(fresh, &f); err != nil {
+				return c, err
 			}
 		}
-		if !found {
-			c.Missed++
-			if len(c.Examples) < maxExamples {
-				c.Examples = append(c.Examples, spanrec.CallID(id))
+		if d >= 0 {
+			if lok, err = next(live, &l); err != nil {
+				return c, err
 			}
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return c, fmt.Errorf("index: check the number-search table: %w", err)
+	c.Missed = len(missed)
+	for doc := range wrong {
+		if !missed[doc] {
+			c.Wrong++
+		}
+	}
+	if len(missed) > 0 {
+		docs := slices.Sorted(maps.Keys(missed))
+		for _, doc := range docs[:min(len(docs), maxExamples)] {
+			var id string
+			if err := tx.QueryRowContext(ctx, `SELECT id FROM calls WHERE rowid = ?`, doc).Scan(&id); err != nil {
+				return c, err
+			}
+			c.Examples = append(c.Examples, spanrec.CallID(id))
+		}
 	}
 	return c, nil
 }

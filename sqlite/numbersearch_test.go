@@ -128,11 +128,11 @@ func TestNumberSearchAfterVacuum(t *testing.T) {
 	if _, err := w.Exec(`VACUUM`); err != nil {
 		t.Fatal(err)
 	}
-	if after := rowids(t, w, "calls", "id"); len(before) != keptCalls || !maps(before, after) {
-		t.Errorf("VACUUM changed the calls' rowids: %d calls before, %d after, equal %v", len(before), len(after), maps(before, after))
+	if after := rowids(t, w, "calls", "id"); len(before) != keptCalls || !sameRowids(before, after) {
+		t.Errorf("VACUUM changed the calls' rowids: %d calls before, %d after, equal %v", len(before), len(after), sameRowids(before, after))
 	}
 	plainAfter := rowids(t, w, "plain", "k")
-	if maps(plainBefore, plainAfter) || len(plainAfter) != len(plainBefore) {
+	if sameRowids(plainBefore, plainAfter) || len(plainAfter) != len(plainBefore) {
 		t.Errorf("VACUUM kept the rowids of a table without an index (or lost rows: %d, %d); SQLite changed", len(plainBefore), len(plainAfter))
 	}
 	into := filepath.Join(t.TempDir(), "into.db")
@@ -144,7 +144,7 @@ func TestNumberSearchAfterVacuum(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if after := rowids(t, db.r, "plain", "k"); !maps(plainAfter, after) {
+	if after := rowids(t, db.r, "plain", "k"); !sameRowids(plainAfter, after) {
 		t.Error("VACUUM INTO changed the rowids of a table without an index")
 	}
 	for _, d := range []*DB{rawDB(t, path), db} {
@@ -157,7 +157,7 @@ func TestNumberSearchAfterVacuum(t *testing.T) {
 	}
 }
 
-func maps(a, b map[string]int64) bool {
+func sameRowids(a, b map[string]int64) bool {
 	if len(a) != len(b) {
 		return false
 	}

@@ -201,7 +201,7 @@ func TestFsckNumberSearch(t *testing.T) {
 		t.Error("a search by number misses a call after fsck --repair")
 	}
 	code, out, _ = runCLI(t, nil, "fsck", "--data", data)
-	if code != 0 || !strings.Contains(out, fmt.Sprintf("search by number: every one of the %d calls is found", len(calls))) {
+	if code != 0 || !strings.Contains(out, fmt.Sprintf("search by number: the number-search table finds every one of the %d calls", len(calls))) {
 		t.Errorf("fsck after repair: exit %d\n%s", code, out)
 	}
 }
