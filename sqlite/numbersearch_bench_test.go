@@ -50,46 +50,49 @@ func benchIndexPath(b *testing.B, n int) string {
 
 // BenchmarkNumberSearchCheck measures, on an index of $SPANREC_BENCH_CALLS
 // generated calls (default 100 000), what keeping the number-search table
-// right costs: Open's check of the ends of calls and calls_number
-// (open-check-ms), CheckNumberSearch's test of every call (check-s), a
-// rebuild of the table (rebuild-s, what Open and fsck --repair do after a
-// renumbering), and for comparison the alternative of giving calls an
-// INTEGER PRIMARY KEY: a copy of calls into such a table with all of
-// calls' indexes, rolled back (ipk-copy-s).
+// right costs, one sub-benchmark each: Open's check of the ends of calls
+// and calls_number (open-check), CheckNumberSearch's test of every call
+// (check), a rebuild of the table (rebuild: what Open and fsck --repair
+// do after a renumbering), and for comparison the alternative of giving
+// calls an INTEGER PRIMARY KEY: a copy of calls into such a table with all
+// of calls' indexes, rolled back (ipk-copy). Each reports its seconds.
 func BenchmarkNumberSearchCheck(b *testing.B) {
 	n := indextest.BenchCalls(100_000)
 	ctx := context.Background()
-	path := benchIndexPath(b, n)
-	db, err := Open(ctx, path)
+	db, err := Open(ctx, benchIndexPath(b, n))
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	for b.Loop() {
-		start := time.Now()
-		if drift, err := numberSearchDrift(ctx, db.w); err != nil || drift != "" {
-			b.Fatalf("drift %q, %v", drift, err)
-		}
-		b.ReportMetric(float64(time.Since(start).Microseconds())/1000, "open-check-ms")
-
-		start = time.Now()
-		c, err := db.CheckNumberSearch(ctx, false)
-		if err != nil || !c.OK() || c.Calls != n {
-			b.Fatalf("CheckNumberSearch = %+v, %v", c, err)
-		}
-		b.ReportMetric(time.Since(start).Seconds(), "check-s")
-
-		start = time.Now()
-		if err := rebuildNumberSearch(ctx, db.w); err != nil {
-			b.Fatal(err)
-		}
-		b.ReportMetric(time.Since(start).Seconds(), "rebuild-s")
-
-		start = time.Now()
-		if err := ipkCopy(ctx, db.w); err != nil {
-			b.Fatal(err)
-		}
-		b.ReportMetric(time.Since(start).Seconds(), "ipk-copy-s")
+	for _, step := range []struct {
+		name string
+		run  func() error
+	}{
+		{"open-check", func() error {
+			if drift, err := numberSearchDrift(ctx, db.w); err != nil || drift != "" {
+				return fmt.Errorf("drift %q, %v", drift, err)
+			}
+			return nil
+		}},
+		{"check", func() error {
+			if c, err := db.CheckNumberSearch(ctx, false); err != nil || !c.OK() || c.Calls != n {
+				return fmt.Errorf("CheckNumberSearch = %+v, %v", c, err)
+			}
+			return nil
+		}},
+		{"rebuild", func() error { return rebuildNumberSearch(ctx, db.w) }},
+		{"ipk-copy", func() error { return ipkCopy(ctx, db.w) }},
+	} {
+		b.Run(step.name, func(b *testing.B) {
+			for b.Loop() {
+				start := time.Now()
+				if err := step.run(); err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(time.Since(start).Seconds(), "s")
+				b.Logf("%s: %v", step.name, time.Since(start))
+			}
+		})
 	}
 }
 
