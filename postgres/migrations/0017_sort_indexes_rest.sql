@@ -1,4 +1,4 @@
--- 0015 (sqlite 0022): indexes for the call list's sorts that 0012 left to
+-- 0017 (sqlite 0025): indexes for the call list's sorts that 0012 left to
 -- a sort of every call (docs/PERFORMANCE.md, "Eleventh session: every
 -- sort from an index"): status code, first codec, hang-up side and
 -- sensor, each way. Each index is exactly an ORDER BY of
@@ -6,7 +6,7 @@
 -- value, NULL for "none"), calls without a value last, ties by ID — so a
 -- page, and the keyset page after it, is the next rows of an index scan.
 -- A key of few values (hang-up side, sensor) has ties of millions of
--- calls: an index on the key alone (0006's hangup_by_start) cannot give
+-- calls: an index on the key alone (0001's hangup_by_start) cannot give
 -- their order by ID, so the ID is in every index. Two per key: an
 -- ascending index read backwards gives NULLs first and ties by ID
 -- descending, neither of which the documented order allows. The sort by

@@ -1,4 +1,4 @@
--- 0022 (postgres 0015): indexes for the call list's sorts that 0018 left
+-- 0025 (postgres 0017): indexes for the call list's sorts that 0018 left
 -- to a sort of every call (docs/PERFORMANCE.md, "Eleventh session: every
 -- sort from an index"): status code, first codec, hang-up side and
 -- sensor, each way. Each index is exactly an ORDER BY of sqlite/call.go's
