@@ -237,8 +237,9 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	if err != nil {
 		return err
 	}
+	first := -1 // the version the first step found
 	for {
-		done, err := migrateOne(ctx, pool, ms)
+		done, err := migrateOne(ctx, pool, ms, &first)
 		if err != nil {
 			return err
 		}
@@ -251,7 +252,10 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 // migrateOne applies the next migration, or reports done when there is
 // none. The advisory lock, held to the end of the transaction, makes a
 // second process wait and then read the version the first one left.
-func migrateOne(ctx context.Context, pool *pgxpool.Pool, ms []migration) (done bool, err error) {
+// *first is the version the first call found (set by it): when it is
+// above 0, an existing index is being upgraded, and each step is logged
+// (spanrec.LogMigration).
+func migrateOne(ctx context.Context, pool *pgxpool.Pool, ms []migration, first *int) (done bool, err error) {
 	tx, err := pool.Begin(ctx)
 	if err != nil {
 		return false, fmt.Errorf("migrate: %w", err)
@@ -278,7 +282,11 @@ func migrateOne(ctx context.Context, pool *pgxpool.Pool, ms []migration) (done b
 	case v == len(ms):
 		return true, tx.Commit(ctx)
 	}
+	if *first < 0 {
+		*first = v
+	}
 	m := ms[v]
+	defer spanrec.LogMigration("postgres", m.name, *first > 0)()
 	if _, err := tx.Exec(ctx, m.sql); err != nil {
 		return false, fmt.Errorf("migration %s: %w", m.name, err)
 	}

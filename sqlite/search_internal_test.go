@@ -95,8 +95,9 @@ func TestNumberSearchTrigrams(t *testing.T) {
 	if before < 0 {
 		t.Fatal("no migration *_search_indexes.sql")
 	}
+	first := -1
 	for {
-		done, err := migrateOne(ctx, w, ms[:before])
+		done, err := migrateOne(ctx, w, ms[:before], &first)
 		if err != nil {
 			t.Fatal(err)
 		}

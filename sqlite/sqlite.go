@@ -274,8 +274,9 @@ func migrate(ctx context.Context, w *sql.DB) error {
 	if err != nil {
 		return err
 	}
+	first := -1 // the version the first step found
 	for {
-		done, err := migrateOne(ctx, w, ms)
+		done, err := migrateOne(ctx, w, ms, &first)
 		if err != nil {
 			return err
 		}
@@ -287,8 +288,11 @@ func migrate(ctx context.Context, w *sql.DB) error {
 	}
 }
 
-// migrateOne applies the next migration, or reports done when there is none.
-func migrateOne(ctx context.Context, w *sql.DB, ms []migration) (done bool, err error) {
+// migrateOne applies the next migration, or reports done when there is
+// none. *first is the version the first call found (set by it): when it is
+// above 0, an existing index is being upgraded, and each step is logged
+// (spanrec.LogMigration).
+func migrateOne(ctx context.Context, w *sql.DB, ms []migration, first *int) (done bool, err error) {
 	tx, err := w.BeginTx(ctx, nil)
 	if err != nil {
 		return false, fmt.Errorf("migrate: %w", err)
@@ -304,7 +308,11 @@ func migrateOne(ctx context.Context, w *sql.DB, ms []migration) (done bool, err 
 	case v == len(ms):
 		return true, nil
 	}
+	if *first < 0 {
+		*first = v
+	}
 	m := ms[v]
+	defer spanrec.LogMigration("sqlite", m.name, *first > 0)()
 	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 		return false, fmt.Errorf("migration %s: %w", m.name, err)
 	}
