@@ -351,10 +351,10 @@ func prefixEnd(p string) (string, bool) {
 // duration bound is negative or f.Sort is unknown.
 func (db *DB) Calls(ctx context.Context, f spanrec.CallFilter) ([]*spanrec.Call, error) {
 	st, err := db.startsFor(ctx, f, false)
-	st.walk = true
 	if err != nil {
 		return nil, err
 	}
+	st.walk = true
 	where, args, err := filterSQL(f, st)
 	if err != nil {
 		return nil, err

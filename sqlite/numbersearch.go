@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"net/url"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/spanrec/spanrec"
@@ -61,24 +63,28 @@ type querier interface {
 }
 
 // checkNumberSearchAtOpen is Open's check: where calls were renumbered, it
-// fills calls_number again, in one transaction, and logs what it found.
+// fills the trigram tables keyed by the calls' rowids again, in one
+// transaction, and logs what it found.
 func checkNumberSearchAtOpen(ctx context.Context, w *sql.DB) error {
 	drift, err := numberSearchDrift(ctx, w)
 	if err != nil || drift == "" {
 		return err
 	}
 	start := time.Now()
-	if err := rebuildNumberSearch(ctx, w); err != nil {
-		return fmt.Errorf("the calls were renumbered (%s); rebuilding the number-search table: %w", drift, err)
+	if err := rebuildSearchTables(ctx, w); err != nil {
+		return fmt.Errorf("the calls were renumbered (%s); rebuilding the search tables: %w", drift, err)
 	}
-	slog.Warn("index: the calls were renumbered since the number-search table was written (a copy of the index file that did not keep their rowids); rebuilt it",
+	slog.Warn("index: the calls were renumbered since the search tables were written (a copy of the index file that did not keep their rowids); rebuilt calls_number, calls_ua and call_headers_value",
 		"found", drift, "took", time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
-// rebuildNumberSearch empties calls_number and fills it from calls, in one
-// transaction, as migration 0019 filled it.
-func rebuildNumberSearch(ctx context.Context, w *sql.DB) error {
+// rebuildSearchTables empties the three trigram tables keyed by the
+// calls' rowids — calls_number (0019), calls_ua and call_headers_value
+// (0024) — and fills them from calls and call_headers, in one
+// transaction, as their migrations filled them. (call_notes_text is keyed
+// by the notes' own INTEGER PRIMARY KEY, which every copy keeps.)
+func rebuildSearchTables(ctx context.Context, w *sql.DB) error {
 	tx, err := w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -87,6 +93,12 @@ func rebuildNumberSearch(ctx context.Context, w *sql.DB) error {
 	for _, q := range []string{
 		`INSERT INTO calls_number (calls_number) VALUES ('delete-all')`,
 		`INSERT INTO calls_number (rowid, caller_number, callee_number) SELECT rowid, caller_number, callee_number FROM calls`,
+		`INSERT INTO calls_ua (calls_ua) VALUES ('delete-all')`,
+		`INSERT INTO calls_ua (rowid, caller_ua, callee_ua) SELECT rowid, caller_ua, callee_ua FROM calls
+			WHERE caller_ua <> '' OR callee_ua <> ''`,
+		`INSERT INTO call_headers_value (call_headers_value) VALUES ('delete-all')`,
+		`INSERT INTO call_headers_value (rowid, value)
+			SELECT calls.rowid * 64 + h.seq, h.value FROM call_headers AS h JOIN calls ON calls.id = h.call_id`,
 	} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return err
@@ -132,16 +144,23 @@ const maxExamples = 20
 // tokenizer makes of the call's numbers now (then every search of three
 // characters or more that LIKE would answer with the call names it), and
 // no row may name a call that is gone. With repair, where anything is
-// wrong, it fills the table again from calls and checks once more. It
-// reads every call and every trigram: run it where a search may wait
-// (spanrec fsck).
+// wrong, it fills the table again from calls (and calls_ua and
+// call_headers_value, keyed by the same rowids) and checks once more.
+//
+// Without repair it only reads the index, in one read transaction on a
+// connection of its own: a recorder beside it keeps writing calls (WAL
+// mode), but no checkpoint can move the WAL past the check's snapshot
+// while it runs, so the WAL file grows with what the recorder writes
+// meanwhile (it shrinks back at the next checkpoint after the check). It
+// reads every call and every trigram (minutes on a million calls): run it
+// where a search may wait (spanrec fsck).
 func (db *DB) CheckNumberSearch(ctx context.Context, repair bool) (NumberSearchCheck, error) {
 	c, err := db.checkNumberSearch(ctx)
 	if err != nil || c.OK() || !repair {
 		return c, err
 	}
-	if err := rebuildNumberSearch(ctx, db.w); err != nil {
-		return c, fmt.Errorf("index: rebuild the number-search table: %w", err)
+	if err := rebuildSearchTables(ctx, db.w); err != nil {
+		return c, fmt.Errorf("index: rebuild the search tables: %w", err)
 	}
 	after, err := db.checkNumberSearch(ctx)
 	if err != nil {
@@ -183,22 +202,29 @@ func (a *numberInstance) compare(b *numberInstance) int {
 	return cmp.Compare(a.place, b.place)
 }
 
+// numberCheckHook, when set (by tests), runs inside compareNumberSearch's
+// read transaction once the fresh table is built.
+var numberCheckHook func()
+
 // compareNumberSearch builds the number-search table afresh from calls in
-// a temporary table of the writer connection (no lock on the index: it
-// writes only its temporary schema) and walks both tables' trigram
-// instances (fts5vocab) side by side, in the order both list them: a
-// trigram of a call that calls_number lacks means a search that misses the
-// call; one calls_number has and the call lacks, an entry of the wrong
-// call. Memory stays small but for the set of rows found wrong.
+// a temporary table of a connection of its own, and walks both tables'
+// trigram instances (fts5vocab) side by side, in the order both list
+// them: a trigram of a call that calls_number lacks means a search that
+// misses the call; one calls_number has and the call lacks, an entry of
+// the wrong call. It takes no write lock on the index: its transaction is
+// deferred and writes only its temporary schema, which it keeps in a
+// temporary file (temp_store FILE), not in memory: the fresh table holds
+// every call's trigrams. Its memory holds the rows found wrong and
+// SQLite's page caches.
 func (db *DB) compareNumberSearch(ctx context.Context) (NumberSearchCheck, error) {
 	var c NumberSearchCheck
-	conn, err := db.w.Conn(ctx)
+	conn, done, err := db.checkConn(ctx)
 	if err != nil {
 		return c, err
 	}
-	defer conn.Close()
-	// One transaction: the calls and the table as of one moment; rolling
-	// it back drops the temporary tables.
+	defer done()
+	// One read transaction: the calls and the table as of one moment;
+	// rolling it back drops the temporary tables.
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return c, err
@@ -223,6 +249,9 @@ func (db *DB) compareNumberSearch(ctx context.Context) (NumberSearchCheck, error
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return c, err
 		}
+	}
+	if numberCheckHook != nil {
+		numberCheckHook()
 	}
 	const instances = `SELECT term, doc, iif(col = 'caller_number', 0, 1) << 32 | offset FROM temp.`
 	fresh, err := tx.QueryContext(ctx, instances+`number_fresh`)
@@ -294,4 +323,37 @@ func (db *DB) compareNumberSearch(ctx context.Context) (NumberSearchCheck, error
 		}
 	}
 	return c, nil
+}
+
+// checkConn returns the connection compareNumberSearch reads through and
+// the function that releases it: for an index file, a pool of its own
+// whose transactions start deferred (the writer's start with BEGIN
+// IMMEDIATE, which would hold the write lock for the whole check) and
+// whose temporary tables live in a file; for ":memory:" (no other
+// connection can see it), the writer's.
+func (db *DB) checkConn(ctx context.Context) (*sql.Conn, func(), error) {
+	var file string
+	if err := db.w.QueryRowContext(ctx, `SELECT file FROM pragma_database_list WHERE name = 'main'`).Scan(&file); err != nil {
+		return nil, nil, fmt.Errorf("the index's file: %w", err)
+	}
+	if file == "" {
+		conn, err := db.w.Conn(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		return conn, func() { conn.Close() }, nil
+	}
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout("+strconv.Itoa(busyTimeoutMS)+")")
+	q.Add("_pragma", "temp_store(FILE)")
+	p, err := openPool(ctx, fileURI(file)+"?"+q.Encode(), 1)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open a reader of %s: %w", file, err)
+	}
+	conn, err := p.Conn(ctx)
+	if err != nil {
+		p.Close()
+		return nil, nil, err
+	}
+	return conn, func() { conn.Close(); p.Close() }, nil
 }

@@ -80,7 +80,7 @@ func BenchmarkNumberSearchCheck(b *testing.B) {
 			}
 			return nil
 		}},
-		{"rebuild", func() error { return rebuildNumberSearch(ctx, db.w) }},
+		{"rebuild", func() error { return rebuildSearchTables(ctx, db.w) }},
 		{"ipk-copy", func() error { return ipkCopy(ctx, db.w) }},
 	} {
 		b.Run(step.name, func(b *testing.B) {

@@ -3,10 +3,12 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/spanrec/spanrec"
@@ -17,7 +19,8 @@ import (
 const keptCalls = 400 - 50 - 117
 
 // numberIndex returns the path of a closed index of 400 calls with random
-// numbers, of which the first 50 and every third after were deleted (as
+// numbers (call-NNN with a header x-tag: tag-NNN, and but for every fourth
+// call the user agent phone-NNN), of which the first 50 and every third after were deleted (as
 // retention and the UI delete), so that the calls' rowids have gaps; and
 // the texts to search it by: pieces of the numbers left.
 func numberIndex(t *testing.T) (string, []string) {
@@ -33,6 +36,10 @@ func numberIndex(t *testing.T) (string, []string) {
 	for i := range 400 {
 		c := &spanrec.Call{ID: spanrec.CallID(fmt.Sprintf("call-%03d", i)), Start: indextest.T0}
 		c.Caller.Number, c.Callee.Number = randomText(r, 3, 12), randomText(r, 0, 6)
+		if i%4 != 0 { // every fourth call has no user agent (no row in calls_ua)
+			c.CallerUA = fmt.Sprintf("phone-%03d", i)
+		}
+		c.SIPHeaders = []spanrec.SIPHeader{{Name: "x-tag", Value: fmt.Sprintf("tag-%03d", i)}}
 		if err := db.PutCall(ctx, c); err != nil {
 			t.Fatal(err)
 		}
@@ -182,6 +189,44 @@ func renumber(t *testing.T, w *sql.DB) {
 	}
 }
 
+// otherMissed returns the calls of db that a search by their user agent or
+// by their x-tag header value (each read through its trigram table) does
+// not find alone, and checks that calls_ua has a row for each call with a
+// user agent and none for the others.
+func otherMissed(t *testing.T, db *DB) []string {
+	t.Helper()
+	ctx := context.Background()
+	var bad []string
+	for id := range rowids(t, db.r, "calls", "id") {
+		n := id[len("call-"):]
+		i, err := strconv.Atoi(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		filters := []spanrec.CallFilter{{HeaderName: "X-Tag", HeaderValue: "tag-" + n + "*"}}
+		if i%4 != 0 {
+			filters = append(filters, spanrec.CallFilter{UserAgent: "phone-" + n})
+		}
+		for _, f := range filters {
+			calls, err := db.Calls(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(calls) != 1 || string(calls[0].ID) != id {
+				bad = append(bad, fmt.Sprintf("%s by %+v: %d calls", id, f, len(calls)))
+			}
+		}
+	}
+	var rows, withUA int
+	if err := db.r.QueryRow(`SELECT (SELECT count(*) FROM calls_ua_docsize), (SELECT count(*) FROM calls WHERE caller_ua <> '' OR callee_ua <> '')`).Scan(&rows, &withUA); err != nil {
+		t.Fatal(err)
+	}
+	if rows != withUA {
+		bad = append(bad, fmt.Sprintf("calls_ua has %d rows for %d calls with a user agent", rows, withUA))
+	}
+	return bad
+}
+
 // TestNumberSearchRenumbered: where the calls of a real index were
 // renumbered under the number-search table, the search by number misses
 // calls (the problem), CheckNumberSearch says so, and Open finds it by
@@ -194,6 +239,9 @@ func TestNumberSearchRenumbered(t *testing.T) {
 	renumber(t, raw.w)
 	if bad := missed(t, raw, texts); len(bad) < len(texts)/2 {
 		t.Errorf("after renumbering, only %d of %d searches differ from LIKE", len(bad), len(texts))
+	}
+	if bad := otherMissed(t, raw); len(bad) < keptCalls {
+		t.Errorf("after renumbering, only %d searches by user agent or header miss their call", len(bad))
 	}
 	c, err := raw.CheckNumberSearch(ctx, false)
 	if err != nil {
@@ -210,6 +258,9 @@ func TestNumberSearchRenumbered(t *testing.T) {
 	defer db.Close()
 	if bad := missed(t, db, texts); len(bad) > 0 {
 		t.Errorf("after Open, %d of %d searches by number differ from LIKE: %q", len(bad), len(texts), bad)
+	}
+	if bad := otherMissed(t, db); len(bad) > 0 {
+		t.Errorf("after Open, %d searches by user agent or header miss their call: %q", len(bad), bad)
 	}
 	if c, err := db.CheckNumberSearch(ctx, false); err != nil || !c.OK() || c.Calls != keptCalls {
 		t.Errorf("CheckNumberSearch after Open = %+v, %v", c, err)
@@ -265,5 +316,102 @@ func TestCheckNumberSearchRepair(t *testing.T) {
 	}
 	if bad := missed(t, db, texts); len(bad) > 0 {
 		t.Errorf("after repair, %d of %d searches by number differ from LIKE: %q", len(bad), len(texts), bad)
+	}
+}
+
+// TestCheckNumberSearchBesideWriter: the check without repair only reads:
+// while its transaction is open (fresh table built, comparison not yet
+// run), another process's writer (a second DB on the same file, as a
+// recorder beside spanrec fsck) stores and deletes calls within its busy
+// timeout, and the check still reports the calls of its snapshot.
+func TestCheckNumberSearchBesideWriter(t *testing.T) {
+	ctx := context.Background()
+	path, _ := numberIndex(t)
+	recorder, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer recorder.Close()
+	fsck, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fsck.Close()
+	var writeErr error
+	wrote := false
+	numberCheckHook = func() {
+		wrote = true
+		c := &spanrec.Call{ID: "beside-fsck", Start: indextest.T0, CallerUA: "phone-beside"}
+		c.Caller.Number = "4930123"
+		writeErr = errors.Join(recorder.PutCall(ctx, c), recorder.DeleteCall(ctx, "call-398"))
+	}
+	defer func() { numberCheckHook = nil }()
+	c, err := fsck.CheckNumberSearch(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !wrote || writeErr != nil {
+		t.Fatalf("a writer beside the check: ran %v, %v", wrote, writeErr)
+	}
+	if !c.OK() || c.Calls != keptCalls {
+		t.Errorf("CheckNumberSearch = %+v, want OK over the snapshot's %d calls", c, keptCalls)
+	}
+	numberCheckHook = nil
+	if c, err := fsck.CheckNumberSearch(ctx, false); err != nil || !c.OK() || c.Calls != keptCalls {
+		t.Errorf("CheckNumberSearch after the writes = %+v, %v", c, err)
+	}
+	if got := searchIDs(t, fsck, "4930123"); !slices.Equal(got, []string{"beside-fsck"}) {
+		t.Errorf("the call written beside the check: search finds %q", got)
+	}
+}
+
+// TestUserAgentRows: calls_ua holds a row only for a call with a user
+// agent, as the call is stored, changed and deleted, and a search by user
+// agent finds it exactly while it has one.
+func TestUserAgentRows(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "index.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows := func() int {
+		var n int
+		if err := db.r.QueryRow(`SELECT count(*) FROM calls_ua_docsize`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	found := func() int {
+		calls, err := db.Calls(ctx, spanrec.CallFilter{UserAgent: "Yealink"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(calls)
+	}
+	c := &spanrec.Call{ID: "ua", Start: indextest.T0}
+	for _, step := range []struct {
+		caller, callee string
+		rows, found    int
+	}{
+		{"", "", 0, 0},
+		{"Yealink SIP-T46S", "", 1, 1},
+		{"", "yealink W60B", 1, 1},
+		{"", "", 0, 0},
+		{"Grandstream", "", 1, 0},
+	} {
+		c.CallerUA, c.CalleeUA = step.caller, step.callee
+		if err := db.PutCall(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		if r, f := rows(), found(); r != step.rows || f != step.found {
+			t.Errorf("UAs %q, %q: %d rows, search finds %d; want %d, %d", step.caller, step.callee, r, f, step.rows, step.found)
+		}
+	}
+	if err := db.DeleteCall(ctx, "ua"); err != nil {
+		t.Fatal(err)
+	}
+	if r := rows(); r != 0 {
+		t.Errorf("after delete: %d rows", r)
 	}
 }

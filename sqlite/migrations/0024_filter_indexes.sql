@@ -16,19 +16,27 @@ CREATE VIRTUAL TABLE calls_ua USING fts5 (
 	caller_ua, callee_ua,
 	tokenize = 'trigram', content = '', contentless_delete = 1
 );
-CREATE TRIGGER calls_ua_insert AFTER INSERT ON calls BEGIN
+-- A call whose user agents are both empty (most calls of some PBXs) has no
+-- row: no search of three characters or more could find it there.
+CREATE TRIGGER calls_ua_insert AFTER INSERT ON calls
+	WHEN new.caller_ua <> '' OR new.callee_ua <> ''
+BEGIN
 	INSERT INTO calls_ua (rowid, caller_ua, callee_ua) VALUES (new.rowid, new.caller_ua, new.callee_ua);
 END;
 CREATE TRIGGER calls_ua_update AFTER UPDATE OF caller_ua, callee_ua ON calls
 	WHEN old.caller_ua IS NOT new.caller_ua OR old.callee_ua IS NOT new.callee_ua
 BEGIN
-	DELETE FROM calls_ua WHERE rowid = old.rowid;
-	INSERT INTO calls_ua (rowid, caller_ua, callee_ua) VALUES (new.rowid, new.caller_ua, new.callee_ua);
+	DELETE FROM calls_ua WHERE rowid = old.rowid AND (old.caller_ua <> '' OR old.callee_ua <> '');
+	INSERT INTO calls_ua (rowid, caller_ua, callee_ua)
+		SELECT new.rowid, new.caller_ua, new.callee_ua WHERE new.caller_ua <> '' OR new.callee_ua <> '';
 END;
-CREATE TRIGGER calls_ua_delete AFTER DELETE ON calls BEGIN
+CREATE TRIGGER calls_ua_delete AFTER DELETE ON calls
+	WHEN old.caller_ua <> '' OR old.callee_ua <> ''
+BEGIN
 	DELETE FROM calls_ua WHERE rowid = old.rowid;
 END;
-INSERT INTO calls_ua (rowid, caller_ua, callee_ua) SELECT rowid, caller_ua, callee_ua FROM calls;
+INSERT INTO calls_ua (rowid, caller_ua, callee_ua) SELECT rowid, caller_ua, callee_ua FROM calls
+	WHERE caller_ua <> '' OR callee_ua <> '';
 
 CREATE VIRTUAL TABLE call_notes_text USING fts5 (
 	text,
