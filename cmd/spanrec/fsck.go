@@ -58,7 +58,7 @@ func cmdFsck(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := flag.NewFlagSet("fsck", flag.ContinueOnError)
 	var c common
 	c.register(fs)
-	repair := fs.Bool("repair", false, "remove recordings no call points to and spool leftovers, recover interrupted calls, drop the paths of missing files from their calls (with a note), and rebuild SQLite's number-search table where it misses calls")
+	repair := fs.Bool("repair", false, "remove recordings no call points to and spool leftovers, recover interrupted calls, drop the paths of missing files from their calls (with a note), and rebuild SQLite's search tables by number, user agent and header value where the number check finds calls missed")
 	pos, err := parse(fs, args, stdout)
 	if err != nil {
 		return err
@@ -259,7 +259,7 @@ func printFsck(w io.Writer, dataDir string, r *fsckReport, repair bool) {
 	}
 	switch {
 	case repair:
-		fmt.Fprintf(w, "Repaired %d (missing files dropped from their calls with a note, unindexed recordings removed, spool recovered or removed, the number-search table rebuilt where it missed calls; SHA-256 mismatches are noted, not changed)\n", r.repaired)
+		fmt.Fprintf(w, "Repaired %d (missing files dropped from their calls with a note, unindexed recordings removed, spool recovered or removed, the search tables by number, user agent and header value rebuilt where the number-search table missed calls; SHA-256 mismatches are noted, not changed)\n", r.repaired)
 	case r.problems() == 0:
 		fmt.Fprintln(w, "No problems found.")
 	default:
@@ -291,7 +291,7 @@ func printNumberSearch(w io.Writer, c *sqlite.NumberSearchCheck) {
 		fmt.Fprintf(w, "      %d entries of the table name no call (no wrong answer, only space)\n", c.Stale)
 	}
 	if c.Rebuilt {
-		fmt.Fprintln(w, "      rebuilt the number-search table from the calls: every call is found now")
+		fmt.Fprintln(w, "      rebuilt the number-search table (and those of user agents and header values) from the calls: every call is found now")
 	}
 }
 
