@@ -126,13 +126,18 @@ type NumberSearchCheck struct {
 	// trigrams their numbers do not have (harmless to the answers: the
 	// search tests each call it reads; a sign of a renumbering).
 	Wrong int
-	// Rebuilt is true where CheckNumberSearch filled the table again.
+	// Others says how the rows of calls_ua and call_headers_value (keyed
+	// by the same rowids) disagree with the calls with a user agent and
+	// their header fields, by key only (their trigrams are not compared):
+	// one line per table, none where they agree.
+	Others []string
+	// Rebuilt is true where CheckNumberSearch filled the tables again.
 	Rebuilt bool
 }
 
 // OK reports whether the check found nothing wrong.
 func (c NumberSearchCheck) OK() bool {
-	return c.Missed == 0 && c.Wrong == 0 && c.Stale == 0 && c.Drift == ""
+	return c.Missed == 0 && c.Wrong == 0 && c.Stale == 0 && c.Drift == "" && len(c.Others) == 0
 }
 
 // maxExamples is how many unfindable calls a NumberSearchCheck names.
@@ -240,6 +245,9 @@ func (db *DB) compareNumberSearch(ctx context.Context) (NumberSearchCheck, error
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM calls`).Scan(&c.Calls); err != nil {
 		return c, err
 	}
+	if c.Others, err = otherSearchKeys(ctx, tx); err != nil {
+		return c, err
+	}
 	for _, q := range []string{
 		`CREATE VIRTUAL TABLE temp.number_check USING fts5 (caller_number, callee_number, tokenize = 'trigram', content = '')`,
 		`INSERT INTO temp.number_check (rowid, caller_number, callee_number) SELECT rowid, caller_number, callee_number FROM main.calls`,
@@ -323,6 +331,35 @@ func (db *DB) compareNumberSearch(ctx context.Context) (NumberSearchCheck, error
 		}
 	}
 	return c, nil
+}
+
+// otherSearchKeys compares the keys of calls_ua and call_headers_value
+// with what they index: a row for each call with a user agent, one for
+// each header field (64 × its call's rowid + its position), and no other.
+// Equal counts and no row without its call or field mean the same sets.
+func otherSearchKeys(ctx context.Context, tx *sql.Tx) ([]string, error) {
+	var uaRows, uaCalls, uaStale, hRows, hFields, hStale int
+	err := tx.QueryRowContext(ctx, `SELECT
+		(SELECT count(*) FROM calls_ua_docsize),
+		(SELECT count(*) FROM calls WHERE caller_ua <> '' OR callee_ua <> ''),
+		(SELECT count(*) FROM calls_ua_docsize AS d WHERE NOT EXISTS
+			(SELECT 1 FROM calls WHERE calls.rowid = d.id AND (caller_ua <> '' OR callee_ua <> ''))),
+		(SELECT count(*) FROM call_headers_value_docsize),
+		(SELECT count(*) FROM call_headers),
+		(SELECT count(*) FROM call_headers_value_docsize AS d WHERE NOT EXISTS
+			(SELECT 1 FROM calls JOIN call_headers AS h ON h.call_id = calls.id WHERE calls.rowid = d.id / 64 AND h.seq = d.id % 64))`).
+		Scan(&uaRows, &uaCalls, &uaStale, &hRows, &hFields, &hStale)
+	if err != nil {
+		return nil, fmt.Errorf("compare calls_ua and call_headers_value with the calls: %w", err)
+	}
+	var out []string
+	if uaRows != uaCalls || uaStale > 0 {
+		out = append(out, fmt.Sprintf("the user-agent table has %d rows for %d calls with a user agent, %d of them for no such call", uaRows, uaCalls, uaStale))
+	}
+	if hRows != hFields || hStale > 0 {
+		out = append(out, fmt.Sprintf("the header-value table has %d rows for %d header fields, %d of them for no such field", hRows, hFields, hStale))
+	}
+	return out, nil
 }
 
 // checkConn returns the connection compareNumberSearch reads through and

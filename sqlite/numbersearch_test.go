@@ -269,8 +269,10 @@ func TestNumberSearchRenumbered(t *testing.T) {
 
 // TestCheckNumberSearchRepair: damage that Open's check of the tables'
 // ends cannot see (two calls exchange their rowids; a row of the table
-// names no call) is found by CheckNumberSearch, and repair fills the table
-// again so that every search finds what LIKE finds.
+// names no call; the user-agent table lacks a call, the header-value
+// table has a row for no field) is found by CheckNumberSearch, and repair
+// fills the tables again so that every search by number finds what LIKE
+// finds and every call is found by its user agent and header value.
 func TestCheckNumberSearchRepair(t *testing.T) {
 	ctx := context.Background()
 	path, texts := numberIndex(t)
@@ -289,6 +291,12 @@ func TestCheckNumberSearchRepair(t *testing.T) {
 		INSERT INTO calls_number (rowid, caller_number, callee_number) VALUES (100, '123', '456')`, a, b); err != nil {
 		t.Fatal(err)
 	}
+	// The user-agent table loses call-101's row; the header-value table
+	// gains one for a field no call has.
+	if _, err := raw.w.Exec(`DELETE FROM calls_ua WHERE rowid = (SELECT rowid FROM calls WHERE id = 'call-101');
+		INSERT INTO call_headers_value (rowid, value) VALUES (100 * 64 + 5, 'tag-stray')`); err != nil {
+		t.Fatal(err)
+	}
 	raw.Close()
 	db, err := Open(ctx, path)
 	if err != nil {
@@ -301,8 +309,8 @@ func TestCheckNumberSearchRepair(t *testing.T) {
 	}
 	want := []spanrec.CallID{"call-100", "call-200"}
 	slices.Sort(c.Examples)
-	if c.Missed != 2 || !slices.Equal(c.Examples, want) || c.Stale != 1 || c.Rebuilt || c.OK() {
-		t.Errorf("CheckNumberSearch = %+v, want 2 missed (%v), 1 stale", c, want)
+	if c.Missed != 2 || !slices.Equal(c.Examples, want) || c.Stale != 1 || len(c.Others) != 2 || c.Rebuilt || c.OK() {
+		t.Errorf("CheckNumberSearch = %+v, want 2 missed (%v), 1 stale, the user-agent and header-value tables' keys wrong", c, want)
 	}
 	c, err = db.CheckNumberSearch(ctx, true)
 	if err != nil {
@@ -316,6 +324,9 @@ func TestCheckNumberSearchRepair(t *testing.T) {
 	}
 	if bad := missed(t, db, texts); len(bad) > 0 {
 		t.Errorf("after repair, %d of %d searches by number differ from LIKE: %q", len(bad), len(texts), bad)
+	}
+	if bad := otherMissed(t, db); len(bad) > 0 {
+		t.Errorf("after repair, %d searches by user agent or header miss their call: %q", len(bad), bad)
 	}
 }
 

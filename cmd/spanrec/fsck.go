@@ -287,6 +287,9 @@ func printNumberSearch(w io.Writer, c *sqlite.NumberSearchCheck) {
 	if c.Wrong > 0 {
 		fmt.Fprintf(w, "      %d other calls' entries hold numbers those calls do not have (no wrong answer: a search tests each call it reads)\n", c.Wrong)
 	}
+	for _, o := range c.Others {
+		fmt.Fprintf(w, "      %s\n", o)
+	}
 	if c.Stale > 0 {
 		fmt.Fprintf(w, "      %d entries of the table name no call (no wrong answer, only space)\n", c.Stale)
 	}
