@@ -1,9 +1,12 @@
 package ship
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/spanrec/spanrec"
 )
@@ -118,6 +121,13 @@ type Begun interface {
 	BegunDeletion(ctx context.Context, id spanrec.CallID) (spanrec.SensorDeletion, bool, error)
 }
 
+// tellBackoff is how long after a failure of the central side
+// TellDeletion does not try it (as Verify, after a failed connect).
+const tellBackoff = 10 * time.Second
+
+// DefaultTellTimeout bounds each TellDeletion (Shipper.TellTimeout).
+const DefaultTellTimeout = 5 * time.Second
+
 // TellDeletion tells the central index of the deletion of the call id,
 // begun on the sensor, before its files are removed
 // (retention.Deleter.Tell): when the central row names the sensor's own
@@ -129,6 +139,13 @@ type Begun interface {
 // fails now, are told by the next drain, after the calls, once the
 // deletion is finished (the central index takes the same deletion once:
 // keyed by sensor, call and time, see postgres.DB.SensorDeleted).
+//
+// Every deletion waits for it, so it never waits long: it gives up at
+// once while the central side failed less than 10 s ago (a connect, a
+// drain or a tell), or while another goroutine connects to it, and each
+// tell is bounded by TellTimeout (5 s). The deletion is then told by the
+// next drain. It takes no shipping lock (a `spanrec ship` beside may hold
+// it): it tells only a call not queued, which no drain ships.
 func (s *Shipper) TellDeletion(ctx context.Context, id spanrec.CallID) error {
 	b, ok := s.Outbox.(Begun)
 	if !ok {
@@ -138,7 +155,26 @@ func (s *Shipper) TellDeletion(ctx context.Context, id spanrec.CallID) error {
 	if err != nil || !ok || d.Queued {
 		return err
 	}
-	idx, st, err := s.central(ctx)
+	s.mu.Lock()
+	failed := s.centralFailed
+	s.mu.Unlock()
+	if since := time.Since(failed); since < tellBackoff {
+		return fmt.Errorf("ship: the deletion of call %s is left to the next drain: the central side failed %s ago", id, since.Round(time.Millisecond))
+	}
+	ctx, cancel := context.WithTimeout(ctx, cmp.Or(s.TellTimeout, DefaultTellTimeout))
+	defer cancel()
+	err = s.tell(ctx, d)
+	if err != nil && !errors.Is(err, errConnecting) {
+		s.mu.Lock()
+		s.centralFailed = time.Now()
+		s.mu.Unlock()
+	}
+	return err
+}
+
+// tell is TellDeletion's central part.
+func (s *Shipper) tell(ctx context.Context, d spanrec.SensorDeletion) error {
+	idx, st, err := s.centralNow(ctx)
 	if err != nil {
 		return err
 	}
@@ -147,14 +183,14 @@ func (s *Shipper) TellDeletion(ctx context.Context, id spanrec.CallID) error {
 	}
 	di, ok := idx.(DeletionIndex)
 	if !ok {
-		return fmt.Errorf("ship: the central index cannot be told of the deletion of call %s", id)
+		return fmt.Errorf("ship: the central index cannot be told of the deletion of call %s", d.Call)
 	}
 	did, err := di.SensorDeleted(ctx, d)
 	if err != nil {
-		return fmt.Errorf("ship: tell the central index of the deletion of call %s: %w", id, err)
+		return fmt.Errorf("ship: tell the central index of the deletion of call %s: %w", d.Call, err)
 	}
 	if did != "" {
-		s.log().Info("ship: the central index was told of a deletion on this sensor before the files went", "call", id, "by", d.By, "central", did)
+		s.log().Info("ship: the central index was told of a deletion on this sensor before the files went", "call", d.Call, "by", d.By, "central", did)
 	}
 	return nil
 }

@@ -103,6 +103,10 @@ type Shipper struct {
 	// disk guard, which deletes only shipped calls, keeps room to work.
 	// Each call shipped that way is counted (Stats.Forced).
 	MaxPause time.Duration
+	// TellTimeout bounds each TellDeletion (default 5 s): a deletion
+	// waits for it before its files go, so a central side that hangs
+	// must not hold up the deletions (the disk guard's included).
+	TellTimeout time.Duration
 
 	ship    sync.Mutex // one Drain at a time
 	connect sync.Mutex // one Connect at a time
@@ -114,6 +118,11 @@ type Shipper struct {
 	// connectFailed is when Connect last failed: Verify waits a while
 	// before trying again.
 	connectFailed time.Time
+	// centralFailed is when the central side last failed (a connect, a
+	// drain or a TellDeletion): TellDeletion does not try it again
+	// before tellBackoff has passed, and leaves the deletion to the next
+	// drain.
+	centralFailed time.Time
 	reported      map[spanrec.CallID]bool // stuck calls logged
 	shipping      bool                    // the outbox is marked as shipping (markShipping)
 	backlog       Backlog                 // the last measured
@@ -159,10 +168,28 @@ func (s *Shipper) log() *slog.Logger {
 // batch is how many queued calls are read at a time.
 const batch = 64
 
+// errConnecting is the error of centralNow while another goroutine
+// connects to the central side.
+var errConnecting = errors.New("ship: the central side is being connected to")
+
 // central returns the central side, opening it with Connect if need be.
 func (s *Shipper) central(ctx context.Context) (spanrec.CallIndex, Store, error) {
 	s.connect.Lock()
 	defer s.connect.Unlock()
+	return s.centralLocked(ctx)
+}
+
+// centralNow is central without waiting for another goroutine's Connect
+// (errConnecting).
+func (s *Shipper) centralNow(ctx context.Context) (spanrec.CallIndex, Store, error) {
+	if !s.connect.TryLock() {
+		return nil, nil, errConnecting
+	}
+	defer s.connect.Unlock()
+	return s.centralLocked(ctx)
+}
+
+func (s *Shipper) centralLocked(ctx context.Context) (spanrec.CallIndex, Store, error) {
 	s.mu.Lock()
 	idx, st := s.Index, s.Store
 	s.mu.Unlock()
@@ -180,6 +207,7 @@ func (s *Shipper) central(ctx context.Context) (spanrec.CallIndex, Store, error)
 	defer s.mu.Unlock()
 	if err != nil {
 		s.connectFailed = time.Now()
+		s.centralFailed = s.connectFailed
 		return nil, nil, fmt.Errorf("ship: connect to the central side: %w", err)
 	}
 	s.Index, s.Store = c.Index, c.Store
@@ -206,6 +234,7 @@ func (s *Shipper) Drain(ctx context.Context) error {
 			s.failSince = time.Now()
 		}
 		s.failing = err
+		s.centralFailed = time.Now()
 	} else if err == nil {
 		s.failing = nil
 	}
