@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -67,10 +69,12 @@ func tryLockFile(path, command string) (*dataLock, lockInfo, error) {
 	if !ok {
 		defer f.Close()
 		var who lockInfo
-		b, _ := os.ReadFile(path)
+		// Bounded: the file is anybody's to write.
+		b, _ := io.ReadAll(io.NewSectionReader(f, 0, maxLockInfo))
 		if json.Unmarshal(b, &who) != nil {
 			who = lockInfo{}
 		}
+		who.Command = redactCommand(who.Command)
 		return nil, who, nil
 	}
 	b, _ := json.Marshal(lockInfo{PID: os.Getpid(), Command: command, Since: time.Now().UTC().Truncate(time.Second)})
@@ -78,6 +82,33 @@ func tryLockFile(path, command string) (*dataLock, lockInfo, error) {
 		_, _ = f.WriteAt(append(b, '\n'), 0)
 	}
 	return &dataLock{f: f}, lockInfo{}, nil
+}
+
+// maxLockInfo bounds what is read of a lock file: a spanrec writes a few
+// dozen bytes; a longer file is not one of its (and is not parsed).
+const maxLockInfo = 4 << 10
+
+// redactCommand returns the holder's command as recorded in a lock file,
+// fit to be shown in another process's error: a lock file written by an
+// older spanrec held the whole command line, which may carry a password
+// (--index postgres://user:PASSWORD@host/db, --store s3://KEY:SECRET@host,
+// a key=value password=...), until the next writer truncated it. The
+// user information of anything with "://" is replaced by "…", as is the
+// value of any password= word.
+func redactCommand(cmd string) string {
+	words := strings.Fields(cmd)
+	for i, w := range words {
+		if j := strings.Index(w, "://"); j >= 0 {
+			if k := strings.LastIndexByte(w[j+3:], '@'); k >= 0 {
+				w = w[:j+3] + "…" + w[j+3+k:]
+			}
+		}
+		if j := strings.Index(strings.ToLower(w), "password="); j >= 0 {
+			w = w[:j+len("password=")] + "…"
+		}
+		words[i] = w
+	}
+	return strings.Join(words, " ")
 }
 
 // Close releases the lock. The file stays: removing it would race with a

@@ -61,3 +61,68 @@ func TestParseByteSize(t *testing.T) {
 		}
 	}
 }
+
+// TestDataDirLockOldFile: a lock file written by an older spanrec holds
+// the holder's whole command line, passwords included; a writer refused
+// by it names the holder's pid and command with every URL's user
+// information and every password= value left out. A lock file of junk
+// larger than 4 KiB is not read past that bound: the refusal names no
+// holder.
+func TestDataDirLockOldFile(t *testing.T) {
+	data := t.TempDir()
+	path := filepath.Join(data, LockFile)
+	old := `{"pid":4242,"command":"spanrec record --index postgres://spanrec:pg-s3cret@db.example:5432/calls?sslmode=disable --store s3://AKIDEXAMPLE:s3-s3cret@minio:9000/bucket --index=postgresql://u:p%40ss@h/d --dsn host=db PASSWORD=kv-s3cret","since":"2026-12-07T10:00:00Z"}`
+	if err := os.WriteFile(path, []byte(old), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	holder, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	if ok, err := tryLock(holder); !ok || err != nil {
+		t.Fatalf("hold the lock: %v, %v", ok, err)
+	}
+	_, err = lockDataDir(data, "spanrec import")
+	if err == nil {
+		t.Fatal("a second writer took the held lock")
+	}
+	msg := err.Error()
+	for _, secret := range []string{"pg-s3cret", "s3-s3cret", "AKIDEXAMPLE", "p%40ss", "kv-s3cret", "spanrec:"} {
+		if strings.Contains(msg, secret) {
+			t.Errorf("the refusal shows %q: %s", secret, msg)
+		}
+	}
+	for _, want := range []string{"pid 4242", "spanrec record --index postgres://…@db.example:5432/calls", "s3://…@minio:9000/bucket", "PASSWORD=…"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("the refusal does not say %q: %s", want, msg)
+		}
+	}
+
+	// Junk past 4 KiB: not read whole, no holder named.
+	big := append([]byte(`{"pid":77,"command":"`), []byte(strings.Repeat("x", 1<<20))...)
+	big = append(big, `"}`...)
+	if err := os.WriteFile(path, big, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	_, err = lockDataDir(data, "spanrec import")
+	if err == nil || strings.Contains(err.Error(), "pid 77") || len(err.Error()) > 1024 {
+		t.Errorf("refusal by a 1 MiB lock file: %v", err)
+	}
+}
+
+func TestRedactCommand(t *testing.T) {
+	for in, want := range map[string]string{
+		"spanrec ship": "spanrec ship",
+		"spanrec ship --index postgres://a:b@h/d": "spanrec ship --index postgres://…@h/d",
+		"spanrec ship --index postgres://h/d":     "spanrec ship --index postgres://h/d",
+		"x s3://k:s@c@r@e@t@host/b y":             "x s3://…@host/b y",
+		"x --index=postgres://only-user@h":        "x --index=postgres://…@h",
+		"x host=h password=secret user=u":         "x host=h password=… user=u",
+		"":                                        "",
+	} {
+		if got := redactCommand(in); got != want {
+			t.Errorf("redactCommand(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
