@@ -262,7 +262,9 @@ func (o *listOutbox) MarkShipped(_ context.Context, q sqlite.Queued) error {
 // (sqlite.DB.MarkShippedTo, at a version no outbox row has: the outbox is
 // left as it is).
 func (o *listOutbox) MarkShippedTo(ctx context.Context, q sqlite.Queued, shipped string) error {
-	_ = o.MarkShipped(ctx, q)
+	if err := o.MarkShipped(ctx, q); err != nil {
+		return err
+	}
 	return o.Local.DB.MarkShippedTo(ctx, sqlite.Queued{ID: q.ID, Version: -1}, shipped)
 }
 
