@@ -49,6 +49,34 @@ func (s *sensorNamed) record(t *testing.T, rel string) {
 	}
 }
 
+// checkToldOnce checks, after a drain, that no deletion of the sensor s
+// is still queued and that each of calls is in the central index with no
+// file named, one note containing note and one sensor_delete event.
+func checkToldOnce(t *testing.T, s *sensorNamed, central *postgres.DB, calls map[spanrec.CallID]*spanrec.Call, note string) {
+	t.Helper()
+	ctx := context.Background()
+	if n, _ := s.local.OutboxDeletionsBacklog(ctx); n != 0 {
+		t.Errorf("%d deletions still queued after the drain", n)
+	}
+	events := sensorEvents(t, central)
+	for id := range calls {
+		cc, err := central.Call(ctx, id)
+		if err != nil || cc.Audio != "" || cc.PCAP != "" {
+			t.Errorf("call %s: central row %+v, %v", id, cc, err)
+			continue
+		}
+		n := 0
+		for _, text := range cc.Notes {
+			if strings.Contains(text, note) {
+				n++
+			}
+		}
+		if n != 1 || len(events[string(id)]) != 1 {
+			t.Errorf("call %s: %d notes, %d audit events of the deletion; want one each: %q", id, n, len(events[string(id)]), cc.Notes)
+		}
+	}
+}
+
 // sensorEvents returns the central audit trail's sensor_delete events by
 // call.
 func sensorEvents(t *testing.T, central *postgres.DB) map[string][]auth.Event {

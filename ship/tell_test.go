@@ -2,7 +2,6 @@ package ship_test
 
 import (
 	"context"
-	"strings"
 	"testing"
 	"time"
 
@@ -71,25 +70,7 @@ func TestTellBeforeFilesGo(t *testing.T) {
 	if err := sh.Drain(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := s.local.OutboxDeletionsBacklog(ctx); n != 0 {
-		t.Errorf("%d deletions still queued after the drain", n)
-	}
-	events := sensorEvents(t, central)
-	for id := range calls {
-		cc, err := central.Call(ctx, id)
-		if err != nil || cc.Audio != "" || cc.PCAP != "" {
-			t.Fatalf("call %s: central row %+v, %v", id, cc, err)
-		}
-		n := 0
-		for _, note := range cc.Notes {
-			if strings.Contains(note, "deleted on sensor oslo-1 by retention") {
-				n++
-			}
-		}
-		if n != 1 || len(events[string(id)]) != 1 {
-			t.Errorf("call %s: %d notes, %d audit events of the deletion; want one each: %q", id, n, len(events[string(id)]), cc.Notes)
-		}
-	}
+	checkToldOnce(t, s, central, calls, "deleted on sensor oslo-1 by retention")
 }
 
 // TestStoreThenNoStore: a sensor ships calls with their files to the

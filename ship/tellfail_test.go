@@ -5,7 +5,6 @@ import (
 	"io"
 	"net"
 	"net/url"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -194,24 +193,5 @@ func TestTellWhileCentralHangs(t *testing.T) {
 	if err := sh.Drain(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := s.local.OutboxDeletionsBacklog(ctx); n != 0 {
-		t.Errorf("%d deletions still queued after the drain", n)
-	}
-	events := sensorEvents(t, central)
-	for id := range calls {
-		cc, err := central.Call(ctx, id)
-		if err != nil || cc.Audio != "" || cc.PCAP != "" {
-			t.Errorf("call %s: central row %+v, %v", id, cc, err)
-			continue
-		}
-		n := 0
-		for _, note := range cc.Notes {
-			if strings.Contains(note, "deleted on sensor rome-1") {
-				n++
-			}
-		}
-		if n != 1 || len(events[string(id)]) != 1 {
-			t.Errorf("call %s: %d notes, %d audit events of the deletion; want one each: %q", id, n, len(events[string(id)]), cc.Notes)
-		}
-	}
+	checkToldOnce(t, s, central, calls, "deleted on sensor rome-1")
 }
