@@ -246,10 +246,15 @@ func (b *browser) screenshot(t *testing.T, name string) {
 func (b *browser) login(t *testing.T, user, pass string) {
 	t.Helper()
 	b.waitFor(t, "the login form", `!!document.getElementById('login-user')`)
-	eval[chromedp.Void](t, b, `document.getElementById('login-user').value = ''; document.getElementById('login-password').value = ''`)
+	eval[chromedp.Void](t, b, `document.getElementById('login-user').value = ''; document.getElementById('login-password').value = ''; document.getElementById('login-error').textContent = ''`)
 	b.do(t, "fill the login form",
 		chromedp.SendKeys(chromedp.ID("login-user"), user),
 		chromedp.SendKeys(chromedp.ID("login-password"), pass+"\n"))
+	// The app answers by leaving the login page or by an error. It leaves
+	// by replacing the history entry (no hashchange): an open of the same
+	// route started before that would wait for a hashchange that never
+	// comes (TestBrowserListen failed so on a loaded machine).
+	b.waitFor(t, "the login's answer", `!document.getElementById('login-user') || document.getElementById('login-error').textContent !== ''`)
 }
 
 // TestBrowser walks through the UI as an admin and as an agent: log in,
