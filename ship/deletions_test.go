@@ -49,6 +49,27 @@ func (s *sensorNamed) record(t *testing.T, rel string) {
 	}
 }
 
+// shippedRowsOnly returns a sensor named name that recorded the calls of
+// two Wireshark samples and shipped them rows only (no store) to a new
+// central index in real PostgreSQL, its Shipper, the central index and the
+// calls.
+func shippedRowsOnly(t *testing.T, name string) (*sensorNamed, *ship.Shipper, *postgres.DB, map[spanrec.CallID]*spanrec.Call) {
+	t.Helper()
+	central, err := postgres.Open(context.Background(), pgtest.NewSchema(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { central.Close() })
+	s := newSensorNamed(t, name)
+	sh := &ship.Shipper{Outbox: ship.Local{DB: s.local}, Index: central, DataDir: s.data, Log: discard}
+	s.record(t, "wireshark-samples/sip-rtp-g722.pcap")
+	s.record(t, "wireshark-samples/nb6-telephone.pcap")
+	if err := sh.Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s, sh, central, allCalls(t, s.local)
+}
+
 // checkToldOnce checks, after a drain, that no deletion of the sensor s
 // is still queued and that each of calls is in the central index with no
 // file named, one note containing note and one sensor_delete event.
@@ -101,19 +122,7 @@ func sensorEvents(t *testing.T, central *postgres.DB) map[string][]auth.Event {
 // changes nothing more. Calls of two Wireshark samples, real PostgreSQL.
 func TestSensorDeletionsWithoutStore(t *testing.T) {
 	ctx := context.Background()
-	central, err := postgres.Open(ctx, pgtest.NewSchema(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer central.Close()
-	s := newSensorNamed(t, "berlin-1")
-	sh := &ship.Shipper{Outbox: ship.Local{DB: s.local}, Index: central, DataDir: s.data, Log: discard}
-	s.record(t, "wireshark-samples/sip-rtp-g722.pcap")
-	s.record(t, "wireshark-samples/nb6-telephone.pcap")
-	if err := sh.Drain(ctx); err != nil {
-		t.Fatal(err)
-	}
-	calls := allCalls(t, s.local)
+	s, sh, central, calls := shippedRowsOnly(t, "berlin-1")
 	withFiles := 0
 	for id, c := range calls {
 		cc, err := central.Call(ctx, id)

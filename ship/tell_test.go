@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/spanrec/spanrec"
-	"github.com/spanrec/spanrec/pgtest"
 	"github.com/spanrec/spanrec/postgres"
 	"github.com/spanrec/spanrec/retention"
 	"github.com/spanrec/spanrec/ship"
@@ -46,19 +45,7 @@ func (a *tellChecked) TellDeletion(ctx context.Context, id spanrec.CallID) error
 // Wireshark samples, real PostgreSQL.
 func TestTellBeforeFilesGo(t *testing.T) {
 	ctx := context.Background()
-	central, err := postgres.Open(ctx, pgtest.NewSchema(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer central.Close()
-	s := newSensorNamed(t, "oslo-1")
-	sh := &ship.Shipper{Outbox: ship.Local{DB: s.local}, Index: central, DataDir: s.data, Log: discard}
-	s.record(t, "wireshark-samples/sip-rtp-g722.pcap")
-	s.record(t, "wireshark-samples/nb6-telephone.pcap")
-	if err := sh.Drain(ctx); err != nil {
-		t.Fatal(err)
-	}
-	calls := allCalls(t, s.local)
+	s, sh, central, calls := shippedRowsOnly(t, "oslo-1")
 	arch := &tellChecked{Shipper: sh, t: t, data: s.data, central: central, calls: calls}
 	sw := retention.New(retention.Config{Rules: []retention.Rule{{Name: "short", MaxAge: 24 * time.Hour}}, MinFree: -1, Archive: arch, Logger: discard}, s.local, s.data)
 	if vs, err := sw.Sweep(ctx, false); err != nil || len(vs) != len(calls) {
