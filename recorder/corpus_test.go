@@ -23,26 +23,23 @@ import (
 func importFile(t *testing.T, path string) (string, []*spanrec.Call, recorder.Summary) {
 	t.Helper()
 	data := t.TempDir()
+	calls, sum := importInto(t, path, data)
+	return data, calls, sum
+}
+
+// importIndex records path into the data directory data and the index db.
+func importIndex(t *testing.T, path, data string, db *sqlite.DB) recorder.Summary {
+	t.Helper()
 	src, err := capture.OpenFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	db, err := sqlite.Open(context.Background(), filepath.Join(data, "index.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	cfg := recorder.Config{Call: call.Config{DataDir: data}}
-	sum, err := recorder.Import(context.Background(), cfg, src, db, nil)
+	sum, err := recorder.Import(context.Background(), recorder.Config{Call: call.Config{DataDir: data}}, src, db, nil)
 	if err != nil {
 		t.Fatalf("import %s: %v", path, err)
 	}
-	calls, err := db.Calls(context.Background(), spanrec.CallFilter{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data, calls, sum
+	return sum
 }
 
 // corpus lists the third-party captures that hold SIP calls with RTP.

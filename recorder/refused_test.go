@@ -5,10 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/spanrec/spanrec/call"
-	"github.com/spanrec/spanrec/capture"
 	"github.com/spanrec/spanrec/pcaptest"
-	"github.com/spanrec/spanrec/recorder"
 	"github.com/spanrec/spanrec/sqlite"
 )
 
@@ -18,33 +15,18 @@ import (
 // open index counts its calls with audio.
 func TestImportSummaryRefused(t *testing.T) {
 	path := filepath.Join(pcaptest.CapturesDir(t), "wireshark-samples/sip-rtp-g722.pcap")
-	run := func(closed bool) recorder.Summary {
-		data := t.TempDir()
-		src, err := capture.OpenFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer src.Close()
-		db, err := sqlite.Open(context.Background(), filepath.Join(data, "index.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if closed {
-			db.Close()
-		} else {
-			defer db.Close()
-		}
-		sum, err := recorder.Import(context.Background(), recorder.Config{Call: call.Config{DataDir: data}}, src, db, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return sum
+	_, _, ok := importFile(t, path)
+	// The same capture into an index closed before the import.
+	data := t.TempDir()
+	db, err := sqlite.Open(context.Background(), filepath.Join(data, "index.db"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	ok := run(false)
+	db.Close()
+	bad := importIndex(t, path, data, db)
 	if ok.Calls == 0 || ok.WithAudio == 0 || ok.Errors != 0 {
 		t.Fatalf("open index: %d calls, %d with audio, %d errors; want calls with audio and no error", ok.Calls, ok.WithAudio, ok.Errors)
 	}
-	bad := run(true)
 	if bad.Assembler.Calls != ok.Assembler.Calls {
 		t.Fatalf("closed index: %d calls found, want %d as with the open one", bad.Assembler.Calls, ok.Assembler.Calls)
 	}

@@ -23,7 +23,6 @@ import (
 	"github.com/spanrec/spanrec"
 	"github.com/spanrec/spanrec/audio"
 	"github.com/spanrec/spanrec/audio/wav"
-	"github.com/spanrec/spanrec/call"
 	"github.com/spanrec/spanrec/capture"
 	"github.com/spanrec/spanrec/packet"
 	"github.com/spanrec/spanrec/pcaptest"
@@ -593,20 +592,12 @@ func (s *synth) tsharkReads(t *testing.T, i int) {
 // importInto imports path into the data directory data, with its index.
 func importInto(t *testing.T, path, data string) ([]*spanrec.Call, recorder.Summary) {
 	t.Helper()
-	src, err := capture.OpenFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
 	db, err := sqlite.Open(context.Background(), filepath.Join(data, "index.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	sum, err := recorder.Import(context.Background(), recorder.Config{Call: call.Config{DataDir: data}}, src, db, nil)
-	if err != nil {
-		t.Fatalf("import %s: %v", path, err)
-	}
+	sum := importIndex(t, path, data, db)
 	calls, err := db.Calls(context.Background(), spanrec.CallFilter{})
 	if err != nil {
 		t.Fatal(err)
