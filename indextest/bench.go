@@ -84,8 +84,13 @@ const benchTotalCap = 10_000
 //
 // Sorted searches marked next also run the keyset page after the first
 // (CallFilter.After its last call, as the CSV export pages).
+//
+// With $SPANREC_BENCH_WRITERS, db (then also a Writer) takes new calls
+// from that many sensors while the queries run (benchWriters).
 func BenchQueries(b *testing.B, db Searcher, n int) {
 	ctx := context.Background()
+	bw := startWriters(b, db, n)
+	defer bw.stop(b)
 	runs := 20
 	if v, err := strconv.Atoi(os.Getenv("SPANREC_BENCH_RUNS")); err == nil && v > 0 {
 		runs = v
