@@ -115,6 +115,7 @@ func Run(t *testing.T, b Backend) {
 		{"Legs", s.testLegs},
 		{"GroupInteraction", s.testGroupInteraction},
 		{"GroupInteractionPages", s.testGroupInteractionPages},
+		{"RangePages", s.testRangePages},
 		{"SensorConflict", s.testSensorConflict},
 		{"Copies", s.testCopies},
 		{"TwoSensors", s.testTwoSensors},

@@ -21,12 +21,48 @@ import (
 // in SQLite"); these statistics on an empty table do not make it choose
 // so, which the test logs.
 func TestRangePagePlan(t *testing.T) {
+	db := benchStatsDB(t)
+	plan := func(f spanrec.CallFilter, hint string) string {
+		t.Helper()
+		return pagePlan(t, db, f, starts{walk: true}, hint)
+	}
+	since := indextest.T0.Add(500_000 * time.Second)
+	day := spanrec.CallFilter{Since: since, Until: since.Add(24 * time.Hour)}
+	if p := plan(day, ""); !strings.Contains(p, "USE TEMP B-TREE FOR ORDER BY") {
+		t.Logf("without the hint, this SQLite no longer sorts the whole range (%s): the hint may be dropped", p)
+	} else {
+		t.Logf("without the hint: %s", p)
+	}
+	groupDay := day
+	groupDay.GroupInteraction = true
+	for _, f := range []spanrec.CallFilter{day, {Since: since, Sort: "start"}, {Until: since}, groupDay} {
+		p := plan(f, rangeHint(f))
+		if !strings.Contains(p, "calls_start") || strings.Contains(p, "TEMP B-TREE FOR ORDER BY") {
+			t.Errorf("%+v: plan %q, want a walk of calls_start (ties sorted at most)", f, p)
+		}
+	}
+	for _, f := range []spanrec.CallFilter{
+		{Since: since, Direction: spanrec.Inbound},
+		{Since: since, Sort: "caller"},
+		{Sensor: "a"},
+	} {
+		if h := rangeHint(f); h != "" {
+			t.Errorf("%+v: hint %q, want the planner's choice", f, h)
+		}
+	}
+}
+
+// benchStatsDB returns a new empty index whose calls' indexes have the
+// statistics ANALYZE gave the million generated calls of
+// BenchmarkUISearch: the planner then chooses as it does on them.
+func benchStatsDB(t *testing.T) *DB {
+	t.Helper()
 	ctx := context.Background()
 	db, err := Open(ctx, filepath.Join(t.TempDir(), "index.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	t.Cleanup(func() { db.Close() })
 	if _, err := db.w.ExecContext(ctx, `ANALYZE`); err != nil {
 		t.Fatal(err)
 	}
@@ -75,52 +111,21 @@ func TestRangePagePlan(t *testing.T) {
 	if _, err := db.w.ExecContext(ctx, `ANALYZE sqlite_schema`); err != nil {
 		t.Fatal(err)
 	}
-	plan := func(f spanrec.CallFilter, hint string) string {
-		t.Helper()
-		where, args, err := filterSQL(f, starts{walk: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		order, err := orderSQL(f.Sort)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rows, err := db.w.QueryContext(ctx, `EXPLAIN QUERY PLAN SELECT `+callColumns+` FROM calls`+hint+where+order+` LIMIT 50`, args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		var steps []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			steps = append(steps, detail)
-		}
-		return strings.Join(steps, "; ")
+	return db
+}
+
+// pagePlan returns SQLite's plan of the first page (50 calls) of f,
+// starting from the sets st names, with the index hint hint: its steps
+// joined by "; ".
+func pagePlan(t *testing.T, db *DB, f spanrec.CallFilter, st starts, hint string) string {
+	t.Helper()
+	where, args, err := filterSQL(f, st)
+	if err != nil {
+		t.Fatal(err)
 	}
-	since := indextest.T0.Add(500_000 * time.Second)
-	day := spanrec.CallFilter{Since: since, Until: since.Add(24 * time.Hour)}
-	if p := plan(day, ""); !strings.Contains(p, "USE TEMP B-TREE FOR ORDER BY") {
-		t.Logf("without the hint, this SQLite no longer sorts the whole range (%s): the hint may be dropped", p)
-	} else {
-		t.Logf("without the hint: %s", p)
+	order, err := orderSQL(f.Sort)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, f := range []spanrec.CallFilter{day, {Since: since, Sort: "start"}, {Until: since}} {
-		p := plan(f, rangeHint(f))
-		if !strings.Contains(p, "calls_start") || strings.Contains(p, "TEMP B-TREE FOR ORDER BY") {
-			t.Errorf("%+v: plan %q, want a walk of calls_start (ties sorted at most)", f, p)
-		}
-	}
-	for _, f := range []spanrec.CallFilter{
-		{Since: since, Direction: spanrec.Inbound},
-		{Since: since, Sort: "caller"},
-		{Sensor: "a"},
-	} {
-		if h := rangeHint(f); h != "" {
-			t.Errorf("%+v: hint %q, want the planner's choice", f, h)
-		}
-	}
+	return strings.ReplaceAll(strings.TrimSpace(queryPlan(t, db, `SELECT `+callColumns+` FROM calls`+hint+where+order+` LIMIT 50`, args...)), "\n", "; ")
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/spanrec/spanrec"
@@ -231,7 +232,23 @@ const (
 // seconds on a million calls where the other would take milliseconds.
 // walk, for a page, says that a set left out is left to the walk in the
 // page's order even where an index could read it.
-type starts struct{ number, ua, note, header, codec, walk bool }
+type starts struct {
+	number, ua, note, header, codec, walk bool
+	// many says which filters' own indexes hold too many calls for a
+	// page to start from: the page walks the calls in its order (the
+	// planner's index of the sort, calls_start newest first by default)
+	// and tests them, stopping at the page's end.
+	many many
+}
+
+// many names the filters whose index a page may read (a range of PDD,
+// ring time or talk time, a tag) but not start from because it holds
+// at least rangeStarts calls: SQLite's statistics give the planner the
+// average share of a range, not this one's, so it reads a range of
+// 130,000 calls from calls_pdd and sorts them all for 50 (0.3 s on a
+// million calls, docs/PERFORMANCE.md "Twelfth session"), where the walk
+// reads about 50 × calls / matches of them.
+type many struct{ pdd, ring, duration, tag bool }
 
 // startAll starts from every trigram table: what an exact count reads
 // least with.
@@ -252,14 +269,25 @@ const (
 	countStarts = 100_000
 )
 
+// rangeStarts is up to how many calls a page starts from a filter of
+// many: the range's (or tag's) index, and a sort of its calls; from it on
+// the page walks the calls in its order. A sort costs about ten times a
+// walk's step per call (a row of every column read and kept for the
+// sort, against an index entry and a test), so the two plans cost the
+// same where m calls match of n when 10 × m = 50 × n / m: m ≈ 2,200 for
+// a million calls. The range's calls are counted up to the bound from its
+// index: 2,000 entries, a millisecond. A variable for the tests that run
+// the conformance suite under either plan.
+var rangeStarts = 2_000
+
 // startsFor returns the candidate sets of f's terms that are small enough
 // to start from, for a page, or for a capped count (count), counting each
 // up to its bound.
 func (db *DB) startsFor(ctx context.Context, f spanrec.CallFilter, count bool) (starts, error) {
 	var st starts
-	few := func(set string, arg any, limit int) (bool, error) {
+	few := func(set string, limit int, args ...any) (bool, error) {
 		var n int
-		if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM (`+set+` LIMIT ?)`, arg, limit).Scan(&n); err != nil {
+		if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM (`+set+` LIMIT ?)`, append(args, limit)...).Scan(&n); err != nil {
 			return false, fmt.Errorf("index: calls: candidates: %w", err)
 		}
 		return n < limit, nil
@@ -270,31 +298,81 @@ func (db *DB) startsFor(ctx context.Context, f spanrec.CallFilter, count bool) (
 	}
 	var err error
 	if m, ok := trigramPhrase(f.Number); ok {
-		if st.number, err = few(numberMatches, m, pageStarts); err != nil {
+		if st.number, err = few(numberMatches, pageStarts, m); err != nil {
 			return st, err
 		}
 	}
 	if m, ok := trigramPhrase(f.UserAgent); ok {
-		if st.ua, err = few(uaMatches, m, pageStarts); err != nil {
+		if st.ua, err = few(uaMatches, pageStarts, m); err != nil {
 			return st, err
 		}
 	}
 	if m, ok := trigramPhrase(f.NoteText); ok {
-		if st.note, err = few(noteMatches, m, noteLimit); err != nil {
+		if st.note, err = few(noteMatches, noteLimit, m); err != nil {
 			return st, err
 		}
 	}
 	if f.HeaderName != "" && strings.Contains(f.HeaderValue, "*") {
 		if m, ok := trigramPhrases(strings.Split(f.HeaderValue, "*")); ok {
-			if st.header, err = few(headerMatches, m, pageStarts); err != nil {
+			if st.header, err = few(headerMatches, pageStarts, m); err != nil {
 				return st, err
 			}
 		}
 	}
 	if f.Codec != "" && !count { // a count reads codecs IN (…) from calls_codecs_start alone
-		if st.codec, err = few(codecMatches, f.Codec, pageStarts); err != nil {
+		if st.codec, err = few(codecMatches, pageStarts, f.Codec); err != nil {
+			return st, err
+		}
+	}
+	if !count {
+		if st.many, err = manyFor(f, few); err != nil {
 			return st, err
 		}
 	}
 	return st, nil
+}
+
+// manyFor returns which of f's ranges and tag hold at least rangeStarts
+// calls (few counts a set up to a bound), for a page: a capped count
+// reads their indexes whatever they hold (it stops at its cap). A range
+// of the column the page is sorted by is not one: its index is the walk.
+func manyFor(f spanrec.CallFilter, few func(set string, limit int, args ...any) (bool, error)) (many, error) {
+	var m many
+	key := strings.TrimPrefix(f.Sort, "-")
+	for _, r := range []struct {
+		col      string
+		min, max time.Duration
+		sorted   bool
+		many     *bool
+	}{
+		{"pdd_ns", f.MinPDD, f.MaxPDD, key == "pdd", &m.pdd},
+		{"ring_ns", f.MinRing, f.MaxRing, key == "ring", &m.ring},
+		{"duration_ns", f.MinDuration, f.MaxDuration, key == "duration" || key == "talk", &m.duration},
+	} {
+		if r.sorted || (r.min <= 0 && r.max <= 0) {
+			continue
+		}
+		// The bounds as filterSQL writes them.
+		var conds []string
+		var args []any
+		if r.min > 0 {
+			conds, args = append(conds, r.col+` >= ?`), append(args, int64(r.min))
+		}
+		if r.max > 0 {
+			conds, args = append(conds, r.col+` <= ?`), append(args, int64(r.max))
+		}
+		ok, err := few(`SELECT 1 FROM calls WHERE `+strings.Join(conds, " AND "), rangeStarts, args...)
+		if err != nil {
+			return m, err
+		}
+		*r.many = !ok
+	}
+	if f.Tag != "" {
+		ok, err := few(`SELECT 1 FROM call_tags WHERE tag = ?`, rangeStarts, f.Tag)
+		if err != nil {
+			return m, err
+		}
+		m.tag = !ok
+	}
+	return m, nil
 }
