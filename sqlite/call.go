@@ -444,6 +444,11 @@ func (db *DB) CountUpTo(ctx context.Context, f spanrec.CallFilter, max int) (n i
 	if err != nil {
 		return 0, false, err
 	}
+	if !st.header && f.HeaderName != "" && strings.Contains(f.HeaderValue, "*") {
+		if st.headerName, err = db.rareHeader(ctx, f, max); err != nil {
+			return 0, false, err
+		}
+	}
 	where, args, err := filterSQL(f, st)
 	if err != nil {
 		return 0, false, err

@@ -12,14 +12,17 @@ import (
 	"github.com/spanrec/spanrec/indextest"
 )
 
-// TestConformanceWalks runs the conformance suite with every range and
-// tag taken for one of many calls (rangeStarts 0): each page of a range
-// or a tag walks the calls in its order and tests them, where
-// TestConformance, whose few calls hold fewer than rangeStarts, starts
-// from their indexes. Both plans must give the same calls.
-func TestConformanceWalks(t *testing.T) {
-	defer func(n int) { rangeStarts = n }(rangeStarts)
-	rangeStarts = 0
+// TestConformancePlans runs the conformance suite with the plans of
+// searches chosen by what the calls hold turned the other way: every range
+// and tag taken for one of many calls (rangeStarts 0), so that a page of
+// one walks the calls in its order and tests them, and every count of a
+// wildcard header value reading the name's header fields (headerWalk 0),
+// where TestConformance, whose few calls hold fewer than rangeStarts,
+// starts pages from the ranges' indexes and counts by walking the calls.
+// Both plans must give the same calls.
+func TestConformancePlans(t *testing.T) {
+	defer func(n int, w int64) { rangeStarts, headerWalk = n, w }(rangeStarts, headerWalk)
+	rangeStarts, headerWalk = 0, 0
 	dir := t.TempDir()
 	indextest.Run(t, indextest.Backend{
 		Open: func(t *testing.T, name string) (indextest.Index, error) {
@@ -104,6 +107,53 @@ func TestManyFor(t *testing.T) {
 		}
 		if st, err := db.startsFor(ctx, tt.f, true); err != nil || st.many != (many{}) {
 			t.Errorf("%+v, count: many %+v, %v; want none (a count reads the indexes)", tt.f, st.many, err)
+		}
+	}
+}
+
+// TestRareHeaderCount: a capped count of a wildcard header value that few
+// of the newest calls match reads the header name's fields from
+// call_headers_name_value; one that many match walks the calls and tests
+// each (rareHeader): the calls of the name's fields, each looked up by
+// ID, against a test of each call walked.
+func TestRareHeaderCount(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "index.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for i := range 100 {
+		c := &spanrec.Call{ID: spanrec.CallID(fmt.Sprint("c", i)), Start: indextest.T0.Add(time.Duration(i) * time.Minute),
+			SIPHeaders: []spanrec.SIPHeader{{Name: "X-Account", Value: fmt.Sprint("acct-", i)}}}
+		if err := db.PutCall(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tt := range []struct {
+		value string
+		max   int
+		rare  bool
+	}{
+		{"acct-*", 10_000, false},         // every call: 10,000 calls walked
+		{"acct-1*", 10_000, true},         // 11 of 100: 91,000 calls
+		{"*-99", 10_000, true},            // 1 of 100: a million
+		{"*-99", 50, false},               // 1 of 100, up to 50: 5,000
+		{"*-none*", 10, true},             // none
+		{"ACCT-*", 100_000 / 1000, false}, // LIKE ignores ASCII case
+	} {
+		f := spanrec.CallFilter{HeaderName: "x-account", HeaderValue: tt.value}
+		rare, err := db.rareHeader(ctx, f, tt.max)
+		if err != nil || rare != tt.rare {
+			t.Errorf("%s up to %d: rare %v, %v; want %v", tt.value, tt.max, rare, err, tt.rare)
+		}
+		where, args, err := filterSQL(f, starts{headerName: rare})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := queryPlan(t, db, `SELECT count(*) FROM (SELECT 1 FROM calls`+where+` LIMIT 10001)`, args...)
+		if strings.Contains(p, "LIST SUBQUERY") != rare || !rare && !strings.Contains(p, "EXISTS") {
+			t.Errorf("%s up to %d: plan %q", tt.value, tt.max, p)
 		}
 	}
 }
