@@ -70,7 +70,7 @@ const benchTotalCap = 10_000
 // in G.722 (codecs G722 and PCMA offered) if i mod 5 = 0, PCMU if 1, else
 // PCMA; one in 50 has capture loss; sensor-(i mod 4) recorded it; the
 // caller hung up if i mod 7 is 1–3, the callee if 4–5, the system if 6,
-// unknown if 0. Each call is an interaction of its own (one leg). Its
+// unknown if 0. Each call is an interaction of its own (one leg: legs 1). Its
 // caller's user agent is "Yealink SIP-T46S 66.86.0." and i mod 100, its
 // callee's "Asterisk PBX 18." and i mod 20 ".0"; every tenth INVITE has the
 // header field x-account: acct- and i mod 1000; every hundredth call has
@@ -186,6 +186,9 @@ func BenchQueries(b *testing.B, db Searcher, n int) {
 		{"by-sensor-next", spanrec.CallFilter{Sort: "sensor"}, some, true},
 		{"by-sensor-desc-next", spanrec.CallFilter{Sort: "-sensor"}, some, true},
 		{"legs", spanrec.CallFilter{Sort: "legs"}, some, false},
+		{"legs-desc", spanrec.CallFilter{Sort: "-legs"}, some, false},
+		{"legs-next", spanrec.CallFilter{Sort: "legs"}, some, true},
+		{"legs-desc-next", spanrec.CallFilter{Sort: "-legs"}, some, true},
 	} {
 		b.Run(q.name, func(b *testing.B) {
 			f := q.f

@@ -681,6 +681,7 @@ func (s *suite) testLegs(t *testing.T) {
 	if c, _ := db.Call(ctx, "e-xfer"); c == nil || !slices.Equal(c.LinkKeys, []string{"cid:c", "cid:e", "xfer:c>300"}) {
 		t.Errorf("e-xfer link keys: %+v", c)
 	}
+	checkLegsSort(t, db, "legs")
 }
 
 func (s *suite) testGroupInteraction(t *testing.T) {

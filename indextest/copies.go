@@ -140,6 +140,8 @@ func (s *suite) testCopies(t *testing.T) {
 		}
 	}
 
+	checkLegsSort(t, db, "copies")
+
 	// Two one-way copies: each direction from the copy that has it.
 	put(t, db,
 		copyCall("f-caller", "east", "5551", "5552", day*2, day*2+30000, spanrec.CallerSide),
@@ -159,6 +161,7 @@ func (s *suite) testCopies(t *testing.T) {
 	if c, err := db.Call(ctx, "f-caller"); err != nil || c.Copies != nil || c.AudioFrom != nil {
 		t.Errorf("after deleting its copy: %+v, %v", c, err)
 	}
+	checkLegsSort(t, db, "after deleting a copy")
 }
 
 func copyEqual(x, y spanrec.CallCopy) bool {
@@ -276,4 +279,5 @@ func (s *suite) testTwoSensors(t *testing.T) {
 	if err != nil || n != 2 {
 		t.Errorf("conversations with Call-ID %s: %d, %v; want 2", a.SIPCallID, n, err)
 	}
+	checkLegsSort(t, db, "two sensors' copies")
 }

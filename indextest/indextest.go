@@ -113,6 +113,7 @@ func Run(t *testing.T, b Backend) {
 		{"Reopen", s.testReopen},
 		{"CallsAfter", s.testCallsAfter},
 		{"Legs", s.testLegs},
+		{"LegsCount", s.testLegsCount},
 		{"GroupInteraction", s.testGroupInteraction},
 		{"GroupInteractionPages", s.testGroupInteractionPages},
 		{"RangePages", s.testRangePages},

@@ -78,6 +78,7 @@ func (s *suite) testDeleteRegroupsLegs(t *testing.T) {
 			if got := interactions(t, db, "z"); got["z"] != "z" {
 				t.Errorf("unrelated call's interaction changed: %v", got)
 			}
+			checkLegsSort(t, db, "after deleting "+tc.del)
 		})
 	}
 }
@@ -159,6 +160,7 @@ func (s *suite) testLegalHoldDeletion(t *testing.T) {
 	if got := interactions(t, db, "b"); got["b"] != "b" {
 		t.Errorf("remaining leg's interaction %v, want its own", got)
 	}
+	checkLegsSort(t, db, "after FinishDeletion")
 	if ds, _ := db.PendingDeletions(ctx); len(ds) != 0 {
 		t.Errorf("intent left after FinishDeletion: %+v", ds)
 	}

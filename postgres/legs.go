@@ -29,6 +29,16 @@ import (
 // lock per link key (in one order, so two transactions cannot deadlock):
 // the second leg's transaction waits for the first's commit and then sees
 // its keys, as in SQLite, whose writers are serialised.
+//
+// Each calls row also holds the number of its interaction's calls (legs,
+// migration 0019: 0 for a call without an interaction), which the call
+// list sorts by from an index. Wherever calls join or leave an
+// interaction (group, deleteLinked) every interaction they left or
+// joined is counted again (recountLegs). The count is a statement's
+// snapshot, which would miss another transaction's calls joining or
+// leaving the same interaction at the same time: so a transaction first
+// takes an advisory lock per interaction it changes (legsLockSpace, in
+// one order), and counts once the other has committed.
 const (
 	linkSlack = int64(10 * time.Second)
 	// maxLegs bounds an interaction, so that a key shared by accident
@@ -39,9 +49,21 @@ const (
 	maxKeyLen = 512
 )
 
-// linkLockSpace is the upper half of the advisory lock keys of link keys,
-// apart from migrationLock.
-const linkLockSpace = int64(0x6c696e6b) << 32 // "link"
+// linkLockSpace and legsLockSpace are the upper halves of the advisory
+// lock keys of link keys and of interactions, apart from migrationLock.
+const (
+	linkLockSpace = int64(0x6c696e6b) << 32 // "link"
+	legsLockSpace = int64(0x6c656773) << 32 // "legs"
+)
+
+// recountLegs sets the legs of the calls of each interaction of a text
+// array ($1) to their number, where it differs (” is no interaction:
+// its calls' legs stay 0).
+const recountLegs = `UPDATE calls SET legs = g.n
+	FROM (SELECT i.v COLLATE "C" AS interaction,
+		(SELECT count(*) FROM calls AS leg WHERE leg.interaction = i.v COLLATE "C") AS n
+		FROM unnest($1::text[]) AS i (v) WHERE i.v <> '') AS g
+	WHERE calls.interaction = g.interaction AND calls.legs <> g.n`
 
 // linkCall stores c's link keys and sets the interaction of c and of the
 // calls linked with it.
@@ -69,11 +91,17 @@ func linkCall(ctx context.Context, tx pgx.Tx, c *spanrec.Call, id string) error 
 // queueLinkLocks queues the advisory locks of the link keys keys on b, in
 // one order (so two transactions cannot deadlock).
 func queueLinkLocks(b *pgx.Batch, keys []string) {
+	queueLocks(b, linkLockSpace, keys)
+}
+
+// queueLocks queues the advisory locks of the strings keys (their hashes
+// in the lock space space) on b, in one order.
+func queueLocks(b *pgx.Batch, space int64, keys []string) {
 	locks := make([]int64, 0, len(keys))
 	for _, k := range keys {
 		h := fnv.New32a()
 		h.Write([]byte(k))
-		locks = append(locks, linkLockSpace|int64(h.Sum32()))
+		locks = append(locks, space|int64(h.Sum32()))
 	}
 	slices.Sort(locks)
 	locks = slices.Compact(locks)
@@ -84,16 +112,18 @@ func queueLinkLocks(b *pgx.Batch, keys []string) {
 
 // group walks the calls linked with the call id (which started at start)
 // through shared keys, transitively, gives them all one interaction (the
-// ID of the earliest) and returns them.
+// ID of the earliest), counts the legs of the interactions they had and
+// of the one they have now (recountLegs), and returns them.
 func group(ctx context.Context, tx pgx.Tx, id string, start int64) ([]string, error) {
 	type member struct {
 		id    string
 		start int64
+		inter string // the interaction before the grouping, as the walk read it
 	}
-	members := []member{{id, start}}
+	members := []member{{id: id, start: start}}
 	seen := map[string]bool{id: true}
 	for i := 0; i < len(members) && len(members) < maxLegs; i++ {
-		rows, err := tx.Query(ctx, `SELECT DISTINCT l2.call_id, b.start_ns FROM call_links l1
+		rows, err := tx.Query(ctx, `SELECT DISTINCT l2.call_id, b.start_ns, b.interaction FROM call_links l1
 			JOIN call_links l2 ON l2.key = l1.key AND l2.call_id <> l1.call_id
 			JOIN calls a ON a.id = l1.call_id
 			JOIN calls b ON b.id = l2.call_id
@@ -109,7 +139,7 @@ func group(ctx context.Context, tx pgx.Tx, id string, start int64) ([]string, er
 				m     member
 				start *int64
 			)
-			if err := rows.Scan(&m.id, &start); err != nil {
+			if err := rows.Scan(&m.id, &start, &m.inter); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("links: %w", err)
 			}
@@ -132,15 +162,39 @@ func group(ctx context.Context, tx pgx.Tx, id string, start int64) ([]string, er
 			first = m
 		}
 	}
-	// Lock the rows in ID order first, so that two transactions
-	// relinking overlapping calls cannot deadlock.
+	// Lock the interactions the calls leave and join (those the walk
+	// read), then the rows in ID order, so that two transactions
+	// relinking overlapping calls cannot deadlock. The rows' locked
+	// interactions may name one the walk did not read (the call itself,
+	// or a call another transaction regrouped meanwhile): its lock comes
+	// after.
 	ids := make([]string, 0, len(members))
+	inters := []string{first.id}
 	for _, m := range members {
 		ids = append(ids, m.id)
+		if m.inter != "" && !slices.Contains(inters, m.inter) {
+			inters = append(inters, m.inter)
+		}
 	}
+	var more []string
 	b := &pgx.Batch{}
-	b.Queue(`SELECT id FROM calls WHERE id = ANY ($1) ORDER BY id FOR UPDATE`, ids)
+	queueLocks(b, legsLockSpace, inters)
+	b.Queue(`SELECT interaction FROM calls WHERE id = ANY ($1) ORDER BY id FOR UPDATE`, ids).Query(func(rows pgx.Rows) error {
+		old, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		for _, i := range old {
+			if i != "" && !slices.Contains(inters, i) && !slices.Contains(more, i) {
+				more = append(more, i)
+			}
+		}
+		return err
+	})
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, fmt.Errorf("links: %w", err)
+	}
+	b = &pgx.Batch{}
+	queueLocks(b, legsLockSpace, more)
 	b.Queue(`UPDATE calls SET interaction = $1 WHERE id = ANY ($2)`, first.id, ids)
+	b.Queue(recountLegs, append(inters, more...))
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return nil, fmt.Errorf("links: %w", err)
 	}
@@ -168,13 +222,36 @@ func deleteLinked(ctx context.Context, tx pgx.Tx, id string) (bool, error) {
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return false, fmt.Errorf("legs: %w", err)
 	}
+	// The interaction's lock (see recountLegs) before its rows'.
 	var inter string
+	err = tx.QueryRow(ctx, `SELECT interaction FROM calls WHERE id = $1`, id).Scan(&inter)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	locked := inter
+	if locked != "" {
+		b = &pgx.Batch{}
+		queueLocks(b, legsLockSpace, []string{locked})
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return false, fmt.Errorf("legs: %w", err)
+		}
+	}
 	err = tx.QueryRow(ctx, `SELECT interaction FROM calls WHERE id = $1 FOR UPDATE`, id).Scan(&inter)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil
 	}
 	if err != nil {
 		return false, err
+	}
+	if inter != locked && inter != "" {
+		b = &pgx.Batch{}
+		queueLocks(b, legsLockSpace, []string{inter})
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return false, fmt.Errorf("legs: %w", err)
+		}
 	}
 	type leg struct {
 		id    string
@@ -226,6 +303,11 @@ func deleteLinked(ctx context.Context, tx pgx.Tx, id string) (bool, error) {
 		for _, g := range ids {
 			done[g] = true
 		}
+	}
+	// Each group counted what its legs left and joined; the deleted
+	// call's interaction has lost it (and, regrouped, all its calls).
+	if _, err := tx.Exec(ctx, recountLegs, []string{inter}); err != nil {
+		return false, fmt.Errorf("legs: %w", err)
 	}
 	return true, nil
 }

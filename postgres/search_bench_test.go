@@ -131,14 +131,14 @@ func generateCalls(ctx context.Context, b *testing.B, u string, n int) error {
 	t0 := indextest.T0.UnixNano()
 	_, err = conn.Exec(ctx, `INSERT INTO calls (id, sip_call_id, caller_number, caller_name, caller_addr, callee_number, callee_name, callee_addr,
 			direction, status, status_code, start_ns, end_ns, duration_ns, codecs, audio_ms, audio, audio_sha256,
-			pcap, pcap_sha256, capture_loss, notes, interaction, sensor, pdd_ns, mos, caller_ua, callee_ua, hangup_by)
+			pcap, pcap_sha256, capture_loss, notes, interaction, legs, sensor, pdd_ns, mos, caller_ua, callee_ua, hangup_by)
 		SELECT lpad(i::text, 20, '0'), 'c' || i, '+4930' || lpad((i % 100000)::text, 6, '0'), '', '192.0.2.1', '2' || lpad((i % 1000)::text, 3, '0'), '', '192.0.2.2',
 			CASE WHEN i % 5 = 0 THEN 'inbound' ELSE 'outbound' END,
 			CASE i % 9 WHEN 0 THEN 'no-answer' WHEN 3 THEN 'busy' WHEN 6 THEN 'cancelled' ELSE 'answered' END,
 			CASE i % 9 WHEN 0 THEN 480 WHEN 3 THEN 486 WHEN 6 THEN 487 ELSE 200 END,
 			$2::bigint + i * 1000000000, $2::bigint + i * 1000000000 + 60000000000, CASE WHEN i % 3 = 0 THEN 0 ELSE (i % 600) * 1000000000::bigint END,
 			CASE WHEN i % 3 = 0 THEN NULL WHEN i % 5 = 0 THEN '["G722", "PCMA"]' WHEN i % 5 = 1 THEN '["PCMU"]' ELSE '["PCMA"]' END::jsonb,
-			0, '', '', '', '', i % 50 = 0, 'null', lpad(i::text, 20, '0'), 'sensor-' || (i % 4),
+			0, '', '', '', '', i % 50 = 0, 'null', lpad(i::text, 20, '0'), 1, 'sensor-' || (i % 4),
 			CASE WHEN i % 3 = 0 THEN NULL ELSE (i % 5000) * 1000000::bigint END,
 			CASE WHEN i % 3 = 0 THEN NULL ELSE 1 + (i % 350) / 100.0 END,
 			'Yealink SIP-T46S 66.86.0.' || (i % 100), 'Asterisk PBX 18.' || (i % 20) || '.0',

@@ -25,8 +25,9 @@ const callColumns = `id, sip_call_id,
 	caller_ua, callee_ua, headers_cut, caller_tag, callee_tag`
 
 // upsertCall inserts a calls row or replaces it. A new row's interaction
-// is its own ID, what linkCall gives a call without other legs; a row
-// replaced keeps its interaction until linkCall sets it.
+// is its own ID, what linkCall gives a call without other legs, and its
+// legs the column's default, 1; a row replaced keeps both until linkCall
+// sets them.
 const upsertCall = `INSERT INTO calls (` + callColumns + `, interaction)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT (id) DO UPDATE SET
@@ -689,7 +690,7 @@ var sortExprs = map[string]string{
 	"status":      `status`,
 	"status_code": `NULLIF(status_code, 0)`,
 	"codec":       `json_extract(codecs, '$[0]')`,
-	"legs":        `(SELECT count(*) FROM calls AS leg WHERE calls.interaction <> '' AND leg.interaction = calls.interaction)`,
+	"legs":        `legs`, // kept by PutCall and the deletions (legs.go, migration 0026)
 	"mos":         `mos`,
 	"quality":     `mos`,
 	"pdd":         `pdd_ns`,

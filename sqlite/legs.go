@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/spanrec/spanrec"
@@ -18,6 +19,13 @@ import (
 // a key only if their times overlap: strictly for a media key (the next
 // call may reuse a port pair at once), within linkSlack for a header key
 // (a transfer's new call starts as the old one ends).
+//
+// Each calls row also holds the number of its interaction's calls (legs,
+// migration 0026: 0 for a call without an interaction), which the call
+// list sorts by from an index. Wherever calls join or leave an
+// interaction (group, deleteLinked) every interaction they left or
+// joined is counted again (recountLegs), so the column stays what
+// counting the interaction's calls would give.
 const (
 	linkSlack = int64(10 * time.Second)
 	// maxLegs bounds an interaction, so that a key shared by accident
@@ -28,7 +36,7 @@ const (
 // linkedCalls selects the calls that share a link key with a call (?1)
 // and overlap it in time: within linkSlack (?2, ?3) for signalling keys,
 // strictly for media keys (a port reused later is another conversation).
-const linkedCalls = `SELECT DISTINCT l2.call_id, b.start_ns FROM call_links l1
+const linkedCalls = `SELECT DISTINCT l2.call_id, b.start_ns, b.interaction FROM call_links l1
 	JOIN call_links l2 ON l2.key = l1.key AND l2.call_id <> l1.call_id
 	JOIN calls a ON a.id = l1.call_id
 	JOIN calls b ON b.id = l2.call_id
@@ -62,13 +70,19 @@ func (db *DB) linkCall(ctx context.Context, tx *wtx, c *spanrec.Call, id any, is
 
 // group walks the calls linked with the call id (which started at start)
 // through shared keys, transitively, gives them all one interaction (the
-// ID of the earliest) and returns them.
+// ID of the earliest), counts the legs of the interactions they had and
+// of the one they have now (recountLegs), and returns them.
 func (db *DB) group(ctx context.Context, tx *wtx, id spanrec.CallID, start int64) ([]spanrec.CallID, error) {
 	type member struct {
 		id    spanrec.CallID
 		start int64
+		inter string // the interaction before the grouping
 	}
-	members := []member{{id, start}}
+	var inter string
+	if err := db.queryRow(ctx, tx, callInteraction, string(id)).Scan(&inter); err != nil {
+		return nil, fmt.Errorf("links: %w", err)
+	}
+	members := []member{{id, start, inter}}
 	seen := map[spanrec.CallID]bool{id: true}
 	for i := 0; i < len(members) && len(members) < maxLegs; i++ {
 		st, err := db.txStmt(ctx, tx, linkedCalls)
@@ -81,7 +95,7 @@ func (db *DB) group(ctx context.Context, tx *wtx, id spanrec.CallID, start int64
 		}
 		for rows.Next() {
 			var m member
-			if err := rows.Scan(&m.id, &m.start); err != nil {
+			if err := rows.Scan(&m.id, &m.start, &m.inter); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("links: %w", err)
 			}
@@ -101,13 +115,35 @@ func (db *DB) group(ctx context.Context, tx *wtx, id spanrec.CallID, start int64
 		}
 	}
 	ids := make([]spanrec.CallID, 0, len(members))
+	inters := []string{string(first.id)}
 	for _, m := range members {
 		if err := db.exec(ctx, tx, setInteraction, string(first.id), string(m.id)); err != nil {
 			return nil, fmt.Errorf("links: %w", err)
 		}
 		ids = append(ids, m.id)
+		if !slices.Contains(inters, m.inter) {
+			inters = append(inters, m.inter)
+		}
+	}
+	if err := db.recountLegs(ctx, tx, inters...); err != nil {
+		return nil, err
 	}
 	return ids, nil
+}
+
+// recountLegs sets the legs of the calls of each of the interactions
+// inters to their number, where it differs ("" is no interaction: its
+// calls' legs stay 0).
+func (db *DB) recountLegs(ctx context.Context, tx *wtx, inters ...string) error {
+	for _, inter := range inters {
+		if inter == "" {
+			continue
+		}
+		if err := db.exec(ctx, tx, recountLegs, inter); err != nil {
+			return fmt.Errorf("legs: %w", err)
+		}
+	}
+	return nil
 }
 
 // deleteLinked deletes the row of the call id (its streams, DTMF, link
@@ -168,7 +204,9 @@ func (db *DB) deleteLinked(ctx context.Context, tx *wtx, id spanrec.CallID) (boo
 			done[g] = true
 		}
 	}
-	return true, nil
+	// Each group counted what its legs left and joined; the deleted
+	// call's interaction has lost it (and, regrouped, all its calls).
+	return true, db.recountLegs(ctx, tx, string(inter))
 }
 
 // loadLegs sets the Interaction, Legs and LinkKeys (in key order) of the

@@ -19,6 +19,8 @@ var cachedQueries = []string{
 	deleteLinks,
 	linkedCalls,
 	setInteraction,
+	callInteraction,
+	recountLegs,
 	deleteHeaders,
 	deleteAddrs,
 	queueCall,
@@ -39,6 +41,13 @@ const (
 	// setInteraction writes a call's interaction (?1) unless it has it
 	// already: a new call without other legs has (upsertCall).
 	setInteraction = `UPDATE calls SET interaction = ?1 WHERE id = ?2 AND interaction <> ?1`
+	// callInteraction reads a call's interaction before group changes it.
+	callInteraction = `SELECT interaction FROM calls WHERE id = ?`
+	// recountLegs sets the legs of the calls of an interaction (?1) to
+	// their number where it differs (migration 0026). The count does not
+	// depend on the row: SQLite runs it once.
+	recountLegs = `UPDATE calls SET legs = (SELECT count(*) FROM calls AS leg WHERE leg.interaction = ?1)
+		WHERE interaction = ?1 AND legs <> (SELECT count(*) FROM calls AS leg WHERE leg.interaction = ?1)`
 	// callExistsQuery tells PutCall whether the call is stored already:
 	// a new call has no streams, DTMF or other rows to delete (they all
 	// reference calls, foreign keys on).
