@@ -176,7 +176,10 @@ func group(ctx context.Context, tx pgx.Tx, id string, start int64) ([]string, er
 			inters = append(inters, m.inter)
 		}
 	}
-	var more []string
+	var (
+		more   []string
+		locked int // the members' rows locked: all, unless one was deleted meanwhile
+	)
 	b := &pgx.Batch{}
 	queueLocks(b, legsLockSpace, inters)
 	b.Queue(`SELECT interaction FROM calls WHERE id = ANY ($1) ORDER BY id FOR UPDATE`, ids).Query(func(rows pgx.Rows) error {
@@ -186,6 +189,7 @@ func group(ctx context.Context, tx pgx.Tx, id string, start int64) ([]string, er
 				more = append(more, i)
 			}
 		}
+		locked = len(old)
 		return err
 	})
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
@@ -193,7 +197,14 @@ func group(ctx context.Context, tx pgx.Tx, id string, start int64) ([]string, er
 	}
 	b = &pgx.Batch{}
 	queueLocks(b, legsLockSpace, more)
-	b.Queue(`UPDATE calls SET interaction = $1 WHERE id = ANY ($2)`, first.id, ids)
+	// The members' interaction and legs in one new version of each row
+	// (every index of calls has an entry per version): the interaction's
+	// calls after the update are its other calls now and the members.
+	// Rows that hold both already are left alone.
+	b.Queue(`UPDATE calls SET interaction = $1, legs = g.n
+		FROM (SELECT $3::integer + (SELECT count(*) FROM calls AS leg WHERE leg.interaction = $1 AND leg.id <> ALL ($2)) AS n) AS g
+		WHERE calls.id = ANY ($2) AND (calls.interaction <> $1 OR calls.legs <> g.n)`, first.id, ids, locked)
+	// The other calls of the interactions left and joined.
 	b.Queue(recountLegs, append(inters, more...))
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return nil, fmt.Errorf("links: %w", err)
