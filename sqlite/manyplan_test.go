@@ -115,7 +115,8 @@ func TestManyFor(t *testing.T) {
 // of the newest calls match reads the header name's fields from
 // call_headers_name_value; one that many match walks the calls and tests
 // each (rareHeader): the calls of the name's fields, each looked up by
-// ID, against a test of each call walked.
+// ID, against a test of each call walked (a look-up of its own fields,
+// even without ANALYZE's statistics, as in this test).
 func TestRareHeaderCount(t *testing.T) {
 	ctx := context.Background()
 	db, err := Open(ctx, filepath.Join(t.TempDir(), "index.db"))
@@ -152,7 +153,7 @@ func TestRareHeaderCount(t *testing.T) {
 			t.Fatal(err)
 		}
 		p := queryPlan(t, db, `SELECT count(*) FROM (SELECT 1 FROM calls`+where+` LIMIT 10001)`, args...)
-		if strings.Contains(p, "LIST SUBQUERY") != rare || !rare && !strings.Contains(p, "EXISTS") {
+		if strings.Contains(p, "LIST SUBQUERY") != rare || !rare && !strings.Contains(p, "EXISTS USING PRIMARY KEY") {
 			t.Errorf("%s up to %d: plan %q", tt.value, tt.max, p)
 		}
 	}

@@ -146,7 +146,10 @@ func searchConds(f spanrec.CallFilter, st starts, conds []string, args []any) ([
 				// pattern few calls match.
 				conds = append(conds, `calls.id IN (SELECT h.call_id FROM call_headers AS h WHERE h.name = ? AND h.value LIKE ? ESCAPE '\')`)
 			} else {
-				conds = append(conds, `EXISTS (SELECT 1 FROM call_headers AS h WHERE h.call_id = calls.id AND h.name = ? AND h.value LIKE ? ESCAPE '\')`)
+				// The unary + leaves the call's own fields (the primary
+				// key) as the only way in: without ANALYZE's statistics
+				// SQLite read every field of the name per call instead.
+				conds = append(conds, `EXISTS (SELECT 1 FROM call_headers AS h WHERE h.call_id = calls.id AND +h.name = ? AND h.value LIKE ? ESCAPE '\')`)
 			}
 			args = append(args, name, p)
 		} else {
@@ -368,7 +371,7 @@ func (db *DB) rareHeader(ctx context.Context, f spanrec.CallFilter, max int) (bo
 	p := strings.ReplaceAll(escapeLike(f.HeaderValue), "*", "%")
 	var m int
 	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT id FROM calls ORDER BY start_ns DESC LIMIT ?) AS c
-		WHERE EXISTS (SELECT 1 FROM call_headers AS h WHERE h.call_id = c.id AND h.name = ? AND h.value LIKE ? ESCAPE '\')`,
+		WHERE EXISTS (SELECT 1 FROM call_headers AS h WHERE h.call_id = c.id AND +h.name = ? AND h.value LIKE ? ESCAPE '\')`,
 		headerProbe, strings.ToLower(f.HeaderName), p).Scan(&m); err != nil {
 		return false, fmt.Errorf("index: calls: header probe: %w", err)
 	}
