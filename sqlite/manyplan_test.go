@@ -158,3 +158,14 @@ func TestRareHeaderCount(t *testing.T) {
 		}
 	}
 }
+
+// TestStatsSpanPlan: the dashboard's first and last start times are two
+// seeks into calls_start, not a read of every entry of an index (which
+// SQLite does for min() and max() in one query).
+func TestStatsSpanPlan(t *testing.T) {
+	db := benchStatsDB(t)
+	p := queryPlan(t, db, statsSpan)
+	if strings.Count(p, "SEARCH calls USING COVERING INDEX calls_start") != 2 || strings.Contains(p, "SCAN calls") {
+		t.Errorf("plan of %s:\n%s", statsSpan, p)
+	}
+}
