@@ -83,7 +83,10 @@ const benchTotalCap = 10_000
 // every row for its page and its total) must find no call.
 //
 // Sorted searches marked next also run the keyset page after the first
-// (CallFilter.After its last call, as the CSV export pages).
+// (CallFilter.After its last call, as the CSV export pages). The deep-…
+// queries are the 1000th page of 100 of a sort (CallFilter.After the
+// 99 900th call, found once by an offset before the runs: what the CSV
+// export of a large search reads at its 100 000th call), the page alone.
 //
 // With $SPANREC_BENCH_WRITERS, db (then also a Writer) takes new calls
 // from that many sensors while the queries run (benchWriters).
@@ -228,6 +231,49 @@ func BenchQueries(b *testing.B, db Searcher, n int) {
 			report(b, "", lat)
 			report(b, "page-", page)
 			report(b, "total-", total)
+		})
+	}
+	for _, q := range []struct{ name, sort string }{
+		// Sorts of many distinct values, and of few (a page inside a tie
+		// of hundreds of thousands of calls), each way.
+		{"deep-newest", ""},
+		{"deep-oldest", "start"},
+		{"deep-longest", spanrec.SortDurationDesc},
+		{"deep-caller-desc", "-caller"},
+		{"deep-worst-mos", "mos"},
+		{"deep-longest-pdd", "-pdd"},
+		{"deep-direction", "direction"},
+		{"deep-direction-desc", "-direction"},
+		{"deep-status", "status"},
+		{"deep-status-code-desc", "-status_code"},
+		{"deep-codec", "codec"},
+		{"deep-hangup-by-desc", "-hangup_by"},
+		{"deep-sensor", "sensor"},
+		{"deep-legs-desc", "-legs"},
+	} {
+		b.Run(q.name, func(b *testing.B) {
+			const size, pages = 100, 1000
+			at := spanrec.CallFilter{Sort: q.sort, Limit: 1, Offset: size*(pages-1) - 1}
+			last, err := db.Calls(ctx, at)
+			if err != nil || len(last) != 1 {
+				b.Fatalf("%s: call %d: %d calls, %v", q.name, at.Offset+1, len(last), err)
+			}
+			f := spanrec.CallFilter{Sort: q.sort, Limit: size, After: last[0]}
+			var lat []time.Duration
+			for b.Loop() {
+				for range runs {
+					t := time.Now()
+					calls, err := db.Calls(ctx, f)
+					if err != nil {
+						b.Fatal(err)
+					}
+					lat = append(lat, time.Since(t))
+					if len(calls) != size {
+						b.Fatalf("%s: %d calls, want %d", q.name, len(calls), size)
+					}
+				}
+			}
+			report(b, "", lat)
 		})
 	}
 	for _, q := range []struct {

@@ -102,6 +102,7 @@ func Run(t *testing.T, b Backend) {
 		{"SearchInvalid", s.testSearchInvalid},
 		{"CountUpTo", s.testCountUpTo},
 		{"Paged", s.testPaged},
+		{"PagedDeep", s.testPagedDeep},
 		{"Empty", s.testEmpty},
 		{"ByPrefix", s.testByPrefix},
 		{"DeleteCall", s.testDeleteCall},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -98,4 +99,142 @@ func (s *suite) testPaged(t *testing.T) {
 			t.Errorf("After a call that is not there: %v", err)
 		}
 	}
+}
+
+// testPagedDeep pages from calls deep into every sort, both ways, where
+// a key's ties span many pages and a fifth or more of the calls have no
+// key: the page after any call (the first and last of a tie, the last
+// with a key, one without, the last call of all) is the calls that follow
+// it in the one query's order, for pages of several sizes, with an offset
+// and with a filter (an index's, and a time range alone, which SQLite
+// reads by calls_start).
+func (s *suite) testPagedDeep(t *testing.T) {
+	ctx := context.Background()
+	dirs := []spanrec.Direction{spanrec.Inbound, spanrec.Outbound, spanrec.Internal}
+	hangups := []spanrec.Hangup{"", spanrec.HangupCaller, spanrec.HangupCallee}
+	var calls []*spanrec.Call
+	for i := range 240 {
+		// IDs out of the order of insertion, so that ties by ID are not
+		// ties by position.
+		c := &spanrec.Call{
+			ID:        spanrec.CallID(fmt.Sprintf("%03d-%03d", (i*97)%240, i)),
+			Start:     T0.Add(time.Duration(i%6) * time.Minute), // 40 calls each
+			Duration:  time.Duration(i%3) * time.Second,
+			Caller:    spanrec.Party{Number: fmt.Sprint(300 + i%4)},
+			Callee:    spanrec.Party{Number: fmt.Sprint(400 + i%5)},
+			Direction: dirs[i%3],
+			Status:    spanrec.NoAnswer,
+			HangupBy:  hangups[i%3],
+			Sensor:    []string{"", "s1", "s2", "s3"}[i%4],
+		}
+		if i%5 == 0 {
+			c.Start = time.Time{} // NULL start
+		}
+		if i%4 != 0 {
+			c.Status, c.StatusCode = spanrec.Answered, 200
+			c.Codecs = []string{[]string{"PCMU", "PCMA"}[i%2]}
+			c.Streams = []spanrec.Stream{{SSRC: uint32(i), MOS: 3 + float64(i%3)/2, Packets: 10}}
+			c.PDD = time.Duration(1+i%2) * time.Second
+			c.RingTime = time.Duration(1+i%3) * time.Second
+		} else if i%8 == 0 {
+			c.Status, c.StatusCode = spanrec.Busy, 486
+		}
+		calls = append(calls, c)
+	}
+	db := s.fresh(t)
+	put(t, db, calls...)
+	sorts := []string{""}
+	for _, k := range spanrec.SortKeys {
+		sorts = append(sorts, k, "-"+k)
+	}
+	for _, sort := range sorts {
+		for _, f := range []spanrec.CallFilter{
+			{Sort: sort},
+			{Sort: sort, Status: spanrec.Answered},
+			{Sort: sort, Since: T0.Add(time.Minute), Until: T0.Add(5 * time.Minute)},
+		} {
+			all, err := db.Calls(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := make([]spanrec.CallID, len(all))
+			for i, c := range all {
+				want[i] = c.ID
+			}
+			// The calls to page after: every tenth, and the first and
+			// last of each run of equal keys' neighbours (where the key
+			// changes, or a run of NULLs begins).
+			var at []int
+			for i := range all {
+				if i%10 == 0 || i+1 == len(all) || i > 0 && sortKey(all[i], sort) != sortKey(all[i-1], sort) ||
+					i+1 < len(all) && sortKey(all[i], sort) != sortKey(all[i+1], sort) {
+					at = append(at, i)
+				}
+			}
+			for _, i := range at {
+				for _, p := range []struct{ limit, offset int }{{1, 0}, {13, 0}, {50, 0}, {7, 5}} {
+					g := f
+					g.After, g.Limit, g.Offset = all[i], p.limit, p.offset
+					page, err := db.Calls(ctx, g)
+					if err != nil {
+						t.Fatal(err)
+					}
+					var got []spanrec.CallID
+					for _, c := range page {
+						got = append(got, c.ID)
+					}
+					w := want[min(len(want), i+1+p.offset):min(len(want), i+1+p.offset+p.limit)]
+					if !slices.Equal(got, w) {
+						t.Errorf("sort %q status %q since %v, page of %d (offset %d) after call %d (%s):\n got %v\nwant %v",
+							sort, f.Status, f.Since, p.limit, p.offset, i, all[i].ID, got, w)
+					}
+				}
+			}
+		}
+	}
+}
+
+// sortKey returns a text of the value sort orders c by, which only
+// tells equal keys from different ones (for testPagedDeep's choice of
+// calls at the ends of ties).
+func sortKey(c *spanrec.Call, sort string) string {
+	mos := 0.0
+	for _, st := range c.Streams {
+		if mos == 0 || st.MOS < mos {
+			mos = st.MOS
+		}
+	}
+	codec := ""
+	if len(c.Codecs) > 0 {
+		codec = c.Codecs[0]
+	}
+	switch strings.TrimPrefix(sort, "-") {
+	case "", "start":
+		return fmt.Sprint(c.Start.UnixNano(), c.Start.IsZero())
+	case "caller":
+		return c.Caller.Number
+	case "callee":
+		return c.Callee.Number
+	case "direction":
+		return string(c.Direction)
+	case "duration", "talk":
+		return fmt.Sprint(c.Duration)
+	case "status":
+		return string(c.Status)
+	case "status_code":
+		return fmt.Sprint(c.StatusCode)
+	case "codec":
+		return codec
+	case "mos", "quality":
+		return fmt.Sprint(mos)
+	case "pdd":
+		return fmt.Sprint(c.PDD)
+	case "ring":
+		return fmt.Sprint(c.RingTime)
+	case "hangup_by":
+		return string(c.HangupBy)
+	case "sensor":
+		return c.Sensor
+	}
+	return fmt.Sprint(len(c.Legs))
 }

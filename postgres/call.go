@@ -293,26 +293,35 @@ func (db *DB) Calls(ctx context.Context, f spanrec.CallFilter) ([]*spanrec.Call,
 	if err != nil {
 		return nil, err
 	}
-	if f.After != nil {
-		cond, err := afterSQL(f.Sort, f.After.ID, &a)
+	var q string
+	if f.After != nil && f.Limit > 0 && seekable(f.Sort) {
+		// The page after a call: ranges of indexes from that call on.
+		q, err = seekPageSQL(where, f.Sort, f.After.ID, f.Limit, f.Offset, &a)
 		if err != nil {
 			return nil, err
 		}
-		// The condition joins the filter (with grouping, after the
-		// condition that the call is its conversation's first leg: which
-		// leg is first does not depend on the page).
-		if where == "" {
-			where = " WHERE " + cond
-		} else {
-			where += " AND " + cond
+	} else {
+		if f.After != nil {
+			cond, err := afterSQL(f.Sort, f.After.ID, &a)
+			if err != nil {
+				return nil, err
+			}
+			// The condition joins the filter (with grouping, after the
+			// condition that the call is its conversation's first leg: which
+			// leg is first does not depend on the page).
+			if where == "" {
+				where = " WHERE " + cond
+			} else {
+				where += " AND " + cond
+			}
 		}
-	}
-	q := `SELECT ` + callColumns + ` FROM calls` + where + order
-	if f.Limit > 0 {
-		q += ` LIMIT ` + a.add(f.Limit)
-	}
-	if f.Offset > 0 {
-		q += ` OFFSET ` + a.add(f.Offset)
+		q = `SELECT ` + callColumns + ` FROM calls` + where + order
+		if f.Limit > 0 {
+			q += ` LIMIT ` + a.add(f.Limit)
+		}
+		if f.Offset > 0 {
+			q += ` OFFSET ` + a.add(f.Offset)
+		}
 	}
 	var calls []*spanrec.Call
 	err = db.readTx(ctx, func(tx pgx.Tx) error {
@@ -622,7 +631,9 @@ var notNullSorts = map[string]bool{"caller": true, "callee": true}
 // rows whose sort key comes after that call's, or equals it with a greater
 // ID; calls without a value come last in either direction. The call's key
 // is read from the index by a subquery, so any sort expression pages
-// alike.
+// alike. It serves the pages seekPageSQL does not: of no given size
+// (every call after the call; and of a key no index holds, of which there
+// is none).
 func afterSQL(sort string, id spanrec.CallID, a *args) (string, error) {
 	if sort == "" {
 		sort = spanrec.SortStartDesc
@@ -642,6 +653,88 @@ func afterSQL(sort string, id spanrec.CallID, a *args) (string, error) {
 	v := `(SELECT ` + expr + ` FROM calls WHERE id = ` + p + `)`
 	return `((` + v + ` IS NULL AND ` + expr + ` IS NULL AND id > ` + p + `) OR (` + v + ` IS NOT NULL AND (` +
 		expr + op + v + ` OR (` + expr + ` = ` + v + ` AND id > ` + p + `) OR ` + expr + ` IS NULL)))`, nil
+}
+
+// seekable reports whether the page after a call in the order sort gives
+// is read by seekPageSQL: unless its key were counted per row by a
+// subquery, which no index holds (as the number of legs was before it was
+// kept in the row).
+func seekable(sort string) bool {
+	if sort == "" {
+		sort = spanrec.SortStartDesc
+	}
+	expr, ok := sortExprs[strings.TrimPrefix(sort, "-")]
+	return ok && !strings.HasPrefix(expr, "(SELECT")
+}
+
+// notNullKeys are the sort keys whose expression is a NOT NULL column:
+// the page after a call has no calls without a key to look for.
+var notNullKeys = map[string]bool{"caller": true, "callee": true, "direction": true, "duration": true, "talk": true, "status": true, "legs": true}
+
+// seekPageSQL returns the query of the page of limit calls, after offset
+// more, that come after call id in the order sort gives (keyset
+// pagination, the same calls in the same order as afterSQL's condition),
+// among the calls that the filter where (from filterSQL, whose parameters
+// are in a) selects, adding its parameters to a.
+//
+// afterSQL's condition (key after the call's, or equal with a greater ID,
+// or no key) is an OR that no index scan can start at: PostgreSQL scans
+// the sort's index from its start and filters every entry before the
+// page, 100 000 of them for the 1000th page of 100. Here each branch of it
+// is a query of its own, whose Index Cond on the key's index (calls_…
+// (key, id), both ways) starts where the branch starts and which reads at
+// most limit+offset entries: the calls whose key equals the call's with a
+// greater ID (key = … AND id > …), ordered by ID; those whose key comes
+// after it (key < … or key > …), in the sort's order; those without a key
+// (key IS NULL AND id > …: after the call if it has none, else from the
+// first), ordered by ID, unless the key is never NULL (notNullKeys). The
+// call's key is read by a subquery (its own calls table hides the outer
+// one, so an expression that names calls.x reads the call's row), an
+// InitPlan run once. The at most 3·(limit+offset) calls are sorted in the
+// sort's order.
+func seekPageSQL(where, sort string, id spanrec.CallID, limit, offset int, a *args) (string, error) {
+	if sort == "" {
+		sort = spanrec.SortStartDesc
+	}
+	key, desc := strings.CutPrefix(sort, "-")
+	expr, ok := sortExprs[key]
+	if !ok {
+		return "", spanrec.Errorf(spanrec.EINVALID, "unknown sort order %q", text(sort))
+	}
+	order, err := orderSQL(sort)
+	if err != nil {
+		return "", err
+	}
+	op := ` > `
+	if desc {
+		op = ` < `
+	}
+	p := a.add(text(string(id)))
+	v := `(SELECT ` + expr + ` FROM calls WHERE id = ` + p + `)`
+	and := " WHERE "
+	if where != "" {
+		and = where + " AND "
+	}
+	n := a.add(limit + offset)
+	branches := [][2]string{
+		{expr + ` = ` + v + ` AND id > ` + p, ` ORDER BY id`},
+		{expr + op + v, order},
+	}
+	if !notNullKeys[key] {
+		branches = append(branches, [2]string{expr + ` IS NULL AND id > coalesce((SELECT CASE WHEN ` + expr +
+			` IS NULL THEN id END FROM calls WHERE id = ` + p + `), '')`, ` ORDER BY id`})
+	}
+	var q strings.Builder
+	for i, b := range branches {
+		if i > 0 {
+			q.WriteString(` UNION ALL `)
+		}
+		q.WriteString(`(SELECT * FROM calls` + and + b[0] + b[1] + ` LIMIT ` + n + `)`)
+	}
+	// The page, of every column, is named calls, so that the sort's
+	// expression reads its columns.
+	return `SELECT ` + callColumns + ` FROM (` + q.String() + `) AS calls` + order +
+		` LIMIT ` + a.add(limit) + ` OFFSET ` + a.add(offset), nil
 }
 
 // CallsAfter returns up to limit calls (all if limit ≤ 0) in the order they

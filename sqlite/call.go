@@ -365,29 +365,38 @@ func (db *DB) Calls(ctx context.Context, f spanrec.CallFilter) ([]*spanrec.Call,
 	if err != nil {
 		return nil, err
 	}
-	if f.After != nil {
-		cond, kargs, err := afterSQL(f.Sort, f.After.ID)
+	var q string
+	if f.After != nil && f.Limit > 0 && seekable(f.Sort) {
+		// The page after a call: ranges of indexes from that call on.
+		q, args, err = seekPageSQL(`calls`+rangeHint(f), where, args, f.Sort, f.After.ID, f.Limit, f.Offset)
 		if err != nil {
 			return nil, err
 		}
-		// The condition joins the filter (with grouping, after the
-		// condition that the call is its conversation's first leg: which
-		// leg is first does not depend on the page).
-		if where == "" {
-			where = " WHERE " + cond
-		} else {
-			where += " AND " + cond
+	} else {
+		if f.After != nil {
+			cond, kargs, err := afterSQL(f.Sort, f.After.ID)
+			if err != nil {
+				return nil, err
+			}
+			// The condition joins the filter (with grouping, after the
+			// condition that the call is its conversation's first leg: which
+			// leg is first does not depend on the page).
+			if where == "" {
+				where = " WHERE " + cond
+			} else {
+				where += " AND " + cond
+			}
+			args = append(args, kargs...)
 		}
-		args = append(args, kargs...)
-	}
-	q := `SELECT ` + callColumns + ` FROM calls` + rangeHint(f) + where + order
-	if f.Limit > 0 || f.Offset > 0 {
-		limit := -1 // SQLite: no limit
-		if f.Limit > 0 {
-			limit = f.Limit
+		q = `SELECT ` + callColumns + ` FROM calls` + rangeHint(f) + where + order
+		if f.Limit > 0 || f.Offset > 0 {
+			limit := -1 // SQLite: no limit
+			if f.Limit > 0 {
+				limit = f.Limit
+			}
+			q += ` LIMIT ? OFFSET ?`
+			args = append(args, limit, f.Offset)
 		}
-		q += ` LIMIT ? OFFSET ?`
-		args = append(args, limit, f.Offset)
 	}
 	// One read transaction, so the calls and their child rows are one
 	// snapshot even while a writer replaces calls.
@@ -746,7 +755,9 @@ func orderSQL(sort string) (string, error) {
 // after call id in the order sort gives (keyset pagination): rows whose
 // sort key comes after that call's, or equals it with a greater ID; calls
 // without a value come last in either direction. The call's key is read
-// from the index by a subquery, so any sort expression pages alike.
+// from the index by a subquery, so any sort expression pages alike. It
+// serves the pages seekPageSQL does not: of no given size (every call
+// after the call; and of a key no index holds, of which there is none).
 func afterSQL(sort string, id spanrec.CallID) (string, []any, error) {
 	if sort == "" {
 		sort = spanrec.SortStartDesc
@@ -766,6 +777,95 @@ func afterSQL(sort string, id spanrec.CallID) (string, []any, error) {
 	cond := `((` + v + ` IS NULL AND ` + expr + ` IS NULL AND id > ?) OR (` + v + ` IS NOT NULL AND (` +
 		expr + op + v + ` OR (` + expr + ` = ` + v + ` AND id > ?) OR ` + expr + ` IS NULL)))`
 	return cond, []any{id, id, id, id, id, id}, nil
+}
+
+// seekable reports whether the page after a call in the order sort gives
+// is read by seekPageSQL: unless its key were counted per row by a
+// subquery, which no index holds (as the number of legs was before it was
+// kept in the row).
+func seekable(sort string) bool {
+	if sort == "" {
+		sort = spanrec.SortStartDesc
+	}
+	expr, ok := sortExprs[strings.TrimPrefix(sort, "-")]
+	return ok && !strings.HasPrefix(expr, "(SELECT")
+}
+
+// notNullKeys are the sort keys whose expression is a NOT NULL column:
+// the page after a call has no calls without a key to look for (SQLite
+// would look for them in the primary key's index from its start, testing
+// each call, as it drops a NOT NULL column's IS NULL from the index seek).
+var notNullKeys = map[string]bool{"caller": true, "callee": true, "direction": true, "duration": true, "talk": true, "status": true, "legs": true}
+
+// seekPageSQL returns the query (and its arguments) of the page of limit
+// calls, after offset more, that come after call id in the order sort
+// gives (keyset pagination, the same calls in the same order as
+// afterSQL's condition), among the calls of table from (calls, with
+// rangeHint's INDEXED BY) that the filter where (with its arguments args,
+// from filterSQL) selects.
+//
+// afterSQL's condition (key after the call's, or equal with a greater ID,
+// or no key) is an OR that no index can seek to: SQLite walks the sort's
+// index from its start and tests every entry before the page, 100 000 of
+// them for the 1000th page of 100. Here each branch of it is a query of
+// its own, which seeks to where it starts in the key's index (calls_…
+// (key, id), both ways: SEARCH … (key=? AND id>?), (key<?) or (key>?),
+// and (key=NULL AND id>?)) and reads at most limit+offset entries: the
+// calls whose key equals the call's with a greater ID, ordered by ID;
+// those whose key comes after it, in the sort's order; those without a
+// key (after the call if it has none), ordered by ID, unless the key is
+// never NULL (notNullKeys). The call's key is
+// read by a subquery (its own calls table hides the outer one, so an
+// expression that names calls.x reads the call's row), which SQLite
+// evaluates once. The at most 3·(limit+offset) row IDs are joined to
+// their rows and sorted in the sort's order (CROSS JOIN: in that order,
+// not an index walk of calls that tests each row against the page).
+func seekPageSQL(from, where string, args []any, sort string, id spanrec.CallID, limit, offset int) (string, []any, error) {
+	if sort == "" {
+		sort = spanrec.SortStartDesc
+	}
+	key, desc := strings.CutPrefix(sort, "-")
+	expr, ok := sortExprs[key]
+	if !ok {
+		return "", nil, spanrec.Errorf(spanrec.EINVALID, "unknown sort order %q", sort)
+	}
+	order, err := orderSQL(sort)
+	if err != nil {
+		return "", nil, err
+	}
+	op, dir := ` > `, ``
+	if desc {
+		op, dir = ` < `, ` DESC`
+	}
+	v := `(SELECT ` + expr + ` FROM calls WHERE id = ?)`
+	and := " WHERE "
+	if where != "" {
+		and = where + " AND "
+	}
+	type branch struct {
+		cond, order string
+		args        []any
+	}
+	branches := []branch{
+		{expr + ` = ` + v + ` AND id > ?`, `id`, []any{id, id}},
+		{expr + op + v, expr + dir + `, id`, []any{id}},
+	}
+	if !notNullKeys[key] {
+		branches = append(branches, branch{expr + ` IS NULL AND id > coalesce((SELECT CASE WHEN ` + expr +
+			` IS NULL THEN id END FROM calls WHERE id = ?), '')`, `id`, []any{id}})
+	}
+	n := limit + offset
+	var q strings.Builder
+	var qargs []any
+	for i, branch := range branches {
+		if i > 0 {
+			q.WriteString(` UNION ALL `)
+		}
+		q.WriteString(`SELECT r FROM (SELECT calls.rowid AS r FROM ` + from + and + branch.cond + ` ORDER BY ` + branch.order + ` LIMIT ?)`)
+		qargs = append(append(append(qargs, args...), branch.args...), n)
+	}
+	return `SELECT ` + callColumns + ` FROM (` + q.String() + `) AS page CROSS JOIN calls ON calls.rowid = page.r` +
+		order + ` LIMIT ? OFFSET ?`, append(qargs, limit, offset), nil
 }
 
 // CallsAfter returns up to limit calls (all if limit ≤ 0) in the order they
