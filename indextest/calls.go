@@ -621,6 +621,30 @@ func (s *suite) testCallsAfter(t *testing.T) {
 	if err != nil || len(calls) != 1 || calls[0].ID != "late" || seq4 >= seq2 {
 		t.Errorf("CallsAfter(0, limit 1) = %v, %d, %v", calls, seq4, err)
 	}
+	// The newest call deleted, the next one still comes after every
+	// position a poller has seen: it does not take the deleted one's.
+	if err := db.DeleteCall(ctx, "new"); err != nil {
+		t.Fatal(err)
+	}
+	put(t, db, &spanrec.Call{ID: "newer", Start: T0})
+	calls, seq5, err := db.CallsAfter(ctx, seq2, 0)
+	if err != nil || len(calls) != 1 || calls[0].ID != "newer" || seq5 <= seq2 {
+		t.Errorf("CallsAfter(%d) after the newest call was deleted and another put = %v, %d, %v", seq2, calls, seq5, err)
+	}
+	if last, _ := db.LastSeq(ctx); last != seq5 {
+		t.Errorf("LastSeq %d, CallsAfter's seq %d", last, seq5)
+	}
+	// Twice, and after deleting every call.
+	for _, id := range []spanrec.CallID{"late", "early", "newer"} {
+		if err := db.DeleteCall(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(t, db, &spanrec.Call{ID: "newest", Start: T0})
+	calls, seq6, err := db.CallsAfter(ctx, seq5, 0)
+	if err != nil || len(calls) != 1 || calls[0].ID != "newest" || seq6 <= seq5 {
+		t.Errorf("CallsAfter(%d) after every call was deleted and another put = %v, %d, %v", seq5, calls, seq6, err)
+	}
 }
 
 // legCall returns a call of the legs tests: start and end in seconds after

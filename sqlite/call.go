@@ -27,9 +27,11 @@ const callColumns = `id, sip_call_id,
 // upsertCall inserts a calls row or replaces it. A new row's interaction
 // is its own ID, what linkCall gives a call without other legs, and its
 // legs the column's default, 1; a row replaced keeps both until linkCall
-// sets them.
-const upsertCall = `INSERT INTO calls (` + callColumns + `, interaction)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+// sets them. A new row's rowid (its position for CallsAfter) is above
+// every row's and every deleted row's (call_rowid_high, migration 0027),
+// never one a deleted call had.
+const upsertCall = `INSERT INTO calls (rowid, ` + callColumns + `, interaction)
+	VALUES ((SELECT max(n, coalesce((SELECT max(rowid) FROM calls), 0)) + 1 FROM call_rowid_high), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT (id) DO UPDATE SET
 	sip_call_id = excluded.sip_call_id,
 	caller_number = excluded.caller_number, caller_name = excluded.caller_name, caller_addr = excluded.caller_addr,
