@@ -161,18 +161,18 @@ func (s *suite) testPagedDeep(t *testing.T) {
 			for i, c := range all {
 				want[i] = c.ID
 			}
-			// The calls to page after: every tenth, and the first and
-			// last of each run of equal keys' neighbours (where the key
+			// The calls to page after: the first, the last, and the
+			// first and last of each run of equal keys (where the key
 			// changes, or a run of NULLs begins).
 			var at []int
 			for i := range all {
-				if i%10 == 0 || i+1 == len(all) || i > 0 && sortKey(all[i], sort) != sortKey(all[i-1], sort) ||
+				if i == 0 || i+1 == len(all) || i > 0 && sortKey(all[i], sort) != sortKey(all[i-1], sort) ||
 					i+1 < len(all) && sortKey(all[i], sort) != sortKey(all[i+1], sort) {
 					at = append(at, i)
 				}
 			}
 			for _, i := range at {
-				for _, p := range []struct{ limit, offset int }{{1, 0}, {13, 0}, {50, 0}, {7, 5}} {
+				for _, p := range []struct{ limit, offset int }{{1, 0}, {13, 0}, {7, 5}} {
 					g := f
 					g.After, g.Limit, g.Offset = all[i], p.limit, p.offset
 					page, err := db.Calls(ctx, g)
