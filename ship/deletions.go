@@ -121,9 +121,9 @@ type Begun interface {
 	BegunDeletion(ctx context.Context, id spanrec.CallID) (spanrec.SensorDeletion, bool, error)
 }
 
-// tellBackoff is how long after a failure of the central side
-// TellDeletion does not try it (as Verify, after a failed connect).
-const tellBackoff = 10 * time.Second
+// centralBackoff is how long after a failure of the central side
+// TellDeletion and Verify do not try it.
+const centralBackoff = 10 * time.Second
 
 // DefaultTellTimeout bounds each TellDeletion (Shipper.TellTimeout).
 const DefaultTellTimeout = 5 * time.Second
@@ -142,7 +142,7 @@ const DefaultTellTimeout = 5 * time.Second
 //
 // Every deletion waits for it, so it never waits long: it gives up at
 // once while the central side failed less than 10 s ago (a connect, a
-// drain or a tell), or while another goroutine connects to it, and each
+// drain, a tell or a Verify), or while another goroutine connects to it, and each
 // tell is bounded by TellTimeout (5 s). The deletion is then told by the
 // next drain. It takes no shipping lock (a `spanrec ship` beside may hold
 // it): it tells only a call not queued, which no drain ships.
@@ -158,7 +158,7 @@ func (s *Shipper) TellDeletion(ctx context.Context, id spanrec.CallID) error {
 	s.mu.Lock()
 	failed := s.centralFailed
 	s.mu.Unlock()
-	if since := time.Since(failed); since < tellBackoff {
+	if since := time.Since(failed); since < centralBackoff {
 		return fmt.Errorf("ship: the deletion of call %s is left to the next drain: the central side failed %s ago", id, since.Round(time.Millisecond))
 	}
 	ctx, cancel := context.WithTimeout(ctx, cmp.Or(s.TellTimeout, DefaultTellTimeout))

@@ -107,6 +107,12 @@ type Shipper struct {
 	// waits for it before its files go, so a central side that hangs
 	// must not hold up the deletions (the disk guard's included).
 	TellTimeout time.Duration
+	// VerifyTimeout bounds the central part of each Verify (default
+	// DefaultVerifyTimeout): the disk guard verifies every call before
+	// it deletes it, so a central side that accepts connections and
+	// never answers must not stall it. A Verify that times out keeps the
+	// call (it is not verified) and backs off as TellDeletion does.
+	VerifyTimeout time.Duration
 
 	ship    sync.Mutex // one Drain at a time
 	connect sync.Mutex // one Connect at a time
@@ -115,14 +121,14 @@ type Shipper struct {
 	stats     Stats
 	failing   error     // the last error while it lasts
 	failSince time.Time // when the failures began
-	// connectFailed is when Connect last failed: Verify waits a while
-	// before trying again.
-	connectFailed time.Time
 	// centralFailed is when the central side last failed (a connect, a
-	// drain or a TellDeletion): TellDeletion does not try it again
-	// before tellBackoff has passed, and leaves the deletion to the next
-	// drain.
+	// drain, a TellDeletion or a Verify): TellDeletion and Verify do not
+	// try it again before centralBackoff has passed (the deletion is
+	// left to the next drain, the call is kept).
 	centralFailed time.Time
+	// verifyFailing is set while Verify fails on the central side (it
+	// is logged once, when it starts, and once when it ends).
+	verifyFailing bool
 	reported      map[spanrec.CallID]bool // stuck calls logged
 	shipping      bool                    // the outbox is marked as shipping (markShipping)
 	backlog       Backlog                 // the last measured
@@ -149,6 +155,11 @@ type Stats struct {
 	// Deletions counts the deletions on the sensor told to the central
 	// index (see Deletions).
 	Deletions int
+	// VerifyFailures counts the Verify calls that failed on the central
+	// side (no answer within VerifyTimeout, or an error): the call was
+	// kept. VerifyTimeouts counts those that were timeouts.
+	VerifyFailures int
+	VerifyTimeouts int
 }
 
 // Stats returns the counters.
@@ -206,8 +217,7 @@ func (s *Shipper) centralLocked(ctx context.Context) (spanrec.CallIndex, Store, 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err != nil {
-		s.connectFailed = time.Now()
-		s.centralFailed = s.connectFailed
+		s.centralFailed = time.Now()
 		return nil, nil, fmt.Errorf("ship: connect to the central side: %w", err)
 	}
 	s.Index, s.Store = c.Index, c.Store
@@ -512,6 +522,10 @@ func (s *Shipper) upload(ctx context.Context, st Store, rel, key, sum string) (i
 // not hold (yet) as the sensor does.
 var ErrNotShipped = errors.New("not shipped to the central side")
 
+// DefaultVerifyTimeout bounds the central part of each Verify
+// (Shipper.VerifyTimeout).
+const DefaultVerifyTimeout = 5 * time.Second
+
 // Verify returns nil if the sensor may delete its copy of c (a call of
 // its index, with its files' SHA-256): c is not waiting in the outbox,
 // the central index has it with the same files and SHA-256, and the
@@ -521,6 +535,13 @@ var ErrNotShipped = errors.New("not shipped to the central side")
 // side's error. A call shipped whose central copy is found missing or
 // different (lost there: restored from an older backup, a crash of a
 // server that acknowledged commits it had not written) is queued again.
+//
+// The disk guard calls it before each deletion, so it never waits long:
+// it gives up at once (ErrNotShipped) while the central side failed less
+// than 10 s ago (a connect, a drain, a TellDeletion or a Verify) or
+// another goroutine is connecting to it, and its central part is bounded
+// by VerifyTimeout (5 s). A central failure is counted
+// (Stats.VerifyFailures, VerifyTimeouts) and logged once while it lasts.
 func (s *Shipper) Verify(ctx context.Context, c *spanrec.Call) error {
 	q, ok := s.Outbox.(Queue)
 	if !ok {
@@ -534,15 +555,63 @@ func (s *Shipper) Verify(ctx context.Context, c *spanrec.Call) error {
 		return fmt.Errorf("call %s: %w (waiting in the outbox)", c.ID, ErrNotShipped)
 	}
 	s.mu.Lock()
-	idx, st, failed := s.Index, s.Store, s.connectFailed
+	failed := s.centralFailed
 	s.mu.Unlock()
-	if idx == nil {
-		if time.Since(failed) < 10*time.Second {
-			return fmt.Errorf("call %s: %w (the central side is not reached)", c.ID, ErrNotShipped)
+	if since := time.Since(failed); since < centralBackoff {
+		return fmt.Errorf("call %s: %w (the central side failed %s ago)", c.ID, ErrNotShipped, since.Round(time.Millisecond))
+	}
+	timeout := cmp.Or(s.VerifyTimeout, DefaultVerifyTimeout)
+	vctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	err = s.verify(vctx, c)
+	var central *centralError
+	switch {
+	case errors.As(err, &central) && errors.Is(err, errConnecting):
+		return fmt.Errorf("call %s: %w (%v)", c.ID, ErrNotShipped, central.err)
+	case errors.As(err, &central) && ctx.Err() == nil:
+		timedOut := vctx.Err() != nil
+		s.mu.Lock()
+		s.centralFailed = time.Now()
+		s.stats.VerifyFailures++
+		if timedOut {
+			s.stats.VerifyTimeouts++
 		}
-		if idx, st, err = s.central(ctx); err != nil {
-			return fmt.Errorf("call %s: %w (%v)", c.ID, ErrNotShipped, err)
+		first := !s.verifyFailing
+		s.verifyFailing = true
+		s.mu.Unlock()
+		if first {
+			msg := "ship: the central side fails: calls are not verified, so the disk guard keeps them (spanrec_ship_verify_failures_total); it tries again after 10 s"
+			if timedOut {
+				msg = fmt.Sprintf("ship: the central side did not answer within %s: calls are not verified, so the disk guard keeps them (spanrec_ship_verify_failures_total); it tries again after 10 s", timeout)
+			}
+			s.log().Warn(msg, "call", c.ID, "err", central.err)
 		}
+		return fmt.Errorf("call %s: %w (%v)", c.ID, ErrNotShipped, central.err)
+	case errors.As(err, &central):
+		return central.err // ctx is done
+	}
+	s.mu.Lock()
+	back := s.verifyFailing
+	s.verifyFailing = false
+	s.mu.Unlock()
+	if back {
+		s.log().Info("ship: the central side answers again: calls are verified")
+	}
+	return err
+}
+
+// centralError is an error of the central side in verify (as opposed to
+// a call found missing there, or a local error).
+type centralError struct{ err error }
+
+func (e *centralError) Error() string { return e.err.Error() }
+func (e *centralError) Unwrap() error { return e.err }
+
+// verify is Verify's central part.
+func (s *Shipper) verify(ctx context.Context, c *spanrec.Call) error {
+	idx, st, err := s.centralNow(ctx)
+	if err != nil {
+		return &centralError{err}
 	}
 	id, audio, pcap := c.ID, c.Audio, c.PCAP
 	cc, err := idx.Call(ctx, id)
@@ -556,7 +625,7 @@ func (s *Shipper) Verify(ctx context.Context, c *spanrec.Call) error {
 		return s.requeue(ctx, c, "not in the central index")
 	}
 	if err != nil {
-		return fmt.Errorf("call %s: verify in the central index: %w", c.ID, err)
+		return &centralError{fmt.Errorf("call %s: verify in the central index: %w", c.ID, err)}
 	}
 	if cc.ID != id || cc.Audio != audio || cc.AudioSHA256 != c.AudioSHA256 || cc.PCAP != pcap || cc.PCAPSHA256 != c.PCAPSHA256 {
 		return s.requeue(ctx, c, fmt.Sprintf("the central index holds other files: audio %q, pcap %q", cc.Audio, cc.PCAP))
@@ -570,7 +639,7 @@ func (s *Shipper) Verify(ctx context.Context, c *spanrec.Call) error {
 		}
 		ok, err := st.Has(ctx, f[0], f[1])
 		if err != nil {
-			return fmt.Errorf("call %s: verify in the central store: %w", c.ID, err)
+			return &centralError{fmt.Errorf("call %s: verify in the central store: %w", c.ID, err)}
 		}
 		if !ok {
 			return s.requeue(ctx, c, f[0]+" not in the central store with its SHA-256")
@@ -780,6 +849,8 @@ func (s *Shipper) report(ctx context.Context) {
 //	spanrec_ship_forced_calls_total      calls shipped while it stayed busy, after MaxPause
 //	spanrec_outbox_deletions             deletions on the sensor waiting to be told to the central index
 //	spanrec_ship_deletions_total         deletions told
+//	spanrec_ship_verify_failures_total   Verify checks the central side failed (the call was kept)
+//	spanrec_ship_verify_timeouts_total   of those, the central side's silence past VerifyTimeout
 func (s *Shipper) WriteMetrics(w io.Writer) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -836,7 +907,14 @@ spanrec_ship_paused_seconds_total %.3f
 # HELP spanrec_ship_forced_calls_total Calls shipped while the recorder stayed busy, after waiting the longest pause allowed.
 # TYPE spanrec_ship_forced_calls_total counter
 spanrec_ship_forced_calls_total %d
-`, b.Calls, b.Bytes, age, st.Calls, st.Files, st.Bytes, st.MissingFiles, st.Errors, upN, st.Stuck, st.Paused.Seconds(), st.Forced)
+# HELP spanrec_ship_verify_failures_total Checks that a call is safe on the central side before its local deletion that failed there (no answer, or an error): the call was kept.
+# TYPE spanrec_ship_verify_failures_total counter
+spanrec_ship_verify_failures_total %d
+# HELP spanrec_ship_verify_timeouts_total Checks of a call on the central side that got no answer within their deadline: the call was kept.
+# TYPE spanrec_ship_verify_timeouts_total counter
+spanrec_ship_verify_timeouts_total %d
+`, b.Calls, b.Bytes, age, st.Calls, st.Files, st.Bytes, st.MissingFiles, st.Errors, upN, st.Stuck, st.Paused.Seconds(), st.Forced,
+		st.VerifyFailures, st.VerifyTimeouts)
 	if werr == nil {
 		werr = s.writeDeletionMetrics(ctx, w, st)
 	}
