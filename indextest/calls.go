@@ -723,6 +723,34 @@ func (s *suite) testGroupInteraction(t *testing.T) {
 	})
 }
 
+// testGroupNoStart: a leg with no start time (stored as NULL) comes after
+// the legs with one when a conversation is grouped, as calls without a
+// value come last in every sort, in both backends. The leg gets there by
+// being stored again without its start: it keeps the interaction named
+// after it, which the other leg still carries.
+func (s *suite) testGroupNoStart(t *testing.T) {
+	ctx := context.Background()
+	db := s.fresh(t)
+	const media = "media:10.0.0.5:20000|10.0.2.11:30000"
+	a, b := legCall("a-leg", 0, 60, media), legCall("b-leg", 1, 61, media)
+	a.Caller.Number = "100"
+	put(t, db, a, b, legCall("c-alone", 30, 40))
+	a.Start = time.Time{}
+	put(t, db, a)
+	legs, err := db.Calls(ctx, spanrec.CallFilter{Interaction: "a-leg", Sort: spanrec.SortStart})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(legs) != 2 || legs[0].ID != "b-leg" || legs[1].ID != "a-leg" || !legs[1].Start.IsZero() {
+		t.Fatalf("the conversation's legs by start: %v, want b-leg then a-leg (no start)", ids(legs, false))
+	}
+	checkSearch(t, db, false, []searchCase{
+		{name: "the leg with a start", f: spanrec.CallFilter{GroupInteraction: true, Sort: spanrec.SortStart}, want: "b-legc-alone"},
+		{name: "newest first", f: spanrec.CallFilter{GroupInteraction: true}, want: "c-aloneb-leg"},
+		{name: "the leg without a start when only it matches", f: spanrec.CallFilter{GroupInteraction: true, Number: "100"}, want: "a-leg"},
+	})
+}
+
 // testGroupInteractionPages: the first leg of a conversation is the
 // earliest that matches, ties by ID; pages of grouped calls (offset or
 // keyset) cut the grouped list, not the legs.

@@ -118,6 +118,7 @@ func Run(t *testing.T, b Backend) {
 		{"GroupInteraction", s.testGroupInteraction},
 		{"GroupInteractionPages", s.testGroupInteractionPages},
 		{"RangePages", s.testRangePages},
+		{"GroupNoStart", s.testGroupNoStart},
 		{"SensorConflict", s.testSensorConflict},
 		{"Copies", s.testCopies},
 		{"TwoSensors", s.testTwoSensors},

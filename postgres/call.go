@@ -551,7 +551,8 @@ func filterSQL(f spanrec.CallFilter, a *args) (string, error) {
 // conversation (CallFilter.GroupInteraction): no leg of the same
 // conversation (the same interaction, or the call whose ID the
 // interaction is) that matches conds comes before it (by start time,
-// calls without one last, as PostgreSQL orders NULLs, then by ID). Each
+// calls without one last, as the sorts put calls without a value, then
+// by ID). Each
 // call is tested by looking up its own legs (calls_interaction, the
 // primary key), so a page of grouped calls reads as many rows as a page
 // of calls, not every matching call as ranking them all would. The

@@ -659,7 +659,8 @@ func filterSQL(f spanrec.CallFilter, st starts) (string, []any, error) {
 // calls that match them in its conversation (CallFilter.GroupInteraction):
 // no leg of the same conversation (the same interaction, or the call whose
 // ID the interaction is) that matches conds comes before it (by start
-// time, calls without one first, as SQLite orders NULLs, then by ID). Each
+// time, calls without one last, as the sorts put calls without a value
+// and as PostgreSQL's firstLegCond does, then by ID). Each
 // call is tested by looking up its own legs (calls_interaction, the
 // primary key), so a page of grouped calls reads as many rows as a page
 // of calls, not every matching call as ranking them all would.
@@ -671,7 +672,7 @@ func firstLegCond(conds []string, args []any) ([]string, []any) {
 		match = ` AND EXISTS (SELECT 1 FROM calls WHERE calls.id = leg.id AND ` + strings.Join(conds, " AND ") + `)`
 	}
 	const key = `CASE calls.interaction WHEN '' THEN calls.id ELSE calls.interaction END`
-	const before = ` AND (leg.start_ns < calls.start_ns OR (leg.start_ns IS NULL AND calls.start_ns IS NOT NULL)
+	const before = ` AND (leg.start_ns < calls.start_ns OR (leg.start_ns IS NOT NULL AND calls.start_ns IS NULL)
 		OR (leg.start_ns IS calls.start_ns AND leg.id < calls.id))`
 	filterArgs := slices.Clone(args)
 	conds = append(conds,
