@@ -124,6 +124,9 @@ type Stats struct {
 	HeldBlocking    bool   // at the last check, only held calls were left to delete
 	LastGuardUnixNS int64  // when the disk was last checked (wall clock)
 	KeptUnshipped   uint64 // times a call was kept because its central copy was not verified
+	ReserveBytes    uint64 // the reserve file's size at the last check (0: none; see ReserveName)
+	ReserveReleased uint64 // times the reserve file was deleted to give the index room
+	ReserveMade     uint64 // times it was made (at the first check, and again after a release)
 }
 
 // Sweeper applies the retention rules and guards the disk over one index
@@ -149,6 +152,13 @@ type Sweeper struct {
 	// verified (Config.Archive).
 	notShipped atomic.Uint64
 	loudAt     time.Time // last loud log of a full disk
+	// The reserve file (reserve.go): its size at the last check, the
+	// times it was deleted and made, and whether its lack of room was
+	// logged.
+	reserve         atomic.Uint64
+	reserveReleased atomic.Uint64
+	reserveMade     atomic.Uint64
+	reserveShort    bool
 }
 
 // New returns a Sweeper of the calls of idx, whose files are in dataDir.
@@ -300,6 +310,16 @@ func (s *Sweeper) Guard(ctx context.Context) ([]Victim, error) {
 		return nil, fmt.Errorf("disk guard: %w", err)
 	}
 	need := s.minFreeOf(total)
+	if need > 0 && avail == 0 {
+		// Not a byte left: the index cannot even record a deletion's
+		// intent. Its room comes from the reserve file first.
+		if s.releaseReserve("no byte free on the data directory's file system") {
+			if total, avail, err = diskSpace(s.dataDir); err != nil {
+				s.errs.Add(1)
+				return nil, fmt.Errorf("disk guard: %w", err)
+			}
+		}
+	}
 	if need > 0 && avail < need {
 		// The index's write-ahead log is space too (up to a few MiB
 		// between checkpoints, more after many deletions): give it back
@@ -315,6 +335,9 @@ func (s *Sweeper) Guard(ctx context.Context) ([]Victim, error) {
 	}
 	s.store(total, avail, need)
 	if need == 0 || avail >= need {
+		if need > 0 {
+			s.keepReserve(avail, need)
+		}
 		s.held.Store(false)
 		if s.cfg.Disk.SetFull(false) {
 			s.log.Warn("disk guard: free space is back above retention.min_free: new calls keep their audio again",
@@ -355,6 +378,11 @@ func (s *Sweeper) Guard(ctx context.Context) ([]Victim, error) {
 			v := Victim{Call: trim(c), By: ByDiskGuard, Bytes: s.size(c),
 				Reason: fmt.Sprintf("disk guard: %s free of %s, below retention.min_free %s", bytesText(avail), bytesText(total), bytesText(need))}
 			v.Err = s.del.Delete(ctx, v.Call, v.By, "", v.Reason)
+			if noSpace(v.Err) && s.releaseReserve(fmt.Sprintf("deleting call %s failed: %v", v.Call.ID, v.Err)) {
+				// The deletion again, with the reserve's room (a
+				// deletion left begun is finished by it).
+				v.Err = s.del.Delete(ctx, v.Call, v.By, "", v.Reason)
+			}
 			if v.Err != nil {
 				skipped++
 				if k := spanrec.ErrorKind(v.Err); k != spanrec.ECONFLICT && k != spanrec.ENOTFOUND {
@@ -503,6 +531,7 @@ func (s *Sweeper) Stats() Stats {
 		Errors: s.errs.Load(), DiskFull: s.cfg.Disk.Full(), DiskTotal: s.total.Load(), DiskAvail: s.avail.Load(),
 		MinFreeBytes: s.minFree.Load(), AudioRefused: s.cfg.Disk.Refused(), HeldBlocking: s.held.Load(),
 		LastGuardUnixNS: s.checked.Load(), KeptUnshipped: s.notShipped.Load(),
+		ReserveBytes: s.reserve.Load(), ReserveReleased: s.reserveReleased.Load(), ReserveMade: s.reserveMade.Load(),
 	}
 }
 
@@ -517,6 +546,8 @@ func (s *Sweeper) Stats() Stats {
 //	spanrec_disk_guard_avail_bytes            free at the last check
 //	spanrec_calls_audio_not_kept_total{reason="disk_full"}  calls indexed without audio because of it
 //	spanrec_retention_kept_unshipped_total    (with a central side) deletions put off: the call's central copy not verified
+//	spanrec_disk_guard_reserve_bytes          the reserve file's size (0: none; see ReserveName)
+//	spanrec_disk_guard_reserve_released_total times it was deleted to give the index room
 func (s *Sweeper) WriteMetrics(w io.Writer) error {
 	st := s.Stats()
 	full := 0
@@ -545,7 +576,14 @@ spanrec_disk_guard_avail_bytes %d
 # HELP spanrec_calls_audio_not_kept_total Calls indexed without audio, by reason.
 # TYPE spanrec_calls_audio_not_kept_total counter
 spanrec_calls_audio_not_kept_total{reason="disk_full"} %d
-`, st.DeletedByRule, st.DeletedByGuard, st.BytesFreed, st.Errors, full, st.MinFreeBytes, st.DiskAvail, st.AudioRefused)
+# HELP spanrec_disk_guard_reserve_bytes Bytes of the reserve file the disk guard keeps in the data directory so that the index can delete calls on a full disk (0: none now).
+# TYPE spanrec_disk_guard_reserve_bytes gauge
+spanrec_disk_guard_reserve_bytes %d
+# HELP spanrec_disk_guard_reserve_released_total Times the disk guard deleted its reserve file to give the index room to delete recordings.
+# TYPE spanrec_disk_guard_reserve_released_total counter
+spanrec_disk_guard_reserve_released_total %d
+`, st.DeletedByRule, st.DeletedByGuard, st.BytesFreed, st.Errors, full, st.MinFreeBytes, st.DiskAvail, st.AudioRefused,
+		st.ReserveBytes, st.ReserveReleased)
 	if err == nil && s.cfg.Archive != nil {
 		_, err = fmt.Fprintf(w, `# HELP spanrec_retention_kept_unshipped_total Deletions by a rule or the disk guard put off because the call's central copy was not verified (not shipped yet, or the central side down).
 # TYPE spanrec_retention_kept_unshipped_total counter
