@@ -1,6 +1,9 @@
 package spanrec
 
-import "strings"
+import (
+	"net/netip"
+	"strings"
+)
 
 // maxFilterCallID bounds a searched SIP Call-ID.
 const maxFilterCallID = 256
@@ -49,4 +52,40 @@ func ParseHeaderMatch(s string) (name, value string, err error) {
 		}
 	}
 	return name, value, nil
+}
+
+// likeEscaper escapes the LIKE wildcards for ESCAPE '\'.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+// EscapeLike returns s with the wildcards of a LIKE pattern (% and _) and
+// the escape character itself escaped, for a pattern written with
+// ESCAPE '\': how both indexes search a text anywhere in a column.
+func EscapeLike(s string) string {
+	return likeEscaper.Replace(s)
+}
+
+// Addrs returns every address the call used, each once, unmapped: its
+// parties' signalling addresses and its streams' sources and
+// destinations (what CallFilter.Addr finds it by).
+func (c *Call) Addrs() []netip.Addr {
+	var out []netip.Addr
+	add := func(a netip.Addr) {
+		if !a.IsValid() {
+			return
+		}
+		a = a.Unmap()
+		for _, o := range out {
+			if o == a {
+				return
+			}
+		}
+		out = append(out, a)
+	}
+	add(c.Caller.Addr)
+	add(c.Callee.Addr)
+	for _, s := range c.Streams {
+		add(s.Src.Addr())
+		add(s.Dst.Addr())
+	}
+	return out
 }

@@ -261,7 +261,7 @@ func resolveID(ctx context.Context, tx pgx.Tx, id spanrec.CallID) (spanrec.CallI
 		return "", spanrec.IDPrefixTooShort(id)
 	}
 	// LIKE with a literal prefix on a "C" column is an index range scan.
-	rows, err := tx.Query(ctx, `SELECT id FROM calls WHERE id LIKE $1 ESCAPE '\' ORDER BY id LIMIT $2`, escapeLike(string(id))+"%", spanrec.MaxIDCandidates+1)
+	rows, err := tx.Query(ctx, `SELECT id FROM calls WHERE id LIKE $1 ESCAPE '\' ORDER BY id LIMIT $2`, spanrec.EscapeLike(string(id))+"%", spanrec.MaxIDCandidates+1)
 	if err != nil {
 		return "", fmt.Errorf("index: call %s: %w", id, err)
 	}
@@ -454,7 +454,7 @@ func filterSQL(f spanrec.CallFilter, a *args) (string, error) {
 	if f.Number != "" {
 		// ILIKE under COLLATE "C" folds ASCII letters only, as SQLite's
 		// LIKE does.
-		p := a.add("%" + escapeLike(text(f.Number)) + "%")
+		p := a.add("%" + spanrec.EscapeLike(text(f.Number)) + "%")
 		c1, c2 := trigramColumn(`caller_number`, f.Number), trigramColumn(`callee_number`, f.Number)
 		conds = append(conds, `(`+c1+` ILIKE `+p+` ESCAPE '\' OR `+c2+` ILIKE `+p+` ESCAPE '\')`)
 	}
@@ -530,7 +530,7 @@ func filterSQL(f spanrec.CallFilter, a *args) (string, error) {
 	}
 	if f.NoteText != "" {
 		conds = append(conds, `EXISTS (SELECT 1 FROM call_notes WHERE call_notes.call_id = calls.id AND `+trigramColumn(`call_notes.text`, f.NoteText)+` ILIKE `+
-			a.add("%"+escapeLike(text(f.NoteText))+"%")+` ESCAPE '\')`)
+			a.add("%"+spanrec.EscapeLike(text(f.NoteText))+"%")+` ESCAPE '\')`)
 	}
 	conds = searchConds(f, conds, a)
 	if len(f.Extensions) > 0 {
@@ -570,11 +570,6 @@ func firstLegCond(conds []string) []string {
 	return append(conds,
 		`NOT EXISTS (SELECT 1 FROM calls AS leg WHERE leg.interaction = `+key+before+match+`)`,
 		`NOT EXISTS (SELECT 1 FROM calls AS leg WHERE leg.interaction = '' AND leg.id = `+key+before+match+`)`)
-}
-
-// escapeLike escapes the LIKE wildcards of s for ESCAPE '\'.
-func escapeLike(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
 // sortExprs maps each of spanrec.SortKeys to the SQL expression it

@@ -3,38 +3,12 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"net/netip"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/spanrec/spanrec"
 )
-
-// callAddrs returns every address call c used: its parties' signalling
-// addresses and its streams' sources and destinations, each once.
-func callAddrs(c *spanrec.Call) []netip.Addr {
-	var out []netip.Addr
-	add := func(a netip.Addr) {
-		if !a.IsValid() {
-			return
-		}
-		a = a.Unmap()
-		for _, o := range out {
-			if o == a {
-				return
-			}
-		}
-		out = append(out, a)
-	}
-	add(c.Caller.Addr)
-	add(c.Callee.Addr)
-	for _, s := range c.Streams {
-		add(s.Src.Addr())
-		add(s.Dst.Addr())
-	}
-	return out
-}
 
 // SIPHeaders returns the INVITE header fields stored for the call (names
 // in lower case, in their order; Call leaves them out), none for a call
@@ -72,7 +46,7 @@ func putSearch(b *pgx.Batch, c *spanrec.Call, id string) {
 		b.Queue(`INSERT INTO call_headers (call_id, seq, name, value) VALUES ($1, $2, $3, $4)`,
 			id, i, text(strings.ToLower(h.Name)), text(h.Value))
 	}
-	for _, a := range callAddrs(c) {
+	for _, a := range c.Addrs() {
 		b.Queue(`INSERT INTO call_addrs (call_id, addr) VALUES ($1, $2) ON CONFLICT DO NOTHING`, id, a.String())
 	}
 }
@@ -85,7 +59,7 @@ func searchConds(f spanrec.CallFilter, conds []string, a *args) []string {
 	if f.HeaderName != "" {
 		name := a.add(text(strings.ToLower(f.HeaderName)))
 		if strings.Contains(f.HeaderValue, "*") {
-			p := strings.ReplaceAll(escapeLike(text(f.HeaderValue)), "*", "%")
+			p := strings.ReplaceAll(spanrec.EscapeLike(text(f.HeaderValue)), "*", "%")
 			conds = append(conds, `EXISTS (SELECT 1 FROM call_headers AS h WHERE h.call_id = calls.id AND h.name = `+name+
 				` AND `+trigramColumn(`h.value`, f.HeaderValue)+` ILIKE `+a.add(p)+` ESCAPE '\')`)
 		} else {
@@ -94,7 +68,7 @@ func searchConds(f spanrec.CallFilter, conds []string, a *args) []string {
 		}
 	}
 	if f.UserAgent != "" {
-		p := a.add("%" + escapeLike(text(f.UserAgent)) + "%")
+		p := a.add("%" + spanrec.EscapeLike(text(f.UserAgent)) + "%")
 		c1, c2 := trigramColumn(`caller_ua`, f.UserAgent), trigramColumn(`callee_ua`, f.UserAgent)
 		conds = append(conds, `(`+c1+` ILIKE `+p+` ESCAPE '\' OR `+c2+` ILIKE `+p+` ESCAPE '\')`)
 	}

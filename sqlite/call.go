@@ -514,7 +514,7 @@ func filterSQL(f spanrec.CallFilter, st starts) (string, []any, error) {
 			args = append(args, m)
 		}
 		conds = append(conds, `(caller_number LIKE ? ESCAPE '\' OR callee_number LIKE ? ESCAPE '\')`)
-		p := "%" + escapeLike(f.Number) + "%"
+		p := "%" + spanrec.EscapeLike(f.Number) + "%"
 		args = append(args, p, p)
 	}
 	if !f.Since.IsZero() {
@@ -622,7 +622,7 @@ func filterSQL(f spanrec.CallFilter, st starts) (string, []any, error) {
 		args = append(args, f.Tag)
 	}
 	if f.NoteText != "" {
-		p := "%" + escapeLike(f.NoteText) + "%"
+		p := "%" + spanrec.EscapeLike(f.NoteText) + "%"
 		if m, ok := trigramPhrase(f.NoteText); ok && st.note {
 			// The notes that hold every three-character sequence of the
 			// text (migration 0024), tested with the LIKE.
@@ -682,11 +682,6 @@ func firstLegCond(conds []string, args []any) ([]string, []any) {
 		args = append(append(args, filterArgs...), filterArgs...)
 	}
 	return conds, args
-}
-
-// escapeLike escapes the LIKE wildcards of s for ESCAPE '\'.
-func escapeLike(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
 // sortExprs maps each of spanrec.SortKeys to the SQL expression it

@@ -32,12 +32,6 @@ func TestFileURI(t *testing.T) {
 	}
 }
 
-func TestEscapeLike(t *testing.T) {
-	if got, want := escapeLike(`1%2_3\4`), `1\%2\_3\\4`; got != want {
-		t.Errorf("escapeLike = %q, want %q", got, want)
-	}
-}
-
 func TestMigrations(t *testing.T) {
 	ms, err := migrations()
 	if err != nil {

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"fmt"
-	"net/netip"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -20,31 +19,6 @@ var (
 	insertHeaders = newMultiInsert(`INSERT INTO call_headers (call_id, seq, name, value)`, 4)
 	insertAddrs   = newMultiInsert(`INSERT OR IGNORE INTO call_addrs (call_id, addr)`, 2)
 )
-
-// callAddrs returns every address call c used: its parties' signalling
-// addresses and its streams' sources and destinations, each once.
-func callAddrs(c *spanrec.Call) []netip.Addr {
-	var out []netip.Addr
-	add := func(a netip.Addr) {
-		if !a.IsValid() {
-			return
-		}
-		a = a.Unmap()
-		for _, o := range out {
-			if o == a {
-				return
-			}
-		}
-		out = append(out, a)
-	}
-	add(c.Caller.Addr)
-	add(c.Callee.Addr)
-	for _, s := range c.Streams {
-		add(s.Src.Addr())
-		add(s.Dst.Addr())
-	}
-	return out
-}
 
 // SIPHeaders returns the INVITE header fields stored for the call (names
 // in lower case, in their order; Call leaves them out), none for a call
@@ -90,7 +64,7 @@ func (db *DB) putSearch(ctx context.Context, tx *wtx, c *spanrec.Call, id any, i
 		return fmt.Errorf("headers: %w", err)
 	}
 	rows = tx.rows()
-	for _, a := range callAddrs(c) {
+	for _, a := range c.Addrs() {
 		rows = append(rows, id, a.String())
 	}
 	if err := insertAddrs.exec(ctx, db, tx, rows); err != nil {
@@ -137,7 +111,7 @@ func searchConds(f spanrec.CallFilter, st starts, conds []string, args []any) ([
 				conds = append(conds, `calls.rowid IN (SELECT rowid / 64 FROM (`+headerMatches+`))`)
 				args = append(args, m)
 			}
-			p := escapeLike(f.HeaderValue)
+			p := spanrec.EscapeLike(f.HeaderValue)
 			p = strings.ReplaceAll(p, "*", "%")
 			if st.headerName && !st.header {
 				// The calls of the name's header fields whose value is
@@ -164,7 +138,7 @@ func searchConds(f spanrec.CallFilter, st starts, conds []string, args []any) ([
 			conds = append(conds, `calls.rowid IN (`+uaMatches+`)`)
 			args = append(args, m)
 		}
-		p := "%" + escapeLike(f.UserAgent) + "%"
+		p := "%" + spanrec.EscapeLike(f.UserAgent) + "%"
 		conds = append(conds, `(caller_ua LIKE ? ESCAPE '\' OR callee_ua LIKE ? ESCAPE '\')`)
 		args = append(args, p, p)
 	}
