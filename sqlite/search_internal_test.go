@@ -34,7 +34,7 @@ func randomText(r *rand.Rand, min, max int) string {
 // reading every row: the search as it was before migration 0019.
 func likeIDs(t testing.TB, db *DB, text string) []string {
 	t.Helper()
-	p := "%" + escapeLike(text) + "%"
+	p := "%" + spanrec.EscapeLike(text) + "%"
 	rows, err := db.r.Query(`SELECT id FROM calls WHERE caller_number LIKE ? ESCAPE '\' OR callee_number LIKE ? ESCAPE '\' ORDER BY id`, p, p)
 	if err != nil {
 		t.Fatal(err)
