@@ -609,9 +609,14 @@ func (e *centralError) Unwrap() error { return e.err }
 
 // verify is Verify's central part.
 func (s *Shipper) verify(ctx context.Context, c *spanrec.Call) error {
-	idx, st, err := s.centralNow(ctx)
-	if err != nil {
-		return &centralError{err}
+	s.mu.Lock()
+	idx, st := s.Index, s.Store
+	s.mu.Unlock()
+	if idx == nil {
+		var err error
+		if idx, st, err = s.centralNow(ctx); err != nil {
+			return &centralError{err}
+		}
 	}
 	id, audio, pcap := c.ID, c.Audio, c.PCAP
 	cc, err := idx.Call(ctx, id)
