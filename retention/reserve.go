@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // The reserve file.
@@ -61,10 +62,12 @@ func (s *Sweeper) keepReserve(avail, need uint64) bool {
 		}
 		return false
 	}
-	if err := writeReserve(s.reservePath()); err != nil {
+	if made, err := writeReserve(s.reservePath()); err != nil {
 		s.errs.Add(1)
 		s.log.Error("disk guard: make the reserve file", "err", err)
 		return false
+	} else if !made {
+		return false // another process is making it
 	}
 	s.reserveShort = false
 	s.reserve.Store(ReserveSize)
@@ -74,15 +77,27 @@ func (s *Sweeper) keepReserve(avail, need uint64) bool {
 	return true
 }
 
+// staleReserve is the age past which a reserve file being written is a
+// crash's leftover.
+const staleReserve = time.Minute
+
 // writeReserve writes the reserve file at path: ReserveSize zeros in a
 // new file beside it, synced, then renamed over it, so that a crash or a
-// full disk never leaves a short reserve under its name.
-func writeReserve(path string) error {
+// full disk never leaves a short reserve under its name. It reports
+// false, and does nothing, while another process writes it (two guards
+// of one data directory: a record and a serve); a leftover of a crash is
+// removed for the next check.
+func writeReserve(path string) (bool, error) {
 	tmp := path + ".tmp"
-	_ = os.Remove(tmp) // a crash's leftover
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		if fi, serr := os.Stat(tmp); serr == nil && time.Since(fi.ModTime()) > staleReserve {
+			_ = os.Remove(tmp)
+		}
+		return false, nil
+	}
 	if err != nil {
-		return fmt.Errorf("reserve file: %w", err)
+		return false, fmt.Errorf("reserve file: %w", err)
 	}
 	zeros := make([]byte, 64<<10)
 	for n := 0; n < ReserveSize && err == nil; n += len(zeros) {
@@ -99,9 +114,9 @@ func writeReserve(path string) error {
 	}
 	if err != nil {
 		_ = os.Remove(tmp)
-		return fmt.Errorf("reserve file: %w", err)
+		return false, fmt.Errorf("reserve file: %w", err)
 	}
-	return nil
+	return true, nil
 }
 
 // releaseReserve deletes the reserve file, giving its room to the index

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/spanrec/spanrec"
 	"github.com/spanrec/spanrec/limits"
@@ -298,4 +299,63 @@ func mustSize(t *testing.T, p string) int64 {
 		t.Fatal(err)
 	}
 	return fi.Size()
+}
+
+// TestReserveTwoGuards: two guards of one data directory (a record and a
+// serve) make one reserve file between them, without an error; a reserve
+// left half-written by a crash is removed, and a whole one made in its
+// place, by the next check.
+func TestReserveTwoGuards(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := openIndex(t, dir)
+	importCapture(t, dir, db, nil, "wireshark-samples/nb6-telephone.pcap")
+	reserve := filepath.Join(dir, retention.ReserveName)
+	// A crash's leftover, two minutes old.
+	if err := os.WriteFile(reserve+".tmp", []byte("half"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-2 * time.Minute)
+	if err := os.Chtimes(reserve+".tmp", old, old); err != nil {
+		t.Fatal(err)
+	}
+	var guards []*retention.Sweeper
+	for range 2 {
+		guards = append(guards, retention.New(retention.Config{MinFree: -1, MinFreeBytes: 1 << 20, Logger: quiet}, db, dir))
+	}
+	var wg sync.WaitGroup
+	for _, g := range guards {
+		wg.Go(func() {
+			for range 3 {
+				if _, err := g.Guard(ctx); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, g := range guards { // the next check of each
+		if _, err := g.Guard(ctx); err != nil {
+			t.Error(err)
+		}
+	}
+	fi, err := os.Stat(reserve)
+	if err != nil || fi.Size() != retention.ReserveSize || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("reserve file: %v, %v", fi, err)
+	}
+	if _, err := os.Stat(reserve + ".tmp"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the half-written reserve is left: %v", err)
+	}
+	var made, errs uint64
+	for _, g := range guards {
+		st := g.Stats()
+		made += st.ReserveMade
+		errs += st.Errors
+		if st.ReserveBytes != retention.ReserveSize {
+			t.Errorf("a guard sees no reserve: %+v", st)
+		}
+	}
+	if made != 1 || errs != 0 {
+		t.Errorf("the guards made the reserve %d times with %d errors, want once and none", made, errs)
+	}
 }
