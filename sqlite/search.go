@@ -342,7 +342,7 @@ var headerWalk int64 = 100_000
 // docs/PERFORMANCE.md "Eleventh session"); the name's fields, one per call
 // that has it, are read whatever the pattern.
 func (db *DB) rareHeader(ctx context.Context, f spanrec.CallFilter, max int) (bool, error) {
-	p := strings.ReplaceAll(escapeLike(f.HeaderValue), "*", "%")
+	p := strings.ReplaceAll(spanrec.EscapeLike(f.HeaderValue), "*", "%")
 	var m int
 	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT id FROM calls ORDER BY start_ns DESC LIMIT ?) AS c
 		WHERE EXISTS (SELECT 1 FROM call_headers AS h WHERE h.call_id = c.id AND +h.name = ? AND h.value LIKE ? ESCAPE '\')`,
