@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
-	"time"
 )
 
 // The reserve file.
@@ -19,7 +18,8 @@ import (
 // left the deletion fails ("database or disk is full") and the guard
 // could never free anything. So while the guard is on, the data
 // directory keeps a reserve file of ReserveSize bytes (mode 0600, zeros
-// written out, not a sparse file), made by the guard's first check once
+// written out, not a sparse file; written beside under a flock(2) and
+// renamed), made by the guard's first check once
 // there is room for it above the minimum free. The guard deletes it
 // first when the file system has no byte free, or when a deletion fails
 // for lack of space (and then tries that deletion again); it makes it
@@ -77,26 +77,37 @@ func (s *Sweeper) keepReserve(avail, need uint64) bool {
 	return true
 }
 
-// staleReserve is the age past which a reserve file being written is a
-// crash's leftover.
-const staleReserve = time.Minute
-
 // writeReserve writes the reserve file at path: ReserveSize zeros in a
-// new file beside it, synced, then renamed over it, so that a crash or a
-// full disk never leaves a short reserve under its name. It reports
-// false, and does nothing, while another process writes it (two guards
-// of one data directory: a record and a serve); a leftover of a crash is
-// removed for the next check.
+// file beside it, synced, then renamed over it, so that a crash or a
+// full disk never leaves a short reserve under its name. The file beside
+// is written under its flock(2): it reports false, and does nothing,
+// while another process writes it (two guards of one data directory: a
+// record and a serve); a crash's leftover is written over.
 func writeReserve(path string) (bool, error) {
 	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		if fi, serr := os.Stat(tmp); serr == nil && time.Since(fi.ModTime()) > staleReserve {
-			_ = os.Remove(tmp)
-		}
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return false, fmt.Errorf("reserve file: %w", err)
+	}
+	defer f.Close()
+	if !tryLock(f) {
 		return false, nil
 	}
+	// Under the lock: the name may have been renamed to the reserve by
+	// the holder before (this file is then no longer under it), or the
+	// reserve made meanwhile.
+	fi, err := f.Stat()
 	if err != nil {
+		return false, fmt.Errorf("reserve file: %w", err)
+	}
+	if cur, err := os.Lstat(tmp); err != nil || !os.SameFile(fi, cur) {
+		return false, nil
+	}
+	if rfi, err := os.Lstat(path); err == nil && rfi.Mode().IsRegular() && rfi.Size() == ReserveSize {
+		_ = os.Remove(tmp)
+		return false, nil
+	}
+	if err := f.Truncate(0); err != nil {
 		return false, fmt.Errorf("reserve file: %w", err)
 	}
 	zeros := make([]byte, 64<<10)
@@ -106,11 +117,8 @@ func writeReserve(path string) (bool, error) {
 	if err == nil {
 		err = f.Sync()
 	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
 	if err == nil {
-		err = os.Rename(tmp, path)
+		err = os.Rename(tmp, path) // still locked: nobody writes it meanwhile
 	}
 	if err != nil {
 		_ = os.Remove(tmp)
