@@ -19,12 +19,17 @@ import (
 	"github.com/spanrec/spanrec/capture"
 	"github.com/spanrec/spanrec/limits"
 	"github.com/spanrec/spanrec/pcaptest"
+	"github.com/spanrec/spanrec/pgtest"
 	"github.com/spanrec/spanrec/recorder"
 	"github.com/spanrec/spanrec/retention"
 	"github.com/spanrec/spanrec/sqlite"
 )
 
 var quiet = slog.New(slog.DiscardHandler)
+
+// TestMain stops the PostgreSQL cluster the tests with a central side
+// started (pgtest).
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
 func openIndex(t testing.TB, dir string) *sqlite.DB {
 	t.Helper()
