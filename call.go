@@ -362,6 +362,14 @@ type CallFilter struct {
 	After  *Call
 	Limit  int // 0: no limit
 	Offset int
+	// ScanLimit, when above 0, bounds a search that no index serves
+	// (UnindexedTerm): it examines only the newest ScanLimit calls (by
+	// start time, then ID) that Since, Until and Extensions select, and
+	// its calls and counts are those of these calls; the index's
+	// SearchStop says whether it stopped so. 0 examines every call. The
+	// web UI and spanrec calls set MaxUnindexedScan; no search parameter
+	// sets it.
+	ScanLimit int
 }
 
 // Call sort orders for CallFilter.Sort.

@@ -1,6 +1,7 @@
 package spanrec
 
 import (
+	"fmt"
 	"net/netip"
 	"strings"
 )
@@ -88,4 +89,80 @@ func (c *Call) Addrs() []netip.Addr {
 		add(s.Dst.Addr())
 	}
 	return out
+}
+
+// MaxUnindexedScan bounds a search that no index can serve (a substring
+// term of one or two characters and no other term an index answers, see
+// UnindexedTerm): the web UI's call list and spanrec calls examine only
+// the newest MaxUnindexedScan calls (by start time, within the time range
+// searched) and say that they stopped (SearchStop), where the search
+// would otherwise test every call when few match — 51 s on ten million
+// calls in PostgreSQL (docs/PERFORMANCE.md, "Eleventh session"). Testing
+// this many costs tens of milliseconds on either backend
+// (docs/PERFORMANCE.md, "Twelfth session: searches no index serves").
+const MaxUnindexedScan = 20_000
+
+// SearchStop says that a search stopped before it had examined every call
+// in its time range: it examined the newest Examined of them, because of
+// Reason (which term no index serves, and why). Its calls and total are
+// those of the calls examined, the total not exact for the whole range.
+type SearchStop struct {
+	Examined int    `json:"examined"`
+	Reason   string `json:"reason"`
+}
+
+// TrigramServed says whether a backend's trigram index serves a substring
+// search for text and, if not, why (a phrase such as "fewer than 3
+// characters").
+type TrigramServed func(text string) (ok bool, why string)
+
+// UnindexedTerm returns the reason why no index serves the search f, ""
+// where one does: f has a substring term (number, user agent, note, a
+// header value with *) whose text served says no index takes, and no
+// term that an index answers by value (a substring term that served
+// takes, a Call-ID, an address, a conversation, a tag, an exact header
+// value). A search of the first kind may have to test every call to fill
+// a page; CallFilter.ScanLimit bounds it.
+func (f *CallFilter) UnindexedTerm(served TrigramServed) string {
+	if f.SIPCallID != "" || f.Addr.IsValid() || f.Interaction != "" || f.Tag != "" ||
+		(f.HeaderName != "" && !strings.Contains(f.HeaderValue, "*")) {
+		return ""
+	}
+	reason := ""
+	term := func(name, text string) bool {
+		if text == "" {
+			return false
+		}
+		ok, why := served(text)
+		if !ok && reason == "" {
+			reason = fmt.Sprintf("the %s %q: %s", name, truncate(text, 40), why)
+		}
+		return ok
+	}
+	if term("number", f.Number) || term("user agent", f.UserAgent) || term("note text", f.NoteText) {
+		return ""
+	}
+	if f.HeaderName != "" {
+		// A pattern is served when one of its texts between *s is.
+		whyAll := ""
+		for _, p := range strings.Split(f.HeaderValue, "*") {
+			if p == "" {
+				continue
+			}
+			ok, why := served(p)
+			if ok {
+				return ""
+			}
+			if whyAll == "" {
+				whyAll = why
+			}
+		}
+		if reason == "" {
+			if whyAll == "" {
+				whyAll = "no text between the *s"
+			}
+			reason = fmt.Sprintf("the %s header pattern %q: %s", f.HeaderName, truncate(f.HeaderValue, 40), whyAll)
+		}
+	}
+	return reason
 }

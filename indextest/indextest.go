@@ -28,6 +28,7 @@ type Index interface {
 	spanrec.CallIndex
 	Count(ctx context.Context, f spanrec.CallFilter) (int, error)
 	CountUpTo(ctx context.Context, f spanrec.CallFilter, max int) (int, bool, error)
+	SearchStop(ctx context.Context, f spanrec.CallFilter) (*spanrec.SearchStop, error)
 	DeleteCall(ctx context.Context, id spanrec.CallID) error
 	SetLegalHold(ctx context.Context, id spanrec.CallID, h *spanrec.LegalHold) error
 	BeginDeletion(ctx context.Context, d spanrec.Deletion) error
@@ -105,6 +106,7 @@ func Run(t *testing.T, b Backend) {
 		{"SearchTexts", s.testSearchTexts},
 		{"SearchInvalid", s.testSearchInvalid},
 		{"CountUpTo", s.testCountUpTo},
+		{"SearchStop", s.testSearchStop},
 		{"Paged", s.testPaged},
 		{"PagedDeep", s.testPagedDeep},
 		{"Empty", s.testEmpty},

@@ -289,6 +289,11 @@ func (db *DB) Calls(ctx context.Context, f spanrec.CallFilter) ([]*spanrec.Call,
 	if err != nil {
 		return nil, err
 	}
+	bound, _, err := db.scanBound(ctx, f, &a)
+	if err != nil {
+		return nil, err
+	}
+	where = andCond(where, bound)
 	order, err := orderSQL(f.Sort)
 	if err != nil {
 		return nil, err
@@ -356,6 +361,11 @@ func (db *DB) Count(ctx context.Context, f spanrec.CallFilter) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	bound, _, err := db.scanBound(ctx, f, &a)
+	if err != nil {
+		return 0, err
+	}
+	where = andCond(where, bound)
 	q := `SELECT count(*) FROM calls` + where
 	if db.countsKept(f) {
 		// All calls, or one sensor's: the counts the triggers of
@@ -389,6 +399,11 @@ func (db *DB) CountUpTo(ctx context.Context, f spanrec.CallFilter, max int) (n i
 	if err != nil {
 		return 0, false, err
 	}
+	bound, _, err := db.scanBound(ctx, f, &a)
+	if err != nil {
+		return 0, false, err
+	}
+	where = andCond(where, bound)
 	q := `SELECT count(*) FROM (SELECT 1 FROM calls` + where + ` LIMIT ` + a.add(max+1) + `) AS matching`
 	if err := db.pool.QueryRow(ctx, q, a...).Scan(&n); err != nil {
 		return 0, false, fmt.Errorf("index: count calls: %w", err)

@@ -72,6 +72,9 @@ const migrationLock int64 = 0x7370616e726563
 // goroutines and processes.
 type DB struct {
 	pool *pgxpool.Pool
+	// noTrigrams: the trigram indexes are missing (warnNoTrigrams), so
+	// that every substring search scans.
+	noTrigrams bool
 }
 
 var _ spanrec.CallIndex = (*DB)(nil)
@@ -111,8 +114,7 @@ func open(ctx context.Context, rawURL string) (*DB, error) {
 		pool.Close()
 		return nil, err
 	}
-	warnNoTrigrams(ctx, pool)
-	return &DB{pool: pool}, nil
+	return &DB{pool: pool, noTrigrams: warnNoTrigrams(ctx, pool)}, nil
 }
 
 // trigramIndexes are the trigram indexes of substring searches that
@@ -123,17 +125,18 @@ var trigramIndexes = []string{
 	"calls_caller_ua_trgm", "calls_callee_ua_trgm", "call_notes_text_trgm", "call_headers_value_trgm",
 }
 
-// warnNoTrigrams logs a warning when trigramIndexes are missing: the
-// searches then scan the table.
-func warnNoTrigrams(ctx context.Context, pool *pgxpool.Pool) {
+// warnNoTrigrams logs a warning when trigramIndexes are missing, and
+// reports whether they are: the searches then scan the table.
+func warnNoTrigrams(ctx context.Context, pool *pgxpool.Pool) bool {
 	var n int
 	err := pool.QueryRow(ctx, `SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema()
 		AND indexname = ANY ($1)`, trigramIndexes).Scan(&n)
 	if err != nil || n == len(trigramIndexes) {
-		return
+		return false
 	}
 	slog.Warn("index: the trigram indexes of substring searches are missing (the extension pg_trgm could not be created): " +
 		"a search by part of a number, user agent, note or header value scans every call; see README, \"Many recorders, one archive\"")
+	return true
 }
 
 // Close closes the database's connections. Calls in progress finish first.

@@ -2,8 +2,10 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
@@ -102,4 +104,77 @@ func trigramColumn(col, text string) string {
 		}
 	}
 	return `(` + col + ` || '')`
+}
+
+// trigramServed says whether the trigram indexes serve a substring search
+// for text (trigramColumn), and if not why: the reason a SearchStop
+// gives.
+func (db *DB) trigramServed(text string) (bool, string) {
+	switch {
+	case db.noTrigrams:
+		return false, "the trigram indexes are missing (the extension pg_trgm could not be created)"
+	case utf8.RuneCountInString(text) < 3:
+		return false, "a text of fewer than 3 characters cannot use the index"
+	case trigramColumn("c", text) != "c":
+		return false, "a text without 3 letters or digits in a row cannot use the index"
+	}
+	return true, ""
+}
+
+// scanBound returns the condition that bounds f to the calls f.ScanLimit
+// lets a search examine (CallFilter.ScanLimit), adding its parameters to
+// a, and the SearchStop that says so; "" and nil where f is not bounded:
+// no ScanLimit, an index serves it, or its time range (with its
+// extensions) has no more calls than ScanLimit. It reads the first call
+// past the bound in calls_start, newest first: ScanLimit index entries.
+func (db *DB) scanBound(ctx context.Context, f spanrec.CallFilter, a *args) (string, *spanrec.SearchStop, error) {
+	if f.ScanLimit <= 0 {
+		return "", nil, nil
+	}
+	reason := f.UnindexedTerm(db.trigramServed)
+	if reason == "" {
+		return "", nil, nil
+	}
+	var ba args
+	where, err := filterSQL(spanrec.CallFilter{Since: f.Since, Until: f.Until, Extensions: f.Extensions}, &ba)
+	if err != nil {
+		return "", nil, err
+	}
+	var start *int64
+	var id string
+	err = db.pool.QueryRow(ctx, `SELECT start_ns, id FROM calls`+where+` ORDER BY start_ns DESC NULLS LAST, id LIMIT 1 OFFSET `+ba.add(f.ScanLimit),
+		ba...).Scan(&start, &id)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return "", nil, nil
+	case err != nil:
+		return "", nil, fmt.Errorf("index: calls: bound of the search: %w", err)
+	}
+	stop := &spanrec.SearchStop{Examined: f.ScanLimit, Reason: reason}
+	// The calls before the first one past the bound, newest first (calls
+	// without a start time last).
+	if start == nil {
+		return `(start_ns IS NOT NULL OR id < ` + a.add(id) + `)`, stop, nil
+	}
+	s := a.add(*start)
+	return `start_ns >= ` + s + ` AND (start_ns > ` + s + ` OR id < ` + a.add(id) + `)`, stop, nil
+}
+
+// SearchStop returns what stops the search f short of every call in its
+// time range (CallFilter.ScanLimit), nil if nothing does.
+func (db *DB) SearchStop(ctx context.Context, f spanrec.CallFilter) (*spanrec.SearchStop, error) {
+	var a args
+	_, stop, err := db.scanBound(ctx, f, &a)
+	return stop, err
+}
+
+// andCond appends cond to the WHERE clause where.
+func andCond(where, cond string) string {
+	switch {
+	case cond == "":
+		return where
+	case where == "":
+		return " WHERE " + cond
+	}
+	return where + " AND " + cond
 }

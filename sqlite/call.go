@@ -363,6 +363,11 @@ func (db *DB) Calls(ctx context.Context, f spanrec.CallFilter) ([]*spanrec.Call,
 	if err != nil {
 		return nil, err
 	}
+	bound, bargs, _, err := db.scanBound(ctx, db.r, f)
+	if err != nil {
+		return nil, err
+	}
+	where, args = andCond(where, args, bound, bargs)
 	order, err := orderSQL(f.Sort)
 	if err != nil {
 		return nil, err
@@ -431,6 +436,11 @@ func (db *DB) Count(ctx context.Context, f spanrec.CallFilter) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	bound, bargs, _, err := db.scanBound(ctx, db.r, f)
+	if err != nil {
+		return 0, err
+	}
+	where, args = andCond(where, args, bound, bargs)
 	var n int
 	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM calls`+where, args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("index: count calls: %w", err)
@@ -465,6 +475,11 @@ func (db *DB) CountUpTo(ctx context.Context, f spanrec.CallFilter, max int) (n i
 	if err != nil {
 		return 0, false, err
 	}
+	bound, bargs, _, err := db.scanBound(ctx, db.r, f)
+	if err != nil {
+		return 0, false, err
+	}
+	where, args = andCond(where, args, bound, bargs)
 	q := `SELECT count(*) FROM (SELECT 1 FROM calls` + where + ` LIMIT ?)`
 	if err := db.r.QueryRowContext(ctx, q, append(args, max+1)...).Scan(&n); err != nil {
 		return 0, false, fmt.Errorf("index: count calls: %w", err)
@@ -725,7 +740,7 @@ func rangeHint(f spanrec.CallFilter) string {
 		return ""
 	}
 	alone := spanrec.CallFilter{Since: f.Since, Until: f.Until, GroupInteraction: f.GroupInteraction,
-		Sort: f.Sort, After: f.After, Limit: f.Limit, Offset: f.Offset}
+		Sort: f.Sort, After: f.After, Limit: f.Limit, Offset: f.Offset, ScanLimit: f.ScanLimit}
 	if !reflect.DeepEqual(f, alone) {
 		return ""
 	}

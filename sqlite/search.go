@@ -2,6 +2,8 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -396,4 +398,71 @@ func manyFor(f spanrec.CallFilter, few func(set string, limit int, args ...any) 
 		m.tag = !ok
 	}
 	return m, nil
+}
+
+// trigramServed says whether a trigram table serves a substring search
+// for text (trigramPhrase), and if not why: the reason a SearchStop gives.
+func trigramServed(text string) (bool, string) {
+	switch {
+	case !utf8.ValidString(text) || strings.IndexByte(text, 0) >= 0:
+		return false, "a text with a NUL or invalid UTF-8 cannot use the index"
+	case utf8.RuneCountInString(text) < 3:
+		return false, "a text of fewer than 3 characters cannot use the index"
+	}
+	return true, ""
+}
+
+// scanBound returns the condition that bounds f to the calls f.ScanLimit
+// lets a search examine (CallFilter.ScanLimit), with its arguments, and
+// the SearchStop that says so; "" and nil where f is not bounded: no
+// ScanLimit, an index serves it, or its time range (with its extensions)
+// has no more calls than ScanLimit. It reads the first call past the
+// bound in calls_start, newest first: ScanLimit index entries.
+func (db *DB) scanBound(ctx context.Context, q querier, f spanrec.CallFilter) (string, []any, *spanrec.SearchStop, error) {
+	if f.ScanLimit <= 0 {
+		return "", nil, nil, nil
+	}
+	reason := f.UnindexedTerm(trigramServed)
+	if reason == "" {
+		return "", nil, nil, nil
+	}
+	where, args, err := filterSQL(spanrec.CallFilter{Since: f.Since, Until: f.Until, Extensions: f.Extensions}, starts{})
+	if err != nil {
+		return "", nil, nil, err
+	}
+	var start sql.NullInt64
+	var id string
+	err = q.QueryRowContext(ctx, `SELECT start_ns, id FROM calls`+where+` ORDER BY start_ns DESC NULLS LAST, id LIMIT 1 OFFSET ?`,
+		append(args, f.ScanLimit)...).Scan(&start, &id)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return "", nil, nil, nil
+	case err != nil:
+		return "", nil, nil, fmt.Errorf("index: calls: bound of the search: %w", err)
+	}
+	stop := &spanrec.SearchStop{Examined: f.ScanLimit, Reason: reason}
+	// The calls before the first one past the bound, newest first (calls
+	// without a start time last).
+	if !start.Valid {
+		return `(start_ns IS NOT NULL OR id < ?)`, []any{id}, stop, nil
+	}
+	return `start_ns >= ? AND (start_ns > ? OR id < ?)`, []any{start.Int64, start.Int64, id}, stop, nil
+}
+
+// SearchStop returns what stops the search f short of every call in its
+// time range (CallFilter.ScanLimit), nil if nothing does.
+func (db *DB) SearchStop(ctx context.Context, f spanrec.CallFilter) (*spanrec.SearchStop, error) {
+	_, _, stop, err := db.scanBound(ctx, db.r, f)
+	return stop, err
+}
+
+// andCond appends cond (with its arguments) to the WHERE clause where.
+func andCond(where string, args []any, cond string, cargs []any) (string, []any) {
+	if cond == "" {
+		return where, args
+	}
+	if where == "" {
+		return " WHERE " + cond, append(args, cargs...)
+	}
+	return where + " AND " + cond, append(args, cargs...)
 }
