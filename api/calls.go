@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"math"
 	"net/http"
@@ -31,11 +32,19 @@ const totalCap = 10_000
 type callsResponse struct {
 	Calls []*spanrec.Call `json:"calls"`
 	// Total is the number of matching calls, or with TotalMore a lower
-	// bound: more than Total match.
+	// bound: more than Total match; with SearchStopped the number of
+	// matching calls among those examined.
 	Total     int  `json:"total"`
 	TotalMore bool `json:"total_more"`
-	Limit     int  `json:"limit"`
-	Offset    int  `json:"offset"`
+	// TotalExact says that Total is the number of every matching call:
+	// neither TotalMore nor SearchStopped.
+	TotalExact bool `json:"total_exact"`
+	// SearchStopped, when set, says that the search examined only the
+	// newest calls of its time range (spanrec.MaxUnindexedScan): no
+	// index serves it (a text of fewer than 3 characters).
+	SearchStopped *spanrec.SearchStop `json:"search_stopped,omitempty"`
+	Limit         int                 `json:"limit"`
+	Offset        int                 `json:"offset"`
 }
 
 func (s *Server) listCalls(w http.ResponseWriter, r *http.Request, p *principal) error {
@@ -46,10 +55,20 @@ func (s *Server) listCalls(w http.ResponseWriter, r *http.Request, p *principal)
 	if p.user.Role == auth.Agent {
 		if len(p.user.Extensions) == 0 {
 			// No extension, no calls: an empty filter would mean all.
-			writeJSON(w, http.StatusOK, callsResponse{Calls: []*spanrec.Call{}, Limit: f.Limit, Offset: f.Offset})
+			writeJSON(w, http.StatusOK, callsResponse{Calls: []*spanrec.Call{}, TotalExact: true, Limit: f.Limit, Offset: f.Offset})
 			return nil
 		}
 		f.Extensions = p.user.Extensions
+	}
+	// A search no index serves examines the newest calls only, and says
+	// so (the page, its total and the stop all read the same bound).
+	f.ScanLimit = cmp.Or(s.cfg.SearchScan, spanrec.MaxUnindexedScan)
+	stop, err := s.cfg.Index.SearchStop(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	if stop != nil {
+		s.metrics.searchesStopped.Add(1)
 	}
 	calls, err := s.cfg.Index.Calls(r.Context(), f)
 	if err != nil {
@@ -62,7 +81,8 @@ func (s *Server) listCalls(w http.ResponseWriter, r *http.Request, p *principal)
 	for i, c := range calls {
 		calls[i] = s.forAgent(r.Context(), p.user, c)
 	}
-	writeJSON(w, http.StatusOK, callsResponse{Calls: nonNil(calls), Total: total, TotalMore: more, Limit: f.Limit, Offset: f.Offset})
+	writeJSON(w, http.StatusOK, callsResponse{Calls: nonNil(calls), Total: total, TotalMore: more,
+		TotalExact: !more && stop == nil, SearchStopped: stop, Limit: f.Limit, Offset: f.Offset})
 	return nil
 }
 

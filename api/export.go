@@ -37,7 +37,11 @@ var csvColumns = []string{
 // pagination, CallFilter.After) so that any number of calls costs the
 // same memory. Without a limit parameter every matching call is
 // exported; with one, at most that many. The export is audited once
-// (action export, the query as detail).
+// (action export, the query as detail). A search no index serves is not
+// bounded here as the call list bounds it (spanrec.MaxUnindexedScan):
+// the export is a download asked for, not a page the UI waits for, and
+// must not leave calls out silently, so it examines every call of the
+// time range (minutes on millions of calls for a text no call has).
 func (s *Server) exportCalls(w http.ResponseWriter, r *http.Request, p *principal) error {
 	q := r.URL.Query()
 	f, err := parseFilter(q)

@@ -1,12 +1,14 @@
 package api
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"net/http"
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/spanrec/spanrec"
 )
@@ -27,6 +29,9 @@ type metrics struct {
 	limits      map[string]uint64 // requests refused by a bound, by bound
 	liveClosing map[string]uint64 // live streams the server ended, by reason
 	readFails   map[string]uint64 // recording files that could not be read, by reason
+	// searchesStopped counts the call lists whose search no index serves
+	// stopped at spanrec.MaxUnindexedScan calls.
+	searchesStopped atomic.Uint64
 }
 
 func newMetrics() *metrics {
@@ -124,6 +129,8 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	labelled(w, "spanrec_recording_read_failures_total",
 		"Recording files (audio, pcap) the API could not serve, by reason: missing from the data directory or store, sha256 (not the bytes the index recorded), error (the store failed).",
 		"reason", readReasons, readFails)
+	fmt.Fprintf(w, "# HELP spanrec_search_stopped_total Call lists whose search no index serves stopped after the newest %d calls of their time range.\n# TYPE spanrec_search_stopped_total counter\nspanrec_search_stopped_total %d\n",
+		cmp.Or(s.cfg.SearchScan, spanrec.MaxUnindexedScan), m.searchesStopped.Load())
 	if l := s.conns; l != nil {
 		fmt.Fprintf(w, "# HELP spanrec_http_connections_open Open HTTP connections.\n# TYPE spanrec_http_connections_open gauge\nspanrec_http_connections_open %d\n", l.open.Load())
 		fmt.Fprintf(w, "# HELP spanrec_http_connections_max The most HTTP connections kept open (http.max_connections).\n# TYPE spanrec_http_connections_max gauge\nspanrec_http_connections_max %d\n", cap(l.sem))

@@ -30,6 +30,11 @@ type Index interface {
 	// than max+1 of them; a backend that keeps a total exactly may
 	// return it whatever max is, with more false.
 	CountUpTo(ctx context.Context, f spanrec.CallFilter, max int) (n int, more bool, err error)
+	// SearchStop says whether the search f, bounded by f.ScanLimit,
+	// stops before it has examined every call of its time range (a
+	// search no index serves), nil if not; Calls and CountUpTo then
+	// answer from the calls examined.
+	SearchStop(ctx context.Context, f spanrec.CallFilter) (*spanrec.SearchStop, error)
 	// BeginDeletion, FinishDeletion and PendingDeletions delete a call
 	// with its files (see package retention).
 	retention.Index
@@ -138,6 +143,11 @@ type Config struct {
 	Metrics func(io.Writer) error
 	// Now returns the current time; nil means time.Now. For tests.
 	Now func() time.Time
+	// SearchScan is how many calls of its time range a search of the
+	// call list that no index serves examines before it stops
+	// (spanrec.CallFilter.ScanLimit); 0 means spanrec.MaxUnindexedScan.
+	// For tests.
+	SearchScan int
 }
 
 // Server is the HTTP API and web UI. It is safe for concurrent use.

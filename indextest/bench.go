@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spanrec/spanrec"
 )
@@ -18,6 +19,7 @@ import (
 type Searcher interface {
 	Calls(ctx context.Context, f spanrec.CallFilter) ([]*spanrec.Call, error)
 	CountUpTo(ctx context.Context, f spanrec.CallFilter, max int) (int, bool, error)
+	SearchStop(ctx context.Context, f spanrec.CallFilter) (*spanrec.SearchStop, error)
 	Stats(ctx context.Context, q spanrec.StatsQuery) (*spanrec.CallStats, error)
 }
 
@@ -90,6 +92,12 @@ const benchTotalCap = 10_000
 //
 // With $SPANREC_BENCH_WRITERS, db (then also a Writer) takes new calls
 // from that many sensors while the queries run (benchWriters).
+//
+// Every search runs as GET /api/calls runs it: bounded by
+// spanrec.MaxUnindexedScan (CallFilter.ScanLimit), its SearchStop asked
+// first and timed with the page (page-…); those marked stops (a text of
+// fewer than 3 characters) must say that they stopped, the others must
+// not.
 func BenchQueries(b *testing.B, db Searcher, n int) {
 	ctx := context.Background()
 	bw := startWriters(b, db, n)
@@ -139,6 +147,9 @@ func BenchQueries(b *testing.B, db Searcher, n int) {
 		{"ua-rare", spanrec.CallFilter{UserAgent: "PBX 18.7.0"}, either, false},
 		{"ua-absent", spanrec.CallFilter{UserAgent: "Zoiper 5"}, none, false},
 		{"ua-short-absent", spanrec.CallFilter{UserAgent: "zq"}, none, false},
+		{"ua-short", spanrec.CallFilter{UserAgent: "18"}, either, false},
+		{"number-short", spanrec.CallFilter{Number: "42"}, some, false},
+		{"number-short-absent", spanrec.CallFilter{Number: "#9"}, none, false},
 		{"note", spanrec.CallFilter{NoteText: "CALLBACK"}, either, false},
 		{"note-absent", spanrec.CallFilter{NoteText: "escalated to legal"}, none, false},
 		{"note-short-absent", spanrec.CallFilter{NoteText: "zq"}, none, false},
@@ -149,6 +160,7 @@ func BenchQueries(b *testing.B, db Searcher, n int) {
 		{"header-wild", spanrec.CallFilter{HeaderName: "x-account", HeaderValue: "acct-1*"}, either, false},
 		{"header-wild-rare", spanrec.CallFilter{HeaderName: "x-account", HeaderValue: "*-999"}, either, false},
 		{"header-wild-absent", spanrec.CallFilter{HeaderName: "x-account", HeaderValue: "*none*"}, none, false},
+		{"header-wild-short-absent", spanrec.CallFilter{HeaderName: "x-account", HeaderValue: "*zq*"}, none, false},
 		{"call-id", spanrec.CallFilter{SIPCallID: fmt.Sprint("c", n/3)}, some, false},
 		{"call-id-absent", spanrec.CallFilter{SIPCallID: "absent@example.com"}, none, false},
 		{"addr-absent", spanrec.CallFilter{Addr: netip.MustParseAddr("203.0.113.9")}, none, false},
@@ -198,6 +210,8 @@ func BenchQueries(b *testing.B, db Searcher, n int) {
 			if f.Limit == 0 {
 				f.Limit = 50
 			}
+			f.ScanLimit = spanrec.MaxUnindexedScan
+			stops := f.UnindexedTerm(func(s string) (bool, string) { return utf8.RuneCountInString(s) >= 3, "short" }) != ""
 			if q.next {
 				first, err := db.Calls(ctx, f)
 				if err != nil || len(first) == 0 {
@@ -209,9 +223,16 @@ func BenchQueries(b *testing.B, db Searcher, n int) {
 			for b.Loop() {
 				for range runs {
 					t := time.Now()
+					stop, err := db.SearchStop(ctx, f)
+					if err != nil {
+						b.Fatal(err)
+					}
 					calls, err := db.Calls(ctx, f)
 					if err != nil {
 						b.Fatal(err)
+					}
+					if stop != nil && !stops || stop == nil && stops && n > spanrec.MaxUnindexedScan {
+						b.Fatalf("%s: search stopped %+v", q.name, stop)
 					}
 					t1 := time.Now()
 					count, _, err := db.CountUpTo(ctx, f, benchTotalCap)

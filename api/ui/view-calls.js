@@ -133,6 +133,9 @@ export async function showCalls(ctx) {
   if (!params.sort) params.sort = '-start';
 
   const status = h('p', { class: 'result-count', id: 'result-count', 'aria-live': 'polite' }, 'Searching…');
+  // search-stopped: a search no index serves examined only the newest
+  // calls (GET /api/calls search_stopped); hidden otherwise.
+  const stopped = h('p', { class: 'search-stopped', id: 'search-stopped', role: 'status', hidden: '' });
   const body = h('tbody');
   const head = h('thead');
   const table = h('table', { class: 'calls', id: 'calls', 'aria-describedby': 'result-count' },
@@ -178,6 +181,7 @@ export async function showCalls(ctx) {
     h('section', { class: 'panel panel-filters' }, form),
     h('section', { class: 'panel panel-table' },
       h('div', { class: 'table-head' }, status, chooser),
+      stopped,
       scroll,
       pager));
 
@@ -187,8 +191,16 @@ export async function showCalls(ctx) {
   // total_more: the server stopped counting at total (GET /api/calls
   // counts at most 10,000 matching calls); more than that match.
   const more = res.total_more === true;
+  const stop = res.search_stopped;
+  const among = stop ? ` among the newest ${stop.examined.toLocaleString('en-US')}` : '';
+  if (stop) {
+    stopped.textContent = `Searched only the newest ${stop.examined.toLocaleString('en-US')} calls: ${stop.reason} — type more or narrow the time range.`;
+    stopped.hidden = false;
+  }
   if (calls.length === 0) {
-    status.textContent = total > 0 || more ? 'No calls on this page.' : 'No calls match these filters.';
+    status.textContent = total > 0 || more ? 'No calls on this page.' : `No calls match these filters${among}.`;
+  } else if (stop && !more) {
+    status.textContent = `${offset + 1}–${offset + calls.length} of ${total} call${total === 1 ? '' : 's'}${among}`;
   } else if (more) {
     status.textContent = `${offset + 1}–${offset + calls.length} of more than ${total.toLocaleString('en-US')} calls`;
   } else {

@@ -13,12 +13,18 @@ import (
 	"github.com/spanrec/spanrec"
 )
 
+// unindexedScan is how many calls a search no index serves examines
+// (CallFilter.ScanLimit); tests lower it.
+var unindexedScan = spanrec.MaxUnindexedScan
+
 func cmdCalls(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("calls", flag.ContinueOnError)
 	var c common
 	c.register(fs)
 	asJSON := fs.Bool("json", false, "print one JSON object per call (JSON lines)")
 	limit := fs.Int("limit", 100, "at most this many calls (0: all)")
+	scanAll := fs.Bool("scan-all", false, fmt.Sprintf("a search no index serves (a number, user agent, note or header text of fewer than 3 characters) "+
+		"examines every call of its time range, not only the newest %d (minutes on millions of calls)", unindexedScan))
 	var f spanrec.CallFilter
 	filterFlags(fs, &f)
 	pos, err := parse(fs, args, stdout)
@@ -44,9 +50,22 @@ func cmdCalls(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer db.Close()
+	if !*scanAll {
+		f.ScanLimit = unindexedScan
+	}
+	stop, err := db.SearchStop(ctx, f)
+	if err != nil {
+		return err
+	}
 	calls, err := db.Calls(ctx, f)
 	if err != nil {
 		return err
+	}
+	if stop != nil {
+		// Before the calls, so that a reader of a long list sees it; on
+		// stderr, so that --json's lines stay JSON.
+		fmt.Fprintf(stderr, "%s: searched only the newest %d calls: %s; type more, narrow the time range (--since, --until) or give --scan-all\n",
+			prog, stop.Examined, stop.Reason)
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -69,7 +88,11 @@ func cmdCalls(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if len(calls) == 0 {
-		fmt.Fprintln(stderr, "no calls match")
+		if stop != nil {
+			fmt.Fprintf(stderr, "no calls match among the newest %d\n", stop.Examined)
+		} else {
+			fmt.Fprintln(stderr, "no calls match")
+		}
 	}
 	return nil
 }

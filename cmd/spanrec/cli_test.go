@@ -438,3 +438,55 @@ func TestShowText(t *testing.T) {
 		}
 	}
 }
+
+// TestCallsSearchStopped: spanrec calls with a search no index serves (a
+// number of one character) examines only the newest calls and says so on
+// stderr, its calls those of the newest; --scan-all examines every call.
+func TestCallsSearchStopped(t *testing.T) {
+	data := importDemo(t)
+	all := callsJSON(t, "--data", data)
+	if len(all) < 4 {
+		t.Fatalf("%d demo calls, want 4 or more", len(all))
+	}
+	defer func(n int) { unindexedScan = n }(unindexedScan)
+	unindexedScan = 3
+	has0 := func(c map[string]any) bool {
+		return strings.Contains(c["caller"].(string)+c["callee"].(string), "0")
+	}
+	var want, wantAll []any
+	for i, c := range all { // newest first
+		if has0(c) {
+			wantAll = append(wantAll, c["id"])
+			if i < 3 {
+				want = append(want, c["id"])
+			}
+		}
+	}
+	code, _, errs := runCLI(t, nil, "calls", "--data", data, "--number", "0")
+	if code != 0 || !strings.Contains(errs, "searched only the newest 3 calls") || !strings.Contains(errs, `the number "0": a text of fewer than 3 characters`) {
+		t.Fatalf("exit %d, stderr %q; want the stop said", code, errs)
+	}
+	idsOf := func(calls []map[string]any) []any {
+		var out []any
+		for _, c := range calls {
+			out = append(out, c["id"])
+		}
+		return out
+	}
+	if got := idsOf(callsJSON(t, "--data", data, "--number", "0")); !slices.Equal(got, want) {
+		t.Errorf("stopped search: %v, want %v (the newest 3 calls' with a 0)", got, want)
+	}
+	// Every call examined: no stop.
+	code, _, errs = runCLI(t, nil, "calls", "--data", data, "--number", "0", "--scan-all")
+	if code != 0 || strings.Contains(errs, "searched only") {
+		t.Errorf("--scan-all: exit %d, stderr %q", code, errs)
+	}
+	if got := idsOf(callsJSON(t, "--data", data, "--number", "0", "--scan-all")); !slices.Equal(got, wantAll) || len(wantAll) <= len(want) {
+		t.Errorf("--scan-all: %v, want %v", got, wantAll)
+	}
+	// An index serves three characters: no stop.
+	code, _, errs = runCLI(t, nil, "calls", "--data", data, "--number", "000")
+	if code != 0 || strings.Contains(errs, "searched only") {
+		t.Errorf("three characters: exit %d, stderr %q", code, errs)
+	}
+}
