@@ -97,10 +97,12 @@ func (c *Call) Addrs() []netip.Addr {
 // the newest MaxUnindexedScan calls (by start time, within the time range
 // searched) and say that they stopped (SearchStop), where the search
 // would otherwise test every call when few match — 51 s on ten million
-// calls in PostgreSQL (docs/PERFORMANCE.md, "Eleventh session"). Testing
-// this many costs tens of milliseconds on either backend
-// (docs/PERFORMANCE.md, "Twelfth session: searches no index serves").
-const MaxUnindexedScan = 20_000
+// calls in PostgreSQL (docs/PERFORMANCE.md, "Eleventh session"), about
+// 2.5 µs a call. Testing this many, the newest by start time read from
+// an index, costs some 25 ms on an idle machine (docs/PERFORMANCE.md,
+// "Twelfth session: searches no index serves"), and matches the call
+// list's count cap (10,000).
+const MaxUnindexedScan = 10_000
 
 // SearchStop says that a search stopped before it had examined every call
 // in its time range: it examined the newest Examined of them, because of

@@ -289,7 +289,7 @@ func (db *DB) Calls(ctx context.Context, f spanrec.CallFilter) ([]*spanrec.Call,
 	if err != nil {
 		return nil, err
 	}
-	bound, _, err := db.scanBound(ctx, f, &a)
+	bound, _, err := db.scanBound(ctx, f)
 	if err != nil {
 		return nil, err
 	}
@@ -361,7 +361,7 @@ func (db *DB) Count(ctx context.Context, f spanrec.CallFilter) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	bound, _, err := db.scanBound(ctx, f, &a)
+	bound, _, err := db.scanBound(ctx, f)
 	if err != nil {
 		return 0, err
 	}
@@ -399,7 +399,7 @@ func (db *DB) CountUpTo(ctx context.Context, f spanrec.CallFilter, max int) (n i
 	if err != nil {
 		return 0, false, err
 	}
-	bound, _, err := db.scanBound(ctx, f, &a)
+	bound, _, err := db.scanBound(ctx, f)
 	if err != nil {
 		return 0, false, err
 	}
