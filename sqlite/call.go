@@ -466,16 +466,18 @@ func (db *DB) CountUpTo(ctx context.Context, f spanrec.CallFilter, max int) (n i
 	if err != nil {
 		return 0, false, err
 	}
-	if !st.header && f.HeaderName != "" && strings.Contains(f.HeaderValue, "*") {
+	bound, bargs, _, err := db.scanBound(ctx, db.r, f)
+	if err != nil {
+		return 0, false, err
+	}
+	// A bounded search walks no more than its bound: no header name's
+	// fields to read instead.
+	if bound == "" && !st.header && f.HeaderName != "" && strings.Contains(f.HeaderValue, "*") {
 		if st.headerName, err = db.rareHeader(ctx, f, max); err != nil {
 			return 0, false, err
 		}
 	}
 	where, args, err := filterSQL(f, st)
-	if err != nil {
-		return 0, false, err
-	}
-	bound, bargs, _, err := db.scanBound(ctx, db.r, f)
 	if err != nil {
 		return 0, false, err
 	}
