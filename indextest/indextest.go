@@ -91,10 +91,7 @@ type Backend struct {
 // own.
 func Run(t *testing.T, b Backend) {
 	s := &suite{b: b}
-	for _, tc := range []struct {
-		name string
-		fn   func(*testing.T)
-	}{
+	tests := []suiteTest{
 		{"RoundTrip", s.testRoundTrip},
 		{"NoChildren", s.testNoChildren},
 		{"NaN", s.testNaN},
@@ -140,12 +137,24 @@ func Run(t *testing.T, b Backend) {
 		{"Tokens", s.testTokens},
 		{"Audit", s.testAudit},
 		{"SavedSearches", s.testSavedSearches},
-	} {
+	}
+	for _, name := range b.Only {
+		if !slices.ContainsFunc(tests, func(tc suiteTest) bool { return tc.name == name }) {
+			t.Fatalf("Backend.Only names %q, which the suite has no test of", name)
+		}
+	}
+	for _, tc := range tests {
 		if b.Only != nil && !slices.Contains(b.Only, tc.name) {
 			continue
 		}
 		t.Run(tc.name, tc.fn)
 	}
+}
+
+// suiteTest is one test of the suite.
+type suiteTest struct {
+	name string
+	fn   func(*testing.T)
 }
 
 type suite struct {

@@ -57,7 +57,7 @@ const (
 )
 
 // recountLegs sets the legs of the calls of each interaction of a text
-// array ($1) to their number, where it differs (” is no interaction:
+// array ($1) to their number, where it differs (the empty interaction is none:
 // its calls' legs stay 0).
 const recountLegs = `UPDATE calls SET legs = g.n
 	FROM (SELECT i.v COLLATE "C" AS interaction,

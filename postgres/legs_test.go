@@ -20,7 +20,7 @@ const legsExpr = `(SELECT count(*) FROM calls AS leg WHERE calls.interaction <> 
 
 // TestLegsMigration: migration 0019 fills the legs of the calls an index
 // held before it from their interactions, as legsExpr counted them — a
-// call without an interaction (interaction ”, which PutCall leaves to no
+// call without an interaction (the empty interaction, which PutCall leaves to no
 // call, but an index written by other means may hold) 0, sorted first
 // ascending and last descending, as before — and new calls then count
 // from 0 (the column's default).

@@ -18,7 +18,7 @@ const legsExpr = `(SELECT count(*) FROM calls AS leg WHERE calls.interaction <> 
 
 // TestLegsMigration: migration 0026 fills the legs of the calls an index
 // held before it from their interactions, as legsExpr counted them — a
-// call without an interaction (interaction ”, which 0005 left to no
+// call without an interaction (the empty interaction, which 0005 left to no
 // call, but an index written by hand may hold) 0, sorted first ascending
 // and last descending, as before.
 func TestLegsMigration(t *testing.T) {
