@@ -429,7 +429,18 @@ func (db *DB) Events(ctx context.Context, f auth.EventFilter) ([]auth.Event, int
 // inTx runs fn in a write transaction; errors other than spanrec errors
 // are wrapped with what.
 func (db *DB) inTx(ctx context.Context, what string, fn func(pgx.Tx) error) error {
-	err := pgx.BeginFunc(ctx, db.pool, fn)
+	return txErr(what, pgx.BeginFunc(ctx, db.pool, fn))
+}
+
+// inRetryTx is inTx that runs fn again if PostgreSQL aborts its
+// transaction as a deadlock or serialization failure (beginRetry).
+func (db *DB) inRetryTx(ctx context.Context, what string, fn func(pgx.Tx) error) error {
+	return txErr(what, db.beginRetry(ctx, what, fn))
+}
+
+// txErr returns the error of the transaction what: err as it is if it is
+// a spanrec.Error, else wrapped with what.
+func txErr(what string, err error) error {
 	if err == nil {
 		return nil
 	}

@@ -80,11 +80,17 @@ func (db *DB) PutCall(ctx context.Context, c *spanrec.Call) error {
 		return err
 	}
 	id := text(string(c.ID))
-	err = pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+	keys := linkKeys(c)
+	err = db.beginRetry(ctx, "put call "+id, func(tx pgx.Tx) error {
+		// The link keys' and interaction's locks before the row's (see
+		// lockLegs), as every path takes them.
+		if err := lockLegs(ctx, tx, id, keys); err != nil {
+			return err
+		}
 		if err := putCall(ctx, tx, c, id, args); err != nil {
 			return err
 		}
-		return linkCall(ctx, tx, c, id)
+		return linkCall(ctx, tx, c, id, keys)
 	})
 	if err != nil {
 		return fmt.Errorf("index: put call %s: %w", id, err)
@@ -434,7 +440,7 @@ func (db *DB) countsKept(f spanrec.CallFilter) bool {
 // with its files.
 func (db *DB) DeleteCall(ctx context.Context, id spanrec.CallID) error {
 	cid := text(string(id))
-	return db.inTx(ctx, "delete call "+cid, func(tx pgx.Tx) error {
+	return db.inRetryTx(ctx, "delete call "+cid, func(tx pgx.Tx) error {
 		ok, err := deleteLinked(ctx, tx, cid)
 		if err != nil {
 			return err

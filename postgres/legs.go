@@ -26,9 +26,25 @@ import (
 // Several recorders may put the legs of one conversation at the same
 // time, each in its own transaction, which would not see the other's
 // uncommitted keys. So PutCall first takes a transaction-level advisory
-// lock per link key (in one order, so two transactions cannot deadlock):
-// the second leg's transaction waits for the first's commit and then sees
-// its keys, as in SQLite, whose writers are serialised.
+// lock per link key: the second leg's transaction waits for the first's
+// commit and then sees its keys, as in SQLite, whose writers are
+// serialised.
+//
+// Lock order. Every path (PutCall, DeleteCall, retention's
+// FinishDeletion) takes the link keys' locks first, all at once and
+// sorted by lock key (a call put again: its stored keys and its new ones
+// together, lockLegs), then its interaction's lock, then calls rows
+// (PutCall's upsert of its own row comes after these, which the reviewer's
+// race needed: a re-put that held its row while waiting for a key's lock
+// deadlocked with a new leg holding that lock and waiting for the row).
+// group then locks further interactions (sorted) and the rows it relinks
+// (by ID). This order is not total: an interaction found only once rows
+// are read (group's "more", a call regrouped meanwhile) is locked after
+// them, and a walk that reaches a call through other calls' keys holds
+// none of that call's key locks. So a deadlock remains possible in such
+// rare interleavings; PostgreSQL then aborts one transaction (40P01) and
+// PutCall and the deletions run it again (beginRetry, counted in
+// DB.retries and logged).
 //
 // Each calls row also holds the number of its interaction's calls (legs,
 // migration 0019: 0 for a call without an interaction), which the call
@@ -65,9 +81,9 @@ const recountLegs = `UPDATE calls SET legs = g.n
 		FROM unnest($1::text[]) AS i (v) WHERE i.v <> '') AS g
 	WHERE calls.interaction = g.interaction AND calls.legs <> g.n`
 
-// linkCall stores c's link keys and sets the interaction of c and of the
-// calls linked with it.
-func linkCall(ctx context.Context, tx pgx.Tx, c *spanrec.Call, id string) error {
+// linkKeys returns the link keys of c that PutCall stores: at most
+// maxKeys, each at most maxKeyLen bytes long.
+func linkKeys(c *spanrec.Call) []string {
 	var keys []string
 	for i, k := range c.LinkKeys {
 		if i >= maxKeys || len(k) > maxKeyLen {
@@ -75,8 +91,49 @@ func linkCall(ctx context.Context, tx pgx.Tx, c *spanrec.Call, id string) error 
 		}
 		keys = append(keys, text(k))
 	}
+	return keys
+}
+
+// lockLegs takes, before PutCall writes the calls row id, the locks a
+// transaction that links or unlinks the call would take before that row:
+// the advisory locks of the call's stored link keys and of its new ones
+// keys (all in one order), then that of its stored interaction. Taken
+// after the row (by the upsert), they would deadlock with a new leg
+// linking to the call, which holds them and waits for the row in group.
+func lockLegs(ctx context.Context, tx pgx.Tx, id string, keys []string) error {
+	rows, err := tx.Query(ctx, `SELECT key FROM call_links WHERE call_id = $1`, id)
+	if err != nil {
+		return fmt.Errorf("links: %w", err)
+	}
+	stored, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("links: %w", err)
+	}
 	b := &pgx.Batch{}
-	queueLinkLocks(b, keys)
+	queueLinkLocks(b, append(stored, keys...))
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("links: %w", err)
+	}
+	var inter string
+	err = tx.QueryRow(ctx, `SELECT interaction FROM calls WHERE id = $1`, id).Scan(&inter)
+	if errors.Is(err, pgx.ErrNoRows) || err == nil && inter == "" {
+		return nil // a new call, or one without an interaction
+	}
+	if err != nil {
+		return fmt.Errorf("links: %w", err)
+	}
+	b = &pgx.Batch{}
+	queueLocks(b, legsLockSpace, []string{inter})
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("links: %w", err)
+	}
+	return nil
+}
+
+// linkCall stores c's link keys (keys, whose locks lockLegs took) and
+// sets the interaction of c and of the calls linked with it.
+func linkCall(ctx context.Context, tx pgx.Tx, c *spanrec.Call, id string, keys []string) error {
+	b := &pgx.Batch{}
 	b.Queue(`DELETE FROM call_links WHERE call_id = $1`, id)
 	for _, k := range keys {
 		b.Queue(`INSERT INTO call_links (call_id, key) VALUES ($1, $2) ON CONFLICT DO NOTHING`, id, k)
@@ -89,7 +146,7 @@ func linkCall(ctx context.Context, tx pgx.Tx, c *spanrec.Call, id string) error 
 }
 
 // queueLinkLocks queues the advisory locks of the link keys keys on b, in
-// one order (so two transactions cannot deadlock).
+// one order (sorted by lock key, as every path takes them).
 func queueLinkLocks(b *pgx.Batch, keys []string) {
 	queueLocks(b, linkLockSpace, keys)
 }
@@ -164,10 +221,11 @@ func group(ctx context.Context, tx pgx.Tx, id string, start int64) ([]string, er
 	}
 	// Lock the interactions the calls leave and join (those the walk
 	// read), then the rows in ID order, so that two transactions
-	// relinking overlapping calls cannot deadlock. The rows' locked
-	// interactions may name one the walk did not read (the call itself,
-	// or a call another transaction regrouped meanwhile): its lock comes
-	// after.
+	// relinking overlapping calls take them in one order. The rows'
+	// locked interactions may name one the walk did not read (a call
+	// another transaction regrouped meanwhile): its lock comes after, out
+	// of that order (a deadlock PostgreSQL breaks, and beginRetry runs
+	// the aborted transaction again).
 	ids := make([]string, 0, len(members))
 	inters := []string{first.id}
 	for _, m := range members {

@@ -54,6 +54,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -75,6 +76,9 @@ type DB struct {
 	// noTrigrams: the trigram indexes are missing (warnNoTrigrams), so
 	// that every substring search scans.
 	noTrigrams bool
+	// retries counts the transactions run again after PostgreSQL aborted
+	// them as a deadlock or serialization failure (beginRetry).
+	retries atomic.Int64
 }
 
 var _ spanrec.CallIndex = (*DB)(nil)

@@ -81,7 +81,7 @@ func (db *DB) BeginDeletion(ctx context.Context, d spanrec.Deletion) error {
 // deletion of the call was begun (or another process finished it).
 func (db *DB) FinishDeletion(ctx context.Context, id spanrec.CallID) error {
 	cid := text(string(id))
-	return db.inTx(ctx, "delete call "+cid, func(tx pgx.Tx) error {
+	return db.inRetryTx(ctx, "delete call "+cid, func(tx pgx.Tx) error {
 		ds, err := pendingDeletions(ctx, tx, `WHERE call_id = $1 FOR UPDATE`, cid)
 		if err != nil {
 			return err
