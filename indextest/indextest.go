@@ -104,6 +104,7 @@ func Run(t *testing.T, b Backend) {
 		{"SearchInvalid", s.testSearchInvalid},
 		{"CountUpTo", s.testCountUpTo},
 		{"SearchStop", s.testSearchStop},
+		{"SearchStopGrouped", s.testSearchStopGrouped},
 		{"Paged", s.testPaged},
 		{"PagedDeep", s.testPagedDeep},
 		{"Empty", s.testEmpty},

@@ -133,3 +133,60 @@ func (s *suite) testSearchStop(t *testing.T) {
 		t.Fatalf("page at offset 1 = %q, %v", ids(page, false), err)
 	}
 }
+
+// testSearchStopGrouped: a bounded search grouped by conversation gives
+// each conversation's first matching leg among the calls it examines: a
+// leg whose conversation has an earlier matching leg just past the bound
+// is found (the bound is one of the conditions the earlier legs are
+// tested with), and counted. And a call ID with a backslash and a quote
+// at the bound (where it breaks a tie of start times) bounds the search
+// as any other.
+func (s *suite) testSearchStopGrouped(t *testing.T) {
+	ctx := context.Background()
+	db := s.fresh(t)
+	const media = "media:10.0.0.5:20000|10.0.2.11:30000"
+	leg1, leg2 := legCall("leg1", 0, 60, media), legCall("leg2", 5, 65, media)
+	tieA, tieB := legCall(`t\'a`, 200, 210), legCall(`t\'b`, 200, 210)
+	leg1.CallerUA, leg2.CallerUA = "ab phone", "ab phone"
+	tieA.CallerUA, tieB.CallerUA = "xy phone", "xy phone"
+	put(t, db, leg1, leg2, legCall("n1", 100, 110), tieA, tieB, legCall("n3", 300, 310))
+	if c, err := db.Call(ctx, "leg2"); err != nil || c.Interaction != "leg1" {
+		t.Fatalf("leg2 = %+v, %v; want a leg of leg1's conversation", c, err)
+	}
+	// Newest first: n3, t\'a, t\'b, n1, leg2, leg1.
+	for _, tt := range []struct {
+		name string
+		f    spanrec.CallFilter
+		want string
+	}{
+		{name: "ungrouped", f: spanrec.CallFilter{UserAgent: "ab", ScanLimit: 5}, want: "leg2"},
+		{name: "grouped, earlier leg past the bound", f: spanrec.CallFilter{UserAgent: "ab", ScanLimit: 5, GroupInteraction: true}, want: "leg2"},
+		{name: "grouped, both legs examined", f: spanrec.CallFilter{UserAgent: "ab", ScanLimit: 6, GroupInteraction: true}, want: "leg1"},
+		{name: "grouped, unbounded", f: spanrec.CallFilter{UserAgent: "ab", GroupInteraction: true}, want: "leg1"},
+		{name: "grouped, page", f: spanrec.CallFilter{UserAgent: "ab", ScanLimit: 5, GroupInteraction: true, Limit: 1}, want: "leg2"},
+		{name: "grouped, oldest first", f: spanrec.CallFilter{UserAgent: "ab", ScanLimit: 5, GroupInteraction: true, Sort: spanrec.SortStart}, want: "leg2"},
+		{name: "quote and backslash at the bound", f: spanrec.CallFilter{UserAgent: "xy", ScanLimit: 2}, want: `t\'a`},
+		{name: "quote and backslash within the bound", f: spanrec.CallFilter{UserAgent: "xy", ScanLimit: 3}, want: `t\'a t\'b`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := db.Calls(ctx, tt.f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var idl []string
+			for _, c := range got {
+				idl = append(idl, string(c.ID))
+			}
+			if g := strings.Join(idl, " "); g != tt.want {
+				t.Errorf("Calls = %q, want %q", g, tt.want)
+			}
+			n := len(strings.Fields(tt.want))
+			if c, err := db.Count(ctx, tt.f); err != nil || c != n {
+				t.Errorf("Count = %d, %v; want %d", c, err, n)
+			}
+			if c, more, err := db.CountUpTo(ctx, tt.f, 10); err != nil || c != n || more {
+				t.Errorf("CountUpTo(10) = %d, %v, %v; want %d, false", c, more, err, n)
+			}
+		})
+	}
+}

@@ -267,7 +267,7 @@ func resolveID(ctx context.Context, tx pgx.Tx, id spanrec.CallID) (spanrec.CallI
 		return "", spanrec.IDPrefixTooShort(id)
 	}
 	// LIKE with a literal prefix on a "C" column is an index range scan.
-	rows, err := tx.Query(ctx, `SELECT id FROM calls WHERE id LIKE $1 ESCAPE '\' ORDER BY id LIMIT $2`, spanrec.EscapeLike(string(id))+"%", spanrec.MaxIDCandidates+1)
+	rows, err := tx.Query(ctx, `SELECT id FROM calls WHERE id LIKE $1 ESCAPE E'\\' ORDER BY id LIMIT $2`, spanrec.EscapeLike(string(id))+"%", spanrec.MaxIDCandidates+1)
 	if err != nil {
 		return "", fmt.Errorf("index: call %s: %w", id, err)
 	}
@@ -291,15 +291,14 @@ func resolveID(ctx context.Context, tx pgx.Tx, id spanrec.CallID) (spanrec.CallI
 // duration bound is negative or f.Sort is unknown.
 func (db *DB) Calls(ctx context.Context, f spanrec.CallFilter) ([]*spanrec.Call, error) {
 	var a args
-	where, err := filterSQL(f, &a)
+	bound, _, err := db.scanBound(ctx, f, &a)
 	if err != nil {
 		return nil, err
 	}
-	bound, _, err := db.scanBound(ctx, f)
+	where, err := filterSQL(f, &a, bound)
 	if err != nil {
 		return nil, err
 	}
-	where = andCond(where, bound)
 	order, err := orderSQL(f.Sort)
 	if err != nil {
 		return nil, err
@@ -363,15 +362,14 @@ func (db *DB) Calls(ctx context.Context, f spanrec.CallFilter) ([]*spanrec.Call,
 // f.Offset.
 func (db *DB) Count(ctx context.Context, f spanrec.CallFilter) (int, error) {
 	var a args
-	where, err := filterSQL(f, &a)
+	bound, _, err := db.scanBound(ctx, f, &a)
 	if err != nil {
 		return 0, err
 	}
-	bound, _, err := db.scanBound(ctx, f)
+	where, err := filterSQL(f, &a, bound)
 	if err != nil {
 		return 0, err
 	}
-	where = andCond(where, bound)
 	q := `SELECT count(*) FROM calls` + where
 	if db.countsKept(f) {
 		// All calls, or one sensor's: the counts the triggers of
@@ -401,15 +399,14 @@ func (db *DB) CountUpTo(ctx context.Context, f spanrec.CallFilter, max int) (n i
 		return n, false, err
 	}
 	var a args
-	where, err := filterSQL(f, &a)
+	bound, _, err := db.scanBound(ctx, f, &a)
 	if err != nil {
 		return 0, false, err
 	}
-	bound, _, err := db.scanBound(ctx, f)
+	where, err := filterSQL(f, &a, bound)
 	if err != nil {
 		return 0, false, err
 	}
-	where = andCond(where, bound)
 	q := `SELECT count(*) FROM (SELECT 1 FROM calls` + where + ` LIMIT ` + a.add(max+1) + `) AS matching`
 	if err := db.pool.QueryRow(ctx, q, a...).Scan(&n); err != nil {
 		return 0, false, fmt.Errorf("index: count calls: %w", err)
@@ -428,7 +425,7 @@ func (db *DB) countsKept(f spanrec.CallFilter) bool {
 	}
 	f.Sensor = ""
 	var a args
-	rest, err := filterSQL(f, &a)
+	rest, err := filterSQL(f, &a, "")
 	return err == nil && rest == ""
 }
 
@@ -463,8 +460,11 @@ func (a *args) add(v any) string {
 
 // filterSQL returns the WHERE clause (with its leading space, or "") that
 // selects the calls f matches, adding its parameters to a. Since is
-// inclusive and Until exclusive.
-func filterSQL(f spanrec.CallFilter, a *args) (string, error) {
+// inclusive and Until exclusive. bound, if not "", is the condition that
+// bounds the search to the calls it examines (scanBound): one of the
+// filter's conditions, so that grouping by conversation tests a call's
+// earlier legs against it too (firstLegCond).
+func filterSQL(f spanrec.CallFilter, a *args, bound string) (string, error) {
 	if f.Limit < 0 || f.Offset < 0 {
 		return "", spanrec.Errorf(spanrec.EINVALID, "negative limit or offset")
 	}
@@ -477,7 +477,7 @@ func filterSQL(f spanrec.CallFilter, a *args) (string, error) {
 		// LIKE does.
 		p := a.add("%" + spanrec.EscapeLike(text(f.Number)) + "%")
 		c1, c2 := trigramColumn(`caller_number`, f.Number), trigramColumn(`callee_number`, f.Number)
-		conds = append(conds, `(`+c1+` ILIKE `+p+` ESCAPE '\' OR `+c2+` ILIKE `+p+` ESCAPE '\')`)
+		conds = append(conds, `(`+c1+` ILIKE `+p+` ESCAPE E'\\' OR `+c2+` ILIKE `+p+` ESCAPE E'\\')`)
 	}
 	if !f.Since.IsZero() {
 		conds = append(conds, `start_ns >= `+a.add(clampedNS(f.Since)))
@@ -551,12 +551,15 @@ func filterSQL(f spanrec.CallFilter, a *args) (string, error) {
 	}
 	if f.NoteText != "" {
 		conds = append(conds, `EXISTS (SELECT 1 FROM call_notes WHERE call_notes.call_id = calls.id AND `+trigramColumn(`call_notes.text`, f.NoteText)+` ILIKE `+
-			a.add("%"+spanrec.EscapeLike(text(f.NoteText))+"%")+` ESCAPE '\')`)
+			a.add("%"+spanrec.EscapeLike(text(f.NoteText))+"%")+` ESCAPE E'\\')`)
 	}
 	conds = searchConds(f, conds, a)
 	if len(f.Extensions) > 0 {
 		p := a.add(texts(f.Extensions))
 		conds = append(conds, `(caller_number = ANY (`+p+`) OR callee_number = ANY (`+p+`))`)
+	}
+	if bound != "" {
+		conds = append(conds, bound)
 	}
 	if f.GroupInteraction {
 		conds = firstLegCond(conds)

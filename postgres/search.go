@@ -64,7 +64,7 @@ func searchConds(f spanrec.CallFilter, conds []string, a *args) []string {
 		if strings.Contains(f.HeaderValue, "*") {
 			p := strings.ReplaceAll(spanrec.EscapeLike(text(f.HeaderValue)), "*", "%")
 			conds = append(conds, `EXISTS (SELECT 1 FROM call_headers AS h WHERE h.call_id = calls.id AND h.name = `+name+
-				` AND `+trigramColumn(`h.value`, f.HeaderValue)+` ILIKE `+a.add(p)+` ESCAPE '\')`)
+				` AND `+trigramColumn(`h.value`, f.HeaderValue)+` ILIKE `+a.add(p)+` ESCAPE E'\\')`)
 		} else {
 			conds = append(conds, `id IN (SELECT h.call_id FROM call_headers AS h WHERE h.name = `+name+
 				` AND h.value = `+a.add(text(f.HeaderValue))+`)`)
@@ -73,7 +73,7 @@ func searchConds(f spanrec.CallFilter, conds []string, a *args) []string {
 	if f.UserAgent != "" {
 		p := a.add("%" + spanrec.EscapeLike(text(f.UserAgent)) + "%")
 		c1, c2 := trigramColumn(`caller_ua`, f.UserAgent), trigramColumn(`callee_ua`, f.UserAgent)
-		conds = append(conds, `(`+c1+` ILIKE `+p+` ESCAPE '\' OR `+c2+` ILIKE `+p+` ESCAPE '\')`)
+		conds = append(conds, `(`+c1+` ILIKE `+p+` ESCAPE E'\\' OR `+c2+` ILIKE `+p+` ESCAPE E'\\')`)
 	}
 	if f.SIPCallID != "" {
 		conds = append(conds, `sip_call_id = `+a.add(text(f.SIPCallID)))
@@ -123,11 +123,12 @@ func (db *DB) trigramServed(text string) (bool, string) {
 }
 
 // scanBound returns the condition that bounds f to the calls f.ScanLimit
-// lets a search examine (CallFilter.ScanLimit), and the SearchStop that says so; "" and nil where f is not bounded:
+// lets a search examine (CallFilter.ScanLimit), adding its parameter to
+// a, and the SearchStop that says so; "" and nil where f is not bounded:
 // no ScanLimit, an index serves it, or its time range (with its
 // extensions) has no more calls than ScanLimit. It reads the first call
 // past the bound in calls_start, newest first: ScanLimit index entries.
-func (db *DB) scanBound(ctx context.Context, f spanrec.CallFilter) (string, *spanrec.SearchStop, error) {
+func (db *DB) scanBound(ctx context.Context, f spanrec.CallFilter, a *args) (string, *spanrec.SearchStop, error) {
 	if f.ScanLimit <= 0 {
 		return "", nil, nil
 	}
@@ -136,7 +137,7 @@ func (db *DB) scanBound(ctx context.Context, f spanrec.CallFilter) (string, *spa
 		return "", nil, nil
 	}
 	var ba args
-	where, err := filterSQL(spanrec.CallFilter{Since: f.Since, Until: f.Until, Extensions: f.Extensions}, &ba)
+	where, err := filterSQL(spanrec.CallFilter{Since: f.Since, Until: f.Until, Extensions: f.Extensions}, &ba, "")
 	if err != nil {
 		return "", nil, err
 	}
@@ -152,34 +153,25 @@ func (db *DB) scanBound(ctx context.Context, f spanrec.CallFilter) (string, *spa
 	}
 	stop := &spanrec.SearchStop{Examined: f.ScanLimit, Reason: reason}
 	// The calls before the first one past the bound, newest first (calls
-	// without a start time last). Its key is written into the statement,
-	// not passed as a parameter: after five runs of a prepared statement
-	// PostgreSQL may keep a generic plan, which guesses that start_ns ≥ $n
-	// holds for a third of the calls and counts the total by reading the
-	// whole table (1.5 s on a million calls where the range takes 90 ms).
-	// The ID is the index's own (valid UTF-8, no NUL: text), quoted.
-	idLit := `'` + strings.ReplaceAll(text(id), `'`, `''`) + `'`
+	// without a start time last). Its start time is written into the
+	// statement, not passed as a parameter: after five runs of a prepared
+	// statement PostgreSQL may keep a generic plan, which guesses that
+	// start_ns ≥ $n holds for a third of the calls and counts the total by
+	// reading the whole table (1.5 s on a million calls where the range
+	// takes 90 ms). The ID, which only breaks ties of that start time, is
+	// a parameter: no quoting of its text to get right.
+	idArg := a.add(text(id))
 	if start == nil {
-		return `(start_ns IS NOT NULL OR id < ` + idLit + `)`, stop, nil
+		return `(start_ns IS NOT NULL OR id < ` + idArg + `)`, stop, nil
 	}
 	s := strconv.FormatInt(*start, 10)
-	return `start_ns >= ` + s + ` AND (start_ns > ` + s + ` OR id < ` + idLit + `)`, stop, nil
+	return `start_ns >= ` + s + ` AND (start_ns > ` + s + ` OR id < ` + idArg + `)`, stop, nil
 }
 
 // SearchStop returns what stops the search f short of every call in its
 // time range (CallFilter.ScanLimit), nil if nothing does.
 func (db *DB) SearchStop(ctx context.Context, f spanrec.CallFilter) (*spanrec.SearchStop, error) {
-	_, stop, err := db.scanBound(ctx, f)
+	var a args
+	_, stop, err := db.scanBound(ctx, f, &a)
 	return stop, err
-}
-
-// andCond appends cond to the WHERE clause where.
-func andCond(where, cond string) string {
-	switch {
-	case cond == "":
-		return where
-	case where == "":
-		return " WHERE " + cond
-	}
-	return where + " AND " + cond
 }

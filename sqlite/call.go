@@ -359,15 +359,13 @@ func (db *DB) Calls(ctx context.Context, f spanrec.CallFilter) ([]*spanrec.Call,
 		return nil, err
 	}
 	st.walk = true
+	if st, err = db.withBound(ctx, f, st); err != nil {
+		return nil, err
+	}
 	where, args, err := filterSQL(f, st)
 	if err != nil {
 		return nil, err
 	}
-	bound, bargs, _, err := db.scanBound(ctx, db.r, f)
-	if err != nil {
-		return nil, err
-	}
-	where, args = andCond(where, args, bound, bargs)
 	order, err := orderSQL(f.Sort)
 	if err != nil {
 		return nil, err
@@ -432,15 +430,14 @@ func (db *DB) Calls(ctx context.Context, f spanrec.CallFilter) ([]*spanrec.Call,
 // Count returns the number of calls that match f, ignoring f.Limit,
 // f.Offset and f.After.
 func (db *DB) Count(ctx context.Context, f spanrec.CallFilter) (int, error) {
-	where, args, err := filterSQL(f, startAll)
+	st, err := db.withBound(ctx, f, startAll)
 	if err != nil {
 		return 0, err
 	}
-	bound, bargs, _, err := db.scanBound(ctx, db.r, f)
+	where, args, err := filterSQL(f, st)
 	if err != nil {
 		return 0, err
 	}
-	where, args = andCond(where, args, bound, bargs)
 	var n int
 	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM calls`+where, args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("index: count calls: %w", err)
@@ -466,13 +463,12 @@ func (db *DB) CountUpTo(ctx context.Context, f spanrec.CallFilter, max int) (n i
 	if err != nil {
 		return 0, false, err
 	}
-	bound, bargs, _, err := db.scanBound(ctx, db.r, f)
-	if err != nil {
+	if st, err = db.withBound(ctx, f, st); err != nil {
 		return 0, false, err
 	}
 	// A bounded search walks no more than its bound: no header name's
 	// fields to read instead.
-	if bound == "" && !st.header && f.HeaderName != "" && strings.Contains(f.HeaderValue, "*") {
+	if st.bound == "" && !st.header && f.HeaderName != "" && strings.Contains(f.HeaderValue, "*") {
 		if st.headerName, err = db.rareHeader(ctx, f, max); err != nil {
 			return 0, false, err
 		}
@@ -481,7 +477,6 @@ func (db *DB) CountUpTo(ctx context.Context, f spanrec.CallFilter, max int) (n i
 	if err != nil {
 		return 0, false, err
 	}
-	where, args = andCond(where, args, bound, bargs)
 	q := `SELECT count(*) FROM (SELECT 1 FROM calls` + where + ` LIMIT ?)`
 	if err := db.r.QueryRowContext(ctx, q, append(args, max+1)...).Scan(&n); err != nil {
 		return 0, false, fmt.Errorf("index: count calls: %w", err)
@@ -661,6 +656,12 @@ func filterSQL(f spanrec.CallFilter, st starts) (string, []any, error) {
 		}
 		conds = append(conds, `(caller_number IN (SELECT value FROM json_each(?)) OR callee_number IN (SELECT value FROM json_each(?)))`)
 		args = append(args, string(list), string(list))
+	}
+	if st.bound != "" {
+		// Before the test of the conversation's earlier legs, which
+		// then looks at the legs the search examines only.
+		conds = append(conds, st.bound)
+		args = append(args, st.boundArgs...)
 	}
 	if f.GroupInteraction {
 		conds, args = firstLegCond(conds, args)

@@ -229,6 +229,12 @@ type starts struct {
 	// planner's index of the sort, calls_start newest first by default)
 	// and tests them, stopping at the page's end.
 	many many
+	// bound (with its arguments boundArgs) is the condition that bounds
+	// the search to the calls it examines (scanBound): one of the
+	// filter's conditions, so that grouping by conversation tests the
+	// earlier legs of a call against it too (firstLegCond).
+	bound     string
+	boundArgs []any
 }
 
 // many names the filters whose index a page may read (a range of PDD,
@@ -456,13 +462,10 @@ func (db *DB) SearchStop(ctx context.Context, f spanrec.CallFilter) (*spanrec.Se
 	return stop, err
 }
 
-// andCond appends cond (with its arguments) to the WHERE clause where.
-func andCond(where string, args []any, cond string, cargs []any) (string, []any) {
-	if cond == "" {
-		return where, args
-	}
-	if where == "" {
-		return " WHERE " + cond, append(args, cargs...)
-	}
-	return where + " AND " + cond, append(args, cargs...)
+// withBound returns st with the bound of the search f (scanBound) among
+// its conditions.
+func (db *DB) withBound(ctx context.Context, f spanrec.CallFilter, st starts) (starts, error) {
+	bound, bargs, _, err := db.scanBound(ctx, db.r, f)
+	st.bound, st.boundArgs = bound, bargs
+	return st, err
 }
