@@ -99,9 +99,10 @@ func (c *Call) Addrs() []netip.Addr {
 // would otherwise test every call when few match — 51 s on ten million
 // calls in PostgreSQL (docs/PERFORMANCE.md, "Eleventh session"), about
 // 2.5 µs a call. Testing this many, the newest by start time read from
-// an index, costs some 25 ms on an idle machine (docs/PERFORMANCE.md,
-// "Twelfth session: searches no index serves"), and matches the call
-// list's count cap (10,000).
+// an index, costs some 25 ms on an idle machine: an estimate from that
+// rate, not a measurement (docs/PERFORMANCE.md, "Twelfth session:
+// searches no index serves"). It matches the call list's count cap
+// (10,000).
 const MaxUnindexedScan = 10_000
 
 // SearchStop says that a search stopped before it had examined every call

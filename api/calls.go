@@ -61,7 +61,10 @@ func (s *Server) listCalls(w http.ResponseWriter, r *http.Request, p *principal)
 		f.Extensions = p.user.Extensions
 	}
 	// A search no index serves examines the newest calls only, and says
-	// so (the page, its total and the stop all read the same bound).
+	// so. The stop, the page and its total each find the bound again (a
+	// walk of ScanLimit index entries, each on its own snapshot): calls
+	// stored in between move it, so the page and the total may then be
+	// of a window a few calls newer than the stop's.
 	f.ScanLimit = cmp.Or(s.cfg.SearchScan, spanrec.MaxUnindexedScan)
 	stop, err := s.cfg.Index.SearchStop(r.Context(), f)
 	if err != nil {
