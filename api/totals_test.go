@@ -30,14 +30,21 @@ func withManyCalls(t *testing.T) *fixture {
 	manyOnce.Do(func() {
 		f := newFixture(sharedTB{t}, false, nil)
 		src := f.calls[0]
+		// By the batch, as a recorder stores them: a commit a call cost
+		// most of this fixture's time under -race.
+		var batch []*spanrec.Call
 		for i := range manyCalls {
 			c := *src
 			c.Start = src.Start.Add(time.Duration(i+1) * time.Second)
 			c.ID = spanrec.NewCallID(fmt.Sprintf("many-%d@%s", i, src.SIPCallID), c.Start)
 			c.Interaction, c.LinkKeys = "", nil
 			c.Direction, c.Sensor = spanrec.Inbound, "many"
-			if err := f.db.PutCall(t.Context(), &c); err != nil {
-				t.Fatal(err)
+			batch = append(batch, &c)
+			if len(batch) == 500 || i == manyCalls-1 {
+				if err := f.db.PutCalls(t.Context(), batch); err != nil {
+					t.Fatal(err)
+				}
+				batch = batch[:0]
 			}
 		}
 		manyFix = f
