@@ -64,7 +64,9 @@ echo "== CGO_ENABLED=0 build"
 CGO_ENABLED=0 go build -o /dev/null ./cmd/spanrec
 
 echo "== go test -race"
-go test -race -count=1 -timeout 20m ./...
+# A package binary's limit, not the run's: under -race on a loaded 2-core machine
+# the sqlite and api packages have taken 12-23 minutes.
+go test -race -count=1 -timeout 35m ./...
 
 echo "== fuzz (${FUZZTIME:=5s} per target)"
 for pkg in $(go list ./...); do
