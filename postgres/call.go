@@ -676,15 +676,16 @@ func afterSQL(sort string, id spanrec.CallID, a *args) (string, error) {
 }
 
 // seekable reports whether the page after a call in the order sort gives
-// is read by seekPageSQL: unless its key were counted per row by a
-// subquery, which no index holds (as the number of legs was before it was
-// kept in the row).
+// is read by seekPageSQL: every sort key is a column or an expression of
+// the row (the number of legs too, kept in the row since it was counted by
+// a subquery), so every known key is; an unknown one is left to afterSQL,
+// which refuses it.
 func seekable(sort string) bool {
 	if sort == "" {
 		sort = spanrec.SortStartDesc
 	}
-	expr, ok := sortExprs[strings.TrimPrefix(sort, "-")]
-	return ok && !strings.HasPrefix(expr, "(SELECT")
+	_, ok := sortExprs[strings.TrimPrefix(sort, "-")]
+	return ok
 }
 
 // notNullKeys are the sort keys whose expression is a NOT NULL column:
