@@ -459,19 +459,9 @@ func (db *DB) CountUpTo(ctx context.Context, f spanrec.CallFilter, max int) (n i
 		n, err = db.Count(ctx, f)
 		return n, false, err
 	}
-	st, err := db.startsFor(ctx, f, true)
+	st, err := db.countPlan(ctx, f, max)
 	if err != nil {
 		return 0, false, err
-	}
-	if st, err = db.withBound(ctx, f, st); err != nil {
-		return 0, false, err
-	}
-	// A bounded search walks no more than its bound: no header name's
-	// fields to read instead.
-	if st.bound == "" && !st.header && f.HeaderName != "" && strings.Contains(f.HeaderValue, "*") {
-		if st.headerName, err = db.rareHeader(ctx, f, max); err != nil {
-			return 0, false, err
-		}
 	}
 	where, args, err := filterSQL(f, st)
 	if err != nil {
@@ -485,6 +475,38 @@ func (db *DB) CountUpTo(ctx context.Context, f spanrec.CallFilter, max int) (n i
 		return max, true, nil
 	}
 	return n, false, nil
+}
+
+// countPlan returns what a count of f up to max starts from (startsFor),
+// with its bound, and which terms it reads from other indexes than the
+// walk's.
+func (db *DB) countPlan(ctx context.Context, f spanrec.CallFilter, max int) (starts, error) {
+	st, err := db.startsFor(ctx, f, true)
+	if err != nil {
+		return st, err
+	}
+	if st, err = db.withBound(ctx, f, st); err != nil {
+		return st, err
+	}
+	// A bounded search walks no more than its bound: no header name's
+	// fields, nor distinct user agents, to read instead.
+	if st.bound != "" {
+		return st, nil
+	}
+	if !st.header && f.HeaderName != "" && strings.Contains(f.HeaderValue, "*") {
+		if st.headerName, err = db.rareHeader(ctx, f, max); err != nil {
+			return st, err
+		}
+	}
+	// A user agent whose trigrams are in too many calls to start from (or
+	// that has none): its distinct values, if there are few, rather than
+	// a walk of the calls.
+	if !st.ua && f.UserAgent != "" {
+		if st.uaValues, err = db.fewUAs(ctx); err != nil {
+			return st, err
+		}
+	}
+	return st, nil
 }
 
 // DeleteCall deletes the call with exactly the given ID, with its streams and

@@ -18,12 +18,16 @@ import (
 // one walks the calls in its order and tests them, and every count of a
 // wildcard header value reading the name's header fields (headerWalk 0),
 // where TestConformance, whose few calls hold fewer than rangeStarts,
-// starts pages from the ranges' indexes and counts by walking the calls.
+// starts pages from the ranges' indexes and counts by walking the calls;
+// and every user agent's trigram set taken for too large (uaStarts 0), so
+// that a page walks the calls testing each and a count reads the distinct
+// user agents (uaValues), where TestConformance starts both from calls_ua.
 // Both plans must give the same calls. It runs the suite's searches only
-// (the other tests do not search, or not by a range, tag or header).
+// (the other tests do not search, or not by a range, tag, header or user
+// agent).
 func TestConformancePlans(t *testing.T) {
-	defer func(n int, w int64) { rangeStarts, headerWalk = n, w }(rangeStarts, headerWalk)
-	rangeStarts, headerWalk = 0, 0
+	defer func(n, u int, w int64) { rangeStarts, uaStarts, headerWalk = n, u, w }(rangeStarts, uaStarts, headerWalk)
+	rangeStarts, uaStarts, headerWalk = 0, 0, 0
 	dir := t.TempDir()
 	indextest.Run(t, indextest.Backend{
 		Open: func(t *testing.T, name string) (indextest.Index, error) {

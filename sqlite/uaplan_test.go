@@ -1,0 +1,103 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spanrec/spanrec"
+	"github.com/spanrec/spanrec/indextest"
+)
+
+// TestUACountPlan: a capped count of a user agent that reads the distinct
+// user agents (starts.uaValues) counts the calls of those like the text
+// from calls_caller_ua and calls_callee_ua (migration 0028), each
+// distinct value a seek into the same index, and reads no call otherwise,
+// under the statistics of BenchmarkUISearch's million calls (where
+// walking the calls for "PBX 18.7.0", 5 % of them, took 248 / 270 ms:
+// docs/PERFORMANCE.md, "Twelfth session"), which have none for the
+// indexes 0028 adds to a file, as an upgrade leaves them.
+func TestUACountPlan(t *testing.T) {
+	db := benchStatsDB(t)
+	for _, tt := range []struct {
+		f   spanrec.CallFilter
+		key string // the key each side's index is searched by
+	}{
+		{spanrec.CallFilter{UserAgent: "PBX 18.7.0"}, "_ua=?)"},
+		{spanrec.CallFilter{UserAgent: "18"}, "_ua=?)"},
+		{spanrec.CallFilter{UserAgent: "PBX 18.7.0", Since: indextest.T0}, "_ua=? AND start_ns>?)"},
+	} {
+		where, args, err := filterSQL(tt.f, starts{uaValues: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := queryPlan(t, db, `SELECT count(*) FROM (SELECT 1 FROM calls`+where+` LIMIT 10001)`, args...)
+		for _, want := range []string{
+			"MULTI-INDEX OR",
+			"SEARCH c USING COVERING INDEX calls_caller_ua (caller_ua>?)",
+			"SEARCH c USING COVERING INDEX calls_callee_ua (callee_ua>?)",
+			"SEARCH calls USING INDEX calls_caller_ua (caller" + tt.key,
+			"SEARCH calls USING INDEX calls_callee_ua (callee" + tt.key,
+		} {
+			if !strings.Contains(p, want) {
+				t.Errorf("%q since %v: plan lacks %q:\n%s", tt.f.UserAgent, tt.f.Since, want, p)
+			}
+		}
+		if strings.Contains(p, "SCAN calls") {
+			t.Errorf("%q since %v: plan walks the calls:\n%s", tt.f.UserAgent, tt.f.Since, p)
+		}
+	}
+}
+
+// TestUAValues: a capped count of a user agent reads the distinct user
+// agents when neither side has more than uaValues of them, and its
+// trigram set (calls_ua) is too large to start from or the text has
+// none; else it starts from the set, or walks the calls (and so does a
+// bounded search). Both plans count the same calls.
+func TestUAValues(t *testing.T) {
+	defer func(n, u int) { uaValues, uaStarts = n, u }(uaValues, uaStarts)
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "index.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	// Callers: three distinct user agents; callees: two ("" is one).
+	for i := range 12 {
+		c := &spanrec.Call{ID: spanrec.CallID(fmt.Sprint("c", i)), Start: indextest.T0.Add(time.Duration(i) * time.Minute),
+			CallerUA: fmt.Sprint("Yealink SIP-T46S 66.86.0.", i%3)}
+		if i%4 == 0 {
+			c.CalleeUA = "Asterisk PBX 18.7.0"
+		}
+		if err := db.PutCall(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tt := range []struct {
+		f              spanrec.CallFilter
+		values, starts int  // uaValues, uaStarts
+		want           bool // whether the count reads the distinct user agents
+		n              int
+	}{
+		{spanrec.CallFilter{UserAgent: "pbx 18.7"}, 3, 0, true, 3},
+		{spanrec.CallFilter{UserAgent: "66.86.0.1"}, 3, 0, true, 4},
+		{spanrec.CallFilter{UserAgent: "0."}, 3, 0, true, 12}, // no trigram
+		{spanrec.CallFilter{UserAgent: "0."}, 2, 0, false, 12},
+		{spanrec.CallFilter{UserAgent: "pbx 18.7"}, 2, 0, false, 3},         // three callers
+		{spanrec.CallFilter{UserAgent: "pbx 18.7"}, 3, pageStarts, false, 3}, // few candidates
+		{spanrec.CallFilter{UserAgent: "0.", ScanLimit: 5}, 3, 0, false, 5},  // bounded
+		{spanrec.CallFilter{UserAgent: "PBX 19"}, 3, 0, true, 0},
+	} {
+		uaValues, uaStarts = tt.values, tt.starts
+		st, err := db.countPlan(ctx, tt.f, 20)
+		if err != nil || st.uaValues != tt.want {
+			t.Errorf("%q with %d values, %d starts: uaValues %v, %v; want %v", tt.f.UserAgent, tt.values, tt.starts, st.uaValues, err, tt.want)
+		}
+		if n, more, err := db.CountUpTo(ctx, tt.f, 20); err != nil || n != tt.n || more {
+			t.Errorf("%q with %d values, %d starts: CountUpTo = %d, %v, %v; want %d", tt.f.UserAgent, tt.values, tt.starts, n, more, err, tt.n)
+		}
+	}
+}
