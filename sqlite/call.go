@@ -362,6 +362,12 @@ func (db *DB) Calls(ctx context.Context, f spanrec.CallFilter) ([]*spanrec.Call,
 	if st, err = db.withBound(ctx, f, st); err != nil {
 		return nil, err
 	}
+	// A bounded search walks no more than its bound.
+	if st.bound == "" && !st.ua && f.UserAgent != "" {
+		if st.uaRows, err = db.rareUA(ctx, f); err != nil {
+			return nil, err
+		}
+	}
 	where, args, err := filterSQL(f, st)
 	if err != nil {
 		return nil, err

@@ -20,8 +20,9 @@ import (
 // where TestConformance, whose few calls hold fewer than rangeStarts,
 // starts pages from the ranges' indexes and counts by walking the calls;
 // and every user agent's trigram set taken for too large (uaStarts 0), so
-// that a page walks the calls testing each and a count reads the distinct
-// user agents (uaValues), where TestConformance starts both from calls_ua.
+// that pages and counts read the calls of the distinct user agents like
+// the text (uaValues), where TestConformance starts both from calls_ua
+// (TestConformanceUAWalk has the walk).
 // Both plans must give the same calls. It runs the suite's searches only
 // (the other tests do not search, or not by a range, tag, header or user
 // agent).

@@ -141,12 +141,17 @@ func searchConds(f spanrec.CallFilter, st starts, conds []string, args []any) ([
 			args = append(args, m)
 		}
 		p := "%" + spanrec.EscapeLike(f.UserAgent) + "%"
-		if st.uaValues {
+		switch {
+		case st.uaRows:
+			// A page of few calls: it starts from them, as from a
+			// candidate set.
+			conds = append(conds, `calls.rowid IN (`+uaValueMatches+`)`)
+		case st.uaValues:
 			// The calls of the distinct user agents of either side that
 			// are like the text (migration 0028): the same LIKE, on each
 			// distinct value instead of each call.
 			conds = append(conds, `(caller_ua IN (`+uaLike("caller_ua")+`) OR callee_ua IN (`+uaLike("callee_ua")+`))`)
-		} else {
+		default:
 			conds = append(conds, `(caller_ua LIKE ? ESCAPE '\' OR callee_ua LIKE ? ESCAPE '\')`)
 		}
 		args = append(args, p, p)
@@ -234,6 +239,12 @@ func uaLike(col string) string {
 	return `SELECT ua FROM (` + uaDistinct(col) + `) WHERE ua LIKE ? ESCAPE '\'`
 }
 
+// uaValueMatches is the statement of the calls of the distinct user
+// agents of either side that are like its two arguments (the same LIKE
+// pattern).
+var uaValueMatches = `SELECT c.rowid FROM calls AS c WHERE c.caller_ua IN (` + uaLike("caller_ua") + `)
+	OR c.callee_ua IN (` + uaLike("callee_ua") + `)`
+
 // uaValues is up to how many distinct user agents of each side a capped
 // count of a user agent reads and tests (starts.uaValues), instead of
 // walking the calls and testing each: a step of the enumeration, a seek,
@@ -254,6 +265,25 @@ func (db *DB) fewUAs(ctx context.Context) (bool, error) {
 	return caller <= uaValues && callee <= uaValues, nil
 }
 
+// rareUA says whether a page of f's user agent, whose trigram set is too
+// large to start from (or that has none), should start from the calls of
+// the distinct user agents like it: whether there are few distinct
+// values (fewUAs), and fewer than pageStarts calls of those like it. A
+// rare version of a common user agent otherwise walks 50 × calls /
+// matches calls: the whole table, a second on a million, for one no call
+// has.
+func (db *DB) rareUA(ctx context.Context, f spanrec.CallFilter) (bool, error) {
+	if ok, err := db.fewUAs(ctx); !ok || err != nil {
+		return false, err
+	}
+	p := "%" + spanrec.EscapeLike(f.UserAgent) + "%"
+	var n int
+	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM (`+uaValueMatches+` LIMIT ?)`, p, p, pageStarts).Scan(&n); err != nil {
+		return false, fmt.Errorf("index: calls: calls of the user agents: %w", err)
+	}
+	return n < pageStarts, nil
+}
+
 // starts says which candidate sets of a filter's terms a statement starts
 // from: it reads the set, then tests each call in it (and sorts them for
 // a page). A term whose set is left out tests the calls the statement
@@ -269,8 +299,9 @@ type starts struct {
 	// the header name's fields (see headerProbe), not tested on each call.
 	headerName bool
 	// uaValues says that a user agent's calls are those of the distinct
-	// user agents like the text (uaLike), not each call's tested.
-	uaValues bool
+	// user agents like the text (uaLike), not each call's tested; uaRows,
+	// for a page, that it starts from those calls (rareUA).
+	uaValues, uaRows bool
 	// many says which filters' own indexes hold too many calls for a
 	// page to start from: the page walks the calls in its order (the
 	// planner's index of the sort, calls_start newest first by default)
@@ -315,8 +346,8 @@ const (
 // uaStarts is up to how many candidates of calls_ua a page, and a
 // capped count, starts from (pageStarts): a variable for the tests that
 // run the conformance suite with every user agent's set taken for too
-// large, so that pages walk the calls and counts read the distinct user
-// agents (uaValues).
+// large, so that pages and counts read the distinct user agents
+// (uaValues) or walk the calls.
 var uaStarts = pageStarts
 
 // rangeStarts is up to how many calls a page starts from a filter of

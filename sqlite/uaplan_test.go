@@ -56,7 +56,9 @@ func TestUACountPlan(t *testing.T) {
 // agents when neither side has more than uaValues of them, and its
 // trigram set (calls_ua) is too large to start from or the text has
 // none; else it starts from the set, or walks the calls (and so does a
-// bounded search). Both plans count the same calls.
+// bounded search). A page starts from the calls of those user agents
+// under the same conditions when they are few (rareUA). Every plan finds
+// the same calls.
 func TestUAValues(t *testing.T) {
 	defer func(n, u int) { uaValues, uaStarts = n, u }(uaValues, uaStarts)
 	ctx := context.Background()
@@ -86,7 +88,7 @@ func TestUAValues(t *testing.T) {
 		{spanrec.CallFilter{UserAgent: "66.86.0.1"}, 3, 0, true, 4},
 		{spanrec.CallFilter{UserAgent: "0."}, 3, 0, true, 12}, // no trigram
 		{spanrec.CallFilter{UserAgent: "0."}, 2, 0, false, 12},
-		{spanrec.CallFilter{UserAgent: "pbx 18.7"}, 2, 0, false, 3},         // three callers
+		{spanrec.CallFilter{UserAgent: "pbx 18.7"}, 2, 0, false, 3},          // three callers
 		{spanrec.CallFilter{UserAgent: "pbx 18.7"}, 3, pageStarts, false, 3}, // few candidates
 		{spanrec.CallFilter{UserAgent: "0.", ScanLimit: 5}, 3, 0, false, 5},  // bounded
 		{spanrec.CallFilter{UserAgent: "PBX 19"}, 3, 0, true, 0},
@@ -99,5 +101,56 @@ func TestUAValues(t *testing.T) {
 		if n, more, err := db.CountUpTo(ctx, tt.f, 20); err != nil || n != tt.n || more {
 			t.Errorf("%q with %d values, %d starts: CountUpTo = %d, %v, %v; want %d", tt.f.UserAgent, tt.values, tt.starts, n, more, err, tt.n)
 		}
+		// A page: the same choice where the calls are fewer than
+		// pageStarts, as they are here, and the search is not bounded.
+		if tt.f.ScanLimit == 0 && tt.starts == 0 {
+			if rare, err := db.rareUA(ctx, tt.f); err != nil || rare != tt.want {
+				t.Errorf("%q with %d values: rareUA %v, %v; want %v", tt.f.UserAgent, tt.values, rare, err, tt.want)
+			}
+		}
+		if calls, err := db.Calls(ctx, tt.f); err != nil || len(calls) != tt.n {
+			t.Errorf("%q with %d values, %d starts: %d calls, %v; want %d", tt.f.UserAgent, tt.values, tt.starts, len(calls), err, tt.n)
+		}
 	}
+}
+
+// TestUAPagePlan: a page of a user agent that few calls have, whose
+// trigram set is too large to start from (starts.uaRows), starts from the
+// calls of the distinct user agents like the text, read from
+// calls_caller_ua and calls_callee_ua, and sorts them; it walks no index
+// of the calls' order (which read the whole table for a version no call
+// has).
+func TestUAPagePlan(t *testing.T) {
+	db := benchStatsDB(t)
+	for _, f := range []spanrec.CallFilter{
+		{UserAgent: "PBX 19.7.0"},
+		{UserAgent: "PBX 19.7.0", Sort: "-duration"},
+		{UserAgent: "PBX 19.7.0", GroupInteraction: true},
+	} {
+		p := pagePlan(t, db, f, starts{walk: true, uaRows: true}, "")
+		if !strings.HasPrefix(p, "SEARCH calls USING INTEGER PRIMARY KEY (rowid=?); LIST SUBQUERY") ||
+			!strings.Contains(p, "SEARCH c USING INDEX calls_caller_ua (caller_ua=?)") ||
+			!strings.Contains(p, "SEARCH c USING INDEX calls_callee_ua (callee_ua=?)") ||
+			!strings.HasSuffix(p, "USE TEMP B-TREE FOR ORDER BY") || strings.Contains(p, "SCAN calls") {
+			t.Errorf("%+v: plan %q, want a start from the calls of the user agents", f, p)
+		}
+	}
+}
+
+// TestConformanceUAWalk runs the conformance suite's searches of user
+// agents with every user agent's trigram set taken for too large
+// (uaStarts 0) and more distinct user agents than a search reads
+// (uaValues 0), so that pages and counts walk the calls testing each,
+// as they do where the calls have many distinct user agents: the plan
+// TestConformance and TestConformancePlans leave out.
+func TestConformanceUAWalk(t *testing.T) {
+	defer func(n, u int) { uaValues, uaStarts = n, u }(uaValues, uaStarts)
+	uaValues, uaStarts = 0, 0
+	dir := t.TempDir()
+	indextest.Run(t, indextest.Backend{
+		Open: func(t *testing.T, name string) (indextest.Index, error) {
+			return Open(context.Background(), filepath.Join(dir, name+".db"))
+		},
+		Only: []string{"SearchSIP", "SearchTexts", "SearchInvalid", "SearchStop", "SearchStopGrouped", "HostileStrings"},
+	})
 }
