@@ -362,10 +362,15 @@ func (db *DB) Calls(ctx context.Context, f spanrec.CallFilter) ([]*spanrec.Call,
 	if st, err = db.withBound(ctx, f, st); err != nil {
 		return nil, err
 	}
-	// A bounded search walks no more than its bound.
-	if st.bound == "" && !st.ua && f.UserAgent != "" {
-		if st.uaRows, err = db.rareUA(ctx, f); err != nil {
-			return nil, err
+	// A user agent of few distinct values: a page of few calls starts
+	// from them, one of many walks the calls (and so does a bounded
+	// search, which walks no more than its bound).
+	if st.uaValues {
+		st.uaValues = false
+		if st.bound == "" {
+			if st.uaRows, err = db.rareUA(ctx, f); err != nil {
+				return nil, err
+			}
 		}
 	}
 	where, args, err := filterSQL(f, st)
@@ -497,18 +502,11 @@ func (db *DB) countPlan(ctx context.Context, f spanrec.CallFilter, max int) (sta
 	// A bounded search walks no more than its bound: no header name's
 	// fields, nor distinct user agents, to read instead.
 	if st.bound != "" {
+		st.uaValues = false
 		return st, nil
 	}
 	if !st.header && f.HeaderName != "" && strings.Contains(f.HeaderValue, "*") {
 		if st.headerName, err = db.rareHeader(ctx, f, max); err != nil {
-			return st, err
-		}
-	}
-	// A user agent whose trigrams are in too many calls to start from (or
-	// that has none): its distinct values, if there are few, rather than
-	// a walk of the calls.
-	if !st.ua && f.UserAgent != "" {
-		if st.uaValues, err = db.fewUAs(ctx); err != nil {
 			return st, err
 		}
 	}

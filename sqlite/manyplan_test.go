@@ -19,16 +19,17 @@ import (
 // wildcard header value reading the name's header fields (headerWalk 0),
 // where TestConformance, whose few calls hold fewer than rangeStarts,
 // starts pages from the ranges' indexes and counts by walking the calls;
-// and every user agent's trigram set taken for too large (uaStarts 0), so
-// that pages and counts read the calls of the distinct user agents like
-// the text (uaValues), where TestConformance starts both from calls_ua
-// (TestConformanceUAWalk has the walk).
+// and the distinct user agents taken for too many to read (uaValues 0),
+// so that pages and counts start from calls_ua's candidates (as few as
+// the suite's calls), where TestConformance reads the calls of the
+// distinct user agents like the text (TestConformanceUAWalk has the
+// walk).
 // Both plans must give the same calls. It runs the suite's searches only
 // (the other tests do not search, or not by a range, tag, header or user
 // agent).
 func TestConformancePlans(t *testing.T) {
-	defer func(n, u int, w int64) { rangeStarts, uaStarts, headerWalk = n, u, w }(rangeStarts, uaStarts, headerWalk)
-	rangeStarts, uaStarts, headerWalk = 0, 0, 0
+	defer func(n, u int, w int64) { rangeStarts, uaValues, headerWalk = n, u, w }(rangeStarts, uaValues, headerWalk)
+	rangeStarts, uaValues, headerWalk = 0, 0, 0
 	dir := t.TempDir()
 	indextest.Run(t, indextest.Backend{
 		Open: func(t *testing.T, name string) (indextest.Index, error) {

@@ -245,14 +245,22 @@ func uaLike(col string) string {
 var uaValueMatches = `SELECT c.rowid FROM calls AS c WHERE c.caller_ua IN (` + uaLike("caller_ua") + `)
 	OR c.callee_ua IN (` + uaLike("callee_ua") + `)`
 
-// uaValues is up to how many distinct user agents of each side a capped
-// count of a user agent reads and tests (starts.uaValues), instead of
-// walking the calls and testing each: a step of the enumeration, a seek,
-// costs a few walked calls, and the calls with many distinct user agents
-// (some embed a serial number or a MAC address: one per phone) are
-// walked as before. A variable for the tests that run the conformance
-// suite under either plan.
+// uaValues is up to how many distinct user agents of each side a search
+// of a user agent reads and tests (starts.uaValues), instead of starting
+// from calls_ua's candidates or walking the calls and testing each: a
+// step of the enumeration, a seek, costs a few walked calls, and calls
+// with many distinct user agents (some embed a serial number or a MAC
+// address: one per phone) are searched as before. A variable for the
+// tests that run the conformance suite under each plan.
 var uaValues = 1_000
+
+// uaRowStarts is up to how many calls of the distinct user agents like
+// the text a page starts from (rareUA), reading and sorting each; from it
+// on the page walks the calls in its order testing the LIKE, reading
+// about 50 × calls / matches of them. As for rangeStarts, both cost the
+// same where m calls match of n when 10 × m = 50 × n / m: m ≈ 2,200 for
+// a million calls.
+const uaRowStarts = 2_000
 
 // fewUAs says whether each side's user agents have at most uaValues
 // distinct values (a count of each up to one more).
@@ -265,23 +273,18 @@ func (db *DB) fewUAs(ctx context.Context) (bool, error) {
 	return caller <= uaValues && callee <= uaValues, nil
 }
 
-// rareUA says whether a page of f's user agent, whose trigram set is too
-// large to start from (or that has none), should start from the calls of
-// the distinct user agents like it: whether there are few distinct
-// values (fewUAs), and fewer than pageStarts calls of those like it. A
-// rare version of a common user agent otherwise walks 50 × calls /
-// matches calls: the whole table, a second on a million, for one no call
-// has.
+// rareUA says whether a page of f's user agent, of few distinct values
+// (fewUAs), should start from the calls of those like it: whether they
+// are fewer than uaRowStarts. A rare version of a common user agent
+// otherwise walks 50 × calls / matches calls: the whole table, a second
+// on a million, for one no call has.
 func (db *DB) rareUA(ctx context.Context, f spanrec.CallFilter) (bool, error) {
-	if ok, err := db.fewUAs(ctx); !ok || err != nil {
-		return false, err
-	}
 	p := "%" + spanrec.EscapeLike(f.UserAgent) + "%"
 	var n int
-	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM (`+uaValueMatches+` LIMIT ?)`, p, p, pageStarts).Scan(&n); err != nil {
+	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM (`+uaValueMatches+` LIMIT ?)`, p, p, uaRowStarts).Scan(&n); err != nil {
 		return false, fmt.Errorf("index: calls: calls of the user agents: %w", err)
 	}
-	return n < pageStarts, nil
+	return n < uaRowStarts, nil
 }
 
 // starts says which candidate sets of a filter's terms a statement starts
@@ -299,8 +302,10 @@ type starts struct {
 	// the header name's fields (see headerProbe), not tested on each call.
 	headerName bool
 	// uaValues says that a user agent's calls are those of the distinct
-	// user agents like the text (uaLike), not each call's tested; uaRows,
-	// for a page, that it starts from those calls (rareUA).
+	// user agents like the text (uaLike), not each call's tested: what a
+	// count reads, where the search is not bounded. uaRows, for a page,
+	// says that it starts from those calls (rareUA); a page of a user
+	// agent of many calls walks them testing the LIKE.
 	uaValues, uaRows bool
 	// many says which filters' own indexes hold too many calls for a
 	// page to start from: the page walks the calls in its order (the
@@ -344,10 +349,10 @@ const (
 )
 
 // uaStarts is up to how many candidates of calls_ua a page, and a
-// capped count, starts from (pageStarts): a variable for the tests that
-// run the conformance suite with every user agent's set taken for too
-// large, so that pages and counts read the distinct user agents
-// (uaValues) or walk the calls.
+// capped count, starts from (pageStarts) where the user agents have too
+// many distinct values (uaValues): a variable for the tests that run the
+// conformance suite with every user agent's set taken for too large, so
+// that pages and counts walk the calls.
 var uaStarts = pageStarts
 
 // rangeStarts is up to how many calls a page starts from a filter of
@@ -383,7 +388,17 @@ func (db *DB) startsFor(ctx context.Context, f spanrec.CallFilter, count bool) (
 			return st, err
 		}
 	}
-	if m, ok := trigramPhrase(f.UserAgent); ok {
+	if f.UserAgent != "" && (f.ScanLimit <= 0 || f.UnindexedTerm(trigramServed) == "") {
+		// A user agent's calls from its distinct values where they are
+		// few: what calls_ua's candidates would be tested for, exactly,
+		// and without reading the rows that share its trigrams (a rare
+		// version of a common user agent: every row). Not for a search
+		// that may be bounded (scanBound), which walks its bound.
+		if st.uaValues, err = db.fewUAs(ctx); err != nil {
+			return st, err
+		}
+	}
+	if m, ok := trigramPhrase(f.UserAgent); ok && !st.uaValues {
 		if st.ua, err = few(uaMatches, uaStarts, m); err != nil {
 			return st, err
 		}

@@ -53,12 +53,11 @@ func TestUACountPlan(t *testing.T) {
 }
 
 // TestUAValues: a capped count of a user agent reads the distinct user
-// agents when neither side has more than uaValues of them, and its
-// trigram set (calls_ua) is too large to start from or the text has
-// none; else it starts from the set, or walks the calls (and so does a
-// bounded search). A page starts from the calls of those user agents
-// under the same conditions when they are few (rareUA). Every plan finds
-// the same calls.
+// agents when neither side has more than uaValues of them, whatever its
+// trigram set (calls_ua); else it starts from the set if it is small, or
+// walks the calls (and so does a bounded search). A page starts from the
+// calls of those user agents under the same conditions when they are few
+// (rareUA). Every plan finds the same calls.
 func TestUAValues(t *testing.T) {
 	defer func(n, u int) { uaValues, uaStarts = n, u }(uaValues, uaStarts)
 	ctx := context.Background()
@@ -89,23 +88,27 @@ func TestUAValues(t *testing.T) {
 		{spanrec.CallFilter{UserAgent: "0."}, 3, 0, true, 12}, // no trigram
 		{spanrec.CallFilter{UserAgent: "0."}, 2, 0, false, 12},
 		{spanrec.CallFilter{UserAgent: "pbx 18.7"}, 2, 0, false, 3},          // three callers
-		{spanrec.CallFilter{UserAgent: "pbx 18.7"}, 3, pageStarts, false, 3}, // few candidates
-		{spanrec.CallFilter{UserAgent: "0.", ScanLimit: 5}, 3, 0, false, 5},  // bounded
+		{spanrec.CallFilter{UserAgent: "pbx 18.7"}, 2, pageStarts, false, 3}, // few candidates
+		{spanrec.CallFilter{UserAgent: "pbx 18.7"}, 3, pageStarts, true, 3},
+		{spanrec.CallFilter{UserAgent: "0.", ScanLimit: 5}, 3, 0, false, 5}, // bounded
 		{spanrec.CallFilter{UserAgent: "PBX 19"}, 3, 0, true, 0},
 	} {
 		uaValues, uaStarts = tt.values, tt.starts
 		st, err := db.countPlan(ctx, tt.f, 20)
-		if err != nil || st.uaValues != tt.want {
-			t.Errorf("%q with %d values, %d starts: uaValues %v, %v; want %v", tt.f.UserAgent, tt.values, tt.starts, st.uaValues, err, tt.want)
+		// The trigram set is read where the values are not, and its
+		// candidates are few where uaStarts is pageStarts.
+		_, served := trigramPhrase(tt.f.UserAgent)
+		if err != nil || st.uaValues != tt.want || st.ua != (served && !tt.want && tt.starts > 0) {
+			t.Errorf("%q with %d values, %d starts: uaValues %v, ua %v, %v; want %v", tt.f.UserAgent, tt.values, tt.starts, st.uaValues, st.ua, err, tt.want)
 		}
 		if n, more, err := db.CountUpTo(ctx, tt.f, 20); err != nil || n != tt.n || more {
 			t.Errorf("%q with %d values, %d starts: CountUpTo = %d, %v, %v; want %d", tt.f.UserAgent, tt.values, tt.starts, n, more, err, tt.n)
 		}
-		// A page: the same choice where the calls are fewer than
-		// pageStarts, as they are here, and the search is not bounded.
-		if tt.f.ScanLimit == 0 && tt.starts == 0 {
-			if rare, err := db.rareUA(ctx, tt.f); err != nil || rare != tt.want {
-				t.Errorf("%q with %d values: rareUA %v, %v; want %v", tt.f.UserAgent, tt.values, rare, err, tt.want)
+		// A page starts from the calls of the values: fewer than
+		// uaRowStarts.
+		if tt.want {
+			if rare, err := db.rareUA(ctx, tt.f); err != nil || !rare {
+				t.Errorf("%q with %d values: rareUA %v, %v; want true", tt.f.UserAgent, tt.values, rare, err)
 			}
 		}
 		if calls, err := db.Calls(ctx, tt.f); err != nil || len(calls) != tt.n {
@@ -114,12 +117,12 @@ func TestUAValues(t *testing.T) {
 	}
 }
 
-// TestUAPagePlan: a page of a user agent that few calls have, whose
-// trigram set is too large to start from (starts.uaRows), starts from the
-// calls of the distinct user agents like the text, read from
-// calls_caller_ua and calls_callee_ua, and sorts them; it walks no index
-// of the calls' order (which read the whole table for a version no call
-// has).
+// TestUAPagePlan: a page of a user agent that few calls have, of few
+// distinct values (starts.uaRows), starts from the calls of the distinct
+// user agents like the text, read from calls_caller_ua and
+// calls_callee_ua, and sorts them; it walks no index of the calls' order
+// (which read the whole table for a version no call has when its
+// trigrams are common).
 func TestUAPagePlan(t *testing.T) {
 	db := benchStatsDB(t)
 	for _, f := range []spanrec.CallFilter{
