@@ -69,17 +69,28 @@ echo "== go test -race"
 go test -race -count=1 -timeout 35m ./...
 
 echo "== fuzz (${FUZZTIME:=5s} per target)"
+# Each package's test binary is built once with the fuzzing instrumentation
+# and run once per target (go test -fuzz would link it again per target).
+fuzzbin=$(mktemp -d)
+fuzzcache="$(go env GOCACHE)/fuzz" # where go test -fuzz keeps what it found
+trap 'rm -rf "$fuzzbin"' EXIT
 for pkg in $(go list ./...); do
   dir=$(go list -f '{{.Dir}}' "$pkg")
-  for target in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //' | sort -u); do
+  targets=$(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //' | sort -u)
+  [ -n "$targets" ] || continue
+  bin="$fuzzbin/$(basename "$dir").test"
+  # -fuzz at build time selects the instrumented build; it must name one target.
+  go test -c -o "$bin" -fuzz="^$(echo "$targets" | head -1)\$" "$pkg"
+  for target in $targets; do
     echo "-- $pkg $target"
-    if ! go test -run='^$' -fuzz="^${target}\$" -fuzztime="$FUZZTIME" "$pkg" >/tmp/spanrec-fuzz.log 2>&1; then
+    # A test binary runs in its package's directory (testdata, seed corpora).
+    if ! (cd "$dir" && "$bin" -test.run='^$' -test.fuzz="^${target}\$" -test.fuzztime="$FUZZTIME" -test.fuzzcachedir="$fuzzcache/$pkg") >/tmp/spanrec-fuzz.log 2>&1; then
       # Go's fuzz coordinator can end a short run with "context deadline
       # exceeded" while a worker is still busy (no input failed: a real
       # failure says "Failing input written to"). Run such a target again.
       if grep -q 'context deadline exceeded' /tmp/spanrec-fuzz.log && ! grep -q 'Failing input written' /tmp/spanrec-fuzz.log; then
         echo "   (fuzz coordinator timed out without a failing input; running again)"
-        go test -run='^$' -fuzz="^${target}\$" -fuzztime="$FUZZTIME" "$pkg" >/tmp/spanrec-fuzz.log 2>&1 || { cat /tmp/spanrec-fuzz.log; exit 1; }
+        (cd "$dir" && "$bin" -test.run='^$' -test.fuzz="^${target}\$" -test.fuzztime="$FUZZTIME" -test.fuzzcachedir="$fuzzcache/$pkg") >/tmp/spanrec-fuzz.log 2>&1 || { cat /tmp/spanrec-fuzz.log; exit 1; }
       else
         cat /tmp/spanrec-fuzz.log; exit 1
       fi
