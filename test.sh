@@ -9,6 +9,33 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
+# The S3 store's tests run a real S3-compatible server, SeaweedFS (package
+# s3/s3test). Its module is served by the Go proxy; `go install` refuses it
+# (its go.mod has a replace directive), so build it from the module's
+# source, once per machine: about 11 minutes on 2 cores the first time. It
+# builds in the background while the packages install and the checks run,
+# and the tests wait for it.
+weed_version=v0.0.0-20261109003541-7506e5f91cd6
+gobin="$(go env GOPATH)/bin"
+weed_pid=
+work=$(mktemp -d) # the SeaweedFS build's log, the fuzzing binaries
+cleanup() {
+  if [ -n "$weed_pid" ]; then pkill -P "$weed_pid" 2>/dev/null || true; kill "$weed_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+weed_log="$work/weed.log"
+if [ -z "${SPANREC_WEED:-}" ] && ! command -v weed >/dev/null && [ ! -x "$gobin/weed" ]; then
+  echo "== building SeaweedFS $weed_version for the S3 tests in the background (once per machine; about 11 minutes on 2 cores)"
+  (
+    set -e
+    weed_dir=$(go mod download -json "github.com/seaweedfs/seaweedfs@$weed_version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+    mkdir -p "$gobin"
+    cd "$weed_dir" && go build -o "$gobin/weed.tmp" ./weed && mv "$gobin/weed.tmp" "$gobin/weed"
+  ) >"$weed_log" 2>&1 &
+  weed_pid=$!
+fi
+
 need=()
 for tool in tshark:tshark ffmpeg:ffmpeg sox:sox sipp:sip-tester ip:iproute2 tc:iproute2 ethtool:ethtool tcpdump:tcpdump baresip:baresip kamailio:kamailio chromium:chromium; do
   # ethtool and kamailio live in /usr/sbin, off a normal user's PATH.
@@ -37,19 +64,6 @@ if [ ${#need[@]} -gt 0 ] && [ -z "${SPANREC_NO_INSTALL:-}" ]; then
   fi
 fi
 
-# The S3 store's tests run a real S3-compatible server, SeaweedFS (package
-# s3/s3test). Its module is served by the Go proxy; `go install` refuses it
-# (its go.mod has a replace directive), so build it from the module's
-# source, once per machine: about 11 minutes on 2 cores the first time.
-weed_version=v0.0.0-20261109003541-7506e5f91cd6
-gobin="$(go env GOPATH)/bin"
-if [ -z "${SPANREC_WEED:-}" ] && ! command -v weed >/dev/null && [ ! -x "$gobin/weed" ]; then
-  echo "== building SeaweedFS $weed_version for the S3 tests (once per machine; about 11 minutes on 2 cores)"
-  weed_dir=$(go mod download -json "github.com/seaweedfs/seaweedfs@$weed_version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-  mkdir -p "$gobin"
-  (cd "$weed_dir" && go build -o "$gobin/weed.tmp" ./weed && mv "$gobin/weed.tmp" "$gobin/weed")
-fi
-
 echo "== gofmt"
 bad=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$bad" ]; then echo "gofmt would change: $bad"; exit 1; fi
@@ -63,17 +77,26 @@ go tool staticcheck ./...
 echo "== CGO_ENABLED=0 build"
 CGO_ENABLED=0 go build -o /dev/null ./cmd/spanrec
 
+if [ -n "$weed_pid" ]; then
+  echo "== waiting for the SeaweedFS build"
+  wait "$weed_pid" || { cat "$weed_log"; echo "building SeaweedFS failed"; exit 1; }
+  weed_pid=
+fi
+
 echo "== go test -race"
 # A package binary's limit, not the run's: under -race on a loaded 2-core machine
 # the sqlite and api packages have taken 12-23 minutes.
-go test -race -count=1 -timeout 35m ./...
+# The slowest packages first: go test starts them in the order given, two at
+# a time on two cores, and one started last would run on alone at the end.
+go test -race -count=1 -timeout 35m ./api/ ./sqlite/ ./recorder/ ./cmd/spanrec/ ./lab/ ./ship/ ./hostile/ \
+  ./postgres/ ./retention/ ./s3/ ./doctor/ ./...
 
 echo "== fuzz (${FUZZTIME:=5s} per target)"
 # Each package's test binary is built once with the fuzzing instrumentation
 # and run once per target (go test -fuzz would link it again per target).
-fuzzbin=$(mktemp -d)
+fuzzbin="$work/fuzz"
+mkdir -p "$fuzzbin"
 fuzzcache="$(go env GOCACHE)/fuzz" # where go test -fuzz keeps what it found
-trap 'rm -rf "$fuzzbin"' EXIT
 for pkg in $(go list ./...); do
   dir=$(go list -f '{{.Dir}}' "$pkg")
   targets=$(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //' | sort -u)

@@ -167,14 +167,15 @@ func (p *pageCounter) Calls(ctx context.Context, f spanrec.CallFilter) ([]*spanr
 	return calls, err
 }
 
-// TestExportCSVLarge: an index of thousands of calls (copies of the demo's
-// real calls at other times) is exported whole, in order, each call once,
-// read from the index in bounded pages.
+// TestExportCSVLarge: an index of a thousand calls (copies of the demo's
+// real calls at other times: five full pages of exportPage and part of a
+// sixth) is exported whole, in order, each call once, read from the index
+// in bounded pages.
 func TestExportCSVLarge(t *testing.T) {
 	pc := &pageCounter{}
 	f := newFixture(t, false, func(cfg *api.Config) { pc.Index = cfg.Index; cfg.Index = pc })
 	ctx := context.Background()
-	const n = 2345
+	const n = 1045
 	calls := make([]*spanrec.Call, 0, n)
 	for i := range n {
 		src := f.calls[i%len(f.calls)]
