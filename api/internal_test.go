@@ -16,6 +16,15 @@ import (
 	"github.com/spanrec/spanrec/audio/wav"
 )
 
+// SetTotalCap sets the cap of GET /api/calls' total to n for the test t
+// (the package's tests run one at a time): its tests of the cap then need
+// n calls, not 10,000 (under -race, storing them took minutes).
+func SetTotalCap(t testing.TB, n int) {
+	old := totalCap
+	totalCap = n
+	t.Cleanup(func() { totalCap = old })
+}
+
 func TestOpenAPI(t *testing.T) {
 	var doc struct {
 		OpenAPI string                                `json:"openapi"`

@@ -10,12 +10,17 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/spanrec/spanrec"
+	"github.com/spanrec/spanrec/api"
 )
 
-// manyCalls is how many copies of a demo call withManyCalls adds: more
-// than the 10,000 at which GET /api/calls stops counting, and a last page
-// of 20 at 50 a page.
-const manyCalls = 10_020
+// testCap is where GET /api/calls stops counting in the tests that use
+// withManyCalls (api.SetTotalCap; 10,000 otherwise), and manyCalls how many
+// copies of a demo call withManyCalls adds: more than testCap, and a last
+// page of 20 at 50 a page.
+const (
+	testCap   = 1_000
+	manyCalls = testCap + 20
+)
 
 var (
 	manyOnce sync.Once
@@ -38,6 +43,9 @@ func withManyCalls(t *testing.T) *fixture {
 			c.Start = src.Start.Add(time.Duration(i+1) * time.Second)
 			c.ID = spanrec.NewCallID(fmt.Sprintf("many-%d@%s", i, src.SIPCallID), c.Start)
 			c.Interaction, c.LinkKeys = "", nil
+			// A Call-ID of its own: copies of one call would all be one
+			// another's legs (TestExportCSVLarge).
+			c.SIPCallID = fmt.Sprintf("many-%d@example.com", i)
 			c.Direction, c.Sensor = spanrec.Inbound, "many"
 			batch = append(batch, &c)
 			if len(batch) == 500 || i == manyCalls-1 {
@@ -55,10 +63,11 @@ func withManyCalls(t *testing.T) *fixture {
 	return manyFix
 }
 
-// TestCallsTotalCapped: the total of GET /api/calls is exact up to 10,000
-// matching calls and "more than 10,000" past that, except the total of
+// TestCallsTotalCapped: the total of GET /api/calls is exact up to its cap
+// of matching calls and "more than" the cap past that, except the total of
 // all calls, which stays exact.
 func TestCallsTotalCapped(t *testing.T) {
+	api.SetTotalCap(t, testCap)
 	f := withManyCalls(t)
 	all, err := f.db.Count(t.Context(), spanrec.CallFilter{})
 	if err != nil {
@@ -84,8 +93,8 @@ func TestCallsTotalCapped(t *testing.T) {
 	}{
 		{"", all, false, 50},                 // all: exact although above the cap
 		{"?sort=-direction", all, false, 50}, // sorted: still all
-		{"?sensor=many", 10_000, true, 50},   // counted up to the cap
-		{"?sensor=many&sort=-pdd&offset=10000", 10_000, true, 20},
+		{"?sensor=many", testCap, true, 50},  // counted up to the cap
+		{fmt.Sprintf("?sensor=many&sort=-pdd&offset=%d", testCap), testCap, true, 20},
 		{window, 100, false, 50},
 		{"?sensor=many&direction=outbound", 0, false, 0},
 	} {
@@ -101,11 +110,12 @@ func TestCallsTotalCapped(t *testing.T) {
 	}
 }
 
-// TestBrowserCallListCapped: with more than 10,000 matching calls the
-// call list says "more than 10,000", its pager does not claim a last page
-// and "next" walks on past the 200th page until a page comes back short;
-// with an exact total it shows the count and the number of pages.
+// TestBrowserCallListCapped: with more matching calls than the cap (here
+// 1,000) the call list says "more than 1,000", its pager does not claim a
+// last page and "next" walks on past the 20th page until a page comes back
+// short; with an exact total it shows the count and the number of pages.
 func TestBrowserCallListCapped(t *testing.T) {
+	api.SetTotalCap(t, testCap)
 	f := withManyCalls(t)
 	b := newBrowser(t)
 	b.open(t, "open the UI", f.srv.URL+"/")
@@ -116,25 +126,25 @@ func TestBrowserCallListCapped(t *testing.T) {
 	pageNo := `document.querySelector('.page-no').textContent`
 	nextOn := `document.querySelector('a[rel=next]').hasAttribute('href')`
 	b.open(t, "the sensor's calls", f.srv.URL+"/#/calls?sensor=many")
-	b.waitFor(t, "the capped count", status+`.includes('1–50 of more than 10,000 calls')`)
-	if got := eval[string](t, b, pageNo); got != "Page 1 of more than 200" {
-		t.Errorf("pager says %q, want Page 1 of more than 200", got)
+	b.waitFor(t, "the capped count", status+`.includes('1–50 of more than 1,000 calls')`)
+	if got := eval[string](t, b, pageNo); got != "Page 1 of more than 20" {
+		t.Errorf("pager says %q, want Page 1 of more than 20", got)
 	}
 	if !eval[bool](t, b, nextOn) {
-		t.Error("next is disabled on the first of more than 200 pages")
+		t.Error("next is disabled on the first of more than 20 pages")
 	}
-	b.open(t, "page 200", f.srv.URL+"/#/calls?sensor=many&offset=9950")
-	b.waitFor(t, "page 200", status+`.includes('9951–10000 of more than 10,000 calls')`)
+	b.open(t, "page 20", f.srv.URL+"/#/calls?sensor=many&offset=950")
+	b.waitFor(t, "page 20", status+`.includes('951–1000 of more than 1,000 calls')`)
 	b.do(t, "click next", chromedp.Click(chromedp.CSS(`a[rel=next]`)))
-	b.waitFor(t, "page 201", status+`.includes('10001–10020 of more than 10,000 calls')`)
-	if got := eval[string](t, b, pageNo); got != "Page 201" {
-		t.Errorf("pager says %q past the cap, want Page 201", got)
+	b.waitFor(t, "page 21", status+`.includes('1001–1020 of more than 1,000 calls')`)
+	if got := eval[string](t, b, pageNo); got != "Page 21" {
+		t.Errorf("pager says %q past the cap, want Page 21", got)
 	}
 	if eval[bool](t, b, nextOn) {
 		t.Error("next is enabled on a short page")
 	}
 	if !eval[bool](t, b, `document.querySelector('a[rel=prev]').hasAttribute('href')`) {
-		t.Error("previous is disabled on page 201")
+		t.Error("previous is disabled on page 21")
 	}
 
 	b.open(t, "all calls", f.srv.URL+"/#/calls")
