@@ -91,7 +91,7 @@ func TestSIPTooLargeCounted(t *testing.T) {
 // the budget full the longest-waiting ones are closed early (and still
 // written, with a note), so memory stays bounded and no call is lost.
 func TestInviteFloodWithinBudget(t *testing.T) {
-	const n, budget = 800, 1 << 20
+	const n, budget = 400, 1 << 19
 	for _, shards := range []int{1, 2} {
 		sum, calls := importWith(t, recorder.Config{Memory: budget, Shards: shards, Call: call.Config{}}, func(w io.Writer) error {
 			return pcaptest.InviteFlood(w, n)
