@@ -106,6 +106,16 @@ func open(ctx context.Context, rawURL string) (*DB, error) {
 	if cfg.ConnConfig.RuntimeParams["application_name"] == "" {
 		cfg.ConnConfig.RuntimeParams["application_name"] = "spanrec"
 	}
+	// Every statement is planned for its own values. pgx prepares each
+	// statement once per connection, and after five runs PostgreSQL may
+	// switch to a generic plan, one for any values: a codec search on
+	// 10 M calls took 1.1 s from its sixth run on a connection, 50 ms
+	// planned for its value (docs/PERFORMANCE.md, "Thirteenth session").
+	// Planning again costs well under a millisecond. A URL's own
+	// plan_cache_mode wins.
+	if cfg.ConnConfig.RuntimeParams["plan_cache_mode"] == "" {
+		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, err
