@@ -63,12 +63,15 @@ func importShards(t *testing.T, frames []capture.Frame, shards int) (map[string]
 
 // sameWithShards checks that frames give the same recordings — every
 // field of every call, the SHA-256 of its WAV and pcapng included — and
-// the same counters with 1, 2, 3 and 8 shards, and returns the calls of
-// one shard.
-func sameWithShards(t *testing.T, frames []capture.Frame) map[string]string {
+// the same counters with 1 shard and with each of shards (2, 3 and 8 if
+// none is given), and returns the calls of one shard.
+func sameWithShards(t *testing.T, frames []capture.Frame, shards ...int) map[string]string {
 	t.Helper()
+	if len(shards) == 0 {
+		shards = []int{2, 3, 8}
+	}
 	want, wantSum := importShards(t, frames, 1)
-	for _, n := range []int{2, 3, 8} {
+	for _, n := range shards {
 		got, sum := importShards(t, frames, n)
 		for id, w := range want {
 			if g, ok := got[id]; !ok {
@@ -206,7 +209,10 @@ func TestShardsSameRecordings(t *testing.T) {
 				if err != nil {
 					t.Skipf("not readable: %v", err)
 				}
-				if len(sameWithShards(t, frames)) > 0 {
+				// One shard against three only: each import of the forty
+				// captures opens an index of its own, and under -race the
+				// four shard counts took four minutes.
+				if len(sameWithShards(t, frames, 3)) > 0 {
 					withCalls++
 				}
 			})
