@@ -551,7 +551,7 @@ func filterSQL(f spanrec.CallFilter, a *args, bound string) (string, error) {
 	}
 	if f.NoteText != "" {
 		conds = append(conds, `EXISTS (SELECT 1 FROM call_notes WHERE call_notes.call_id = calls.id AND `+trigramColumn(`call_notes.text`, f.NoteText)+` ILIKE `+
-			a.add("%"+spanrec.EscapeLike(text(f.NoteText))+"%")+` ESCAPE E'\\')`)
+			a.add("%"+spanrec.EscapeLike(text(f.NoteText))+"%")+` ESCAPE E'\\'`+perCall(f, f.NoteText)+`)`)
 	}
 	conds = searchConds(f, conds, a)
 	if len(f.Extensions) > 0 {

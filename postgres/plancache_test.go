@@ -2,10 +2,13 @@ package postgres
 
 import (
 	"context"
+	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/spanrec/spanrec"
 	"github.com/spanrec/spanrec/pgtest"
 )
 
@@ -44,5 +47,55 @@ func TestCustomPlans(t *testing.T) {
 			c.Release()
 		}
 		db.Close()
+	}
+}
+
+// TestBoundedProbe: a wildcard header value or a note text no trigram
+// index serves is a search bounded to the newest calls (ScanLimit),
+// planned as a look-up of each call's own rows (a SubPlan), never as a
+// join with every header field of the name or every note; a text the
+// index serves, or a search with no bound (the CSV export), leaves the
+// planner its choice.
+func TestBoundedProbe(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, pgtest.NewSchema(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, tt := range []struct {
+		f     spanrec.CallFilter
+		fence bool
+	}{
+		{spanrec.CallFilter{HeaderName: "X-Account", HeaderValue: "*zq*", ScanLimit: spanrec.MaxUnindexedScan}, true},
+		{spanrec.CallFilter{HeaderName: "X-Account", HeaderValue: "*zq*"}, false},
+		{spanrec.CallFilter{HeaderName: "X-Account", HeaderValue: "acct-1*", ScanLimit: spanrec.MaxUnindexedScan}, false},
+		{spanrec.CallFilter{NoteText: "zq", ScanLimit: spanrec.MaxUnindexedScan}, true},
+		{spanrec.CallFilter{NoteText: "zq"}, false},
+		{spanrec.CallFilter{NoteText: "callback", ScanLimit: spanrec.MaxUnindexedScan}, false},
+	} {
+		var a args
+		where, err := filterSQL(tt.f, &a, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(where, "OFFSET 0"); got != tt.fence {
+			t.Errorf("%+v: fenced %v, want %v: %s", tt.f, got, tt.fence, where)
+		}
+		if !tt.fence {
+			continue
+		}
+		rows, err := db.pool.Query(ctx, `EXPLAIN SELECT count(*) FROM calls`+where, a...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := strings.Join(plan, "\n")
+		if !strings.Contains(text, "SubPlan") || strings.Contains(text, "Join") {
+			t.Errorf("%+v bounded: not a look-up per call:\n%s", tt.f, text)
+		}
 	}
 }
