@@ -106,14 +106,15 @@ for pkg in $(go list ./...); do
   go test -c -o "$bin" -fuzz="^$(echo "$targets" | head -1)\$" "$pkg"
   for target in $targets; do
     echo "-- $pkg $target"
+    # Run directly, a test binary has no default -test.timeout: a hung target must still end.
     # A test binary runs in its package's directory (testdata, seed corpora).
-    if ! (cd "$dir" && "$bin" -test.run='^$' -test.fuzz="^${target}\$" -test.fuzztime="$FUZZTIME" -test.fuzzcachedir="$fuzzcache/$pkg") >/tmp/spanrec-fuzz.log 2>&1; then
+    if ! (cd "$dir" && "$bin" -test.run='^$' -test.fuzz="^${target}\$" -test.fuzztime="$FUZZTIME" -test.fuzzcachedir="$fuzzcache/$pkg" -test.timeout=10m) >/tmp/spanrec-fuzz.log 2>&1; then
       # Go's fuzz coordinator can end a short run with "context deadline
       # exceeded" while a worker is still busy (no input failed: a real
       # failure says "Failing input written to"). Run such a target again.
       if grep -q 'context deadline exceeded' /tmp/spanrec-fuzz.log && ! grep -q 'Failing input written' /tmp/spanrec-fuzz.log; then
         echo "   (fuzz coordinator timed out without a failing input; running again)"
-        (cd "$dir" && "$bin" -test.run='^$' -test.fuzz="^${target}\$" -test.fuzztime="$FUZZTIME" -test.fuzzcachedir="$fuzzcache/$pkg") >/tmp/spanrec-fuzz.log 2>&1 || { cat /tmp/spanrec-fuzz.log; exit 1; }
+        (cd "$dir" && "$bin" -test.run='^$' -test.fuzz="^${target}\$" -test.fuzztime="$FUZZTIME" -test.fuzzcachedir="$fuzzcache/$pkg" -test.timeout=10m) >/tmp/spanrec-fuzz.log 2>&1 || { cat /tmp/spanrec-fuzz.log; exit 1; }
       else
         cat /tmp/spanrec-fuzz.log; exit 1
       fi

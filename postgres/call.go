@@ -547,13 +547,13 @@ func filterSQL(f spanrec.CallFilter, a *args, bound string) (string, error) {
 		conds = append(conds, `sensor = `+a.add(text(f.Sensor)))
 	}
 	if f.Tag != "" {
-		conds = append(conds, `EXISTS (SELECT 1 FROM call_tags WHERE call_tags.call_id = calls.id AND call_tags.tag = `+a.add(text(f.Tag))+`)`)
+		conds = append(conds, `EXISTS (SELECT 1 FROM call_tags WHERE call_tags.call_id = calls.id AND call_tags.tag = `+a.add(text(f.Tag))+perCall(bound != "")+`)`)
 	}
 	if f.NoteText != "" {
 		conds = append(conds, `EXISTS (SELECT 1 FROM call_notes WHERE call_notes.call_id = calls.id AND `+trigramColumn(`call_notes.text`, f.NoteText)+` ILIKE `+
-			a.add("%"+spanrec.EscapeLike(text(f.NoteText))+"%")+` ESCAPE E'\\'`+perCall(f, f.NoteText)+`)`)
+			a.add("%"+spanrec.EscapeLike(text(f.NoteText))+"%")+` ESCAPE E'\\'`+perCall(bound != "")+`)`)
 	}
-	conds = searchConds(f, conds, a)
+	conds = searchConds(f, conds, a, bound != "")
 	if len(f.Extensions) > 0 {
 		p := a.add(texts(f.Extensions))
 		conds = append(conds, `(caller_number = ANY (`+p+`) OR callee_number = ANY (`+p+`))`)

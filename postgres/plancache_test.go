@@ -50,12 +50,11 @@ func TestCustomPlans(t *testing.T) {
 	}
 }
 
-// TestBoundedProbe: a wildcard header value or a note text no trigram
-// index serves is a search bounded to the newest calls (ScanLimit),
-// planned as a look-up of each call's own rows (a SubPlan), never as a
-// join with every header field of the name or every note; a text the
-// index serves, or a search with no bound (the CSV export), leaves the
-// planner its choice.
+// TestBoundedProbe: a search bounded to the newest calls (scanBound, a
+// text no trigram index serves) tests each of them with a look-up of its
+// own header fields, notes or tags (a SubPlan), never with a join of every
+// header field of the name, every note or every tag's calls; a search
+// without a bound leaves the planner its choice.
 func TestBoundedProbe(t *testing.T) {
 	ctx := context.Background()
 	db, err := Open(ctx, pgtest.NewSchema(t))
@@ -63,39 +62,37 @@ func TestBoundedProbe(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	for _, tt := range []struct {
-		f     spanrec.CallFilter
-		fence bool
-	}{
-		{spanrec.CallFilter{HeaderName: "X-Account", HeaderValue: "*zq*", ScanLimit: spanrec.MaxUnindexedScan}, true},
-		{spanrec.CallFilter{HeaderName: "X-Account", HeaderValue: "*zq*"}, false},
-		{spanrec.CallFilter{HeaderName: "X-Account", HeaderValue: "acct-1*", ScanLimit: spanrec.MaxUnindexedScan}, false},
-		{spanrec.CallFilter{NoteText: "zq", ScanLimit: spanrec.MaxUnindexedScan}, true},
-		{spanrec.CallFilter{NoteText: "zq"}, false},
-		{spanrec.CallFilter{NoteText: "callback", ScanLimit: spanrec.MaxUnindexedScan}, false},
+	for _, f := range []spanrec.CallFilter{
+		{HeaderName: "X-Account", HeaderValue: "*zq*"},
+		{HeaderName: "X-Account", HeaderValue: "acct-1*", NoteText: "zq"},
+		{NoteText: "zq"},
+		{Tag: "vip", UserAgent: "zq"},
 	} {
-		var a args
-		where, err := filterSQL(tt.f, &a, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := strings.Contains(where, "OFFSET 0"); got != tt.fence {
-			t.Errorf("%+v: fenced %v, want %v: %s", tt.f, got, tt.fence, where)
-		}
-		if !tt.fence {
-			continue
-		}
-		rows, err := db.pool.Query(ctx, `EXPLAIN SELECT count(*) FROM calls`+where, a...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		plan, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			t.Fatal(err)
-		}
-		text := strings.Join(plan, "\n")
-		if !strings.Contains(text, "SubPlan") || strings.Contains(text, "Join") {
-			t.Errorf("%+v bounded: not a look-up per call:\n%s", tt.f, text)
+		for _, bound := range []string{"", "start_ns >= 0"} {
+			var a args
+			where, err := filterSQL(f, &a, bound)
+			if err != nil {
+				t.Fatal(err)
+			}
+			exists, fenced := strings.Count(where, "EXISTS"), strings.Count(where, "OFFSET 0")
+			if want := map[bool]int{true: exists}[bound != ""]; exists == 0 || fenced != want {
+				t.Errorf("%+v, bound %q: %d of %d EXISTS end in OFFSET 0, want %d: %s", f, bound, fenced, exists, want, where)
+			}
+			if bound == "" {
+				continue
+			}
+			rows, err := db.pool.Query(ctx, `EXPLAIN SELECT count(*) FROM calls`+where, a...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			plan, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			if err != nil {
+				t.Fatal(err)
+			}
+			text := strings.Join(plan, "\n")
+			if strings.Count(text, "SubPlan") < exists || strings.Contains(text, "Join") {
+				t.Errorf("%+v bounded: not a look-up per call:\n%s", f, text)
+			}
 		}
 	}
 }

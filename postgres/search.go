@@ -55,16 +55,17 @@ func putSearch(b *pgx.Batch, c *spanrec.Call, id string) {
 }
 
 // searchConds appends the conditions of f's header, user agent, Call-ID
-// and address filters, as the sqlite index has them: an exact header
+// and address filters (of a search bounded to the newest calls if
+// bounded: perCall), as the sqlite index has them: an exact header
 // value compares bytes, one with * (any text) and the user agent ignore
 // ASCII case.
-func searchConds(f spanrec.CallFilter, conds []string, a *args) []string {
+func searchConds(f spanrec.CallFilter, conds []string, a *args, bounded bool) []string {
 	if f.HeaderName != "" {
 		name := a.add(text(strings.ToLower(f.HeaderName)))
 		if strings.Contains(f.HeaderValue, "*") {
 			p := strings.ReplaceAll(spanrec.EscapeLike(text(f.HeaderValue)), "*", "%")
 			conds = append(conds, `EXISTS (SELECT 1 FROM call_headers AS h WHERE h.call_id = calls.id AND h.name = `+name+
-				` AND `+trigramColumn(`h.value`, f.HeaderValue)+` ILIKE `+a.add(p)+` ESCAPE E'\\'`+perCall(f, f.HeaderValue)+`)`)
+				` AND `+trigramColumn(`h.value`, f.HeaderValue)+` ILIKE `+a.add(p)+` ESCAPE E'\\'`+perCall(bounded)+`)`)
 		} else {
 			conds = append(conds, `id IN (SELECT h.call_id FROM call_headers AS h WHERE h.name = `+name+
 				` AND h.value = `+a.add(text(f.HeaderValue))+`)`)
@@ -84,17 +85,18 @@ func searchConds(f spanrec.CallFilter, conds []string, a *args) []string {
 	return conds
 }
 
-// perCall returns what ends the EXISTS subquery of a substring search for
-// text in f so that it is tested call by call: " OFFSET 0" where no
-// trigram index serves text and f is bounded to the newest calls
-// (ScanLimit), else nothing. OFFSET 0 keeps PostgreSQL from turning the
-// EXISTS into a join with every row of the table searched (every header
-// field of the name, every note), read whole before the first call: on
-// 10 M calls a million header fields read for 10,000 calls took 280-480
-// ms against 20 ms, 100,000 notes 80 ms (docs/PERFORMANCE.md, "Thirteenth
-// session"). Without a bound (the CSV export) the join may well be best.
-func perCall(f spanrec.CallFilter, text string) string {
-	if f.ScanLimit > 0 && trigramColumn("c", text) != "c" {
+// perCall returns what ends an EXISTS subquery of a search so that it is
+// tested call by call: " OFFSET 0" where the search is bounded to the
+// newest calls (scanBound: a text no trigram index serves, ScanLimit), else
+// nothing. OFFSET 0 keeps PostgreSQL from turning the EXISTS into a join
+// with every row of the table searched (every header field of the name,
+// every note), read whole before the first call: on 10 M calls a million
+// header fields read for 10,000 calls took 280-480 ms against 20 ms,
+// 100,000 notes 80 ms (docs/PERFORMANCE.md, "Thirteenth session"). A
+// search without a bound (one served by an index, the CSV export) leaves
+// the planner its choice.
+func perCall(bounded bool) string {
+	if bounded {
 		return ` OFFSET 0`
 	}
 	return ""
