@@ -91,6 +91,9 @@ echo "== go test -race"
 go test -race -count=1 -timeout 35m ./api/ ./sqlite/ ./recorder/ ./cmd/spanrec/ ./lab/ ./ship/ ./hostile/ \
   ./postgres/ ./retention/ ./s3/ ./doctor/ ./...
 
+echo "== the SQLite conformance tests go test -race leaves out (sqlite/race_test.go), without it"
+go test -count=1 -run '^TestConformance$/^(Paged|PagedDeep|NumberSearch)$' ./sqlite/
+
 echo "== fuzz (${FUZZTIME:=5s} per target)"
 # Each package's test binary is built once with the fuzzing instrumentation
 # and run once per target (go test -fuzz would link it again per target).

@@ -85,6 +85,9 @@ type Backend struct {
 	// Only, when set, names the tests to run (a second run of the
 	// searches under other plan choices, say); nil runs every test.
 	Only []string
+	// Skip names tests not to run (the slowest, single-threaded ones
+	// under -race, run apart without it).
+	Skip []string
 }
 
 // Run runs the conformance suite against b. Every test uses stores of its
@@ -139,13 +142,13 @@ func Run(t *testing.T, b Backend) {
 		{"Audit", s.testAudit},
 		{"SavedSearches", s.testSavedSearches},
 	}
-	for _, name := range b.Only {
+	for _, name := range slices.Concat(b.Only, b.Skip) {
 		if !slices.ContainsFunc(tests, func(tc suiteTest) bool { return tc.name == name }) {
-			t.Fatalf("Backend.Only names %q, which the suite has no test of", name)
+			t.Fatalf("Backend.Only or Skip names %q, which the suite has no test of", name)
 		}
 	}
 	for _, tc := range tests {
-		if b.Only != nil && !slices.Contains(b.Only, tc.name) {
+		if b.Only != nil && !slices.Contains(b.Only, tc.name) || slices.Contains(b.Skip, tc.name) {
 			continue
 		}
 		t.Run(tc.name, tc.fn)

@@ -19,11 +19,15 @@ var t0 = indextest.T0
 // TestConformance runs the index conformance suite, which the postgres
 // index runs too, on database files.
 func TestConformance(t *testing.T) {
+	if raceSkip != nil {
+		t.Logf("under -race the suite leaves out %v: test.sh runs them without it", raceSkip)
+	}
 	dir := t.TempDir()
 	indextest.Run(t, indextest.Backend{
 		Open: func(t *testing.T, name string) (indextest.Index, error) {
 			return sqlite.Open(context.Background(), filepath.Join(dir, name+".db"))
 		},
+		Skip: raceSkip,
 	})
 }
 
