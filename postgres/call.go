@@ -291,11 +291,7 @@ func resolveID(ctx context.Context, tx pgx.Tx, id spanrec.CallID) (spanrec.CallI
 // duration bound is negative or f.Sort is unknown.
 func (db *DB) Calls(ctx context.Context, f spanrec.CallFilter) ([]*spanrec.Call, error) {
 	var a args
-	bound, _, err := db.scanBound(ctx, f, &a)
-	if err != nil {
-		return nil, err
-	}
-	where, err := filterSQL(f, &a, bound)
+	where, err := db.where(ctx, f, &a)
 	if err != nil {
 		return nil, err
 	}
@@ -362,11 +358,7 @@ func (db *DB) Calls(ctx context.Context, f spanrec.CallFilter) ([]*spanrec.Call,
 // f.Offset.
 func (db *DB) Count(ctx context.Context, f spanrec.CallFilter) (int, error) {
 	var a args
-	bound, _, err := db.scanBound(ctx, f, &a)
-	if err != nil {
-		return 0, err
-	}
-	where, err := filterSQL(f, &a, bound)
+	where, err := db.where(ctx, f, &a)
 	if err != nil {
 		return 0, err
 	}
@@ -399,11 +391,7 @@ func (db *DB) CountUpTo(ctx context.Context, f spanrec.CallFilter, max int) (n i
 		return n, false, err
 	}
 	var a args
-	bound, _, err := db.scanBound(ctx, f, &a)
-	if err != nil {
-		return 0, false, err
-	}
-	where, err := filterSQL(f, &a, bound)
+	where, err := db.where(ctx, f, &a)
 	if err != nil {
 		return 0, false, err
 	}
@@ -425,7 +413,7 @@ func (db *DB) countsKept(f spanrec.CallFilter) bool {
 	}
 	f.Sensor = ""
 	var a args
-	rest, err := filterSQL(f, &a, "")
+	rest, err := filterSQL(f, &a, "", nil)
 	return err == nil && rest == ""
 }
 
@@ -463,8 +451,9 @@ func (a *args) add(v any) string {
 // inclusive and Until exclusive. bound, if not "", is the condition that
 // bounds the search to the calls it examines (scanBound): one of the
 // filter's conditions, so that grouping by conversation tests a call's
-// earlier legs against it too (firstLegCond).
-func filterSQL(f spanrec.CallFilter, a *args, bound string) (string, error) {
+// earlier legs against it too (firstLegCond). ua, if not nil, holds the
+// distinct user agents like f.UserAgent (uaMatches).
+func filterSQL(f spanrec.CallFilter, a *args, bound string, ua *uaValues) (string, error) {
 	if f.Limit < 0 || f.Offset < 0 {
 		return "", spanrec.Errorf(spanrec.EINVALID, "negative limit or offset")
 	}
@@ -553,7 +542,7 @@ func filterSQL(f spanrec.CallFilter, a *args, bound string) (string, error) {
 		conds = append(conds, `EXISTS (SELECT 1 FROM call_notes WHERE call_notes.call_id = calls.id AND `+trigramColumn(`call_notes.text`, f.NoteText)+` ILIKE `+
 			a.add("%"+spanrec.EscapeLike(text(f.NoteText))+"%")+` ESCAPE E'\\'`+perCall(bound != "")+`)`)
 	}
-	conds = searchConds(f, conds, a, bound != "")
+	conds = searchConds(f, conds, a, bound != "", ua)
 	if len(f.Extensions) > 0 {
 		p := a.add(texts(f.Extensions))
 		conds = append(conds, `(caller_number = ANY (`+p+`) OR callee_number = ANY (`+p+`))`)

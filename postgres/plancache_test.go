@@ -3,12 +3,14 @@ package postgres
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/spanrec/spanrec"
+	"github.com/spanrec/spanrec/indextest"
 	"github.com/spanrec/spanrec/pgtest"
 )
 
@@ -70,7 +72,7 @@ func TestBoundedProbe(t *testing.T) {
 	} {
 		for _, bound := range []string{"", "start_ns >= 0"} {
 			var a args
-			where, err := filterSQL(f, &a, bound)
+			where, err := filterSQL(f, &a, bound, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -95,4 +97,30 @@ func TestBoundedProbe(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestConformanceUAWalk runs the searches of the shared suite with every
+// side of more distinct user agents than a search reads (maxUAValues
+// 0): each call's user agents tested with ILIKE, as on an index of a
+// user agent per phone. TestConformance runs them on the distinct values.
+func TestConformanceUAWalk(t *testing.T) {
+	defer func(n int) { maxUAValues = n }(maxUAValues)
+	maxUAValues = 0
+	var (
+		mu     sync.Mutex
+		stores = map[string]string{}
+	)
+	indextest.Run(t, indextest.Backend{
+		Open: func(t *testing.T, name string) (indextest.Index, error) {
+			mu.Lock()
+			u, ok := stores[name]
+			if !ok {
+				u = pgtest.NewSchema(t)
+				stores[name] = u
+			}
+			mu.Unlock()
+			return Open(context.Background(), u)
+		},
+		Only: []string{"SearchSIP", "SearchTexts", "SearchInvalid", "SearchStop", "SearchStopGrouped", "HostileStrings"},
+	})
 }

@@ -54,12 +54,12 @@ func putSearch(b *pgx.Batch, c *spanrec.Call, id string) {
 	}
 }
 
-// searchConds appends the conditions of f's header, user agent, Call-ID
-// and address filters (of a search bounded to the newest calls if
-// bounded: perCall), as the sqlite index has them: an exact header
-// value compares bytes, one with * (any text) and the user agent ignore
-// ASCII case.
-func searchConds(f spanrec.CallFilter, conds []string, a *args, bounded bool) []string {
+// searchConds appends the conditions of f's header, user agent (of the
+// distinct values ua read, if not nil: uaCond), Call-ID and address
+// filters (of a search bounded to the newest calls if bounded: perCall),
+// as the sqlite index has them: an exact header value compares bytes, one
+// with * (any text) and the user agent ignore ASCII case.
+func searchConds(f spanrec.CallFilter, conds []string, a *args, bounded bool, ua *uaValues) []string {
 	if f.HeaderName != "" {
 		name := a.add(text(strings.ToLower(f.HeaderName)))
 		if strings.Contains(f.HeaderValue, "*") {
@@ -72,9 +72,7 @@ func searchConds(f spanrec.CallFilter, conds []string, a *args, bounded bool) []
 		}
 	}
 	if f.UserAgent != "" {
-		p := a.add("%" + spanrec.EscapeLike(text(f.UserAgent)) + "%")
-		c1, c2 := trigramColumn(`caller_ua`, f.UserAgent), trigramColumn(`callee_ua`, f.UserAgent)
-		conds = append(conds, `(`+c1+` ILIKE `+p+` ESCAPE E'\\' OR `+c2+` ILIKE `+p+` ESCAPE E'\\')`)
+		conds = append(conds, uaCond(f.UserAgent, ua, a))
 	}
 	if f.SIPCallID != "" {
 		conds = append(conds, `sip_call_id = `+a.add(text(f.SIPCallID)))
@@ -83,6 +81,116 @@ func searchConds(f spanrec.CallFilter, conds []string, a *args, bounded bool) []
 		conds = append(conds, `id IN (SELECT ad.call_id FROM call_addrs AS ad WHERE ad.addr = `+a.add(f.Addr.Unmap().String())+`)`)
 	}
 	return conds
+}
+
+// uaPattern is the ILIKE pattern of a search for the user agent text.
+func uaPattern(t string) string {
+	return "%" + spanrec.EscapeLike(text(t)) + "%"
+}
+
+// uaCond returns the condition of a search for the user agent t: where ua
+// has read a side's distinct values (uaMatches), that side's user agent
+// is one of those like t, an equality that calls_caller_ua or
+// calls_callee_ua (migration 0021) serves and that costs a hash probe
+// per call where a walk tests it; else that side's user agent is tested
+// with the same ILIKE, which the trigram indexes (0016) may serve. A
+// side of no value like t adds nothing; FALSE if neither side can match.
+func uaCond(t string, ua *uaValues, a *args) string {
+	var pattern string
+	var sides []string
+	for _, s := range []struct {
+		col    string
+		values []string
+	}{{`caller_ua`, ua.callerValues()}, {`callee_ua`, ua.calleeValues()}} {
+		switch {
+		case s.values == nil:
+			if pattern == "" {
+				pattern = a.add(uaPattern(t))
+			}
+			sides = append(sides, trigramColumn(s.col, t)+` ILIKE `+pattern+` ESCAPE E'\\'`)
+		case len(s.values) > 0:
+			sides = append(sides, s.col+` = ANY (`+a.add(s.values)+`)`)
+		}
+	}
+	if len(sides) == 0 {
+		return `FALSE`
+	}
+	return `(` + strings.Join(sides, ` OR `) + `)`
+}
+
+// maxUAValues is up to how many distinct user agents of each side a
+// search reads and tests (uaMatches) instead of testing every call's:
+// each costs an index probe (a skip to the next value), about what a few
+// calls' tests cost, and where a side has more (a user agent that embeds
+// a serial number or a MAC address, one per phone) its calls are tested
+// as before. A variable for the test that runs the conformance suite
+// both ways.
+var maxUAValues = 1_000
+
+// uaValues holds the distinct user agents of each side like a search's
+// text, read by uaMatches: nil for a side of more than maxUAValues
+// distinct values, which its calls are tested for instead (uaCond).
+type uaValues struct {
+	caller, callee []string
+}
+
+func (u *uaValues) callerValues() []string {
+	if u == nil {
+		return nil
+	}
+	return u.caller
+}
+
+func (u *uaValues) calleeValues() []string {
+	if u == nil {
+		return nil
+	}
+	return u.callee
+}
+
+// uaDistinct is the statement of up to $2 distinct user agents of the
+// column col (caller_ua or callee_ua), each with whether it is like the
+// pattern $1: a skip from each value to the next in its B-tree index
+// (migration 0021), a probe per value, since PostgreSQL's DISTINCT reads
+// every row.
+func uaDistinct(col string) string {
+	return `WITH RECURSIVE u (v) AS (
+		(SELECT ` + col + ` FROM calls ORDER BY ` + col + ` LIMIT 1)
+		UNION ALL
+		SELECT (SELECT c.` + col + ` FROM calls AS c WHERE c.` + col + ` > u.v ORDER BY c.` + col + ` LIMIT 1) FROM u WHERE u.v IS NOT NULL
+	) SELECT v, v ILIKE $1 ESCAPE E'\\' FROM u WHERE v IS NOT NULL LIMIT $2`
+}
+
+// uaMatches reads the distinct user agents of each side of the calls
+// that are like the text t (uaDistinct), nil for a side of more than
+// maxUAValues of them.
+func (db *DB) uaMatches(ctx context.Context, t string) (*uaValues, error) {
+	var u uaValues
+	for _, s := range []struct {
+		col  string
+		dest *[]string
+	}{{`caller_ua`, &u.caller}, {`callee_ua`, &u.callee}} {
+		rows, err := db.pool.Query(ctx, uaDistinct(s.col), uaPattern(t), maxUAValues+1)
+		if err != nil {
+			return nil, fmt.Errorf("index: calls: distinct user agents: %w", err)
+		}
+		n, like := 0, []string{}
+		var v string
+		var match bool
+		_, err = pgx.ForEachRow(rows, []any{&v, &match}, func() error {
+			if n++; match {
+				like = append(like, v)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("index: calls: distinct user agents: %w", err)
+		}
+		if n <= maxUAValues {
+			*s.dest = like
+		}
+	}
+	return &u, nil
 }
 
 // perCall returns what ends an EXISTS subquery of a search so that it is
@@ -155,7 +263,7 @@ func (db *DB) scanBound(ctx context.Context, f spanrec.CallFilter, a *args) (str
 		return "", nil, nil
 	}
 	var ba args
-	where, err := filterSQL(spanrec.CallFilter{Since: f.Since, Until: f.Until, Extensions: f.Extensions}, &ba, "")
+	where, err := filterSQL(spanrec.CallFilter{Since: f.Since, Until: f.Until, Extensions: f.Extensions}, &ba, "", nil)
 	if err != nil {
 		return "", nil, err
 	}
@@ -184,6 +292,23 @@ func (db *DB) scanBound(ctx context.Context, f spanrec.CallFilter, a *args) (str
 	}
 	s := strconv.FormatInt(*start, 10)
 	return `start_ns >= ` + s + ` AND (start_ns > ` + s + ` OR id < ` + idArg + `)`, stop, nil
+}
+
+// where returns the WHERE clause of f (filterSQL), adding its parameters
+// to a: with its bound (scanBound) and, for a user agent, the distinct
+// values like it (uaMatches).
+func (db *DB) where(ctx context.Context, f spanrec.CallFilter, a *args) (string, error) {
+	bound, _, err := db.scanBound(ctx, f, a)
+	if err != nil {
+		return "", err
+	}
+	var ua *uaValues
+	if f.UserAgent != "" {
+		if ua, err = db.uaMatches(ctx, f.UserAgent); err != nil {
+			return "", err
+		}
+	}
+	return filterSQL(f, a, bound, ua)
 }
 
 // SearchStop returns what stops the search f short of every call in its
