@@ -150,7 +150,7 @@ func searchConds(f spanrec.CallFilter, st starts, conds []string, args []any) ([
 			// The calls of the distinct user agents of either side that
 			// are like the text (migration 0028): the same LIKE, on each
 			// distinct value instead of each call.
-			conds = append(conds, `(caller_ua IN (`+uaLike("caller_ua")+`) OR callee_ua IN (`+uaLike("callee_ua")+`))`)
+			conds = append(conds, uaLikeCond("calls"))
 		default:
 			conds = append(conds, `(caller_ua LIKE ? ESCAPE '\' OR callee_ua LIKE ? ESCAPE '\')`)
 		}
@@ -239,11 +239,16 @@ func uaLike(col string) string {
 	return `SELECT ua FROM (` + uaDistinct(col) + `) WHERE ua LIKE ? ESCAPE '\'`
 }
 
+// uaLikeCond returns the condition that a call (the row of calls named
+// table) has a user agent of either side among the distinct values like
+// its two arguments (the same LIKE pattern).
+func uaLikeCond(table string) string {
+	return `(` + table + `.caller_ua IN (` + uaLike("caller_ua") + `) OR ` + table + `.callee_ua IN (` + uaLike("callee_ua") + `))`
+}
+
 // uaValueMatches is the statement of the calls of the distinct user
-// agents of either side that are like its two arguments (the same LIKE
-// pattern).
-var uaValueMatches = `SELECT c.rowid FROM calls AS c WHERE c.caller_ua IN (` + uaLike("caller_ua") + `)
-	OR c.callee_ua IN (` + uaLike("callee_ua") + `)`
+// agents of either side that are like its two arguments (uaLikeCond).
+var uaValueMatches = `SELECT c.rowid FROM calls AS c WHERE ` + uaLikeCond("c")
 
 // uaValues is up to how many distinct user agents of each side a search
 // of a user agent reads and tests (starts.uaValues), instead of starting
