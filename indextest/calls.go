@@ -222,6 +222,84 @@ func (s *suite) testCountUpTo(t *testing.T) {
 	}
 }
 
+// testCountPerCall: the bounded count of a search of the notes' text or
+// of a header field with a * pattern counts calls, not the notes or
+// header fields that match: a call with two matching notes (or two
+// matching fields of the name) counts once, with max below, at and above
+// the number of calls; alone (the UI's search by that field) or beside
+// another condition, served by a trigram index or not.
+func (s *suite) testCountPerCall(t *testing.T) {
+	ctx := context.Background()
+	db := s.fresh(t)
+	var cs []*spanrec.Call
+	for i, id := range []string{"a", "b", "c", "d", "e"} {
+		c := &spanrec.Call{ID: spanrec.CallID(id), SIPCallID: "sip-" + id, Start: T0.Add(time.Duration(i) * time.Minute)}
+		if id == "e" {
+			c.Direction = spanrec.Outbound
+		}
+		cs = append(cs, c)
+	}
+	hs := map[string][]string{
+		"a": {"x-acct", "acct-17", "x-acct", "ACCT-12", "x-other", "acct-1"},
+		"b": {"x-acct", "acct-1"},
+		"c": {"x-acct", "acct-2", "x-acct", "acct-21"},
+		"d": {"x-other", "acct-13"},
+		"e": {"x-acct", "acct-100"},
+	}
+	for _, c := range cs {
+		h := hs[string(c.ID)]
+		for i := 0; i+1 < len(h); i += 2 {
+			c.SIPHeaders = append(c.SIPHeaders, spanrec.SIPHeader{Name: h[i], Value: h[i+1]})
+		}
+	}
+	put(t, db, cs...)
+	for _, n := range []struct{ id, text string }{
+		{"a", "Customer asked for a CALLBACK"}, {"a", "callback done"},
+		{"b", "no callback wanted"}, {"b", "billing"},
+		{"c", "billing"},
+		{"d", "Callback at 5"},
+		{"e", "callback"},
+	} {
+		if _, err := db.AddNote(ctx, spanrec.CallNote{CallID: spanrec.CallID(n.id), User: "alice", At: T0, Text: n.text}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tt := range []struct {
+		name string
+		f    spanrec.CallFilter
+		want string // IDs, newest first
+	}{
+		{"note", spanrec.CallFilter{NoteText: "callback"}, "e d b a"},
+		{"note without a trigram", spanrec.CallFilter{NoteText: "ba"}, "e d b a"},
+		{"note beside a direction", spanrec.CallFilter{NoteText: "CALLBACK", Direction: spanrec.Outbound}, "e"},
+		{"header pattern", spanrec.CallFilter{HeaderName: "X-Acct", HeaderValue: "acct-1*"}, "e b a"},
+		{"header pattern, one call", spanrec.CallFilter{HeaderName: "x-acct", HeaderValue: "*-2*"}, "c"},
+		{"header pattern without a trigram", spanrec.CallFilter{HeaderName: "x-acct", HeaderValue: "*1*"}, "e c b a"},
+		{"header pattern beside a range", spanrec.CallFilter{HeaderName: "x-acct", HeaderValue: "acct-1*", Until: T0.Add(4 * time.Minute)}, "b a"},
+		{"note and header pattern", spanrec.CallFilter{NoteText: "callback", HeaderName: "x-acct", HeaderValue: "acct-1*"}, "e b a"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := db.Calls(ctx, tt.f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var idl []string
+			for _, c := range got {
+				idl = append(idl, string(c.ID))
+			}
+			if g := strings.Join(idl, " "); g != tt.want {
+				t.Fatalf("Calls = %q, want %q", g, tt.want)
+			}
+			for max := 1; max <= len(idl)+1; max++ {
+				want := min(max, len(idl))
+				if n, more, err := db.CountUpTo(ctx, tt.f, max); err != nil || n != want || more != (len(idl) > max) {
+					t.Errorf("CountUpTo(max %d) = %d, %v, %v; want %d, %v", max, n, more, err, want, len(idl) > max)
+				}
+			}
+		})
+	}
+}
+
 type searchCase struct {
 	name  string
 	f     spanrec.CallFilter

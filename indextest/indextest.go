@@ -106,6 +106,7 @@ func Run(t *testing.T, b Backend) {
 		{"SearchTexts", s.testSearchTexts},
 		{"SearchInvalid", s.testSearchInvalid},
 		{"CountUpTo", s.testCountUpTo},
+		{"CountPerCall", s.testCountPerCall},
 		{"SearchStop", s.testSearchStop},
 		{"SearchStopGrouped", s.testSearchStopGrouped},
 		{"Paged", s.testPaged},
