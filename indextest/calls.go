@@ -222,12 +222,13 @@ func (s *suite) testCountUpTo(t *testing.T) {
 	}
 }
 
-// testCountPerCall: the bounded count of a search of the notes' text or
-// of a header field with a * pattern counts calls, not the notes or
-// header fields that match: a call with two matching notes (or two
-// matching fields of the name) counts once, with max below, at and above
-// the number of calls; alone (the UI's search by that field) or beside
-// another condition, served by a trigram index or not.
+// testCountPerCall: the bounded count of a search of the notes' text, of
+// a header field with a * pattern or of a tag counts calls, not the
+// notes or header fields that match: a call with two matching notes (or
+// two matching fields of the name, or a tag added twice) counts once,
+// with max below, at and above the number of calls; alone (the UI's
+// search by that field) or beside another condition, served by a trigram
+// index or not.
 func (s *suite) testCountPerCall(t *testing.T) {
 	ctx := context.Background()
 	db := s.fresh(t)
@@ -264,6 +265,11 @@ func (s *suite) testCountPerCall(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	for _, tg := range []struct{ id, tag string }{{"a", "vip"}, {"a", "vip"}, {"a", "late"}, {"c", "vip"}, {"d", "late"}, {"e", "vip"}} {
+		if _, err := db.AddTag(ctx, spanrec.CallID(tg.id), tg.tag, "alice", T0); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, tt := range []struct {
 		name string
 		f    spanrec.CallFilter
@@ -277,6 +283,8 @@ func (s *suite) testCountPerCall(t *testing.T) {
 		{"header pattern without a trigram", spanrec.CallFilter{HeaderName: "x-acct", HeaderValue: "*1*"}, "e c b a"},
 		{"header pattern beside a range", spanrec.CallFilter{HeaderName: "x-acct", HeaderValue: "acct-1*", Until: T0.Add(4 * time.Minute)}, "b a"},
 		{"note and header pattern", spanrec.CallFilter{NoteText: "callback", HeaderName: "x-acct", HeaderValue: "acct-1*"}, "e b a"},
+		{"tag", spanrec.CallFilter{Tag: "vip"}, "e c a"},
+		{"tag and note", spanrec.CallFilter{Tag: "vip", NoteText: "callback"}, "e a"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := db.Calls(ctx, tt.f)

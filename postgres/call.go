@@ -426,35 +426,40 @@ func (db *DB) CountUpTo(ctx context.Context, f spanrec.CallFilter, max int) (n i
 
 // childCountSQL returns the statement (and its parameters) that counts
 // up to max+1 of the calls f matches from the rows of the table searched
-// when f is a search of the notes' text or of a header field with a *
-// pattern and nothing else (no other condition, no bound: the UI's search
-// by that field alone); ok false otherwise, where CountUpTo keeps the
-// statement on calls. Each matching row is counted unless an earlier row
-// of the same call (a lower note ID, an earlier header field) matches too,
-// so each call counts once; every row belongs to a call (a foreign key),
-// so calls is not read. The earlier row is looked up per row (a SubPlan,
-// kept so by OFFSET 0): the count streams and stops at max+1 rows. On
-// calls, the planner makes the EXISTS a join that hashes every matching
-// row first: 100,000 notes or 110,000 header fields of 10 M calls, 190-390
-// ms for a total the UI caps at 10,000 (docs/PERFORMANCE.md, "Fourteenth
-// session"). A pattern the trigram index serves is still read through it
-// (a bitmap, a few rows when it is rare).
+// when f is a search of the notes' text, of a header field with a *
+// pattern or of a tag and nothing else (no other condition: the UI's
+// search by that field alone); ok false otherwise, where CountUpTo keeps
+// the statement on calls (as it does for a search bounded to the newest
+// calls). A note or header field is counted unless an earlier row of the
+// same call (a lower note ID, an earlier field) matches too, so each call
+// counts once; every row belongs to a call (a foreign key), so calls is
+// not read. The earlier row is looked up per row (a SubPlan, kept so by
+// OFFSET 0): the count streams and stops at max+1 rows. On calls, the planner makes the
+// EXISTS a join that hashes every matching row first: 100,000 notes or
+// 110,000 header fields of 10 M calls, 190-390 ms for a total the UI
+// caps at 10,000 (docs/PERFORMANCE.md, "Fourteenth session"). A pattern
+// the trigram index serves is still read through it: a bitmap of every
+// matching field, the rest of the cost of a common pattern, a few rows
+// for a rare one.
 func childCountSQL(f spanrec.CallFilter, max int) (q string, a args, ok bool) {
 	if f.GroupInteraction {
 		return "", nil, false
 	}
 	rest := f
-	rest.NoteText, rest.HeaderName, rest.HeaderValue = "", "", ""
+	rest.NoteText, rest.HeaderName, rest.HeaderValue, rest.Tag = "", "", "", ""
 	var ra args
 	if w, err := filterSQL(rest, &ra, "", nil); err != nil || w != "" {
 		return "", nil, false
 	}
 	switch {
-	case f.NoteText != "" && f.HeaderName == "":
+	case f.Tag != "" && f.NoteText == "" && f.HeaderName == "":
+		// A call has a tag once (the primary key): nothing to look up.
+		q = `SELECT count(*) FROM (SELECT 1 FROM call_tags WHERE tag = ` + a.add(text(f.Tag))
+	case f.NoteText != "" && f.HeaderName == "" && f.Tag == "":
 		p := a.add("%" + spanrec.EscapeLike(text(f.NoteText)) + "%")
 		q = `SELECT count(*) FROM (SELECT 1 FROM call_notes AS n WHERE ` + trigramColumn(`n.text`, f.NoteText) + ` ILIKE ` + p + ` ESCAPE E'\\'
 			AND NOT EXISTS (SELECT 1 FROM call_notes AS e WHERE e.call_id = n.call_id AND e.id < n.id AND e.text ILIKE ` + p + ` ESCAPE E'\\' OFFSET 0)`
-	case f.NoteText == "" && f.HeaderName != "" && strings.Contains(f.HeaderValue, "*"):
+	case f.NoteText == "" && f.HeaderName != "" && strings.Contains(f.HeaderValue, "*") && f.Tag == "":
 		name := a.add(text(strings.ToLower(f.HeaderName)))
 		p := a.add(strings.ReplaceAll(spanrec.EscapeLike(text(f.HeaderValue)), "*", "%"))
 		q = `SELECT count(*) FROM (SELECT 1 FROM call_headers AS h WHERE h.name = ` + name + ` AND ` + trigramColumn(`h.value`, f.HeaderValue) + ` ILIKE ` + p + ` ESCAPE E'\\'
