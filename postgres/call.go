@@ -395,17 +395,7 @@ func (db *DB) CountUpTo(ctx context.Context, f spanrec.CallFilter, max int) (n i
 	// counted on calls, within its bound.
 	bounded := f.ScanLimit > 0 && f.UnindexedTerm(db.trigramServed) != ""
 	if q, a, ok := childCountSQL(f, max); ok && !bounded {
-		// The planner costs each of the 10,001 per-row look-ups at 8.4
-		// (random pages) where they take 3-4 µs from the cache: the
-		// total passes jit_above_cost, and compiling the statement (JIT)
-		// added 45-130 ms to the 25-45 ms this count takes on 10 M
-		// calls. SET LOCAL ends with the transaction.
-		err = pgx.BeginTxFunc(ctx, db.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, `SET LOCAL jit = off`); err != nil {
-				return err
-			}
-			return tx.QueryRow(ctx, q, a...).Scan(&n)
-		})
+		err = db.pool.QueryRow(ctx, q, a...).Scan(&n)
 	} else {
 		var a args
 		where, werr := db.where(ctx, f, &a)

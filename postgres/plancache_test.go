@@ -18,14 +18,14 @@ import (
 
 // TestCustomPlans: every connection of the index plans each statement for
 // its own values (plan_cache_mode force_custom_plan; a generic plan made a
-// codec search on 10 M calls 20 times slower from its sixth run), unless
-// the URL says otherwise.
+// codec search on 10 M calls 20 times slower from its sixth run) and
+// compiles none (jit off), unless the URL says otherwise.
 func TestCustomPlans(t *testing.T) {
 	ctx := context.Background()
 	u := pgtest.NewSchema(t)
-	for _, tt := range []struct{ url, want string }{
-		{u, "force_custom_plan"},
-		{u + "&plan_cache_mode=auto", "auto"},
+	for _, tt := range []struct{ url, want, jit string }{
+		{u, "force_custom_plan", "off"},
+		{u + "&plan_cache_mode=auto&jit=on", "auto", "on"},
 	} {
 		db, err := Open(ctx, tt.url)
 		if err != nil {
@@ -45,6 +45,13 @@ func TestCustomPlans(t *testing.T) {
 			}
 			if mode != tt.want {
 				t.Errorf("plan_cache_mode = %q, want %q", mode, tt.want)
+			}
+			var jit string
+			if err := conn.QueryRow(ctx, `SHOW jit`).Scan(&jit); err != nil {
+				t.Fatal(err)
+			}
+			if jit != tt.jit {
+				t.Errorf("jit = %q, want %q", jit, tt.jit)
 			}
 		}
 		for _, c := range conns {

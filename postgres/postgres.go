@@ -116,6 +116,16 @@ func open(ctx context.Context, rawURL string) (*DB, error) {
 	if cfg.ConnConfig.RuntimeParams["plan_cache_mode"] == "" {
 		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
 	}
+	// No statement is compiled (JIT). The planner costs the look-ups of a
+	// search at random pages where they come from the cache, so on 10 M
+	// calls a search's cost passes jit_above_cost and compiling it added
+	// 30-130 ms to statements that take 25-90 ms: the capped totals of a
+	// day's grouped calls (85 -> 50 ms p50) and of a note search
+	// (docs/PERFORMANCE.md, "Fourteenth session"). The index answers a
+	// person's searches, which read few rows each; a URL's own jit wins.
+	if cfg.ConnConfig.RuntimeParams["jit"] == "" {
+		cfg.ConnConfig.RuntimeParams["jit"] = "off"
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, err
