@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -189,8 +190,42 @@ func callArgs(c *spanrec.Call) ([]any, error) {
 		c.CaptureLoss, string(notes), string(holds), text(signalling),
 		text(c.StatusReason), text(string(c.HangupBy)), durationOf(c.PDD), durationOf(c.RingTime), worstMOS(c.Streams),
 		text(c.Sensor),
-		text(c.CallerUA), text(c.CalleeUA), c.HeadersCut, text(c.CallerTag), text(c.CalleeTag),
+		text(within(c.CallerUA)), text(within(c.CalleeUA)), c.HeadersCut + overBound(c), text(c.CallerTag), text(c.CalleeTag),
 	}, nil
+}
+
+// within returns s cut to spanrec.MaxHeaderValue bytes (at a character
+// boundary of valid UTF-8), the bound capture keeps user agents and
+// header values within: a value past it (a call put by other code)
+// would not fit a B-tree entry of calls_caller_ua or
+// call_headers_name_value (about 2.7 kB) and its PutCall would fail
+// every time, holding a sensor's outbox behind it.
+func within(s string) string {
+	if len(s) <= spanrec.MaxHeaderValue {
+		return s
+	}
+	n := spanrec.MaxHeaderValue
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// overBound counts the user agents and header values of c that within
+// cuts, for HeadersCut: a cut is counted where it is made.
+func overBound(c *spanrec.Call) int {
+	n := 0
+	for _, v := range []string{c.CallerUA, c.CalleeUA} {
+		if len(v) > spanrec.MaxHeaderValue {
+			n++
+		}
+	}
+	for i, h := range c.SIPHeaders {
+		if i < spanrec.MaxSIPHeaders && len(h.Value) > spanrec.MaxHeaderValue {
+			n++
+		}
+	}
+	return n
 }
 
 // durationOf returns the column value of a measured duration: its

@@ -25,7 +25,9 @@ func TestCustomPlans(t *testing.T) {
 	u := pgtest.NewSchema(t)
 	for _, tt := range []struct{ url, want, jit string }{
 		{u, "force_custom_plan", "off"},
-		{u + "&plan_cache_mode=auto&jit=on", "auto", "on"},
+		{u + "&plan_cache_mode=auto", "auto", "off"},
+		{u + "&jit=on", "force_custom_plan", "on"},
+		{u + "&options=-c%20jit%3Don%20-c%20plan_cache_mode%3Dforce_generic_plan", "force_generic_plan", "on"},
 	} {
 		db, err := Open(ctx, tt.url)
 		if err != nil {

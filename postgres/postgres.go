@@ -112,8 +112,10 @@ func open(ctx context.Context, rawURL string) (*DB, error) {
 	// 10 M calls took 1.1 s from its sixth run on a connection, 50 ms
 	// planned for its value (docs/PERFORMANCE.md, "Thirteenth session").
 	// Planning again costs well under a millisecond. A URL's own
-	// plan_cache_mode wins.
-	if cfg.ConnConfig.RuntimeParams["plan_cache_mode"] == "" {
+	// plan_cache_mode wins, also one in its options (-c name=value),
+	// over which the startup parameter would win.
+	opts := cfg.ConnConfig.RuntimeParams["options"]
+	if cfg.ConnConfig.RuntimeParams["plan_cache_mode"] == "" && !strings.Contains(opts, "plan_cache_mode") {
 		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
 	}
 	// No statement is compiled (JIT). The planner costs the look-ups of a
@@ -122,8 +124,9 @@ func open(ctx context.Context, rawURL string) (*DB, error) {
 	// 30-130 ms to statements that take 25-90 ms: the capped totals of a
 	// day's grouped calls (85 -> 50 ms p50) and of a note search
 	// (docs/PERFORMANCE.md, "Fourteenth session"). The index answers a
-	// person's searches, which read few rows each; a URL's own jit wins.
-	if cfg.ConnConfig.RuntimeParams["jit"] == "" {
+	// person's searches, which read few rows each; a URL's own jit (or
+	// one in its options) wins.
+	if cfg.ConnConfig.RuntimeParams["jit"] == "" && !strings.Contains(opts, "jit") {
 		cfg.ConnConfig.RuntimeParams["jit"] = "off"
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)

@@ -47,7 +47,7 @@ func putSearch(b *pgx.Batch, c *spanrec.Call, id string) {
 			break
 		}
 		b.Queue(`INSERT INTO call_headers (call_id, seq, name, value) VALUES ($1, $2, $3, $4)`,
-			id, i, text(strings.ToLower(h.Name)), text(h.Value))
+			id, i, text(strings.ToLower(h.Name)), text(within(h.Value)))
 	}
 	for _, a := range c.Addrs() {
 		b.Queue(`INSERT INTO call_addrs (call_id, addr) VALUES ($1, $2) ON CONFLICT DO NOTHING`, id, a.String())

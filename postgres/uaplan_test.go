@@ -100,3 +100,49 @@ func TestUAValues(t *testing.T) {
 		t.Errorf("YEALINK walked: %d calls, %v; want 20", n, err)
 	}
 }
+
+// TestLongValuesKept: a user agent or header value longer than capture
+// keeps (spanrec.MaxHeaderValue), and than a B-tree entry holds, is cut
+// to that bound at a character boundary instead of failing PutCall on
+// calls_caller_ua or call_headers_name_value.
+func TestLongValuesKept(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, pgtest.NewSchema(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	// 8 kB that do not compress (a B-tree entry of it would be too large),
+	// a two-byte character across the bound.
+	var b strings.Builder
+	for i := 0; b.Len() < 8000; i++ {
+		fmt.Fprintf(&b, "%08x", uint32(i)*2654435761)
+	}
+	long := strings.Repeat("a", spanrec.MaxHeaderValue-1) + "é" + b.String()
+	c := &spanrec.Call{ID: "long", Start: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), CallerUA: long, CalleeUA: long,
+		SIPHeaders: []spanrec.SIPHeader{{Name: "X-Long", Value: long}}}
+	if err := db.PutCall(ctx, c); err != nil {
+		t.Fatalf("PutCall with 8 kB values: %v", err)
+	}
+	got, err := db.Call(ctx, "long")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := long[:spanrec.MaxHeaderValue-1]
+	if got.HeadersCut != 3 {
+		t.Errorf("HeadersCut = %d, want the 3 values cut", got.HeadersCut)
+	}
+	if got.CallerUA != want || got.CalleeUA != want {
+		t.Errorf("user agents of %d and %d bytes, want the first %d", len(got.CallerUA), len(got.CalleeUA), len(want))
+	}
+	hs, err := db.SIPHeaders(ctx, "long")
+	if err != nil || len(hs) != 1 || hs[0].Value != want {
+		t.Errorf("header = %d fields, %v; want its value cut to %d bytes", len(hs), err, len(want))
+	}
+	if n, err := db.Count(ctx, spanrec.CallFilter{UserAgent: "aé"}); err != nil || n != 0 {
+		t.Errorf("the cut character is gone: %d calls, %v", n, err)
+	}
+	if n, err := db.Count(ctx, spanrec.CallFilter{UserAgent: "aaa"}); err != nil || n != 1 {
+		t.Errorf("the kept part is searched: %d calls, %v", n, err)
+	}
+}
