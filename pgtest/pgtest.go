@@ -77,6 +77,27 @@ func Main(m *testing.M) int {
 	return code
 }
 
+// Schemas returns a function that gives the URL of a new schema
+// (NewSchema) for each name, the same one for a name asked again: the
+// stores of the shared index suite (indextest.Backend.Open), which opens a
+// store again by its name.
+func Schemas() func(t *testing.T, name string) string {
+	var (
+		mu   sync.Mutex
+		urls = map[string]string{}
+	)
+	return func(t *testing.T, name string) string {
+		mu.Lock()
+		defer mu.Unlock()
+		u, ok := urls[name]
+		if !ok {
+			u = NewSchema(t)
+			urls[name] = u
+		}
+		return u
+	}
+}
+
 // NewSchema returns the URL (with the superuser's password) of a new,
 // empty schema of its own in the cluster's test database, starting the
 // cluster on first use: the URL sets search_path to it, so what an index

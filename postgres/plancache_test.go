@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -94,15 +93,7 @@ func TestBoundedProbe(t *testing.T) {
 			if bound == "" {
 				continue
 			}
-			rows, err := db.pool.Query(ctx, `EXPLAIN SELECT count(*) FROM calls`+where, a...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			plan, err := pgx.CollectRows(rows, pgx.RowTo[string])
-			if err != nil {
-				t.Fatal(err)
-			}
-			text := strings.Join(plan, "\n")
+			text := strings.Join(explain(ctx, t, db.pool, `SELECT count(*) FROM calls`+where, a...), "\n")
 			if strings.Count(text, "SubPlan") < exists || strings.Contains(text, "Join") {
 				t.Errorf("%+v bounded: not a look-up per call:\n%s", f, text)
 			}
@@ -117,20 +108,10 @@ func TestBoundedProbe(t *testing.T) {
 func TestConformanceUAWalk(t *testing.T) {
 	defer func(n int) { maxUAValues = n }(maxUAValues)
 	maxUAValues = 0
-	var (
-		mu     sync.Mutex
-		stores = map[string]string{}
-	)
+	schema := pgtest.Schemas()
 	indextest.Run(t, indextest.Backend{
 		Open: func(t *testing.T, name string) (indextest.Index, error) {
-			mu.Lock()
-			u, ok := stores[name]
-			if !ok {
-				u = pgtest.NewSchema(t)
-				stores[name] = u
-			}
-			mu.Unlock()
-			return Open(context.Background(), u)
+			return Open(context.Background(), schema(t, name))
 		},
 		Only: []string{"SearchSIP", "SearchTexts", "SearchInvalid", "SearchStop", "SearchStopGrouped", "HostileStrings"},
 	})
@@ -187,15 +168,7 @@ func TestChildCount(t *testing.T) {
 		if !ok {
 			t.Fatalf("%+v: not counted from its rows", f)
 		}
-		rows, err := db.pool.Query(ctx, `EXPLAIN `+q, a...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		plan, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			t.Fatal(err)
-		}
-		text := strings.Join(plan, "\n")
+		text := strings.Join(explain(ctx, t, db.pool, q, a...), "\n")
 		if !strings.Contains(text, "Limit") || f.Tag == "" && !strings.Contains(text, "SubPlan") ||
 			strings.Contains(text, "Hash") || strings.Contains(text, "Join") || strings.Contains(text, " on calls") {
 			t.Errorf("%+v: not a capped scan with a look-up per row:\n%s", f, text)
@@ -224,4 +197,21 @@ func TestChildCount(t *testing.T) {
 	if n, more, err := db.CountUpTo(ctx, spanrec.CallFilter{NoteText: "ck", ScanLimit: 5}, 100); err != nil || n != 5 || more {
 		t.Errorf("bounded: CountUpTo(100) = %d, %v, %v; want 5, false", n, more, err)
 	}
+}
+
+// explain returns the lines of the plan PostgreSQL makes for the
+// statement q with args.
+func explain(ctx context.Context, t *testing.T, db interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}, q string, args ...any) []string {
+	t.Helper()
+	rows, err := db.Query(ctx, `EXPLAIN `+q, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return plan
 }

@@ -23,20 +23,10 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 // TestConformance runs the index conformance suite, which the sqlite index
 // runs too, on a throwaway PostgreSQL cluster: each store is a database.
 func TestConformance(t *testing.T) {
-	var (
-		mu     sync.Mutex
-		stores = map[string]string{}
-	)
+	schema := pgtest.Schemas()
 	indextest.Run(t, indextest.Backend{
 		Open: func(t *testing.T, name string) (indextest.Index, error) {
-			mu.Lock()
-			u, ok := stores[name]
-			if !ok {
-				u = pgtest.NewSchema(t)
-				stores[name] = u
-			}
-			mu.Unlock()
-			return postgres.Open(context.Background(), u)
+			return postgres.Open(context.Background(), schema(t, name))
 		},
 		Central: true,
 	})

@@ -77,14 +77,7 @@ func TestSortIndexes(t *testing.T) {
 				name, where string
 				args        []any
 			}{{"first page", "", nil}, {"next page of any size", " WHERE " + after, a}} {
-				rows, err := conn.Query(ctx, `EXPLAIN SELECT `+callColumns+` FROM calls`+page.where+order+` LIMIT 50`, page.args...)
-				if err != nil {
-					t.Fatal(err)
-				}
-				plan, err := pgx.CollectRows(rows, pgx.RowTo[string])
-				if err != nil {
-					t.Fatal(err)
-				}
+				plan := explain(ctx, t, conn, `SELECT `+callColumns+` FROM calls`+page.where+order+` LIMIT 50`, page.args...)
 				p := strings.Join(plan, "\n")
 				for _, line := range plan {
 					if l := strings.TrimLeft(line, " ->"); strings.HasPrefix(l, "Sort  (") {

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/spanrec/spanrec"
 	"github.com/spanrec/spanrec/pgtest"
 )
@@ -71,15 +69,7 @@ func TestUAValues(t *testing.T) {
 
 	// The distinct values are read by skips through the index, not by
 	// reading the table.
-	rows, err := db.pool.Query(ctx, `EXPLAIN `+uaDistinct("callee_ua"), "%x%", 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if text := strings.Join(plan, "\n"); strings.Contains(text, "Seq Scan") || !strings.Contains(text, "calls_callee_ua") {
+	if text := strings.Join(explain(ctx, t, db.pool, uaDistinct("callee_ua"), "%x%", 10), "\n"); strings.Contains(text, "Seq Scan") || !strings.Contains(text, "calls_callee_ua") {
 		t.Errorf("the distinct callee user agents are not read from calls_callee_ua:\n%s", text)
 	}
 
