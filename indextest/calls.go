@@ -291,17 +291,13 @@ func (s *suite) testCountPerCall(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var idl []string
-			for _, c := range got {
-				idl = append(idl, string(c.ID))
-			}
-			if g := strings.Join(idl, " "); g != tt.want {
+			if g := idList(got); g != tt.want {
 				t.Fatalf("Calls = %q, want %q", g, tt.want)
 			}
-			for max := 1; max <= len(idl)+1; max++ {
-				want := min(max, len(idl))
-				if n, more, err := db.CountUpTo(ctx, tt.f, max); err != nil || n != want || more != (len(idl) > max) {
-					t.Errorf("CountUpTo(max %d) = %d, %v, %v; want %d, %v", max, n, more, err, want, len(idl) > max)
+			for max := 1; max <= len(got)+1; max++ {
+				want := min(max, len(got))
+				if n, more, err := db.CountUpTo(ctx, tt.f, max); err != nil || n != want || more != (len(got) > max) {
+					t.Errorf("CountUpTo(max %d) = %d, %v, %v; want %d, %v", max, n, more, err, want, len(got) > max)
 				}
 			}
 		})

@@ -285,6 +285,15 @@ func put(t testing.TB, db Index, cs ...*spanrec.Call) {
 	}
 }
 
+// idList returns the IDs of calls, separated by spaces.
+func idList(calls []*spanrec.Call) string {
+	l := make([]string, len(calls))
+	for i, c := range calls {
+		l[i] = string(c.ID)
+	}
+	return strings.Join(l, " ")
+}
+
 // ids returns the IDs of calls joined, or with first set their first bytes.
 func ids(calls []*spanrec.Call, first bool) string {
 	var b strings.Builder

@@ -173,11 +173,7 @@ func (s *suite) testSearchStopGrouped(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var idl []string
-			for _, c := range got {
-				idl = append(idl, string(c.ID))
-			}
-			if g := strings.Join(idl, " "); g != tt.want {
+			if g := idList(got); g != tt.want {
 				t.Errorf("Calls = %q, want %q", g, tt.want)
 			}
 			n := len(strings.Fields(tt.want))
