@@ -368,7 +368,7 @@ func (db *DB) Calls(ctx context.Context, f spanrec.CallFilter) ([]*spanrec.Call,
 	if st.uaValues {
 		st.uaValues = false
 		if st.bound == "" {
-			if st.uaRows, err = db.rareUA(ctx, f); err != nil {
+			if st.uaRows, err = db.rareUA(ctx, st); err != nil {
 				return nil, err
 			}
 		}

@@ -70,9 +70,11 @@ func benchStatsDB(t *testing.T) *DB {
 		t.Fatal(err)
 	}
 	// sqlite_stat1 of BenchmarkUISearch's million calls (sqlite/migrations
-	// up to 0025), the calls' indexes.
+	// up to 0028), the calls' indexes.
 	for _, st := range [][2]string{
 		{"calls_callee_number", "1000000 1000"},
+		{"calls_callee_ua", "1000000 50000 1"},
+		{"calls_caller_ua", "1000000 10000 1"},
 		{"calls_caller_number", "1000000 10"},
 		{"calls_codec_asc", "1000000 250000 1"},
 		{"calls_codec_desc", "1000000 250000 1"},

@@ -140,21 +140,25 @@ func searchConds(f spanrec.CallFilter, st starts, conds []string, args []any) ([
 			conds = append(conds, `calls.rowid IN (`+uaMatches+`)`)
 			args = append(args, m)
 		}
-		p := "%" + spanrec.EscapeLike(f.UserAgent) + "%"
 		switch {
 		case st.uaRows:
 			// A page of few calls: it starts from them, as from a
 			// candidate set.
-			conds = append(conds, `calls.rowid IN (`+uaValueMatches+`)`)
+			cond, vs := uaValueCond("c", st.uaCaller, st.uaCallee)
+			conds = append(conds, `calls.rowid IN (SELECT c.rowid FROM calls AS c WHERE `+cond+`)`)
+			args = append(args, vs...)
 		case st.uaValues:
 			// The calls of the distinct user agents of either side that
-			// are like the text (migration 0028): the same LIKE, on each
-			// distinct value instead of each call.
-			conds = append(conds, uaLikeCond("calls"))
+			// are like the text (migration 0028; uaLikeValues tested each
+			// distinct value with the same LIKE instead of each call).
+			cond, vs := uaValueCond("calls", st.uaCaller, st.uaCallee)
+			conds = append(conds, cond)
+			args = append(args, vs...)
 		default:
+			p := "%" + spanrec.EscapeLike(f.UserAgent) + "%"
 			conds = append(conds, `(caller_ua LIKE ? ESCAPE '\' OR callee_ua LIKE ? ESCAPE '\')`)
+			args = append(args, p, p)
 		}
-		args = append(args, p, p)
 	}
 	if f.SIPCallID != "" {
 		conds = append(conds, `sip_call_id = ?`)
@@ -233,22 +237,36 @@ func uaDistinct(col string) string {
 		SELECT ua FROM v WHERE ua IS NOT NULL`
 }
 
-// uaLike returns the statement of the distinct user agents of col that
-// are like its one argument, a LIKE pattern.
-func uaLike(col string) string {
-	return `SELECT ua FROM (` + uaDistinct(col) + `) WHERE ua LIKE ? ESCAPE '\'`
+// uaValueCond returns the condition that a call (the row of calls named
+// table) has a user agent of either side among the values given (those
+// like a search's text, uaLikeValues), with its arguments: FALSE where
+// none are. The values are in the statement, one argument each, so that
+// the planner sees how many there are: with ANALYZE's statistics of the
+// million generated calls (50,000 calls a callee's user agent) a
+// subquery of them, of unknown length, made it read the whole table
+// (1.7 s for a user agent no call has) where each value is a seek into
+// calls_caller_ua or calls_callee_ua (docs/PERFORMANCE.md, "Fourteenth
+// session").
+func uaValueCond(table string, caller, callee []string) (string, []any) {
+	var sides []string
+	var args []any
+	for _, s := range []struct {
+		col    string
+		values []string
+	}{{"caller_ua", caller}, {"callee_ua", callee}} {
+		if len(s.values) == 0 {
+			continue
+		}
+		sides = append(sides, table+`.`+s.col+` IN (?`+strings.Repeat(`, ?`, len(s.values)-1)+`)`)
+		for _, v := range s.values {
+			args = append(args, v)
+		}
+	}
+	if len(sides) == 0 {
+		return `0`, nil
+	}
+	return `(` + strings.Join(sides, ` OR `) + `)`, args
 }
-
-// uaLikeCond returns the condition that a call (the row of calls named
-// table) has a user agent of either side among the distinct values like
-// its two arguments (the same LIKE pattern).
-func uaLikeCond(table string) string {
-	return `(` + table + `.caller_ua IN (` + uaLike("caller_ua") + `) OR ` + table + `.callee_ua IN (` + uaLike("callee_ua") + `))`
-}
-
-// uaValueMatches is the statement of the calls of the distinct user
-// agents of either side that are like its two arguments (uaLikeCond).
-var uaValueMatches = `SELECT c.rowid FROM calls AS c WHERE ` + uaLikeCond("c")
 
 // uaValues is up to how many distinct user agents of each side a search
 // of a user agent reads and tests (starts.uaValues), instead of starting
@@ -272,26 +290,57 @@ var uaValues = 1_000
 // walk of the table.
 const uaRowStarts = pageStarts
 
-// fewUAs says whether each side's user agents have at most uaValues
-// distinct values (a count of each up to one more).
-func (db *DB) fewUAs(ctx context.Context) (bool, error) {
-	var caller, callee int
-	if err := db.r.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM (`+uaDistinct("caller_ua")+` LIMIT ?1)),
-		(SELECT count(*) FROM (`+uaDistinct("callee_ua")+` LIMIT ?1))`, uaValues+1).Scan(&caller, &callee); err != nil {
-		return false, fmt.Errorf("index: calls: distinct user agents: %w", err)
+// uaLikeValues reads each side's distinct user agents, up to one more
+// than uaValues, and returns those like the text t (the search's LIKE
+// on each value), with few false where a side has more than uaValues.
+func (db *DB) uaLikeValues(ctx context.Context, t string) (caller, callee []string, few bool, err error) {
+	p := "%" + spanrec.EscapeLike(t) + "%"
+	for _, s := range []struct {
+		col  string
+		dest *[]string
+	}{{"caller_ua", &caller}, {"callee_ua", &callee}} {
+		rows, err := db.r.QueryContext(ctx, `SELECT ua, ua LIKE ? ESCAPE '\' FROM (`+uaDistinct(s.col)+`) LIMIT ?`, p, uaValues+1)
+		if err != nil {
+			return nil, nil, false, fmt.Errorf("index: calls: distinct user agents: %w", err)
+		}
+		n := 0
+		for rows.Next() {
+			var v string
+			var like bool
+			if err := rows.Scan(&v, &like); err != nil {
+				rows.Close()
+				return nil, nil, false, fmt.Errorf("index: calls: distinct user agents: %w", err)
+			}
+			if n++; like {
+				*s.dest = append(*s.dest, v)
+			}
+		}
+		if err := rows.Close(); err != nil {
+			return nil, nil, false, fmt.Errorf("index: calls: distinct user agents: %w", err)
+		}
+		if err := rows.Err(); err != nil {
+			return nil, nil, false, fmt.Errorf("index: calls: distinct user agents: %w", err)
+		}
+		if n > uaValues {
+			return nil, nil, false, nil
+		}
 	}
-	return caller <= uaValues && callee <= uaValues, nil
+	return caller, callee, true, nil
 }
 
-// rareUA says whether a page of f's user agent, of few distinct values
-// (fewUAs), should start from the calls of those like it: whether they
-// are fewer than uaRowStarts. A rare version of a common user agent
+// rareUA says whether a page of a user agent of few distinct values
+// (st.uaValues) should start from the calls of those like it
+// (st.uaCaller, st.uaCallee): whether they are fewer than uaRowStarts. A rare version of a common user agent
 // otherwise walks 50 × calls / matches calls: the whole table, a second
 // on a million, for one no call has.
-func (db *DB) rareUA(ctx context.Context, f spanrec.CallFilter) (bool, error) {
-	p := "%" + spanrec.EscapeLike(f.UserAgent) + "%"
+func (db *DB) rareUA(ctx context.Context, st starts) (bool, error) {
+	cond, args := uaValueCond("c", st.uaCaller, st.uaCallee)
+	if len(args) == 0 {
+		return true, nil
+	}
 	var n int
-	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM (`+uaValueMatches+` LIMIT ?)`, p, p, uaRowStarts).Scan(&n); err != nil {
+	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT c.rowid FROM calls AS c WHERE `+cond+` LIMIT ?)`,
+		append(args, uaRowStarts)...).Scan(&n); err != nil {
 		return false, fmt.Errorf("index: calls: calls of the user agents: %w", err)
 	}
 	return n < uaRowStarts, nil
@@ -312,11 +361,14 @@ type starts struct {
 	// the header name's fields (see headerProbe), not tested on each call.
 	headerName bool
 	// uaValues says that a user agent's calls are those of the distinct
-	// user agents like the text (uaLike), not each call's tested: what a
+	// user agents like the text (uaLikeValues), not each call's tested: what a
 	// count reads, where the search is not bounded. uaRows, for a page,
 	// says that it starts from those calls (rareUA); a page of a user
 	// agent of many calls walks them testing the LIKE.
 	uaValues, uaRows bool
+	// uaCaller and uaCallee are, with uaValues, the distinct user agents
+	// of each side like the text (uaLikeValues).
+	uaCaller, uaCallee []string
 	// many says which filters' own indexes hold too many calls for a
 	// page to start from: the page walks the calls in its order (the
 	// planner's index of the sort, calls_start newest first by default)
@@ -404,7 +456,7 @@ func (db *DB) startsFor(ctx context.Context, f spanrec.CallFilter, count bool) (
 		// and without reading the rows that share its trigrams (a rare
 		// version of a common user agent: every row). Not for a search
 		// that may be bounded (scanBound), which walks its bound.
-		if st.uaValues, err = db.fewUAs(ctx); err != nil {
+		if st.uaCaller, st.uaCallee, st.uaValues, err = db.uaLikeValues(ctx, f.UserAgent); err != nil {
 			return st, err
 		}
 	}
