@@ -920,8 +920,11 @@ const (
 // takeCallMemory takes n bytes of the budget for a call (keep, or a new
 // one when keep is nil); when the budget refuses, the calls in progress
 // that wait longest without an answer are closed first, then the oldest
-// answered ones, each with a note. It reports false when no call is left
-// to close.
+// answered ones, each with a note. When no call is left to close, a new
+// call takes its memory past the limit (the other shards of the recorder,
+// which share the budget, hold it all: refusing it would lose the call,
+// and this shard holds at most this one call over the limit); for more
+// memory of a call in progress (an audio track) it reports false.
 func (a *Assembler) takeCallMemory(keep *state, n int64) bool {
 	for !a.cfg.Budget.Take(limits.Calls, n) {
 		var open []*state
@@ -931,6 +934,10 @@ func (a *Assembler) takeCallMemory(keep *state, n int64) bool {
 			}
 		}
 		if len(open) == 0 {
+			if keep == nil {
+				a.cfg.Budget.TakeOver(limits.Calls, n)
+				return true
+			}
 			a.cfg.Budget.Evicted(limits.Calls, n)
 			return false
 		}

@@ -103,6 +103,21 @@ func (b *Budget) Take(k Kind, n int64) bool {
 	}
 }
 
+// TakeOver reserves n bytes for a holding of kind k even past the limit:
+// for what a stage must not refuse when it holds nothing of its own to
+// evict, because another stage sharing the budget holds it all (a new
+// call in one of the recorder's shards). What passes the limit shows in
+// Stats as Peak over Limit.
+func (b *Budget) TakeOver(k Kind, n int64) {
+	if b == nil || n <= 0 {
+		return
+	}
+	u := b.used.Add(n)
+	b.kinds[k].held.Add(n)
+	for p := b.peak.Load(); u > p && !b.peak.CompareAndSwap(p, u); p = b.peak.Load() {
+	}
+}
+
 // Free returns n bytes of kind k taken before.
 func (b *Budget) Free(k Kind, n int64) {
 	if b == nil || n <= 0 {

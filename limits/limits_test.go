@@ -71,3 +71,24 @@ func TestDefaultMemory(t *testing.T) {
 	}
 	t.Logf("default budget: %d MiB", m>>20)
 }
+
+// TestTakeOver: a holding taken past the limit is held and freed like any
+// other, and shows as a peak over the limit.
+func TestTakeOver(t *testing.T) {
+	b := New(100)
+	if !b.Take(Calls, 90) || b.Take(Calls, 20) {
+		t.Fatal("Take within and past the limit")
+	}
+	b.TakeOver(Calls, 20)
+	s := b.Stats()
+	if s.Used != 110 || s.Peak != 110 || s.Kinds[Calls].Held != 110 {
+		t.Errorf("after TakeOver: used %d, peak %d, held %d; want 110", s.Used, s.Peak, s.Kinds[Calls].Held)
+	}
+	b.Free(Calls, 20)
+	if b.Take(Calls, 20) {
+		t.Error("Take past the limit after the holding over it was freed")
+	}
+	if s := b.Stats(); s.Used != 90 || s.Peak != 110 {
+		t.Errorf("after Free: used %d, peak %d; want 90, 110", s.Used, s.Peak)
+	}
+}
