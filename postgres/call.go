@@ -481,12 +481,12 @@ func childCountSQL(f spanrec.CallFilter, max int) (q string, a args, ok bool) {
 		// A call has a tag once (the primary key): nothing to look up.
 		q = `SELECT count(*) FROM (SELECT 1 FROM call_tags WHERE tag = ` + a.add(text(f.Tag))
 	case f.NoteText != "" && f.HeaderName == "" && f.Tag == "":
-		p := a.add("%" + spanrec.EscapeLike(text(f.NoteText)) + "%")
+		p := a.add(containsPattern(f.NoteText))
 		q = `SELECT count(*) FROM (SELECT 1 FROM call_notes AS n WHERE ` + trigramColumn(`n.text`, f.NoteText) + ` ILIKE ` + p + ` ESCAPE E'\\'
 			AND NOT EXISTS (SELECT 1 FROM call_notes AS e WHERE e.call_id = n.call_id AND e.id < n.id AND e.text ILIKE ` + p + ` ESCAPE E'\\' OFFSET 0)`
 	case f.NoteText == "" && f.HeaderName != "" && strings.Contains(f.HeaderValue, "*") && f.Tag == "":
 		name := a.add(text(strings.ToLower(f.HeaderName)))
-		p := a.add(strings.ReplaceAll(spanrec.EscapeLike(text(f.HeaderValue)), "*", "%"))
+		p := a.add(headerPattern(f.HeaderValue))
 		q = `SELECT count(*) FROM (SELECT 1 FROM call_headers AS h WHERE h.name = ` + name + ` AND ` + trigramColumn(`h.value`, f.HeaderValue) + ` ILIKE ` + p + ` ESCAPE E'\\'
 			AND NOT EXISTS (SELECT 1 FROM call_headers AS e WHERE e.call_id = h.call_id AND e.seq < h.seq AND e.name = ` + name + ` AND e.value ILIKE ` + p + ` ESCAPE E'\\' OFFSET 0)`
 	default:
@@ -554,7 +554,7 @@ func filterSQL(f spanrec.CallFilter, a *args, bound string, ua *uaValues) (strin
 	if f.Number != "" {
 		// ILIKE under COLLATE "C" folds ASCII letters only, as SQLite's
 		// LIKE does.
-		p := a.add("%" + spanrec.EscapeLike(text(f.Number)) + "%")
+		p := a.add(containsPattern(f.Number))
 		c1, c2 := trigramColumn(`caller_number`, f.Number), trigramColumn(`callee_number`, f.Number)
 		conds = append(conds, `(`+c1+` ILIKE `+p+` ESCAPE E'\\' OR `+c2+` ILIKE `+p+` ESCAPE E'\\')`)
 	}
@@ -630,7 +630,7 @@ func filterSQL(f spanrec.CallFilter, a *args, bound string, ua *uaValues) (strin
 	}
 	if f.NoteText != "" {
 		conds = append(conds, `EXISTS (SELECT 1 FROM call_notes WHERE call_notes.call_id = calls.id AND `+trigramColumn(`call_notes.text`, f.NoteText)+` ILIKE `+
-			a.add("%"+spanrec.EscapeLike(text(f.NoteText))+"%")+` ESCAPE E'\\'`+perCall(bound != "")+`)`)
+			a.add(containsPattern(f.NoteText))+` ESCAPE E'\\'`+perCall(bound != "")+`)`)
 	}
 	conds = searchConds(f, conds, a, bound != "", ua)
 	if len(f.Extensions) > 0 {

@@ -63,7 +63,7 @@ func searchConds(f spanrec.CallFilter, conds []string, a *args, bounded bool, ua
 	if f.HeaderName != "" {
 		name := a.add(text(strings.ToLower(f.HeaderName)))
 		if strings.Contains(f.HeaderValue, "*") {
-			p := strings.ReplaceAll(spanrec.EscapeLike(text(f.HeaderValue)), "*", "%")
+			p := headerPattern(f.HeaderValue)
 			conds = append(conds, `EXISTS (SELECT 1 FROM call_headers AS h WHERE h.call_id = calls.id AND h.name = `+name+
 				` AND `+trigramColumn(`h.value`, f.HeaderValue)+` ILIKE `+a.add(p)+` ESCAPE E'\\'`+perCall(bounded)+`)`)
 		} else {
@@ -83,8 +83,16 @@ func searchConds(f spanrec.CallFilter, conds []string, a *args, bounded bool, ua
 	return conds
 }
 
-// uaPattern is the ILIKE pattern of a search for the user agent text.
-func uaPattern(t string) string {
+// headerPattern is the ILIKE pattern of a header value with * (any
+// text): its other wildcards escaped.
+func headerPattern(v string) string {
+	return strings.ReplaceAll(spanrec.EscapeLike(text(v)), "*", "%")
+}
+
+// containsPattern is the ILIKE pattern of a search for the text t
+// anywhere in a column (a number, a user agent, a note): t's wildcards
+// escaped, as PostgreSQL text holds it.
+func containsPattern(t string) string {
 	return "%" + spanrec.EscapeLike(text(t)) + "%"
 }
 
@@ -105,7 +113,7 @@ func uaCond(t string, ua *uaValues, a *args) string {
 		switch {
 		case s.values == nil:
 			if pattern == "" {
-				pattern = a.add(uaPattern(t))
+				pattern = a.add(containsPattern(t))
 			}
 			sides = append(sides, trigramColumn(s.col, t)+` ILIKE `+pattern+` ESCAPE E'\\'`)
 		case len(s.values) > 0:
@@ -170,7 +178,7 @@ func (db *DB) uaMatches(ctx context.Context, t string) (*uaValues, error) {
 		col  string
 		dest *[]string
 	}{{`caller_ua`, &u.caller}, {`callee_ua`, &u.callee}} {
-		rows, err := db.pool.Query(ctx, uaDistinct(s.col), uaPattern(t), maxUAValues+1)
+		rows, err := db.pool.Query(ctx, uaDistinct(s.col), containsPattern(t), maxUAValues+1)
 		if err != nil {
 			return nil, fmt.Errorf("index: calls: distinct user agents: %w", err)
 		}
